@@ -1,0 +1,31 @@
+// Bundles the extension and the CLI with esbuild. Native and ESM-only engine modules stay
+// external: they are loaded at run time from node_modules (and shipped inside the VSIX).
+import { build } from 'esbuild';
+import { chmod } from 'node:fs/promises';
+
+const watch = process.argv.includes('--watch');
+const production = process.argv.includes('--production');
+const external = ['vscode', 'node-llama-cpp', 'hnswlib-node'];
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  sourcemap: !production,
+  minify: production,
+  external,
+  logLevel: 'warning',
+};
+
+await Promise.all([
+  build({ ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js' }),
+  build({
+    ...common,
+    entryPoints: ['src/cli.ts'],
+    outfile: 'dist/cli.js',
+    banner: { js: '#!/usr/bin/env node' },
+  }),
+]);
+await chmod('dist/cli.js', 0o755);
+if (!watch) console.log('built dist/extension.js and dist/cli.js');

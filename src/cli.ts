@@ -1,0 +1,253 @@
+/**
+ * relation-lens: the headless face of the core (import, export, eval, validate).
+ * Exit codes: 0 success; 1 fatal error (nothing written); 2 usage error; 3 written, but some
+ * input units were skipped because of errors (each reported with file and line).
+ */
+import { Command, Option } from 'commander';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { Diagnostic, InputError, formatDiagnostic, summarize } from './core/diagnostics';
+import { serializeRecord } from './core/formats/canonical';
+import { exportChineseTsv } from './core/formats/chineseTsv';
+import { exportDoccano } from './core/formats/doccano';
+import { parseRelInfo, relationSetFromRelInfo, toDocRedSubmission } from './core/formats/docred';
+import { exportSemEvalAnswers, exportSemEvalTxt } from './core/formats/semeval';
+import { exportSftAlpaca, exportSftChat } from './core/formats/sft';
+import { EvalResult, docGoldOf, docPredsOf, evaluateDocRed, evaluateMicro, evaluateSemEval, parseAnswers, semevalAnswers } from './core/eval';
+import { BUILTIN_TEMPLATES, PromptTemplate, parseTemplate } from './core/prompts/template';
+import { RelationSet } from './core/schema';
+import { readText, setReadProgress, writeFileAtomic } from './node/files';
+import { IMPORT_FORMATS, ImportFormat, loadDocRedSubmission, loadRecords, loadRelationSet } from './node/load';
+import { ProgressBar } from './node/progress';
+
+const EXPORT_FORMATS = ['jsonl', 'semeval', 'semeval-txt', 'docred', 'sft-alpaca', 'sft-chat', 'finre', 'sanwen', 'doccano'] as const;
+type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+const MAX_SHOWN = 20;
+let exitCode = 0;
+
+function report(diagnostics: Diagnostic[]): void {
+  const errors = diagnostics.filter((d) => d.severity === 'error');
+  diagnostics.slice(0, MAX_SHOWN).forEach((d) => process.stderr.write(formatDiagnostic(d) + '\n'));
+  if (diagnostics.length > MAX_SHOWN) process.stderr.write(`… and ${diagnostics.length - MAX_SHOWN} more problem(s)\n`);
+  if (errors.length) exitCode = 3;
+}
+
+async function load(file: string, opts: { format?: ImportFormat; relations?: string; relInfo?: string }) {
+  const bar = new ProgressBar(`reading ${path.basename(file)}`);
+  setReadProgress((read, total) => bar.update(read, total));
+  try {
+    const r = await loadRecords(file, opts);
+    bar.stop();
+    report(r.diagnostics);
+    process.stderr.write(summarize(file, { items: r.records, skipped: r.skipped, diagnostics: r.diagnostics }) + '\n');
+    return r;
+  } finally {
+    bar.stop();
+    setReadProgress(undefined);
+  }
+}
+
+async function resolveTemplate(name: string | undefined): Promise<PromptTemplate> {
+  if (!name) return BUILTIN_TEMPLATES['default']!;
+  const builtin = BUILTIN_TEMPLATES[name];
+  if (builtin) return builtin;
+  const exists = await fs.stat(name).then(() => true, () => false);
+  if (!exists) throw new InputError(`no built-in template named "${name}" (built-in: ${Object.keys(BUILTIN_TEMPLATES).join(', ')}) and no such file`);
+  return parseTemplate((await readText(name)).text, name);
+}
+
+async function relationSetFor(opts: { relations?: string; relInfo?: string }, fallback?: RelationSet): Promise<RelationSet | undefined> {
+  if (opts.relations) return loadRelationSet(opts.relations);
+  if (opts.relInfo) return relationSetFromRelInfo(parseRelInfo((await readText(opts.relInfo)).text, opts.relInfo));
+  return fallback;
+}
+
+function pct(x: number): string {
+  return (100 * x).toFixed(2).padStart(6);
+}
+
+function printResult(r: EvalResult): void {
+  const out: string[] = [];
+  out.push(`metric: ${r.metric}${r.metric === 'semeval' ? ' (official: (9+1)-way, directionality taken into account, macro-averaged F1, Other excluded)' : ''}`);
+  out.push(`precision ${pct(r.precision)}%   recall ${pct(r.recall)}%   F1 ${pct(r.f1)}%${r.ign_f1 !== undefined ? `   Ign F1 ${pct(r.ign_f1)}%` : ''}`);
+  out.push('', `${'relation'.padEnd(32)} ${'P'.padStart(7)} ${'R'.padStart(7)} ${'F1'.padStart(7)} ${'correct'.padStart(8)} ${'pred'.padStart(6)} ${'gold'.padStart(6)}`);
+  for (const [label, s] of Object.entries(r.per_relation))
+    out.push(`${label.slice(0, 32).padEnd(32)} ${pct(s.precision)}% ${pct(s.recall)}% ${pct(s.f1)}% ${String(s.correct).padStart(8)} ${String(s.predicted).padStart(6)} ${String(s.gold).padStart(6)}`);
+  out.push('', 'counts: ' + Object.entries(r.counts).map(([k, v]) => `${k}=${Number.isInteger(v) ? v : v.toFixed(4)}`).join(' '));
+  for (const w of r.warnings) out.push(`warning: ${w}`);
+  process.stdout.write(out.join('\n') + '\n');
+}
+
+/** Is this an `ID<TAB>LABEL` answer file (SemEval scorer format)? */
+async function isAnswerFile(file: string): Promise<boolean> {
+  const { text } = await readText(file);
+  const first = text.split('\n').find((l) => l.trim() !== '') ?? '';
+  return /^\d+\t[^"]/.test(first);
+}
+
+async function semevalMap(file: string, opts: { format?: ImportFormat }): Promise<Map<string, string>> {
+  if (!opts.format && (await isAnswerFile(file))) {
+    const lines = parseAnswers((await readText(file)).text, file);
+    return new Map(lines.map((l) => [l.id, l.label]));
+  }
+  const r = await load(file, opts);
+  return semevalAnswers(r.records);
+}
+
+async function isSubmission(file: string): Promise<boolean> {
+  const fh = await fs.open(file, 'r');
+  const buf = Buffer.alloc(4096);
+  const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+  await fh.close();
+  const head = buf.subarray(0, bytesRead).toString('utf8');
+  return /^\s*\[/.test(head) && /"h_idx"/.test(head);
+}
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('relation-lens')
+    .description('Relation extraction datasets: import, export, validate and score (the headless core of the Relation Lens VS Code extension).')
+    .version('0.1.0')
+    .showHelpAfterError()
+    .exitOverride();
+
+  program
+    .command('import')
+    .description('convert a dataset file into canonical JSONL')
+    .argument('<in>', 'input file')
+    .addOption(new Option('--format <format>', 'input format (detected when omitted)').choices([...IMPORT_FORMATS]))
+    .option('--relations <file>', 'relation2id.txt (FinRE/SanWen) or a relation-set JSON')
+    .option('--rel-info <file>', 'rel_info.json (DocRED): relation ids to names')
+    .option('--relation-set-out <file>', 'also write the relation set the input defines')
+    .requiredOption('-o, --out <file>', 'output JSONL')
+    .action(async (input: string, opts: { format?: ImportFormat; relations?: string; relInfo?: string; out: string; relationSetOut?: string }) => {
+      const r = await load(input, opts);
+      await writeFileAtomic(opts.out, r.records.map((x) => serializeRecord(x) + '\n').join(''));
+      process.stderr.write(`wrote ${r.records.length} record(s) to ${opts.out}\n`);
+      if (opts.relationSetOut) {
+        if (!r.relationSet) throw new InputError(`the ${r.format} input defines no relation set (pass --relations or --rel-info)`);
+        await writeFileAtomic(opts.relationSetOut, JSON.stringify(r.relationSet, null, 2) + '\n');
+      }
+    });
+
+  program
+    .command('export')
+    .description('write records in another format')
+    .argument('<in>', 'input (canonical JSONL or any importable format)')
+    .addOption(new Option('--format <format>', 'output format').choices([...EXPORT_FORMATS]).makeOptionMandatory())
+    .addOption(new Option('--from <format>', 'input format (detected when omitted)').choices([...IMPORT_FORMATS]))
+    .option('--template <name|file>', 'prompt template for sft-* formats (built-in: default)')
+    .option('--relations <file>', 'relation set (labels and descriptions for prompts; ids for DocRED)')
+    .option('--rel-info <file>', 'rel_info.json: maps names back to DocRED relation ids')
+    .requiredOption('-o, --out <file>', 'output file')
+    .action(async (input: string, opts: { format: ExportFormat; from?: ImportFormat; template?: string; relations?: string; relInfo?: string; out: string }) => {
+      const r = await load(input, { format: opts.from, relations: opts.relations, relInfo: opts.relInfo });
+      const rs = await relationSetFor(opts, r.relationSet);
+      let data: string;
+      switch (opts.format) {
+        case 'jsonl':
+          data = r.records.map((x) => serializeRecord(x) + '\n').join('');
+          break;
+        case 'semeval':
+          data = exportSemEvalAnswers(r.records);
+          break;
+        case 'semeval-txt':
+          data = exportSemEvalTxt(r.records);
+          break;
+        case 'docred':
+          data = JSON.stringify(toDocRedSubmission(r.records, rs)) + '\n';
+          break;
+        case 'sft-alpaca':
+          data = exportSftAlpaca(r.records, await resolveTemplate(opts.template), rs);
+          break;
+        case 'sft-chat':
+          data = exportSftChat(r.records, await resolveTemplate(opts.template), rs);
+          break;
+        case 'finre':
+          data = exportChineseTsv(r.records, rs?.noRelation ?? 'unknown', true);
+          break;
+        case 'sanwen':
+          data = exportChineseTsv(r.records, rs?.noRelation ?? 'unknown', false);
+          break;
+        case 'doccano':
+          data = exportDoccano(r.records);
+          break;
+      }
+      await writeFileAtomic(opts.out, data);
+      process.stderr.write(`wrote ${opts.format} to ${opts.out}\n`);
+    });
+
+  program
+    .command('eval')
+    .description('score predictions against gold, as the official scorers do')
+    .addOption(new Option('--metric <metric>', 'micro (TACRED-style), semeval (official), docred (F1 / Ign F1)').choices(['micro', 'semeval', 'docred']).makeOptionMandatory())
+    .requiredOption('--gold <file>', 'gold file (native format or canonical JSONL)')
+    .requiredOption('--pred <file>', 'predictions (SemEval answer file, DocRED submission JSON, or canonical JSONL)')
+    .option('--train <file>', 'DocRED training file (for Ign F1)')
+    .option('--relations <file>', 'relation set (no-relation label; DocRED relation ids)')
+    .option('--rel-info <file>', 'rel_info.json (DocRED)')
+    .addOption(new Option('--gold-format <format>', 'gold format (detected when omitted)').choices([...IMPORT_FORMATS]))
+    .addOption(new Option('--pred-format <format>', 'prediction format (detected when omitted)').choices([...IMPORT_FORMATS]))
+    .option('--json', 'print one JSON object')
+    .action(async (opts: { metric: 'micro' | 'semeval' | 'docred'; gold: string; pred: string; train?: string; relations?: string; relInfo?: string; goldFormat?: ImportFormat; predFormat?: ImportFormat; json?: boolean }) => {
+      let result: EvalResult;
+      if (opts.metric === 'semeval') {
+        const gold = await semevalMap(opts.gold, { format: opts.goldFormat });
+        const pred = await semevalMap(opts.pred, { format: opts.predFormat });
+        result = evaluateSemEval(gold, pred, opts.pred);
+      } else if (opts.metric === 'docred') {
+        const g = await load(opts.gold, { format: opts.goldFormat, relInfo: opts.relInfo });
+        const rs = await relationSetFor(opts, g.relationSet);
+        const gold = docGoldOf(g.records, rs);
+        let preds;
+        if (!opts.predFormat && (await isSubmission(opts.pred))) {
+          const s = await loadDocRedSubmission(opts.pred);
+          report(s.diagnostics);
+          preds = s.predictions;
+        } else preds = docPredsOf((await load(opts.pred, { format: opts.predFormat, relInfo: opts.relInfo })).records, rs);
+        const train = opts.train ? docGoldOf((await load(opts.train, { relInfo: opts.relInfo })).records, rs) : undefined;
+        result = evaluateDocRed(gold, preds, train);
+      } else {
+        const g = await load(opts.gold, { format: opts.goldFormat, relations: opts.relations });
+        const p = await load(opts.pred, { format: opts.predFormat, relations: opts.relations });
+        result = evaluateMicro(g.records, p.records, await relationSetFor(opts, g.relationSet));
+      }
+      if (opts.json) {
+        const { metric, precision, recall, f1, ign_f1, per_relation, confusion, counts, warnings } = result;
+        process.stdout.write(JSON.stringify({ metric, precision, recall, f1, ...(ign_f1 !== undefined ? { ign_f1 } : {}), per_relation, confusion, counts, warnings }) + '\n');
+      } else printResult(result);
+    });
+
+  program
+    .command('validate')
+    .description('check a file and report every problem with its line')
+    .argument('<in>', 'input file')
+    .addOption(new Option('--format <format>', 'input format (detected when omitted)').choices([...IMPORT_FORMATS]))
+    .option('--relations <file>', 'relation2id.txt or relation-set JSON')
+    .option('--rel-info <file>', 'rel_info.json (DocRED)')
+    .action(async (input: string, opts: { format?: ImportFormat; relations?: string; relInfo?: string }) => {
+      await load(input, opts);
+    });
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return exitCode;
+  } catch (err) {
+    const e = err as { code?: string; exitCode?: number; message?: string };
+    if (typeof e.code === 'string' && e.code.startsWith('commander.')) {
+      return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? 0 : 2;
+    }
+    process.stderr.write(`relation-lens: ${e.message ?? String(err)}\n`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv).then((code) => process.exit(code));
+}

@@ -1,0 +1,127 @@
+/** Evaluation entry points over canonical records (every importable format converts to them). */
+import { labelToId } from '../formats/docred';
+import { semevalId, semevalLabelOf } from '../formats/semeval';
+import { RelRecord, RelationSet, candidatePairs } from '../schema';
+import { Decision, NO_RELATION, confusionOf, microScores } from './decisions';
+import { DocGold, DocPred, scoreDocRed, trainFacts } from './docred';
+import { scoreSemEval } from './semeval';
+import { EvalResult } from './types';
+
+export * from './types';
+export { scoreSemEval, parseAnswers, SEMEVAL_LABELS_19 } from './semeval';
+export { scoreDocRed, trainFacts } from './docred';
+export type { DocGold, DocPred } from './docred';
+
+function liveRelations(r: RelRecord, noRelation: string | null | undefined) {
+  return r.relations.filter((x) => x.status !== 'rejected' && x.label !== noRelation);
+}
+
+/** Decisions of one record: per listed pair (sentence level) or per related pair (document level). */
+export function recordDecisions(gold: RelRecord | undefined, pred: RelRecord | undefined, noRelation?: string | null): Decision[] {
+  const base = gold ?? pred!;
+  const goldRels = gold ? liveRelations(gold, noRelation) : [];
+  const predRels = pred ? liveRelations(pred, noRelation) : [];
+  const out: Decision[] = [];
+  if (base.pairs) {
+    for (const [a, b] of candidatePairs(base)) {
+      const labels = (rels: typeof goldRels) =>
+        rels.flatMap((x) => (x.head === a && x.tail === b ? [x.label] : x.head === b && x.tail === a ? [`${x.label}(e2,e1)`] : []));
+      out.push({ key: `${base.id}\u0000${a}\u0000${b}`, gold: labels(goldRels), pred: labels(predRels) });
+    }
+    return out;
+  }
+  const byPair = new Map<string, Decision>();
+  const get = (h: string, t: string) => {
+    const k = `${base.id}\u0000${h}\u0000${t}`;
+    let d = byPair.get(k);
+    if (!d) byPair.set(k, (d = { key: k, gold: [], pred: [] }));
+    return d;
+  };
+  for (const x of goldRels) get(x.head, x.tail).gold.push(x.label);
+  for (const x of predRels) get(x.head, x.tail).pred.push(x.label);
+  return [...byPair.values()];
+}
+
+/** TACRED-style micro P/R/F1 over all labels except the no-relation label. */
+export function evaluateMicro(gold: RelRecord[], pred: RelRecord[], rs?: RelationSet): EvalResult {
+  const noRelation = rs?.noRelation ?? NO_RELATION;
+  const predById = new Map(pred.map((r) => [r.id, r]));
+  const goldIds = new Set(gold.map((r) => r.id));
+  const decisions: Decision[] = [];
+  let missing = 0;
+  for (const g of gold) {
+    const p = predById.get(g.id);
+    if (!p) missing++;
+    decisions.push(...recordDecisions(g, p, noRelation));
+  }
+  const unknown = pred.filter((p) => !goldIds.has(p.id));
+  for (const p of unknown) decisions.push(...recordDecisions(undefined, p, noRelation).filter((d) => d.pred.length > 0));
+  const m = microScores(decisions);
+  const warnings: string[] = [];
+  if (missing) warnings.push(`${missing} gold record(s) have no prediction; they count as "no relation" predictions`);
+  if (unknown.length) warnings.push(`${unknown.length} predicted record(s) are not in the gold file; their relations count as wrong predictions`);
+  return {
+    metric: 'micro',
+    precision: m.precision,
+    recall: m.recall,
+    f1: m.f1,
+    per_relation: m.per,
+    confusion: confusionOf(decisions, noRelation, rs?.labels.map((l) => l.name) ?? []),
+    counts: { decisions: decisions.length, correct: m.correct, predicted: m.guessed, gold: m.goldCount, missing_predictions: missing, unknown_predictions: unknown.length },
+    warnings,
+  };
+}
+
+/** The SemEval id → 19-way label map of canonical records. */
+export function semevalAnswers(records: RelRecord[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const r of records) {
+    const id = semevalId(r);
+    if (id === undefined) throw new Error(`record ${JSON.stringify(r.id)} has no SemEval id (meta.semevalId or a trailing number in its id)`);
+    const key = String(Number(id));
+    if (out.has(key)) throw new Error(`SemEval id ${key} appears twice (record ${JSON.stringify(r.id)})`);
+    out.set(key, semevalLabelOf(r));
+  }
+  return out;
+}
+
+export function evaluateSemEval(gold: Map<string, string>, pred: Map<string, string>, predFile?: string): EvalResult {
+  return scoreSemEval(pred, gold, predFile);
+}
+
+/** DocRED gold (titles, mention names, facts) from canonical records; labels mapped to relation ids when the set has them. */
+export function docGoldOf(records: RelRecord[], rs?: RelationSet): DocGold[] {
+  const toId = labelToId(rs);
+  return records.map((r) => {
+    const index = new Map(r.entities.map((e, i) => [e.id, i]));
+    const entityNames = r.entities.map((e) => e.mentions.map((m) => m.name ?? e.name));
+    // Annotated names that the text does not show (kept by the DocRED importer) are what the official scorer compares.
+    const odd = r.meta?.['docredNames'];
+    if (Array.isArray(odd))
+      for (const x of odd)
+        if (Array.isArray(x) && typeof x[0] === 'number' && typeof x[1] === 'number' && typeof x[2] === 'string' && entityNames[x[0]]?.[x[1]] !== undefined)
+          entityNames[x[0]]![x[1]] = x[2];
+    return {
+      title: docTitle(r),
+      entityNames,
+      facts: liveRelations(r, rs?.noRelation).flatMap((x) => {
+        const h = index.get(x.head);
+        const t = index.get(x.tail);
+        return h === undefined || t === undefined ? [] : [{ h, t, r: toId(x.label), evidence: x.evidence ?? [] }];
+      }),
+    };
+  });
+}
+
+export function docTitle(r: RelRecord): string {
+  const t = r.meta?.['title'];
+  return typeof t === 'string' ? t : r.id;
+}
+
+export function docPredsOf(records: RelRecord[], rs?: RelationSet): DocPred[] {
+  return docGoldOf(records, rs).flatMap((d) => d.facts.map((f) => ({ title: d.title, h_idx: f.h, t_idx: f.t, r: f.r, evidence: f.evidence })));
+}
+
+export function evaluateDocRed(gold: DocGold[], pred: DocPred[], train?: DocGold[]): EvalResult {
+  return scoreDocRed(gold, pred, train ? trainFacts(train) : undefined);
+}

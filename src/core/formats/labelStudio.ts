@@ -1,0 +1,114 @@
+/**
+ * Label Studio's JSON export: an array of tasks
+ *   {id, data: {text}, annotations: [{was_cancelled, result: [
+ *      {id, type: "labels", to_name, value: {start, end, text, labels: [..]}},
+ *      {type: "relation", from_id, to_id, direction: "right"|"left"|"bi", labels: [..]}]}],
+ *    predictions: [...]}
+ * Current Label Studio stores code-point offsets (older releases stored UTF-16 ones); each span
+ * is checked against its `text` and the interpretation that matches is used.
+ * The first annotation that was not cancelled is imported (source gold); a task with none but a
+ * prediction imports the prediction (source model).
+ */
+import { z } from 'zod';
+import { readJsonArray } from '../io/jsonArray';
+import { Entity, Relation, RelRecord, zodProblems } from '../schema';
+import { Collector, ImportResult, codePointOffsets } from './common';
+
+const Result = z
+  .object({
+    id: z.string().optional(),
+    type: z.string(),
+    to_name: z.string().optional(),
+    from_id: z.string().optional(),
+    to_id: z.string().optional(),
+    direction: z.enum(['right', 'left', 'bi']).optional(),
+    labels: z.array(z.string()).optional(),
+    value: z.object({ start: z.number().int().optional(), end: z.number().int().optional(), text: z.string().optional(), labels: z.array(z.string()).optional() }).passthrough().optional(),
+  })
+  .passthrough();
+const Completion = z.object({ was_cancelled: z.boolean().optional(), result: z.array(Result).default([]) }).passthrough();
+const Task = z
+  .object({
+    id: z.union([z.number(), z.string()]).optional(),
+    data: z.record(z.string(), z.unknown()),
+    annotations: z.array(Completion).optional(),
+    predictions: z.array(Completion).optional(),
+  })
+  .passthrough();
+
+export function importLabelStudio(text: string, file: string): ImportResult {
+  const c = new Collector(file);
+  const arr = readJsonArray(text, file);
+  c.diagnostics.push(...arr.diagnostics);
+  c.skipped += arr.skipped;
+  for (const el of arr.elements) {
+    const p = Task.safeParse(el.value);
+    if (!p.success) {
+      c.skip(el.line, `task ${el.index}: ${zodProblems(p.error).join('; ')}`);
+      continue;
+    }
+    const task = p.data;
+    const annotation = task.annotations?.find((a) => !a.was_cancelled);
+    const completion = annotation ?? task.predictions?.[0];
+    const source = annotation ? ('gold' as const) : ('model' as const);
+    const regions = completion?.result.filter((r) => r.type === 'labels' && r.value?.start !== undefined && r.value.end !== undefined) ?? [];
+    const toName = regions[0]?.to_name;
+    const taskText =
+      (toName && typeof task.data[toName] === 'string' ? (task.data[toName] as string) : undefined) ??
+      (typeof task.data['text'] === 'string' ? (task.data['text'] as string) : undefined) ??
+      (Object.values(task.data).find((v) => typeof v === 'string') as string | undefined);
+    const label = `task ${task.id ?? el.index}`;
+    if (taskText === undefined) {
+      c.skip(el.line, `${label}: no text in "data"`);
+      continue;
+    }
+    const cp = codePointOffsets(taskText);
+    const problems: string[] = [];
+    const entities: Entity[] = [];
+    const regionToEntity = new Map<string, string>();
+    regions.forEach((r, i) => {
+      const v = r.value!;
+      const s = v.start!;
+      const e = v.end!;
+      const id = r.id ?? `r${i}`;
+      let start = cp(s);
+      let end = cp(e);
+      const matches = (a?: number, b?: number) => a !== undefined && b !== undefined && b >= a && (v.text === undefined || taskText.slice(a, b) === v.text);
+      if (!matches(start, end)) {
+        if (matches(s, e) && e <= taskText.length) {
+          start = s;
+          end = e;
+          c.warn(el.line, `${label}: region ${id} uses UTF-16 offsets (older Label Studio); accepted because its text matches`);
+        } else {
+          problems.push(`region ${id}: offsets ${s}-${e} do not select ${JSON.stringify(v.text ?? '')}`);
+          return;
+        }
+      }
+      const eid = `e${entities.length + 1}`;
+      regionToEntity.set(id, eid);
+      entities.push({ id: eid, name: taskText.slice(start, end), type: v.labels?.[0] ?? null, mentions: [{ start: start!, end: end! }] });
+    });
+    const relations: Relation[] = [];
+    for (const r of completion?.result.filter((x) => x.type === 'relation') ?? []) {
+      const a = r.from_id ? regionToEntity.get(r.from_id) : undefined;
+      const b = r.to_id ? regionToEntity.get(r.to_id) : undefined;
+      if (!a || !b) {
+        problems.push(`relation ${r.from_id}→${r.to_id}: unknown region id`);
+        continue;
+      }
+      const names = r.labels?.length ? r.labels : ['related'];
+      if (!r.labels?.length) c.warn(el.line, `${label}: relation ${r.from_id}→${r.to_id} has no label; imported as "related"`);
+      for (const name of names) {
+        if (r.direction !== 'left') relations.push({ head: a, tail: b, label: name, source });
+        if (r.direction === 'left' || r.direction === 'bi') relations.push({ head: b, tail: a, label: name, source });
+      }
+    }
+    if (problems.length) {
+      c.skip(el.line, `${label}: ${problems.join('; ')}`);
+      continue;
+    }
+    const record: RelRecord = { id: task.id !== undefined ? String(task.id) : `label-studio-${el.index + 1}`, text: taskText, entities, relations };
+    c.add(record, el.line);
+  }
+  return c.result();
+}

@@ -1,0 +1,94 @@
+/**
+ * Reads a top-level JSON array element by element, so that one malformed element (or a file
+ * truncated in the middle) costs that element only: each element is parsed on its own and its
+ * problems carry the line where it starts.
+ */
+import { Diagnostic, jsonErrorPosition, lineColumnAt } from '../diagnostics';
+
+export interface ArrayElement {
+  value: unknown;
+  /** 1-based line where the element starts. */
+  line: number;
+  index: number;
+}
+
+export interface ArrayReadResult {
+  elements: ArrayElement[];
+  diagnostics: Diagnostic[];
+  skipped: number;
+}
+
+function isWs(c: number): boolean {
+  return c === 32 || c === 9 || c === 10 || c === 13;
+}
+
+/**
+ * Splits `text` (a JSON document whose top level is an array) into element texts by scanning
+ * brackets outside strings, then parses each one. Falls back to a single JSON.parse when the
+ * top level is not an array (the value then becomes one element, or an error).
+ */
+export function readJsonArray(text: string, file: string): ArrayReadResult {
+  const diagnostics: Diagnostic[] = [];
+  const elements: ArrayElement[] = [];
+  let skipped = 0;
+  let i = 0;
+  if (text.charCodeAt(0) === 0xfeff) i = 1;
+  while (i < text.length && isWs(text.charCodeAt(i))) i++;
+  if (text[i] !== '[') {
+    const where = lineColumnAt(text, i);
+    diagnostics.push({ file, line: where.line, column: where.column, severity: 'error', message: `expected a JSON array ('[') but found ${text[i] === undefined ? 'end of file' : JSON.stringify(text[i])}` });
+    return { elements, diagnostics, skipped: 1 };
+  }
+  i++;
+  // Line counting is incremental: `line` is the line number at offset `lineAt`.
+  let line = 1;
+  let lineAt = 0;
+  const lineOf = (offset: number): number => {
+    for (; lineAt < offset; lineAt++) if (text.charCodeAt(lineAt) === 10) line++;
+    return line;
+  };
+  let index = 0;
+  for (;;) {
+    while (i < text.length && isWs(text.charCodeAt(i))) i++;
+    if (i >= text.length) {
+      diagnostics.push({ file, line: lineOf(i), severity: 'error', message: 'unexpected end of file: the JSON array is not closed (truncated file?)' });
+      break;
+    }
+    if (text[i] === ']') break;
+    const start = i;
+    let depth = 0;
+    let inString = false;
+    for (; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (inString) {
+        if (c === 92) i++; // backslash: skip the escaped char
+        else if (c === 34) inString = false;
+        continue;
+      }
+      if (c === 34) inString = true;
+      else if (c === 91 || c === 123) depth++;
+      else if (c === 93 || c === 125) {
+        if (depth === 0) break; // the closing ']' of the top-level array
+        depth--;
+      } else if (c === 44 && depth === 0) break;
+    }
+    const startLine = lineOf(start);
+    const chunk = text.slice(start, i);
+    if (i >= text.length) {
+      diagnostics.push({ file, line: startLine, severity: 'error', message: `element ${index}: unexpected end of file inside this element (truncated file?)` });
+      skipped++;
+      break;
+    }
+    try {
+      elements.push({ value: JSON.parse(chunk), line: startLine, index });
+    } catch (err) {
+      const { message, offset } = jsonErrorPosition(err, chunk);
+      const at = offset !== undefined ? lineColumnAt(chunk, offset, startLine) : { line: startLine, column: undefined };
+      diagnostics.push({ file, line: at.line, column: at.column, severity: 'error', message: `element ${index}: invalid JSON: ${message}` });
+      skipped++;
+    }
+    index++;
+    if (text[i] === ',') i++;
+  }
+  return { elements, diagnostics, skipped };
+}

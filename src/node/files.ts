@@ -1,0 +1,118 @@
+/** File access for the CLI and the extension host (Node): streaming reads and atomic writes. */
+import { createReadStream, promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { Diagnostic, InputError } from '../core/diagnostics';
+import { Line, splitLines } from '../core/io/lines';
+
+/** Progress callback: bytes read so far and the file's size. */
+export type ByteProgress = (read: number, total: number) => void;
+
+let progressHook: ByteProgress | undefined;
+/** Sets a process-wide progress hook for file reads (the CLI's progress bar). */
+export function setReadProgress(hook: ByteProgress | undefined): void {
+  progressHook = hook;
+}
+
+export async function* readLines(file: string): AsyncGenerator<Line> {
+  let size: number;
+  try {
+    size = (await fs.stat(file)).size;
+  } catch {
+    throw new InputError('file not found or not readable', file);
+  }
+  const stream = createReadStream(file, { highWaterMark: 1 << 20 });
+  const hook = progressHook;
+  if (hook) {
+    let read = 0;
+    stream.on('data', (chunk) => {
+      read += chunk.length;
+      hook(read, size);
+    });
+  }
+  yield* splitLines(stream as AsyncIterable<Uint8Array>);
+}
+
+/**
+ * Reads a whole text file. Invalid UTF-8 is reported per line (with its number) and replaced by
+ * U+FFFD so that the rest of the file is still read.
+ */
+export async function readText(file: string): Promise<{ text: string; diagnostics: Diagnostic[] }> {
+  let buf: Buffer;
+  try {
+    buf = await fs.readFile(file);
+  } catch {
+    throw new InputError('file not found or not readable', file);
+  }
+  const diagnostics: Diagnostic[] = [];
+  try {
+    const text = new TextDecoder('utf-8', { fatal: true }).decode(buf);
+    return { text, diagnostics };
+  } catch {
+    for await (const l of splitLines([buf]))
+      if (l.text === null)
+        diagnostics.push({ file, line: l.no, severity: 'error', message: 'invalid UTF-8 byte sequence (replaced with U+FFFD)' });
+    return { text: new TextDecoder('utf-8').decode(buf), diagnostics };
+  }
+}
+
+/** Writes a file atomically: a temporary file in the same folder, then a rename. */
+export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
+  const dir = path.dirname(path.resolve(file));
+  await fs.mkdir(dir, { recursive: true });
+  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
+  try {
+    await fs.writeFile(tmp, data);
+    await fs.rename(tmp, file);
+  } catch (err) {
+    await fs.rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+/**
+ * A writer for large outputs: lines go to a temporary file that replaces the target only on
+ * commit(), so an interrupted run never leaves a half-written target.
+ */
+export class AtomicLineWriter {
+  private readonly tmp: string;
+  private handle: fs.FileHandle | undefined;
+  private pending: string[] = [];
+  private pendingSize = 0;
+
+  private constructor(readonly file: string) {
+    this.tmp = path.join(path.dirname(path.resolve(file)), `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
+  }
+
+  static async open(file: string): Promise<AtomicLineWriter> {
+    const w = new AtomicLineWriter(file);
+    await fs.mkdir(path.dirname(path.resolve(file)), { recursive: true });
+    w.handle = await fs.open(w.tmp, 'w');
+    return w;
+  }
+
+  async write(s: string): Promise<void> {
+    this.pending.push(s);
+    this.pendingSize += s.length;
+    if (this.pendingSize > 1 << 20) await this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    if (!this.handle || this.pending.length === 0) return;
+    await this.handle.write(this.pending.join(''));
+    this.pending = [];
+    this.pendingSize = 0;
+  }
+
+  async commit(): Promise<void> {
+    await this.flush();
+    await this.handle?.close();
+    this.handle = undefined;
+    await fs.rename(this.tmp, this.file);
+  }
+
+  async abort(): Promise<void> {
+    await this.handle?.close().catch(() => undefined);
+    this.handle = undefined;
+    await fs.rm(this.tmp, { force: true });
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * Loading any supported input into canonical records, with format detection. This is where the
+ * core's pure readers meet the file system; the CLI and the extension host both use it.
+ */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { Diagnostic, InputError } from '../core/diagnostics';
+import { readCanonical } from '../core/formats/canonical';
+import { importChineseTsv, parseRelation2Id, relationSetFromLabels } from '../core/formats/chineseTsv';
+import { ImportResult } from '../core/formats/common';
+import { importDoccano } from '../core/formats/doccano';
+import { importDocRed, parseRelInfo, readDocRedSubmission } from '../core/formats/docred';
+import { importLabelStudio } from '../core/formats/labelStudio';
+import { importSemEval } from '../core/formats/semeval';
+import { importTacred } from '../core/formats/tacred';
+import { RelationSet, validateRelationSet } from '../core/schema';
+import { readLines, readText } from './files';
+
+export const IMPORT_FORMATS = ['jsonl', 'semeval', 'finre', 'sanwen', 'docred', 'tacred', 'doccano', 'label-studio'] as const;
+export type ImportFormat = (typeof IMPORT_FORMATS)[number];
+
+export interface LoadOptions {
+  format?: ImportFormat;
+  /** relation2id.txt (FinRE/SanWen) or a relation-set JSON file. */
+  relations?: string;
+  /** rel_info.json (DocRED). */
+  relInfo?: string;
+}
+
+/** Guesses a file's format from its name and first bytes. */
+export async function detectFormat(file: string): Promise<ImportFormat> {
+  const ext = path.extname(file).toLowerCase();
+  const fh = await fs.open(file, 'r').catch(() => {
+    throw new InputError('file not found or not readable', file);
+  });
+  const buf = Buffer.alloc(64 * 1024);
+  const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+  await fh.close();
+  const head = buf.subarray(0, bytesRead).toString('utf8').replace(/^\uFEFF/, '');
+  const first = head.split('\n').find((l) => l.trim() !== '') ?? '';
+  if (/^\s*\d+\t"/.test(first)) return 'semeval';
+  if (first.split('\t').length === 4) {
+    const lower = file.toLowerCase();
+    return lower.includes('sanwen') ? 'sanwen' : 'finre';
+  }
+  if (ext === '.jsonl' || /^\s*\{/.test(first)) {
+    if (/"start_offset"/.test(first) || (/"from_id"/.test(first) && !/"mentions"/.test(first))) return 'doccano';
+    return 'jsonl';
+  }
+  if (/^\s*\[/.test(head)) {
+    if (/"vertexSet"/.test(head)) return 'docred';
+    if (/"subj_start"/.test(head)) return 'tacred';
+    if (/"annotations"|"predictions"|"data"\s*:/.test(head)) return 'label-studio';
+  }
+  throw new InputError(`cannot tell the format of this file; pass --format (one of: ${IMPORT_FORMATS.join(', ')})`, file);
+}
+
+export async function loadRelationSet(file: string): Promise<RelationSet> {
+  const { text } = await readText(file);
+  if (/relation2id/i.test(path.basename(file)) || !text.trimStart().startsWith('{')) {
+    const r2i = parseRelation2Id(text);
+    if (r2i.errors.length) throw new InputError(r2i.errors[0]!.message, file, r2i.errors[0]!.line);
+    const name = path.basename(path.dirname(path.resolve(file))) || 'relations';
+    return relationSetFromLabels(name, r2i.labels);
+  }
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw new InputError(`invalid JSON: ${e instanceof Error ? e.message : String(e)}`, file);
+  }
+  const r = validateRelationSet(v);
+  if (!r.ok) throw new InputError(`invalid relation set: ${r.problems.join('; ')}`, file);
+  return r.value;
+}
+
+async function relation2IdLabels(file: string): Promise<string[]> {
+  const { text } = await readText(file);
+  const r2i = parseRelation2Id(text);
+  if (r2i.errors.length) throw new InputError(r2i.errors[0]!.message, file, r2i.errors[0]!.line);
+  return r2i.labels;
+}
+
+/** Loads a file in any import format into canonical records. */
+export async function loadRecords(file: string, opts: LoadOptions = {}): Promise<ImportResult & { format: ImportFormat }> {
+  const format = opts.format ?? (await detectFormat(file));
+  const withText = async (f: (text: string) => ImportResult): Promise<ImportResult> => {
+    const { text, diagnostics } = await readText(file);
+    const r = f(text);
+    return { ...r, diagnostics: [...diagnostics, ...r.diagnostics] };
+  };
+  let result: ImportResult;
+  switch (format) {
+    case 'jsonl': {
+      const records = [];
+      const diagnostics: Diagnostic[] = [];
+      for await (const ev of readCanonical(readLines(file), file)) {
+        if (ev.kind === 'record') records.push(ev.record);
+        else diagnostics.push(ev.diagnostic);
+      }
+      result = { records, diagnostics, skipped: diagnostics.filter((d) => d.severity === 'error').length };
+      if (opts.relations) result.relationSet = await loadRelationSet(opts.relations);
+      break;
+    }
+    case 'semeval':
+      result = await importSemEval(readLines(file), file);
+      break;
+    case 'finre':
+    case 'sanwen': {
+      let rel = opts.relations;
+      if (!rel) {
+        const guess = path.join(path.dirname(file), 'relation2id.txt');
+        if (await fs.stat(guess).then(() => true, () => false)) rel = guess;
+      }
+      const labels = rel ? await relation2IdLabels(rel) : undefined;
+      result = await importChineseTsv(readLines(file), file, { dataset: format, labels });
+      break;
+    }
+    case 'docred': {
+      let relInfo: Record<string, string> | undefined;
+      if (opts.relInfo) relInfo = parseRelInfo((await readText(opts.relInfo)).text, opts.relInfo);
+      result = await withText((t) => importDocRed(t, file, relInfo));
+      break;
+    }
+    case 'tacred':
+      result = await withText((t) => importTacred(t, file));
+      break;
+    case 'doccano':
+      result = await importDoccano(readLines(file), file);
+      break;
+    case 'label-studio':
+      result = await withText((t) => importLabelStudio(t, file));
+      break;
+  }
+  if (opts.relations && format !== 'finre' && format !== 'sanwen' && !result.relationSet) result.relationSet = await loadRelationSet(opts.relations);
+  return { ...result, format };
+}
+
+export async function loadDocRedSubmission(file: string) {
+  const { text, diagnostics } = await readText(file);
+  const r = readDocRedSubmission(text, file);
+  return { ...r, diagnostics: [...diagnostics, ...r.diagnostics] };
+}
