@@ -32,7 +32,7 @@ export function parseRelInfo(text: string, file: string): Record<string, string>
   try {
     v = JSON.parse(text);
   } catch (e) {
-    throw new Error(`${file}: invalid JSON: ${e instanceof Error ? e.message : String(e)}`);
+    throw new Error(`${file}: invalid JSON: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }
   const parsed = z.record(z.string(), z.string()).safeParse(v);
   if (!parsed.success) throw new Error(`${file}: expected an object mapping relation ids to names (${zodProblems(parsed.error).join('; ')})`);

@@ -51,7 +51,7 @@ export async function* splitLines(chunks: AsyncIterable<Uint8Array> | Iterable<U
   let rest: Uint8Array = new Uint8Array(0);
   let no = 0;
   for await (const chunk of chunks) {
-    let buf = concat(rest, chunk);
+    const buf = concat(rest, chunk);
     let start = 0;
     for (;;) {
       const nl = buf.indexOf(10, start);
@@ -60,9 +60,8 @@ export async function* splitLines(chunks: AsyncIterable<Uint8Array> | Iterable<U
       start = nl + 1;
     }
     rest = buf.slice(start);
-    buf = rest;
   }
-  if (rest.length > 0) yield makeLine(++no, rest, false);
+  if (rest.length > 0) yield makeLine(no + 1, rest, false);
 }
 
 const encoder = new TextEncoder();

@@ -82,7 +82,7 @@ export function parseTemplate(source: string, name: string): PromptTemplate {
     try {
       v = JSON.parse(source) as Record<string, unknown>;
     } catch (e) {
-      throw new Error(`${name}: invalid JSON template: ${e instanceof Error ? e.message : String(e)}`);
+      throw new Error(`${name}: invalid JSON template: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
     }
     for (const k of ['instruction', 'input'] as const)
       if (typeof v[k] !== 'string') throw new Error(`${name}: template field "${k}" must be a string`);
@@ -138,7 +138,7 @@ function validateTemplate(t: PromptTemplate, name: string): PromptTemplate {
     try {
       Mustache.parse(body);
     } catch (e) {
-      throw new Error(`${name}: section "${s}": ${e instanceof Error ? e.message : String(e)}`);
+      throw new Error(`${name}: section "${s}": ${e instanceof Error ? e.message : String(e)}`, { cause: e });
     }
   }
   return t;
