@@ -18,7 +18,11 @@ import { BUILTIN_TEMPLATES, PromptTemplate, parseTemplate } from './core/prompts
 import { RelationSet } from './core/schema';
 import { readText, setReadProgress, writeFileAtomic } from './node/files';
 import { IMPORT_FORMATS, ImportFormat, loadDocRedSubmission, loadRecords, loadRelationSet } from './node/load';
-import { ProgressBar } from './node/progress';
+import { ProgressBar, RateBar } from './node/progress';
+import { DecodeMode, DirectionMode } from './core/pipelines/sentence';
+import { LlamaEngine, parseLoraArg } from './engine/llama';
+import { DEFAULT_MODEL_ID, resolveModel } from './engine/models';
+import { runExtractJob } from './node/extract';
 
 const EXPORT_FORMATS = ['jsonl', 'semeval', 'semeval-txt', 'docred', 'sft-alpaca', 'sft-chat', 'finre', 'sanwen', 'doccano'] as const;
 type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -102,6 +106,75 @@ async function isSubmission(file: string): Promise<boolean> {
   await fh.close();
   const head = buf.subarray(0, bytesRead).toString('utf8');
   return /^\s*\[/.test(head) && /"h_idx"/.test(head);
+}
+
+function positiveInt(v: string, name: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InputError(`${name} must be a positive integer, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+interface ExtractCliOptions {
+  model?: string;
+  lora: string[];
+  template: string;
+  relations?: string;
+  from?: ImportFormat;
+  mode: DecodeMode;
+  direction?: DirectionMode;
+  parallel: number;
+  threads?: number;
+  contextSize: number;
+  limit?: number;
+  resume: boolean;
+  out: string;
+}
+
+async function extractCommand(input: string, opts: ExtractCliOptions): Promise<void> {
+  const r = await load(input, { format: opts.from, relations: opts.relations });
+  const rs = await relationSetFor(opts, r.relationSet);
+  if (!rs) throw new InputError('no relation set: pass --relations (a relation-set JSON or relation2id.txt)', input);
+  const records = opts.limit ? r.records.slice(0, opts.limit) : r.records;
+  const template = await resolveTemplate(opts.template);
+  const direction: DirectionMode = opts.direction ?? (/semeval/i.test(rs.name) ? 'label' : 'pair');
+  const controller = new AbortController();
+  const onSigint = () => {
+    process.stderr.write('\ninterrupted: stopping after the records in flight; run the same command again to resume\n');
+    controller.abort();
+  };
+  process.once('SIGINT', onSigint);
+  const spec = opts.model ?? process.env['RELATION_LENS_MODEL'] ?? DEFAULT_MODEL_ID;
+  const dl = new ProgressBar(`downloading ${spec}`);
+  const modelPath = await resolveModel(spec, { signal: controller.signal, onProgress: (d, t) => dl.update(d, t) });
+  dl.stop();
+  const engine = await LlamaEngine.open({ modelPath, loras: opts.lora.map(parseLoraArg), threads: opts.threads, parallel: opts.parallel, contextSize: opts.contextSize, signal: controller.signal });
+  const i = engine.info;
+  process.stderr.write(`engine: ${i.backend}, ${i.threads} thread(s), ${i.parallel} sequence(s) × ${i.contextSize} tokens; model ${modelPath}${i.adapters.length ? `; LoRA ${i.adapters.map((a) => `${a.path}:${a.scale}`).join(', ')}` : ''}\n`);
+  process.stderr.write(`relation set ${rs.name} (${rs.labels.length} labels${rs.noRelation ? ` + ${rs.noRelation}` : ''}), template ${template.name}, mode ${opts.mode}, direction ${direction}\n`);
+  const bar = new RateBar('extracting');
+  try {
+    const p = await runExtractJob({
+      engine,
+      records,
+      relationSet: rs,
+      template,
+      mode: opts.mode,
+      direction,
+      out: opts.out,
+      resume: opts.resume,
+      model: spec,
+      signal: controller.signal,
+      onProgress: (pr) => bar.update(pr.pairs, pr.totalPairs, pr.elapsedMs),
+    }).finally(() => bar.stop());
+    if (p.skippedRecords) process.stderr.write(`resumed: ${p.skippedRecords} record(s) were already in ${opts.out}\n`);
+    for (const e of p.errors.slice(0, MAX_SHOWN)) process.stderr.write(`error: ${e}\n`);
+    if (p.errors.length) exitCode = 3;
+    const rate = p.elapsedMs > 0 ? (1000 * p.pairs) / p.elapsedMs : 0;
+    process.stderr.write(`wrote ${p.records} record(s) (${p.pairs} pair(s), ${rate.toFixed(2)} examples/s) to ${opts.out}\n`);
+  } finally {
+    process.off('SIGINT', onSigint);
+    await engine.dispose();
+  }
 }
 
 export function buildProgram(): Command {
@@ -218,6 +291,27 @@ export function buildProgram(): Command {
         const { metric, precision, recall, f1, ign_f1, per_relation, confusion, counts, warnings } = result;
         process.stdout.write(JSON.stringify({ metric, precision, recall, f1, ...(ign_f1 !== undefined ? { ign_f1 } : {}), per_relation, confusion, counts, warnings }) + '\n');
       } else printResult(result);
+    });
+
+  program
+    .command('extract')
+    .description('classify the entity pairs of each record with a local LLM (sentence level)')
+    .argument('<in>', 'records (canonical JSONL or any importable format)')
+    .option('--model <path|uri|id>', 'GGUF file, hf: URI, https URL or catalog id (default: $RELATION_LENS_MODEL, else the catalog default)')
+    .option('--lora <file[:scale]>', 'LoRA adapter GGUF with an optional scale (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--template <name|file>', 'prompt template: default, rag4re, cre-llm, or a file', 'default')
+    .option('--relations <file>', 'relation set (JSON or relation2id.txt); default: the one the input format defines')
+    .addOption(new Option('--from <format>', 'input format (detected when omitted)').choices([...IMPORT_FORMATS]))
+    .addOption(new Option('--mode <mode>', 'score: label log-probabilities; generate: grammar-constrained generation').choices(['score', 'generate']).default('score'))
+    .addOption(new Option('--direction <how>', 'label: answers carry (e1,e2)/(e2,e1) (SemEval); pair: the pair order is head → tail').choices(['label', 'pair']))
+    .option('--parallel <n>', 'parallel sequences', (v) => positiveInt(v, '--parallel'), 2)
+    .option('--threads <n>', 'CPU threads (default: the math cores)', (v) => positiveInt(v, '--threads'))
+    .option('--context-size <n>', 'context size per sequence', (v) => positiveInt(v, '--context-size'), 2048)
+    .option('--limit <n>', 'only the first N records', (v) => positiveInt(v, '--limit'))
+    .option('--no-resume', 'start over instead of resuming after the records already in the output')
+    .requiredOption('-o, --out <file>', 'output JSONL (written as records finish)')
+    .action(async (input: string, opts: ExtractCliOptions) => {
+      await extractCommand(input, opts);
     });
 
   program

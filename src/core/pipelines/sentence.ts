@@ -1,0 +1,195 @@
+/**
+ * Sentence-level relation classification (CRE-LLM, RAG4RE): one prompt per entity pair, the
+ * answer constrained to the relation set.
+ *
+ * Prompts put the instruction and the relation list first — byte-identical for every example —
+ * and the example after it, so the engine evaluates that prefix once per sequence and reuses its
+ * KV cache. Two decodings, both guaranteeing an answer from the set:
+ *  - "score": the log-probability of every label (multi-token labels summed token by token),
+ *    giving a distribution and a confidence;
+ *  - "generate": greedy generation under a grammar that only admits the labels.
+ *
+ * Direction: with `direction: "label"` (SemEval) the answers are `Label(e1,e2)` / `Label(e2,e1)`
+ * relative to the pair order, and map back exactly; with `direction: "pair"` (FinRE, SanWen,
+ * TACRED) the pair order is head → tail and the answer is the bare label.
+ */
+import { ChatPrompt, ClassifierEngine, ContextOverflowError, throwIfAborted } from '../ports';
+import { promptView } from '../formats/sft';
+import { PromptTemplate, PromptView, renderTemplate } from '../prompts/template';
+import { Entity, RelRecord, Relation, RelationSet } from '../schema';
+import { LabelScore, LabelTrie, scoreLabels } from './labelSearch';
+
+export type DecodeMode = 'score' | 'generate';
+export type DirectionMode = 'label' | 'pair';
+
+export interface RetrievedExample {
+  id: string;
+  sentence: string;
+  head: string;
+  tail: string;
+  label: string;
+  score: number;
+}
+
+/** A retriever gives demonstrations for a pair (RAG4RE). */
+export interface ExampleRetriever {
+  retrieve(record: RelRecord, head: Entity, tail: Entity, k: number): Promise<RetrievedExample[]>;
+}
+
+export interface SentenceOptions {
+  relationSet: RelationSet;
+  template: PromptTemplate;
+  mode: DecodeMode;
+  direction: DirectionMode;
+  retriever?: ExampleRetriever;
+  k?: number;
+  signal?: AbortSignal;
+  /** Keep the top-N of the label distribution in each relation's meta (score mode). */
+  keepTop?: number;
+}
+
+export interface AnswerSpace {
+  answers: string[];
+  /** Answer → (label, reversed); null for the no-relation answer. */
+  decode(answer: string): { label: string; reversed: boolean } | null;
+  /** Descriptions for the prompt's relation list, by answer. */
+  relations: Array<{ name: string; description: string }>;
+}
+
+const ROLE_PAIR = /^([^\s()-]+)-([^\s()-]+)$/;
+
+/**
+ * The answers the model may give, from the relation set and the direction mode. With
+ * `direction: "label"`, a directed label `X-Y` whose roles can be swapped (SemEval's
+ * `Cause-Effect`) is answered `X-Y` for head→tail and `Y-X` for the reverse ("the head is the
+ * effect, the tail the cause") — three times fewer tokens than `Cause-Effect(e2,e1)`; other
+ * directed labels get `(e1,e2)` / `(e2,e1)` suffixes. Both map back to the label and direction
+ * exactly.
+ */
+export function answerSpace(rs: RelationSet, direction: DirectionMode): AnswerSpace {
+  const answers: string[] = [];
+  const relations: AnswerSpace['relations'] = [];
+  const map = new Map<string, { label: string; reversed: boolean } | null>();
+  const names = new Set(rs.labels.map((l) => l.name));
+  if (rs.noRelation) names.add(rs.noRelation);
+  const directedLabels = rs.labels.filter((l) => l.directed ?? rs.directed);
+  const swapped = (n: string) => n.replace(ROLE_PAIR, '$2-$1');
+  const canSwap =
+    directedLabels.length > 0 &&
+    directedLabels.every((l) => ROLE_PAIR.test(l.name) && swapped(l.name) !== l.name && !names.has(swapped(l.name))) &&
+    new Set(directedLabels.map((l) => swapped(l.name))).size === directedLabels.length;
+  const add = (answer: string, description: string, value: { label: string; reversed: boolean } | null) => {
+    if (map.has(answer)) throw new Error(`relation set ${rs.name}: answer ${JSON.stringify(answer)} is ambiguous`);
+    answers.push(answer);
+    relations.push({ name: answer, description });
+    map.set(answer, value);
+  };
+  for (const l of rs.labels) {
+    const directed = l.directed ?? rs.directed;
+    const description = l.description ?? '';
+    if (direction === 'label' && directed) {
+      if (canSwap) {
+        add(l.name, description, { label: l.name, reversed: false });
+        add(swapped(l.name), `the reverse of ${l.name}${description ? ` (${description.replace(/\.$/, '')}, with head and tail swapped)` : ''}`, { label: l.name, reversed: true });
+      } else {
+        add(`${l.name}(e1,e2)`, description, { label: l.name, reversed: false });
+        add(`${l.name}(e2,e1)`, description ? `${description} (tail → head)` : 'tail → head', { label: l.name, reversed: true });
+      }
+    } else add(l.name, description, { label: l.name, reversed: false });
+  }
+  if (rs.noRelation) add(rs.noRelation, 'none of the relations above holds', null);
+  return {
+    answers,
+    relations,
+    decode: (a) => {
+      if (!map.has(a)) throw new Error(`answer ${JSON.stringify(a)} is not in the answer space`);
+      return map.get(a)!;
+    },
+  };
+}
+
+/** The chat prompt of one pair: system, then instruction (shared prefix), then the example. */
+export function buildPrompt(template: PromptTemplate, view: PromptView): ChatPrompt {
+  const r = renderTemplate(template, view);
+  const p: ChatPrompt = { user: `${r.instruction}\n\n${r.input}` };
+  if (r.system !== undefined) p.system = r.system;
+  return p;
+}
+
+export interface PairPrediction {
+  recordId: string;
+  pair: [string, string];
+  answer: string;
+  /** Probability of the answer, renormalised over the answer set (score mode). */
+  confidence: number | null;
+  distribution?: LabelScore[];
+  neighbours?: string[];
+  promptTokens: number;
+  reusedTokens: number;
+  error?: string;
+}
+
+function viewFor(record: RelRecord, head: Entity, tail: Entity, rs: RelationSet, space: AnswerSpace, examples: RetrievedExample[]): PromptView {
+  const v = promptView(record, head, tail, '', rs);
+  v.relations = space.relations;
+  v.relation_names = space.answers.join(', ');
+  v.examples = examples.map((e) => ({ sentence: e.sentence, head: e.head, tail: e.tail, label: e.label }));
+  return v;
+}
+
+/** Classifies one pair of a record. Overflow and other per-example problems come back as `error`. */
+export async function classifyPair(engine: ClassifierEngine, record: RelRecord, pair: [string, string], space: AnswerSpace, opts: SentenceOptions, labelTokens: number[][]): Promise<PairPrediction> {
+  throwIfAborted(opts.signal);
+  const head = record.entities.find((e) => e.id === pair[0]);
+  const tail = record.entities.find((e) => e.id === pair[1]);
+  const base = { recordId: record.id, pair, promptTokens: 0, reusedTokens: 0 };
+  if (!head || !tail) return { ...base, answer: '', confidence: null, error: `pair ${pair.join(',')}: unknown entity` };
+  const examples = opts.retriever ? await opts.retriever.retrieve(record, head, tail, opts.k ?? 5) : [];
+  const prompt = buildPrompt(opts.template, viewFor(record, head, tail, opts.relationSet, space, examples));
+  const neighbours = opts.retriever ? examples.map((e) => e.id) : undefined;
+  try {
+    return await engine.withPrompt(
+      prompt,
+      async (s) => {
+        const common = { ...base, promptTokens: s.promptTokens, reusedTokens: s.reusedTokens, neighbours };
+        if (opts.mode === 'generate') {
+          const answer = await s.generateConstrained(space.answers);
+          return { ...common, answer, confidence: null };
+        }
+        const trie = new LabelTrie(space.answers, labelTokens);
+        const r = await scoreLabels(trie, engine.endTokens, (path, cands) => s.continuation(path, cands));
+        const distribution = [...r.scores].sort((a, b) => b.probability - a.probability);
+        return { ...common, answer: r.best.label, confidence: r.best.probability, distribution };
+      },
+      opts.signal,
+    );
+  } catch (err) {
+    if (err instanceof ContextOverflowError) return { ...base, answer: '', confidence: null, error: `record ${record.id}: ${err.message}` };
+    throw err;
+  }
+}
+
+/** Replaces a record's relations on the classified pairs with the predictions. */
+export function applyPredictions(record: RelRecord, preds: PairPrediction[], space: AnswerSpace, opts: { model: string; keepTop?: number }): RelRecord {
+  const touched = new Set(preds.filter((p) => !p.error).map((p) => `${p.pair[0]}\u0000${p.pair[1]}`));
+  const keep = (x: Relation) => !touched.has(`${x.head}\u0000${x.tail}`) && !touched.has(`${x.tail}\u0000${x.head}`);
+  const relations: Relation[] = record.relations.filter((x) => x.source !== 'gold' && keep(x));
+  for (const p of preds) {
+    if (p.error) continue;
+    const d = space.decode(p.answer);
+    if (!d) continue;
+    const [a, b] = p.pair;
+    const rel: Relation = { head: d.reversed ? b : a, tail: d.reversed ? a : b, label: d.label, source: 'model' };
+    if (p.confidence !== null) rel.score = p.confidence;
+    const meta: Record<string, unknown> = { model: opts.model, answer: p.answer };
+    if (p.distribution && opts.keepTop) meta['top'] = p.distribution.slice(0, opts.keepTop).map((x) => [x.label, Number(x.probability.toFixed(6))]);
+    if (p.neighbours) meta['neighbours'] = p.neighbours;
+    rel.meta = meta;
+    relations.push(rel);
+  }
+  const out: RelRecord = { ...record, relations };
+  const errors = preds.filter((p) => p.error).map((p) => p.error!);
+  const noneFor = preds.filter((p) => !p.error && space.decode(p.answer) === null).map((p) => p.pair);
+  out.meta = { ...(record.meta ?? {}), extraction: { model: opts.model, pairs: preds.length, ...(noneFor.length ? { noRelation: noneFor } : {}), ...(errors.length ? { errors } : {}) } };
+  return out;
+}

@@ -1,0 +1,78 @@
+/**
+ * Ports: what the core needs from an inference engine. The node-llama-cpp adapter in
+ * src/engine implements them; the core never sees a model object.
+ */
+export type TokenId = number;
+
+/** A prompt as chat messages; the engine applies the model's chat template. */
+export interface ChatPrompt {
+  system?: string;
+  user: string;
+}
+
+export interface EngineInfo {
+  /** Backend that runs the model: "CPU", "cuda", "vulkan", "metal". */
+  backend: string;
+  threads: number;
+  model: string;
+  adapters: Array<{ path: string; scale: number }>;
+  contextSize: number;
+  parallel: number;
+}
+
+/** One prompt loaded into a sequence; label continuations are scored on top of it. */
+export interface PromptSession {
+  /** Tokens of the rendered prompt. */
+  readonly promptTokens: number;
+  /** Prompt tokens that were already in the sequence's KV cache (not evaluated again). */
+  readonly reusedTokens: number;
+  /**
+   * Teacher-forces `path` after the prompt and returns, for each position i in 0..path.length
+   * (i = 0: right after the prompt), the log-probabilities of `candidates[i]` as the next token.
+   */
+  continuation(path: TokenId[], candidates: TokenId[][]): Promise<number[][]>;
+  /** Greedy generation constrained to exactly one of `labels` (a grammar); returns the label. */
+  generateConstrained(labels: string[]): Promise<string>;
+  /** Unconstrained greedy generation (the naive baseline); returns the text. */
+  generateFree(maxTokens: number): Promise<string>;
+}
+
+export interface ClassifierEngine {
+  readonly info: EngineInfo;
+  /** Token ids of a label as the model writes it at the start of its answer. */
+  tokenizeLabel(label: string): TokenId[];
+  /** Tokens that end an answer (end of turn / end of text). */
+  readonly endTokens: TokenId[];
+  /** Token count of a rendered prompt (for context checks and cost reports). */
+  countPromptTokens(prompt: ChatPrompt): number;
+  /**
+   * Runs `fn` with the prompt loaded into one of the engine's parallel sequences. The sequence
+   * keeps its KV cache between calls, so a prompt that shares a prefix with the previous one
+   * only evaluates the new tokens. Throws ContextOverflowError when the prompt does not fit.
+   */
+  withPrompt<T>(prompt: ChatPrompt, fn: (s: PromptSession) => Promise<T>, signal?: AbortSignal): Promise<T>;
+  /** Tokens evaluated so far (all sequences), for throughput reports. */
+  readonly evaluatedTokens: number;
+  dispose(): Promise<void>;
+}
+
+export class ContextOverflowError extends Error {
+  constructor(
+    readonly tokens: number,
+    readonly contextSize: number,
+  ) {
+    super(`the prompt needs ${tokens} tokens but the context holds ${contextSize}; shorten the input or raise --context-size`);
+    this.name = 'ContextOverflowError';
+  }
+}
+
+export class AbortError extends Error {
+  constructor(message = 'cancelled') {
+    super(message);
+    this.name = 'AbortError';
+  }
+}
+
+export function throwIfAborted(signal?: AbortSignal): void {
+  if (signal?.aborted) throw new AbortError();
+}

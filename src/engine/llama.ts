@@ -1,0 +1,340 @@
+/**
+ * The node-llama-cpp adapter behind the ClassifierEngine port.
+ *
+ * - node-llama-cpp is ESM-only: it is loaded with `await import()` on first use, once.
+ * - Threads are always set explicitly (default: the machine's math cores). On a 2-core machine
+ *   node-llama-cpp's default (4 threads) made generation ~150× slower (0.3 vs 44 tokens/s with
+ *   SmolLM2-135M) and prompt evaluation 3× slower.
+ * - LoRA adapters are applied per context, so a context is kept per (model, adapter set).
+ * - K parallel sequences of one context; each keeps its KV cache, and a new prompt only
+ *   evaluates what differs from the tokens already in the sequence (the shared instruction
+ *   prefix is evaluated once per sequence).
+ */
+import { existsSync, promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import type { ChatHistoryItem, ChatWrapper, Llama, LlamaContext, LlamaContextSequence, LlamaModel, Token } from 'node-llama-cpp' with { 'resolution-mode': 'import' };
+import { AbortError, ChatPrompt, ClassifierEngine, ContextOverflowError, EngineInfo, PromptSession, TokenId, throwIfAborted } from '../core/ports';
+
+type NodeLlamaCpp = typeof import('node-llama-cpp', { with: { 'resolution-mode': 'import' } });
+let modulePromise: Promise<NodeLlamaCpp> | undefined;
+let llamaPromise: Promise<Llama> | undefined;
+
+/** node-llama-cpp, imported lazily (ESM-only package). */
+export function nodeLlamaCpp(): Promise<NodeLlamaCpp> {
+  // A Function-wrapped import keeps esbuild/tsc from turning it into require() in the CJS bundle.
+  modulePromise ??= (new Function('m', 'return import(m)') as (m: string) => Promise<NodeLlamaCpp>)('node-llama-cpp');
+  return modulePromise;
+}
+
+/** The one Llama instance of the process: GPU when one is usable, else CPU. */
+export async function getLlamaInstance(): Promise<Llama> {
+  llamaPromise ??= nodeLlamaCpp().then((m) => m.getLlama({ gpu: 'auto', build: 'never', progressLogs: false, logLevel: m.LlamaLogLevel.error }));
+  return llamaPromise;
+}
+
+export function backendName(llama: Llama): string {
+  return llama.gpu === false ? 'CPU' : llama.gpu;
+}
+
+export class EngineError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'EngineError';
+  }
+}
+
+const GGUF_MAGIC = 'GGUF';
+async function readMagic(file: string): Promise<string> {
+  const fh = await fs.open(file, 'r');
+  try {
+    const buf = Buffer.alloc(4);
+    await fh.read(buf, 0, 4, 0);
+    return buf.toString('latin1');
+  } finally {
+    await fh.close();
+  }
+}
+
+async function checkGguf(file: string, what: string): Promise<void> {
+  if (!existsSync(file)) throw new EngineError(`${what} not found: ${file}`);
+  const st = await fs.stat(file);
+  if (!st.isFile()) throw new EngineError(`${what} is not a file: ${file}`);
+  if ((await readMagic(file)) !== GGUF_MAGIC) throw new EngineError(`${what} is not a GGUF file (no GGUF header): ${file}`);
+}
+
+export interface LoraSpec {
+  path: string;
+  scale: number;
+}
+
+export interface EngineOptions {
+  /** A local GGUF path (resolve URIs first with resolveModel). */
+  modelPath: string;
+  loras?: LoraSpec[];
+  /** Evaluation threads; default: the machine's math cores. */
+  threads?: number;
+  /** Parallel sequences. */
+  parallel?: number;
+  /** Context size per sequence (tokens). */
+  contextSize?: number;
+  signal?: AbortSignal;
+}
+
+const models = new Map<string, Promise<LlamaModel>>();
+
+async function loadModelCached(llama: Llama, modelPath: string, signal?: AbortSignal): Promise<LlamaModel> {
+  const key = path.resolve(modelPath);
+  let p = models.get(key);
+  if (!p) {
+    p = (async () => {
+      await checkGguf(key, 'model file');
+      try {
+        return await llama.loadModel({ modelPath: key, loadSignal: signal });
+      } catch (err) {
+        if (signal?.aborted) throw new AbortError('model loading cancelled');
+        throw new EngineError(`cannot load model ${key}: ${err instanceof Error ? err.message : String(err)} (is it a complete, uncorrupted GGUF model?)`, { cause: err });
+      }
+    })();
+    models.set(key, p);
+    p.catch(() => models.delete(key));
+  }
+  return p;
+}
+
+/** Parses `FILE[:SCALE]` (the CLI's --lora syntax). */
+export function parseLoraArg(arg: string): LoraSpec {
+  const m = /^(.*?)(?::(-?\d+(?:\.\d+)?))?$/.exec(arg);
+  const file = m?.[1] ?? arg;
+  const scale = m?.[2] !== undefined ? Number(m[2]) : 1;
+  return { path: file, scale };
+}
+
+interface PathState {
+  tokens: Token[];
+  logprobs: Array<Map<Token, number>>;
+}
+
+export class LlamaEngine implements ClassifierEngine {
+  private readonly free: LlamaContextSequence[] = [];
+  private readonly waiters: Array<(s: LlamaContextSequence) => void> = [];
+  private evaluated = 0;
+  private constructor(
+    private readonly m: NodeLlamaCpp,
+    private readonly llama: Llama,
+    private readonly model: LlamaModel,
+    private readonly context: LlamaContext,
+    private readonly chatWrapper: ChatWrapper,
+    readonly info: EngineInfo,
+    readonly endTokens: TokenId[],
+  ) {
+    for (let i = 0; i < info.parallel; i++) this.free.push(context.getSequence());
+  }
+
+  static async open(opts: EngineOptions): Promise<LlamaEngine> {
+    throwIfAborted(opts.signal);
+    const m = await nodeLlamaCpp();
+    const llama = await getLlamaInstance();
+    const model = await loadModelCached(llama, opts.modelPath, opts.signal);
+    const loras = opts.loras ?? [];
+    for (const l of loras) {
+      await checkGguf(l.path, 'LoRA adapter');
+      if (!Number.isFinite(l.scale)) throw new EngineError(`LoRA adapter ${l.path}: scale must be a number`);
+    }
+    const threads = opts.threads ?? Math.max(1, llama.cpuMathCores);
+    const parallel = Math.max(1, opts.parallel ?? 1);
+    const contextSize = opts.contextSize ?? Math.min(2048, model.trainContextSize);
+    let context: LlamaContext;
+    try {
+      context = await model.createContext({
+        contextSize,
+        sequences: parallel,
+        threads: { ideal: threads, min: threads },
+        batchSize: Math.min(512, contextSize),
+        lora: loras.length ? { adapters: loras.map((l) => ({ filePath: path.resolve(l.path), scale: l.scale })) } : undefined,
+        createSignal: opts.signal,
+      });
+    } catch (err) {
+      if (opts.signal?.aborted) throw new AbortError();
+      const msg = err instanceof Error ? err.message : String(err);
+      if (loras.length && /lora|adapter/i.test(msg))
+        throw new EngineError(`cannot apply LoRA adapter(s) ${loras.map((l) => l.path).join(', ')} to ${opts.modelPath}: ${msg} (is it a LoRA adapter GGUF made for this base model, e.g. by llama.cpp's convert_lora_to_gguf.py?)`, { cause: err });
+      throw new EngineError(`cannot create a context for ${opts.modelPath}: ${msg}`, { cause: err });
+    }
+    const chatWrapper = m.resolveChatWrapper(model);
+    const ends = new Set<TokenId>();
+    if (model.tokens.eos !== null) ends.add(model.tokens.eos);
+    if (model.tokens.eot !== null) ends.add(model.tokens.eot);
+    for (const s of ['<|im_end|>', '<|eot_id|>', '<|end|>', '</s>', '<end_of_turn>']) {
+      const t = model.tokenize(s, true);
+      if (t.length === 1 && model.detokenize(t, true) === s) ends.add(t[0]!);
+    }
+    const info: EngineInfo = {
+      backend: backendName(llama),
+      threads,
+      model: opts.modelPath,
+      adapters: loras.map((l) => ({ path: l.path, scale: l.scale })),
+      contextSize: context.contextSize,
+      parallel,
+    };
+    return new LlamaEngine(m, llama, model, context, chatWrapper, info, [...ends]);
+  }
+
+  get evaluatedTokens(): number {
+    return this.evaluated;
+  }
+
+  tokenizeLabel(label: string): TokenId[] {
+    return this.model.tokenize(label);
+  }
+
+  private render(prompt: ChatPrompt): Token[] {
+    const history: ChatHistoryItem[] = [];
+    if (prompt.system !== undefined) history.push({ type: 'system', text: prompt.system });
+    history.push({ type: 'user', text: prompt.user });
+    history.push({ type: 'model', response: [] });
+    const state = this.chatWrapper.generateContextState({ chatHistory: history });
+    return state.contextText.tokenize(this.model.tokenizer);
+  }
+
+  countPromptTokens(prompt: ChatPrompt): number {
+    return this.render(prompt).length;
+  }
+
+  private acquire(signal?: AbortSignal): Promise<LlamaContextSequence> {
+    const s = this.free.pop();
+    if (s) return Promise.resolve(s);
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        const i = this.waiters.indexOf(take);
+        if (i >= 0) this.waiters.splice(i, 1);
+        reject(new AbortError());
+      };
+      const take = (seq: LlamaContextSequence) => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve(seq);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiters.push(take);
+    });
+  }
+
+  private release(s: LlamaContextSequence): void {
+    const w = this.waiters.shift();
+    if (w) w(s);
+    else this.free.push(s);
+  }
+
+  /** Makes the sequence hold exactly `tokens`, evaluating only what differs from what it holds. */
+  private async syncPrefix(seq: LlamaContextSequence, tokens: Token[]): Promise<number> {
+    const have = seq.contextTokens;
+    let common = 0;
+    const max = Math.min(have.length, tokens.length);
+    while (common < max && have[common] === tokens[common]) common++;
+    if (common < have.length) await seq.eraseContextTokenRanges([{ start: common, end: have.length }]);
+    const rest = tokens.slice(common);
+    if (rest.length) {
+      await seq.evaluateWithoutGeneratingNewTokens(rest);
+      this.evaluated += rest.length;
+    }
+    return common;
+  }
+
+  async withPrompt<T>(prompt: ChatPrompt, fn: (s: PromptSession) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    throwIfAborted(signal);
+    const tokens = this.render(prompt);
+    // Room for the longest answer we will teacher-force or generate.
+    if (tokens.length + 64 > this.info.contextSize) throw new ContextOverflowError(tokens.length + 64, this.info.contextSize);
+    const seq = await this.acquire(signal);
+    try {
+      throwIfAborted(signal);
+      // Keep the last prompt token out of the cache: continuation() evaluates it with logits.
+      const head = tokens.slice(0, -1);
+      const last = tokens[tokens.length - 1]!;
+      const reused = await this.syncPrefix(seq, head);
+      throwIfAborted(signal);
+      // What follows the prompt head in the KV cache: [last, ...path] and the log-probabilities
+      // read at each of those positions (reused when the next label shares the path prefix).
+      const state: PathState = { tokens: [], logprobs: [] };
+      const session: PromptSession = {
+        promptTokens: tokens.length,
+        reusedTokens: reused,
+        continuation: async (pathTokens, candidates) => {
+          throwIfAborted(signal);
+          return this.continuation(seq, head.length, last, pathTokens as Token[], candidates as Token[][], state);
+        },
+        generateConstrained: async (labels) => {
+          throwIfAborted(signal);
+          state.tokens = [];
+          state.logprobs = [];
+          return this.generate(seq, head.length, last, 64, labels, signal);
+        },
+        generateFree: async (maxTokens) => {
+          throwIfAborted(signal);
+          state.tokens = [];
+          state.logprobs = [];
+          return this.generate(seq, head.length, last, maxTokens, undefined, signal);
+        },
+      };
+      return await fn(session);
+    } finally {
+      this.release(seq);
+    }
+  }
+
+  private async continuation(seq: LlamaContextSequence, headLength: number, last: Token, pathTokens: Token[], candidates: Token[][], state: PathState): Promise<number[][]> {
+    const want = [last, ...pathTokens];
+    // Position i's log-probabilities come from evaluating want[i]. Reuse the positions already in
+    // the cache whose token and candidates match; evaluate the rest in one batch.
+    let c = 0;
+    while (c < want.length && c < state.tokens.length && state.tokens[c] === want[c] && candidates[c]!.every((t) => state.logprobs[c]!.has(t))) c++;
+    if (c < want.length) {
+      const have = seq.contextTokens.length;
+      if (have > headLength + c) await seq.eraseContextTokenRanges([{ start: headLength + c, end: have }]);
+      const rest = want.slice(c);
+      const input = rest.map((t, j) => [t, { generateNext: { logits: { filter: { tokens: candidates[c + j] ?? [], includeTop: 1 } }, totalLogitWeight: true } }] as const);
+      const out = await seq.controlledEvaluate(input as unknown as Parameters<LlamaContextSequence['controlledEvaluate']>[0]);
+      this.evaluated += rest.length;
+      const fresh = rest.map((_, j) => {
+        const next = out[j]?.next as { logits?: Map<Token, number>; totalLogitWeight?: number } | undefined;
+        if (!next?.logits || next.totalLogitWeight === undefined) throw new EngineError('the engine returned no logits for a scored position');
+        // includeTop: 1 puts the maximum logit in the map (includeMax is a no-op in node-llama-cpp 3.22.1).
+        const maxLogit = Math.max(...next.logits.values());
+        const logZ = Math.log(next.totalLogitWeight);
+        const m = new Map<Token, number>();
+        for (const t of candidates[c + j] ?? []) {
+          const l = next.logits.get(t);
+          m.set(t, l === undefined ? -Infinity : l - maxLogit - logZ);
+        }
+        return m;
+      });
+      state.tokens = want;
+      state.logprobs = [...state.logprobs.slice(0, c), ...fresh];
+    }
+    return candidates.map((cands, i) => cands.map((t) => state.logprobs[i]!.get(t)!));
+  }
+
+  private async generate(seq: LlamaContextSequence, headLength: number, last: Token, maxTokens: number, labels: string[] | undefined, signal?: AbortSignal): Promise<string> {
+    const have = seq.contextTokens.length;
+    if (have > headLength) await seq.eraseContextTokenRanges([{ start: headLength, end: have }]);
+    let grammarEvaluationState;
+    if (labels) {
+      const grammar = await this.llama.createGrammar({ grammar: `root ::= ${labels.map((l) => JSON.stringify(l)).join(' | ')}` });
+      grammarEvaluationState = new this.m.LlamaGrammarEvaluationState({ model: this.model, grammar });
+    }
+    const out: Token[] = [];
+    const ends = new Set(this.endTokens);
+    this.evaluated += 1;
+    for await (const token of seq.evaluate([last], { temperature: 0, grammarEvaluationState, yieldEogToken: true })) {
+      throwIfAborted(signal);
+      if (ends.has(token) || this.model.isEogToken(token)) break;
+      out.push(token);
+      this.evaluated++;
+      if (out.length >= maxTokens) break;
+    }
+    return this.model.detokenize(out);
+  }
+
+  async dispose(): Promise<void> {
+    await this.context.dispose();
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * Where models come from: a local GGUF path, an `hf:` URI or an http(s) URL (downloaded by
+ * node-llama-cpp's downloader into the user cache, with progress and cancellation), or an id of
+ * the catalog in models/catalog.json (checked against its sha256 when the catalog has one).
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { AbortError } from '../core/ports';
+import catalogJson from '../../models/catalog.json';
+import { EngineError, nodeLlamaCpp } from './llama';
+
+export interface CatalogEntry {
+  id: string;
+  uri: string;
+  /** Approximate download size in bytes, when known. */
+  size: number | null;
+  sha256: string | null;
+  parameters: string;
+  quantization: string;
+  chatTemplate: string;
+  languages: string[];
+  recommended: string;
+  hardware: 'cpu' | 'gpu' | 'cpu-or-gpu';
+}
+
+export const CATALOG: CatalogEntry[] = (catalogJson as { models: CatalogEntry[] }).models;
+export const DEFAULT_MODEL_ID: string = (catalogJson as { default: string }).default;
+
+/** The user cache for downloaded models: $RELATION_LENS_MODELS, else XDG cache, else ~/.cache. */
+export function modelCacheDir(): string {
+  if (process.env['RELATION_LENS_MODELS']) return process.env['RELATION_LENS_MODELS'];
+  const base = process.env['XDG_CACHE_HOME'] || (process.platform === 'win32' ? process.env['LOCALAPPDATA'] : undefined) || path.join(os.homedir(), '.cache');
+  return path.join(base!, 'relation-lens', 'models');
+}
+
+export async function sha256File(file: string, signal?: AbortSignal): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 22, signal })) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+export interface ResolveOptions {
+  signal?: AbortSignal;
+  onProgress?: (downloaded: number, total: number) => void;
+  /** Expected sha256 (hex) of the file. */
+  sha256?: string | null;
+  /** Download directory (default: modelCacheDir()). */
+  directory?: string;
+  /** Override node-llama-cpp's endpoints (e.g. a Hugging Face mirror). */
+  huggingFaceEndpoint?: string;
+}
+
+/** Resolves a model spec to a local GGUF file, downloading it when needed. */
+export async function resolveModel(spec: string, opts: ResolveOptions = {}): Promise<string> {
+  const entry = CATALOG.find((e) => e.id === spec);
+  const uri = entry ? entry.uri : spec;
+  const expected = opts.sha256 ?? entry?.sha256 ?? null;
+  let file: string;
+  if (/^(hf:|huggingface:|https?:\/\/)/.test(uri)) {
+    const m = await nodeLlamaCpp();
+    try {
+      file = await m.resolveModelFile(uri, {
+        directory: opts.directory ?? modelCacheDir(),
+        cli: false,
+        signal: opts.signal,
+        onProgress: opts.onProgress ? (s) => opts.onProgress!(s.downloadedSize, s.totalSize) : undefined,
+        endpoints: opts.huggingFaceEndpoint ? { huggingFace: opts.huggingFaceEndpoint } : undefined,
+      });
+    } catch (err) {
+      if (opts.signal?.aborted) throw new AbortError('download cancelled');
+      throw new EngineError(`cannot download model ${uri}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+  } else {
+    file = path.resolve(uri);
+    if (!existsSync(file))
+      throw new EngineError(`model not found: ${spec} (give a GGUF file path, an hf:USER/REPO:QUANT URI, an https URL, or a catalog id: ${CATALOG.map((e) => e.id).join(', ')})`);
+  }
+  if (expected) await verifyChecksum(file, expected, opts.signal);
+  return file;
+}
+
+/** Checks a file's sha256 once; a verified file gets a `.sha256` stamp beside it. */
+export async function verifyChecksum(file: string, expected: string, signal?: AbortSignal): Promise<void> {
+  const stamp = `${file}.sha256`;
+  const st = await fs.stat(file);
+  const cached = await fs.readFile(stamp, 'utf8').catch(() => '');
+  if (cached === `${expected} ${st.size} ${st.mtimeMs}`) return;
+  const actual = await sha256File(file, signal);
+  if (actual !== expected.toLowerCase()) throw new EngineError(`checksum mismatch for ${file}: sha256 ${actual}, expected ${expected} (the download may be corrupt; delete the file and retry)`);
+  await fs.writeFile(stamp, `${expected} ${st.size} ${st.mtimeMs}`).catch(() => undefined);
+}

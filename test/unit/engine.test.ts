@@ -1,0 +1,151 @@
+/** The node-llama-cpp engine with a real GGUF model (SmolLM2-135M-Instruct Q4_1). */
+import { strict as assert } from 'node:assert';
+import { mkdtempSync, promises as fs, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { AbortError } from '../../src/core/ports';
+import { evaluateSemEval, semevalAnswers } from '../../src/core/eval';
+import { SEMEVAL_RELATIONS } from '../../src/core/formats/semeval';
+import { answerSpace, buildPrompt } from '../../src/core/pipelines/sentence';
+import { promptView } from '../../src/core/formats/sft';
+import { DEFAULT_TEMPLATE } from '../../src/core/prompts/template';
+import { RelRecord } from '../../src/core/schema';
+import { EngineError, LlamaEngine } from '../../src/engine/llama';
+import { resolveModel } from '../../src/engine/models';
+import { runExtractJob } from '../../src/node/extract';
+import { loadRecords } from '../../src/node/load';
+import { smolLM2 } from '../helpers/models';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const SAMPLE = path.join(ROOT, 'samples', 'semeval-sample.txt');
+
+describe('engine (node-llama-cpp, real GGUF)', function () {
+  let model: string;
+  let engine: LlamaEngine;
+  let dir: string;
+  let sample: RelRecord[];
+
+  before(async function () {
+    model = smolLM2(this);
+    engine = await LlamaEngine.open({ modelPath: model, parallel: 2, contextSize: 1024 });
+    dir = mkdtempSync(path.join(tmpdir(), 'rl-engine-'));
+    sample = (await loadRecords(SAMPLE)).records;
+  });
+  after(async () => {
+    await engine?.dispose();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('shows the backend and uses the explicit thread count', () => {
+    assert.equal(engine.info.backend, 'CPU');
+    assert.ok(engine.info.threads >= 1);
+    assert.equal(engine.info.parallel, 2);
+    assert.ok(engine.endTokens.length >= 1);
+  });
+
+  for (const mode of ['score', 'generate'] as const) {
+    it(`extracts with ${mode === 'score' ? 'label scoring' : 'grammar-constrained generation'}: every answer is in the relation set and the output scores`, async () => {
+      const out = path.join(dir, `${mode}.jsonl`);
+      const p = await runExtractJob({ engine, records: sample, relationSet: SEMEVAL_RELATIONS, template: DEFAULT_TEMPLATE, mode, direction: 'label', out, resume: false, model });
+      assert.equal(p.records, sample.length);
+      assert.deepEqual(p.errors, []);
+      const preds = (await loadRecords(out)).records;
+      assert.equal(preds.length, sample.length);
+      const labels = new Set(SEMEVAL_RELATIONS.labels.map((l) => l.name));
+      const answers = new Set(answerSpace(SEMEVAL_RELATIONS, 'label').answers);
+      for (const r of preds) {
+        assert.ok(r.relations.length <= 1);
+        for (const rel of r.relations) {
+          assert.ok(labels.has(rel.label), rel.label);
+          assert.equal(rel.source, 'model');
+          assert.ok(answers.has(rel.meta!['answer'] as string));
+          if (mode === 'score') assert.ok(typeof rel.score === 'number' && rel.score > 0 && rel.score <= 1);
+        }
+      }
+      const result = evaluateSemEval(semevalAnswers(sample), semevalAnswers(preds));
+      assert.ok(result.f1 >= 0 && result.f1 <= 1);
+    });
+  }
+
+  it('reuses the KV cache of the shared instruction prefix', async () => {
+    const space = answerSpace(SEMEVAL_RELATIONS, 'label');
+    const prompt = (r: RelRecord) => {
+      const v = promptView(r, r.entities[0]!, r.entities[1]!, '', SEMEVAL_RELATIONS);
+      v.relations = space.relations;
+      return buildPrompt(DEFAULT_TEMPLATE, v);
+    };
+    const single = await LlamaEngine.open({ modelPath: model, parallel: 1, contextSize: 1024 });
+    try {
+      const first = await single.withPrompt(prompt(sample[0]!), async (s) => [s.promptTokens, s.reusedTokens]);
+      const second = await single.withPrompt(prompt(sample[1]!), async (s) => [s.promptTokens, s.reusedTokens]);
+      assert.equal(first[1], 0);
+      assert.ok(second[1]! > 0.85 * second[0]!, `reused ${second[1]} of ${second[0]} tokens`);
+    } finally {
+      await single.dispose();
+    }
+  });
+
+  it('a sentence too long for the context is reported for its record; the others are extracted', async () => {
+    const huge: RelRecord = { ...sample[0]!, id: 'huge', text: sample[0]!.text + ' filler'.repeat(3000) };
+    const out = path.join(dir, 'overflow.jsonl');
+    const p = await runExtractJob({ engine, records: [huge, sample[1]!], relationSet: SEMEVAL_RELATIONS, template: DEFAULT_TEMPLATE, mode: 'score', direction: 'label', out, resume: false, model });
+    assert.equal(p.records, 2);
+    assert.equal(p.errors.length, 1);
+    assert.match(p.errors[0]!, /record huge: the prompt needs \d+ tokens but the context holds 1024/);
+    const lines = (await fs.readFile(out, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(lines[0].relations, []);
+    assert.match(lines[0].meta.extraction.errors[0], /context holds/);
+  });
+
+  it('abort stops the run promptly; the finished records are kept and a rerun resumes', async () => {
+    const out = path.join(dir, 'abort.jsonl');
+    const records = [...sample, ...sample.map((r) => ({ ...r, id: `${r.id}-b` }))];
+    const controller = new AbortController();
+    await assert.rejects(
+      runExtractJob({
+        engine, records, relationSet: SEMEVAL_RELATIONS, template: DEFAULT_TEMPLATE, mode: 'score', direction: 'label', out, resume: false, model, signal: controller.signal,
+        onProgress: (p) => { if (p.records >= 2) controller.abort(); },
+      }),
+      (e: unknown) => e instanceof AbortError,
+    );
+    const kept = (await fs.readFile(out, 'utf8')).trim().split('\n');
+    assert.ok(kept.length >= 2 && kept.length < records.length, `${kept.length} records kept`);
+    const resumed = await runExtractJob({ engine, records, relationSet: SEMEVAL_RELATIONS, template: DEFAULT_TEMPLATE, mode: 'score', direction: 'label', out, resume: true, model });
+    assert.equal(resumed.skippedRecords, kept.length);
+    const all = (await fs.readFile(out, 'utf8')).trim().split('\n').map((l) => JSON.parse(l).id);
+    assert.deepEqual([...all].sort(), records.map((r) => r.id).sort());
+  });
+
+  describe('failure modes give clear errors', () => {
+    it('missing model', async () => {
+      await assert.rejects(resolveModel(path.join(dir, 'nope.gguf')), /model not found: .*nope\.gguf/);
+      await assert.rejects(LlamaEngine.open({ modelPath: path.join(dir, 'nope.gguf') }), /model file not found/);
+    });
+    it('a file that is not GGUF', async () => {
+      const f = path.join(dir, 'text.gguf');
+      await fs.writeFile(f, 'hello, I am not a model');
+      await assert.rejects(LlamaEngine.open({ modelPath: f }), /not a GGUF file/);
+    });
+    it('a truncated (corrupt) GGUF', async () => {
+      const f = path.join(dir, 'truncated.gguf');
+      const fh = await fs.open(model, 'r');
+      const buf = Buffer.alloc(2 << 20);
+      await fh.read(buf, 0, buf.length, 0);
+      await fh.close();
+      await fs.writeFile(f, buf);
+      await assert.rejects(LlamaEngine.open({ modelPath: f }), (e: unknown) => e instanceof EngineError && /cannot load model .*truncated\.gguf/.test(e.message));
+    });
+    it('a LoRA adapter that is not an adapter', async () => {
+      const notGguf = path.join(dir, 'adapter.bin');
+      await fs.writeFile(notGguf, 'xx');
+      await assert.rejects(LlamaEngine.open({ modelPath: model, loras: [{ path: notGguf, scale: 1 }] }), /LoRA adapter is not a GGUF file/);
+      await assert.rejects(LlamaEngine.open({ modelPath: model, loras: [{ path: model, scale: 1 }] }), /cannot apply LoRA adapter/);
+      await assert.rejects(LlamaEngine.open({ modelPath: model, loras: [{ path: path.join(dir, 'missing.gguf'), scale: 1 }] }), /LoRA adapter not found/);
+    });
+    it('abort before start', async () => {
+      const c = new AbortController();
+      c.abort();
+      await assert.rejects(LlamaEngine.open({ modelPath: model, signal: c.signal }), AbortError);
+    });
+  });
+});
