@@ -23,6 +23,9 @@ import { DecodeMode, DirectionMode } from './core/pipelines/sentence';
 import { LlamaEngine, parseLoraArg } from './engine/llama';
 import { DEFAULT_MODEL_ID, resolveModel } from './engine/models';
 import { runExtractJob } from './node/extract';
+import { buildIndex, loadIndex } from './node/ragIndex';
+import { TrainingRetriever } from './core/retrieval/retriever';
+import { answerSpace } from './core/pipelines/sentence';
 
 const EXPORT_FORMATS = ['jsonl', 'semeval', 'semeval-txt', 'docred', 'sft-alpaca', 'sft-chat', 'finre', 'sanwen', 'doccano'] as const;
 type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -128,6 +131,8 @@ interface ExtractCliOptions {
   limit?: number;
   resume: boolean;
   out: string;
+  rag?: string;
+  k: number;
 }
 
 async function extractCommand(input: string, opts: ExtractCliOptions): Promise<void> {
@@ -143,13 +148,23 @@ async function extractCommand(input: string, opts: ExtractCliOptions): Promise<v
     controller.abort();
   };
   process.once('SIGINT', onSigint);
-  const spec = opts.model ?? process.env['RELATION_LENS_MODEL'] ?? DEFAULT_MODEL_ID;
-  const dl = new ProgressBar(`downloading ${spec}`);
-  const modelPath = await resolveModel(spec, { signal: controller.signal, onProgress: (d, t) => dl.update(d, t) });
-  dl.stop();
-  const engine = await LlamaEngine.open({ modelPath, loras: opts.lora.map(parseLoraArg), threads: opts.threads, parallel: opts.parallel, contextSize: opts.contextSize, signal: controller.signal });
-  const i = engine.info;
-  process.stderr.write(`engine: ${i.backend}, ${i.threads} thread(s), ${i.parallel} sequence(s) × ${i.contextSize} tokens; model ${modelPath}${i.adapters.length ? `; LoRA ${i.adapters.map((a) => `${a.path}:${a.scale}`).join(', ')}` : ''}\n`);
+  const space = answerSpace(rs, direction);
+  let rag: Awaited<ReturnType<typeof loadIndex>> | undefined;
+  if (opts.rag) {
+    rag = await loadIndex(opts.rag, { threads: opts.threads });
+    process.stderr.write(`retrieval: ${rag.manifest.kind} index of ${rag.manifest.count} examples (${opts.rag}), k=${opts.k}\n`);
+  } else if (opts.mode === 'knn') throw new InputError('--mode knn needs --rag INDEX');
+  const retriever = rag ? new TrainingRetriever(rag.examples, rag.searcher, space) : undefined;
+  let engine: LlamaEngine | undefined;
+  const spec = opts.mode === 'knn' ? 'knn' : (opts.model ?? process.env['RELATION_LENS_MODEL'] ?? DEFAULT_MODEL_ID);
+  if (opts.mode !== 'knn') {
+    const dl = new ProgressBar(`downloading ${spec}`);
+    const modelPath = await resolveModel(spec, { signal: controller.signal, onProgress: (d, t) => dl.update(d, t) });
+    dl.stop();
+    engine = await LlamaEngine.open({ modelPath, loras: opts.lora.map(parseLoraArg), threads: opts.threads, parallel: opts.parallel, contextSize: opts.contextSize, signal: controller.signal });
+    const i = engine.info;
+    process.stderr.write(`engine: ${i.backend}, ${i.threads} thread(s), ${i.parallel} sequence(s) × ${i.contextSize} tokens; model ${modelPath}${i.adapters.length ? `; LoRA ${i.adapters.map((a) => `${a.path}:${a.scale}`).join(', ')}` : ''}\n`);
+  }
   process.stderr.write(`relation set ${rs.name} (${rs.labels.length} labels${rs.noRelation ? ` + ${rs.noRelation}` : ''}), template ${template.name}, mode ${opts.mode}, direction ${direction}\n`);
   const bar = new RateBar('extracting');
   try {
@@ -163,6 +178,8 @@ async function extractCommand(input: string, opts: ExtractCliOptions): Promise<v
       out: opts.out,
       resume: opts.resume,
       model: spec,
+      retriever,
+      k: opts.k,
       signal: controller.signal,
       onProgress: (pr) => bar.update(pr.pairs, pr.totalPairs, pr.elapsedMs),
     }).finally(() => bar.stop());
@@ -173,7 +190,8 @@ async function extractCommand(input: string, opts: ExtractCliOptions): Promise<v
     process.stderr.write(`wrote ${p.records} record(s) (${p.pairs} pair(s), ${rate.toFixed(2)} examples/s) to ${opts.out}\n`);
   } finally {
     process.off('SIGINT', onSigint);
-    await engine.dispose();
+    await engine?.dispose();
+    await rag?.dispose();
   }
 }
 
@@ -302,7 +320,9 @@ export function buildProgram(): Command {
     .option('--template <name|file>', 'prompt template: default, rag4re, cre-llm, or a file', 'default')
     .option('--relations <file>', 'relation set (JSON or relation2id.txt); default: the one the input format defines')
     .addOption(new Option('--from <format>', 'input format (detected when omitted)').choices([...IMPORT_FORMATS]))
-    .addOption(new Option('--mode <mode>', 'score: label log-probabilities; generate: grammar-constrained generation').choices(['score', 'generate']).default('score'))
+    .addOption(new Option('--mode <mode>', 'score: label log-probabilities; generate: grammar-constrained generation; knn: nearest-neighbour vote over --rag (no LLM)').choices(['score', 'generate', 'knn']).default('score'))
+    .option('--rag <index>', 'retrieval index folder (relation-lens index build): add the k nearest training examples as demonstrations')
+    .option('--k <n>', 'demonstrations per prompt with --rag', (v) => positiveInt(v, '--k'), 5)
     .addOption(new Option('--direction <how>', 'label: answers carry (e1,e2)/(e2,e1) (SemEval); pair: the pair order is head → tail').choices(['label', 'pair']))
     .option('--parallel <n>', 'parallel sequences', (v) => positiveInt(v, '--parallel'), 2)
     .option('--threads <n>', 'CPU threads (default: the math cores)', (v) => positiveInt(v, '--threads'))
@@ -312,6 +332,27 @@ export function buildProgram(): Command {
     .requiredOption('-o, --out <file>', 'output JSONL (written as records finish)')
     .action(async (input: string, opts: ExtractCliOptions) => {
       await extractCommand(input, opts);
+    });
+
+  const index = program.command('index').description('retrieval indexes for RAG4RE');
+  index
+    .command('build')
+    .description('index a labeled training file for retrieval')
+    .argument('<train>', 'labeled records (canonical JSONL or any importable format)')
+    .option('--embedder <kind>', 'bm25 (no model), llm (the --model LLM), or gguf:PATH (an embedding model)', 'bm25')
+    .option('--model <path|uri|id>', 'the LLM for --embedder llm')
+    .option('--relations <file>', 'relation set (its no-relation label)')
+    .addOption(new Option('--from <format>', 'input format (detected when omitted)').choices([...IMPORT_FORMATS]))
+    .option('--threads <n>', 'CPU threads', (v) => positiveInt(v, '--threads'))
+    .requiredOption('-o, --out <dir>', 'index folder')
+    .action(async (train: string, opts: { embedder: string; model?: string; relations?: string; from?: ImportFormat; threads?: number; out: string }) => {
+      const r = await load(train, { format: opts.from, relations: opts.relations });
+      const rs = await relationSetFor(opts, r.relationSet);
+      const model = opts.embedder === 'llm' ? await resolveModel(opts.model ?? process.env['RELATION_LENS_MODEL'] ?? DEFAULT_MODEL_ID) : undefined;
+      const bar = new RateBar('embedding');
+      const t0 = Date.now();
+      const m = await buildIndex(r.records, rs?.noRelation, opts.out, { embedder: opts.embedder, model, source: train, threads: opts.threads, onProgress: (d, t) => bar.update(d, t, Date.now() - t0) }).finally(() => bar.stop());
+      process.stderr.write(`indexed ${m.count} example(s) (${m.kind}${m.dimension ? `, ${m.dimension} dimensions` : ''}) in ${opts.out}\n`);
     });
 
   program

@@ -82,7 +82,7 @@ export interface EngineOptions {
 
 const models = new Map<string, Promise<LlamaModel>>();
 
-async function loadModelCached(llama: Llama, modelPath: string, signal?: AbortSignal): Promise<LlamaModel> {
+export async function loadModelCached(llama: Llama, modelPath: string, signal?: AbortSignal): Promise<LlamaModel> {
   const key = path.resolve(modelPath);
   let p = models.get(key);
   if (!p) {

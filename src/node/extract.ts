@@ -12,7 +12,7 @@ import { PromptTemplate } from '../core/prompts/template';
 import { RelRecord, RelationSet } from '../core/schema';
 
 export interface ExtractJob {
-  engine: ClassifierEngine;
+  engine: ClassifierEngine | undefined;
   records: RelRecord[];
   relationSet: RelationSet;
   template: PromptTemplate;
@@ -92,7 +92,7 @@ export async function runExtractJob(job: ExtractJob): Promise<ExtractProgress> {
       k: job.k,
       signal: job.signal,
       keepTop: 3,
-      inFlight: job.engine.info.parallel,
+      inFlight: job.engine?.info.parallel ?? 4,
       model: job.model,
     })) {
       await fh.write(serializeRecord(r.record) + '\n');

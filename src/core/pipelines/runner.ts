@@ -13,12 +13,12 @@ export interface ExtractedRecord {
 }
 
 export async function* runSentenceExtraction(
-  engine: ClassifierEngine,
+  engine: ClassifierEngine | undefined,
   records: AsyncIterable<RelRecord> | Iterable<RelRecord>,
   space: AnswerSpace,
   opts: SentenceOptions & { inFlight: number; model: string },
 ): AsyncGenerator<ExtractedRecord> {
-  const labelTokens = space.answers.map((a) => engine.tokenizeLabel(a));
+  const labelTokens = engine ? space.answers.map((a) => engine.tokenizeLabel(a)) : [];
   const window: Array<{ record: RelRecord; pairs: number; done: Promise<PairPrediction[]> }> = [];
   let pending = 0;
   const flushOne = async (): Promise<ExtractedRecord> => {

@@ -18,8 +18,10 @@ import { promptView } from '../formats/sft';
 import { PromptTemplate, PromptView, renderTemplate } from '../prompts/template';
 import { Entity, RelRecord, Relation, RelationSet } from '../schema';
 import { LabelScore, LabelTrie, scoreLabels } from './labelSearch';
+import { knnVote } from '../retrieval/retriever';
 
-export type DecodeMode = 'score' | 'generate';
+/** score / generate use the LLM; knn is the nearest-neighbour vote baseline (no LLM). */
+export type DecodeMode = 'score' | 'generate' | 'knn';
 export type DirectionMode = 'label' | 'pair';
 
 export interface RetrievedExample {
@@ -52,6 +54,8 @@ export interface AnswerSpace {
   answers: string[];
   /** Answer → (label, reversed); null for the no-relation answer. */
   decode(answer: string): { label: string; reversed: boolean } | null;
+  /** (label, reversed) → answer; null label → the no-relation answer (or undefined when the set has none). */
+  encode(label: string | null, reversed: boolean): string | undefined;
   /** Descriptions for the prompt's relation list, by answer. */
   relations: Array<{ name: string; description: string }>;
 }
@@ -98,9 +102,15 @@ export function answerSpace(rs: RelationSet, direction: DirectionMode): AnswerSp
     } else add(l.name, description, { label: l.name, reversed: false });
   }
   if (rs.noRelation) add(rs.noRelation, 'none of the relations above holds', null);
+  const inverse = new Map<string, string>();
+  for (const [a, v] of map) inverse.set(v ? `${v.label}\u0000${v.reversed}` : '\u0000null', a);
   return {
     answers,
     relations,
+    encode: (label, reversed) => {
+      if (label === null) return inverse.get('\u0000null');
+      return inverse.get(`${label}\u0000${reversed}`) ?? inverse.get(`${label}\u0000false`);
+    },
     decode: (a) => {
       if (!map.has(a)) throw new Error(`answer ${JSON.stringify(a)} is not in the answer space`);
       return map.get(a)!;
@@ -138,7 +148,7 @@ function viewFor(record: RelRecord, head: Entity, tail: Entity, rs: RelationSet,
 }
 
 /** Classifies one pair of a record. Overflow and other per-example problems come back as `error`. */
-export async function classifyPair(engine: ClassifierEngine, record: RelRecord, pair: [string, string], space: AnswerSpace, opts: SentenceOptions, labelTokens: number[][]): Promise<PairPrediction> {
+export async function classifyPair(engine: ClassifierEngine | undefined, record: RelRecord, pair: [string, string], space: AnswerSpace, opts: SentenceOptions, labelTokens: number[][]): Promise<PairPrediction> {
   throwIfAborted(opts.signal);
   const head = record.entities.find((e) => e.id === pair[0]);
   const tail = record.entities.find((e) => e.id === pair[1]);
@@ -147,6 +157,13 @@ export async function classifyPair(engine: ClassifierEngine, record: RelRecord, 
   const examples = opts.retriever ? await opts.retriever.retrieve(record, head, tail, opts.k ?? 5) : [];
   const prompt = buildPrompt(opts.template, viewFor(record, head, tail, opts.relationSet, space, examples));
   const neighbours = opts.retriever ? examples.map((e) => e.id) : undefined;
+  if (opts.mode === 'knn') {
+    if (!opts.retriever) throw new Error('the knn mode needs a retrieval index');
+    const valid = examples.filter((e) => space.answers.includes(e.label));
+    const vote = knnVote(valid, space.encode(null, false) ?? space.answers[0]!);
+    return { ...base, answer: vote.answer, confidence: vote.confidence, neighbours };
+  }
+  if (!engine) throw new Error(`the ${opts.mode} mode needs a model`);
   try {
     return await engine.withPrompt(
       prompt,
