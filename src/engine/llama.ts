@@ -338,3 +338,47 @@ export class LlamaEngine implements ClassifierEngine {
     await this.context.dispose();
   }
 }
+
+/**
+ * Engines (contexts) kept per (model, adapter set, threads, sequences, context size) and reused:
+ * LoRA adapters are fixed per context, so switching adapters means another context, and
+ * switching back finds the old one. The least recently used engines beyond `max` are disposed.
+ */
+export class EnginePool {
+  private readonly engines = new Map<string, Promise<LlamaEngine>>();
+  constructor(private readonly max = 3) {}
+
+  static key(o: EngineOptions): string {
+    const loras = [...(o.loras ?? [])].map((l) => `${path.resolve(l.path)}:${l.scale}`).sort();
+    return JSON.stringify([path.resolve(o.modelPath), loras, o.threads ?? null, o.parallel ?? 1, o.contextSize ?? null]);
+  }
+
+  async get(o: EngineOptions): Promise<LlamaEngine> {
+    const k = EnginePool.key(o);
+    let p = this.engines.get(k);
+    if (p) {
+      this.engines.delete(k); // re-insert: most recently used last
+      this.engines.set(k, p);
+      return p;
+    }
+    p = LlamaEngine.open(o);
+    this.engines.set(k, p);
+    p.catch(() => this.engines.delete(k));
+    while (this.engines.size > this.max) {
+      const [oldKey, old] = this.engines.entries().next().value as [string, Promise<LlamaEngine>];
+      this.engines.delete(oldKey);
+      void old.then((e) => e.dispose(), () => undefined);
+    }
+    return p;
+  }
+
+  get size(): number {
+    return this.engines.size;
+  }
+
+  async dispose(): Promise<void> {
+    const all = [...this.engines.values()];
+    this.engines.clear();
+    await Promise.all(all.map((p) => p.then((e) => e.dispose(), () => undefined)));
+  }
+}

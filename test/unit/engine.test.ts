@@ -15,6 +15,8 @@ import { resolveModel } from '../../src/engine/models';
 import { runExtractJob } from '../../src/node/extract';
 import { loadRecords } from '../../src/node/load';
 import { smolLM2 } from '../helpers/models';
+import { spawnSync } from 'node:child_process';
+import { loraAdapter, readGgufMetadata, writeGguf } from '../fixtures/gguf';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const SAMPLE = path.join(ROOT, 'samples', 'semeval-sample.txt');
@@ -147,5 +149,36 @@ describe('engine (node-llama-cpp, real GGUF)', function () {
       c.abort();
       await assert.rejects(LlamaEngine.open({ modelPath: model, signal: c.signal }), AbortError);
     });
+  });
+});
+
+describe('CLI extract with a real model', function () {
+  let model: string;
+  let dir: string;
+  before(function () {
+    model = smolLM2(this);
+    dir = mkdtempSync(path.join(tmpdir(), 'rl-extract-cli-'));
+  });
+  after(() => dir && rmSync(dir, { recursive: true, force: true }));
+
+  it('extracts with a LoRA adapter made for the model (random weights, scale 0.5); every label is in the set; eval scores it', async () => {
+    const md = await readGgufMetadata(model);
+    const n = (k: string) => md.get(k)!.value as number;
+    const shape = { vocab: 0, embd: n('llama.embedding_length'), layers: n('llama.block_count'), ff: n('llama.feed_forward_length'), heads: n('llama.attention.head_count'), headsKv: n('llama.attention.head_count_kv'), context: 0 };
+    const adapter = path.join(dir, 'smollm2-lora.gguf');
+    const l = loraAdapter(shape, 4, 4, 11);
+    await writeGguf(adapter, l.metadata, l.tensors);
+    const out = path.join(dir, 'lora.jsonl');
+    const cli = path.join(ROOT, 'dist', 'cli.js');
+    const r = spawnSync(process.execPath, [cli, 'extract', SAMPLE, '--model', model, '--lora', `${adapter}:0.5`, '--mode', 'generate', '--limit', '4', '-o', out], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /engine: CPU, \d+ thread\(s\).*LoRA .*smollm2-lora\.gguf:0\.5/);
+    const preds = (await loadRecords(out)).records;
+    assert.equal(preds.length, 4);
+    const labels = new Set(SEMEVAL_RELATIONS.labels.map((x) => x.name));
+    for (const p of preds) for (const rel of p.relations) assert.ok(labels.has(rel.label));
+    const ev = spawnSync(process.execPath, [cli, 'eval', '--metric', 'semeval', '--gold', SAMPLE, '--pred', out, '--json'], { encoding: 'utf8' });
+    assert.equal(ev.status, 0, ev.stderr);
+    assert.ok(JSON.parse(ev.stdout).counts.skipped === 8, 'the four unpredicted records count as skipped, as in the perl scorer');
   });
 });
