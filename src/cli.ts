@@ -24,6 +24,7 @@ import { LlamaEngine, parseLoraArg } from './engine/llama';
 import { DEFAULT_MODEL_ID, resolveModel } from './engine/models';
 import { runExtractJob } from './node/extract';
 import { buildIndex, loadIndex } from './node/ragIndex';
+import { benchThroughput } from './node/bench';
 import { TrainingRetriever } from './core/retrieval/retriever';
 import { answerSpace } from './core/pipelines/sentence';
 
@@ -111,6 +112,17 @@ async function isSubmission(file: string): Promise<boolean> {
   return /^\s*\[/.test(head) && /"h_idx"/.test(head);
 }
 
+/** The model to use: --model, else $RELATION_LENS_MODEL, else the catalog's default. */
+function modelSpec(option: string | undefined): string {
+  return option ?? process.env['RELATION_LENS_MODEL'] ?? DEFAULT_MODEL_ID;
+}
+
+function positiveNumber(v: string, name: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 1) throw new InputError(`${name} must be a number ≥ 1, got ${JSON.stringify(v)}`);
+  return n;
+}
+
 function positiveInt(v: string, name: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new InputError(`${name} must be a positive integer, got ${JSON.stringify(v)}`);
@@ -133,6 +145,7 @@ interface ExtractCliOptions {
   out: string;
   rag?: string;
   k: number;
+  scoreMargin: number;
 }
 
 async function extractCommand(input: string, opts: ExtractCliOptions): Promise<void> {
@@ -156,7 +169,7 @@ async function extractCommand(input: string, opts: ExtractCliOptions): Promise<v
   } else if (opts.mode === 'knn') throw new InputError('--mode knn needs --rag INDEX');
   const retriever = rag ? new TrainingRetriever(rag.examples, rag.searcher, space) : undefined;
   let engine: LlamaEngine | undefined;
-  const spec = opts.mode === 'knn' ? 'knn' : (opts.model ?? process.env['RELATION_LENS_MODEL'] ?? DEFAULT_MODEL_ID);
+  const spec = opts.mode === 'knn' ? 'knn' : modelSpec(opts.model);
   if (opts.mode !== 'knn') {
     const dl = new ProgressBar(`downloading ${spec}`);
     const modelPath = await resolveModel(spec, { signal: controller.signal, onProgress: (d, t) => dl.update(d, t) });
@@ -180,6 +193,7 @@ async function extractCommand(input: string, opts: ExtractCliOptions): Promise<v
       model: spec,
       retriever,
       k: opts.k,
+      scoreMargin: opts.scoreMargin,
       signal: controller.signal,
       onProgress: (pr) => bar.update(pr.pairs, pr.totalPairs, pr.elapsedMs),
     }).finally(() => bar.stop());
@@ -323,6 +337,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--mode <mode>', 'score: label log-probabilities; generate: grammar-constrained generation; knn: nearest-neighbour vote over --rag (no LLM)').choices(['score', 'generate', 'knn']).default('score'))
     .option('--rag <index>', 'retrieval index folder (relation-lens index build): add the k nearest training examples as demonstrations')
     .option('--k <n>', 'demonstrations per prompt with --rag', (v) => positiveInt(v, '--k'), 5)
+    .option('--score-margin <ratio>', 'score mode: labels within this factor of the best are scored exactly, the others keep an upper bound (1 = only what the argmax needs)', (v) => positiveNumber(v, '--score-margin'), 1e4)
     .addOption(new Option('--direction <how>', 'label: answers carry (e1,e2)/(e2,e1) (SemEval); pair: the pair order is head → tail').choices(['label', 'pair']))
     .option('--parallel <n>', 'parallel sequences', (v) => positiveInt(v, '--parallel'), 2)
     .option('--threads <n>', 'CPU threads (default: the math cores)', (v) => positiveInt(v, '--threads'))
@@ -348,11 +363,48 @@ export function buildProgram(): Command {
     .action(async (train: string, opts: { embedder: string; model?: string; relations?: string; from?: ImportFormat; threads?: number; out: string }) => {
       const r = await load(train, { format: opts.from, relations: opts.relations });
       const rs = await relationSetFor(opts, r.relationSet);
-      const model = opts.embedder === 'llm' ? await resolveModel(opts.model ?? process.env['RELATION_LENS_MODEL'] ?? DEFAULT_MODEL_ID) : undefined;
+      const model = opts.embedder === 'llm' ? await resolveModel(modelSpec(opts.model)) : undefined;
       const bar = new RateBar('embedding');
       const t0 = Date.now();
       const m = await buildIndex(r.records, rs?.noRelation, opts.out, { embedder: opts.embedder, model, source: train, threads: opts.threads, onProgress: (d, t) => bar.update(d, t, Date.now() - t0) }).finally(() => bar.stop());
       process.stderr.write(`indexed ${m.count} example(s) (${m.kind}${m.dimension ? `, ${m.dimension} dimensions` : ''}) in ${opts.out}\n`);
+    });
+
+  const bench = program.command('bench').description('benchmarks (ratios measured in one run)');
+  bench
+    .command('throughput')
+    .description('naive (full prompt per example, free generation) vs optimized (prefix reuse + parallel sequences + label scoring)')
+    .option('--model <path|uri|id>', 'GGUF model (default: $RELATION_LENS_MODEL, else the catalog default)')
+    .option('--data <file>', 'sentences to classify (SemEval TXT or any importable format)', 'samples/semeval-sample.txt')
+    .option('--n <n>', 'examples of the optimized side', (v) => positiveInt(v, '--n'), 32)
+    .option('--naive-n <n>', 'examples of the naive side (its cost per example is constant; default: --n)', (v) => positiveInt(v, '--naive-n'))
+    .option('--parallel <n>', 'parallel sequences of the optimized side', (v) => positiveInt(v, '--parallel'), 4)
+    .option('--threads <n>', 'CPU threads', (v) => positiveInt(v, '--threads'))
+    .option('--template <name|file>', 'prompt template', 'default')
+    .addOption(new Option('--mode <mode>', 'decoding of the optimized side').choices(['score', 'generate']).default('score'))
+    .option('--score-margin <ratio>', 'score mode: labels within this factor of the best are scored exactly (1 = only the argmax)', (v) => positiveNumber(v, '--score-margin'), 1e4)
+    .option('--json', 'print one JSON object')
+    .action(async (opts: { model?: string; data: string; n: number; naiveN?: number; parallel: number; threads?: number; template: string; mode: DecodeMode; scoreMargin: number; json?: boolean }) => {
+      const r = await load(opts.data, {});
+      const modelPath = await resolveModel(modelSpec(opts.model));
+      const res = await benchThroughput({ modelPath, records: r.records, n: opts.n, naiveN: opts.naiveN, parallel: opts.parallel, threads: opts.threads, template: await resolveTemplate(opts.template), relationSet: r.relationSet, mode: opts.mode, scoreMargin: opts.scoreMargin, log: (s) => process.stderr.write(s + '\n') });
+      if (opts.json) process.stdout.write(JSON.stringify(res) + '\n');
+      else {
+        const row = (k: string, v: string) => `${k.padEnd(40)} ${v}`;
+        process.stdout.write(
+          [
+            row('model', res.model),
+            row('examples opt / naive; threads; parallel', `${res.n} / ${res.naive_n}; ${res.threads}; ${res.parallel}`),
+            row('prompt tokens (one example)', String(res.prompt_tokens)),
+            row('naive examples/s', res.naive_examples_per_s.toFixed(3)),
+            row(`optimized (${res.optimized_mode}${res.optimized_mode === 'score' ? `, margin ${res.score_margin}` : ''}) examples/s`, res.optimized_examples_per_s.toFixed(3)),
+            row('speedup (optimized ÷ naive)', `${res.speedup.toFixed(2)}×`),
+            row('tokens evaluated per example naive/opt', `${res.naive_tokens_per_example.toFixed(1)} / ${res.optimized_tokens_per_example.toFixed(1)}`),
+            row('raw prompt eval tokens/s (limit)', res.raw_prompt_eval_tokens_per_s.toFixed(1)),
+            row('optimized tokens/s ÷ limit', res.limit_fraction.toFixed(3)),
+          ].join('\n') + '\n',
+        );
+      }
     });
 
   program

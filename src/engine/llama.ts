@@ -77,6 +77,8 @@ export interface EngineOptions {
   parallel?: number;
   /** Context size per sequence (tokens). */
   contextSize?: number;
+  /** Reuse the KV cache of a shared prompt prefix (default true; false = evaluate every prompt from scratch). */
+  reusePrefix?: boolean;
   signal?: AbortSignal;
 }
 
@@ -126,6 +128,7 @@ export class LlamaEngine implements ClassifierEngine {
     private readonly chatWrapper: ChatWrapper,
     readonly info: EngineInfo,
     readonly endTokens: TokenId[],
+    private readonly reusePrefix: boolean,
   ) {
     for (let i = 0; i < info.parallel; i++) this.free.push(context.getSequence());
   }
@@ -176,7 +179,7 @@ export class LlamaEngine implements ClassifierEngine {
       contextSize: context.contextSize,
       parallel,
     };
-    return new LlamaEngine(m, llama, model, context, chatWrapper, info, [...ends]);
+    return new LlamaEngine(m, llama, model, context, chatWrapper, info, [...ends], opts.reusePrefix ?? true);
   }
 
   get evaluatedTokens(): number {
@@ -226,6 +229,7 @@ export class LlamaEngine implements ClassifierEngine {
 
   /** Makes the sequence hold exactly `tokens`, evaluating only what differs from what it holds. */
   private async syncPrefix(seq: LlamaContextSequence, tokens: Token[]): Promise<number> {
+    if (!this.reusePrefix && seq.contextTokens.length) await seq.clearHistory();
     const have = seq.contextTokens;
     let common = 0;
     const max = Math.min(have.length, tokens.length);
@@ -332,6 +336,27 @@ export class LlamaEngine implements ClassifierEngine {
       if (out.length >= maxTokens) break;
     }
     return this.model.detokenize(out);
+  }
+
+  /**
+   * llama.cpp's raw prompt-evaluation rate on this context (tokens/s): `n` tokens of plain text
+   * evaluated from scratch in one sequence, in batches of the context's batch size.
+   */
+  async rawPromptEvalRate(n = 512): Promise<number> {
+    const seq = await this.acquire();
+    try {
+      let toks: Token[] = [];
+      while (toks.length < n) toks = [...toks, ...this.model.tokenize('Relation extraction finds the semantic relations between entities in text. ')];
+      toks = toks.slice(0, Math.min(n, this.info.contextSize - 8));
+      await seq.clearHistory();
+      const t0 = performance.now();
+      await seq.evaluateWithoutGeneratingNewTokens(toks);
+      const dt = performance.now() - t0;
+      await seq.clearHistory();
+      return (1000 * toks.length) / dt;
+    } finally {
+      this.release(seq);
+    }
   }
 
   async dispose(): Promise<void> {

@@ -23,6 +23,7 @@ export interface ExtractJob {
   model: string;
   retriever?: ExampleRetriever;
   k?: number;
+  scoreMargin?: number;
   signal?: AbortSignal;
   onProgress?: (p: ExtractProgress) => void;
 }
@@ -90,6 +91,7 @@ export async function runExtractJob(job: ExtractJob): Promise<ExtractProgress> {
       direction: job.direction,
       retriever: job.retriever,
       k: job.k,
+      scoreMargin: job.scoreMargin,
       signal: job.signal,
       keepTop: 3,
       inFlight: job.engine?.info.parallel ?? 4,

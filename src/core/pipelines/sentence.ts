@@ -48,6 +48,11 @@ export interface SentenceOptions {
   signal?: AbortSignal;
   /** Keep the top-N of the label distribution in each relation's meta (score mode). */
   keepTop?: number;
+  /**
+   * Score mode: labels whose probability is within this factor of the best are scored exactly;
+   * the others keep an upper bound. Default 1e4; 1 scores only what the argmax needs.
+   */
+  scoreMargin?: number;
 }
 
 export interface AnswerSpace {
@@ -174,7 +179,7 @@ export async function classifyPair(engine: ClassifierEngine | undefined, record:
           return { ...common, answer, confidence: null };
         }
         const trie = new LabelTrie(space.answers, labelTokens);
-        const r = await scoreLabels(trie, engine.endTokens, (path, cands) => s.continuation(path, cands));
+        const r = await scoreLabels(trie, engine.endTokens, (path, cands) => s.continuation(path, cands), Math.log(opts.scoreMargin ?? 1e4));
         const distribution = [...r.scores].sort((a, b) => b.probability - a.probability);
         return { ...common, answer: r.best.label, confidence: r.best.probability, distribution };
       },

@@ -1,0 +1,117 @@
+/**
+ * Throughput benchmark (same model, same machine, one run):
+ *  - naive: each example's full prompt evaluated from scratch, free greedy generation, one sequence;
+ *  - optimized: shared-prefix KV reuse + parallel sequences + label scoring;
+ *  - limit: llama.cpp's raw prompt-evaluation rate on the same model; limit_fraction = tokens the
+ *    optimized run evaluated per second ÷ that rate (how close it runs to the hardware).
+ */
+import { SEMEVAL_RELATIONS } from '../core/formats/semeval';
+import { runSentenceExtraction } from '../core/pipelines/runner';
+import { DecodeMode, answerSpace, buildPrompt } from '../core/pipelines/sentence';
+import { promptView } from '../core/formats/sft';
+import { PromptTemplate } from '../core/prompts/template';
+import { RelRecord, RelationSet, candidatePairs } from '../core/schema';
+import { LlamaEngine } from '../engine/llama';
+
+export interface ThroughputResult {
+  model: string;
+  n: number;
+  threads: number;
+  parallel: number;
+  template: string;
+  optimized_mode: DecodeMode;
+  score_margin: number;
+  naive_n: number;
+  naive_examples_per_s: number;
+  optimized_examples_per_s: number;
+  speedup: number;
+  naive_tokens_per_example: number;
+  optimized_tokens_per_example: number;
+  optimized_tokens_per_s: number;
+  raw_prompt_eval_tokens_per_s: number;
+  limit_fraction: number;
+  prompt_tokens: number;
+  naive_answers_in_set: number;
+}
+
+export async function benchThroughput(opts: { modelPath: string; records: RelRecord[]; n: number; naiveN?: number; parallel: number; threads?: number; template: PromptTemplate; relationSet?: RelationSet; mode?: DecodeMode; scoreMargin?: number; log?: (s: string) => void }): Promise<ThroughputResult> {
+  const rs = opts.relationSet ?? SEMEVAL_RELATIONS;
+  const direction = /semeval/i.test(rs.name) ? 'label' : 'pair';
+  const space = answerSpace(rs, direction);
+  const records: RelRecord[] = [];
+  for (let i = 0; records.length < opts.n; i++) {
+    const r = opts.records[i % opts.records.length]!;
+    records.push(i < opts.records.length ? r : { ...r, id: `${r.id}~${i}` });
+  }
+  const log = opts.log ?? (() => undefined);
+  const mode = opts.mode ?? 'score';
+
+  // Naive: one sequence, no prefix reuse, free generation.
+  const naive = await LlamaEngine.open({ modelPath: opts.modelPath, parallel: 1, threads: opts.threads, contextSize: 2048, reusePrefix: false });
+  let naiveTime: number;
+  let naiveTokens: number;
+  let promptTokens = 0;
+  let inSet = 0;
+  try {
+    const raw = await naive.rawPromptEvalRate(512);
+    log(`raw prompt eval: ${raw.toFixed(1)} tokens/s`);
+    const t0 = performance.now();
+    const e0 = naive.evaluatedTokens;
+    // The naive cost per example is constant (nothing is shared), so fewer examples measure it.
+    const naiveRecords = records.slice(0, Math.min(records.length, opts.naiveN ?? records.length));
+    for (const r of naiveRecords) {
+      const [a, b] = candidatePairs(r)[0]!;
+      const v = promptView(r, r.entities.find((e) => e.id === a)!, r.entities.find((e) => e.id === b)!, '', rs);
+      v.relations = space.relations;
+      v.relation_names = space.answers.join(', ');
+      const text = await naive.withPrompt(buildPrompt(opts.template, v), async (s) => {
+        promptTokens = s.promptTokens;
+        return s.generateFree(24);
+      });
+      if (space.answers.includes(text.trim())) inSet++;
+    }
+    naiveTime = performance.now() - t0;
+    naiveTokens = naive.evaluatedTokens - e0;
+    log(`naive: ${naiveRecords.length} examples in ${(naiveTime / 1000).toFixed(1)} s`);
+    await naive.dispose();
+
+    // Optimized: prefix reuse + parallel sequences + label scoring.
+    const engine = await LlamaEngine.open({ modelPath: opts.modelPath, parallel: opts.parallel, threads: opts.threads, contextSize: 2048 });
+    try {
+      const t1 = performance.now();
+      const e1 = engine.evaluatedTokens;
+      let done = 0;
+      for await (const _ of runSentenceExtraction(engine, records, space, { relationSet: rs, template: opts.template, mode, direction, inFlight: opts.parallel, model: opts.modelPath, scoreMargin: opts.scoreMargin })) done++;
+      const optTime = performance.now() - t1;
+      const optTokens = engine.evaluatedTokens - e1;
+      log(`optimized: ${done} examples in ${(optTime / 1000).toFixed(1)} s`);
+      const naiveRate = (1000 * naiveRecords.length) / naiveTime;
+      const optRate = (1000 * records.length) / optTime;
+      const optTokRate = (1000 * optTokens) / optTime;
+      return {
+        model: opts.modelPath,
+        n: records.length,
+        threads: engine.info.threads,
+        parallel: opts.parallel,
+        template: opts.template.name,
+        optimized_mode: mode,
+        score_margin: opts.scoreMargin ?? 1e4,
+        naive_examples_per_s: naiveRate,
+        optimized_examples_per_s: optRate,
+        speedup: optRate / naiveRate,
+        naive_n: naiveRecords.length,
+        naive_tokens_per_example: naiveTokens / naiveRecords.length,
+        optimized_tokens_per_example: optTokens / records.length,
+        optimized_tokens_per_s: optTokRate,
+        raw_prompt_eval_tokens_per_s: raw,
+        limit_fraction: optTokRate / raw,
+        prompt_tokens: promptTokens,
+        naive_answers_in_set: inSet / naiveRecords.length,
+      };
+    } finally {
+      await engine.dispose();
+    }
+  } finally {
+    await naive.dispose().catch(() => undefined);
+  }
+}
