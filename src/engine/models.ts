@@ -72,6 +72,12 @@ export async function resolveModel(spec: string, opts: ResolveOptions = {}): Pro
       if (opts.signal?.aborted) throw new AbortError('download cancelled');
       throw new EngineError(`cannot download model ${uri}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }
+    // node-llama-cpp cancels on abort but still resolves with the target path: never hand out a partial file.
+    if (opts.signal?.aborted) {
+      await fs.rm(file, { force: true });
+      throw new AbortError('download cancelled');
+    }
+    if (!existsSync(file)) throw new EngineError(`cannot download model ${uri}: the download did not produce ${file}`);
   } else {
     file = path.resolve(uri);
     if (!existsSync(file))
