@@ -108,7 +108,8 @@ describe('retrieval', () => {
     assert.ok(hit / 500 >= 0.95, `recall@5 = ${hit / 500}`);
   });
 
-  describe('with the real model (SmolLM2-135M)', () => {
+  describe('with the real model (SmolLM2-135M)', function () {
+    this.timeout(600_000);
     let model: string;
     before(function () {
       model = smolLM2(this);
