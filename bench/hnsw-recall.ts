@@ -1,7 +1,7 @@
 /**
  * HNSW recall@5 against exact (brute-force) cosine search, on the SemEval-2010 Task 8 training
  * sentences embedded with the LLM's embedding context (SmolLM2-135M by default); queries are
- * test sentences. Usage: npx tsx bench/hnsw-recall.ts [--queries 500] [--json]
+ * test sentences. Usage: npx tsx bench/hnsw-recall.ts [--limit N (first N training sentences)] [--queries 500] [--json]
  */
 import * as path from 'node:path';
 import { ExactVectorSearcher } from '../src/core/retrieval/searchers';
@@ -16,7 +16,9 @@ const MODEL = process.env['RELATION_LENS_MODEL'] ?? path.join(ROOT, '.cache', 'm
 async function main() {
   const qi = process.argv.indexOf('--queries');
   const nq = qi >= 0 ? Number(process.argv[qi + 1]) : 500;
-  const train = (await loadRecords(path.join(DATA, 'TRAIN_FILE.TXT'))).records;
+  const li = process.argv.indexOf('--limit');
+  const all = (await loadRecords(path.join(DATA, 'TRAIN_FILE.TXT'))).records;
+  const train = li >= 0 ? all.slice(0, Number(process.argv[li + 1])) : all;
   const test = (await loadRecords(path.join(DATA, 'TEST_FILE_FULL.TXT'))).records.slice(0, nq);
   const emb = await LlamaEmbedder.open(MODEL, 'llm');
   try {
