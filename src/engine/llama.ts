@@ -120,6 +120,7 @@ export class LlamaEngine implements ClassifierEngine {
   private readonly free: LlamaContextSequence[] = [];
   private readonly waiters: Array<(s: LlamaContextSequence) => void> = [];
   private evaluated = 0;
+  private readonly grammars = new Map<string, ReturnType<Llama['createGrammar']>>();
   private constructor(
     private readonly m: NodeLlamaCpp,
     private readonly llama: Llama,
@@ -322,8 +323,11 @@ export class LlamaEngine implements ClassifierEngine {
     if (have > headLength) await seq.eraseContextTokenRanges([{ start: headLength, end: have }]);
     let grammarEvaluationState;
     if (labels) {
-      const grammar = await this.llama.createGrammar({ grammar: `root ::= ${labels.map((l) => JSON.stringify(l)).join(' | ')}` });
-      grammarEvaluationState = new this.m.LlamaGrammarEvaluationState({ model: this.model, grammar });
+      // One grammar per answer set, built once; each generation gets a fresh evaluation state.
+      const key = labels.join('\u0000');
+      let grammar = this.grammars.get(key);
+      if (!grammar) this.grammars.set(key, (grammar = this.llama.createGrammar({ grammar: `root ::= ${labels.map((l) => JSON.stringify(l)).join(' | ')}` })));
+      grammarEvaluationState = new this.m.LlamaGrammarEvaluationState({ model: this.model, grammar: await grammar });
     }
     const out: Token[] = [];
     const ends = new Set(this.endTokens);

@@ -58,10 +58,8 @@ export async function detectFormat(file: string): Promise<ImportFormat> {
 export async function loadRelationSet(file: string): Promise<RelationSet> {
   const { text } = await readText(file);
   if (/relation2id/i.test(path.basename(file)) || !text.trimStart().startsWith('{')) {
-    const r2i = parseRelation2Id(text);
-    if (r2i.errors.length) throw new InputError(r2i.errors[0]!.message, file, r2i.errors[0]!.line);
     const name = path.basename(path.dirname(path.resolve(file))) || 'relations';
-    return relationSetFromLabels(name, r2i.labels);
+    return relationSetFromLabels(name, await relation2IdLabels(file));
   }
   let v: unknown;
   try {
