@@ -16,7 +16,7 @@ import { exportSftAlpaca, exportSftChat } from './core/formats/sft';
 import { EvalResult, docGoldOf, docPredsOf, evaluateDocRed, evaluateMicro, evaluateSemEval, parseAnswers, semevalAnswers } from './core/eval';
 import { BUILTIN_TEMPLATES, PromptTemplate, parseTemplate } from './core/prompts/template';
 import { RelationSet } from './core/schema';
-import { readText, setReadProgress, writeFileAtomic } from './node/files';
+import { readHead, readText, setReadProgress, writeFileAtomic } from './node/files';
 import { IMPORT_FORMATS, ImportFormat, loadDocRedSubmission, loadRecords, loadRelationSet } from './node/load';
 import { ProgressBar, RateBar } from './node/progress';
 import { DecodeMode, DirectionMode } from './core/pipelines/sentence';
@@ -89,8 +89,7 @@ function printResult(r: EvalResult): void {
 
 /** Is this an `ID<TAB>LABEL` answer file (SemEval scorer format)? */
 async function isAnswerFile(file: string): Promise<boolean> {
-  const { text } = await readText(file);
-  const first = text.split('\n').find((l) => l.trim() !== '') ?? '';
+  const first = (await readHead(file, 4096)).split('\n').find((l) => l.trim() !== '') ?? '';
   return /^\d+\t[^"]/.test(first);
 }
 
@@ -104,11 +103,7 @@ async function semevalMap(file: string, opts: { format?: ImportFormat }): Promis
 }
 
 async function isSubmission(file: string): Promise<boolean> {
-  const fh = await fs.open(file, 'r');
-  const buf = Buffer.alloc(4096);
-  const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
-  await fh.close();
-  const head = buf.subarray(0, bytesRead).toString('utf8');
+  const head = await readHead(file, 4096);
   return /^\s*\[/.test(head) && /"h_idx"/.test(head);
 }
 

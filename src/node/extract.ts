@@ -9,7 +9,7 @@ import { serializeRecord } from '../core/formats/canonical';
 import { runSentenceExtraction } from '../core/pipelines/runner';
 import { DecodeMode, DirectionMode, ExampleRetriever, answerSpace } from '../core/pipelines/sentence';
 import { PromptTemplate } from '../core/prompts/template';
-import { RelRecord, RelationSet } from '../core/schema';
+import { RelRecord, RelationSet, candidatePairs } from '../core/schema';
 
 export interface ExtractJob {
   engine: ClassifierEngine | undefined;
@@ -71,12 +71,11 @@ export async function runExtractJob(job: ExtractJob): Promise<ExtractProgress> {
   const done = job.resume ? await completedIds(job.out) : new Set<string>();
   if (!job.resume) await fs.writeFile(job.out, '');
   const todo = job.records.filter((r) => !done.has(r.id));
-  const pairsOf = (r: RelRecord) => r.pairs?.length ?? r.entities.length * (r.entities.length - 1);
   const progress: ExtractProgress = {
     records: 0,
     totalRecords: todo.length,
     pairs: 0,
-    totalPairs: todo.reduce((n, r) => n + pairsOf(r), 0),
+    totalPairs: todo.reduce((n, r) => n + candidatePairs(r).length, 0),
     skippedRecords: job.records.length - todo.length,
     errors: [],
     elapsedMs: 0,

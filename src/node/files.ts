@@ -32,6 +32,23 @@ export async function* readLines(file: string): AsyncGenerator<Line> {
   yield* splitLines(stream as AsyncIterable<Uint8Array>);
 }
 
+/** The first `bytes` of a file as text (for format detection), without a BOM. */
+export async function readHead(file: string, bytes = 64 * 1024): Promise<string> {
+  let fh: fs.FileHandle;
+  try {
+    fh = await fs.open(file, 'r');
+  } catch {
+    throw new InputError('file not found or not readable', file);
+  }
+  try {
+    const buf = Buffer.alloc(bytes);
+    const { bytesRead } = await fh.read(buf, 0, bytes, 0);
+    return buf.subarray(0, bytesRead).toString('utf8').replace(/^\uFEFF/, '');
+  } finally {
+    await fh.close();
+  }
+}
+
 /**
  * Reads a whole text file. Invalid UTF-8 is reported per line (with its number) and replaced by
  * U+FFFD so that the rest of the file is still read.

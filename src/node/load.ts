@@ -14,7 +14,7 @@ import { importLabelStudio } from '../core/formats/labelStudio';
 import { importSemEval } from '../core/formats/semeval';
 import { importTacred } from '../core/formats/tacred';
 import { RelationSet, validateRelationSet } from '../core/schema';
-import { readLines, readText } from './files';
+import { readHead, readLines, readText } from './files';
 
 export const IMPORT_FORMATS = ['jsonl', 'semeval', 'finre', 'sanwen', 'docred', 'tacred', 'doccano', 'label-studio'] as const;
 export type ImportFormat = (typeof IMPORT_FORMATS)[number];
@@ -30,13 +30,7 @@ export interface LoadOptions {
 /** Guesses a file's format from its name and first bytes. */
 export async function detectFormat(file: string): Promise<ImportFormat> {
   const ext = path.extname(file).toLowerCase();
-  const fh = await fs.open(file, 'r').catch(() => {
-    throw new InputError('file not found or not readable', file);
-  });
-  const buf = Buffer.alloc(64 * 1024);
-  const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
-  await fh.close();
-  const head = buf.subarray(0, bytesRead).toString('utf8').replace(/^\uFEFF/, '');
+  const head = await readHead(file);
   const first = head.split('\n').find((l) => l.trim() !== '') ?? '';
   if (/^\s*\d+\t"/.test(first)) return 'semeval';
   if (first.split('\t').length === 4) {

@@ -69,6 +69,23 @@ export function stripEntityMarkers(marked: string): { text: string; spans: Recor
   return { text, spans: spans as Record<'e1' | 'e2', { start: number; end: number }> };
 }
 
+/** The inverse of stripEntityMarkers: `text` with `<e1>…</e1>` around `e1` and `<e2>…</e2>` around `e2`. */
+export function insertEntityMarkers(text: string, e1: { start: number; end: number }, e2: { start: number; end: number }): string {
+  const marks = [
+    { at: e1.start, tag: '<e1>', order: 1 },
+    { at: e1.end, tag: '</e1>', order: 0 },
+    { at: e2.start, tag: '<e2>', order: 1 },
+    { at: e2.end, tag: '</e2>', order: 0 },
+  ].sort((x, y) => x.at - y.at || x.order - y.order);
+  let out = '';
+  let last = 0;
+  for (const k of marks) {
+    out += text.slice(last, k.at) + k.tag;
+    last = k.at;
+  }
+  return out + text.slice(last);
+}
+
 /** Reads the SemEval-2010 Task 8 TXT format. */
 export async function importSemEval(lines: AsyncIterable<Line> | Iterable<Line>, file: string): Promise<ImportResult> {
   const c = new Collector(file);
@@ -172,19 +189,7 @@ export function exportSemEvalTxt(records: RelRecord[]): string {
     const m1 = e1?.mentions[0];
     const m2 = e2?.mentions[0];
     if (!m1 || !m2) throw new Error(`record ${r.id}: SemEval export needs two entities with a mention each`);
-    const marks = [
-      { at: m1.start, tag: '<e1>', order: 1 },
-      { at: m1.end, tag: '</e1>', order: 0 },
-      { at: m2.start, tag: '<e2>', order: 1 },
-      { at: m2.end, tag: '</e2>', order: 0 },
-    ].sort((x, y) => x.at - y.at || x.order - y.order);
-    let marked = '';
-    let last = 0;
-    for (const k of marks) {
-      marked += r.text.slice(last, k.at) + k.tag;
-      last = k.at;
-    }
-    marked += r.text.slice(last);
+    const marked = insertEntityMarkers(r.text, m1, m2);
     const comment = r.meta?.['comment'];
     out.push(`${semevalId(r) ?? r.id}\t"${marked}"\r\n${semevalLabelOf(r)}\r\nComment:${typeof comment === 'string' ? comment : ''}\r\n\r\n`);
   }

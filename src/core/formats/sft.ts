@@ -8,24 +8,12 @@
  */
 import { PromptTemplate, PromptView, renderTemplate } from '../prompts/template';
 import { Entity, RelRecord, RelationSet } from '../schema';
+import { insertEntityMarkers } from './semeval';
 
 function markSentence(r: RelRecord, head: Entity, tail: Entity): string {
   const h = head.mentions[0];
   const t = tail.mentions[0];
-  if (!h || !t) return r.text;
-  const marks = [
-    { at: h.start, s: '<e1>', o: 1 },
-    { at: h.end, s: '</e1>', o: 0 },
-    { at: t.start, s: '<e2>', o: 1 },
-    { at: t.end, s: '</e2>', o: 0 },
-  ].sort((a, b) => a.at - b.at || a.o - b.o);
-  let out = '';
-  let last = 0;
-  for (const m of marks) {
-    out += r.text.slice(last, m.at) + m.s;
-    last = m.at;
-  }
-  return out + r.text.slice(last);
+  return h && t ? insertEntityMarkers(r.text, h, t) : r.text;
 }
 
 export function promptView(r: RelRecord, head: Entity, tail: Entity, label: string, rs?: RelationSet): PromptView {
