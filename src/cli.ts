@@ -1,5 +1,6 @@
 /**
- * relation-lens: the headless face of the core (import, export, eval, validate).
+ * relation-lens: the headless face of the core (import, export, eval, extract, extract-doc, index,
+ * train-filter, bench, validate).
  * Exit codes: 0 success; 1 fatal error (nothing written); 2 usage error; 3 written, but some
  * input units were skipped because of errors (each reported with file and line).
  */
@@ -27,6 +28,7 @@ import { buildIndex, loadIndex } from './node/ragIndex';
 import { benchThroughput } from './node/bench';
 import { TrainingRetriever } from './core/retrieval/retriever';
 import { answerSpace } from './core/pipelines/sentence';
+import { addDocumentCommands } from './cliDoc';
 
 const EXPORT_FORMATS = ['jsonl', 'semeval', 'semeval-txt', 'docred', 'sft-alpaca', 'sft-chat', 'finre', 'sanwen', 'doccano'] as const;
 type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -401,6 +403,15 @@ export function buildProgram(): Command {
         );
       }
     });
+
+  addDocumentCommands(program, bench, {
+    load,
+    modelSpec,
+    positiveInt,
+    setExitCode: (c) => {
+      exitCode = Math.max(exitCode, c);
+    },
+  });
 
   program
     .command('validate')

@@ -35,6 +35,21 @@ export interface PromptSession {
   generateConstrained(labels: string[]): Promise<string>;
   /** Unconstrained greedy generation (the naive baseline); returns the text. */
   generateFree(maxTokens: number): Promise<string>;
+  /**
+   * Greedy generation under a grammar: GBNF text (llama.cpp's grammar format) or a JSON schema.
+   * Engines without grammar support generate freely; callers parse the result leniently.
+   */
+  generateWithGrammar(grammar: GrammarSpec, maxTokens: number): Promise<Generation>;
+}
+
+export type GrammarSpec = { gbnf: string } | { jsonSchema: Record<string, unknown> };
+
+export interface Generation {
+  text: string;
+  /** Tokens generated. */
+  tokens: number;
+  /** Whether generation stopped at maxTokens rather than at the end of the answer. */
+  truncated: boolean;
 }
 
 export interface ClassifierEngine {
@@ -48,9 +63,10 @@ export interface ClassifierEngine {
   /**
    * Runs `fn` with the prompt loaded into one of the engine's parallel sequences. The sequence
    * keeps its KV cache between calls, so a prompt that shares a prefix with the previous one
-   * only evaluates the new tokens. Throws ContextOverflowError when the prompt does not fit.
+   * only evaluates the new tokens. Throws ContextOverflowError when the prompt and `answerRoom`
+   * tokens (default 64) for the answer do not fit.
    */
-  withPrompt<T>(prompt: ChatPrompt, fn: (s: PromptSession) => Promise<T>, signal?: AbortSignal): Promise<T>;
+  withPrompt<T>(prompt: ChatPrompt, fn: (s: PromptSession) => Promise<T>, signal?: AbortSignal, answerRoom?: number): Promise<T>;
   /** Tokens evaluated so far (all sequences), for throughput reports. */
   readonly evaluatedTokens: number;
   dispose(): Promise<void>;

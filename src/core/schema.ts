@@ -204,3 +204,17 @@ export function candidatePairs(r: RelRecord): Array<[string, string]> {
   for (const a of r.entities) for (const b of r.entities) if (a.id !== b.id) out.push([a.id, b.id]);
   return out;
 }
+
+/** The index of the sentence (in `sentences`, sorted by start) that holds a character offset; 0 without sentences. */
+export function sentenceIndexOf(record: Pick<RelRecord, 'sentences'>, offset: number): number {
+  const s = record.sentences;
+  if (!s?.length) return 0;
+  let lo = 0;
+  let hi = s.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (s[mid]!.start <= offset) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}

@@ -12,8 +12,8 @@
  */
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import type { ChatHistoryItem, ChatWrapper, Llama, LlamaContext, LlamaContextSequence, LlamaModel, Token } from 'node-llama-cpp' with { 'resolution-mode': 'import' };
-import { AbortError, ChatPrompt, ClassifierEngine, ContextOverflowError, EngineInfo, PromptSession, TokenId, throwIfAborted } from '../core/ports';
+import type { ChatHistoryItem, ChatWrapper, Llama, LlamaContext, LlamaContextSequence, LlamaGrammar, LlamaModel, Token } from 'node-llama-cpp' with { 'resolution-mode': 'import' };
+import { AbortError, ChatPrompt, ClassifierEngine, ContextOverflowError, EngineInfo, Generation, GrammarSpec, PromptSession, TokenId, throwIfAborted } from '../core/ports';
 
 type NodeLlamaCpp = typeof import('node-llama-cpp', { with: { 'resolution-mode': 'import' } });
 let modulePromise: Promise<NodeLlamaCpp> | undefined;
@@ -244,11 +244,11 @@ export class LlamaEngine implements ClassifierEngine {
     return common;
   }
 
-  async withPrompt<T>(prompt: ChatPrompt, fn: (s: PromptSession) => Promise<T>, signal?: AbortSignal): Promise<T> {
+  async withPrompt<T>(prompt: ChatPrompt, fn: (s: PromptSession) => Promise<T>, signal?: AbortSignal, answerRoom = 64): Promise<T> {
     throwIfAborted(signal);
     const tokens = this.render(prompt);
     // Room for the longest answer we will teacher-force or generate.
-    if (tokens.length + 64 > this.info.contextSize) throw new ContextOverflowError(tokens.length + 64, this.info.contextSize);
+    if (tokens.length + answerRoom > this.info.contextSize) throw new ContextOverflowError(tokens.length + answerRoom, this.info.contextSize);
     const seq = await this.acquire(signal);
     try {
       throwIfAborted(signal);
@@ -278,6 +278,12 @@ export class LlamaEngine implements ClassifierEngine {
           state.tokens = [];
           state.logprobs = [];
           return this.generate(seq, head.length, last, maxTokens, undefined, signal);
+        },
+        generateWithGrammar: async (spec, maxTokens) => {
+          throwIfAborted(signal);
+          state.tokens = [];
+          state.logprobs = [];
+          return this.generateGrammar(seq, head.length, last, spec, Math.min(maxTokens, this.info.contextSize - tokens.length), signal);
         },
       };
       return await fn(session);
@@ -340,6 +346,33 @@ export class LlamaEngine implements ClassifierEngine {
       if (out.length >= maxTokens) break;
     }
     return this.model.detokenize(out);
+  }
+
+  private async generateGrammar(seq: LlamaContextSequence, headLength: number, last: Token, spec: GrammarSpec, maxTokens: number, signal?: AbortSignal): Promise<Generation> {
+    const have = seq.contextTokens.length;
+    if (have > headLength) await seq.eraseContextTokenRanges([{ start: headLength, end: have }]);
+    let grammar: LlamaGrammar;
+    try {
+      grammar = 'gbnf' in spec ? await this.llama.createGrammar({ grammar: spec.gbnf }) : await this.llama.createGrammarForJsonSchema(spec.jsonSchema as Parameters<Llama['createGrammarForJsonSchema']>[0]);
+    } catch (err) {
+      throw new EngineError(`invalid grammar: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+    const grammarEvaluationState = new this.m.LlamaGrammarEvaluationState({ model: this.model, grammar });
+    const out: Token[] = [];
+    const ends = new Set(this.endTokens);
+    let truncated = false;
+    this.evaluated += 1;
+    for await (const token of seq.evaluate([last], { temperature: 0, grammarEvaluationState, yieldEogToken: true })) {
+      throwIfAborted(signal);
+      if (ends.has(token) || this.model.isEogToken(token)) break;
+      out.push(token);
+      this.evaluated++;
+      if (out.length >= maxTokens) {
+        truncated = true;
+        break;
+      }
+    }
+    return { text: this.model.detokenize(out), tokens: out.length, truncated };
   }
 
   /**

@@ -193,8 +193,15 @@ function validateTemplate(t: PromptTemplate, name: string): PromptTemplate {
   return t;
 }
 
-function render(body: string, view: PromptView): string {
+function render(body: string, view: object): string {
   return Mustache.render(body, view, undefined, { escape: (s: string) => s });
+}
+
+/** Renders every section of a template with any view (document-level prompts use their own). */
+export function renderSections(t: PromptTemplate, view: object): RenderedPrompt {
+  const out: RenderedPrompt = { instruction: render(t.instruction, view), input: render(t.input, view), output: render(t.output, view) };
+  if (t.system !== undefined) out.system = render(t.system, view);
+  return out;
 }
 
 export interface RenderedPrompt {
@@ -205,10 +212,7 @@ export interface RenderedPrompt {
 }
 
 export function renderTemplate(t: PromptTemplate, view: PromptView): RenderedPrompt {
-  const v = t.markEntities ? { ...view, sentence: view.marked_sentence } : view;
-  const out: RenderedPrompt = { instruction: render(t.instruction, v), input: render(t.input, v), output: render(t.output, v) };
-  if (t.system !== undefined) out.system = render(t.system, v);
-  return out;
+  return renderSections(t, t.markEntities ? { ...view, sentence: view.marked_sentence } : view);
 }
 
 /** Serializes a template in the sectioned text format (parseTemplate reads it back). */

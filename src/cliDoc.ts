@@ -1,0 +1,324 @@
+/**
+ * The document-level commands of the CLI (LMRC): train-filter, extract-doc, bench filter,
+ * bench doc-cost. Registered on the program built in cli.ts.
+ */
+import { Command, Option } from 'commander';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { InputError } from './core/diagnostics';
+import { parseRelInfo, relationSetFromRelInfo } from './core/formats/docred';
+import { RelationAligner } from './core/pipelines/align';
+import { DOC_TEMPLATES, DocBatch, NONE_ANSWER, PairFilterSpec, docPrompt, planBatches } from './core/pipelines/document';
+import { PairFilterModel, filterCurve, parsePairFilter, scorePairs, summarizeCurve, trainPairFilter } from './core/pipelines/pairFilter';
+import { PromptTemplate, parseTemplate } from './core/prompts/template';
+import { RelRecord, RelationSet, candidatePairs } from './core/schema';
+import { LlamaEmbedder } from './engine/embedder';
+import { LlamaEngine } from './engine/llama';
+import { resolveModel } from './engine/models';
+import { runDocExtractJob } from './node/docExtract';
+import { readText, writeFileAtomic } from './node/files';
+import { ImportFormat, loadRecords, loadRelationSet } from './node/load';
+import { ProgressBar, RateBar } from './node/progress';
+
+export interface CliContext {
+  load(file: string, opts: { format?: ImportFormat; relations?: string; relInfo?: string }): ReturnType<typeof loadRecords>;
+  modelSpec(option: string | undefined): string;
+  positiveInt(v: string, name: string): number;
+  setExitCode(code: number): void;
+}
+
+function fraction(v: string, name: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0 || n > 1) throw new InputError(`${name} must be a number between 0 and 1, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+function percent(v: string, name: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0 || n > 100) throw new InputError(`${name} must be a number between 0 and 100, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+/** rel_info.json from the option, else next to the input (DocRED's layout). */
+async function relInfoFor(input: string, option: string | undefined): Promise<string | undefined> {
+  if (option) return option;
+  const guess = path.join(path.dirname(input), 'rel_info.json');
+  return (await fs.stat(guess).then(() => true, () => false)) ? guess : undefined;
+}
+
+async function loadDocs(ctx: CliContext, file: string, opts: { relations?: string; relInfo?: string; from?: ImportFormat }): Promise<{ records: RelRecord[]; relationSet?: RelationSet }> {
+  const relInfo = await relInfoFor(file, opts.relInfo);
+  const r = await ctx.load(file, { format: opts.from, relations: opts.relations, relInfo });
+  let rs = r.relationSet;
+  if (!rs && relInfo) rs = relationSetFromRelInfo(parseRelInfo((await readText(relInfo)).text, relInfo));
+  return { records: r.records, relationSet: rs };
+}
+
+async function loadFilter(file: string): Promise<PairFilterModel> {
+  return parsePairFilter((await readText(file)).text, file);
+}
+
+async function resolveDocTemplate(name: string, noneFlag: boolean | undefined): Promise<{ template: PromptTemplate; none: boolean }> {
+  const builtin = DOC_TEMPLATES[name];
+  if (builtin) return { template: builtin.template, none: noneFlag ?? builtin.none };
+  if (!(await fs.stat(name).then(() => true, () => false))) throw new InputError(`no built-in document template named "${name}" (built-in: ${Object.keys(DOC_TEMPLATES).join(', ')}) and no such file`);
+  return { template: parseTemplate((await readText(name)).text, name), none: noneFlag ?? true };
+}
+
+interface ExtractDocOptions {
+  model?: string;
+  filter: string;
+  threshold?: number;
+  k: number;
+  template: string;
+  none?: boolean;
+  relations?: string;
+  relInfo?: string;
+  from?: ImportFormat;
+  entityFuzzy: number;
+  relationFuzzy: number;
+  relationEmbedder: string;
+  theta: number;
+  parallel: number;
+  threads?: number;
+  contextSize: number;
+  limit?: number;
+  resume: boolean;
+  out: string;
+}
+
+export function addDocumentCommands(program: Command, bench: Command, ctx: CliContext): void {
+  program
+    .command('train-filter')
+    .description('train the candidate-pair filter (LMRC relation candidate proposal) on labeled documents')
+    .requiredOption('--train <file>', 'labeled documents (DocRED JSON or canonical JSONL with entities)')
+    .option('--rel-info <file>', 'rel_info.json (DocRED; default: next to --train)')
+    .option('--relations <file>', 'relation set JSON (its no-relation label is not a relation)')
+    .option('--target-recall <r>', 'the default keep-threshold reaches this recall of gold pairs on held-out documents', (v) => fraction(v, '--target-recall'), 0.95)
+    .option('--epochs <n>', 'training epochs', (v) => ctx.positiveInt(v, '--epochs'), 6)
+    .requiredOption('-o, --out <file>', 'filter JSON')
+    .action(async (opts: { train: string; relInfo?: string; relations?: string; targetRecall: number; epochs: number; out: string }) => {
+      const { records, relationSet } = await loadDocs(ctx, opts.train, opts);
+      if (!records.length) throw new InputError('no documents to train on', opts.train);
+      const t0 = Date.now();
+      const model = trainPairFilter(records, { relationSet, targetRecall: opts.targetRecall, epochs: opts.epochs, file: path.basename(opts.train), onEpoch: (e, l) => process.stderr.write(`epoch ${e}: log-loss ${l.toFixed(4)}\n`) });
+      await writeFileAtomic(opts.out, JSON.stringify(model) + '\n');
+      const t = model.trainedOn;
+      process.stderr.write(
+        `trained on ${t.documents} document(s), ${t.pairs} pair(s) (${t.positives} with a relation) in ${((Date.now() - t0) / 1000).toFixed(1)} s; ${Object.keys(model.weights).length} features\n` +
+          `threshold ${model.threshold.toPrecision(4)}: on ${t.heldOutDocuments} held-out document(s) it keeps ${(100 * (model.heldOut?.keptFraction ?? 0)).toFixed(1)}% of the pairs and ${(100 * (model.heldOut?.recall ?? 0)).toFixed(1)}% of the gold pairs\n` +
+          `wrote ${opts.out}\n`,
+      );
+    });
+
+  program
+    .command('extract-doc')
+    .description('document-level extraction (LMRC): candidate pairs → filter → k pairs per prompt → aligned triples')
+    .argument('<in>', 'DocRED JSON, canonical JSONL with entities, or a plain .txt file (entities are proposed by the model)')
+    .option('--model <path|uri|id>', 'GGUF model: a path, hf:user/repo/file.gguf, an https URL, or a catalog id (default: $RELATION_LENS_MODEL, else the catalog default)')
+    .option('--filter <filter.json|none|llm>', 'candidate stage: a trained filter (train-filter), none (all pairs), or llm (a yes/no question per pair)', 'none')
+    .option('--threshold <p>', 'keep-threshold of the filter (default: the filter file\'s, or 0.5 for llm)', (v) => fraction(v, '--threshold'))
+    .option('--k <n>', 'entity pairs per prompt', (v) => ctx.positiveInt(v, '--k'), 8)
+    .option('--template <name|file>', `prompt: ${Object.keys(DOC_TEMPLATES).join(' (answers may be None), ')} (no None), or a template file`, 'lmrc')
+    .option('--none', 'allow the answer None with a template file')
+    .option('--relations <file>', 'relation set JSON')
+    .option('--rel-info <file>', 'rel_info.json (DocRED; default: next to the input)')
+    .addOption(new Option('--from <format>', 'input format (detected when omitted)').choices(['docred', 'jsonl']))
+    .option('--entity-fuzzy <0-100>', 'fuzzy threshold for generated entity names (fuzzball WRatio; 0: exact and normalized only)', (v) => percent(v, '--entity-fuzzy'), 88)
+    .option('--relation-fuzzy <0-100>', 'fuzzy threshold for near-miss relation names (fuzzball ratio; 0: off)', (v) => percent(v, '--relation-fuzzy'), 90)
+    .option('--relation-embedder <kind>', 'map out-of-set relation names by embedding similarity: none, llm (the model), or gguf:PATH', 'none')
+    .option('--theta <cos>', 'cosine similarity needed to map an out-of-set relation name (seed: about 0.55)', (v) => fraction(v, '--theta'), 0.55)
+    .option('--parallel <n>', 'parallel sequences', (v) => ctx.positiveInt(v, '--parallel'), 2)
+    .option('--threads <n>', 'CPU threads (default: the math cores)', (v) => ctx.positiveInt(v, '--threads'))
+    .option('--context-size <n>', 'context size per sequence', (v) => ctx.positiveInt(v, '--context-size'), 4096)
+    .option('--limit <n>', 'only the first N documents', (v) => ctx.positiveInt(v, '--limit'))
+    .option('--no-resume', 'start over instead of resuming after the documents already in the output')
+    .requiredOption('-o, --out <file>', 'output JSONL (also OUT.report.json and, for DocRED relation sets, OUT.submission.json)')
+    .action(async (input: string, opts: ExtractDocOptions) => {
+      const isText = /\.(txt|md|text)$/i.test(input);
+      let inputs: Array<{ record: RelRecord } | { id: string; text: string }>;
+      let rs: RelationSet | undefined;
+      if (isText) {
+        const { text } = await readText(input);
+        if (!text.trim()) throw new InputError('the text file is empty', input);
+        inputs = [{ id: path.basename(input), text }];
+        if (opts.relations) rs = await loadRelationSet(opts.relations);
+        else if (opts.relInfo) rs = relationSetFromRelInfo(parseRelInfo((await readText(opts.relInfo)).text, opts.relInfo));
+      } else {
+        const d = await loadDocs(ctx, input, opts);
+        inputs = d.records.map((record) => ({ record }));
+        rs = d.relationSet;
+      }
+      if (!rs) throw new InputError('no relation set: pass --rel-info (DocRED rel_info.json) or --relations (relation-set JSON)', input);
+      if (opts.limit) inputs = inputs.slice(0, opts.limit);
+      const { template, none } = await resolveDocTemplate(opts.template, opts.none);
+      const controller = new AbortController();
+      process.once('SIGINT', () => {
+        process.stderr.write('\ninterrupted: stopping; the finished documents are kept, run the same command again to resume\n');
+        controller.abort();
+      });
+      let filter: PairFilterSpec;
+      if (opts.filter === 'none') filter = { kind: 'none' };
+      else if (opts.filter === 'llm') filter = { kind: 'llm', threshold: opts.threshold };
+      else filter = { kind: 'model', model: await loadFilter(opts.filter), threshold: opts.threshold };
+      const spec = ctx.modelSpec(opts.model);
+      const dl = new ProgressBar(`downloading ${spec}`);
+      const modelPath = await resolveModel(spec, { signal: controller.signal, onProgress: (d, t) => dl.update(d, t) });
+      dl.stop();
+      const engine = await LlamaEngine.open({ modelPath, threads: opts.threads, parallel: opts.parallel, contextSize: opts.contextSize, signal: controller.signal });
+      let embedder: LlamaEmbedder | undefined;
+      try {
+        if (opts.relationEmbedder !== 'none') {
+          const gguf = opts.relationEmbedder.startsWith('gguf:') ? opts.relationEmbedder.slice(5) : undefined;
+          if (!gguf && opts.relationEmbedder !== 'llm') throw new InputError(`--relation-embedder must be none, llm or gguf:PATH, got ${JSON.stringify(opts.relationEmbedder)}`);
+          embedder = await LlamaEmbedder.open(gguf ?? modelPath, gguf ? 'gguf' : 'llm', { threads: opts.threads, signal: controller.signal });
+        }
+        const i = engine.info;
+        process.stderr.write(`engine: ${i.backend}, ${i.threads} thread(s), ${i.parallel} sequence(s) × ${i.contextSize} tokens; model ${modelPath}\n`);
+        process.stderr.write(`relation set ${rs.name} (${rs.labels.length} labels), template ${template.name}${none ? ` (answers may be ${NONE_ANSWER})` : ''}, k=${opts.k}, filter ${opts.filter}\n`);
+        const aligner = new RelationAligner(
+          rs.labels.map((l) => l.name),
+          { fuzzyThreshold: opts.relationFuzzy, theta: opts.theta, embedder, noneWords: rs.noRelation ? [NONE_ANSWER, rs.noRelation] : undefined },
+        );
+        const bar = new RateBar('documents');
+        const res = await runDocExtractJob({
+          engine,
+          inputs,
+          options: { relationSet: rs, template, none, k: opts.k, filter, aligner, entityFuzzy: opts.entityFuzzy, model: spec, signal: controller.signal },
+          out: opts.out,
+          resume: opts.resume,
+          onProgress: (p) => bar.update(p.documents, p.totalDocuments, p.elapsedMs),
+        }).finally(() => bar.stop());
+        const t = res.report;
+        const lines = [
+          `documents: ${res.documents}${res.skippedDocuments ? ` (+${res.skippedDocuments} already in ${opts.out})` : ''}`,
+          `candidate stage (${t.filter}${t.threshold !== null ? `, threshold ${t.threshold.toPrecision(4)}` : ''}): ${t.pairsIn} pair(s) in, ${t.pairsKept} kept (${(100 * t.keptFraction).toFixed(1)}%)${t.goldPairRecall !== null ? `, gold-pair recall ${(100 * t.goldPairRecall).toFixed(1)}%` : ''}`,
+          `prompts: ${t.prompts}, prompt tokens ${t.promptTokens} (${t.reusedTokens} from the KV cache), generated ${t.generatedTokens}${t.filterPromptTokens ? `, yes/no filter ${t.filterPromptTokens}` : ''}${t.windows ? `, ${t.windows} windowed prompt(s)` : ''}`,
+          `output: ${t.outputLines} line(s), ${t.malformedLines} malformed, ${t.triples} triple(s), ${t.noneAnswers} None, ${t.relations} relation(s) written`,
+          `dropped: ${Object.entries(t.dropped).map(([k, v]) => `${k} ${v}`).join(', ') || 'nothing'}`,
+          `report: ${res.reportFile}${res.submissionFile ? `; DocRED submission: ${res.submissionFile}` : ''}`,
+        ];
+        process.stderr.write(lines.join('\n') + '\n');
+        if (t.errors.length) ctx.setExitCode(3);
+      } finally {
+        await embedder?.dispose();
+        await engine.dispose();
+      }
+    });
+
+  bench
+    .command('filter')
+    .description('candidate filter quality: recall of gold pairs against the fraction of pairs kept')
+    .requiredOption('--filter <file>', 'filter JSON (train-filter)')
+    .requiredOption('--gold <file>', 'labeled documents (DocRED JSON or canonical JSONL)')
+    .option('--rel-info <file>', 'rel_info.json (default: next to --gold)')
+    .option('--json', 'print one JSON object')
+    .action(async (opts: { filter: string; gold: string; relInfo?: string; json?: boolean }) => {
+      const model = await loadFilter(opts.filter);
+      const { records, relationSet } = await loadDocs(ctx, opts.gold, opts);
+      const c = filterCurve(model, records, relationSet);
+      const s = summarizeCurve(c);
+      const at95 = c.atRecall(0.95);
+      const atModel = c.atThreshold(model.threshold);
+      const step = Math.max(1, Math.floor(c.points.length / 200));
+      const res = {
+        documents: records.length,
+        pairs: c.pairs,
+        gold_pairs: c.goldPairs,
+        recall_at_95: at95.recall,
+        kept_fraction_at_95: at95.keptFraction,
+        threshold_at_95: at95.threshold,
+        model_threshold: { threshold: model.threshold, recall: atModel.recall, kept_fraction: atModel.keptFraction },
+        by_kept: s.byKept,
+        by_recall: s.byRecall,
+        curve: c.points.filter((_, i) => i % step === 0 || i === c.points.length - 1).map((p) => [+p.keptFraction.toFixed(5), +p.recall.toFixed(5)]),
+      };
+      if (opts.json) return void process.stdout.write(JSON.stringify(res) + '\n');
+      const out = [`documents ${res.documents}, candidate pairs ${res.pairs}, gold pairs ${res.gold_pairs}`, '', `${'kept'.padStart(8)} ${'recall'.padStart(8)} ${'threshold'.padStart(10)}`];
+      for (const p of s.byKept) out.push(`${(100 * p.keptFraction).toFixed(1).padStart(7)}% ${(100 * p.recall).toFixed(1).padStart(7)}% ${p.threshold.toPrecision(4).padStart(10)}`);
+      out.push('', `95% recall: keeps ${(100 * at95.keptFraction).toFixed(1)}% of the pairs (threshold ${at95.threshold.toPrecision(4)})`);
+      out.push(`the filter's own threshold ${model.threshold.toPrecision(4)}: recall ${(100 * atModel.recall).toFixed(1)}%, kept ${(100 * atModel.keptFraction).toFixed(1)}%`);
+      process.stdout.write(out.join('\n') + '\n');
+    });
+
+  bench
+    .command('doc-cost')
+    .description('LLM prompt tokens per document with the filter versus all pairs (same model, same k, same template)')
+    .requiredOption('--filter <file>', 'filter JSON (train-filter)')
+    .requiredOption('--gold <file>', 'documents (DocRED JSON or canonical JSONL)')
+    .option('--model <path|uri|id>', 'GGUF model whose tokenizer and chat template count the tokens')
+    .option('--rel-info <file>', 'rel_info.json (default: next to --gold)')
+    .option('--threshold <p>', 'keep-threshold (default: the filter file\'s)', (v) => fraction(v, '--threshold'))
+    .option('--k <n>', 'entity pairs per prompt', (v) => ctx.positiveInt(v, '--k'), 8)
+    .option('--template <name>', 'document template', 'lmrc')
+    .option('--context-size <n>', 'context size (long documents are windowed to fit)', (v) => ctx.positiveInt(v, '--context-size'), 4096)
+    .option('--limit <n>', 'only the first N documents', (v) => ctx.positiveInt(v, '--limit'))
+    .option('--json', 'print one JSON object')
+    .action(async (opts: { filter: string; gold: string; model?: string; relInfo?: string; threshold?: number; k: number; template: string; contextSize: number; limit?: number; json?: boolean }) => {
+      const model = await loadFilter(opts.filter);
+      const d = await loadDocs(ctx, opts.gold, opts);
+      if (!d.relationSet) throw new InputError('no relation set: pass --rel-info', opts.gold);
+      const rs = d.relationSet;
+      const records = opts.limit ? d.records.slice(0, opts.limit) : d.records;
+      const { template, none } = await resolveDocTemplate(opts.template, undefined);
+      const modelPath = await resolveModel(ctx.modelSpec(opts.model));
+      const engine = await LlamaEngine.open({ modelPath, parallel: 1, contextSize: opts.contextSize });
+      try {
+        const threshold = opts.threshold ?? model.threshold;
+        const bar = new RateBar('documents');
+        const t0 = Date.now();
+        const cost = (r: RelRecord, pairs: Array<[string, string]>) => {
+          const byId = new Map(r.entities.map((e) => [e.id, e]));
+          const prompt = (b: DocBatch) => docPrompt(template, {
+            id: r.id, title: r.id, text: b.text, relations: [], relation_names: (none ? [...rs.labels.map((l) => l.name), NONE_ANSWER] : rs.labels.map((l) => l.name)).join(', '), no_relation: none ? NONE_ANSWER : '',
+            pair_count: b.pairs.length, pairs: b.pairs.map(([h, t]) => ({ head: byId.get(h)!.name, tail: byId.get(t)!.name })), pair_lines: b.pairs.map(([h, t]) => `(${byId.get(h)!.name}| -| ${byId.get(t)!.name})`).join('\n'), answer_lines: '',
+          });
+          const counted = new Map<DocBatch, number>();
+          const count = (b: DocBatch) => counted.get(b) ?? counted.set(b, engine.countPromptTokens(prompt(b))).get(b)!;
+          const { batches } = planBatches(r, pairs, opts.k, (b) => count(b) + 16 * b.pairs.length <= opts.contextSize);
+          return { prompts: batches.length, tokens: batches.reduce((a, b) => a + count(b), 0) };
+        };
+        let all = { prompts: 0, tokens: 0 };
+        let kept = { prompts: 0, tokens: 0, pairs: 0 };
+        let pairsIn = 0;
+        records.forEach((r, i) => {
+          const pairs = candidatePairs(r);
+          pairsIn += pairs.length;
+          const scores = scorePairs(model, r, pairs);
+          const keep = pairs.filter((_, j) => scores[j]! >= threshold);
+          const a = cost(r, pairs);
+          const b = cost(r, keep);
+          all = { prompts: all.prompts + a.prompts, tokens: all.tokens + a.tokens };
+          kept = { prompts: kept.prompts + b.prompts, tokens: kept.tokens + b.tokens, pairs: kept.pairs + keep.length };
+          bar.update(i + 1, records.length, Date.now() - t0);
+        });
+        bar.stop();
+        const res = {
+          documents: records.length,
+          k: opts.k,
+          template: template.name,
+          threshold,
+          pairs: pairsIn,
+          kept_pairs: kept.pairs,
+          all_pairs_prompts: all.prompts,
+          filtered_prompts: kept.prompts,
+          all_pairs_prompt_tokens: all.tokens,
+          filtered_prompt_tokens: kept.tokens,
+          tokens_per_document_all: all.tokens / Math.max(1, records.length),
+          tokens_per_document_filtered: kept.tokens / Math.max(1, records.length),
+          token_reduction: kept.tokens ? all.tokens / kept.tokens : Infinity,
+        };
+        if (opts.json) return void process.stdout.write(JSON.stringify(res) + '\n');
+        process.stdout.write(
+          [
+            `documents ${res.documents}, k ${res.k}, template ${res.template}, threshold ${threshold.toPrecision(4)}`,
+            `all pairs:  ${res.pairs} pairs, ${res.all_pairs_prompts} prompts, ${res.all_pairs_prompt_tokens} prompt tokens (${res.tokens_per_document_all.toFixed(0)} per document)`,
+            `filtered:   ${res.kept_pairs} pairs, ${res.filtered_prompts} prompts, ${res.filtered_prompt_tokens} prompt tokens (${res.tokens_per_document_filtered.toFixed(0)} per document)`,
+            `token reduction: ${res.token_reduction.toFixed(2)}×`,
+          ].join('\n') + '\n',
+        );
+      } finally {
+        await engine.dispose();
+      }
+    });
+}

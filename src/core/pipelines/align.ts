@@ -1,0 +1,216 @@
+/**
+ * Alignment of generated triples back to the document (LMRC): entity strings → entity ids,
+ * relation strings → labels of the relation set. Every decision says how it was made, and
+ * everything that cannot be aligned is reported with a reason, never guessed.
+ *
+ *  - entities: exact name > normalized (Unicode NFKC, case, punctuation, spaces, Traditional →
+ *    Simplified Chinese) > fuzzy (fuzzball, a port of thefuzz which the seed uses) above a
+ *    threshold; ties between different entities are ambiguous and dropped;
+ *  - relations: exact > normalized > fuzzy string ratio > embedding cosine similarity ≥ θ (the
+ *    seed's SBERT step, with any embedder); "None"/"no relation" means no relation; a "-"
+ *    (the input's placeholder, copied back by the model) is dropped as such.
+ */
+import * as fuzz from 'fuzzball';
+import { Entity } from '../schema';
+
+// opencc-js ships its types as ESM; its CommonJS build (what esbuild bundles) has the same API.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const OpenCC = require('opencc-js/t2cn') as { Converter(o: { from: string; to: string }): (s: string) => string };
+
+let toSimplified: ((s: string) => string) | undefined;
+function simplified(s: string): string {
+  // Only strings with Han characters need the conversion table.
+  if (!/\p{Script=Han}/u.test(s)) return s;
+  toSimplified ??= OpenCC.Converter({ from: 't', to: 'cn' });
+  return toSimplified(s);
+}
+
+/** Case-, width-, punctuation- and script-variant-insensitive form of a name. */
+export function normalizeName(s: string): string {
+  return simplified(s.normalize('NFKC'))
+    .toLowerCase()
+    .replace(/[\s\p{P}\p{S}]+/gu, ' ')
+    .trim();
+}
+
+export type EntityMatch = { id: string; how: 'exact' | 'normalized' | 'fuzzy'; score: number } | { id: null; reason: 'empty' | 'no-match' | 'ambiguous'; best?: { id: string; score: number } };
+
+export interface EntityIndex {
+  match(name: string): EntityMatch;
+}
+
+/**
+ * Builds a matcher over entities and their mention names. `fuzzyThreshold` is on fuzzball's
+ * 0–100 scale (WRatio); 0 disables fuzzy matching.
+ */
+export function entityIndex(entities: Array<Pick<Entity, 'id' | 'name'> & { aliases?: string[] }>, fuzzyThreshold = 88): EntityIndex {
+  const exact = new Map<string, Set<string>>();
+  const normalized = new Map<string, Set<string>>();
+  const choices: Array<{ id: string; name: string; norm: string }> = [];
+  const add = (m: Map<string, Set<string>>, k: string, id: string) => (m.get(k) ?? m.set(k, new Set()).get(k)!).add(id);
+  for (const e of entities) {
+    for (const n of new Set([e.name, ...(e.aliases ?? [])])) {
+      if (!n) continue;
+      add(exact, n, e.id);
+      const nn = normalizeName(n);
+      if (nn) {
+        add(normalized, nn, e.id);
+        choices.push({ id: e.id, name: n, norm: nn });
+      }
+    }
+  }
+  const one = (ids: Set<string> | undefined) => (ids && ids.size === 1 ? [...ids][0]! : ids && ids.size > 1 ? null : undefined);
+  return {
+    match(raw: string): EntityMatch {
+      const name = raw.trim();
+      if (!name) return { id: null, reason: 'empty' };
+      const e = one(exact.get(name));
+      if (e) return { id: e, how: 'exact', score: 100 };
+      if (e === null) return { id: null, reason: 'ambiguous' };
+      const nn = normalizeName(name);
+      const n = one(normalized.get(nn));
+      if (n) return { id: n, how: 'normalized', score: 100 };
+      if (n === null) return { id: null, reason: 'ambiguous' };
+      if (fuzzyThreshold <= 0 || !nn) return { id: null, reason: 'no-match' };
+      let best: { id: string; score: number } | undefined;
+      let tie = false;
+      for (const c of choices) {
+        const s = fuzz.WRatio(nn, c.norm, { full_process: false });
+        if (!best || s > best.score) {
+          tie = false;
+          best = { id: c.id, score: s };
+        } else if (s === best.score && c.id !== best.id) tie = true;
+      }
+      if (!best || best.score < fuzzyThreshold) return best ? { id: null, reason: 'no-match', best } : { id: null, reason: 'no-match' };
+      if (tie) return { id: null, reason: 'ambiguous', best };
+      return { id: best.id, how: 'fuzzy', score: best.score };
+    },
+  };
+}
+
+/** Turns text into a vector (an embedding model, or the LLM's embedding context). */
+export interface TextEmbedder {
+  embed(text: string): Promise<number[]>;
+}
+
+export type RelationMatch =
+  | { label: string; how: 'exact' | 'normalized' | 'fuzzy' | 'semantic'; score: number }
+  | { label: null; none: true; how: 'exact' | 'normalized' }
+  | { label: null; none?: false; reason: 'placeholder' | 'empty' | 'out-of-set'; best?: { label: string; score: number } };
+
+export interface RelationAlignOptions {
+  /** Words that mean "no relation" (compared normalized). */
+  noneWords?: string[];
+  /** fuzzball ratio (0–100) at or above which a near-miss name is accepted; 0 disables. */
+  fuzzyThreshold?: number;
+  /** Embedding cosine similarity θ at or above which an out-of-set name is mapped (seed: ≈ 0.55). */
+  theta?: number;
+  embedder?: TextEmbedder;
+}
+
+const DEFAULT_NONE = ['None', 'NA', 'N/A', 'no relation', 'no_relation', 'unknown', 'Other', '无', '没有关系', '无关系'];
+
+const cosine = (a: number[], b: number[]) => {
+  let d = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    d += a[i]! * b[i]!;
+    na += a[i]! * a[i]!;
+    nb += b[i]! * b[i]!;
+  }
+  return na && nb ? d / Math.sqrt(na * nb) : 0;
+};
+
+export class RelationAligner {
+  private readonly exact: Set<string>;
+  private readonly normalized = new Map<string, string>();
+  private readonly none: Set<string>;
+  private labelVectors?: Promise<number[][]>;
+  private readonly cache = new Map<string, Promise<RelationMatch>>();
+
+  constructor(
+    private readonly labels: string[],
+    private readonly opts: RelationAlignOptions = {},
+  ) {
+    this.exact = new Set(labels);
+    for (const l of labels) if (!this.normalized.has(normalizeName(l))) this.normalized.set(normalizeName(l), l);
+    this.none = new Set((opts.noneWords ?? DEFAULT_NONE).map(normalizeName));
+  }
+
+  align(raw: string): Promise<RelationMatch> {
+    const key = raw.trim();
+    let p = this.cache.get(key);
+    if (!p) this.cache.set(key, (p = this.alignUncached(key)));
+    return p;
+  }
+
+  private async alignUncached(s: string): Promise<RelationMatch> {
+    if (!s) return { label: null, reason: 'empty' };
+    if (/^[-–—_]+$/.test(s)) return { label: null, reason: 'placeholder' };
+    if (this.exact.has(s)) return { label: s, how: 'exact', score: 1 };
+    const n = normalizeName(s);
+    const byNorm = this.normalized.get(n);
+    if (byNorm) return { label: byNorm, how: 'normalized', score: 1 };
+    if (this.none.has(n)) return { label: null, none: true, how: s === 'None' ? 'exact' : 'normalized' };
+    let best: { label: string; score: number } | undefined;
+    const ft = this.opts.fuzzyThreshold ?? 90;
+    if (ft > 0) {
+      for (const l of this.labels) {
+        const r = fuzz.ratio(n, normalizeName(l), { full_process: false });
+        if (!best || r > best.score) best = { label: l, score: r };
+      }
+      if (best && best.score >= ft) return { label: best.label, how: 'fuzzy', score: best.score / 100 };
+    }
+    const embedder = this.opts.embedder;
+    if (embedder) {
+      this.labelVectors ??= (async () => {
+        const out: number[][] = [];
+        for (const l of this.labels) out.push(await embedder.embed(l));
+        return out;
+      })();
+      const vs = await this.labelVectors;
+      const v = await embedder.embed(s);
+      let sem: { label: string; score: number } | undefined;
+      vs.forEach((lv, i) => {
+        const c = cosine(v, lv);
+        if (!sem || c > sem.score) sem = { label: this.labels[i]!, score: c };
+      });
+      if (sem && sem.score >= (this.opts.theta ?? 0.55)) return { label: sem.label, how: 'semantic', score: sem.score };
+      return { label: null, reason: 'out-of-set', best: sem };
+    }
+    return { label: null, reason: 'out-of-set', best: best ? { label: best.label, score: best.score / 100 } : undefined };
+  }
+}
+
+export interface ParsedTriple {
+  head: string;
+  relation: string;
+  tail: string;
+  /** 1-based line of the model output. */
+  line: number;
+}
+
+/**
+ * Reads `(head| relation| tail)` lines leniently: bullets and numbering before the parenthesis,
+ * a missing closing parenthesis, `|` or `｜` separators and surrounding spaces are accepted.
+ * Lines that are not triples are returned as `bad` (counted in reports; never fatal).
+ */
+export function parseTriples(output: string): { triples: ParsedTriple[]; bad: Array<{ line: number; text: string }> } {
+  const triples: ParsedTriple[] = [];
+  const bad: Array<{ line: number; text: string }> = [];
+  output.split(/\r?\n/).forEach((rawLine, i) => {
+    const line = rawLine.trim();
+    if (!line) return;
+    const m = /^(?:[-*•]\s*|\d+[.)]\s*)?\((.*?)\)?\s*[.,;]?$/u.exec(line);
+    if (!m) return void bad.push({ line: i + 1, text: rawLine });
+    const parts = m[1]!.split(/[|｜]/u);
+    if (parts.length < 3) return void bad.push({ line: i + 1, text: rawLine });
+    const head = parts[0]!.trim();
+    const tail = parts[parts.length - 1]!.trim();
+    const relation = parts.slice(1, -1).join('|').trim();
+    if (!head || !tail) return void bad.push({ line: i + 1, text: rawLine });
+    triples.push({ head, relation, tail, line: i + 1 });
+  });
+  return { triples, bad };
+}

@@ -1,0 +1,251 @@
+/**
+ * Raw text with no entities (a .txt file, a selection, a note): sentences, LLM-proposed entity
+ * mentions, grounding to exact UTF-16 offsets, and merging into entities — the input the
+ * document pipeline needs.
+ *
+ * Grounding never invents a span: a proposed name is searched in its chunk exactly, then
+ * normalized (case, width, Traditional/Simplified Chinese; offsets mapped back to the original
+ * text), then fuzzily over word windows of similar length; names that cannot be found are
+ * reported as ungrounded.
+ */
+import * as fuzz from 'fuzzball';
+import { ClassifierEngine, ContextOverflowError, throwIfAborted } from '../ports';
+import { Entity, Mention, RelRecord, Span } from '../schema';
+import { normalizeName } from './align';
+
+/** Sentence spans of a text (Intl.Segmenter; handles Chinese and other scripts), whitespace trimmed. */
+export function splitSentences(text: string, locale?: string): Span[] {
+  const seg = new Intl.Segmenter(locale, { granularity: 'sentence' });
+  const out: Span[] = [];
+  for (const s of seg.segment(text)) {
+    let start = s.index;
+    let end = s.index + s.segment.length;
+    while (start < end && /\s/u.test(text[start]!)) start++;
+    while (end > start && /\s/u.test(text[end - 1]!)) end--;
+    if (end > start) out.push({ start, end });
+  }
+  return out;
+}
+
+export const DEFAULT_ENTITY_TYPES = ['PER', 'ORG', 'LOC', 'TIME', 'NUM', 'MISC'];
+
+export interface ProposedMention {
+  name: string;
+  type: string | null;
+}
+
+export interface GroundedMention extends ProposedMention {
+  start: number;
+  end: number;
+  how: 'exact' | 'normalized' | 'fuzzy';
+}
+
+/** A normalized copy of the text with a map from each normalized code unit to its source offset. */
+function normalizedWithMap(text: string): { norm: string; map: number[] } {
+  let norm = '';
+  const map: number[] = [];
+  let i = 0;
+  for (const ch of text) {
+    const n = normalizeName(ch) || (/\s|\p{P}|\p{S}/u.test(ch) ? ' ' : ch.toLowerCase());
+    for (let j = 0; j < n.length; j++) map.push(i);
+    norm += n;
+    i += ch.length;
+  }
+  map.push(i);
+  return { norm, map };
+}
+
+function allIndexes(hay: string, needle: string): number[] {
+  const out: number[] = [];
+  if (!needle) return out;
+  for (let i = hay.indexOf(needle); i >= 0; i = hay.indexOf(needle, i + needle.length)) out.push(i);
+  return out;
+}
+
+const isWordChar = (c: string | undefined) => c !== undefined && /[\p{L}\p{N}]/u.test(c) && !/\p{Script=Han}/u.test(c);
+
+/**
+ * Grounds proposed names in `text[span]`: every occurrence (whole words for alphabetic names).
+ * Returns grounded mentions and the names that could not be found.
+ */
+export function groundMentions(text: string, span: Span, proposals: ProposedMention[], fuzzyThreshold = 90): { mentions: GroundedMention[]; ungrounded: ProposedMention[] } {
+  const chunk = text.slice(span.start, span.end);
+  const mentions: GroundedMention[] = [];
+  const ungrounded: ProposedMention[] = [];
+  let normed: ReturnType<typeof normalizedWithMap> | undefined;
+  for (const p of proposals) {
+    const name = p.name.trim();
+    if (!name) continue;
+    // Alphabetic names match whole words only ("Ann" is not in "Annual").
+    const exact = allIndexes(chunk, name).filter((i) => (!isWordChar(name[0]) || !isWordChar(chunk[i - 1])) && (!isWordChar(name[name.length - 1]) || !isWordChar(chunk[i + name.length])));
+    if (exact.length) {
+      for (const i of exact) mentions.push({ ...p, name, start: span.start + i, end: span.start + i + name.length, how: 'exact' });
+      continue;
+    }
+    normed ??= normalizedWithMap(chunk);
+    const nn = normalizeName(name);
+    const hits = nn ? allIndexes(normed.norm, nn) : [];
+    if (hits.length) {
+      for (const i of hits) {
+        const a = normed.map[i]!;
+        const b = normed.map[i + nn.length - 1]! + (chunk.codePointAt(normed.map[i + nn.length - 1]!)! > 0xffff ? 2 : 1);
+        mentions.push({ ...p, name: chunk.slice(a, b), start: span.start + a, end: span.start + b, how: 'normalized' });
+      }
+      continue;
+    }
+    // Fuzzy: the best window of words (or characters, for CJK) of about the name's length.
+    const cjk = /\p{Script=Han}/u.test(name);
+    const units = cjk ? [...chunk.matchAll(/\S/gu)] : [...chunk.matchAll(/[\p{L}\p{N}][\p{L}\p{N}'’.-]*/gu)];
+    const len = cjk ? [...name.replace(/\s/gu, '')].length : name.split(/\s+/u).length;
+    let best: { score: number; a: number; b: number } | undefined;
+    for (let w = Math.max(1, len - 1); w <= len + 1; w++)
+      for (let i = 0; i + w <= units.length; i++) {
+        const a = units[i]!.index!;
+        const last = units[i + w - 1]!;
+        const b = last.index! + last[0].length;
+        const s = fuzz.ratio(normalizeName(name), normalizeName(chunk.slice(a, b)), { full_process: false });
+        if (!best || s > best.score) best = { score: s, a, b };
+      }
+    if (best && best.score >= fuzzyThreshold) mentions.push({ ...p, name: chunk.slice(best.a, best.b), start: span.start + best.a, end: span.start + best.b, how: 'fuzzy' });
+    else ungrounded.push(p);
+  }
+  return { mentions, ungrounded };
+}
+
+/**
+ * Merges grounded mentions into entities: same normalized name (and type, when both have one)
+ * → one entity. Overlapping mentions keep the longer one. Entities are ordered by first mention.
+ */
+export function mergeEntities(text: string, mentions: GroundedMention[], sentences: Span[]): Entity[] {
+  const sorted = [...mentions].sort((a, b) => a.start - b.start || b.end - b.start - (a.end - a.start));
+  const kept: GroundedMention[] = [];
+  for (const m of sorted) {
+    const prev = kept[kept.length - 1];
+    if (prev && m.start < prev.end) continue; // overlaps a longer or earlier mention
+    kept.push(m);
+  }
+  const byKey = new Map<string, { name: string; type: string | null; mentions: Mention[]; seen: Set<number> }>();
+  const sentOf = (o: number) => {
+    let idx = 0;
+    for (let i = 0; i < sentences.length; i++) if (sentences[i]!.start <= o) idx = i;
+    return idx;
+  };
+  for (const m of kept) {
+    const key = normalizeName(m.name);
+    let e = byKey.get(key);
+    if (!e) byKey.set(key, (e = { name: text.slice(m.start, m.end), type: m.type, mentions: [], seen: new Set() }));
+    if (e.seen.has(m.start)) continue;
+    e.seen.add(m.start);
+    const shown = text.slice(m.start, m.end);
+    const mention: Mention = { start: m.start, end: m.end, sent: sentOf(m.start) };
+    if (shown !== e.name) mention.name = shown;
+    if (m.type && e.type && m.type !== e.type) mention.type = m.type;
+    e.type ??= m.type;
+    e.mentions.push(mention);
+  }
+  return [...byKey.values()].map((e, i) => ({ id: `e${i}`, name: e.name, type: e.type, mentions: e.mentions }));
+}
+
+export interface EntityProposalReport {
+  chunks: number;
+  proposed: number;
+  grounded: Record<string, number>;
+  ungrounded: Array<{ chunk: number; name: string }>;
+  malformedOutputs: number;
+  promptTokens: number;
+  generatedTokens: number;
+  errors: string[];
+}
+
+/** The JSON schema the model's entity list must follow (types from the set when given). */
+export function entitySchema(types: string[], maxItems = 24): Record<string, unknown> {
+  return {
+    type: 'object',
+    properties: {
+      entities: {
+        type: 'array',
+        maxItems,
+        items: { type: 'object', properties: { name: { type: 'string' }, type: types.length ? { enum: types } : { type: 'string' } }, required: ['name', 'type'] },
+      },
+    },
+    required: ['entities'],
+  };
+}
+
+/** Groups sentences into chunks of at most `maxChars` characters (a sentence longer than that is its own chunk). */
+export function chunkSentences(sentences: Span[], maxChars: number): Span[][] {
+  const out: Span[][] = [];
+  let cur: Span[] = [];
+  for (const s of sentences) {
+    if (cur.length && s.end - cur[0]!.start > maxChars) {
+      out.push(cur);
+      cur = [];
+    }
+    cur.push(s);
+  }
+  if (cur.length) out.push(cur);
+  return out;
+}
+
+/**
+ * Turns raw text into a document record: sentences, LLM-proposed entities (JSON-schema
+ * constrained), grounded and merged. No relations yet.
+ */
+export async function proposeEntities(
+  engine: ClassifierEngine,
+  id: string,
+  text: string,
+  opts: { types?: string[]; maxChunkChars?: number; fuzzyThreshold?: number; signal?: AbortSignal; locale?: string } = {},
+): Promise<{ record: RelRecord; report: EntityProposalReport }> {
+  const types = opts.types?.length ? opts.types : DEFAULT_ENTITY_TYPES;
+  const sentences = splitSentences(text, opts.locale);
+  const chunks = chunkSentences(sentences, opts.maxChunkChars ?? 1200);
+  const report: EntityProposalReport = { chunks: chunks.length, proposed: 0, grounded: {}, ungrounded: [], malformedOutputs: 0, promptTokens: 0, generatedTokens: 0, errors: [] };
+  const schema = entitySchema(types);
+  const all: GroundedMention[] = [];
+  const results = await Promise.all(
+    chunks.map(async (ch, ci) => {
+      throwIfAborted(opts.signal);
+      const span = { start: ch[0]!.start, end: ch[ch.length - 1]!.end };
+      const prompt = {
+        system: 'You are an expert annotator of named entities.',
+        user: `List the named entities mentioned in the text, each with its type (${types.join(', ')}). Copy every name exactly as it is written in the text.\n\nText: ${text.slice(span.start, span.end)}`,
+      };
+      try {
+        return await engine.withPrompt(
+          prompt,
+          async (s) => {
+            report.promptTokens += s.promptTokens;
+            const g = await s.generateWithGrammar({ jsonSchema: schema }, 768);
+            report.generatedTokens += g.tokens;
+            return { ci, span, text: g.text };
+          },
+          opts.signal,
+          768,
+        );
+      } catch (err) {
+        if (!(err instanceof ContextOverflowError)) throw err;
+        report.errors.push(`chunk ${ci}: ${err.message}`);
+        return null;
+      }
+    }),
+  );
+  for (const r of results) {
+    if (!r) continue;
+    let list: ProposedMention[];
+    try {
+      const v = JSON.parse(r.text) as { entities?: Array<{ name?: unknown; type?: unknown }> };
+      list = (v.entities ?? []).filter((e) => typeof e.name === 'string').map((e) => ({ name: e.name as string, type: typeof e.type === 'string' ? e.type : null }));
+    } catch {
+      report.malformedOutputs++;
+      continue;
+    }
+    report.proposed += list.length;
+    const g = groundMentions(text, r.span, list, opts.fuzzyThreshold ?? 90);
+    for (const m of g.mentions) report.grounded[m.how] = (report.grounded[m.how] ?? 0) + 1;
+    for (const u of g.ungrounded) report.ungrounded.push({ chunk: r.ci, name: u.name });
+    all.push(...g.mentions);
+  }
+  const entities = mergeEntities(text, all, sentences);
+  return { record: { id, text, entities, relations: [], sentences, meta: { entitiesProposedBy: 'llm' } }, report };
+}

@@ -1,0 +1,85 @@
+/**
+ * The document-level extraction job (LMRC) shared by the CLI and the extension: documents in,
+ * canonical JSONL out (appended per document, resumable), plus a run report (candidate stage,
+ * prompts, tokens, alignment) and, when the relation set has DocRED ids, the DocRED submission.
+ */
+import { promises as fs } from 'node:fs';
+import { ClassifierEngine } from '../core/ports';
+import { serializeRecord } from '../core/formats/canonical';
+import { toDocRedSubmission } from '../core/formats/docred';
+import { DocReport, DocumentOptions, extractDocument, sumReports } from '../core/pipelines/document';
+import { EntityProposalReport, proposeEntities } from '../core/pipelines/entities';
+import { RelRecord, validateRecord } from '../core/schema';
+import { completedIds } from './extract';
+import { readLines, writeFileAtomic } from './files';
+
+export interface DocExtractJob {
+  engine: ClassifierEngine;
+  /** Documents with entities, or raw texts whose entities the model proposes first. */
+  inputs: Array<{ record: RelRecord } | { id: string; text: string }>;
+  options: DocumentOptions;
+  out: string;
+  resume: boolean;
+  /** Entity types for raw text (default: the relation set's entityTypes or DocRED's). */
+  entityTypes?: string[];
+  onProgress?: (p: { documents: number; totalDocuments: number; pairs: number; totalPairs: number; elapsedMs: number }) => void;
+}
+
+export interface DocExtractResult {
+  documents: number;
+  skippedDocuments: number;
+  report: ReturnType<typeof sumReports> & { entityProposal?: EntityProposalReport[] };
+  reportFile: string;
+  submissionFile?: string;
+  elapsedMs: number;
+}
+
+export const reportPath = (out: string) => out.replace(/(\.jsonl)?$/, '.report.json');
+export const submissionPath = (out: string) => out.replace(/(\.jsonl)?$/, '.submission.json');
+
+export async function runDocExtractJob(job: DocExtractJob): Promise<DocExtractResult> {
+  const done = job.resume ? await completedIds(job.out) : new Set<string>();
+  if (!job.resume) await fs.writeFile(job.out, '');
+  const idOf = (i: DocExtractJob['inputs'][number]) => ('record' in i ? i.record.id : i.id);
+  const todo = job.inputs.filter((i) => !done.has(idOf(i)));
+  const totalPairs = todo.reduce((n, i) => n + ('record' in i ? i.record.entities.length * Math.max(0, i.record.entities.length - 1) : 0), 0);
+  const reports: DocReport[] = [];
+  const proposals: EntityProposalReport[] = [];
+  const t0 = Date.now();
+  let pairs = 0;
+  const fh = await fs.open(job.out, 'a');
+  try {
+    for (const input of todo) {
+      let record: RelRecord;
+      if ('record' in input) record = input.record;
+      else {
+        const p = await proposeEntities(job.engine, input.id, input.text, { types: job.entityTypes ?? job.options.relationSet.entityTypes, signal: job.options.signal });
+        proposals.push(p.report);
+        record = p.record;
+      }
+      const r = await extractDocument(job.engine, record, job.options);
+      const checked = validateRecord(r.record);
+      if (!checked.ok) throw new Error(`internal error: document ${record.id} produced an invalid record: ${checked.problems.join('; ')}`);
+      await fh.write(serializeRecord(r.record) + '\n');
+      reports.push(r.report);
+      pairs += r.report.pairsIn;
+      job.onProgress?.({ documents: reports.length, totalDocuments: todo.length, pairs, totalPairs, elapsedMs: Date.now() - t0 });
+    }
+  } finally {
+    await fh.close();
+  }
+  const report = { ...sumReports(reports), ...(proposals.length ? { entityProposal: proposals } : {}) };
+  const file = reportPath(job.out);
+  // A resumed run with nothing left to do keeps the earlier run's report.
+  const keepOld = todo.length === 0 && (await fs.stat(file).then(() => true, () => false));
+  if (!keepOld) await writeFileAtomic(file, JSON.stringify({ total: report, documents: reports, resumedDocuments: job.inputs.length - todo.length }, null, 1) + '\n');
+  // The submission covers every document in the output, including those of an earlier run.
+  let submissionFile: string | undefined;
+  if (job.options.relationSet.labels.some((l) => l.id)) {
+    const all: RelRecord[] = [];
+    for await (const line of readLines(job.out)) if (line.text?.trim()) all.push(JSON.parse(line.text) as RelRecord);
+    submissionFile = submissionPath(job.out);
+    await writeFileAtomic(submissionFile, JSON.stringify(toDocRedSubmission(all, job.options.relationSet)) + '\n');
+  }
+  return { documents: reports.length, skippedDocuments: job.inputs.length - todo.length, report, reportFile: file, submissionFile, elapsedMs: Date.now() - t0 };
+}
