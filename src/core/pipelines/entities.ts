@@ -3,7 +3,8 @@
  * mentions, grounding to exact UTF-16 offsets, and merging into entities — the input the
  * document pipeline needs.
  *
- * Grounding never invents a span: a proposed name is searched in its chunk exactly, then
+ * With a grammar engine the names are constrained to spans of the text. Grounding never
+ * invents a span anyway (for engines without grammars): a proposed name is searched in its chunk exactly, then
  * normalized (case, width, Traditional/Simplified Chinese; offsets mapped back to the original
  * text), then fuzzily over word windows of similar length; names that cannot be found are
  * reported as ungrounded.
@@ -68,7 +69,7 @@ const isWordChar = (c: string | undefined) => c !== undefined && /[\p{L}\p{N}]/u
  * Grounds proposed names in `text[span]`: every occurrence (whole words for alphabetic names).
  * Returns grounded mentions and the names that could not be found.
  */
-export function groundMentions(text: string, span: Span, proposals: ProposedMention[], fuzzyThreshold = 90): { mentions: GroundedMention[]; ungrounded: ProposedMention[] } {
+export function groundMentions(text: string, span: Span, proposals: ProposedMention[], fuzzyThreshold = 85): { mentions: GroundedMention[]; ungrounded: ProposedMention[] } {
   const chunk = text.slice(span.start, span.end);
   const mentions: GroundedMention[] = [];
   const ungrounded: ProposedMention[] = [];
@@ -95,7 +96,7 @@ export function groundMentions(text: string, span: Span, proposals: ProposedMent
     }
     // Fuzzy: the best window of words (or characters, for CJK) of about the name's length.
     const cjk = /\p{Script=Han}/u.test(name);
-    const units = cjk ? [...chunk.matchAll(/\S/gu)] : [...chunk.matchAll(/[\p{L}\p{N}][\p{L}\p{N}'’.-]*/gu)];
+    const units = cjk ? [...chunk.matchAll(/\S/gu)] : [...chunk.matchAll(/[\p{L}\p{N}](?:[\p{L}\p{N}'’.-]*[\p{L}\p{N}])?/gu)];
     const len = cjk ? [...name.replace(/\s/gu, '')].length : name.split(/\s+/u).length;
     let best: { score: number; a: number; b: number } | undefined;
     for (let w = Math.max(1, len - 1); w <= len + 1; w++)
@@ -152,24 +153,84 @@ export interface EntityProposalReport {
   grounded: Record<string, number>;
   ungrounded: Array<{ chunk: number; name: string }>;
   malformedOutputs: number;
+  truncatedOutputs: number;
   promptTokens: number;
   generatedTokens: number;
   errors: string[];
 }
 
-/** The JSON schema the model's entity list must follow (types from the set when given). */
-export function entitySchema(types: string[], maxItems = 24): Record<string, unknown> {
-  return {
-    type: 'object',
-    properties: {
-      entities: {
-        type: 'array',
-        maxItems,
-        items: { type: 'object', properties: { name: { type: 'string' }, type: types.length ? { enum: types } : { type: 'string' } }, required: ['name', 'type'] },
-      },
-    },
-    required: ['entities'],
-  };
+const gbnfString = (x: string) => JSON.stringify(x);
+
+/**
+ * The entity list as a grammar: JSON `{"entities": [{"name": "…", "type": "…"}, …]}` with the
+ * types from the set, at most `maxItems` items and names of at most 80 characters — a JSON
+ * schema with bounds that llama.cpp's schema converter does not enforce, so a model that
+ * repeats itself still ends.
+ */
+export function entityGrammar(types: string[], maxItems = 24, text?: string): string {
+  const type = types.length ? types.map((t) => gbnfString(gbnfString(t))).join(' | ') : 'str';
+  const span = text ? spanRules(text) : undefined;
+  return [
+    `root ::= "{\\"entities\\": [" (item (", " item){0,${Math.max(0, maxItems - 1)}})? "]}"`,
+    `item ::= "{\\"name\\": " name ", \\"type\\": " type "}"`,
+    ...(span ?? [`name ::= "\\"" char{1,80} "\\""`]),
+    `str ::= "\\"" char{1,40} "\\""`,
+    `char ::= [^"\\\\\\x00-\\x1f] | "\\\\" ["\\\\/bfnrt]`,
+    `type ::= ${type}`,
+  ].join('\n');
+}
+
+/**
+ * Names that are spans of the text: a name starts at any word (any character, for CJK) and
+ * continues with the following words, across the text's own separators (spaces, hyphens,
+ * apostrophes — not sentence punctuation), so every proposed name is found verbatim.
+ */
+function spanRules(text: string): string[] | undefined {
+  const units = [...text.matchAll(/\p{Script=Han}|\p{Script=Hiragana}|\p{Script=Katakana}|[\p{L}\p{N}](?:[\p{L}\p{N}'’.&-]*[\p{L}\p{N}])?/gu)];
+  if (!units.length) return undefined;
+  const rules: string[] = [];
+  const starts: string[] = [];
+  units.forEach((u, i) => {
+    const next = units[i + 1];
+    const gap = next ? text.slice(u.index! + u[0].length, next.index) : undefined;
+    const joinable = gap !== undefined && /^(?:[ \t]?|[ \t]?[-–'’&][ \t]?)$/u.test(gap);
+    // Units hold letters, digits and ' ’ . & - only: nothing to escape in a GBNF string.
+    rules.push(`s${i} ::= ${gbnfString(u[0])}${joinable ? ` (${gbnfString(gap!)} s${i + 1})?` : ''}`);
+    starts.push(`s${i}`);
+  });
+  return [`name ::= "\\"" (${starts.join(' | ')}) "\\""`, ...rules];
+}
+
+/**
+ * Reads the model's entity list leniently: the JSON when it parses, otherwise every complete
+ * `{"name": …, "type": …}` object in it (a truncated list keeps its complete items).
+ */
+export function parseEntityList(output: string): { items: ProposedMention[]; malformed: boolean } {
+  const items: ProposedMention[] = [];
+  try {
+    const v = JSON.parse(output) as { entities?: Array<{ name?: unknown; type?: unknown }> };
+    for (const e of Array.isArray(v.entities) ? v.entities : []) if (typeof e?.name === 'string') items.push({ name: e.name, type: typeof e.type === 'string' ? e.type : null });
+    return { items: dedupe(items), malformed: false };
+  } catch {
+    for (const m of output.matchAll(/\{\s*"name"\s*:\s*("(?:[^"\\]|\\.)*")\s*,\s*"type"\s*:\s*("(?:[^"\\]|\\.)*")\s*\}/gu)) {
+      try {
+        items.push({ name: JSON.parse(m[1]!) as string, type: JSON.parse(m[2]!) as string });
+      } catch {
+        // an item with a broken escape: skip it
+      }
+    }
+    return { items: dedupe(items), malformed: items.length === 0 };
+  }
+}
+
+function dedupe(items: ProposedMention[]): ProposedMention[] {
+  const seen = new Set<string>();
+  return items.filter((i) => {
+    const k = `${i.name}\u0000${i.type}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
 }
 
 /** Groups sentences into chunks of at most `maxChars` characters (a sentence longer than that is its own chunk). */
@@ -187,6 +248,23 @@ export function chunkSentences(sentences: Span[], maxChars: number): Span[][] {
   return out;
 }
 
+/** The entity prompt: the task, the types, and one worked example (small models need it). */
+const ENTITY_INSTRUCTION = (types: string[]) =>
+  [
+    `List every named entity mentioned in the text with its type (one of ${types.join(', ')}). Copy each name exactly as it is written in the text; list each entity once.`,
+    '',
+    'Example text: Steve Jobs founded Apple in California in 1976.',
+    `Example answer: {"entities": [${[
+      ['Steve Jobs', 'PER'],
+      ['Apple', 'ORG'],
+      ['California', 'LOC'],
+      ['1976', 'TIME'],
+    ]
+      .filter(([, t]) => types.includes(t!))
+      .map(([n, t]) => `{"name": "${n}", "type": "${t}"}`)
+      .join(', ')}]}`,
+  ].join('\n');
+
 /**
  * Turns raw text into a document record: sentences, LLM-proposed entities (JSON-schema
  * constrained), grounded and merged. No relations yet.
@@ -200,8 +278,8 @@ export async function proposeEntities(
   const types = opts.types?.length ? opts.types : DEFAULT_ENTITY_TYPES;
   const sentences = splitSentences(text, opts.locale);
   const chunks = chunkSentences(sentences, opts.maxChunkChars ?? 1200);
-  const report: EntityProposalReport = { chunks: chunks.length, proposed: 0, grounded: {}, ungrounded: [], malformedOutputs: 0, promptTokens: 0, generatedTokens: 0, errors: [] };
-  const schema = entitySchema(types);
+  const report: EntityProposalReport = { chunks: chunks.length, proposed: 0, grounded: {}, ungrounded: [], malformedOutputs: 0, truncatedOutputs: 0, promptTokens: 0, generatedTokens: 0, errors: [] };
+
   const all: GroundedMention[] = [];
   const results = await Promise.all(
     chunks.map(async (ch, ci) => {
@@ -209,15 +287,17 @@ export async function proposeEntities(
       const span = { start: ch[0]!.start, end: ch[ch.length - 1]!.end };
       const prompt = {
         system: 'You are an expert annotator of named entities.',
-        user: `List the named entities mentioned in the text, each with its type (${types.join(', ')}). Copy every name exactly as it is written in the text.\n\nText: ${text.slice(span.start, span.end)}`,
+        user: `${ENTITY_INSTRUCTION(types)}\n\nText: ${text.slice(span.start, span.end)}`,
       };
       try {
         return await engine.withPrompt(
           prompt,
           async (s) => {
             report.promptTokens += s.promptTokens;
-            const g = await s.generateWithGrammar({ jsonSchema: schema }, 768);
+            // Names are constrained to spans of the chunk, so they ground exactly.
+            const g = await s.generateWithGrammar({ gbnf: entityGrammar(types, 24, text.slice(span.start, span.end)) }, 768);
             report.generatedTokens += g.tokens;
+            if (g.truncated) report.truncatedOutputs++;
             return { ci, span, text: g.text };
           },
           opts.signal,
@@ -232,16 +312,13 @@ export async function proposeEntities(
   );
   for (const r of results) {
     if (!r) continue;
-    let list: ProposedMention[];
-    try {
-      const v = JSON.parse(r.text) as { entities?: Array<{ name?: unknown; type?: unknown }> };
-      list = (v.entities ?? []).filter((e) => typeof e.name === 'string').map((e) => ({ name: e.name as string, type: typeof e.type === 'string' ? e.type : null }));
-    } catch {
+    const { items: list, malformed } = parseEntityList(r.text);
+    if (malformed) {
       report.malformedOutputs++;
       continue;
     }
     report.proposed += list.length;
-    const g = groundMentions(text, r.span, list, opts.fuzzyThreshold ?? 90);
+    const g = groundMentions(text, r.span, list, opts.fuzzyThreshold ?? 85);
     for (const m of g.mentions) report.grounded[m.how] = (report.grounded[m.how] ?? 0) + 1;
     for (const u of g.ungrounded) report.ungrounded.push({ chunk: r.ci, name: u.name });
     all.push(...g.mentions);

@@ -310,7 +310,7 @@ export function trainPairFilter(records: RelRecord[], opts: TrainOptions = {}): 
     weights,
     threshold: 0.5,
     targetRecall,
-    trainedOn: { file: opts.file, documents: train.length, pairs: data.length, positives: data.reduce((a, e) => a + e.y, 0), heldOutDocuments: dev.length },
+    trainedOn: { ...(opts.file ? { file: opts.file } : {}), documents: train.length, pairs: data.length, positives: data.reduce((a, e) => a + e.y, 0), heldOutDocuments: dev.length },
   };
   // Threshold: the score at which held-out documents reach the target recall (or, with too few
   // documents to hold any out, the training documents themselves).
