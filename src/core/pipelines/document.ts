@@ -16,6 +16,7 @@ import { Entity, RelRecord, Relation, RelationSet, candidatePairs, sentenceIndex
 import { EntityMatch, RelationAligner, RelationMatch, entityIndex, parseTriples } from './align';
 import { LabelTrie, scoreLabels } from './labelSearch';
 import { PairFilterModel, goldPairs, pairKey, scorePairs } from './pairFilter';
+import { mapLimit } from '../util/mapLimit';
 
 export interface DocPromptView {
   id: string;
@@ -314,8 +315,7 @@ async function proposeCandidates(engine: ClassifierEngine, record: RelRecord, pa
   const answers = ['yes', 'no'];
   const trie = new LabelTrie(answers, answers.map((a) => engine.tokenizeLabel(a)));
   const byId = new Map(record.entities.map((e) => [e.id, e]));
-  await Promise.all(
-    pairs.map(async ([h, t]) => {
+  await mapLimit(pairs, engine.info.parallel, async ([h, t]) => {
       const he = byId.get(h)!;
       const te = byId.get(t)!;
       const prompt: ChatPrompt = {
@@ -338,8 +338,7 @@ async function proposeCandidates(engine: ClassifierEngine, record: RelRecord, pa
         kept.set(pairKey(h, t), null);
         bump(report.dropped, 'filter-overflow-kept');
       }
-    }),
-  );
+    });
   return kept;
 }
 
@@ -382,8 +381,7 @@ export async function extractDocument(engine: ClassifierEngine, record: RelRecor
     opts.entityFuzzy ?? 88,
   );
   const predicted = new Map<string, Relation>();
-  const outputs = await Promise.all(
-    batches.map(async (b, bi) => {
+  const outputs = await mapLimit(batches, engine.info.parallel, async (b, bi) => {
       const prompt = promptFor(b);
       const budget = answerBudget(b.pairs);
       const grammar = answerGrammar(
@@ -410,8 +408,7 @@ export async function extractDocument(engine: ClassifierEngine, record: RelRecor
         bump(report.dropped, 'prompt-overflow', b.pairs.length);
         return null;
       }
-    }),
-  );
+    });
   for (const o of outputs) {
     if (!o) continue;
     const b = batches[o.bi]!;

@@ -13,6 +13,7 @@ import * as fuzz from 'fuzzball';
 import { ClassifierEngine, ContextOverflowError, throwIfAborted } from '../ports';
 import { Entity, Mention, RelRecord, Span } from '../schema';
 import { normalizeName } from './align';
+import { mapLimit } from '../util/mapLimit';
 
 /** Sentence spans of a text (Intl.Segmenter; handles Chinese and other scripts), whitespace trimmed. */
 export function splitSentences(text: string, locale?: string): Span[] {
@@ -281,8 +282,7 @@ export async function proposeEntities(
   const report: EntityProposalReport = { chunks: chunks.length, proposed: 0, grounded: {}, ungrounded: [], malformedOutputs: 0, truncatedOutputs: 0, promptTokens: 0, generatedTokens: 0, errors: [] };
 
   const all: GroundedMention[] = [];
-  const results = await Promise.all(
-    chunks.map(async (ch, ci) => {
+  const results = await mapLimit(chunks, engine.info.parallel, async (ch, ci) => {
       throwIfAborted(opts.signal);
       const span = { start: ch[0]!.start, end: ch[ch.length - 1]!.end };
       const prompt = {
@@ -308,8 +308,7 @@ export async function proposeEntities(
         report.errors.push(`chunk ${ci}: ${err.message}`);
         return null;
       }
-    }),
-  );
+    });
   for (const r of results) {
     if (!r) continue;
     const { items: list, malformed } = parseEntityList(r.text);

