@@ -35,7 +35,7 @@ export type CurationAction = { kind: 'accept' } | { kind: 'reject' } | { kind: '
 export function curate(record: RelRecord, index: number, action: CurationAction): RelRecord {
   const r = record.relations[index];
   if (!r) throw new Error(`record ${record.id} has no relation ${index}`);
-  const meta = { ...(r.meta ?? {}), ...(r.source && r.source !== 'human' ? { predictedBy: r.source } : {}) };
+  const meta: Record<string, unknown> = { ...(r.meta ?? {}), ...(r.source && r.source !== 'human' ? { predictedBy: r.source } : {}) };
   let next: Relation;
   if (action.kind === 'edit') {
     const m = { ...meta, ...(action.label !== r.label && meta['predictedLabel'] === undefined ? { predictedLabel: r.label } : {}) };
