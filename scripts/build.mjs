@@ -20,6 +20,7 @@ const common = {
 
 await Promise.all([
   build({ ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js' }),
+  build({ ...common, entryPoints: ['src/engineHost.ts'], outfile: 'dist/engineHost.js' }),
   build({
     ...common,
     entryPoints: ['src/cli.ts'],
@@ -28,4 +29,4 @@ await Promise.all([
   }),
 ]);
 await chmod('dist/cli.js', 0o755);
-if (!watch) console.log('built dist/extension.js and dist/cli.js');
+if (!watch) console.log('built dist/extension.js, dist/engineHost.js and dist/cli.js');

@@ -1,0 +1,95 @@
+/**
+ * The protocol between the extension and its engine process (src/engineHost.ts). The engine
+ * runs out of the extension host so that a native crash or an out-of-memory in llama.cpp costs
+ * only that process. Messages travel over Node's IPC channel; every message is validated on
+ * arrival (zod) and requests carry ids.
+ *
+ *   extension → engine   {id, method, params}
+ *   engine → extension   {id, ok: true, result} | {id, ok: false, error} | {id, progress} | {log}
+ */
+import { z } from 'zod';
+
+export const EngineSettingsSchema = z
+  .object({
+    /** A GGUF path, hf: URI, https URL or catalog id. */
+    model: z.string().min(1),
+    loras: z.array(z.object({ path: z.string(), scale: z.number() }).strict()).default([]),
+    threads: z.number().int().positive().optional(),
+    parallel: z.number().int().positive().default(2),
+    contextSize: z.number().int().positive().default(4096),
+  })
+  .strict();
+export type EngineSettings = z.infer<typeof EngineSettingsSchema>;
+
+const Json = z.record(z.string(), z.unknown());
+
+export const SentenceJobSchema = z
+  .object({
+    kind: z.literal('sentence'),
+    records: z.array(Json),
+    relationSet: Json,
+    template: Json,
+    mode: z.enum(['score', 'generate', 'knn']),
+    direction: z.enum(['label', 'pair']).optional(),
+    rag: z.object({ index: z.string(), k: z.number().int().positive() }).strict().optional(),
+  })
+  .strict();
+
+export const DocumentJobSchema = z
+  .object({
+    kind: z.literal('document'),
+    /** Records with entities, or raw texts whose entities the model proposes first. */
+    inputs: z.array(z.union([z.object({ record: Json }).strict(), z.object({ id: z.string(), text: z.string() }).strict()])),
+    relationSet: Json,
+    template: z.string().default('lmrc'),
+    k: z.number().int().positive().default(8),
+    filter: z.union([z.literal('none'), z.literal('llm'), z.object({ file: z.string() }).strict()]).default('none'),
+    threshold: z.number().min(0).max(1).optional(),
+  })
+  .strict();
+
+export type SentenceJob = z.infer<typeof SentenceJobSchema>;
+export type DocumentJob = z.infer<typeof DocumentJobSchema>;
+
+export const RequestSchema = z.discriminatedUnion('method', [
+  z.object({ id: z.number().int(), method: z.literal('extract'), params: z.object({ engine: EngineSettingsSchema, job: z.discriminatedUnion('kind', [SentenceJobSchema, DocumentJobSchema]) }).strict() }).strict(),
+  z.object({ id: z.number().int(), method: z.literal('cancel'), params: z.object({ target: z.number().int() }).strict() }).strict(),
+  z.object({ id: z.number().int(), method: z.literal('ping'), params: z.object({}).strict().default({}) }).strict(),
+  /** Test hook: makes the engine process die the way a native crash would. */
+  z.object({ id: z.number().int(), method: z.literal('crash'), params: z.object({}).strict().default({}) }).strict(),
+]);
+export type EngineRequest = z.input<typeof RequestSchema>;
+export type EngineMethod = EngineRequest['method'];
+
+export interface ExtractedItem {
+  /** The record as the pipeline returns it (predictions as `source: "model"`). */
+  record: Record<string, unknown>;
+  /** The pairs that were classified (their old undecided predictions are replaced). */
+  pairs: Array<[string, string]>;
+}
+
+export interface ExtractResult {
+  items: ExtractedItem[];
+  engine: { backend: string; model: string; modelPath: string; adapters: Array<{ path: string; scale: number }>; threads: number };
+  /** Tokens evaluated per second over the job (prompt + generated). */
+  tokensPerSecond: number;
+  elapsedMs: number;
+  errors: string[];
+  /** Document jobs: the run report (candidate stage, prompts, tokens, alignment). */
+  report?: Record<string, unknown>;
+}
+
+export interface PingResult {
+  pid: number;
+  node: string;
+}
+
+export type Progress = { done: number; total: number; message?: string };
+
+export const ResponseSchema = z.union([
+  z.object({ id: z.number().int(), ok: z.literal(true), result: z.unknown() }).strict(),
+  z.object({ id: z.number().int(), ok: z.literal(false), error: z.object({ name: z.string(), message: z.string() }).strict() }).strict(),
+  z.object({ id: z.number().int(), progress: z.object({ done: z.number(), total: z.number(), message: z.string().optional() }).strict() }).strict(),
+  z.object({ log: z.object({ level: z.enum(['info', 'warn', 'error']), message: z.string() }).strict() }).strict(),
+]);
+export type EngineResponse = z.infer<typeof ResponseSchema>;
