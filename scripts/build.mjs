@@ -1,7 +1,7 @@
 // Bundles the extension and the CLI with esbuild. Native and ESM-only engine modules stay
 // external: they are loaded at run time from node_modules (and shipped inside the VSIX).
 import { build } from 'esbuild';
-import { chmod } from 'node:fs/promises';
+import { chmod, copyFile, mkdir } from 'node:fs/promises';
 
 const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
@@ -28,5 +28,11 @@ await Promise.all([
     banner: { js: '#!/usr/bin/env node' },
   }),
 ]);
+// The panel's webview: a browser bundle, its stylesheet and the codicon font (no remote content).
+await build({ bundle: true, platform: 'browser', target: 'es2022', format: 'iife', sourcemap: !production, minify: production, logLevel: 'warning', entryPoints: ['webview/main.ts'], outfile: 'dist/webview/main.js' });
+await mkdir('dist/webview', { recursive: true });
+await copyFile('webview/panel.css', 'dist/webview/panel.css');
+await copyFile('node_modules/@vscode/codicons/dist/codicon.css', 'dist/webview/codicon.css');
+await copyFile('node_modules/@vscode/codicons/dist/codicon.ttf', 'dist/webview/codicon.ttf');
 await chmod('dist/cli.js', 0o755);
-if (!watch) console.log('built dist/extension.js, dist/engineHost.js and dist/cli.js');
+if (!watch) console.log('built dist/extension.js, dist/engineHost.js, dist/cli.js and dist/webview/');

@@ -17,7 +17,8 @@ import { RelRecord, RelationSet, RelationSetSchema, candidatePairs, validateReco
 import { EnginePool, LlamaEngine } from './engine/llama';
 import { resolveModel } from './engine/models';
 import { readText } from './node/files';
-import { loadIndex } from './node/ragIndex';
+import { buildIndex, loadIndex } from './node/ragIndex';
+import { loadRecords } from './node/load';
 import { DocumentJob, EngineResponse, EngineSettings, ExtractResult, ExtractedItem, RequestSchema, SentenceJob } from './protocol/engine';
 
 const pool = new EnginePool(2);
@@ -88,8 +89,9 @@ async function extractSentences(id: number, s: EngineSettings, job: SentenceJob,
     })) {
       done += r.predictions.length;
       for (const p of r.predictions) if (p.error) errors.push(p.error);
-      items.push({ record: r.record as unknown as Record<string, unknown>, pairs: r.predictions.filter((p) => !p.error).map((p) => p.pair) });
-      send({ id, progress: { done, total } });
+      const item: ExtractedItem = { record: r.record as unknown as Record<string, unknown>, pairs: r.predictions.filter((p) => !p.error).map((p) => p.pair) };
+      items.push(item);
+      send({ id, progress: { done, total, item } });
     }
     const elapsedMs = Date.now() - t0;
     return {
@@ -140,8 +142,9 @@ async function extractDocuments(id: number, s: EngineSettings, job: DocumentJob,
     }
     const r = await extractDocument(engine, record, options);
     reports.push(r.report);
-    items.push({ record: r.record as unknown as Record<string, unknown>, pairs: candidatePairs(record) });
-    send({ id, progress: { done: ++done, total: job.inputs.length } });
+    const item: ExtractedItem = { record: r.record as unknown as Record<string, unknown>, pairs: candidatePairs(record) };
+    items.push(item);
+    send({ id, progress: { done: ++done, total: job.inputs.length, item } });
   }
   const elapsedMs = Date.now() - t0;
   const report = sumReports(reports);
@@ -170,6 +173,32 @@ async function handle(raw: unknown): Promise<void> {
       case 'crash':
         process.kill(process.pid, 'SIGKILL');
         return;
+      case 'resolveModel': {
+        const controller = new AbortController();
+        running.set(req.id, controller);
+        try {
+          let last = 0;
+          const file = await resolveModel(req.params.model, {
+            signal: controller.signal,
+            onProgress: (done, total) => {
+              if (Date.now() - last > 250) {
+                last = Date.now();
+                send({ id: req.id, progress: { done, total, message: `downloading ${req.params.model}` } });
+              }
+            },
+          });
+          return send({ id: req.id, ok: true, result: { path: file } });
+        } finally {
+          running.delete(req.id);
+        }
+      }
+      case 'buildIndex': {
+        const p = req.params;
+        const r = await loadRecords(p.train, { relations: p.relations });
+        const model = p.embedder === 'llm' ? await resolveModel(p.model ?? 'qwen2.5-1.5b-instruct') : undefined;
+        const m = await buildIndex(r.records, r.relationSet?.noRelation, p.out, { embedder: p.embedder, model, source: p.train, threads: p.threads, onProgress: (done, total) => send({ id: req.id, progress: { done, total } }) });
+        return send({ id: req.id, ok: true, result: { count: m.count, kind: m.kind, ...(m.dimension ? { dimension: m.dimension } : {}) } });
+      }
       case 'cancel':
         running.get(req.params.target)?.abort();
         return send({ id: req.id, ok: true, result: { cancelled: running.has(req.params.target) } });

@@ -1,14 +1,62 @@
-/** Entry point: wires the VS Code layer together. Nothing heavy happens on activation. */
+/**
+ * Entry point: wires the VS Code layer together and owns nothing itself. Activation is light:
+ * the engine process (node-llama-cpp, hnswlib-node) starts on the first extraction.
+ */
 import * as vscode from 'vscode';
 import { registerCommands } from './vscode/commands';
+import { readSettings } from './vscode/config';
+import { registerCuration } from './vscode/curation';
+import { DecorationController, RecordHoverProvider } from './vscode/decorations';
+import { EngineService } from './vscode/engineService';
+import { relationSetOf } from './vscode/extract';
+import { RunHistory } from './vscode/runs';
+import { RelationsTree, RunsTree, pickFilter } from './vscode/tree';
 import { RecordValidator } from './vscode/validation';
 
 export function activate(context: vscode.ExtensionContext): void {
+  const t0 = performance.now();
   const log = vscode.window.createOutputChannel('Relation Lens', { log: true });
   const validator = new RecordValidator(log);
-  context.subscriptions.push(log, validator);
-  registerCommands(context, log, validator);
+  const runs = new RunHistory(context.workspaceState);
+  const engine = new EngineService(context, log, readSettings);
+  // The no-relation label of the active file's relation set (decorations leave it out).
+  let noRelation: string | null | undefined;
+  const refreshRelationSet = async () => {
+    const doc = vscode.window.activeTextEditor?.document;
+    noRelation = doc ? (await relationSetOf(doc).catch(() => undefined))?.noRelation : undefined;
+    decorations.refreshAll();
+  };
+  const decorations = new DecorationController(readSettings().decorations, () => noRelation);
+  const relations = new RelationsTree();
+  context.subscriptions.push(
+    log,
+    validator,
+    runs,
+    engine,
+    decorations,
+    relations,
+    vscode.languages.registerHoverProvider({ language: 'jsonl' }, new RecordHoverProvider(() => noRelation)),
+    vscode.window.registerTreeDataProvider('relationLens.relations', relations),
+    vscode.window.registerTreeDataProvider('relationLens.runs', new RunsTree(runs)),
+    vscode.commands.registerCommand('relationLens.filterRelations', () => pickFilter(relations)),
+    vscode.commands.registerCommand('relationLens.toggleDecorations', async () => {
+      const on = !readSettings().decorations;
+      await vscode.workspace.getConfiguration('relationLens').update('decorations.enabled', on, vscode.ConfigurationTarget.Global);
+    }),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('relationLens.decorations.enabled')) decorations.setEnabled(readSettings().decorations);
+      if (e.affectsConfiguration('relationLens')) {
+        engine.render();
+        void refreshRelationSet();
+      }
+    }),
+    vscode.window.onDidChangeActiveTextEditor(() => void refreshRelationSet()),
+  );
+  registerCommands({ context, log, validator, engine, runs });
+  registerCuration(context);
+  void refreshRelationSet();
   for (const doc of vscode.workspace.textDocuments) if (doc.uri.fsPath.toLowerCase().endsWith('.jsonl')) void validator.validate(doc);
+  log.info(`Relation Lens activated in ${(performance.now() - t0).toFixed(1)} ms (workspace ${vscode.workspace.isTrusted ? 'trusted' : 'restricted'})`);
 }
 
 export function deactivate(): void {}

@@ -103,3 +103,24 @@ export function tripleViews(record: RelRecord, noRelation?: string | null): Trip
   for (const [r, i] of gold) if (!predPairs.has(pairKeyOf(r.head, r.tail))) out.push(view(r, i, 'missing'));
   return out;
 }
+
+/**
+ * A curated file holds gold and predictions side by side: split it into a gold view (gold
+ * relations) and a prediction view (model and human relations that were not rejected), for
+ * scoring a file against itself.
+ */
+export function splitGoldAndPredictions(records: RelRecord[]): { gold: RelRecord[]; pred: RelRecord[]; hasGold: boolean; hasPredictions: boolean } {
+  let hasGold = false;
+  let hasPredictions = false;
+  const gold: RelRecord[] = [];
+  const pred: RelRecord[] = [];
+  for (const r of records) {
+    const g = r.relations.filter((x) => x.source === 'gold' || x.source === undefined);
+    const p = r.relations.filter((x) => (x.source === 'model' || x.source === 'human') && x.status !== 'rejected');
+    hasGold ||= g.length > 0;
+    hasPredictions ||= p.length > 0;
+    gold.push({ ...r, relations: g });
+    pred.push({ ...r, relations: p.map((x) => ({ ...x, source: 'model' as const })) });
+  }
+  return { gold, pred, hasGold, hasPredictions };
+}

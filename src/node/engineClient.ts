@@ -24,7 +24,7 @@ export class EngineRequestError extends Error {
 }
 
 type Params<M extends EngineRequest['method']> = Extract<EngineRequest, { method: M }>['params'];
-type ResultOf<M> = M extends 'extract' ? ExtractResult : M extends 'ping' ? PingResult : unknown;
+type ResultOf<M> = M extends 'extract' ? ExtractResult : M extends 'ping' ? PingResult : M extends 'resolveModel' ? { path: string } : M extends 'buildIndex' ? { count: number; kind: string; dimension?: number } : unknown;
 
 interface Pending {
   resolve: (v: unknown) => void;

@@ -9,7 +9,7 @@ import { readCanonical } from '../core/formats/canonical';
 import { importChineseTsv, parseRelation2Id, relationSetFromLabels } from '../core/formats/chineseTsv';
 import { ImportResult } from '../core/formats/common';
 import { importDoccano } from '../core/formats/doccano';
-import { importDocRed, parseRelInfo, readDocRedSubmission } from '../core/formats/docred';
+import { importDocRed, parseRelInfo, readDocRedSubmission, relationSetFromRelInfo } from '../core/formats/docred';
 import { importLabelStudio } from '../core/formats/labelStudio';
 import { importSemEval } from '../core/formats/semeval';
 import { importTacred } from '../core/formats/tacred';
@@ -61,6 +61,9 @@ export async function loadRelationSet(file: string): Promise<RelationSet> {
   } catch (e) {
     throw new InputError(`invalid JSON: ${e instanceof Error ? e.message : String(e)}`, file);
   }
+  // DocRED's rel_info.json ({"P17": "country", ...}) is a relation set too.
+  if (v && typeof v === 'object' && !Array.isArray(v) && !('labels' in v) && Object.values(v).length && Object.values(v).every((x) => typeof x === 'string'))
+    return relationSetFromRelInfo(v as Record<string, string>, path.basename(path.dirname(path.resolve(file))) || 'docred');
   const r = validateRelationSet(v);
   if (!r.ok) throw new InputError(`invalid relation set: ${r.problems.join('; ')}`, file);
   return r.value;

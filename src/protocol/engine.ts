@@ -53,6 +53,12 @@ export type DocumentJob = z.infer<typeof DocumentJobSchema>;
 
 export const RequestSchema = z.discriminatedUnion('method', [
   z.object({ id: z.number().int(), method: z.literal('extract'), params: z.object({ engine: EngineSettingsSchema, job: z.discriminatedUnion('kind', [SentenceJobSchema, DocumentJobSchema]) }).strict() }).strict(),
+  z.object({ id: z.number().int(), method: z.literal('resolveModel'), params: z.object({ model: z.string().min(1) }).strict() }).strict(),
+  z.object({
+    id: z.number().int(),
+    method: z.literal('buildIndex'),
+    params: z.object({ train: z.string(), out: z.string(), embedder: z.string(), model: z.string().optional(), relations: z.string().optional(), threads: z.number().int().positive().optional() }).strict(),
+  }).strict(),
   z.object({ id: z.number().int(), method: z.literal('cancel'), params: z.object({ target: z.number().int() }).strict() }).strict(),
   z.object({ id: z.number().int(), method: z.literal('ping'), params: z.object({}).strict().default({}) }).strict(),
   /** Test hook: makes the engine process die the way a native crash would. */
@@ -77,6 +83,8 @@ export interface ExtractResult {
   errors: string[];
   /** Document jobs: the run report (candidate stage, prompts, tokens, alignment). */
   report?: Record<string, unknown>;
+  /** Set by the extension when a cancelled or crashed job kept only its finished items. */
+  partial?: boolean;
 }
 
 export interface PingResult {
@@ -84,12 +92,16 @@ export interface PingResult {
   node: string;
 }
 
-export type Progress = { done: number; total: number; message?: string };
+/** Progress; `item` is a finished record (kept by the extension even if the job is cancelled later). */
+export type Progress = { done: number; total: number; message?: string; item?: ExtractedItem };
 
 export const ResponseSchema = z.union([
   z.object({ id: z.number().int(), ok: z.literal(true), result: z.unknown() }).strict(),
   z.object({ id: z.number().int(), ok: z.literal(false), error: z.object({ name: z.string(), message: z.string() }).strict() }).strict(),
-  z.object({ id: z.number().int(), progress: z.object({ done: z.number(), total: z.number(), message: z.string().optional() }).strict() }).strict(),
+  z.object({
+    id: z.number().int(),
+    progress: z.object({ done: z.number(), total: z.number(), message: z.string().optional(), item: z.object({ record: Json, pairs: z.array(z.tuple([z.string(), z.string()])) }).strict().optional() }).strict(),
+  }).strict(),
   z.object({ log: z.object({ level: z.enum(['info', 'warn', 'error']), message: z.string() }).strict() }).strict(),
 ]);
 export type EngineResponse = z.infer<typeof ResponseSchema>;

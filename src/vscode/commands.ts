@@ -1,10 +1,28 @@
-/** Command handlers of the VS Code layer. They call the core; they hold no extraction or scoring logic. */
+/** Command handlers of the VS Code layer. They call the core and the engine; they hold no extraction or scoring logic. */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { evaluateMicro } from '../core/eval';
-import { readCanonical } from '../core/formats/canonical';
+import { readCanonical, serializeRecord } from '../core/formats/canonical';
+import { exportChineseTsv } from '../core/formats/chineseTsv';
+import { exportDoccano } from '../core/formats/doccano';
+import { toDocRedSubmission } from '../core/formats/docred';
+import { exportSemEvalAnswers } from '../core/formats/semeval';
+import { exportSftAlpaca, exportSftChat } from '../core/formats/sft';
 import { linesOfText } from '../core/io/lines';
+import { promptView } from '../core/formats/sft';
+import { buildPrompt } from '../core/pipelines/sentence';
 import { RelRecord } from '../core/schema';
+import { CATALOG } from '../engine/models';
+import { writeFileAtomic } from '../node/files';
 import { loadRecords } from '../node/load';
+import { readSettings, update } from './config';
+import { EngineService } from './engineService';
+import { Scope, extractRelations } from './extract';
+import { RelationLensPanel } from './panel';
+import { isRecordDocument, recordAt, recordLines } from './records';
+import { relationSetFor, templateFor } from './resources';
+import { RunHistory } from './runs';
 import { RecordValidator } from './validation';
 
 async function recordsOf(doc: vscode.TextDocument): Promise<RelRecord[]> {
@@ -13,25 +31,176 @@ async function recordsOf(doc: vscode.TextDocument): Promise<RelRecord[]> {
   return out;
 }
 
-export function registerCommands(context: vscode.ExtensionContext, log: vscode.LogOutputChannel, validator: RecordValidator): void {
-  context.subscriptions.push(
-    vscode.commands.registerCommand('relationLens.validateFile', async () => {
-      const doc = vscode.window.activeTextEditor?.document;
-      if (!doc) return void vscode.window.showWarningMessage('Relation Lens: open a JSONL file of records first.');
-      const r = await validator.validate(doc);
-      void vscode.window.showInformationMessage(`Relation Lens: ${r.records} valid record(s), ${r.problems} problem(s) (see the Problems panel).`);
-    }),
-    vscode.commands.registerCommand('relationLens.evaluateAgainstGold', async () => {
-      const doc = vscode.window.activeTextEditor?.document;
-      if (!doc) return void vscode.window.showWarningMessage('Relation Lens: open a predictions JSONL file first.');
-      const picked = await vscode.window.showOpenDialog({ canSelectMany: false, openLabel: 'Use as gold', title: 'Gold file (canonical JSONL or a dataset file)' });
-      if (!picked?.[0]) return;
-      const gold = await loadRecords(picked[0].fsPath);
-      const result = evaluateMicro(gold.records, await recordsOf(doc), gold.relationSet);
-      const line = `P ${(100 * result.precision).toFixed(2)}%  R ${(100 * result.recall).toFixed(2)}%  F1 ${(100 * result.f1).toFixed(2)}%`;
-      log.info(`evaluate ${doc.uri.fsPath} against ${picked[0].fsPath}: ${line}`);
-      for (const w of result.warnings) log.warn(w);
-      void vscode.window.showInformationMessage(`Relation Lens (micro, no-relation excluded): ${line}`);
-    }),
-  );
+export interface Services {
+  context: vscode.ExtensionContext;
+  log: vscode.LogOutputChannel;
+  validator: RecordValidator;
+  engine: EngineService;
+  runs: RunHistory;
+}
+
+export function registerCommands(s: Services): void {
+  const { context, log, validator, engine, runs } = s;
+  const reg = (id: string, fn: (...args: never[]) => unknown) => context.subscriptions.push(vscode.commands.registerCommand(id, fn));
+
+  reg('relationLens.validateFile', async () => {
+    const doc = vscode.window.activeTextEditor?.document;
+    if (!doc) return void vscode.window.showWarningMessage('Relation Lens: open a JSONL file of records first.');
+    const r = await validator.validate(doc);
+    void vscode.window.showInformationMessage(`Relation Lens: ${r.records} valid record(s), ${r.problems} problem(s) (see the Problems panel).`);
+  });
+
+  reg('relationLens.evaluateAgainstGold', async () => {
+    const doc = vscode.window.activeTextEditor?.document;
+    if (!doc) return void vscode.window.showWarningMessage('Relation Lens: open a predictions JSONL file first.');
+    const picked = await vscode.window.showOpenDialog({ canSelectMany: false, openLabel: 'Use as gold', title: 'Gold file (canonical JSONL or a dataset file)' });
+    if (!picked?.[0]) return;
+    const gold = await loadRecords(picked[0].fsPath);
+    const result = evaluateMicro(gold.records, await recordsOf(doc), gold.relationSet);
+    const line = `P ${(100 * result.precision).toFixed(2)}%  R ${(100 * result.recall).toFixed(2)}%  F1 ${(100 * result.f1).toFixed(2)}%`;
+    log.info(`evaluate ${doc.uri.fsPath} against ${picked[0].fsPath}: ${line}`);
+    for (const w of result.warnings) log.warn(w);
+    runs.add({ file: doc.uri.fsPath, kind: 'evaluation', records: gold.records.length, relationSet: gold.relationSet?.name ?? '', metrics: { metric: result.metric, precision: result.precision, recall: result.recall, f1: result.f1 } });
+    void vscode.window.showInformationMessage(`Relation Lens (micro, no-relation excluded): ${line}`);
+  });
+
+  reg('relationLens.extractRelations', (scope?: Scope) => extractRelations(engine, runs, log, typeof scope === 'string' ? scope : undefined));
+  reg('relationLens.extractRelationsFile', () => extractRelations(engine, runs, log, 'file'));
+  reg('relationLens.extractRelationsLine', () => extractRelations(engine, runs, log, 'line'));
+
+  reg('relationLens.selectModel', async () => {
+    const items: Array<vscode.QuickPickItem & { value?: string }> = [
+      ...CATALOG.map((c) => ({ label: c.id, description: `${c.parameters}, ${c.size ? `${(c.size / 1e9).toFixed(1)} GB` : "size unknown"}, ${c.hardware}`, detail: c.recommended, value: c.id })),
+      { label: '$(folder-opened) Local GGUF file…' },
+    ];
+    const pick = await vscode.window.showQuickPick(items, { title: 'Relation Lens: model', placeHolder: `current: ${readSettings().model || '(catalog default)'}` });
+    if (!pick) return;
+    let value = pick.value;
+    if (!value) {
+      const f = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'GGUF models': ['gguf'] } });
+      value = f?.[0]?.fsPath;
+    }
+    if (!value) return;
+    await update('model', value);
+    engine.render();
+    void vscode.window.showInformationMessage(`Relation Lens: model set to ${value}${pick.value ? ' (downloaded with progress on first use)' : ''}.`);
+  });
+
+  reg('relationLens.selectLoraAdapter', async () => {
+    const cur = readSettings().loras;
+    const pick = await vscode.window.showQuickPick([{ label: '$(add) Add an adapter…', v: 'add' }, ...(cur.length ? [{ label: '$(clear-all) Remove all adapters', v: 'clear' }] : [])], { title: `Relation Lens: LoRA adapters (${cur.length ? cur.map((l) => `${path.basename(l.path)} × ${l.scale}`).join(', ') : 'none'})` });
+    if (!pick) return;
+    if (pick.v === 'clear') return void (await update('loras', []), engine.render());
+    const f = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'LoRA adapters (GGUF)': ['gguf'] } });
+    if (!f?.[0]) return;
+    const scale = await vscode.window.showInputBox({ title: 'Adapter scale', value: '1', validateInput: (v) => (Number.isFinite(Number(v)) ? undefined : 'a number, e.g. 1 or 0.5') });
+    if (scale === undefined) return;
+    await update('loras', [...cur, { path: f[0].fsPath, scale: Number(scale) }]);
+    engine.render();
+  });
+
+  reg('relationLens.selectRelationSet', async () => {
+    const f = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'Relation sets': ['json', 'txt'] }, title: 'Relation set (relation-set JSON, rel_info.json or relation2id.txt)' });
+    if (!f?.[0]) return;
+    await update('relationSet', f[0].fsPath);
+    void RelationLensPanel.current?.pushState();
+  });
+
+  reg('relationLens.buildIndex', async () => {
+    const train = await vscode.window.showOpenDialog({ canSelectMany: false, title: 'Relation Lens: labeled training file to index' });
+    if (!train?.[0]) return;
+    const kind = await vscode.window.showQuickPick(
+      [
+        { label: 'BM25', description: 'lexical, no model', v: 'bm25' },
+        { label: 'LLM embeddings', description: 'the selected model, HNSW', v: 'llm' },
+      ],
+      { title: 'Retriever' },
+    );
+    if (!kind) return;
+    const out = await vscode.window.showOpenDialog({ canSelectFiles: false, canSelectFolders: true, openLabel: 'Index folder' });
+    if (!out?.[0]) return;
+    const dir = path.join(out[0].fsPath, `${path.basename(train[0].fsPath).replace(/\.[^.]+$/, '')}-${kind.v}-index`);
+    const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Relation Lens: building the retrieval index', cancellable: false }, (progress) => {
+      let last = 0;
+      return engine.client.request(
+        'buildIndex',
+        { train: train[0]!.fsPath, out: dir, embedder: kind.v, ...(kind.v === 'llm' ? { model: engine.engineSettings().model } : {}) },
+        {
+          onProgress: (p) => {
+            const pct = p.total ? (100 * p.done) / p.total : 0;
+            progress.report({ increment: pct - last, message: `${p.done} / ${p.total}` });
+            last = pct;
+          },
+        },
+      );
+    });
+    await update('ragIndex', dir);
+    void vscode.window.showInformationMessage(`Relation Lens: indexed ${r.count} example(s) (${r.kind}) in ${dir}; extraction now retrieves k=${readSettings().k} examples.`);
+  });
+
+  reg('relationLens.openPanel', () => void RelationLensPanel.show(context, engine, runs, log));
+
+  reg('relationLens.export', async () => {
+    const doc = vscode.window.activeTextEditor?.document;
+    if (!doc || !isRecordDocument(doc)) return void vscode.window.showWarningMessage('Relation Lens: open a JSONL file of records first.');
+    const records = [...recordLines(doc)].map((l) => l.record);
+    const rs = (await relationSetFor(doc.uri, readSettings(), records))?.set;
+    const formats = [
+      { label: 'Canonical JSONL (valid records only)', ext: 'jsonl', make: () => records.map(serializeRecord).join('\n') + '\n' },
+      { label: 'SemEval answer key', ext: 'txt', make: () => exportSemEvalAnswers(records) },
+      { label: 'DocRED submission', ext: 'json', make: () => JSON.stringify(toDocRedSubmission(records, rs)) },
+      { label: 'FinRE / SanWen TSV', ext: 'txt', make: () => exportChineseTsv(records, rs?.noRelation ?? 'unknown') },
+      { label: 'doccano JSONL', ext: 'jsonl', make: () => exportDoccano(records) },
+      { label: 'SFT (alpaca)', ext: 'json', make: async () => exportSftAlpaca(records, await templateFor(readSettings(), doc.uri), rs) },
+      { label: 'SFT (chat)', ext: 'jsonl', make: async () => exportSftChat(records, await templateFor(readSettings(), doc.uri), rs) },
+    ];
+    const pick = await vscode.window.showQuickPick(formats, { title: 'Relation Lens: export as…' });
+    if (!pick) return;
+    const target = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file(doc.uri.fsPath.replace(/\.jsonl$/i, `.export.${pick.ext}`)) });
+    if (!target) return;
+    const data = await pick.make();
+    await writeFileAtomic(target.fsPath, typeof data === 'string' ? data : JSON.stringify(data));
+    void vscode.window.showInformationMessage(`Relation Lens: exported ${records.length} record(s) to ${target.fsPath}.`);
+  });
+
+  reg('relationLens.showPrompt', async (ref?: { uri?: string; line?: number; relation?: number }) => {
+    const editor = vscode.window.activeTextEditor;
+    const doc = ref?.uri ? vscode.workspace.textDocuments.find((d) => d.uri.toString() === ref.uri) : editor?.document;
+    const line = ref?.line ?? editor?.selection.active.line ?? 0;
+    const record = doc ? recordAt(doc, line) : null;
+    if (!doc || !record) return void vscode.window.showWarningMessage('Relation Lens: put the cursor on a record.');
+    const rel = record.relations[ref?.relation ?? 0];
+    const [h, t] = rel ? [rel.head, rel.tail] : (record.pairs?.[0] ?? [record.entities[0]?.id, record.entities[1]?.id]);
+    const head = record.entities.find((e) => e.id === h);
+    const tail = record.entities.find((e) => e.id === t);
+    if (!head || !tail) return void vscode.window.showWarningMessage('Relation Lens: this record has no entity pair.');
+    const settings = readSettings();
+    const rs = (await relationSetFor(doc.uri, settings, [record]))?.set;
+    const template = await templateFor(settings, doc.uri);
+    const v = promptView(record, head, tail, '', rs);
+    const p = buildPrompt(template, { ...v, relation_names: rs ? [...rs.labels.map((l) => l.name), ...(rs.noRelation ? [rs.noRelation] : [])].join(', ') : '', examples: [] });
+    const content = `# Prompt for ${head.name} → ${tail.name} (record ${record.id}, template ${template.name})\n\n${p.system ? `## system\n\n${p.system}\n\n` : ''}## user\n\n${p.user}\n`;
+    await vscode.window.showTextDocument(await vscode.workspace.openTextDocument({ language: 'markdown', content }), { preview: true, viewColumn: vscode.ViewColumn.Beside });
+  });
+
+  reg('relationLens.revealLine', async (uri: vscode.Uri, line: number) => {
+    const ed = await vscode.window.showTextDocument(uri, { preserveFocus: false });
+    const pos = new vscode.Position(line, 0);
+    ed.selection = new vscode.Selection(pos, pos);
+    ed.revealRange(new vscode.Range(pos, pos), vscode.TextEditorRevealType.InCenter);
+  });
+
+  reg('relationLens.restartEngine', () => engine.restart());
+
+  reg('relationLens.runSample', async () => {
+    // The walkthrough's last step: the bundled SemEval sample, imported and opened.
+    // A copy in the extension's storage, so that the installed sample stays untouched.
+    const dir = context.globalStorageUri.fsPath;
+    const sample = path.join(dir, 'semeval-sample.jsonl');
+    await fs.mkdir(dir, { recursive: true });
+    await fs.copyFile(context.asAbsolutePath(path.join('samples', 'semeval-sample.jsonl')), sample);
+    const doc = await vscode.workspace.openTextDocument(sample);
+    await vscode.window.showTextDocument(doc);
+    await extractRelations(engine, runs, log, 'file');
+  });
 }

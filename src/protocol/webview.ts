@@ -1,0 +1,73 @@
+/**
+ * The one protocol between the panel's webview (webview/main.ts) and the extension
+ * (src/vscode/panel.ts). The webview sends requests with ids; the host answers each id once and
+ * pushes state. Both sides validate what they receive (zod). Shared by both bundles.
+ */
+import { z } from 'zod';
+
+const TemplateSchema = z
+  .object({ name: z.string().min(1), system: z.string().optional(), instruction: z.string(), input: z.string(), output: z.string(), markEntities: z.boolean().optional() })
+  .strict();
+const LabelSchema = z.object({ name: z.string().min(1), description: z.string().optional(), headTypes: z.array(z.string()).optional(), tailTypes: z.array(z.string()).optional() }).passthrough();
+const RelationSetView = z.object({ name: z.string(), noRelation: z.string().nullable(), directed: z.boolean().optional(), labels: z.array(LabelSchema) }).passthrough();
+
+export const RequestSchema = z.discriminatedUnion('method', [
+  z.object({ type: z.literal('request'), id: z.number().int(), method: z.literal('getState'), params: z.object({}).strict() }).strict(),
+  z.object({ type: z.literal('request'), id: z.number().int(), method: z.literal('renderPrompt'), params: z.object({ template: TemplateSchema }).strict() }).strict(),
+  z.object({ type: z.literal('request'), id: z.number().int(), method: z.literal('saveTemplate'), params: z.object({ template: TemplateSchema }).strict() }).strict(),
+  z.object({ type: z.literal('request'), id: z.number().int(), method: z.literal('saveRelationSet'), params: z.object({ relationSet: RelationSetView }).strict() }).strict(),
+  z.object({ type: z.literal('request'), id: z.number().int(), method: z.literal('useModel'), params: z.object({ model: z.string().min(1), download: z.boolean().optional() }).strict() }).strict(),
+  z.object({ type: z.literal('request'), id: z.number().int(), method: z.literal('pickModelFile'), params: z.object({}).strict() }).strict(),
+  z.object({ type: z.literal('request'), id: z.number().int(), method: z.literal('setLoras'), params: z.object({ loras: z.array(z.object({ path: z.string().min(1), scale: z.number() }).strict()) }).strict() }).strict(),
+  z.object({ type: z.literal('request'), id: z.number().int(), method: z.literal('pickLora'), params: z.object({}).strict() }).strict(),
+  z.object({ type: z.literal('request'), id: z.number().int(), method: z.literal('setRag'), params: z.object({ index: z.string(), k: z.number().int().positive() }).strict() }).strict(),
+  z.object({ type: z.literal('request'), id: z.number().int(), method: z.literal('evaluate'), params: z.object({ predictions: z.string().optional(), gold: z.string().optional() }).strict() }).strict(),
+  z.object({ type: z.literal('request'), id: z.number().int(), method: z.literal('compare'), params: z.object({}).strict() }).strict(),
+]);
+export type PanelRequest = z.infer<typeof RequestSchema>;
+export type PanelMethod = PanelRequest['method'];
+
+export interface PanelState {
+  template: z.infer<typeof TemplateSchema>;
+  templates: string[];
+  relationSet: z.infer<typeof RelationSetView> | null;
+  relationSetFrom: string;
+  model: string;
+  loras: Array<{ path: string; scale: number }>;
+  catalog: Array<{ id: string; parameters: string; size: number; recommended: string; hardware: string }>;
+  rag: { index: string; k: number };
+  /** The record the prompt preview uses. */
+  record: { id: string; file: string; line: number } | null;
+  trusted: boolean;
+}
+
+export interface EvalView {
+  title: string;
+  metric: string;
+  precision: number;
+  recall: number;
+  f1: number;
+  perRelation: Array<{ label: string; precision: number; recall: number; f1: number; gold: number; predicted: number }>;
+  confusion: { labels: string[]; counts: number[][] } | null;
+}
+
+export type Results = {
+  getState: PanelState;
+  renderPrompt: { system?: string; user: string; tokensNote: string };
+  saveTemplate: { file: string };
+  saveRelationSet: { file: string };
+  useModel: { model: string; path?: string };
+  pickModelFile: { model: string } | null;
+  setLoras: Record<string, never>;
+  pickLora: { loras: Array<{ path: string; scale: number }> } | null;
+  setRag: Record<string, never>;
+  evaluate: EvalView | null;
+  compare: { a: EvalView; b: EvalView } | null;
+};
+
+export const HostMessageSchema = z.union([
+  z.object({ type: z.literal('response'), id: z.number().int(), ok: z.literal(true), result: z.unknown() }).strict(),
+  z.object({ type: z.literal('response'), id: z.number().int(), ok: z.literal(false), error: z.string() }).strict(),
+  z.object({ type: z.literal('state'), state: z.record(z.string(), z.unknown()) }).strict(),
+]);
+export type HostMessage = z.infer<typeof HostMessageSchema>;

@@ -1,0 +1,75 @@
+/**
+ * Typed settings. Paths from workspace settings (model, adapters, relation set, template, index,
+ * filter) are only honoured in a trusted workspace: in restricted mode the user-level values
+ * apply (package.json lists them under `restrictedConfigurations` too).
+ */
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+
+export const SECTION = 'relationLens';
+
+/** Settings that name files to load; never taken from an untrusted workspace. */
+export const PATH_SETTINGS = ['model', 'loras', 'relationSet', 'template', 'ragIndex', 'document.filter'] as const;
+
+export interface Settings {
+  model: string;
+  loras: Array<{ path: string; scale: number }>;
+  relationSet: string;
+  template: string;
+  mode: 'score' | 'generate' | 'knn';
+  method: 'auto' | 'sentence' | 'document';
+  ragIndex: string;
+  k: number;
+  threads: number;
+  parallel: number;
+  contextSize: number;
+  documentK: number;
+  documentFilter: string;
+  documentTemplate: string;
+  decorations: boolean;
+  validateOnOpen: boolean;
+}
+
+function get<T>(cfg: vscode.WorkspaceConfiguration, key: string, fallback: T): T {
+  if (!vscode.workspace.isTrusted && (PATH_SETTINGS as readonly string[]).includes(key)) {
+    const i = cfg.inspect<T>(key);
+    return i?.globalValue ?? i?.defaultValue ?? fallback;
+  }
+  return cfg.get<T>(key, fallback);
+}
+
+export function readSettings(): Settings {
+  const c = vscode.workspace.getConfiguration(SECTION);
+  return {
+    model: get(c, 'model', ''),
+    loras: get(c, 'loras', [] as Array<{ path: string; scale: number }>),
+    relationSet: get(c, 'relationSet', ''),
+    template: get(c, 'template', 'default'),
+    mode: get(c, 'mode', 'score'),
+    method: get(c, 'method', 'auto'),
+    ragIndex: get(c, 'ragIndex', ''),
+    k: get(c, 'k', 5),
+    threads: get(c, 'threads', 0),
+    parallel: get(c, 'parallel', 2),
+    contextSize: get(c, 'contextSize', 4096),
+    documentK: get(c, 'document.k', 8),
+    documentFilter: get(c, 'document.filter', 'none'),
+    documentTemplate: get(c, 'document.template', 'lmrc'),
+    decorations: get(c, 'decorations.enabled', true),
+    validateOnOpen: get(c, 'validateOnOpen', true),
+  };
+}
+
+/** A path from a setting: `~` and workspace-relative paths resolved; '' stays ''. */
+export function resolvePath(p: string, doc?: vscode.Uri): string {
+  if (!p) return p;
+  if (p.startsWith('~/')) return path.join(process.env['HOME'] ?? '', p.slice(2));
+  if (path.isAbsolute(p) || /^(hf:|https?:)/.test(p)) return p;
+  const folder = (doc && vscode.workspace.getWorkspaceFolder(doc)) ?? vscode.workspace.workspaceFolders?.[0];
+  return folder ? path.join(folder.uri.fsPath, p) : p;
+}
+
+export async function update(key: string, value: unknown, target = vscode.ConfigurationTarget.Workspace): Promise<void> {
+  const t = vscode.workspace.workspaceFolders?.length ? target : vscode.ConfigurationTarget.Global;
+  await vscode.workspace.getConfiguration(SECTION).update(key, value, t);
+}

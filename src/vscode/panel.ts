@@ -1,0 +1,291 @@
+/**
+ * The Relation Lens panel (a webview): prompt templates with a live preview for the current
+ * record, relation sets, models (catalog, local files, download with progress), LoRA adapters,
+ * RAG settings, evaluation with per-relation scores and a confusion matrix, and run comparison.
+ * All traffic goes through src/protocol/webview.ts; a strict CSP with a nonce; no remote content.
+ */
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { splitGoldAndPredictions } from '../core/curation';
+import { evaluateMicro, evaluateSemEval, semevalAnswers } from '../core/eval';
+import { EvalResult } from '../core/eval/types';
+import { SEMEVAL_RELATIONS } from '../core/formats/semeval';
+import { promptView } from '../core/formats/sft';
+import { buildPrompt } from '../core/pipelines/sentence';
+import { BUILTIN_TEMPLATES, PromptTemplate, formatTemplate } from '../core/prompts/template';
+import { RelRecord, RelationSet, candidatePairs, validateRelationSet } from '../core/schema';
+import { CATALOG } from '../engine/models';
+import { writeFileAtomic } from '../node/files';
+import { loadRecords } from '../node/load';
+import { EvalView, HostMessage, PanelRequest, PanelState, RequestSchema, Results } from '../protocol/webview';
+import { readSettings, resolvePath, update } from './config';
+import { EngineService } from './engineService';
+import { isRecordDocument, recordAt, recordLines } from './records';
+import { relationSetFor, templateFor } from './resources';
+import { RunHistory } from './runs';
+
+export class RelationLensPanel implements vscode.Disposable {
+  static current: RelationLensPanel | undefined;
+  private readonly panel: vscode.WebviewPanel;
+  private readonly subs: vscode.Disposable[] = [];
+  private lastEditor: vscode.TextEditor | undefined;
+
+  static show(context: vscode.ExtensionContext, engine: EngineService, runs: RunHistory, log: vscode.LogOutputChannel): RelationLensPanel {
+    if (RelationLensPanel.current) {
+      RelationLensPanel.current.panel.reveal();
+      return RelationLensPanel.current;
+    }
+    RelationLensPanel.current = new RelationLensPanel(context, engine, runs, log);
+    return RelationLensPanel.current;
+  }
+
+  private constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly engine: EngineService,
+    private readonly runs: RunHistory,
+    private readonly log: vscode.LogOutputChannel,
+  ) {
+    const media = vscode.Uri.joinPath(context.extensionUri, 'dist', 'webview');
+    this.panel = vscode.window.createWebviewPanel('relationLens.panel', 'Relation Lens', vscode.ViewColumn.Beside, { enableScripts: true, retainContextWhenHidden: true, localResourceRoots: [media] });
+    this.panel.iconPath = vscode.Uri.joinPath(context.extensionUri, 'media', 'icon.svg');
+    this.lastEditor = vscode.window.activeTextEditor;
+    this.panel.webview.html = this.html(media);
+    this.subs.push(
+      this.panel.onDidDispose(() => this.dispose()),
+      this.panel.webview.onDidReceiveMessage((m) => void this.onMessage(m)),
+      vscode.window.onDidChangeActiveTextEditor((e) => {
+        if (e && isRecordDocument(e.document)) {
+          this.lastEditor = e;
+          void this.pushState();
+        }
+      }),
+      vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('relationLens') && void this.pushState()),
+    );
+  }
+
+  private html(media: vscode.Uri): string {
+    const w = this.panel.webview;
+    const nonce = randomBytes(16).toString('base64');
+    const js = w.asWebviewUri(vscode.Uri.joinPath(media, 'main.js'));
+    const codicons = w.asWebviewUri(vscode.Uri.joinPath(media, 'codicon.css'));
+    const css = w.asWebviewUri(vscode.Uri.joinPath(media, 'panel.css'));
+    return `<!DOCTYPE html>
+<html lang="en"><head><meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src ${w.cspSource} 'unsafe-inline'; font-src ${w.cspSource}; img-src ${w.cspSource} data:; script-src 'nonce-${nonce}';">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${codicons}" id="vscode-codicon-stylesheet"><link rel="stylesheet" href="${css}">
+<title>Relation Lens</title></head>
+<body><div id="app">Loading…</div><script nonce="${nonce}" src="${js}"></script></body></html>`;
+  }
+
+  private post(m: HostMessage): void {
+    void this.panel.webview.postMessage(m);
+  }
+
+  async pushState(): Promise<void> {
+    try {
+      this.post({ type: 'state', state: (await this.state()) as unknown as Record<string, unknown> });
+    } catch (err) {
+      this.log.warn(`panel state: ${(err as Error).message}`);
+    }
+  }
+
+  private currentRecord(): { record: RelRecord; doc: vscode.TextDocument; line: number } | null {
+    const e = this.lastEditor;
+    if (!e || e.document.isClosed || !isRecordDocument(e.document)) {
+      const doc = vscode.workspace.textDocuments.find((d) => isRecordDocument(d) && !d.isClosed);
+      if (!doc) return null;
+      const first = recordLines(doc).next();
+      return first.done ? null : { record: first.value.record, doc, line: first.value.line };
+    }
+    const line = e.selection.active.line;
+    const record = recordAt(e.document, line) ?? recordLines(e.document).next().value?.record;
+    return record ? { record, doc: e.document, line } : null;
+  }
+
+  private async relationSet(): Promise<{ set: RelationSet; from: string } | undefined> {
+    const cur = this.currentRecord();
+    const uri = cur?.doc.uri ?? vscode.workspace.workspaceFolders?.[0]?.uri;
+    return uri ? relationSetFor(uri, readSettings(), cur ? [cur.record] : []).catch(() => undefined) : undefined;
+  }
+
+  private async state(): Promise<PanelState> {
+    const s = readSettings();
+    const cur = this.currentRecord();
+    const rs = await this.relationSet();
+    let template: PromptTemplate;
+    try {
+      template = await templateFor(s, cur?.doc.uri);
+    } catch {
+      template = BUILTIN_TEMPLATES['default']!;
+    }
+    return {
+      template: { ...template },
+      templates: Object.keys(BUILTIN_TEMPLATES),
+      relationSet: rs ? { name: rs.set.name, noRelation: rs.set.noRelation, directed: rs.set.directed, labels: rs.set.labels.map((l) => ({ ...l })) } : null,
+      relationSetFrom: rs?.from ?? '',
+      model: s.model,
+      loras: s.loras,
+      catalog: CATALOG.map((c) => ({ id: c.id, parameters: c.parameters, size: c.size ?? 0, recommended: c.recommended, hardware: c.hardware })),
+      rag: { index: s.ragIndex, k: s.k },
+      record: cur ? { id: cur.record.id, file: cur.doc.uri.fsPath, line: cur.line } : null,
+      trusted: vscode.workspace.isTrusted,
+    };
+  }
+
+  private async onMessage(raw: unknown): Promise<void> {
+    const parsed = RequestSchema.safeParse(raw);
+    if (!parsed.success) {
+      const id = typeof (raw as { id?: unknown })?.id === 'number' ? (raw as { id: number }).id : -1;
+      this.log.warn(`panel: invalid message ${JSON.stringify(raw).slice(0, 200)}`);
+      return this.post({ type: 'response', id, ok: false, error: `invalid request: ${parsed.error.issues.map((i) => i.message).join('; ')}` });
+    }
+    const req = parsed.data;
+    try {
+      const result = await this.handle(req);
+      this.post({ type: 'response', id: req.id, ok: true, result });
+    } catch (err) {
+      const msg = (err as Error).message;
+      this.log.warn(`panel ${req.method}: ${msg}`);
+      this.post({ type: 'response', id: req.id, ok: false, error: msg });
+    }
+  }
+
+  private async handle(req: PanelRequest): Promise<Results[PanelRequest['method']]> {
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+    switch (req.method) {
+      case 'getState':
+        return this.state();
+      case 'renderPrompt': {
+        const cur = this.currentRecord();
+        const rs = (await this.relationSet())?.set ?? SEMEVAL_RELATIONS;
+        const record: RelRecord = cur?.record ?? {
+          id: 'example',
+          text: 'The kitchen is the last renovated part of the house.',
+          entities: [
+            { id: 'e1', name: 'kitchen', mentions: [{ start: 4, end: 11 }] },
+            { id: 'e2', name: 'house', mentions: [{ start: 46, end: 51 }] },
+          ],
+          relations: [],
+          pairs: [['e1', 'e2']],
+        };
+        const [h, t] = candidatePairs(record)[0] ?? [record.entities[0]?.id, record.entities[1]?.id];
+        const head = record.entities.find((e) => e.id === h);
+        const tail = record.entities.find((e) => e.id === t);
+        if (!head || !tail) throw new Error(`record ${record.id} has fewer than two entities`);
+        const v = promptView(record, head, tail, '', rs);
+        const p = buildPrompt(req.params.template as PromptTemplate, { ...v, relation_names: [...rs.labels.map((l) => l.name), ...(rs.noRelation ? [rs.noRelation] : [])].join(', '), examples: [] });
+        return { ...p, tokensNote: `record ${record.id}${cur ? ` (line ${cur.line + 1})` : ' (built-in example)'}, pair ${head.name} → ${tail.name}; ${p.user.length} characters` };
+      }
+      case 'saveTemplate': {
+        if (!folder) throw new Error('open a folder to save templates in it');
+        const t = req.params.template;
+        const file = path.join(folder, '.relation-lens', 'templates', `${t.name.replace(/[^\w.-]+/g, '-')}.txt`);
+        await fs.mkdir(path.dirname(file), { recursive: true });
+        await writeFileAtomic(file, formatTemplate(t as PromptTemplate));
+        await update('template', path.relative(folder, file));
+        return { file };
+      }
+      case 'saveRelationSet': {
+        if (!folder) throw new Error('open a folder to save relation sets in it');
+        const v = validateRelationSet(req.params.relationSet);
+        if (!v.ok) throw new Error(`invalid relation set: ${v.problems.join('; ')}`);
+        const file = path.join(folder, '.relation-lens', `${v.value.name.replace(/[^\w.-]+/g, '-')}.relations.json`);
+        await fs.mkdir(path.dirname(file), { recursive: true });
+        await writeFileAtomic(file, JSON.stringify(v.value, null, 2) + '\n');
+        await update('relationSet', path.relative(folder, file));
+        return { file };
+      }
+      case 'useModel': {
+        await update('model', req.params.model);
+        if (!req.params.download) return { model: req.params.model };
+        const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Relation Lens: getting ${req.params.model}`, cancellable: true }, (progress, token) => {
+          const c = new AbortController();
+          token.onCancellationRequested(() => c.abort());
+          let last = 0;
+          return this.engine.client.request(
+            'resolveModel',
+            { model: resolvePath(req.params.model) },
+            {
+              signal: c.signal,
+              onProgress: (p) => {
+                const pct = p.total ? (100 * p.done) / p.total : 0;
+                progress.report({ increment: pct - last, message: `${(p.done / 1e6).toFixed(0)} / ${(p.total / 1e6).toFixed(0)} MB` });
+                last = pct;
+              },
+            },
+          );
+        });
+        return { model: req.params.model, path: r.path };
+      }
+      case 'pickModelFile': {
+        const f = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'GGUF models': ['gguf'] }, title: 'Relation Lens: a GGUF model' });
+        if (!f?.[0]) return null;
+        await update('model', f[0].fsPath);
+        return { model: f[0].fsPath };
+      }
+      case 'setLoras':
+        await update('loras', req.params.loras);
+        return {};
+      case 'pickLora': {
+        const f = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'LoRA adapters (GGUF)': ['gguf'] }, title: 'Relation Lens: a LoRA adapter' });
+        if (!f?.[0]) return null;
+        const loras = [...readSettings().loras, { path: f[0].fsPath, scale: 1 }];
+        await update('loras', loras);
+        return { loras };
+      }
+      case 'setRag':
+        await update('ragIndex', req.params.index);
+        await update('k', req.params.k);
+        return {};
+      case 'evaluate':
+        return this.evaluate(req.params.predictions);
+      case 'compare': {
+        const a = await this.evaluate(undefined, 'Predictions A');
+        if (!a) return null;
+        const b = await this.evaluate(undefined, 'Predictions B', true);
+        return b ? { a, b } : null;
+      }
+    }
+  }
+
+  /** Scores a predictions file (default: the current record file, against its own gold relations). */
+  private async evaluate(predictionsFile?: string, title?: string, ask = false): Promise<EvalView | null> {
+    let file = predictionsFile ?? (ask ? undefined : this.currentRecord()?.doc.uri.fsPath);
+    if (!file) {
+      const f = await vscode.window.showOpenDialog({ canSelectMany: false, title: `Relation Lens: ${title ?? 'predictions'} (JSONL)` });
+      if (!f?.[0]) return null;
+      file = f[0].fsPath;
+    }
+    const open = vscode.workspace.textDocuments.find((d) => d.uri.fsPath === file);
+    const records = open ? [...recordLines(open)].map((l) => l.record) : (await loadRecords(file)).records;
+    const split = splitGoldAndPredictions(records);
+    let gold = split.gold;
+    if (!split.hasGold) {
+      const g = await vscode.window.showOpenDialog({ canSelectMany: false, title: 'Relation Lens: gold file (this file has no gold relations)' });
+      if (!g?.[0]) return null;
+      gold = (await loadRecords(g[0].fsPath)).records;
+    }
+    const rs = (await this.relationSet())?.set;
+    const semeval = rs?.name === SEMEVAL_RELATIONS.name || records.some((r) => /semeval/i.test(r.id));
+    const result: EvalResult = semeval ? evaluateSemEval(semevalAnswers(gold), semevalAnswers(split.pred), file) : evaluateMicro(gold, split.pred, rs);
+    this.runs.add({ file, kind: 'evaluation', records: records.length, relationSet: rs?.name ?? '', metrics: { metric: result.metric, precision: result.precision, recall: result.recall, f1: result.f1 } });
+    return {
+      title: `${title ? `${title}: ` : ''}${path.basename(file)}`,
+      metric: result.metric,
+      precision: result.precision,
+      recall: result.recall,
+      f1: result.f1,
+      perRelation: Object.entries(result.per_relation).map(([label, s]) => ({ label, precision: s.precision, recall: s.recall, f1: s.f1, gold: s.gold, predicted: s.predicted })),
+      confusion: result.confusion.labels.length <= 40 ? { labels: result.confusion.labels, counts: result.confusion.matrix } : null,
+    };
+  }
+
+  dispose(): void {
+    RelationLensPanel.current = undefined;
+    for (const s of this.subs) s.dispose();
+    this.panel.dispose();
+  }
+}

@@ -1,0 +1,52 @@
+/** The history of extraction and evaluation runs (per workspace), shown in the sidebar. */
+import * as vscode from 'vscode';
+import { ExtractResult } from '../protocol/engine';
+
+export interface RunEntry {
+  at: string;
+  file: string;
+  kind: string;
+  records: number;
+  model: string;
+  backend: string;
+  tokensPerSecond: number;
+  elapsedMs: number;
+  errors: number;
+  relationSet: string;
+  /** Metrics when the run was an evaluation. */
+  metrics?: { precision: number; recall: number; f1: number; metric: string };
+}
+
+const KEY = 'relationLens.runs';
+const MAX = 50;
+
+export class RunHistory {
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChange = this.changed.event;
+  constructor(private readonly state: vscode.Memento) {}
+
+  get entries(): RunEntry[] {
+    return this.state.get<RunEntry[]>(KEY, []);
+  }
+
+  add(e: { file: string; kind: string; records: number; result?: ExtractResult; relationSet: string; metrics?: RunEntry['metrics'] }): void {
+    const entry: RunEntry = {
+      at: new Date().toISOString(),
+      file: e.file,
+      kind: e.kind,
+      records: e.records,
+      model: e.result?.engine.model ?? '',
+      backend: e.result?.engine.backend ?? '',
+      tokensPerSecond: e.result?.tokensPerSecond ?? 0,
+      elapsedMs: e.result?.elapsedMs ?? 0,
+      errors: e.result?.errors.length ?? 0,
+      relationSet: e.relationSet,
+      ...(e.metrics ? { metrics: e.metrics } : {}),
+    };
+    void this.state.update(KEY, [entry, ...this.entries].slice(0, MAX)).then(() => this.changed.fire());
+  }
+
+  dispose(): void {
+    this.changed.dispose();
+  }
+}

@@ -1,0 +1,221 @@
+/**
+ * End to end in a real VS Code: the packaged VSIX installed into code-server, driven through the
+ * command palette in Debian's Chromium with playwright-core, with the real SmolLM2-135M model.
+ * It asserts on what a person sees (inline triples in the editor DOM, the panel) and on the file
+ * on disk. Needs code-server (../shared/tools/install-code-server.sh into .cache/code-server, or
+ * $CODE_SERVER_ENTRY) and Chromium (/usr/bin/chromium or $CHROMIUM); skips with a SKIP line
+ * otherwise. Screenshots go to test/e2e/screenshots/.
+ */
+import { strict as assert } from 'node:assert';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, promises as fs, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import type { Browser, Frame, Page } from 'playwright-core';
+import { smolLM2 } from '../helpers/models';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const ENTRY = process.env['CODE_SERVER_ENTRY'] ?? path.join(ROOT, '.cache', 'code-server', 'node_modules', 'code-server', 'out', 'node', 'entry.js');
+const CHROMIUM = process.env['CHROMIUM'] ?? '/usr/bin/chromium';
+const SHOTS = path.join(ROOT, 'test', 'e2e', 'screenshots');
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs: number, everyMs = 500): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? ` (${String(last)})` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+describe('VS Code end to end (code-server + Chromium, real model)', function () {
+  this.timeout(900_000);
+  let dir: string;
+  let ws: string;
+  let server: ChildProcess | undefined;
+  let browser: Browser | undefined;
+  let page: Page;
+  let serverLog = '';
+
+  before(async function () {
+    const missing = [ENTRY, CHROMIUM].filter((f) => !existsSync(f));
+    if (missing.length) {
+      console.log(`    SKIP: the real-VS-Code test needs code-server and Chromium (missing: ${missing.join(', ')}; .ci/run installs them)`);
+      this.skip();
+    }
+    const model = smolLM2(this);
+    dir = mkdtempSync(path.join(tmpdir(), 'rl-e2e-'));
+    ws = path.join(dir, 'workspace');
+    mkdirSync(path.join(ws, '.vscode'), { recursive: true });
+    const sample = (await fs.readFile(path.join(ROOT, 'samples', 'semeval-sample.jsonl'), 'utf8')).split('\n').filter(Boolean).slice(0, 4);
+    await fs.writeFile(path.join(ws, 'sample.jsonl'), sample.join('\n') + '\n');
+    await fs.writeFile(path.join(ws, '.vscode', 'settings.json'), JSON.stringify({ 'relationLens.model': model, 'relationLens.threads': 2, 'relationLens.parallel': 2, 'relationLens.contextSize': 2048 }, null, 2));
+    const userData = path.join(dir, 'user-data');
+    mkdirSync(path.join(userData, 'User'), { recursive: true });
+    await fs.writeFile(
+      path.join(userData, 'User', 'settings.json'),
+      JSON.stringify({ 'security.workspace.trust.enabled': false, 'workbench.startupEditor': 'none', 'workbench.tips.enabled': false, 'telemetry.telemetryLevel': 'off', 'extensions.ignoreRecommendations': true, 'update.mode': 'none', 'editor.minimap.enabled': false, 'workbench.colorTheme': 'Default Dark Modern', 'window.commandCenter': false }),
+    );
+    const vsix = path.join(dir, 'relation-lens.vsix');
+    execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'package-vsix.mjs'), '--out', vsix], { cwd: ROOT, stdio: 'pipe' });
+    const ext = path.join(dir, 'extensions');
+    const common = ['--user-data-dir', userData, '--extensions-dir', ext];
+    execFileSync(process.execPath, [ENTRY, ...common, '--install-extension', vsix], { stdio: 'pipe' });
+    const port = await freePort();
+    server = spawn(process.execPath, [ENTRY, ...common, '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', ws], { stdio: ['ignore', 'pipe', 'pipe'] });
+    server.stdout!.on('data', (d: Buffer) => (serverLog += d.toString()));
+    server.stderr!.on('data', (d: Buffer) => (serverLog += d.toString()));
+    await waitFor('code-server', async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).ok, 60_000);
+    const { chromium } = await import('playwright-core');
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'] });
+    page = await browser.newPage({ viewport: { width: 1600, height: 900 } });
+    await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(ws)}`);
+    await page.waitForSelector('.monaco-workbench', { timeout: 120_000 });
+    await page.waitForTimeout(3000);
+  });
+
+  after(async () => {
+    await browser?.close();
+    server?.kill();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed' && page) {
+      mkdirSync(SHOTS, { recursive: true });
+      await page.screenshot({ path: path.join(SHOTS, `failure-${this.currentTest.title.replace(/\W+/g, '-').slice(0, 40)}.png`) });
+      console.log(serverLog.split('\n').slice(-30).join('\n'));
+    }
+  });
+
+  async function palette(command: string): Promise<void> {
+    await page.keyboard.press('F1');
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ state: 'visible' });
+    await input.fill(`>${command}`);
+    await page.waitForTimeout(400);
+    await page.locator('.quick-input-list .monaco-list-row').first().waitFor({ state: 'visible' });
+    await page.keyboard.press('Enter');
+  }
+
+  /** The text VS Code renders for `after` decorations (CSS ::after content) in the editor. */
+  async function inlineTriples(): Promise<string[]> {
+    return page.evaluate(() => {
+      // Runs in the page (DOM globals; this file is type-checked without the DOM library).
+      const w = globalThis as unknown as { document: { querySelectorAll(s: string): ArrayLike<unknown> }; getComputedStyle(e: unknown, pseudo: string): { content: string } };
+      const out: string[] = [];
+      for (const el of Array.from(w.document.querySelectorAll('.view-lines span'))) {
+        const c = w.getComputedStyle(el, '::after').content;
+        if (c && c !== 'none' && c !== 'normal') out.push(c.replace(/^"|"$/g, ''));
+      }
+      return out;
+    });
+  }
+
+  async function openFile(name: string): Promise<void> {
+    await page.keyboard.press('Control+P');
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ state: 'visible' });
+    await input.fill(name);
+    await page.locator('.quick-input-list .monaco-list-row').first().waitFor({ state: 'visible' });
+    await page.keyboard.press('Enter');
+    await page.locator('.monaco-editor .view-lines').first().waitFor({ state: 'visible' });
+  }
+
+  it('"Extract Relations" writes predictions into the records and shows them inline', async () => {
+    await openFile('sample.jsonl');
+    const before = await fs.readFile(path.join(ws, 'sample.jsonl'), 'utf8');
+    await palette('Relation Lens: Extract Relations from the Whole File');
+    // Before the run the records show their gold triples; afterwards predictions appear, marked
+    // against gold (✓ agree, ≠ wrong label, + extra, − missing).
+    const triples = await waitFor('inline predictions', async () => {
+      const t = await inlineTriples();
+      return t.filter((x) => /^[✓≠+−] .+ —.+→ /.test(x)).length >= 4 ? t : undefined;
+    }, 300_000);
+    assert.ok(triples.some((t) => /^[✓≠+] .+ \d\.\d\d/.test(t)), `predictions carry a score: ${triples.join(' | ')}`);
+    await page.keyboard.press('Control+S');
+    const after = await waitFor('the file saved', async () => {
+      const t = await fs.readFile(path.join(ws, 'sample.jsonl'), 'utf8');
+      return t !== before ? t : undefined;
+    }, 30_000);
+    const lines = after.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { id: string; relations: Array<{ source?: string; status?: string }>; meta?: { extraction?: { model?: string; noRelation?: unknown[] } } });
+    assert.equal(lines.length, 4);
+    assert.deepEqual(
+      lines.map((l) => l.id),
+      before.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { id: string }).id),
+    );
+    for (const l of lines) {
+      assert.ok(l.relations.some((r) => r.source === 'gold'), 'gold relations stay');
+      // Each record got an answer: a pending prediction, or "no relation" (SemEval's Other) noted in meta.
+      assert.ok(l.meta?.extraction?.model, `record ${l.id} was extracted`);
+      assert.ok(l.relations.some((r) => r.source === 'model' && r.status === 'pending') || (l.meta?.extraction?.noRelation?.length ?? 0) > 0, `record ${l.id} has an answer`);
+    }
+    assert.ok(lines.some((l) => l.relations.some((r) => r.source === 'model')), 'at least one prediction');
+    mkdirSync(SHOTS, { recursive: true });
+    await page.mouse.move(0, 0);
+    await page.screenshot({ path: path.join(SHOTS, 'editor-inline-triples.png') });
+  });
+
+  it('"Accept Relation" on the first record changes only that line on disk', async () => {
+    const before = (await fs.readFile(path.join(ws, 'sample.jsonl'), 'utf8')).split('\n');
+    await page.locator('.monaco-editor .view-lines').first().click();
+    await page.keyboard.press('Control+Home');
+    await palette('Relation Lens: Accept Relation');
+    await page.waitForTimeout(500);
+    await page.keyboard.press('Control+S');
+    const after = await waitFor('the accepted relation on disk', async () => {
+      const t = (await fs.readFile(path.join(ws, 'sample.jsonl'), 'utf8')).split('\n');
+      return t[0] !== before[0] ? t : undefined;
+    }, 30_000);
+    const first = JSON.parse(after[0]!) as { relations: Array<{ source?: string; status?: string }> };
+    assert.ok(first.relations.some((r) => r.source === 'human' && r.status === 'accepted'));
+    assert.deepEqual(after.slice(1), before.slice(1), 'the other lines are byte-identical');
+    const triples = await inlineTriples();
+    assert.ok(triples.some((t) => t.includes('✔')), `the accepted relation is marked: ${triples.join(' | ')}`);
+  });
+
+  it('the panel renders: prompt preview for the current record, relation set, models, evaluation', async () => {
+    await palette('Relation Lens: Open Relation Lens Panel');
+    const frame = await waitFor<Frame>('the panel webview', async () => {
+      for (const f of page.frames()) {
+        const n = await f.locator('#app vscode-tabs').count().catch(() => 0);
+        if (n > 0) return f;
+      }
+      return undefined;
+    }, 60_000);
+    const preview = await waitFor('the prompt preview', async () => {
+      const t = await frame.locator('#prompt-preview').textContent();
+      return t && t.includes('[user]') ? t : undefined;
+    }, 30_000);
+    assert.match(preview, /Cause-Effect/, 'the relation list is rendered into the prompt');
+    const header = await frame.locator('header').textContent();
+    assert.match(header ?? '', /current record: semeval-1/);
+    await page.screenshot({ path: path.join(SHOTS, 'panel-prompt-preview.png') });
+    await frame.locator('vscode-tab-header', { hasText: 'Evaluate' }).click();
+    await frame.locator('#evaluate').click();
+    const score = await waitFor('the evaluation', async () => {
+      const t = await frame.locator('.eval .score').textContent().catch(() => null);
+      return t ?? undefined;
+    }, 30_000);
+    assert.match(score, /semeval: P [\d.]+ {2}R [\d.]+ {2}F1 [\d.]+/);
+    assert.ok((await frame.locator('.bar-row').count()) > 0);
+    await page.screenshot({ path: path.join(SHOTS, 'panel-evaluation.png') });
+  });
+});
