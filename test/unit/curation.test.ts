@@ -5,6 +5,8 @@ import { curate, mergePredictions, reviewQueue, tripleViews } from '../../src/co
 import { decodedColumns, textRangesToColumns, topLevelStringSpan } from '../../src/core/editor/jsonLine';
 import { serializeRecord } from '../../src/core/formats/canonical';
 import { RelRecord, validateRecord } from '../../src/core/schema';
+import { RecordLineCache, lineDecorations } from '../../src/core/editor/lineDecorations';
+import { HostMessageSchema as HostMessage, RequestSchema as WebviewRequest } from '../../src/protocol/webview';
 
 const REC: RelRecord = {
   id: 's1',
@@ -133,5 +135,51 @@ describe('JSON line columns (core)', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('editor line decorations (core)', () => {
+  it('triples with their marks and score, mention columns that show the entity names', () => {
+    const rec: RelRecord = { ...REC, relations: [...REC.relations, { head: 'e1', tail: 'e2', label: 'Component-Whole', source: 'model', score: 0.8765, status: 'pending' }] };
+    const line = serializeRecord(rec);
+    const d = lineDecorations(line, new RecordLineCache(10), 'Other')!;
+    assert.deepEqual(
+      d.triples.map((t) => t.text),
+      ['✓ kitchen —Component-Whole→ house 0.88'],
+    );
+    assert.deepEqual(
+      d.mentions.map((m) => [m.entity, line.slice(m.start, m.end)]),
+      [
+        [0, 'kitchen'],
+        [1, 'house'],
+      ],
+    );
+    const accepted = lineDecorations(serializeRecord(curate(rec, 1, { kind: 'accept' })), new RecordLineCache(10), 'Other')!;
+    assert.deepEqual(
+      accepted.triples.map((t) => t.text),
+      ['✓ kitchen —Component-Whole→ house 0.88 ✔'],
+    );
+  });
+
+  it('lines that are not valid records get no decorations; the cache is bounded', () => {
+    const cache = new RecordLineCache(2);
+    assert.equal(lineDecorations('', cache), null);
+    assert.equal(lineDecorations('{"id": 1', cache), null);
+    assert.equal(lineDecorations('{"id":"x","text":"a","entities":[],"relations":[{"head":"q","tail":"r","label":"L"}]}', cache), null, 'semantically invalid');
+    const a = serializeRecord(REC);
+    assert.equal(cache.get(a), cache.get(a), 'a line is parsed once');
+  });
+});
+
+describe('webview protocol', () => {
+  it('accepts the requests of the panel and refuses anything else', () => {
+    assert.ok(WebviewRequest.safeParse({ type: 'request', id: 1, method: 'getState', params: {} }).success);
+    assert.ok(WebviewRequest.safeParse({ type: 'request', id: 2, method: 'setRag', params: { index: 'idx', k: 5 } }).success);
+    assert.ok(!WebviewRequest.safeParse({ type: 'request', id: 3, method: 'setRag', params: { index: 'idx', k: 0 } }).success);
+    assert.ok(!WebviewRequest.safeParse({ type: 'request', id: 4, method: 'runShell', params: {} }).success);
+    assert.ok(!WebviewRequest.safeParse({ type: 'request', method: 'getState', params: {} }).success, 'no id');
+    assert.ok(!WebviewRequest.safeParse({ type: 'request', id: 5, method: 'renderPrompt', params: { template: { name: 'x', instruction: 1, input: '', output: '' } } }).success);
+    assert.ok(HostMessage.safeParse({ type: 'response', id: 1, ok: false, error: 'nope' }).success);
+    assert.ok(!HostMessage.safeParse({ type: 'response', id: 1, ok: 'yes', result: 1 }).success);
   });
 });
