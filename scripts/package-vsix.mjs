@@ -41,7 +41,7 @@ const dirs = execFileSync(npm, ['ls', '--omit=dev', '--all', '--parseable'], { c
     return keepPlatform(name) && !dropped.has(name);
   });
 
-const lines = ['**', '**/*.map', '!dist/extension.js', '!dist/engineHost.js', '!dist/cli.js', '!dist/webview/**', '!media/**', '!models/catalog.json', '!samples/**', '!LICENSE', '!README.md'];
+const lines = ['**', '**/*.map', '!dist/extension.js', '!dist/engineHost.js', '!dist/cli.js', '!dist/webview/**', '!media/**', '!models/catalog.json', '!samples/**', '!LICENSE'];
 for (const d of dirs) {
   if (d === 'node_modules/node-llama-cpp') {
     for (const sub of ['bins', 'dist', 'templates', 'node_modules', 'llama/addon', 'llama/cmake', 'llama/grammars', 'llama/patches', 'llama/profiles', 'llama/toolchains', 'llama/xpack']) lines.push(`!${d}/${sub}/**`);
@@ -50,5 +50,5 @@ for (const d of dirs) {
 }
 const ignoreFile = path.join(tmpdir(), `relation-lens-vscodeignore-${process.pid}`);
 writeFileSync(ignoreFile, lines.join('\n') + '\n');
-execFileSync(process.execPath, [path.join(root, 'node_modules', '@vscode', 'vsce', 'vsce'), 'package', '--target', target, '--ignoreFile', ignoreFile, '--out', out, '--allow-missing-repository', '--skip-license'], { cwd: root, stdio: 'inherit' });
+execFileSync(process.execPath, [path.join(root, 'node_modules', '@vscode', 'vsce', 'vsce'), 'package', '--target', target, '--ignoreFile', ignoreFile, '--out', out, '--allow-missing-repository', '--skip-license', '--readme-path', 'media/EXTENSION.md'], { cwd: root, stdio: 'inherit' });
 console.log(`packaged ${out} (${target}${cuda ? ', with CUDA' : ''}, ${dirs.length} runtime package(s))`);

@@ -89,6 +89,9 @@ async function extractSentences(id: number, s: EngineSettings, job: SentenceJob,
     })) {
       done += r.predictions.length;
       for (const p of r.predictions) if (p.error) errors.push(p.error);
+      // The hover shows which adapters produced a prediction.
+      const adapters = engine?.info.adapters ?? [];
+      if (adapters.length) for (const rel of r.record.relations) if (rel.source === 'model') rel.meta = { ...(rel.meta ?? {}), adapters };
       const item: ExtractedItem = { record: r.record as unknown as Record<string, unknown>, pairs: r.predictions.filter((p) => !p.error).map((p) => p.pair) };
       items.push(item);
       send({ id, progress: { done, total, item } });

@@ -83,7 +83,8 @@ export interface TripleView {
  * both: agree (a prediction that is gold), extra (a prediction on a pair without gold), wrong
  * label (a prediction on a gold pair with another label), missing (gold with no prediction on
  * its pair). Without gold, predictions show as `prediction`; without predictions, gold shows
- * as `gold`. Rejected predictions are left out.
+ * as `gold` — or `missing` when the record was extracted (`meta.extraction`) and the model
+ * found no relation. Rejected predictions are left out.
  */
 export function tripleViews(record: RelRecord, noRelation?: string | null): TripleView[] {
   const gold: Array<[Relation, number]> = [];
@@ -94,7 +95,9 @@ export function tripleViews(record: RelRecord, noRelation?: string | null): Trip
     else if (r.status !== 'rejected') pred.push([r, i]);
   });
   const view = (r: Relation, i: number, status: TripleStatus): TripleView => ({ head: r.head, tail: r.tail, label: r.label, relation: i, status, decision: r.status, score: r.score, source: r.source });
-  if (!pred.length) return gold.map(([r, i]) => view(r, i, 'gold'));
+  // A record that went through extraction and got no relation predicted misses its gold relations.
+  const extracted = record.meta?.['extraction'] !== undefined;
+  if (!pred.length) return gold.map(([r, i]) => view(r, i, extracted ? 'missing' : 'gold'));
   if (!gold.length) return pred.map(([r, i]) => view(r, i, 'prediction'));
   const goldTriples = new Set(gold.map(([r]) => tripleKey(r)));
   const goldPairs = new Set(gold.map(([r]) => pairKeyOf(r.head, r.tail)));

@@ -45,6 +45,21 @@ async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null |
   }
 }
 
+async function findLog(dir: string, re: RegExp): Promise<string | undefined> {
+  const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
+  for (const e of entries) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) {
+      const hit = await findLog(p, re);
+      if (hit) return hit;
+    } else if (e.name.endsWith('.log')) {
+      const t = await fs.readFile(p, 'utf8').catch(() => '');
+      if (re.test(t)) return t;
+    }
+  }
+  return undefined;
+}
+
 describe('VS Code end to end (code-server + Chromium, real model)', function () {
   this.timeout(900_000);
   let dir: string;
@@ -171,6 +186,12 @@ describe('VS Code end to end (code-server + Chromium, real model)', function () 
     mkdirSync(SHOTS, { recursive: true });
     await page.mouse.move(0, 0);
     await page.screenshot({ path: path.join(SHOTS, 'editor-inline-triples.png') });
+    // Activation stays light: the extension logs how long activate() took.
+    const logText = await findLog(path.join(dir, 'user-data', 'logs'), /Relation Lens activated in ([\d.]+) ms/);
+    assert.ok(logText, 'the activation line is in the Relation Lens log');
+    const ms = Number(/Relation Lens activated in ([\d.]+) ms/.exec(logText)![1]);
+    console.log(`      activation: ${ms} ms`);
+    assert.ok(ms <= 200, `activation took ${ms} ms`);
   });
 
   it('"Accept Relation" on the first record changes only that line on disk', async () => {

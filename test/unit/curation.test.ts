@@ -103,6 +103,11 @@ describe('curation (core)', () => {
       tripleViews(REC).map((v) => v.status),
       ['gold'],
     );
+    assert.deepEqual(
+      tripleViews({ ...REC, meta: { extraction: { model: 'm', noRelation: [['e1', 'e2']] } } }).map((v) => v.status),
+      ['missing'],
+      'extracted, and the model found no relation',
+    );
   });
 });
 
