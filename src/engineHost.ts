@@ -15,7 +15,7 @@ import { PromptTemplate } from './core/prompts/template';
 import { TrainingRetriever } from './core/retrieval/retriever';
 import { RelRecord, RelationSet, RelationSetSchema, candidatePairs, validateRecord } from './core/schema';
 import { EnginePool, LlamaEngine } from './engine/llama';
-import { resolveModel } from './engine/models';
+import { DEFAULT_MODEL_ID, resolveModel } from './engine/models';
 import { readText } from './node/files';
 import { buildIndex, loadIndex } from './node/ragIndex';
 import { loadRecords } from './node/load';
@@ -198,7 +198,7 @@ async function handle(raw: unknown): Promise<void> {
       case 'buildIndex': {
         const p = req.params;
         const r = await loadRecords(p.train, { relations: p.relations });
-        const model = p.embedder === 'llm' ? await resolveModel(p.model ?? 'qwen2.5-1.5b-instruct') : undefined;
+        const model = p.embedder === 'llm' ? await resolveModel(p.model ?? DEFAULT_MODEL_ID) : undefined;
         const m = await buildIndex(r.records, r.relationSet?.noRelation, p.out, { embedder: p.embedder, model, source: p.train, threads: p.threads, onProgress: (done, total) => send({ id: req.id, progress: { done, total } }) });
         return send({ id: req.id, ok: true, result: { count: m.count, kind: m.kind, ...(m.dimension ? { dimension: m.dimension } : {}) } });
       }

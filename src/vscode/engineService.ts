@@ -5,6 +5,7 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { DEFAULT_MODEL_ID } from '../engine/models';
 import { EngineClient, EngineCrashedError } from '../node/engineClient';
 import { EngineSettings, ExtractResult } from '../protocol/engine';
 import { Settings, resolvePath } from './config';
@@ -34,7 +35,7 @@ export class EngineService implements vscode.Disposable {
 
   engineSettings(doc?: vscode.Uri): EngineSettings {
     const s = this.settings();
-    const model = resolvePath(s.model, doc) || 'qwen2.5-1.5b-instruct';
+    const model = resolvePath(s.model, doc) || DEFAULT_MODEL_ID;
     return {
       model,
       loras: s.loras.map((l) => ({ path: resolvePath(l.path, doc), scale: l.scale })),
@@ -52,7 +53,7 @@ export class EngineService implements vscode.Disposable {
 
   render(): void {
     const s = this.settings();
-    const model = this.last?.model ?? (s.model || 'qwen2.5-1.5b-instruct (default)');
+    const model = this.last?.model ?? (s.model || `${DEFAULT_MODEL_ID} (default)`);
     const short = path.basename(model).replace(/\.gguf$/i, '');
     const adapters = s.loras.length ? ` + ${s.loras.length} LoRA` : '';
     const backend = this.last ? ` · ${this.last.backend}` : '';
