@@ -143,6 +143,7 @@ interface ExtractCliOptions {
   rag?: string;
   k: number;
   scoreMargin: number;
+  answers: 'names' | 'codes';
 }
 
 async function extractCommand(input: string, opts: ExtractCliOptions): Promise<void> {
@@ -191,6 +192,7 @@ async function extractCommand(input: string, opts: ExtractCliOptions): Promise<v
       retriever,
       k: opts.k,
       scoreMargin: opts.scoreMargin,
+      answerCodes: opts.answers === 'codes',
       signal: controller.signal,
       onProgress: (pr) => bar.update(pr.pairs, pr.totalPairs, pr.elapsedMs),
     }).finally(() => bar.stop());
@@ -335,6 +337,7 @@ export function buildProgram(): Command {
     .option('--rag <index>', 'retrieval index folder (relation-lens index build): add the k nearest training examples as demonstrations')
     .option('--k <n>', 'demonstrations per prompt with --rag', (v) => positiveInt(v, '--k'), 5)
     .option('--score-margin <ratio>', 'score mode: labels within this factor of the best are scored exactly, the others keep an upper bound (1 = only what the argmax needs)', (v) => positiveNumber(v, '--score-margin'), 1e4)
+    .addOption(new Option('--answers <form>', 'names: the model answers with the relation name; codes: with a one-token code (A, B, …) listed next to each name — score mode then reads one distribution per example').choices(['names', 'codes']).default('names'))
     .addOption(new Option('--direction <how>', 'label: answers carry (e1,e2)/(e2,e1) (SemEval); pair: the pair order is head → tail').choices(['label', 'pair']))
     .option('--parallel <n>', 'parallel sequences', (v) => positiveInt(v, '--parallel'), 2)
     .option('--threads <n>', 'CPU threads (default: the math cores)', (v) => positiveInt(v, '--threads'))
@@ -380,11 +383,12 @@ export function buildProgram(): Command {
     .option('--template <name|file>', 'prompt template', 'default')
     .addOption(new Option('--mode <mode>', 'decoding of the optimized side').choices(['score', 'generate']).default('score'))
     .option('--score-margin <ratio>', 'score mode: labels within this factor of the best are scored exactly (1 = only the argmax)', (v) => positiveNumber(v, '--score-margin'), 1e4)
+    .addOption(new Option('--answers <form>', 'answers of the optimized side: relation names or one-token codes').choices(['names', 'codes']).default('names'))
     .option('--json', 'print one JSON object')
-    .action(async (opts: { model?: string; data: string; n: number; naiveN?: number; parallel: number; threads?: number; template: string; mode: DecodeMode; scoreMargin: number; json?: boolean }) => {
+    .action(async (opts: { model?: string; data: string; n: number; naiveN?: number; parallel: number; threads?: number; template: string; mode: DecodeMode; scoreMargin: number; answers: 'names' | 'codes'; json?: boolean }) => {
       const r = await load(opts.data, {});
       const modelPath = await resolveModel(modelSpec(opts.model));
-      const res = await benchThroughput({ modelPath, records: r.records, n: opts.n, naiveN: opts.naiveN, parallel: opts.parallel, threads: opts.threads, template: await resolveTemplate(opts.template), relationSet: r.relationSet, mode: opts.mode, scoreMargin: opts.scoreMargin, log: (s) => process.stderr.write(s + '\n') });
+      const res = await benchThroughput({ modelPath, records: r.records, n: opts.n, naiveN: opts.naiveN, parallel: opts.parallel, threads: opts.threads, template: await resolveTemplate(opts.template), relationSet: r.relationSet, mode: opts.mode, scoreMargin: opts.scoreMargin, answerCodes: opts.answers === 'codes', log: (s) => process.stderr.write(s + '\n') });
       if (opts.json) process.stdout.write(JSON.stringify(res) + '\n');
       else {
         const row = (k: string, v: string) => `${k.padEnd(40)} ${v}`;
@@ -394,7 +398,7 @@ export function buildProgram(): Command {
             row('examples opt / naive; threads; parallel', `${res.n} / ${res.naive_n}; ${res.threads}; ${res.parallel}`),
             row('prompt tokens (one example)', String(res.prompt_tokens)),
             row('naive examples/s', res.naive_examples_per_s.toFixed(3)),
-            row(`optimized (${res.optimized_mode}${res.optimized_mode === 'score' ? `, margin ${res.score_margin}` : ''}) examples/s`, res.optimized_examples_per_s.toFixed(3)),
+            row(`optimized (${res.optimized_mode}${res.answer_codes ? ', answer codes' : res.optimized_mode === 'score' ? `, margin ${res.score_margin}` : ''}) examples/s`, res.optimized_examples_per_s.toFixed(3)),
             row('speedup (optimized ÷ naive)', `${res.speedup.toFixed(2)}×`),
             row('tokens evaluated per example naive/opt', `${res.naive_tokens_per_example.toFixed(1)} / ${res.optimized_tokens_per_example.toFixed(1)}`),
             row('raw prompt eval tokens/s (limit)', res.raw_prompt_eval_tokens_per_s.toFixed(1)),

@@ -21,6 +21,7 @@ export interface ThroughputResult {
   template: string;
   optimized_mode: DecodeMode;
   score_margin: number;
+  answer_codes: boolean;
   naive_n: number;
   naive_examples_per_s: number;
   optimized_examples_per_s: number;
@@ -34,7 +35,7 @@ export interface ThroughputResult {
   naive_answers_in_set: number;
 }
 
-export async function benchThroughput(opts: { modelPath: string; records: RelRecord[]; n: number; naiveN?: number; parallel: number; threads?: number; template: PromptTemplate; relationSet?: RelationSet; mode?: DecodeMode; scoreMargin?: number; log?: (s: string) => void }): Promise<ThroughputResult> {
+export async function benchThroughput(opts: { modelPath: string; records: RelRecord[]; n: number; naiveN?: number; parallel: number; threads?: number; template: PromptTemplate; relationSet?: RelationSet; mode?: DecodeMode; scoreMargin?: number; answerCodes?: boolean; log?: (s: string) => void }): Promise<ThroughputResult> {
   const rs = opts.relationSet ?? SEMEVAL_RELATIONS;
   const direction = /semeval/i.test(rs.name) ? 'label' : 'pair';
   const space = answerSpace(rs, direction);
@@ -81,7 +82,7 @@ export async function benchThroughput(opts: { modelPath: string; records: RelRec
       const t1 = performance.now();
       const e1 = engine.evaluatedTokens;
       let done = 0;
-      for await (const _ of runSentenceExtraction(engine, records, space, { relationSet: rs, template: opts.template, mode, direction, inFlight: opts.parallel, model: opts.modelPath, scoreMargin: opts.scoreMargin })) done++;
+      for await (const _ of runSentenceExtraction(engine, records, space, { relationSet: rs, template: opts.template, mode, direction, inFlight: opts.parallel, model: opts.modelPath, scoreMargin: opts.scoreMargin, answerCodes: opts.answerCodes })) done++;
       const optTime = performance.now() - t1;
       const optTokens = engine.evaluatedTokens - e1;
       log(`optimized: ${done} examples in ${(optTime / 1000).toFixed(1)} s`);
@@ -96,6 +97,7 @@ export async function benchThroughput(opts: { modelPath: string; records: RelRec
         template: opts.template.name,
         optimized_mode: mode,
         score_margin: opts.scoreMargin ?? 1e4,
+        answer_codes: !!opts.answerCodes,
         naive_examples_per_s: naiveRate,
         optimized_examples_per_s: optRate,
         speedup: optRate / naiveRate,

@@ -24,6 +24,7 @@ export interface ExtractJob {
   retriever?: ExampleRetriever;
   k?: number;
   scoreMargin?: number;
+  answerCodes?: boolean;
   signal?: AbortSignal;
   onProgress?: (p: ExtractProgress) => void;
 }
@@ -91,6 +92,7 @@ export async function runExtractJob(job: ExtractJob): Promise<ExtractProgress> {
       retriever: job.retriever,
       k: job.k,
       scoreMargin: job.scoreMargin,
+      answerCodes: job.answerCodes,
       signal: job.signal,
       keepTop: 3,
       inFlight: job.engine?.info.parallel ?? 4,

@@ -47,10 +47,10 @@ describe('engine (node-llama-cpp, real GGUF)', function () {
     assert.ok(engine.endTokens.length >= 1);
   });
 
-  for (const mode of ['score', 'generate'] as const) {
-    it(`extracts with ${mode === 'score' ? 'label scoring' : 'grammar-constrained generation'}: every answer is in the relation set and the output scores`, async () => {
-      const out = path.join(dir, `${mode}.jsonl`);
-      const p = await runExtractJob({ engine, records: sample, relationSet: SEMEVAL_RELATIONS, template: DEFAULT_TEMPLATE, mode, direction: 'label', out, resume: false, model });
+  for (const [mode, answerCodes] of [['score', false], ['generate', false], ['score', true]] as const) {
+    it(`extracts with ${mode === 'score' ? 'label scoring' : 'grammar-constrained generation'}${answerCodes ? ' of one-token answer codes' : ''}: every answer is in the relation set and the output scores`, async () => {
+      const out = path.join(dir, `${mode}${answerCodes ? '-codes' : ''}.jsonl`);
+      const p = await runExtractJob({ engine, records: sample, relationSet: SEMEVAL_RELATIONS, template: DEFAULT_TEMPLATE, mode, direction: 'label', out, resume: false, model, answerCodes });
       assert.equal(p.records, sample.length);
       assert.deepEqual(p.errors, []);
       const preds = (await loadRecords(out)).records;

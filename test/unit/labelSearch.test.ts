@@ -1,8 +1,8 @@
 /** Label scoring search: exact against brute force on synthetic next-token distributions. */
 import { strict as assert } from 'node:assert';
 import fc from 'fast-check';
-import { LabelTrie, logSumExp, scoreLabels } from '../../src/core/pipelines/labelSearch';
-import { answerSpace } from '../../src/core/pipelines/sentence';
+import { LabelTrie, logSumExp, scoreFirstTokens, scoreLabels } from '../../src/core/pipelines/labelSearch';
+import { answerCodes, answerSpace } from '../../src/core/pipelines/sentence';
 import { SEMEVAL_RELATIONS } from '../../src/core/formats/semeval';
 import { mulberry32 } from '../helpers/perturb';
 
@@ -91,5 +91,36 @@ describe('answer space', () => {
   it('pair direction: bare labels', () => {
     const s = answerSpace({ name: 'finre', noRelation: 'unknown', directed: true, labels: [{ name: '注资' }, { name: '拥有' }] }, 'pair');
     assert.deepEqual(s.answers, ['注资', '拥有', 'unknown']);
+  });
+});
+
+describe('answer codes', () => {
+  it('first-token scoring reads one distribution and renormalises over the codes', async () => {
+    const model = lm(5);
+    const codes = [[3], [5], [7], [9]];
+    const trie = new LabelTrie(['A', 'B', 'C', 'D'], codes);
+    let calls = 0;
+    const r = await scoreFirstTokens(trie, async (path, cands) => {
+      calls++;
+      assert.deepEqual(path, []);
+      return cands.map((c) => c.map((t) => model([])[t]!));
+    });
+    assert.equal(calls, 1);
+    assert.equal(r.evaluations, 1);
+    const lps = codes.map(([t]) => model([])[t!]!);
+    const z = logSumExp(lps);
+    r.scores.forEach((s, i) => assert.ok(Math.abs(s.probability - Math.exp(lps[i]! - z)) < 1e-12));
+    assert.equal(r.best.label, ['A', 'B', 'C', 'D'][lps.indexOf(Math.max(...lps))]);
+    await assert.rejects(scoreFirstTokens(new LabelTrie(['A', 'AB'], [[3], [3, 4]]), async () => [[0]]), /start with different tokens/);
+  });
+
+  it('codes map to the answer space both ways and list the relation names', () => {
+    const space = answerSpace(SEMEVAL_RELATIONS, 'label');
+    const c = answerCodes(space);
+    assert.equal(c.codes.length, space.answers.length);
+    assert.equal(new Set(c.codes).size, c.codes.length);
+    for (const a of space.answers) assert.equal(c.answerOf.get(c.codeOf.get(a)!), a);
+    assert.match(c.relations[0]!.description, new RegExp(`^${space.answers[0]}`));
+    assert.equal(c.relations[0]!.name, 'A');
   });
 });

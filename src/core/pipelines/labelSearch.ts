@@ -144,3 +144,18 @@ export async function scoreLabels(trie: LabelTrie, endTokens: TokenId[], continu
     trie.record(path, candidates, logprobs, endTokens);
   }
 }
+
+/**
+ * Scores labels that each begin with a different token by that first token alone: one read of
+ * the next-token distribution after the prompt. Exact for single-token answers (answer codes,
+ * where no answer is a prefix of another); the probability is renormalised over the labels.
+ */
+export async function scoreFirstTokens(trie: LabelTrie, continuation: ContinuationFn): Promise<LabelSearchResult> {
+  const first = trie.tokens.map((t) => t[0]!);
+  if (new Set(first).size !== first.length) throw new Error('first-token scoring needs labels that start with different tokens');
+  const [lps] = await continuation([], [first]);
+  const total = logSumExp(lps!);
+  const scores = trie.labels.map((label, i) => ({ label, logprob: lps![i]!, exact: trie.tokens[i]!.length === 1, probability: Math.exp(lps![i]! - total) }));
+  const best = scores.reduce((a, b) => (b.logprob > a.logprob ? b : a));
+  return { best, scores, evaluations: 1 };
+}

@@ -17,7 +17,7 @@ import { ChatPrompt, ClassifierEngine, ContextOverflowError, throwIfAborted } fr
 import { promptView } from '../formats/sft';
 import { PromptTemplate, PromptView, renderTemplate } from '../prompts/template';
 import { Entity, RelRecord, Relation, RelationSet } from '../schema';
-import { LabelScore, LabelTrie, scoreLabels } from './labelSearch';
+import { LabelScore, LabelTrie, scoreFirstTokens, scoreLabels } from './labelSearch';
 import { knnVote } from '../retrieval/retriever';
 
 /** score / generate use the LLM; knn is the nearest-neighbour vote baseline (no LLM). */
@@ -53,6 +53,24 @@ export interface SentenceOptions {
    * the others keep an upper bound. Default 1e4; 1 scores only what the argmax needs.
    */
   scoreMargin?: number;
+  /**
+   * Answer with codes (A, B, C, …: one token each) listed with the relation names, instead of
+   * the names: score mode then reads one next-token distribution per example.
+   */
+  answerCodes?: boolean;
+}
+
+/** Single-character answer codes: A–Z, then a–z (one token in common tokenizers). */
+export const ANSWER_CODES = [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'];
+
+/** The coded view of an answer space: code ↔ answer, and the prompt's relation list. */
+export function answerCodes(space: AnswerSpace): { codes: string[]; codeOf: Map<string, string>; answerOf: Map<string, string>; relations: AnswerSpace['relations'] } {
+  if (space.answers.length > ANSWER_CODES.length) throw new Error(`answer codes support up to ${ANSWER_CODES.length} answers, the set has ${space.answers.length}`);
+  const codes = space.answers.map((_, i) => ANSWER_CODES[i]!);
+  const codeOf = new Map(space.answers.map((a, i) => [a, codes[i]!]));
+  const answerOf = new Map(space.answers.map((a, i) => [codes[i]!, a]));
+  const relations = space.relations.map((r, i) => ({ name: codes[i]!, description: r.description ? `${r.name} (${r.description.replace(/\.$/, '')})` : r.name }));
+  return { codes, codeOf, answerOf, relations };
 }
 
 export interface AnswerSpace {
@@ -144,11 +162,11 @@ export interface PairPrediction {
   error?: string;
 }
 
-function viewFor(record: RelRecord, head: Entity, tail: Entity, rs: RelationSet, space: AnswerSpace, examples: RetrievedExample[]): PromptView {
+function viewFor(record: RelRecord, head: Entity, tail: Entity, rs: RelationSet, space: AnswerSpace, examples: RetrievedExample[], coded?: ReturnType<typeof answerCodes>): PromptView {
   const v = promptView(record, head, tail, '', rs);
-  v.relations = space.relations;
-  v.relation_names = space.answers.join(', ');
-  v.examples = examples.map((e) => ({ sentence: e.sentence, head: e.head, tail: e.tail, label: e.label }));
+  v.relations = coded ? coded.relations : space.relations;
+  v.relation_names = coded ? coded.relations.map((r) => `${r.name}: ${r.description}`).join('; ') : space.answers.join(', ');
+  v.examples = examples.map((e) => ({ sentence: e.sentence, head: e.head, tail: e.tail, label: coded?.codeOf.get(e.label) ?? e.label }));
   return v;
 }
 
@@ -160,7 +178,8 @@ export async function classifyPair(engine: ClassifierEngine | undefined, record:
   const base = { recordId: record.id, pair, promptTokens: 0, reusedTokens: 0 };
   if (!head || !tail) return { ...base, answer: '', confidence: null, error: `pair ${pair.join(',')}: unknown entity` };
   const examples = opts.retriever ? await opts.retriever.retrieve(record, head, tail, opts.k ?? 5) : [];
-  const prompt = buildPrompt(opts.template, viewFor(record, head, tail, opts.relationSet, space, examples));
+  const coded = opts.answerCodes && opts.mode !== 'knn' ? answerCodes(space) : undefined;
+  const prompt = buildPrompt(opts.template, viewFor(record, head, tail, opts.relationSet, space, examples, coded));
   const neighbours = opts.retriever ? examples.map((e) => e.id) : undefined;
   if (opts.mode === 'knn') {
     if (!opts.retriever) throw new Error('the knn mode needs a retrieval index');
@@ -175,8 +194,14 @@ export async function classifyPair(engine: ClassifierEngine | undefined, record:
       async (s) => {
         const common = { ...base, promptTokens: s.promptTokens, reusedTokens: s.reusedTokens, neighbours };
         if (opts.mode === 'generate') {
-          const answer = await s.generateConstrained(space.answers);
-          return { ...common, answer, confidence: null };
+          const answer = await s.generateConstrained(coded ? coded.codes : space.answers);
+          return { ...common, answer: coded?.answerOf.get(answer) ?? answer, confidence: null };
+        }
+        if (coded) {
+          const trie = new LabelTrie(coded.codes, labelTokens);
+          const r = await scoreFirstTokens(trie, (path, cands) => s.continuation(path, cands));
+          const distribution = r.scores.map((x) => ({ ...x, label: coded.answerOf.get(x.label)! })).sort((a, b) => b.probability - a.probability);
+          return { ...common, answer: coded.answerOf.get(r.best.label)!, confidence: r.best.probability, distribution };
         }
         const trie = new LabelTrie(space.answers, labelTokens);
         const r = await scoreLabels(trie, engine.endTokens, (path, cands) => s.continuation(path, cands), Math.log(opts.scoreMargin ?? 1e4));
