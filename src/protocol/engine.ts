@@ -30,6 +30,7 @@ export const SentenceJobSchema = z
     relationSet: Json,
     template: Json,
     mode: z.enum(['score', 'generate', 'knn']),
+    answers: z.enum(['names', 'codes']).default('names'),
     direction: z.enum(['label', 'pair']).optional(),
     rag: z.object({ index: z.string(), k: z.number().int().positive() }).strict().optional(),
   })

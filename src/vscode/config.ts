@@ -17,6 +17,7 @@ export interface Settings {
   relationSet: string;
   template: string;
   mode: 'score' | 'generate' | 'knn';
+  answers: 'names' | 'codes';
   method: 'auto' | 'sentence' | 'document';
   ragIndex: string;
   k: number;
@@ -46,6 +47,7 @@ export function readSettings(): Settings {
     relationSet: get(c, 'relationSet', ''),
     template: get(c, 'template', 'default'),
     mode: get(c, 'mode', 'score'),
+    answers: get(c, 'answers', 'names'),
     method: get(c, 'method', 'auto'),
     ragIndex: get(c, 'ragIndex', ''),
     k: get(c, 'k', 5),

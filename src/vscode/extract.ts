@@ -103,7 +103,7 @@ async function extractFromRecords(editor: vscode.TextEditor, scope: Scope, engin
       parts.push(
         await engine.client.request(
           'extract',
-          { engine: settings, job: { kind: 'sentence', records: sentLevel.map((l) => l.record) as unknown as Array<Record<string, unknown>>, relationSet: rs.set as unknown as Record<string, unknown>, template: template as unknown as Record<string, unknown>, mode: s.mode, ...(s.ragIndex ? { rag: { index: resolvePath(s.ragIndex, doc.uri), k: s.k } } : {}) } },
+          { engine: settings, job: { kind: 'sentence', records: sentLevel.map((l) => l.record) as unknown as Array<Record<string, unknown>>, relationSet: rs.set as unknown as Record<string, unknown>, template: template as unknown as Record<string, unknown>, mode: s.mode, answers: s.answers, ...(s.ragIndex ? { rag: { index: resolvePath(s.ragIndex, doc.uri), k: s.k } } : {}) } },
           { signal, onProgress: (p) => progress({ ...p, total }) },
         ),
       );
