@@ -3,7 +3,7 @@
  *  - SemEval-2010 Task 8: 500 test sentences (seeded sample), official score, for zero-shot,
  *    RAG k=5 (BM25 over the training split) and the nearest-neighbour vote (k=5);
  *  - FinRE: 500 test sentences, micro-F1 (no-relation label "unknown" excluded), zero-shot and kNN.
- * Usage: npx tsx bench/quality.ts [--n 500] [--mode score|generate] [--json]
+ * Usage: npx tsx bench/quality.ts [--n 500] [--mode score|generate] [--answers names|codes] [--semeval-only] [--json]
  */
 import * as path from 'node:path';
 import { evaluateMicro, evaluateSemEval, semevalAnswers } from '../src/core/eval';
@@ -40,7 +40,7 @@ async function run(engine: LlamaEngine | undefined, records: RelRecord[], rs: Re
   const space = answerSpace(rs, direction);
   const t0 = Date.now();
   const out: ExtractedRecord[] = [];
-  for await (const r of runSentenceExtraction(engine, records, space, { relationSet: rs, template, mode, direction, retriever, k: 5, inFlight: 4, model: MODEL, scoreMargin: 1 })) out.push(r);
+  for await (const r of runSentenceExtraction(engine, records, space, { relationSet: rs, template, mode, direction, retriever, k: 5, inFlight: 4, model: MODEL, scoreMargin: 1, answerCodes: arg('--answers', 'names') === 'codes' })) out.push(r);
   return { preds: out.map((r) => r.record), seconds: (Date.now() - t0) / 1000 };
 }
 
@@ -60,8 +60,8 @@ async function main() {
     const examples = examplesFromRecords(train.records, rs.noRelation);
     const retriever = new TrainingRetriever(examples, Bm25Searcher.build(examples.map((e) => e.sentence)), space);
     for (const [method, template, m, rag] of [
-      [`zero-shot (${mode})`, DEFAULT_TEMPLATE, mode, undefined],
-      [`RAG4RE k=5, BM25 (${mode})`, RAG4RE_TEMPLATE, mode, retriever],
+      [`zero-shot (${mode}, ${arg('--answers', 'names')})`, DEFAULT_TEMPLATE, mode, undefined],
+      [`RAG4RE k=5, BM25 (${mode}, ${arg('--answers', 'names')})`, RAG4RE_TEMPLATE, mode, retriever],
       ['kNN vote k=5, BM25 (no LLM)', DEFAULT_TEMPLATE, 'knn', retriever],
     ] as const) {
       const r = await run(m === 'knn' ? undefined : engine, gold, rs, template, m, 'label', rag);
@@ -69,23 +69,25 @@ async function main() {
       rows.push({ dataset: `SemEval test (${n})`, method, metric: 'official macro-F1', precision: s.precision, recall: s.recall, f1: s.f1, seconds: r.seconds });
       process.stderr.write(`${JSON.stringify(rows[rows.length - 1])}\n`);
     }
-    // FinRE
-    const ftrain = await loadRecords(path.join(DATA, 'finre', 'train.txt'));
-    const ftest = await loadRecords(path.join(DATA, 'finre', 'test.txt'));
-    const frs = ftest.relationSet!;
-    const fgold = sample(ftest.records, n, 2024);
-    const fspace = answerSpace(frs, 'pair');
-    const fex = examplesFromRecords(ftrain.records, frs.noRelation);
-    const fretriever = new TrainingRetriever(fex, Bm25Searcher.build(fex.map((e) => e.sentence)), fspace);
-    const fmode = (arg('--finre-mode', 'generate') as DecodeMode);
-    for (const [method, template, m, rag] of [
-      [`zero-shot CRE-LLM prompt (${fmode})`, CRE_LLM_TEMPLATE, fmode, undefined],
-      ['kNN vote k=5, BM25 (no LLM)', CRE_LLM_TEMPLATE, 'knn', fretriever],
-    ] as const) {
-      const r = await run(m === 'knn' ? undefined : engine, fgold, frs, template, m, 'pair', rag);
-      const s = evaluateMicro(fgold, r.preds, frs);
-      rows.push({ dataset: `FinRE test (${n})`, method, metric: 'micro-F1', precision: s.precision, recall: s.recall, f1: s.f1, seconds: r.seconds });
-      process.stderr.write(`${JSON.stringify(rows[rows.length - 1])}\n`);
+    if (!process.argv.includes('--semeval-only')) {
+      // FinRE
+      const ftrain = await loadRecords(path.join(DATA, 'finre', 'train.txt'));
+      const ftest = await loadRecords(path.join(DATA, 'finre', 'test.txt'));
+      const frs = ftest.relationSet!;
+      const fgold = sample(ftest.records, n, 2024);
+      const fspace = answerSpace(frs, 'pair');
+      const fex = examplesFromRecords(ftrain.records, frs.noRelation);
+      const fretriever = new TrainingRetriever(fex, Bm25Searcher.build(fex.map((e) => e.sentence)), fspace);
+      const fmode = (arg('--finre-mode', 'generate') as DecodeMode);
+      for (const [method, template, m, rag] of [
+        [`zero-shot CRE-LLM prompt (${fmode})`, CRE_LLM_TEMPLATE, fmode, undefined],
+        ['kNN vote k=5, BM25 (no LLM)', CRE_LLM_TEMPLATE, 'knn', fretriever],
+      ] as const) {
+        const r = await run(m === 'knn' ? undefined : engine, fgold, frs, template, m, 'pair', rag);
+        const s = evaluateMicro(fgold, r.preds, frs);
+        rows.push({ dataset: `FinRE test (${n})`, method, metric: 'micro-F1', precision: s.precision, recall: s.recall, f1: s.f1, seconds: r.seconds });
+        process.stderr.write(`${JSON.stringify(rows[rows.length - 1])}\n`);
+      }
     }
   } finally {
     await engine.dispose();
