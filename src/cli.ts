@@ -27,7 +27,7 @@ import { runExtractJob } from './node/extract';
 import { buildIndex, loadIndex } from './node/ragIndex';
 import { benchThroughput } from './node/bench';
 import { TrainingRetriever } from './core/retrieval/retriever';
-import { answerSpace } from './core/pipelines/sentence';
+import { answerSpace, defaultDirection } from './core/pipelines/sentence';
 import { addDocumentCommands } from './cliDoc';
 
 const EXPORT_FORMATS = ['jsonl', 'semeval', 'semeval-txt', 'docred', 'sft-alpaca', 'sft-chat', 'finre', 'sanwen', 'doccano'] as const;
@@ -152,7 +152,7 @@ async function extractCommand(input: string, opts: ExtractCliOptions): Promise<v
   if (!rs) throw new InputError('no relation set: pass --relations (a relation-set JSON or relation2id.txt)', input);
   const records = opts.limit ? r.records.slice(0, opts.limit) : r.records;
   const template = await resolveTemplate(opts.template);
-  const direction: DirectionMode = opts.direction ?? (/semeval/i.test(rs.name) ? 'label' : 'pair');
+  const direction: DirectionMode = opts.direction ?? defaultDirection(rs);
   const controller = new AbortController();
   const onSigint = () => {
     process.stderr.write('\ninterrupted: stopping after the records in flight; run the same command again to resume\n');

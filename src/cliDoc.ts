@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { InputError } from './core/diagnostics';
 import { parseRelInfo, relationSetFromRelInfo } from './core/formats/docred';
 import { RelationAligner } from './core/pipelines/align';
-import { DOC_TEMPLATES, DocBatch, NONE_ANSWER, PairFilterSpec, docPrompt, planBatches } from './core/pipelines/document';
+import { DOC_TEMPLATES, DocBatch, NONE_ANSWER, PairFilterSpec, docPrompt, docPromptView, planBatches } from './core/pipelines/document';
 import { PairFilterModel, filterCurve, parsePairFilter, scorePairs, summarizeCurve, trainPairFilter } from './core/pipelines/pairFilter';
 import { PromptTemplate, parseTemplate } from './core/prompts/template';
 import { RelRecord, RelationSet, candidatePairs } from './core/schema';
@@ -269,10 +269,7 @@ export function addDocumentCommands(program: Command, bench: Command, ctx: CliCo
         const t0 = Date.now();
         const cost = (r: RelRecord, pairs: Array<[string, string]>) => {
           const byId = new Map(r.entities.map((e) => [e.id, e]));
-          const prompt = (b: DocBatch) => docPrompt(template, {
-            id: r.id, title: r.id, text: b.text, relations: [], relation_names: (none ? [...rs.labels.map((l) => l.name), NONE_ANSWER] : rs.labels.map((l) => l.name)).join(', '), no_relation: none ? NONE_ANSWER : '',
-            pair_count: b.pairs.length, pairs: b.pairs.map(([h, t]) => ({ head: byId.get(h)!.name, tail: byId.get(t)!.name })), pair_lines: b.pairs.map(([h, t]) => `(${byId.get(h)!.name}| -| ${byId.get(t)!.name})`).join('\n'), answer_lines: '',
-          });
+          const prompt = (b: DocBatch) => docPrompt(template, docPromptView(r, rs, { none }, b.pairs.map(([h, t]) => [byId.get(h)!, byId.get(t)!]), b.text));
           const counted = new Map<DocBatch, number>();
           const count = (b: DocBatch) => counted.get(b) ?? counted.set(b, engine.countPromptTokens(prompt(b))).get(b)!;
           const { batches } = planBatches(r, pairs, opts.k, (b) => count(b) + 16 * b.pairs.length <= opts.contextSize);

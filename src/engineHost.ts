@@ -10,7 +10,7 @@ import { extractDocument } from './core/pipelines/document';
 import { proposeEntities } from './core/pipelines/entities';
 import { parsePairFilter } from './core/pipelines/pairFilter';
 import { runSentenceExtraction } from './core/pipelines/runner';
-import { DecodeMode, DirectionMode, answerSpace } from './core/pipelines/sentence';
+import { DecodeMode, DirectionMode, answerSpace, defaultDirection } from './core/pipelines/sentence';
 import { PromptTemplate } from './core/prompts/template';
 import { TrainingRetriever } from './core/retrieval/retriever';
 import { RelRecord, RelationSet, RelationSetSchema, candidatePairs, validateRecord } from './core/schema';
@@ -61,7 +61,7 @@ async function engineFor(s: EngineSettings, signal: AbortSignal, id: number): Pr
 async function extractSentences(id: number, s: EngineSettings, job: SentenceJob, signal: AbortSignal): Promise<ExtractResult> {
   const rs = relationSet(job.relationSet);
   const recs = records(job.records);
-  const direction: DirectionMode = job.direction ?? (/semeval/i.test(rs.name) ? 'label' : 'pair');
+  const direction: DirectionMode = job.direction ?? defaultDirection(rs);
   const space = answerSpace(rs, direction);
   const rag = job.rag ? await loadIndex(job.rag.index, { threads: s.threads }) : undefined;
   try {

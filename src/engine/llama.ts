@@ -13,6 +13,7 @@
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { ChatHistoryItem, ChatWrapper, Llama, LlamaContext, LlamaContextSequence, LlamaGrammar, LlamaModel, Token } from 'node-llama-cpp' with { 'resolution-mode': 'import' };
+import { gbnfLiteral } from '../core/util/gbnf';
 import { AbortError, ChatPrompt, ClassifierEngine, ContextOverflowError, EngineInfo, Generation, GrammarSpec, PromptSession, TokenId, throwIfAborted } from '../core/ports';
 
 type NodeLlamaCpp = typeof import('node-llama-cpp', { with: { 'resolution-mode': 'import' } });
@@ -332,7 +333,7 @@ export class LlamaEngine implements ClassifierEngine {
       // One grammar per answer set, built once; each generation gets a fresh evaluation state.
       const key = labels.join('\u0000');
       let grammar = this.grammars.get(key);
-      if (!grammar) this.grammars.set(key, (grammar = this.llama.createGrammar({ grammar: `root ::= ${labels.map((l) => JSON.stringify(l)).join(' | ')}` })));
+      if (!grammar) this.grammars.set(key, (grammar = this.llama.createGrammar({ grammar: `root ::= ${labels.map(gbnfLiteral).join(' | ')}` })));
       grammarEvaluationState = new this.m.LlamaGrammarEvaluationState({ model: this.model, grammar: await grammar });
     }
     const out: Token[] = [];

@@ -7,7 +7,7 @@
  */
 import { SEMEVAL_RELATIONS } from '../core/formats/semeval';
 import { runSentenceExtraction } from '../core/pipelines/runner';
-import { DecodeMode, answerSpace, buildPrompt } from '../core/pipelines/sentence';
+import { DecodeMode, answerSpace, buildPrompt, defaultDirection } from '../core/pipelines/sentence';
 import { promptView } from '../core/formats/sft';
 import { PromptTemplate } from '../core/prompts/template';
 import { RelRecord, RelationSet, candidatePairs } from '../core/schema';
@@ -37,7 +37,7 @@ export interface ThroughputResult {
 
 export async function benchThroughput(opts: { modelPath: string; records: RelRecord[]; n: number; naiveN?: number; parallel: number; threads?: number; template: PromptTemplate; relationSet?: RelationSet; mode?: DecodeMode; scoreMargin?: number; answerCodes?: boolean; log?: (s: string) => void }): Promise<ThroughputResult> {
   const rs = opts.relationSet ?? SEMEVAL_RELATIONS;
-  const direction = /semeval/i.test(rs.name) ? 'label' : 'pair';
+  const direction = defaultDirection(rs);
   const space = answerSpace(rs, direction);
   const records: RelRecord[] = [];
   for (let i = 0; records.length < opts.n; i++) {

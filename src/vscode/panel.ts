@@ -12,8 +12,7 @@ import { splitGoldAndPredictions } from '../core/curation';
 import { evaluateMicro, evaluateSemEval, semevalAnswers } from '../core/eval';
 import { EvalResult } from '../core/eval/types';
 import { SEMEVAL_RELATIONS } from '../core/formats/semeval';
-import { promptView } from '../core/formats/sft';
-import { buildPrompt } from '../core/pipelines/sentence';
+import { pairPrompt } from '../core/pipelines/sentence';
 import { BUILTIN_TEMPLATES, PromptTemplate, formatTemplate } from '../core/prompts/template';
 import { RelRecord, RelationSet, candidatePairs, validateRelationSet } from '../core/schema';
 import { CATALOG } from '../engine/models';
@@ -175,8 +174,7 @@ export class RelationLensPanel implements vscode.Disposable {
         const head = record.entities.find((e) => e.id === h);
         const tail = record.entities.find((e) => e.id === t);
         if (!head || !tail) throw new Error(`record ${record.id} has fewer than two entities`);
-        const v = promptView(record, head, tail, '', rs);
-        const p = buildPrompt(req.params.template as PromptTemplate, { ...v, relation_names: [...rs.labels.map((l) => l.name), ...(rs.noRelation ? [rs.noRelation] : [])].join(', '), examples: [] });
+        const p = pairPrompt(record, head, tail, { relationSet: rs, template: req.params.template as PromptTemplate, answerCodes: readSettings().answers === 'codes' });
         return { ...p, tokensNote: `record ${record.id}${cur ? ` (line ${cur.line + 1})` : ' (built-in example)'}, pair ${head.name} → ${tail.name}; ${p.user.length} characters` };
       }
       case 'saveTemplate': {

@@ -12,6 +12,7 @@
  */
 import * as fuzz from 'fuzzball';
 import { Entity } from '../schema';
+import { cosine } from '../retrieval/searchers';
 
 // opencc-js ships its types as ESM; its CommonJS build (what esbuild bundles) has the same API.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -109,18 +110,6 @@ export interface RelationAlignOptions {
 }
 
 const DEFAULT_NONE = ['None', 'NA', 'N/A', 'no relation', 'no_relation', 'unknown', 'Other', '无', '没有关系', '无关系'];
-
-const cosine = (a: number[], b: number[]) => {
-  let d = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    d += a[i]! * b[i]!;
-    na += a[i]! * a[i]!;
-    nb += b[i]! * b[i]!;
-  }
-  return na && nb ? d / Math.sqrt(na * nb) : 0;
-};
 
 export class RelationAligner {
   private readonly exact: Set<string>;

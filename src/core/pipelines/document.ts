@@ -16,6 +16,7 @@ import { Entity, RelRecord, Relation, RelationSet, candidatePairs, sentenceIndex
 import { EntityMatch, RelationAligner, RelationMatch, entityIndex, parseTriples } from './align';
 import { LabelTrie, scoreLabels } from './labelSearch';
 import { PairFilterModel, goldPairs, pairKey, scorePairs } from './pairFilter';
+import { gbnfLiteral as gbnfString } from '../util/gbnf';
 import { mapLimit } from '../util/mapLimit';
 
 export interface DocPromptView {
@@ -218,7 +219,8 @@ export interface DocBatch {
   window?: number[];
 }
 
-function view(record: RelRecord, rs: RelationSet, opts: Pick<DocumentOptions, 'none'>, pairs: Array<[Entity, Entity]>, text: string): DocPromptView {
+/** The prompt view of one batch: the set's relations (and None when allowed), the text, the pairs. */
+export function docPromptView(record: RelRecord, rs: RelationSet, opts: Pick<DocumentOptions, 'none'>, pairs: Array<[Entity, Entity]>, text: string): DocPromptView {
   const names = rs.labels.map((l) => l.name);
   return {
     id: record.id,
@@ -240,8 +242,6 @@ export function docPrompt(template: PromptTemplate, v: DocPromptView): ChatPromp
   if (r.system !== undefined) p.system = r.system;
   return p;
 }
-
-const gbnfString = (s: string) => JSON.stringify(s);
 
 /**
  * The answer grammar of one prompt: for each of the prompt's pairs, in order, one to
@@ -368,7 +368,7 @@ export async function extractDocument(engine: ClassifierEngine, record: RelRecor
   const promptFor = (b: DocBatch) =>
     docPrompt(
       opts.template,
-      view(record, opts.relationSet, opts, b.pairs.map(([h, t]) => [byId.get(h)!, byId.get(t)!]), b.text),
+      docPromptView(record, opts.relationSet, opts, b.pairs.map(([h, t]) => [byId.get(h)!, byId.get(t)!]), b.text),
     );
   const fits = (b: DocBatch) => engine.countPromptTokens(promptFor(b)) + answerBudget(b.pairs) <= engine.info.contextSize;
   const { batches, unfit } = planBatches(record, keptPairs, Math.max(1, opts.k), fits);

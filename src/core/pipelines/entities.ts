@@ -11,8 +11,9 @@
  */
 import * as fuzz from 'fuzzball';
 import { ClassifierEngine, ContextOverflowError, throwIfAborted } from '../ports';
-import { Entity, Mention, RelRecord, Span } from '../schema';
+import { Entity, Mention, RelRecord, Span, sentenceIndexOf } from '../schema';
 import { normalizeName } from './align';
+import { gbnfLiteral as gbnfString } from '../util/gbnf';
 import { mapLimit } from '../util/mapLimit';
 
 /** Sentence spans of a text (Intl.Segmenter; handles Chinese and other scripts), whitespace trimmed. */
@@ -127,11 +128,6 @@ export function mergeEntities(text: string, mentions: GroundedMention[], sentenc
     kept.push(m);
   }
   const byKey = new Map<string, { name: string; type: string | null; mentions: Mention[]; seen: Set<number> }>();
-  const sentOf = (o: number) => {
-    let idx = 0;
-    for (let i = 0; i < sentences.length; i++) if (sentences[i]!.start <= o) idx = i;
-    return idx;
-  };
   for (const m of kept) {
     const key = normalizeName(m.name);
     let e = byKey.get(key);
@@ -139,7 +135,7 @@ export function mergeEntities(text: string, mentions: GroundedMention[], sentenc
     if (e.seen.has(m.start)) continue;
     e.seen.add(m.start);
     const shown = text.slice(m.start, m.end);
-    const mention: Mention = { start: m.start, end: m.end, sent: sentOf(m.start) };
+    const mention: Mention = { start: m.start, end: m.end, sent: sentenceIndexOf({ sentences }, m.start) };
     if (shown !== e.name) mention.name = shown;
     if (m.type && e.type && m.type !== e.type) mention.type = m.type;
     e.type ??= m.type;
@@ -159,8 +155,6 @@ export interface EntityProposalReport {
   generatedTokens: number;
   errors: string[];
 }
-
-const gbnfString = (x: string) => JSON.stringify(x);
 
 /**
  * The entity list as a grammar: JSON `{"entities": [{"name": "…", "type": "…"}, …]}` with the

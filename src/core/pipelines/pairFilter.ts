@@ -12,6 +12,7 @@
  */
 import { z } from 'zod';
 import { Entity, RelRecord, RelationSet, candidatePairs, sentenceIndexOf } from '../schema';
+import { mulberry32 } from '../util/random';
 
 export const FILTER_FORMAT = 'relation-lens-pair-filter';
 export const FEATURES_VERSION = 1;
@@ -216,18 +217,6 @@ export function scorePairs(model: PairFilterModel, record: RelRecord, pairs: Arr
   });
 }
 
-/** A seeded PRNG (mulberry32) so training is reproducible. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export interface TrainOptions {
   relationSet?: RelationSet;
   epochs?: number;
@@ -252,7 +241,7 @@ interface Example {
 export function trainPairFilter(records: RelRecord[], opts: TrainOptions = {}): PairFilterModel {
   const { epochs = 6, learningRate = 0.2, l2 = 1e-6, heldOut = 0.1, targetRecall = 0.95, seed = 13 } = opts;
   if (!records.length) throw new Error('no training documents');
-  const rand = rng(seed);
+  const rand = mulberry32(seed);
   const order = records.map((_, i) => ({ i, r: rand() })).sort((a, b) => a.r - b.r);
   const nHeld = records.length >= 10 ? Math.max(1, Math.round(records.length * heldOut)) : 0;
   const held = new Set(order.slice(0, nHeld).map((o) => o.i));

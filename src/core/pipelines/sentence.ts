@@ -73,6 +73,11 @@ export function answerCodes(space: AnswerSpace): { codes: string[]; codeOf: Map<
   return { codes, codeOf, answerOf, relations };
 }
 
+/** SemEval-style sets answer with directed labels; the others take the pair order as head → tail. */
+export function defaultDirection(rs: RelationSet): DirectionMode {
+  return /semeval/i.test(rs.name) ? 'label' : 'pair';
+}
+
 export interface AnswerSpace {
   answers: string[];
   /** Answer → (label, reversed); null for the no-relation answer. */
@@ -168,6 +173,15 @@ function viewFor(record: RelRecord, head: Entity, tail: Entity, rs: RelationSet,
   v.relation_names = coded ? coded.relations.map((r) => `${r.name}: ${r.description}`).join('; ') : space.answers.join(', ');
   v.examples = examples.map((e) => ({ sentence: e.sentence, head: e.head, tail: e.tail, label: coded?.codeOf.get(e.label) ?? e.label }));
   return v;
+}
+
+/**
+ * The prompt of one pair exactly as classification sends it (answer space for the direction,
+ * answer codes, retrieved examples) — also what the editor shows as "the prompt".
+ */
+export function pairPrompt(record: RelRecord, head: Entity, tail: Entity, opts: { relationSet: RelationSet; template: PromptTemplate; direction?: DirectionMode; answerCodes?: boolean; examples?: RetrievedExample[] }): ChatPrompt {
+  const space = answerSpace(opts.relationSet, opts.direction ?? defaultDirection(opts.relationSet));
+  return buildPrompt(opts.template, viewFor(record, head, tail, opts.relationSet, space, opts.examples ?? [], opts.answerCodes ? answerCodes(space) : undefined));
 }
 
 /** Classifies one pair of a record. Overflow and other per-example problems come back as `error`. */

@@ -62,6 +62,19 @@ export class Bm25Searcher implements Searcher {
   }
 }
 
+/** Cosine similarity of two vectors (0 when either is zero). */
+export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i]! * b[i]!;
+    na += a[i]! * a[i]!;
+    nb += b[i]! * b[i]!;
+  }
+  return na && nb ? dot / Math.sqrt(na * nb) : 0;
+}
+
 /** Exact cosine search over vectors (the reference for HNSW recall; fine for small sets). */
 export class ExactVectorSearcher implements Searcher {
   readonly kind = 'exact' as const;
@@ -70,17 +83,7 @@ export class ExactVectorSearcher implements Searcher {
     private readonly embed: (text: string) => Promise<number[]>,
   ) {}
 
-  static cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-    let dot = 0;
-    let na = 0;
-    let nb = 0;
-    for (let i = 0; i < a.length; i++) {
-      dot += a[i]! * b[i]!;
-      na += a[i]! * a[i]!;
-      nb += b[i]! * b[i]!;
-    }
-    return na && nb ? dot / Math.sqrt(na * nb) : 0;
-  }
+  static cosine = cosine;
 
   async searchVector(q: ArrayLike<number>, k: number, exclude?: (index: number) => boolean): Promise<Hit[]> {
     const hits: Hit[] = [];
