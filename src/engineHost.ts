@@ -5,8 +5,7 @@
  * reused between requests.
  */
 import { RelationAligner } from './core/pipelines/align';
-import { DOC_TEMPLATES, DocumentOptions, NONE_ANSWER, PairFilterSpec, sumReports } from './core/pipelines/document';
-import { extractDocument } from './core/pipelines/document';
+import { DOC_TEMPLATES, DocumentOptions, NONE_ANSWER, PairFilterSpec, extractDocument, sumReports } from './core/pipelines/document';
 import { proposeEntities } from './core/pipelines/entities';
 import { parsePairFilter } from './core/pipelines/pairFilter';
 import { runSentenceExtraction } from './core/pipelines/runner';

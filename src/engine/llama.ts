@@ -272,19 +272,19 @@ export class LlamaEngine implements ClassifierEngine {
           throwIfAborted(signal);
           state.tokens = [];
           state.logprobs = [];
-          return this.generate(seq, head.length, last, 64, labels, signal);
+          return (await this.generate(seq, head.length, last, 64, await this.labelGrammar(labels), signal)).text;
         },
         generateFree: async (maxTokens) => {
           throwIfAborted(signal);
           state.tokens = [];
           state.logprobs = [];
-          return this.generate(seq, head.length, last, maxTokens, undefined, signal);
+          return (await this.generate(seq, head.length, last, maxTokens, undefined, signal)).text;
         },
         generateWithGrammar: async (spec, maxTokens) => {
           throwIfAborted(signal);
           state.tokens = [];
           state.logprobs = [];
-          return this.generateGrammar(seq, head.length, last, spec, Math.min(maxTokens, this.info.contextSize - tokens.length), signal);
+          return this.generate(seq, head.length, last, Math.min(maxTokens, this.info.contextSize - tokens.length), await this.compileGrammar(spec), signal);
         },
       };
       return await fn(session);
@@ -325,40 +325,27 @@ export class LlamaEngine implements ClassifierEngine {
     return candidates.map((cands, i) => cands.map((t) => state.logprobs[i]!.get(t)!));
   }
 
-  private async generate(seq: LlamaContextSequence, headLength: number, last: Token, maxTokens: number, labels: string[] | undefined, signal?: AbortSignal): Promise<string> {
-    const have = seq.contextTokens.length;
-    if (have > headLength) await seq.eraseContextTokenRanges([{ start: headLength, end: have }]);
-    let grammarEvaluationState;
-    if (labels) {
-      // One grammar per answer set, built once; each generation gets a fresh evaluation state.
-      const key = labels.join('\u0000');
-      let grammar = this.grammars.get(key);
-      if (!grammar) this.grammars.set(key, (grammar = this.llama.createGrammar({ grammar: `root ::= ${labels.map(gbnfLiteral).join(' | ')}` })));
-      grammarEvaluationState = new this.m.LlamaGrammarEvaluationState({ model: this.model, grammar: await grammar });
-    }
-    const out: Token[] = [];
-    const ends = new Set(this.endTokens);
-    this.evaluated += 1;
-    for await (const token of seq.evaluate([last], { temperature: 0, grammarEvaluationState, yieldEogToken: true })) {
-      throwIfAborted(signal);
-      if (ends.has(token) || this.model.isEogToken(token)) break;
-      out.push(token);
-      this.evaluated++;
-      if (out.length >= maxTokens) break;
-    }
-    return this.model.detokenize(out);
+  /** The label grammar of an answer set, built once; each generation gets a fresh evaluation state. */
+  private labelGrammar(labels: string[]): Promise<LlamaGrammar> {
+    const key = labels.join('\u0000');
+    let grammar = this.grammars.get(key);
+    if (!grammar) this.grammars.set(key, (grammar = this.llama.createGrammar({ grammar: `root ::= ${labels.map(gbnfLiteral).join(' | ')}` })));
+    return grammar;
   }
 
-  private async generateGrammar(seq: LlamaContextSequence, headLength: number, last: Token, spec: GrammarSpec, maxTokens: number, signal?: AbortSignal): Promise<Generation> {
-    const have = seq.contextTokens.length;
-    if (have > headLength) await seq.eraseContextTokenRanges([{ start: headLength, end: have }]);
-    let grammar: LlamaGrammar;
+  private async compileGrammar(spec: GrammarSpec): Promise<LlamaGrammar> {
     try {
-      grammar = 'gbnf' in spec ? await this.llama.createGrammar({ grammar: spec.gbnf }) : await this.llama.createGrammarForJsonSchema(spec.jsonSchema as Parameters<Llama['createGrammarForJsonSchema']>[0]);
+      return 'gbnf' in spec ? await this.llama.createGrammar({ grammar: spec.gbnf }) : await this.llama.createGrammarForJsonSchema(spec.jsonSchema as Parameters<Llama['createGrammarForJsonSchema']>[0]);
     } catch (err) {
       throw new EngineError(`invalid grammar: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }
-    const grammarEvaluationState = new this.m.LlamaGrammarEvaluationState({ model: this.model, grammar });
+  }
+
+  /** Greedy generation after the prompt head (under `grammar` when given), up to `maxTokens`. */
+  private async generate(seq: LlamaContextSequence, headLength: number, last: Token, maxTokens: number, grammar: LlamaGrammar | undefined, signal?: AbortSignal): Promise<Generation> {
+    const have = seq.contextTokens.length;
+    if (have > headLength) await seq.eraseContextTokenRanges([{ start: headLength, end: have }]);
+    const grammarEvaluationState = grammar ? new this.m.LlamaGrammarEvaluationState({ model: this.model, grammar }) : undefined;
     const out: Token[] = [];
     const ends = new Set(this.endTokens);
     let truncated = false;

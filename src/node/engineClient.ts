@@ -96,27 +96,19 @@ export class EngineClient {
     this.start();
     const id = this.nextId++;
     return new Promise<ResultOf<M>>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onProgress: opts.onProgress });
       const onAbort = () => {
         if (this.pending.has(id) && this.running) this.child!.send({ id: this.nextId++, method: 'cancel', params: { target: id } });
       };
       opts.signal?.addEventListener('abort', onAbort, { once: true });
-      const cleanup = () => opts.signal?.removeEventListener('abort', onAbort);
-      const p = this.pending.get(id)!;
-      const [res, rej] = [p.resolve, p.reject];
-      p.resolve = (v) => {
-        cleanup();
-        res(v);
+      const done = () => opts.signal?.removeEventListener('abort', onAbort);
+      const p: Pending = {
+        resolve: (v) => (done(), resolve(v as ResultOf<M>)),
+        reject: (e) => (done(), reject(e)),
+        onProgress: opts.onProgress,
       };
-      p.reject = (e) => {
-        cleanup();
-        rej(e);
-      };
+      this.pending.set(id, p);
       this.child!.send({ id, method, params } as EngineRequest, (err) => {
-        if (err && this.pending.has(id)) {
-          this.pending.delete(id);
-          p.reject(err);
-        }
+        if (err && this.pending.delete(id)) p.reject(err);
       });
     });
   }

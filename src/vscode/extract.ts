@@ -53,7 +53,7 @@ export async function extractRelations(engine: EngineService, runs: RunHistory, 
   const rs = await relationSetFor(doc.uri, s, []);
   if (!rs) return void askForRelationSet();
   const id = `${doc.uri.path.split('/').pop()}${range ? `:${range.start.line + 1}` : ''}`;
-  const result = await run(engine, log, `Extracting relations from ${id}`, (signal, progress) =>
+  const result = await run(log, `Extracting relations from ${id}`, (signal, progress) =>
     engine.client.request('extract', { engine: engine.engineSettings(doc.uri), job: { kind: 'document', inputs: [{ id, text }], relationSet: rs.set as unknown as Record<string, unknown>, template: s.documentTemplate, k: s.documentK, filter: documentFilter(s.documentFilter, doc.uri), } }, { signal, onProgress: progress }),
   );
   if (!result) return;
@@ -71,7 +71,7 @@ export async function extractRelations(engine: EngineService, runs: RunHistory, 
   } else target = await vscode.workspace.openTextDocument({ language: 'jsonl', content: lines.join('\n') + '\n' });
   await vscode.window.showTextDocument(target, { preview: false });
   runs.add({ file: doc.uri.fsPath, kind: 'document', records: result.items.length, result, relationSet: rs.from });
-  summarize(result, `${result.items.reduce((n, i) => n + ((i.record as unknown as RelRecord).relations.length ?? 0), 0)} relation(s) in ${target.uri.path.split('/').pop()}`);
+  summarize(engine, result, `${result.items.reduce((n, i) => n + ((i.record as unknown as RelRecord).relations.length), 0)} relation(s) in ${target.uri.path.split('/').pop()}`);
 }
 
 function documentFilter(f: string, doc: vscode.Uri): 'none' | 'llm' | { file: string } {
@@ -97,7 +97,7 @@ async function extractFromRecords(editor: vscode.TextEditor, scope: Scope, engin
   const template = await templateFor(s, doc.uri);
   const settings = engine.engineSettings(doc.uri);
   const total = sentLevel.reduce((n, l) => n + candidatePairs(l.record).length, 0) + docLevel.length;
-  const result = await run(engine, log, `Extracting relations (${lines.length} record(s))`, async (signal, progress) => {
+  const result = await run(log, `Extracting relations (${lines.length} record(s))`, async (signal, progress) => {
     const parts: ExtractResult[] = [];
     if (sentLevel.length)
       parts.push(
@@ -128,7 +128,7 @@ async function extractFromRecords(editor: vscode.TextEditor, scope: Scope, engin
   const applied = await replaceRecords(doc, changes);
   if (applied.skipped.length) void vscode.window.showWarningMessage(`Relation Lens: ${applied.skipped.length} line(s) changed during the run and were left alone (lines ${applied.skipped.slice(0, 5).map((l) => l + 1).join(', ')}).`);
   runs.add({ file: doc.uri.fsPath, kind: docLevel.length && sentLevel.length ? 'mixed' : docLevel.length ? 'document' : 'sentence', records: lines.length, result, relationSet: rs.from });
-  summarize(result, `${applied.applied} record(s) updated`);
+  summarize(engine, result, `${applied.applied} record(s) updated`);
 }
 
 function combine(parts: ExtractResult[]): ExtractResult {
@@ -144,16 +144,14 @@ function combine(parts: ExtractResult[]): ExtractResult {
   };
 }
 
-let engineRef: EngineService | undefined;
-function summarize(r: ExtractResult & { partial?: boolean }, what: string): void {
+function summarize(engine: EngineService, r: ExtractResult, what: string): void {
   if (r.partial) return;
-  engineRef?.finished(r);
+  engine.finished(r);
   const errs = r.errors.length ? ` ${r.errors.length} problem(s): ${r.errors[0]}` : '';
   void vscode.window.showInformationMessage(`Relation Lens: ${what} in ${(r.elapsedMs / 1000).toFixed(1)} s (${r.engine.backend}, ${r.tokensPerSecond.toFixed(0)} tokens/s).${errs}`);
 }
 
-async function run(engine: EngineService, log: vscode.LogOutputChannel, title: string, fn: (signal: AbortSignal, progress: (p: Progress) => void) => Promise<ExtractResult>): Promise<ExtractResult | undefined> {
-  engineRef = engine;
+async function run(log: vscode.LogOutputChannel, title: string, fn: (signal: AbortSignal, progress: (p: Progress) => void) => Promise<ExtractResult>): Promise<ExtractResult | undefined> {
   return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Relation Lens: ${title}`, cancellable: true }, async (progress, token) => {
     const controller = new AbortController();
     token.onCancellationRequested(() => controller.abort());

@@ -36,41 +36,29 @@ export interface DocPromptView {
 const LMRC_HEADER = 'Below is an instruction that describes a task, paired with an input that provides further context. Write a response that appropriately completes the request.';
 const DOC_INPUT = ['### Text:', '{{text}}', '', '### {{pair_count}} Entity pairs:', '{{pair_lines}}', '', '### Response:'].join('\n');
 
+/** An Appendix A prompt of seed 003: the shared header, the task, the formats, the relation set. */
+function lmrcTemplate(name: string, task: string, outputFormat: string): PromptTemplate {
+  return {
+    name,
+    instruction: [LMRC_HEADER, '', '### Instruction:', task, "The format of the input entity pair is '(head entity| -| tail entity)'.", `Your output format is '${outputFormat}'.`, '', '### Relation set:', '{{relation_names}}'].join('\n'),
+    input: DOC_INPUT,
+    output: '{{answer_lines}}',
+  };
+}
+
 /** Seed 003, Appendix A, "Prompt for Document-level Relation Extraction" (answers may be None). */
-export const LMRC_TEMPLATE: PromptTemplate = {
-  name: 'lmrc',
-  instruction: [
-    LMRC_HEADER,
-    '',
-    '### Instruction:',
-    'Your task is to determine whether there are relations between the entity pairs based on the information in the text. If there exists relations, select relations for the entity pairs from the relation set; if there is no relation, return None.',
-    "The format of the input entity pair is '(head entity| -| tail entity)'.",
-    "Your output format is '(head entity| relation/None| tail entity)'.",
-    '',
-    '### Relation set:',
-    '{{relation_names}}',
-  ].join('\n'),
-  input: DOC_INPUT,
-  output: '{{answer_lines}}',
-};
+export const LMRC_TEMPLATE = lmrcTemplate(
+  'lmrc',
+  'Your task is to determine whether there are relations between the entity pairs based on the information in the text. If there exists relations, select relations for the entity pairs from the relation set; if there is no relation, return None.',
+  '(head entity| relation/None| tail entity)',
+);
 
 /** Seed 003, Appendix A, "Prompt for Relation Classification" (no None: the pairs were filtered). */
-export const LMRC_RC_TEMPLATE: PromptTemplate = {
-  name: 'lmrc-rc',
-  instruction: [
-    LMRC_HEADER,
-    '',
-    '### Instruction:',
-    'This is a relation classification task. we will provide entity pairs that require relation classification. Your task is to select relations for each entity pair from the given relation set based on the information in the text. There may be multiple relations between an entity pair.',
-    "The format of the input entity pair is '(head entity| -| tail entity)'.",
-    "Your output format is '(head entity| relation| tail entity)'.",
-    '',
-    '### Relation set:',
-    '{{relation_names}}',
-  ].join('\n'),
-  input: DOC_INPUT,
-  output: '{{answer_lines}}',
-};
+export const LMRC_RC_TEMPLATE = lmrcTemplate(
+  'lmrc-rc',
+  'This is a relation classification task. we will provide entity pairs that require relation classification. Your task is to select relations for each entity pair from the given relation set based on the information in the text. There may be multiple relations between an entity pair.',
+  '(head entity| relation| tail entity)',
+);
 
 /** Built-in document templates and whether their answers may be None. */
 export const DOC_TEMPLATES: Record<string, { template: PromptTemplate; none: boolean }> = {
@@ -183,8 +171,7 @@ export function sumReports(reports: DocReport[]): Omit<DocReport, 'id'> & { docu
     t.filter = r.filter;
     t.threshold = r.threshold;
   }
-  const { id: _id, ...rest } = t;
-  void _id;
+  const { id: _unused, ...rest } = t;
   return { ...rest, documents: reports.length, goldPairRecall: t.goldPairs ? t.goldPairsKept / t.goldPairs : null, keptFraction: t.pairsIn ? t.pairsKept / t.pairsIn : 0 };
 }
 
@@ -350,7 +337,7 @@ export async function extractDocument(engine: ClassifierEngine, record: RelRecor
   const pairs = candidatePairs(record);
   report.pairsIn = pairs.length;
   const gold = goldPairs(record, opts.relationSet);
-  report.goldPairs = [...gold].length;
+  report.goldPairs = gold.size;
   const kept = await proposeCandidates(engine, record, pairs, opts, report);
   report.pairsKept = kept.size;
   for (const g of gold) if (kept.has(g)) report.goldPairsKept++;
