@@ -403,6 +403,8 @@ export function buildProgram(): Command {
             row('tokens evaluated per example naive/opt', `${res.naive_tokens_per_example.toFixed(1)} / ${res.optimized_tokens_per_example.toFixed(1)}`),
             row('raw prompt eval tokens/s (limit)', res.raw_prompt_eval_tokens_per_s.toFixed(1)),
             row('optimized tokens/s ÷ limit', res.limit_fraction.toFixed(3)),
+            row('same-shape chunk eval tokens/s', res.chunk_eval_tokens_per_s.toFixed(1)),
+            row('optimized tokens/s ÷ same-shape rate', res.chunk_limit_fraction.toFixed(3)),
           ].join('\n') + '\n',
         );
       }

@@ -31,6 +31,9 @@ export interface ThroughputResult {
   optimized_tokens_per_s: number;
   raw_prompt_eval_tokens_per_s: number;
   limit_fraction: number;
+  /** llama.cpp's rate when every sequence evaluates one example-sized chunk after the prompt-sized prefix. */
+  chunk_eval_tokens_per_s: number;
+  chunk_limit_fraction: number;
   prompt_tokens: number;
   naive_answers_in_set: number;
 }
@@ -86,6 +89,13 @@ export async function benchThroughput(opts: { modelPath: string; records: RelRec
       const optTime = performance.now() - t1;
       const optTokens = engine.evaluatedTokens - e1;
       log(`optimized: ${done} examples in ${(optTime / 1000).toFixed(1)} s`);
+      // The same shape without the pipeline: prompt-sized prefix, example-sized chunks, K sequences.
+      // optimized tokens ≈ K·prefix + n·chunk with prefix + chunk ≈ the prompt length L,
+      // so chunk ≈ (tokens − K·L) / (n − K).
+      const k = opts.parallel;
+      const chunk = Math.max(1, Math.min(promptTokens - 1, Math.round((optTokens - k * promptTokens) / Math.max(1, records.length - k))));
+      const chunkRate = await engine.chunkEvalRate(promptTokens - chunk, chunk);
+      log(`chunk eval (${k} × ${chunk} tokens after ${promptTokens - chunk}): ${chunkRate.toFixed(1)} tokens/s`);
       const naiveRate = (1000 * naiveRecords.length) / naiveTime;
       const optRate = (1000 * records.length) / optTime;
       const optTokRate = (1000 * optTokens) / optTime;
@@ -107,6 +117,8 @@ export async function benchThroughput(opts: { modelPath: string; records: RelRec
         optimized_tokens_per_s: optTokRate,
         raw_prompt_eval_tokens_per_s: raw,
         limit_fraction: optTokRate / raw,
+        chunk_eval_tokens_per_s: chunkRate,
+        chunk_limit_fraction: optTokRate / chunkRate,
         prompt_tokens: promptTokens,
         naive_answers_in_set: inSet / naiveRecords.length,
       };

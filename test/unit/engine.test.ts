@@ -3,7 +3,7 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, promises as fs, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { AbortError } from '../../src/core/ports';
+import { AbortError, PromptSession } from '../../src/core/ports';
 import { evaluateSemEval, semevalAnswers } from '../../src/core/eval';
 import { SEMEVAL_RELATIONS } from '../../src/core/formats/semeval';
 import { answerSpace, buildPrompt } from '../../src/core/pipelines/sentence';
@@ -80,10 +80,19 @@ describe('engine (node-llama-cpp, real GGUF)', function () {
     };
     const single = await LlamaEngine.open({ modelPath: model, parallel: 1, contextSize: 1024 });
     try {
-      const first = await single.withPrompt(prompt(sample[0]!), async (s) => [s.promptTokens, s.reusedTokens]);
-      const second = await single.withPrompt(prompt(sample[1]!), async (s) => [s.promptTokens, s.reusedTokens]);
+      // Each session scores one position: the prompt is evaluated with its first scored position.
+      const probe = [single.tokenizeLabel('Other')[0]!];
+      const session = async (s: PromptSession) => {
+        await s.continuation([], [probe]);
+        return [s.promptTokens, s.reusedTokens];
+      };
+      const first = await single.withPrompt(prompt(sample[0]!), session);
+      const evaluatedFirst = single.evaluatedTokens;
+      const second = await single.withPrompt(prompt(sample[1]!), session);
       assert.equal(first[1], 0);
       assert.ok(second[1]! > 0.85 * second[0]!, `reused ${second[1]} of ${second[0]} tokens`);
+      assert.equal(evaluatedFirst, first[0]);
+      assert.equal(single.evaluatedTokens - evaluatedFirst, second[0]! - second[1]!);
     } finally {
       await single.dispose();
     }
