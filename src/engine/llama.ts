@@ -202,6 +202,11 @@ export class LlamaEngine implements ClassifierEngine {
     return state.contextText.tokenize(this.model.tokenizer);
   }
 
+  /** The tokens of a prompt as the engine evaluates it (chat template applied). */
+  tokenizePrompt(prompt: ChatPrompt): TokenId[] {
+    return this.render(prompt);
+  }
+
   countPromptTokens(prompt: ChatPrompt): number {
     return this.render(prompt).length;
   }

@@ -7,7 +7,7 @@
  */
 import { SEMEVAL_RELATIONS } from '../core/formats/semeval';
 import { runSentenceExtraction } from '../core/pipelines/runner';
-import { DecodeMode, answerSpace, buildPrompt, defaultDirection } from '../core/pipelines/sentence';
+import { DecodeMode, answerSpace, buildPrompt, defaultDirection, pairPrompt } from '../core/pipelines/sentence';
 import { promptView } from '../core/formats/sft';
 import { PromptTemplate } from '../core/prompts/template';
 import { RelRecord, RelationSet, candidatePairs } from '../core/schema';
@@ -31,7 +31,7 @@ export interface ThroughputResult {
   optimized_tokens_per_s: number;
   raw_prompt_eval_tokens_per_s: number;
   limit_fraction: number;
-  /** llama.cpp's rate when every sequence evaluates one example-sized chunk after the prompt-sized prefix. */
+  /** llama.cpp's rate on the prompts' shape: every sequence evaluates one example's own tokens after the shared prefix. */
   chunk_eval_tokens_per_s: number;
   chunk_limit_fraction: number;
   prompt_tokens: number;
@@ -90,12 +90,16 @@ export async function benchThroughput(opts: { modelPath: string; records: RelRec
       const optTokens = engine.evaluatedTokens - e1;
       log(`optimized: ${done} examples in ${(optTime / 1000).toFixed(1)} s`);
       // The same shape without the pipeline: prompt-sized prefix, example-sized chunks, K sequences.
-      // optimized tokens ≈ K·prefix + n·chunk with prefix + chunk ≈ the prompt length L,
-      // so chunk ≈ (tokens − K·L) / (n − K).
-      const k = opts.parallel;
-      const chunk = Math.max(1, Math.min(promptTokens - 1, Math.round((optTokens - k * promptTokens) / Math.max(1, records.length - k))));
-      const chunkRate = await engine.chunkEvalRate(promptTokens - chunk, chunk);
-      log(`chunk eval (${k} × ${chunk} tokens after ${promptTokens - chunk}): ${chunkRate.toFixed(1)} tokens/s`);
+      // The shape: the prompts' shared prefix, then each example's own tokens (mean over 32).
+      const prompts = records.slice(0, 32).map((r) => {
+        const [a, b] = candidatePairs(r)[0]!;
+        return engine.tokenizePrompt(pairPrompt(r, r.entities.find((e) => e.id === a)!, r.entities.find((e) => e.id === b)!, { relationSet: rs, template: opts.template, direction, answerCodes: opts.answerCodes }));
+      });
+      let prefix = Math.min(...prompts.map((p) => p.length));
+      for (const p of prompts.slice(1)) for (let i = 0; i < prefix; i++) if (p[i] !== prompts[0]![i]) prefix = i;
+      const chunk = Math.max(1, Math.round(prompts.reduce((a, p) => a + p.length - prefix, 0) / prompts.length));
+      const chunkRate = await engine.chunkEvalRate(prefix, chunk);
+      log(`chunk eval (${opts.parallel} × ${chunk} tokens after a ${prefix}-token prefix): ${chunkRate.toFixed(1)} tokens/s`);
       const naiveRate = (1000 * naiveRecords.length) / naiveTime;
       const optRate = (1000 * records.length) / optTime;
       const optTokRate = (1000 * optTokens) / optTime;

@@ -114,7 +114,12 @@ async function reviewNext(): Promise<void> {
 class CurationLensProvider implements vscode.CodeLensProvider, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeCodeLenses = this.changed.event;
-  private readonly sub = vscode.window.onDidChangeTextEditorVisibleRanges(() => this.changed.fire());
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  // Lenses follow the visible ranges once scrolling settles, not on every scroll event.
+  private readonly sub = vscode.window.onDidChangeTextEditorVisibleRanges(() => {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.changed.fire(), 150);
+  });
 
   provideCodeLenses(doc: vscode.TextDocument): vscode.CodeLens[] {
     const editor = vscode.window.visibleTextEditors.find((e) => e.document === doc);
@@ -140,6 +145,7 @@ class CurationLensProvider implements vscode.CodeLensProvider, vscode.Disposable
   }
 
   dispose(): void {
+    clearTimeout(this.timer);
     this.sub.dispose();
     this.changed.dispose();
   }

@@ -1,6 +1,6 @@
 /** The node-llama-cpp engine with a real GGUF model (SmolLM2-135M-Instruct Q4_1). */
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, promises as fs, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, promises as fs, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { AbortError, PromptSession } from '../../src/core/ports';
@@ -173,15 +173,20 @@ describe('CLI extract with a real model', function () {
   });
   after(() => dir && rmSync(dir, { recursive: true, force: true }));
 
-  it('extracts with a LoRA adapter made for the model (random weights, scale 0.5); every label is in the set; eval scores it', async () => {
+  let adapter: string;
+  const cli = path.join(ROOT, 'dist', 'cli.js');
+  before(async () => {
+    if (!model) return;
     const md = await readGgufMetadata(model);
     const n = (k: string) => md.get(k)!.value as number;
     const shape = { vocab: 0, embd: n('llama.embedding_length'), layers: n('llama.block_count'), ff: n('llama.feed_forward_length'), heads: n('llama.attention.head_count'), headsKv: n('llama.attention.head_count_kv'), context: 0 };
-    const adapter = path.join(dir, 'smollm2-lora.gguf');
+    adapter = path.join(dir, 'smollm2-lora.gguf');
     const l = loraAdapter(shape, 4, 4, 11);
     await writeGguf(adapter, l.metadata, l.tensors);
+  });
+
+  it('extracts with a LoRA adapter made for the model (random weights, scale 0.5); every label is in the set; eval scores it', async () => {
     const out = path.join(dir, 'lora.jsonl');
-    const cli = path.join(ROOT, 'dist', 'cli.js');
     const r = spawnSync(process.execPath, [cli, 'extract', SAMPLE, '--model', model, '--lora', `${adapter}:0.5`, '--mode', 'generate', '--limit', '4', '-o', out], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, /engine: CPU, \d+ thread\(s\).*LoRA .*smollm2-lora\.gguf:0\.5/);
@@ -193,4 +198,55 @@ describe('CLI extract with a real model', function () {
     assert.equal(ev.status, 0, ev.stderr);
     assert.ok(JSON.parse(ev.stdout).counts.skipped === 8, 'the four unpredicted records count as skipped, as in the perl scorer');
   });
+
+  // The three sentence-level datasets as they come (../shared/datasets): a few test lines, a BM25
+  // index built by the CLI from the start of the training split, RAG k=3 and the LoRA adapter.
+  const SETS = [
+    { name: 'semeval', dir: 'semeval2010_task8', test: 'TEST_FILE_FULL.TXT', train: 'TRAIN_FILE.TXT', linesPer: 4, relations: undefined, metric: 'semeval' },
+    { name: 'finre', dir: 'finre', test: 'test.txt', train: 'train.txt', linesPer: 2, relations: 'relation2id.txt', metric: 'micro' },
+    { name: 'sanwen', dir: 'sanwen', test: 'test.txt', train: 'train.txt', linesPer: 1, relations: 'relation2id.txt', metric: 'micro' },
+  ] as const;
+  for (const ds of SETS) {
+    it(`${ds.name}: extract with RAG (BM25, k=3) and LoRA on the dataset's own files; every label is in the set; eval scores it`, async function () {
+      const root = path.join(ROOT, '..', 'shared', 'datasets', ds.dir);
+      if (!existsSync(path.join(root, ds.test))) {
+        console.log(`      SKIP: ${root} is not there`);
+        return this.skip();
+      }
+      const head = async (file: string, lines: number, to: string) => {
+        const text = (await fs.readFile(path.join(root, file), 'utf8')).split('\n').slice(0, lines).join('\n') + '\n';
+        await fs.writeFile(to, text);
+        return to;
+      };
+      // File names keep the dataset's name: FinRE and SanWen share one TSV layout.
+      const test = await head(ds.test, 3 * ds.linesPer, path.join(dir, `${ds.name}-test.txt`));
+      const train = await head(ds.train, 200 * ds.linesPer, path.join(dir, `${ds.name}-train.txt`));
+      const rel = ds.relations ? ['--relations', path.join(root, ds.relations)] : [];
+      const idx = path.join(dir, `${ds.name}-index`);
+      const b = spawnSync(process.execPath, [cli, 'index', 'build', train, '--embedder', 'bm25', ...rel, '-o', idx], { encoding: 'utf8' });
+      assert.equal(b.status, 0, b.stderr);
+      const out = path.join(dir, `${ds.name}-pred.jsonl`);
+      const r = spawnSync(process.execPath, [cli, 'extract', test, '--model', model, '--lora', `${adapter}:0.5`, '--rag', idx, '--k', '3', '--mode', 'generate', ...rel, '--template', ds.name === 'semeval' ? 'rag4re' : 'cre-llm', '-o', out], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      const gold = await loadRecords(test, ds.relations ? { relations: path.join(root, ds.relations) } : {});
+      const preds = (await loadRecords(out)).records;
+      assert.equal(preds.length, 3);
+      const rs = gold.relationSet!;
+      const labels = new Set([...rs.labels.map((x) => x.name), ...(rs.noRelation ? [rs.noRelation] : [])]);
+      for (const p of preds) {
+        const extraction = p.meta?.['extraction'] as { pairs: number; retrieved?: Array<{ neighbours: unknown[] }> };
+        let withProvenance = extraction.retrieved?.filter((x) => x.neighbours.length === 3).length ?? 0;
+        for (const rel of p.relations) {
+          assert.ok(labels.has(rel.label), `${ds.name}: ${rel.label} is not in the relation set`);
+          if ((rel.meta?.['neighbours'] as unknown[] | undefined)?.length === 3) withProvenance++;
+        }
+        assert.ok(extraction.pairs > 0);
+        assert.equal(withProvenance, extraction.pairs, `${p.id}: every classified pair records its 3 retrieved demonstrations`);
+      }
+      const ev = spawnSync(process.execPath, [cli, 'eval', '--metric', ds.metric, '--gold', test, '--pred', out, ...rel, '--json'], { encoding: 'utf8' });
+      assert.equal(ev.status, 0, ev.stderr);
+      const score = JSON.parse(ev.stdout);
+      assert.ok(score.f1 >= 0 && score.f1 <= 1, ev.stdout);
+    });
+  }
 });

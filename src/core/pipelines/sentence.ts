@@ -250,7 +250,10 @@ export function applyPredictions(record: RelRecord, preds: PairPrediction[], spa
   }
   const out: RelRecord = { ...record, relations };
   const errors = preds.filter((p) => p.error).map((p) => p.error!);
-  const noneFor = preds.filter((p) => !p.error && space.decode(p.answer) === null).map((p) => p.pair);
-  out.meta = { ...(record.meta ?? {}), extraction: { model: opts.model, pairs: preds.length, ...(noneFor.length ? { noRelation: noneFor } : {}), ...(errors.length ? { errors } : {}) } };
+  const none = preds.filter((p) => !p.error && space.decode(p.answer) === null);
+  const noneFor = none.map((p) => p.pair);
+  // Provenance of the no-relation answers too (a relation carries its own in meta.neighbours).
+  const retrieved = none.filter((p) => p.neighbours).map((p) => ({ pair: p.pair, neighbours: p.neighbours }));
+  out.meta = { ...(record.meta ?? {}), extraction: { model: opts.model, pairs: preds.length, ...(noneFor.length ? { noRelation: noneFor } : {}), ...(retrieved.length ? { retrieved } : {}), ...(errors.length ? { errors } : {}) } };
   return out;
 }
