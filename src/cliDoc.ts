@@ -9,7 +9,7 @@ import { InputError } from './core/diagnostics';
 import { parseRelInfo, relationSetFromRelInfo } from './core/formats/docred';
 import { RelationAligner } from './core/pipelines/align';
 import { DOC_TEMPLATES, DocBatch, NONE_ANSWER, PairFilterSpec, docPrompt, docPromptView, planBatches } from './core/pipelines/document';
-import { PairFilterModel, filterCurve, parsePairFilter, scorePairs, summarizeCurve, trainPairFilter } from './core/pipelines/pairFilter';
+import { PairFilterModel, filterBySentenceDistance, filterCurve, parsePairFilter, scorePairs, summarizeCurve, trainPairFilter } from './core/pipelines/pairFilter';
 import { PromptTemplate, parseTemplate } from './core/prompts/template';
 import { RelRecord, RelationSet, candidatePairs } from './core/schema';
 import { LlamaEmbedder } from './engine/embedder';
@@ -232,12 +232,16 @@ export function addDocumentCommands(program: Command, bench: Command, ctx: CliCo
         by_kept: s.byKept,
         by_recall: s.byRecall,
         curve: c.points.filter((_, i) => i % step === 0 || i === c.points.length - 1).map((p) => [+p.keptFraction.toFixed(5), +p.recall.toFixed(5)]),
+        by_sentence_distance_at_95: filterBySentenceDistance(model, records, at95.threshold, relationSet),
       };
       if (opts.json) return void process.stdout.write(JSON.stringify(res) + '\n');
       const out = [`documents ${res.documents}, candidate pairs ${res.pairs}, gold pairs ${res.gold_pairs}`, '', `${'kept'.padStart(8)} ${'recall'.padStart(8)} ${'threshold'.padStart(10)}`];
       for (const p of s.byKept) out.push(`${(100 * p.keptFraction).toFixed(1).padStart(7)}% ${(100 * p.recall).toFixed(1).padStart(7)}% ${p.threshold.toPrecision(4).padStart(10)}`);
       out.push('', `95% recall: keeps ${(100 * at95.keptFraction).toFixed(1)}% of the pairs (threshold ${at95.threshold.toPrecision(4)})`);
       out.push(`the filter's own threshold ${model.threshold.toPrecision(4)}: recall ${(100 * atModel.recall).toFixed(1)}%, kept ${(100 * atModel.keptFraction).toFixed(1)}%`);
+      const pct = (a: number, b: number) => `${b ? ((100 * a) / b).toFixed(1) : '-'}%`.padStart(8);
+      out.push('', 'by closest sentence distance of the mentions, at the 95%-recall threshold:', `${'distance'.padStart(8)} ${'pairs'.padStart(8)} ${'of gold'.padStart(8)} ${'related'.padStart(8)} ${'kept'.padStart(8)} ${'recall'.padStart(8)}`);
+      for (const r of res.by_sentence_distance_at_95) out.push(`${r.distance.padStart(8)} ${pct(r.pairs, res.pairs)} ${pct(r.goldPairs, res.gold_pairs)} ${pct(r.goldPairs, r.pairs)} ${pct(r.kept, r.pairs)} ${pct(r.goldKept, r.goldPairs)}`);
       process.stdout.write(out.join('\n') + '\n');
     });
 

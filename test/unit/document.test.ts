@@ -361,6 +361,15 @@ describe('document-level RE (LMRC)', function () {
       assert.ok(j.recall_at_95 >= 0.95);
       assert.ok(j.kept_fraction_at_95 > 0 && j.kept_fraction_at_95 < 1);
       assert.ok(Array.isArray(j.curve) && j.curve.length > 10);
+      // The breakdown by sentence distance adds up to the totals and to the 95 % point.
+      const rows = j.by_sentence_distance_at_95 as Array<{ distance: string; pairs: number; goldPairs: number; kept: number; goldKept: number }>;
+      assert.deepEqual(rows.map((x) => x.distance), ['0', '1', '2', '3', '4+']);
+      const sum = (k: 'pairs' | 'goldPairs' | 'kept' | 'goldKept') => rows.reduce((a, x) => a + x[k], 0);
+      assert.equal(sum('pairs'), j.pairs);
+      assert.equal(sum('goldPairs'), j.gold_pairs);
+      assert.ok(Math.abs(sum('kept') / j.pairs - j.kept_fraction_at_95) < 1e-9);
+      assert.ok(Math.abs(sum('goldKept') / j.gold_pairs - j.recall_at_95) < 1e-9);
+      assert.ok(rows[0]!.goldPairs > 0, 'some related pairs share a sentence');
       r = run('train-filter', '--train', path.join(dir, 'nope.json'), '-o', filter);
       assert.equal(r.code, 1);
       assert.match(r.err, /nope\.json/);

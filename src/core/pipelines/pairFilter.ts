@@ -365,6 +365,42 @@ export function filterCurve(model: PairFilterModel, records: Iterable<RelRecord>
   };
 }
 
+export interface DistanceRow {
+  /** Closest sentence distance between the two entities' mentions: "0" (same sentence) … "4+". */
+  distance: string;
+  pairs: number;
+  goldPairs: number;
+  kept: number;
+  goldKept: number;
+}
+
+/**
+ * Where the related pairs are and what the filter keeps of them at `threshold`, by the closest
+ * sentence distance of the two entities' mentions (a report of what any pair filter faces).
+ */
+export function filterBySentenceDistance(model: PairFilterModel, records: Iterable<RelRecord>, threshold: number, rs?: RelationSet): DistanceRow[] {
+  const names = ['0', '1', '2', '3', '4+'];
+  const rows = names.map((distance) => ({ distance, pairs: 0, goldPairs: 0, kept: 0, goldKept: 0 }));
+  for (const r of records) {
+    const pairs = candidatePairs(r);
+    const g = goldPairs(r, rs);
+    const sents = new Map(r.entities.map((e) => [e.id, [...new Set(e.mentions.map((m) => m.sent ?? sentenceIndexOf(r, m.start)))]]));
+    scorePairs(model, r, pairs).forEach((score, j) => {
+      const [h, t] = pairs[j]!;
+      let d = Infinity;
+      for (const a of sents.get(h) ?? []) for (const b of sents.get(t) ?? []) d = Math.min(d, Math.abs(a - b));
+      const row = rows[Math.min(4, Number.isFinite(d) ? d : 4)]!;
+      const y = g.has(pairKey(h, t));
+      const keep = score >= threshold;
+      row.pairs++;
+      if (y) row.goldPairs++;
+      if (keep) row.kept++;
+      if (y && keep) row.goldKept++;
+    });
+  }
+  return rows;
+}
+
 /** A few points of a curve for reports: at fixed kept fractions and recall levels. */
 export function summarizeCurve(c: FilterCurve): { byKept: CurvePoint[]; byRecall: Array<CurvePoint & { target: number }> } {
   const round = (p: CurvePoint): CurvePoint => ({ threshold: +p.threshold.toPrecision(6), keptFraction: +p.keptFraction.toFixed(5), recall: +p.recall.toFixed(5) });
