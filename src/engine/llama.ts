@@ -276,7 +276,7 @@ export class LlamaEngine implements ClassifierEngine {
         },
         generateConstrained: async (labels) => {
           throwIfAborted(signal);
-          return (await this.generate(seq, head.length, last, 64, await this.labelGrammar(labels), state, signal)).text;
+          return (await this.generate(seq, head.length, last, 64, await this.labelGrammar(labels), state, signal, labels)).text;
         },
         generateFree: async (maxTokens) => {
           throwIfAborted(signal);
@@ -343,8 +343,13 @@ export class LlamaEngine implements ClassifierEngine {
     }
   }
 
-  /** Greedy generation after the prompt head (under `grammar` when given), up to `maxTokens`. */
-  private async generate(seq: LlamaContextSequence, headLength: number, last: Token, maxTokens: number, grammar: LlamaGrammar | undefined, state: PathState, signal?: AbortSignal): Promise<Generation> {
+  /**
+   * Greedy generation after the prompt head (under `grammar` when given), up to `maxTokens`.
+   * With `labels` (the grammar's alternatives), generation stops as soon as the text so far
+   * starts exactly one label: the grammar forces the rest, so the answer is the same and the
+   * forced tokens are never evaluated.
+   */
+  private async generate(seq: LlamaContextSequence, headLength: number, last: Token, maxTokens: number, grammar: LlamaGrammar | undefined, state: PathState, signal?: AbortSignal, labels?: string[]): Promise<Generation> {
     const have = seq.contextTokens.length;
     if (have > headLength) await seq.eraseContextTokenRanges([{ start: headLength, end: have }]);
     const pending = state.pending;
@@ -360,11 +365,18 @@ export class LlamaEngine implements ClassifierEngine {
       throwIfAborted(signal);
       if (ends.has(token) || this.model.isEogToken(token)) break;
       out.push(token);
-      this.evaluated++;
+      if (labels) {
+        const text = this.model.detokenize(out);
+        let only: string | undefined;
+        let count = 0;
+        for (const l of labels) if (l.startsWith(text) && ++count === 1) only = l;
+        if (count === 1) return { text: only!, tokens: out.length, truncated: false };
+      }
       if (out.length >= maxTokens) {
         truncated = true;
         break;
       }
+      this.evaluated++; // the loop goes on: this token is evaluated for the next one
     }
     return { text: this.model.detokenize(out), tokens: out.length, truncated };
   }
