@@ -58,11 +58,11 @@ async function loadFilter(file: string): Promise<PairFilterModel> {
   return parsePairFilter((await readText(file)).text, file);
 }
 
-async function resolveDocTemplate(name: string, noneFlag: boolean | undefined): Promise<{ template: PromptTemplate; none: boolean }> {
+async function resolveDocTemplate(name: string, noneFlag: boolean | undefined, evidenceFlag?: boolean): Promise<{ template: PromptTemplate; none: boolean; evidence: boolean }> {
   const builtin = DOC_TEMPLATES[name];
-  if (builtin) return { template: builtin.template, none: noneFlag ?? builtin.none };
+  if (builtin) return { template: builtin.template, none: noneFlag ?? builtin.none, evidence: evidenceFlag ?? builtin.evidence };
   if (!(await fs.stat(name).then(() => true, () => false))) throw new InputError(`no built-in document template named "${name}" (built-in: ${Object.keys(DOC_TEMPLATES).join(', ')}) and no such file`);
-  return { template: parseTemplate((await readText(name)).text, name), none: noneFlag ?? true };
+  return { template: parseTemplate((await readText(name)).text, name), none: noneFlag ?? true, evidence: evidenceFlag ?? false };
 }
 
 interface ExtractDocOptions {
@@ -72,6 +72,7 @@ interface ExtractDocOptions {
   k: number;
   template: string;
   none?: boolean;
+  evidence?: boolean;
   relations?: string;
   relInfo?: string;
   from?: ImportFormat;
@@ -119,8 +120,9 @@ export function addDocumentCommands(program: Command, bench: Command, ctx: CliCo
     .option('--filter <filter.json|none|llm>', 'candidate stage: a trained filter (train-filter), none (all pairs), or llm (a yes/no question per pair)', 'none')
     .option('--threshold <p>', 'keep-threshold of the filter (default: the filter file\'s, or 0.5 for llm)', (v) => fraction(v, '--threshold'))
     .option('--k <n>', 'entity pairs per prompt', (v) => ctx.positiveInt(v, '--k'), 8)
-    .option('--template <name|file>', `prompt: ${Object.keys(DOC_TEMPLATES).join(' (answers may be None), ')} (no None), or a template file`, 'lmrc')
+    .option('--template <name|file>', 'prompt: lmrc (answers may be None), lmrc-rc (no None), lmrc-evidence (None, and evidence sentence numbers), or a template file', 'lmrc')
     .option('--none', 'allow the answer None with a template file')
+    .option('--evidence', 'with a template file: number the sentences and ask for evidence after each relation')
     .option('--relations <file>', 'relation set JSON')
     .option('--rel-info <file>', 'rel_info.json (DocRED; default: next to the input)')
     .addOption(new Option('--from <format>', 'input format (detected when omitted)').choices(['docred', 'jsonl']))
@@ -151,7 +153,7 @@ export function addDocumentCommands(program: Command, bench: Command, ctx: CliCo
       }
       if (!rs) throw new InputError('no relation set: pass --rel-info (DocRED rel_info.json) or --relations (relation-set JSON)', input);
       if (opts.limit) inputs = inputs.slice(0, opts.limit);
-      const { template, none } = await resolveDocTemplate(opts.template, opts.none);
+      const { template, none, evidence } = await resolveDocTemplate(opts.template, opts.none, opts.evidence);
       const controller = new AbortController();
       process.once('SIGINT', () => {
         process.stderr.write('\ninterrupted: stopping; the finished documents are kept, run the same command again to resume\n');
@@ -184,7 +186,7 @@ export function addDocumentCommands(program: Command, bench: Command, ctx: CliCo
         const res = await runDocExtractJob({
           engine,
           inputs,
-          options: { relationSet: rs, template, none, k: opts.k, filter, aligner, entityFuzzy: opts.entityFuzzy, model: spec, signal: controller.signal },
+          options: { relationSet: rs, template, none, evidence, k: opts.k, filter, aligner, entityFuzzy: opts.entityFuzzy, model: spec, signal: controller.signal },
           out: opts.out,
           resume: opts.resume,
           onProgress: (p) => bar.update(p.documents, p.totalDocuments, p.elapsedMs),
@@ -264,7 +266,7 @@ export function addDocumentCommands(program: Command, bench: Command, ctx: CliCo
       if (!d.relationSet) throw new InputError('no relation set: pass --rel-info', opts.gold);
       const rs = d.relationSet;
       const records = opts.limit ? d.records.slice(0, opts.limit) : d.records;
-      const { template, none } = await resolveDocTemplate(opts.template, undefined);
+      const { template, none, evidence } = await resolveDocTemplate(opts.template, undefined);
       const modelPath = await resolveModel(ctx.modelSpec(opts.model));
       const engine = await LlamaEngine.open({ modelPath, parallel: 1, contextSize: opts.contextSize });
       try {
@@ -276,7 +278,7 @@ export function addDocumentCommands(program: Command, bench: Command, ctx: CliCo
           const prompt = (b: DocBatch) => docPrompt(template, docPromptView(r, rs, { none }, b.pairs.map(([h, t]) => [byId.get(h)!, byId.get(t)!]), b.text));
           const counted = new Map<DocBatch, number>();
           const count = (b: DocBatch) => counted.get(b) ?? counted.set(b, engine.countPromptTokens(prompt(b))).get(b)!;
-          const { batches } = planBatches(r, pairs, opts.k, (b) => count(b) + 16 * b.pairs.length <= opts.contextSize);
+          const { batches } = planBatches(r, pairs, opts.k, (b) => count(b) + 16 * b.pairs.length <= opts.contextSize, evidence && !!r.sentences?.length);
           return { prompts: batches.length, tokens: batches.reduce((a, b) => a + count(b), 0) };
         };
         let all = { prompts: 0, tokens: 0 };

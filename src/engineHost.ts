@@ -122,6 +122,7 @@ async function extractDocuments(id: number, s: EngineSettings, job: DocumentJob,
     relationSet: rs,
     template: builtin.template,
     none: builtin.none,
+    evidence: builtin.evidence,
     k: job.k,
     filter,
     aligner: new RelationAligner(

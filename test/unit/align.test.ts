@@ -163,6 +163,22 @@ describe('alignment (LMRC)', () => {
       );
     });
 
+    it('a fourth field of sentence numbers is evidence; a fourth field that is not numbers stays in the relation', () => {
+      const { triples, bad } = parseTriples(['(Alice| place of birth| Paris| 0, 3)', '(A| r| B| [2,1,2])', '(A| r| B| sentences 4 5)', '(A| r|x| B)', '(A| r| B| 0,)', '(A| r| 1990)'].join('\n'));
+      assert.deepEqual(
+        triples.map((t) => [t.head, t.relation, t.tail, t.evidence]),
+        [
+          ['Alice', 'place of birth', 'Paris', [0, 3]],
+          ['A', 'r', 'B', [1, 2]],
+          ['A', 'r', 'B', [4, 5]],
+          ['A', 'r|x', 'B', undefined],
+          ['A', 'r| B', '0,', undefined],
+          ['A', 'r', '1990', undefined],
+        ],
+      );
+      assert.equal(bad.length, 0);
+    });
+
     it('never throws on garbage', () => {
       for (const s of ['', '\u0000\u0001', ')))(((', '|||', '('.repeat(10000), 'a\r\nb\rc']) assert.doesNotThrow(() => parseTriples(s));
     });

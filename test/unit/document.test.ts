@@ -10,10 +10,10 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { AbortError } from '../../src/core/ports';
 import { RelationAligner } from '../../src/core/pipelines/align';
-import { DocumentOptions, LMRC_RC_TEMPLATE, LMRC_TEMPLATE, answerGrammar, extractDocument, planBatches, windowText } from '../../src/core/pipelines/document';
+import { DocumentOptions, LMRC_EVIDENCE_TEMPLATE, LMRC_RC_TEMPLATE, LMRC_TEMPLATE, answerGrammar, extractDocument, planBatches, windowText } from '../../src/core/pipelines/document';
 import { groundMentions, mergeEntities, parseEntityList, proposeEntities, splitSentences } from '../../src/core/pipelines/entities';
 import { FILTER_FORMAT, filterCurve, parsePairFilter, trainPairFilter } from '../../src/core/pipelines/pairFilter';
-import { RelRecord, RelationSet, validateRecord } from '../../src/core/schema';
+import { RelRecord, RelationSet, candidatePairs, validateRecord } from '../../src/core/schema';
 import { LlamaEngine } from '../../src/engine/llama';
 import { loadRecords } from '../../src/node/load';
 import { TensorType, llamaModel, writeGguf } from '../fixtures/gguf';
@@ -154,6 +154,13 @@ describe('document-level RE (LMRC)', function () {
     it('window text marks what was left out', () => {
       assert.equal(windowText(ALICE, [1, 3]), '… She works for Acme Corp. … London is the capital of England.');
       assert.equal(windowText(ALICE, [0, 1]), 'Alice Smith was born in Paris. She works for Acme Corp. …');
+      assert.equal(windowText(ALICE, [1, 3], true), '… [1] She works for Acme Corp. … [3] London is the capital of England.');
+    });
+
+    it('numbered batches (evidence) show the whole document with its sentence numbers', () => {
+      const { batches } = planBatches(ALICE, candidatePairs(ALICE).slice(0, 2), 2, () => true, true);
+      assert.equal(batches[0]!.text, '[0] Alice Smith was born in Paris. [1] She works for Acme Corp. [2] Acme Corp is based in London. [3] London is the capital of England.');
+      assert.equal(batches[0]!.window, undefined);
     });
   });
 
@@ -312,6 +319,29 @@ describe('document-level RE (LMRC)', function () {
       assert.equal(out.truncated, false);
     });
 
+    it('with evidence, a relation line ends with sentence numbers the prompt shows, a None line with none', async () => {
+      const g = answerGrammar([['A', 'B'], ['B', 'C']], ['x', 'None'], 1, [0, 2, 11]);
+      for (let i = 0; i < 3; i++) {
+        const out = await engine.withPrompt({ user: `go ${i}` }, (s) => s.generateWithGrammar({ gbnf: g }, 200));
+        assert.match(out.text, /^\(A\| (x\| B\| (0|2|11)(, (0|2|11)){0,4}|None\| B)\)\n\(B\| (x\| C\| (0|2|11)(, (0|2|11)){0,4}|None\| C)\)\n$/);
+      }
+      // Without None (this random model's greedy choice would be None everywhere): every line is a relation.
+      // Three entities (6 pairs, one line each) keep it short: this byte-level model spells every character.
+      const small: RelRecord = { ...ALICE, entities: ALICE.entities.slice(0, 3), relations: [] };
+      const { record, report } = await extractDocument(engine, small, base({ template: LMRC_EVIDENCE_TEMPLATE, none: false, evidence: true, maxRelationsPerPair: 1 }));
+      assert.equal(report.malformedLines, 0);
+      assert.equal(report.evidenceIgnored, 0);
+      assert.equal(record.relations.length, 6);
+      let given = 0;
+      for (const r of record.relations) {
+        assert.ok(r.evidence && r.evidence.length >= 1, 'every relation line carries evidence');
+        for (const e of r.evidence) assert.ok(e >= 0 && e < ALICE.sentences!.length);
+        given += r.evidence.length;
+      }
+      assert.ok(report.evidenceGiven >= given);
+      assert.ok(validateRecord(record).ok);
+    });
+
     it('proposes entities in raw text with a JSON-schema grammar and grounds them (or reports them)', async () => {
       const text = 'Alice Smith was born in Paris. She works for Acme Corp.';
       const { record, report } = await proposeEntities(engine, 'note.txt', text, { types: ['PER', 'LOC', 'ORG'] });
@@ -401,6 +431,29 @@ describe('document-level RE (LMRC)', function () {
       const e = JSON.parse(r.out);
       assert.ok(e.f1 >= 0 && e.f1 <= 1);
       assert.equal(e.counts.predicted ?? e.counts.pred ?? recs[0]!.relations.length, recs[0]!.relations.length);
+    });
+
+    it('extract-doc --template lmrc-evidence: numbered sentences, evidence on the relations and in the submission', async function () {
+      const model = smolLM2(this);
+      const filter = path.join(dir, 'filter.json');
+      if (!existsSync(filter)) assert.equal(run('train-filter', '--train', path.join(dir, 'train.json'), '--epochs', '3', '-o', filter).code, 0);
+      const out = path.join(dir, 'ev.jsonl');
+      const r = run('extract-doc', path.join(dir, 'one.json'), '--model', model, '--filter', filter, '--threshold', '0.1', '--k', '8', '--threads', '2', '--template', 'lmrc-evidence', '-o', out);
+      assert.equal(r.code, 0, r.err);
+      const rec = (await loadRecords(out)).records[0]!;
+      const n = rec.sentences!.length;
+      const report = JSON.parse(await fs.readFile(path.join(dir, 'ev.report.json'), 'utf8'));
+      assert.ok(rec.relations.length > 0, 'SmolLM2 answers relations here (it rarely says None)');
+      let given = 0;
+      for (const x of rec.relations) {
+        assert.ok(x.evidence && x.evidence.length >= 1, 'the grammar asks every relation line for evidence');
+        for (const e of x.evidence) assert.ok(Number.isInteger(e) && e >= 0 && e < n, `sentence ${e} of ${n}`);
+        given += x.evidence.length;
+      }
+      assert.ok(report.total.evidenceGiven >= given);
+      const sub = JSON.parse(await fs.readFile(path.join(dir, 'ev.submission.json'), 'utf8')) as Array<{ evidence?: number[] }>;
+      assert.equal(sub.length, rec.relations.length);
+      assert.ok(sub.every((x) => Array.isArray(x.evidence) && x.evidence.length >= 1));
     });
 
     it('extract-doc on a plain .txt file: entities proposed by the model, then relations', async function () {

@@ -176,13 +176,19 @@ export interface ParsedTriple {
   head: string;
   relation: string;
   tail: string;
+  /** Sentence numbers after the tail (`(head| relation| tail| 0, 3)`), when the line gives them. */
+  evidence?: number[];
   /** 1-based line of the model output. */
   line: number;
 }
 
+/** A last field of sentence numbers: `0, 3`, `[0,3]`, `sentences 0 3`. */
+const EVIDENCE = /^\s*(?:sentences?\s*)?\[?\s*(\d+(?:\s*[,，、\s]\s*\d+)*)\s*\]?\s*$/iu;
+
 /**
  * Reads `(head| relation| tail)` lines leniently: bullets and numbering before the parenthesis,
- * a missing closing parenthesis, `|` or `｜` separators and surrounding spaces are accepted.
+ * a missing closing parenthesis, `|` or `｜` separators and surrounding spaces are accepted; a
+ * fourth field of sentence numbers is read as evidence.
  * Lines that are not triples are returned as `bad` (counted in reports; never fatal).
  */
 export function parseTriples(output: string): { triples: ParsedTriple[]; bad: Array<{ line: number; text: string }> } {
@@ -194,12 +200,17 @@ export function parseTriples(output: string): { triples: ParsedTriple[]; bad: Ar
     const m = /^(?:[-*•]\s*|\d+[.)]\s*)?\((.*?)\)?\s*[.,;]?$/u.exec(line);
     if (!m) return void bad.push({ line: i + 1, text: rawLine });
     const parts = m[1]!.split(/[|｜]/u);
+    // A fourth field of sentence numbers is evidence: (head| relation| tail| 0, 3).
+    const ev = parts.length >= 4 ? EVIDENCE.exec(parts[parts.length - 1]!) : null;
+    if (ev) parts.pop();
     if (parts.length < 3) return void bad.push({ line: i + 1, text: rawLine });
     const head = parts[0]!.trim();
     const tail = parts[parts.length - 1]!.trim();
     const relation = parts.slice(1, -1).join('|').trim();
     if (!head || !tail) return void bad.push({ line: i + 1, text: rawLine });
-    triples.push({ head, relation, tail, line: i + 1 });
+    const t: ParsedTriple = { head, relation, tail, line: i + 1 };
+    if (ev) t.evidence = [...new Set(ev[1]!.split(/[,，、\s]+/u).filter(Boolean).map(Number))].sort((a, b) => a - b);
+    triples.push(t);
   });
   return { triples, bad };
 }

@@ -60,10 +60,22 @@ export const LMRC_RC_TEMPLATE = lmrcTemplate(
   '(head entity| relation| tail entity)',
 );
 
-/** Built-in document templates and whether their answers may be None. */
-export const DOC_TEMPLATES: Record<string, { template: PromptTemplate; none: boolean }> = {
-  lmrc: { template: LMRC_TEMPLATE, none: true },
-  'lmrc-rc': { template: LMRC_RC_TEMPLATE, none: false },
+/**
+ * `lmrc` asking also for evidence: the text comes with sentence numbers ("[0] …") and each
+ * relation line ends with the numbers of the sentences that support it. Not in the seed, which
+ * does not predict evidence.
+ */
+export const LMRC_EVIDENCE_TEMPLATE = lmrcTemplate(
+  'lmrc-evidence',
+  'Your task is to determine whether there are relations between the entity pairs based on the information in the text. If there exists relations, select relations for the entity pairs from the relation set and give the numbers of the sentences of the text that support each relation; if there is no relation, return None.',
+  '(head entity| relation| tail entity| sentence numbers) or (head entity| None| tail entity)',
+);
+
+/** Built-in document templates: whether their answers may be None, whether they ask for evidence. */
+export const DOC_TEMPLATES: Record<string, { template: PromptTemplate; none: boolean; evidence: boolean }> = {
+  lmrc: { template: LMRC_TEMPLATE, none: true, evidence: false },
+  'lmrc-rc': { template: LMRC_RC_TEMPLATE, none: false, evidence: false },
+  'lmrc-evidence': { template: LMRC_EVIDENCE_TEMPLATE, none: true, evidence: true },
 };
 
 export const NONE_ANSWER = 'None';
@@ -85,6 +97,8 @@ export interface DocumentOptions {
   constrain?: boolean;
   /** Lines a pair may get (several relations per pair; default 2); bounds the grammar and the answer. */
   maxRelationsPerPair?: number;
+  /** Number the sentences in the prompt and ask for evidence sentence numbers after each relation. */
+  evidence?: boolean;
   model: string;
   signal?: AbortSignal;
 }
@@ -115,6 +129,9 @@ export interface DocReport {
   relations: number;
   /** Triples about a document pair the prompt did not ask for (kept: the pair exists). */
   outsidePrompt: number;
+  /** Evidence sentence numbers given (in relations kept) and those ignored: not a sentence of the prompt. */
+  evidenceGiven: number;
+  evidenceIgnored: number;
   aligned: { entity: Record<string, number>; relation: Record<string, number> };
   dropped: Record<string, number>;
   /** The first few drops, for a person to read. */
@@ -145,6 +162,8 @@ export function emptyDocReport(id: string): DocReport {
     noneAnswers: 0,
     relations: 0,
     outsidePrompt: 0,
+    evidenceGiven: 0,
+    evidenceIgnored: 0,
     aligned: { entity: {}, relation: {} },
     dropped: {},
     dropExamples: [],
@@ -182,8 +201,11 @@ function sentencesOf(record: RelRecord, entities: Entity[]): number[] {
   return [...s].sort((a, b) => a - b);
 }
 
-/** The text of some sentences, with "…" where sentences were left out. */
-export function windowText(record: RelRecord, sentences: number[]): string {
+/**
+ * The text of some sentences, with "…" where sentences were left out; `numbered`: each sentence
+ * after its number in the document ("[3] …"), the numbers evidence refers to.
+ */
+export function windowText(record: RelRecord, sentences: number[], numbered = false): string {
   const spans = record.sentences ?? [{ start: 0, end: record.text.length }];
   let out = '';
   let prev = -1;
@@ -192,6 +214,7 @@ export function windowText(record: RelRecord, sentences: number[]): string {
     if (!sp) continue;
     if (out) out += i === prev + 1 ? ' ' : ' … ';
     else if (i > 0) out += '… ';
+    if (numbered) out += `[${i}] `;
     out += record.text.slice(sp.start, sp.end);
     prev = i;
   }
@@ -233,28 +256,37 @@ export function docPrompt(template: PromptTemplate, v: DocPromptView): ChatPromp
 /**
  * The answer grammar of one prompt: for each of the prompt's pairs, in order, one to
  * `maxPerPair` lines `(head| relation| tail)` with a relation from the set (or None). Every
- * pair gets an answer and generation ends after the last one.
+ * pair gets an answer and generation ends after the last one. With `evidence` (the sentence
+ * numbers the prompt shows), a relation line ends with one to five of them:
+ * `(head| relation| tail| 0, 3)`; a None line has none.
  */
-export function answerGrammar(pairs: Array<[string, string]>, relations: string[], maxPerPair: number): string {
-  const rules = [`root ::= ${pairs.map((_, i) => `p${i}`).join(' ')}`, `rel ::= ${relations.map(gbnfString).join(' | ')}`];
+export function answerGrammar(pairs: Array<[string, string]>, relations: string[], maxPerPair: number, evidence?: number[]): string {
+  const withEvidence = !!evidence?.length;
+  const rels = withEvidence ? relations.filter((r) => r !== NONE_ANSWER) : relations;
+  const rules = [`root ::= ${pairs.map((_, i) => `p${i}`).join(' ')}`, `rel ::= ${rels.map(gbnfString).join(' | ')}`];
+  if (withEvidence) rules.push(`sid ::= ${[...new Set(evidence)].sort((a, b) => b - a).map((n) => gbnfString(String(n))).join(' | ')}`, 'ev ::= "| " sid (", " sid){0,4}');
+  const noneLine = withEvidence && relations.includes(NONE_ANSWER);
   pairs.forEach(([h, t], i) => {
     rules.push(`p${i} ::= l${i}${maxPerPair > 1 ? `{1,${maxPerPair}}` : ''}`);
-    rules.push(`l${i} ::= ${gbnfString(`(${h}| `)} rel ${gbnfString(`| ${t})\n`)}`);
+    if (!withEvidence) rules.push(`l${i} ::= ${gbnfString(`(${h}| `)} rel ${gbnfString(`| ${t})\n`)}`);
+    else rules.push(`l${i} ::= ${gbnfString(`(${h}| `)} (rel ${gbnfString(`| ${t}`)} ev ${gbnfString(')\n')}${noneLine ? ` | ${gbnfString(`${NONE_ANSWER}| ${t})\n`)}` : ''})`);
   });
   return rules.join('\n');
 }
 
 /** Splits kept pairs into prompts of k pairs, windowed or split further when a prompt does not fit. */
-export function planBatches(record: RelRecord, pairs: Array<[string, string]>, k: number, fits: (b: DocBatch) => boolean): { batches: DocBatch[]; unfit: Array<[string, string]> } {
+export function planBatches(record: RelRecord, pairs: Array<[string, string]>, k: number, fits: (b: DocBatch) => boolean, numbered = false): { batches: DocBatch[]; unfit: Array<[string, string]> } {
+  const all = (record.sentences ?? []).map((_, i) => i);
+  const text = (sents: number[]) => windowText(record, sents, numbered);
   const byId = new Map(record.entities.map((e) => [e.id, e]));
   const batches: DocBatch[] = [];
   const unfit: Array<[string, string]> = [];
   const place = (ps: Array<[string, string]>): void => {
-    const whole: DocBatch = { pairs: ps, text: record.text };
+    const whole: DocBatch = { pairs: ps, text: numbered && all.length ? text(all) : record.text };
     if (fits(whole)) return void batches.push(whole);
     const ents = [...new Set(ps.flat())].map((id) => byId.get(id)!).filter(Boolean);
     const sents = sentencesOf(record, ents);
-    const windowed: DocBatch = { pairs: ps, text: windowText(record, sents), window: sents };
+    const windowed: DocBatch = { pairs: ps, text: text(sents), window: sents };
     if (record.sentences?.length && fits(windowed)) return void batches.push(windowed);
     if (ps.length > 1) {
       const mid = Math.ceil(ps.length / 2);
@@ -269,7 +301,7 @@ export function planBatches(record: RelRecord, pairs: Array<[string, string]>, k
       for (const a of sentencesOf(record, [h])) for (const b of sentencesOf(record, [t])) if (!best || Math.abs(a - b) < Math.abs(best[0] - best[1])) best = [a, b];
       if (best) {
         const s = [...new Set(best)].sort((x, y) => x - y);
-        const tight: DocBatch = { pairs: ps, text: windowText(record, s), window: s };
+        const tight: DocBatch = { pairs: ps, text: text(s), window: s };
         if (fits(tight)) return void batches.push(tight);
       }
     }
@@ -348,7 +380,10 @@ export async function extractDocument(engine: ClassifierEngine, record: RelRecor
   const answers = opts.none ? [...relNames, NONE_ANSWER] : relNames;
   const maxPer = Math.max(1, opts.maxRelationsPerPair ?? 2);
   const longestRel = Math.max(...answers.map((a) => engine.tokenizeLabel(a).length));
-  const lineTokens = (p: [string, string]) => engine.tokenizeLabel(`(${byId.get(p[0])!.name}| `).length + longestRel + engine.tokenizeLabel(`| ${byId.get(p[1])!.name})\n`).length + 2;
+  // Evidence is numbered sentences: only when the record has sentence spans.
+  const numbered = !!opts.evidence && !!record.sentences?.length;
+  const allSentences = (record.sentences ?? []).map((_, i) => i);
+  const lineTokens = (p: [string, string]) => engine.tokenizeLabel(`(${byId.get(p[0])!.name}| `).length + longestRel + engine.tokenizeLabel(`| ${byId.get(p[1])!.name})\n`).length + 2 + (numbered ? 16 : 0);
   // Room for every pair's lines; the grammar ends the answer after the last pair. Constrained
   // generation may spell a name in more tokens than its canonical tokenization, hence the slack.
   const answerBudget = (ps: Array<[string, string]>) => Math.ceil(1.5 * maxPer * ps.reduce((a, p) => a + lineTokens(p), 0)) + 16;
@@ -358,7 +393,7 @@ export async function extractDocument(engine: ClassifierEngine, record: RelRecor
       docPromptView(record, opts.relationSet, opts, b.pairs.map(([h, t]) => [byId.get(h)!, byId.get(t)!]), b.text),
     );
   const fits = (b: DocBatch) => engine.countPromptTokens(promptFor(b)) + answerBudget(b.pairs) <= engine.info.contextSize;
-  const { batches, unfit } = planBatches(record, keptPairs, Math.max(1, opts.k), fits);
+  const { batches, unfit } = planBatches(record, keptPairs, Math.max(1, opts.k), fits, numbered);
   for (const p of unfit) report.errors.push(`pair (${byId.get(p[0])?.name}, ${byId.get(p[1])?.name}): its sentences do not fit the context of ${engine.info.contextSize} tokens`);
   if (unfit.length) bump(report.dropped, 'pair-too-long', unfit.length);
   report.windows = batches.filter((b) => b.window).length;
@@ -375,6 +410,7 @@ export async function extractDocument(engine: ClassifierEngine, record: RelRecor
         b.pairs.map(([h, t]) => [byId.get(h)!.name, byId.get(t)!.name]),
         answers,
         maxPer,
+        numbered ? (b.window ?? allSentences) : undefined,
       );
       try {
         return await engine.withPrompt(
@@ -459,6 +495,14 @@ export async function extractDocument(engine: ClassifierEngine, record: RelRecor
       const meta: Record<string, unknown> = { model: opts.model, prompt: o.bi, line: tr.line };
       if (h.how !== 'exact' || t.how !== 'exact' || rel.how !== 'exact') meta['aligned'] = { head: h.how, tail: t.how, relation: rel.how, generated: text };
       if (b.window) meta['window'] = b.window;
+      if (tr.evidence && numbered) {
+        // Only sentences the prompt showed count as evidence.
+        const shown = new Set(b.window ?? allSentences);
+        const ok = tr.evidence.filter((x) => shown.has(x));
+        report.evidenceGiven += ok.length;
+        report.evidenceIgnored += tr.evidence.length - ok.length;
+        if (ok.length) r.evidence = ok;
+      }
       r.meta = meta;
       predicted.set(key, r);
     }
