@@ -28,9 +28,13 @@ $CLI bench doc-cost --filter $OUT/filter.json --gold $D/test_revised.json --mode
 node -e "const fs=require('fs');const d=JSON.parse(fs.readFileSync('$D/test_revised.json','utf8'));const s=d.filter(x=>x.vertexSet.length<=$MAX_ENT).slice(0,$N);console.log('sample:',s.map(x=>x.title+' ('+x.vertexSet.length+' entities)').join('; '));fs.writeFileSync('$OUT/test-$N.json',JSON.stringify(s))"
 cp $D/rel_info.json $OUT/rel_info.json
 rm -f $OUT/summary.txt
-for F in filter none llm; do
-  FILTER=$F; [ $F = filter ] && FILTER=$OUT/filter.json
-  /usr/bin/time -f "%e s wall" $CLI extract-doc $OUT/test-$N.json --model "$MODEL" --filter $FILTER --k $K --threads $THREADS --no-resume -o $OUT/e2e-$F.jsonl
+# "evidence": the trained filter with the lmrc-evidence template (not in the seed: numbered
+# sentences, evidence sentence numbers after each relation; evidence F1 from the scorer).
+for F in filter none llm evidence; do
+  FILTER=$F; TEMPLATE=lmrc
+  [ $F = filter ] || [ $F = evidence ] && FILTER=$OUT/filter.json
+  [ $F = evidence ] && TEMPLATE=lmrc-evidence
+  /usr/bin/time -f "%e s wall" $CLI extract-doc $OUT/test-$N.json --model "$MODEL" --filter $FILTER --template $TEMPLATE --k $K --threads $THREADS --no-resume -o $OUT/e2e-$F.jsonl
   $CLI eval --metric docred --gold $OUT/test-$N.json --pred $OUT/e2e-$F.submission.json --train $D/dev_revised.json --json > $OUT/eval-$F.json
-  node -e "const e=require('./$OUT/eval-$F.json');const r=require('./$OUT/e2e-$F.report.json').total;console.log('$F: F1 %s Ign F1 %s P %s R %s | pairs %d kept %d gold-pair recall %s prompts %d prompt tokens %d (+%d yes/no) generated %d',(100*e.f1).toFixed(2),(100*e.ign_f1).toFixed(2),(100*e.precision).toFixed(2),(100*e.recall).toFixed(2),r.pairsIn,r.pairsKept,r.goldPairRecall===null?'-':(100*r.goldPairRecall).toFixed(1),r.prompts,r.promptTokens,r.filterPromptTokens,r.generatedTokens)" | tee -a $OUT/summary.txt
+  node -e "const e=require('./$OUT/eval-$F.json');const r=require('./$OUT/e2e-$F.report.json').total;console.log('$F: F1 %s Ign F1 %s P %s R %s evidence F1 %s | pairs %d kept %d gold-pair recall %s prompts %d prompt tokens %d (+%d yes/no) generated %d',(100*e.f1).toFixed(2),(100*e.ign_f1).toFixed(2),(100*e.precision).toFixed(2),(100*e.recall).toFixed(2),(100*e.counts.evidence_f1).toFixed(2),r.pairsIn,r.pairsKept,r.goldPairRecall===null?'-':(100*r.goldPairRecall).toFixed(1),r.prompts,r.promptTokens,r.filterPromptTokens,r.generatedTokens)" | tee -a $OUT/summary.txt
 done
