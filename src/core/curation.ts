@@ -107,6 +107,19 @@ export function tripleViews(record: RelRecord, noRelation?: string | null): Trip
   return out;
 }
 
+/** A relation's evidence sentences as short quotes ("[3] London is the capital of …"); unknown ids are skipped. */
+export function evidenceQuotes(record: RelRecord, relation: Relation, maxChars = 80): string[] {
+  const spans = record.sentences ?? [];
+  const out: string[] = [];
+  for (const id of relation.evidence ?? []) {
+    const sp = spans[id];
+    if (!sp) continue;
+    const text = record.text.slice(sp.start, sp.end).replace(/\s+/g, ' ').trim();
+    out.push(`[${id}] ${text.length > maxChars ? `${text.slice(0, maxChars - 1).trimEnd()}…` : text}`);
+  }
+  return out;
+}
+
 /**
  * A curated file holds gold and predictions side by side: split it into a gold view (gold
  * relations) and a prediction view (model and human relations that were not rejected), for

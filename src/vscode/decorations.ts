@@ -5,7 +5,7 @@
  * to the prompt that produced them.
  */
 import * as vscode from 'vscode';
-import { TripleStatus } from '../core/curation';
+import { TripleStatus, evidenceQuotes } from '../core/curation';
 import { lineDecorations } from '../core/editor/lineDecorations';
 import { isRecordDocument, lineCache, recordAt } from './records';
 
@@ -127,6 +127,10 @@ export class RecordHoverProvider implements vscode.HoverProvider {
       if (Array.isArray(meta['adapters']) && meta['adapters'].length) md.appendMarkdown(`  \n  adapters: \`${JSON.stringify(meta['adapters'])}\``);
       if (Array.isArray(meta['top'])) md.appendMarkdown(`  \n  top: ${(meta['top'] as Array<[string, number]>).map(([l, p]) => `${l} ${p.toFixed(3)}`).join(', ')}`);
       if (Array.isArray(meta['neighbours'])) md.appendMarkdown(`  \n  retrieved examples: ${(meta['neighbours'] as string[]).map((n) => `\`${n}\``).join(', ')}`);
+      if (rel?.evidence?.length) {
+        md.appendMarkdown('  \n  evidence: ');
+        md.appendText(evidenceQuotes(record, rel).join(' · ') || rel.evidence.join(', '));
+      }
       if (rel?.source === 'model') {
         const args = encodeURIComponent(JSON.stringify([{ uri: doc.uri.toString(), line: pos.line, relation: t.relation }]));
         md.appendMarkdown(`  \n  [Show prompt](command:relationLens.showPrompt?${args}) · [Accept](command:relationLens.acceptRelation?${args}) · [Reject](command:relationLens.rejectRelation?${args})`);

@@ -1,7 +1,7 @@
 /** Curation logic of the editor (pure core): merging predictions, decisions, review queue, gold diff, line columns. */
 import { strict as assert } from 'node:assert';
 import fc from 'fast-check';
-import { curate, mergePredictions, reviewQueue, tripleViews } from '../../src/core/curation';
+import { curate, evidenceQuotes, mergePredictions, reviewQueue, tripleViews } from '../../src/core/curation';
 import { decodedColumns, textRangesToColumns, topLevelStringSpan } from '../../src/core/editor/jsonLine';
 import { serializeRecord } from '../../src/core/formats/canonical';
 import { RelRecord, validateRecord } from '../../src/core/schema';
@@ -108,6 +108,25 @@ describe('curation (core)', () => {
       ['missing'],
       'extracted, and the model found no relation',
     );
+  });
+});
+
+describe('evidence quotes (core)', () => {
+  it('quotes the evidence sentences by number, shortened; unknown sentence ids are skipped', () => {
+    const text = 'Alice was born in Paris. ' + 'She moved to London, where she worked for many years as an engineer at a large company. ' + 'The end.';
+    const a = text.indexOf('She');
+    const b = text.indexOf('The end');
+    const r: RelRecord = {
+      id: 'd',
+      text,
+      sentences: [{ start: 0, end: a - 1 }, { start: a, end: b - 1 }, { start: b, end: text.length }],
+      entities: [],
+      relations: [],
+    };
+    const q = evidenceQuotes(r, { head: 'e0', tail: 'e1', label: 'x', evidence: [0, 1, 7] }, 40);
+    assert.deepEqual(q, ['[0] Alice was born in Paris.', '[1] She moved to London, where she worked f…']);
+    assert.equal(q[1]!.length, 40 + 4);
+    assert.deepEqual(evidenceQuotes(r, { head: 'e0', tail: 'e1', label: 'x' }), []);
   });
 });
 
