@@ -278,7 +278,7 @@ export function addDocumentCommands(program: Command, bench: Command, ctx: CliCo
           const prompt = (b: DocBatch) => docPrompt(template, docPromptView(r, rs, { none }, b.pairs.map(([h, t]) => [byId.get(h)!, byId.get(t)!]), b.text));
           const counted = new Map<DocBatch, number>();
           const count = (b: DocBatch) => counted.get(b) ?? counted.set(b, engine.countPromptTokens(prompt(b))).get(b)!;
-          const { batches } = planBatches(r, pairs, opts.k, (b) => count(b) + 16 * b.pairs.length <= opts.contextSize, evidence && !!r.sentences?.length);
+          const { batches } = planBatches(r, pairs, opts.k, (b) => count(b) + 16 * b.pairs.length <= opts.contextSize, evidence);
           return { prompts: batches.length, tokens: batches.reduce((a, b) => a + count(b), 0) };
         };
         let all = { prompts: 0, tokens: 0 };

@@ -205,6 +205,16 @@ export function candidatePairs(r: RelRecord): Array<[string, string]> {
   return out;
 }
 
+/** The sentence of a mention: its `sent`, else the sentence holding its start. */
+export function mentionSentence(record: Pick<RelRecord, 'sentences'>, m: Pick<Mention, 'start' | 'sent'>): number {
+  return m.sent ?? sentenceIndexOf(record, m.start);
+}
+
+/** The sentences an entity is mentioned in. */
+export function entitySentences(record: Pick<RelRecord, 'sentences'>, e: Pick<Entity, 'mentions'>): Set<number> {
+  return new Set(e.mentions.map((m) => mentionSentence(record, m)));
+}
+
 /** The index of the sentence (in `sentences`, sorted by start) that holds a character offset; 0 without sentences. */
 export function sentenceIndexOf(record: Pick<RelRecord, 'sentences'>, offset: number): number {
   const s = record.sentences;

@@ -208,7 +208,7 @@ export class LlamaEngine implements ClassifierEngine {
   }
 
   countPromptTokens(prompt: ChatPrompt): number {
-    return this.render(prompt).length;
+    return this.tokenizePrompt(prompt).length;
   }
 
   private acquire(signal?: AbortSignal): Promise<LlamaContextSequence> {
@@ -381,6 +381,13 @@ export class LlamaEngine implements ClassifierEngine {
     return { text: this.model.detokenize(out), tokens: out.length, truncated };
   }
 
+  /** `n` tokens of plain English text (the benchmarks' filler). */
+  private fillerTokens(n: number): Token[] {
+    let toks: Token[] = [];
+    while (toks.length < n) toks = [...toks, ...this.model.tokenize('Relation extraction finds the semantic relations between entities in text. ')];
+    return toks.slice(0, n);
+  }
+
   /**
    * llama.cpp's raw prompt-evaluation rate on this context (tokens/s): `n` tokens of plain text
    * evaluated from scratch in one sequence, in batches of the context's batch size; the best of
@@ -389,9 +396,7 @@ export class LlamaEngine implements ClassifierEngine {
   async rawPromptEvalRate(n = 512, repeats = 3): Promise<number> {
     const seq = await this.acquire();
     try {
-      let toks: Token[] = [];
-      while (toks.length < n) toks = [...toks, ...this.model.tokenize('Relation extraction finds the semantic relations between entities in text. ')];
-      toks = toks.slice(0, Math.min(n, this.info.contextSize - 8));
+      const toks = this.fillerTokens(Math.min(n, this.info.contextSize - 8));
       let best = 0;
       for (let i = 0; i < Math.max(1, repeats); i++) {
         await seq.clearHistory();
@@ -415,11 +420,13 @@ export class LlamaEngine implements ClassifierEngine {
     const seqs: LlamaContextSequence[] = [];
     for (let i = 0; i < this.info.parallel; i++) seqs.push(await this.acquire());
     try {
-      let toks: Token[] = [];
-      while (toks.length < prefix + chunk) toks = [...toks, ...this.model.tokenize('Relation extraction finds the semantic relations between entities in text. ')];
+      const toks = this.fillerTokens(prefix + chunk);
       const head = toks.slice(0, prefix);
-      const tail = toks.slice(prefix, prefix + chunk);
-      for (const s of seqs) await this.syncPrefix(s, head).then(({ rest }) => (rest.length ? s.evaluateWithoutGeneratingNewTokens(rest) : undefined));
+      const tail = toks.slice(prefix);
+      for (const s of seqs) {
+        await s.clearHistory();
+        await s.evaluateWithoutGeneratingNewTokens(head);
+      }
       let best = 0;
       for (let i = 0; i < Math.max(1, repeats); i++) {
         const t0 = performance.now();

@@ -7,8 +7,7 @@
  */
 import { SEMEVAL_RELATIONS } from '../core/formats/semeval';
 import { runSentenceExtraction } from '../core/pipelines/runner';
-import { DecodeMode, answerSpace, buildPrompt, defaultDirection, pairPrompt } from '../core/pipelines/sentence';
-import { promptView } from '../core/formats/sft';
+import { DecodeMode, answerSpace, defaultDirection, pairPrompt } from '../core/pipelines/sentence';
 import { PromptTemplate } from '../core/prompts/template';
 import { RelRecord, RelationSet, candidatePairs } from '../core/schema';
 import { LlamaEngine } from '../engine/llama';
@@ -49,6 +48,11 @@ export async function benchThroughput(opts: { modelPath: string; records: RelRec
   }
   const log = opts.log ?? (() => undefined);
   const mode = opts.mode ?? 'score';
+  // Every example is the record's first candidate pair, prompted as classification prompts it.
+  const firstPairPrompt = (r: RelRecord, answerCodes?: boolean) => {
+    const [a, b] = candidatePairs(r)[0]!;
+    return pairPrompt(r, r.entities.find((e) => e.id === a)!, r.entities.find((e) => e.id === b)!, { relationSet: rs, template: opts.template, direction, answerCodes });
+  };
 
   // Naive: one sequence, no prefix reuse, free generation.
   const naive = await LlamaEngine.open({ modelPath: opts.modelPath, parallel: 1, threads: opts.threads, contextSize: 2048, reusePrefix: false });
@@ -64,11 +68,7 @@ export async function benchThroughput(opts: { modelPath: string; records: RelRec
     // The naive cost per example is constant (nothing is shared), so fewer examples measure it.
     const naiveRecords = records.slice(0, Math.min(records.length, opts.naiveN ?? records.length));
     for (const r of naiveRecords) {
-      const [a, b] = candidatePairs(r)[0]!;
-      const v = promptView(r, r.entities.find((e) => e.id === a)!, r.entities.find((e) => e.id === b)!, '', rs);
-      v.relations = space.relations;
-      v.relation_names = space.answers.join(', ');
-      const text = await naive.withPrompt(buildPrompt(opts.template, v), async (s) => {
+      const text = await naive.withPrompt(firstPairPrompt(r), async (s) => {
         promptTokens = s.promptTokens;
         return s.generateFree(24);
       });
@@ -89,12 +89,9 @@ export async function benchThroughput(opts: { modelPath: string; records: RelRec
       const optTime = performance.now() - t1;
       const optTokens = engine.evaluatedTokens - e1;
       log(`optimized: ${done} examples in ${(optTime / 1000).toFixed(1)} s`);
-      // The same shape without the pipeline: prompt-sized prefix, example-sized chunks, K sequences.
-      // The shape: the prompts' shared prefix, then each example's own tokens (mean over 32).
-      const prompts = records.slice(0, 32).map((r) => {
-        const [a, b] = candidatePairs(r)[0]!;
-        return engine.tokenizePrompt(pairPrompt(r, r.entities.find((e) => e.id === a)!, r.entities.find((e) => e.id === b)!, { relationSet: rs, template: opts.template, direction, answerCodes: opts.answerCodes }));
-      });
+      // The same shape without the pipeline: the prompts' shared prefix, then each example's own
+      // tokens (their mean over 32 examples), in K sequences at once.
+      const prompts = records.slice(0, 32).map((r) => engine.tokenizePrompt(firstPairPrompt(r, opts.answerCodes)));
       let prefix = Math.min(...prompts.map((p) => p.length));
       for (const p of prompts.slice(1)) for (let i = 0; i < prefix; i++) if (p[i] !== prompts[0]![i]) prefix = i;
       const chunk = Math.max(1, Math.round(prompts.reduce((a, p) => a + p.length - prefix, 0) / prompts.length));

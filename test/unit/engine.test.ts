@@ -6,7 +6,8 @@ import * as path from 'node:path';
 import { AbortError, PromptSession } from '../../src/core/ports';
 import { evaluateSemEval, semevalAnswers } from '../../src/core/eval';
 import { SEMEVAL_RELATIONS } from '../../src/core/formats/semeval';
-import { answerSpace, buildPrompt } from '../../src/core/pipelines/sentence';
+import { answerSpace, buildPrompt, pairPrompt } from '../../src/core/pipelines/sentence';
+import { gbnfLiteral } from '../../src/core/util/gbnf';
 import { promptView } from '../../src/core/formats/sft';
 import { DEFAULT_TEMPLATE } from '../../src/core/prompts/template';
 import { RelRecord } from '../../src/core/schema';
@@ -73,20 +74,19 @@ describe('engine (node-llama-cpp, real GGUF)', function () {
 
   it('label generation stops once the text starts a single label: the same answers as the full grammar, fewer tokens', async () => {
     const space = answerSpace(SEMEVAL_RELATIONS, 'label');
-    const gbnf = `root ::= ${space.answers.map((a) => JSON.stringify(a)).join(' | ')}`;
+    const gbnf = `root ::= ${space.answers.map(gbnfLiteral).join(' | ')}`;
     let early = 0;
     let full = 0;
     for (const r of sample.slice(0, 6)) {
-      const v = promptView(r, r.entities[0]!, r.entities[1]!, '', SEMEVAL_RELATIONS);
-      v.relations = space.relations;
+      const prompt = pairPrompt(r, r.entities[0]!, r.entities[1]!, { relationSet: SEMEVAL_RELATIONS, template: DEFAULT_TEMPLATE, direction: 'label' });
       // Both runs below start from the same cached prompt head (a first pass caches it): logits
       // of a 1-token batch and of a 500-token batch differ in the last bits, enough to flip a
       // near-tie of this nearly untrained answer distribution.
-      await engine.withPrompt(buildPrompt(DEFAULT_TEMPLATE, v), (s) => s.generateFree(1));
+      await engine.withPrompt(prompt, (s) => s.generateFree(1));
       const e0 = engine.evaluatedTokens;
-      const a = await engine.withPrompt(buildPrompt(DEFAULT_TEMPLATE, v), (s) => s.generateConstrained(space.answers));
+      const a = await engine.withPrompt(prompt, (s) => s.generateConstrained(space.answers));
       const e1 = engine.evaluatedTokens;
-      const b = await engine.withPrompt(buildPrompt(DEFAULT_TEMPLATE, v), (s) => s.generateWithGrammar({ gbnf }, 64));
+      const b = await engine.withPrompt(prompt, (s) => s.generateWithGrammar({ gbnf }, 64));
       const e2 = engine.evaluatedTokens;
       assert.equal(a, b.text, r.id);
       assert.ok(space.answers.includes(a), a);

@@ -12,7 +12,7 @@
  */
 import { ChatPrompt, ClassifierEngine, ContextOverflowError, Generation, throwIfAborted } from '../ports';
 import { PromptTemplate, renderSections } from '../prompts/template';
-import { Entity, RelRecord, Relation, RelationSet, candidatePairs, sentenceIndexOf } from '../schema';
+import { Entity, RelRecord, Relation, RelationSet, candidatePairs, mentionSentence } from '../schema';
 import { EntityMatch, RelationAligner, RelationMatch, entityIndex, parseTriples } from './align';
 import { LabelTrie, scoreLabels } from './labelSearch';
 import { PairFilterModel, goldPairs, pairKey, scorePairs } from './pairFilter';
@@ -197,7 +197,7 @@ export function sumReports(reports: DocReport[]): Omit<DocReport, 'id'> & { docu
 /** Sentences that hold a mention of any of the entities (sorted). */
 function sentencesOf(record: RelRecord, entities: Entity[]): number[] {
   const s = new Set<number>();
-  for (const e of entities) for (const m of e.mentions) s.add(m.sent ?? sentenceIndexOf(record, m.start));
+  for (const e of entities) for (const m of e.mentions) s.add(mentionSentence(record, m));
   return [...s].sort((a, b) => a - b);
 }
 

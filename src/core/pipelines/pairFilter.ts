@@ -11,7 +11,7 @@
  * would not fit them, hence the few lines of sparse training here.
  */
 import { z } from 'zod';
-import { Entity, RelRecord, RelationSet, candidatePairs, sentenceIndexOf } from '../schema';
+import { Entity, RelRecord, RelationSet, candidatePairs, entitySentences, mentionSentence } from '../schema';
 import { mulberry32 } from '../util/random';
 
 export const FILTER_FORMAT = 'relation-lens-pair-filter';
@@ -76,7 +76,7 @@ function entityInfos(record: RelRecord): Map<string, EntityInfo> {
     let firstSent = Infinity;
     let firstStart = Infinity;
     for (const m of e.mentions) {
-      const s = m.sent ?? sentenceIndexOf(record, m.start);
+      const s = mentionSentence(record, m);
       sents.add(s);
       firstSent = Math.min(firstSent, s);
       firstStart = Math.min(firstStart, m.start);
@@ -110,8 +110,8 @@ function closestGap(record: RelRecord, h: Entity, t: Entity): { gap: number; bet
   let best: { gap: number; a: number; b: number; headFirst: boolean } | null = null;
   for (const mh of h.mentions)
     for (const mt of t.mentions) {
-      const sh = mh.sent ?? sentenceIndexOf(record, mh.start);
-      const st = mt.sent ?? sentenceIndexOf(record, mt.start);
+      const sh = mentionSentence(record, mh);
+      const st = mentionSentence(record, mt);
       if (sh !== st) continue;
       const headFirst = mh.start <= mt.start;
       const a = headFirst ? mh.end : mt.end;
@@ -122,6 +122,13 @@ function closestGap(record: RelRecord, h: Entity, t: Entity): { gap: number; bet
   if (!best) return null;
   const between = best.b > best.a ? words(record.text.slice(best.a, best.b)) : [];
   return { gap: best.gap, between, headFirst: best.headFirst };
+}
+
+/** The closest distance between two sets of sentence indices (Infinity when either is empty). */
+function sentenceDistance(a: Iterable<number>, b: Set<number>): number {
+  let d = Infinity;
+  for (const s of a) for (const u of b) d = Math.min(d, Math.abs(s - u));
+  return d;
 }
 
 /** Named features of every candidate pair of a record (the pairs of `candidatePairs`). */
@@ -142,12 +149,9 @@ export function pairFeatures(record: RelRecord, pairs: Array<[string, string]> =
     const te = byId.get(tid);
     if (!h || !t || !he || !te) return ['bias'];
     const tp = `${h.type}>${t.type}`;
-    let sd = Infinity;
+    const sd = sentenceDistance(h.sents, t.sents);
     let co = 0;
-    for (const s of h.sents) {
-      if (t.sents.has(s)) co++;
-      for (const u of t.sents) sd = Math.min(sd, Math.abs(s - u));
-    }
+    for (const s of h.sents) if (t.sents.has(s)) co++;
     const sdB = bucket(sd, [0, 1, 2, 3, 5, 8]);
     const f: string[] = [
       `tp=${tp}`,
@@ -384,11 +388,10 @@ export function filterBySentenceDistance(model: PairFilterModel, records: Iterab
   for (const r of records) {
     const pairs = candidatePairs(r);
     const g = goldPairs(r, rs);
-    const sents = new Map(r.entities.map((e) => [e.id, [...new Set(e.mentions.map((m) => m.sent ?? sentenceIndexOf(r, m.start)))]]));
+    const sents = new Map(r.entities.map((e) => [e.id, entitySentences(r, e)]));
     scorePairs(model, r, pairs).forEach((score, j) => {
       const [h, t] = pairs[j]!;
-      let d = Infinity;
-      for (const a of sents.get(h) ?? []) for (const b of sents.get(t) ?? []) d = Math.min(d, Math.abs(a - b));
+      const d = sentenceDistance(sents.get(h) ?? [], sents.get(t) ?? new Set());
       const row = rows[Math.min(4, Number.isFinite(d) ? d : 4)]!;
       const y = g.has(pairKey(h, t));
       const keep = score >= threshold;
