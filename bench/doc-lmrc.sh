@@ -34,7 +34,7 @@ for F in filter none llm evidence; do
   FILTER=$F; TEMPLATE=lmrc
   [ $F = filter ] || [ $F = evidence ] && FILTER=$OUT/filter.json
   [ $F = evidence ] && TEMPLATE=lmrc-evidence
-  /usr/bin/time -f "%e s wall" $CLI extract-doc $OUT/test-$N.json --model "$MODEL" --filter $FILTER --template $TEMPLATE --k $K --threads $THREADS --no-resume -o $OUT/e2e-$F.jsonl
+  /usr/bin/time -f "%e s wall" $CLI extract-doc $OUT/test-$N.json --model "$MODEL" --filter $FILTER --template $TEMPLATE --k $K --threads $THREADS --no-resume --force -o $OUT/e2e-$F.jsonl
   $CLI eval --metric docred --gold $OUT/test-$N.json --pred $OUT/e2e-$F.submission.json --train $D/dev_revised.json --json > $OUT/eval-$F.json
   node -e "const e=require('./$OUT/eval-$F.json');const r=require('./$OUT/e2e-$F.report.json').total;console.log('$F: F1 %s Ign F1 %s P %s R %s evidence F1 %s | pairs %d kept %d gold-pair recall %s prompts %d prompt tokens %d (+%d yes/no) generated %d',(100*e.f1).toFixed(2),(100*e.ign_f1).toFixed(2),(100*e.precision).toFixed(2),(100*e.recall).toFixed(2),(100*e.counts.evidence_f1).toFixed(2),r.pairsIn,r.pairsKept,r.goldPairRecall===null?'-':(100*r.goldPairRecall).toFixed(1),r.prompts,r.promptTokens,r.filterPromptTokens,r.generatedTokens)" | tee -a $OUT/summary.txt
 done

@@ -24,6 +24,6 @@ if (!model) {
   model = run(process.env.PYTHON ?? 'python3', ['scripts/fetch_test_model.py'], { capture: true }).trim();
 }
 mkdirSync('out', { recursive: true });
-cli('import', '--format', 'semeval', 'samples/semeval-sample.txt', '-o', 'out/sample.jsonl', '--relation-set-out', 'out/semeval.relations.json');
-cli('extract', 'out/sample.jsonl', '--relations', 'out/semeval.relations.json', '--model', model, '--no-resume', '-o', 'out/sample.predictions.jsonl');
+cli('import', '--format', 'semeval', 'samples/semeval-sample.txt', '--force', '-o', 'out/sample.jsonl', '--relation-set-out', 'out/semeval.relations.json');
+cli('extract', 'out/sample.jsonl', '--relations', 'out/semeval.relations.json', '--model', model, '--no-resume', '--force', '-o', 'out/sample.predictions.jsonl');
 cli('eval', '--metric', 'semeval', '--gold', 'samples/semeval-sample.txt', '--pred', 'out/sample.predictions.jsonl');

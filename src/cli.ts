@@ -24,6 +24,8 @@ import { DecodeMode, DirectionMode } from './core/pipelines/sentence';
 import { LlamaEngine, parseLoraArg } from './engine/llama';
 import { DEFAULT_MODEL_ID, resolveModel } from './engine/models';
 import { runExtractJob } from './node/extract';
+import { lockOutput, openRecordOutput, prepareReplace } from './node/output';
+import { onInterrupt } from './node/interrupt';
 import { buildIndex, loadIndex } from './node/ragIndex';
 import { benchThroughput } from './node/bench';
 import { TrainingRetriever } from './core/retrieval/retriever';
@@ -73,6 +75,17 @@ async function relationSetFor(opts: { relations?: string; relInfo?: string }, fa
   return fallback;
 }
 
+/** An index folder may be new, empty, or (with --force) an index this tool built; nothing else. */
+async function checkIndexFolder(dir: string, force: boolean | undefined): Promise<void> {
+  const st = await fs.stat(dir).catch(() => undefined);
+  if (!st) return;
+  if (!st.isDirectory()) throw new InputError('not a folder; an index is a folder', dir);
+  const entries = await fs.readdir(dir);
+  if (entries.length === 0) return;
+  if (!entries.includes('manifest.json')) throw new InputError('the folder is not empty and holds no index (manifest.json); choose a new or empty folder', dir);
+  if (!force) throw new InputError('the folder holds an index; pass --force to replace it', dir);
+}
+
 function pct(x: number): string {
   return (100 * x).toFixed(2).padStart(6);
 }
@@ -87,6 +100,20 @@ function printResult(r: EvalResult): void {
   out.push('', 'counts: ' + Object.entries(r.counts).map(([k, v]) => `${k}=${Number.isInteger(v) ? v : v.toFixed(4)}`).join(' '));
   for (const w of r.warnings) out.push(`warning: ${w}`);
   process.stdout.write(out.join('\n') + '\n');
+}
+
+/**
+ * Writes an output in one piece under the output policy (src/node/output.ts): never one of the
+ * inputs, never an existing file without --force, locked while written, atomic.
+ */
+async function writeOutput(out: string, inputs: Array<string | undefined>, force: boolean | undefined, data: () => string | Promise<string>): Promise<void> {
+  await prepareReplace(out, inputs, force);
+  const unlock = await lockOutput(out);
+  try {
+    await writeFileAtomic(out, await data());
+  } finally {
+    await unlock();
+  }
 }
 
 /** Is this an `ID<TAB>LABEL` answer file (SemEval scorer format)? */
@@ -106,7 +133,8 @@ async function semevalMap(file: string, opts: { format?: ImportFormat }): Promis
 
 async function isSubmission(file: string): Promise<boolean> {
   const head = await readHead(file, 4096);
-  return /^\s*\[/.test(head) && /"h_idx"/.test(head);
+  // An empty array is an empty submission (a system that predicted nothing).
+  return (/^\s*\[/.test(head) && /"h_idx"/.test(head)) || /^\s*\[\s*\]\s*$/.test(head);
 }
 
 /** The model to use: --model, else $RELATION_LENS_MODEL, else the catalog's default. */
@@ -139,6 +167,7 @@ interface ExtractCliOptions {
   contextSize: number;
   limit?: number;
   resume: boolean;
+  force?: boolean;
   out: string;
   rag?: string;
   k: number;
@@ -147,6 +176,21 @@ interface ExtractCliOptions {
 }
 
 async function extractCommand(input: string, opts: ExtractCliOptions): Promise<void> {
+  // The output is checked and locked before anything is loaded (and long before the model).
+  const output = await openRecordOutput(opts.out, {
+    inputs: [input, opts.relations, opts.template, opts.model, opts.rag && path.join(opts.rag, 'manifest.json'), ...opts.lora.map((l) => parseLoraArg(l).path)],
+    resume: opts.resume,
+    force: opts.force,
+  });
+  try {
+    if (output.resumed.tornTo) process.stderr.write(`${opts.out}: its last line was incomplete (an interrupted write); moved to ${output.resumed.tornTo}\n`);
+    await extractInto(output, input, opts);
+  } finally {
+    await output.close();
+  }
+}
+
+async function extractInto(output: Awaited<ReturnType<typeof openRecordOutput>>, input: string, opts: ExtractCliOptions): Promise<void> {
   const r = await load(input, { format: opts.from, relations: opts.relations });
   const rs = await relationSetFor(opts, r.relationSet);
   if (!rs) throw new InputError('no relation set: pass --relations (a relation-set JSON or relation2id.txt)', input);
@@ -154,11 +198,7 @@ async function extractCommand(input: string, opts: ExtractCliOptions): Promise<v
   const template = await resolveTemplate(opts.template);
   const direction: DirectionMode = opts.direction ?? defaultDirection(rs);
   const controller = new AbortController();
-  const onSigint = () => {
-    process.stderr.write('\ninterrupted: stopping after the records in flight; run the same command again to resume\n');
-    controller.abort();
-  };
-  process.once('SIGINT', onSigint);
+  const stopListening = onInterrupt(controller, 'stopping after the records in flight (Ctrl-C again to stop at once); run the same command again to resume');
   const space = answerSpace(rs, direction);
   let rag: Awaited<ReturnType<typeof loadIndex>> | undefined;
   if (opts.rag) {
@@ -178,6 +218,7 @@ async function extractCommand(input: string, opts: ExtractCliOptions): Promise<v
   }
   process.stderr.write(`relation set ${rs.name} (${rs.labels.length} labels${rs.noRelation ? ` + ${rs.noRelation}` : ''}), template ${template.name}, mode ${opts.mode}, direction ${direction}\n`);
   const bar = new RateBar('extracting');
+  let last: { records: number; totalRecords: number } | undefined;
   try {
     const p = await runExtractJob({
       engine,
@@ -188,21 +229,33 @@ async function extractCommand(input: string, opts: ExtractCliOptions): Promise<v
       direction,
       out: opts.out,
       resume: opts.resume,
+      output,
       model: spec,
       retriever,
       k: opts.k,
       scoreMargin: opts.scoreMargin,
       answerCodes: opts.answers === 'codes',
       signal: controller.signal,
-      onProgress: (pr) => bar.update(pr.pairs, pr.totalPairs, pr.elapsedMs),
+      onProgress: (pr) => {
+        last = pr;
+        bar.update(pr.pairs, pr.totalPairs, pr.elapsedMs);
+      },
     }).finally(() => bar.stop());
     if (p.skippedRecords) process.stderr.write(`resumed: ${p.skippedRecords} record(s) were already in ${opts.out}\n`);
     for (const e of p.errors.slice(0, MAX_SHOWN)) process.stderr.write(`error: ${e}\n`);
     if (p.errors.length) exitCode = 3;
     const rate = p.elapsedMs > 0 ? (1000 * p.pairs) / p.elapsedMs : 0;
     process.stderr.write(`wrote ${p.records} record(s) (${p.pairs} pair(s), ${rate.toFixed(2)} examples/s) to ${opts.out}\n`);
+    if (controller.signal.aborted) {
+      process.stderr.write(`interrupted: ${p.records} of ${p.totalRecords} record(s) done; run the same command again to resume\n`);
+      exitCode = 130;
+    }
+  } catch (e) {
+    if (!(controller.signal.aborted && (e as Error).name === 'AbortError')) throw e;
+    process.stderr.write(`interrupted: ${last?.records ?? 0} record(s) written to ${opts.out}${last ? ` (${last.totalRecords - last.records} left)` : ''}; run the same command again to resume\n`);
+    exitCode = 130;
   } finally {
-    process.off('SIGINT', onSigint);
+    stopListening();
     await engine?.dispose();
     await rag?.dispose();
   }
@@ -225,15 +278,18 @@ export function buildProgram(): Command {
     .option('--relations <file>', 'relation2id.txt (FinRE/SanWen) or a relation-set JSON')
     .option('--rel-info <file>', 'rel_info.json (DocRED): relation ids to names')
     .option('--relation-set-out <file>', 'also write the relation set the input defines')
+    .option('--force', 'replace output files that exist')
     .requiredOption('-o, --out <file>', 'output JSONL')
-    .action(async (input: string, opts: { format?: ImportFormat; relations?: string; relInfo?: string; out: string; relationSetOut?: string }) => {
+    .action(async (input: string, opts: { format?: ImportFormat; relations?: string; relInfo?: string; out: string; relationSetOut?: string; force?: boolean }) => {
+      const inputs = [input, opts.relations, opts.relInfo];
+      if (opts.relationSetOut && path.resolve(opts.relationSetOut) === path.resolve(opts.out)) throw new InputError('--relation-set-out and -o name the same file', opts.out);
+      await prepareReplace(opts.out, inputs, opts.force);
+      if (opts.relationSetOut) await prepareReplace(opts.relationSetOut, inputs, opts.force);
       const r = await load(input, opts);
-      await writeFileAtomic(opts.out, r.records.map((x) => serializeRecord(x) + '\n').join(''));
+      if (opts.relationSetOut && !r.relationSet) throw new InputError(`the ${r.format} input defines no relation set (pass --relations or --rel-info)`);
+      await writeOutput(opts.out, inputs, opts.force, () => r.records.map((x) => serializeRecord(x) + '\n').join(''));
       process.stderr.write(`wrote ${r.records.length} record(s) to ${opts.out}\n`);
-      if (opts.relationSetOut) {
-        if (!r.relationSet) throw new InputError(`the ${r.format} input defines no relation set (pass --relations or --rel-info)`);
-        await writeFileAtomic(opts.relationSetOut, JSON.stringify(r.relationSet, null, 2) + '\n');
-      }
+      if (opts.relationSetOut) await writeOutput(opts.relationSetOut, inputs, opts.force, () => JSON.stringify(r.relationSet, null, 2) + '\n');
     });
 
   program
@@ -245,8 +301,11 @@ export function buildProgram(): Command {
     .option('--template <name|file>', 'prompt template for sft-* formats (built-in: default)')
     .option('--relations <file>', 'relation set (labels and descriptions for prompts; ids for DocRED)')
     .option('--rel-info <file>', 'rel_info.json: maps names back to DocRED relation ids')
+    .option('--force', 'replace the output file if it exists')
     .requiredOption('-o, --out <file>', 'output file')
-    .action(async (input: string, opts: { format: ExportFormat; from?: ImportFormat; template?: string; relations?: string; relInfo?: string; out: string }) => {
+    .action(async (input: string, opts: { format: ExportFormat; from?: ImportFormat; template?: string; relations?: string; relInfo?: string; out: string; force?: boolean }) => {
+      const inputs = [input, opts.template, opts.relations, opts.relInfo];
+      await prepareReplace(opts.out, inputs, opts.force);
       const r = await load(input, { format: opts.from, relations: opts.relations, relInfo: opts.relInfo });
       const rs = await relationSetFor(opts, r.relationSet);
       let data: string;
@@ -279,7 +338,7 @@ export function buildProgram(): Command {
           data = exportDoccano(r.records);
           break;
       }
-      await writeFileAtomic(opts.out, data);
+      await writeOutput(opts.out, inputs, opts.force, () => data);
       process.stderr.write(`wrote ${opts.format} to ${opts.out}\n`);
     });
 
@@ -343,7 +402,8 @@ export function buildProgram(): Command {
     .option('--threads <n>', 'CPU threads (default: the math cores)', (v) => positiveInt(v, '--threads'))
     .option('--context-size <n>', 'context size per sequence', (v) => positiveInt(v, '--context-size'), 2048)
     .option('--limit <n>', 'only the first N records', (v) => positiveInt(v, '--limit'))
-    .option('--no-resume', 'start over instead of resuming after the records already in the output')
+    .option('--no-resume', 'start over instead of resuming after the records already in the output (needs --force when the output exists)')
+    .option('--force', 'with --no-resume: replace an existing output; also replace a file that is not a Relation Lens output')
     .requiredOption('-o, --out <file>', 'output JSONL (written as records finish)')
     .action(async (input: string, opts: ExtractCliOptions) => {
       await extractCommand(input, opts);
@@ -359,8 +419,10 @@ export function buildProgram(): Command {
     .option('--relations <file>', 'relation set (its no-relation label)')
     .addOption(new Option('--from <format>', 'input format (detected when omitted)').choices([...IMPORT_FORMATS]))
     .option('--threads <n>', 'CPU threads', (v) => positiveInt(v, '--threads'))
+    .option('--force', 'replace an index that exists in the folder')
     .requiredOption('-o, --out <dir>', 'index folder')
-    .action(async (train: string, opts: { embedder: string; model?: string; relations?: string; from?: ImportFormat; threads?: number; out: string }) => {
+    .action(async (train: string, opts: { embedder: string; model?: string; relations?: string; from?: ImportFormat; threads?: number; out: string; force?: boolean }) => {
+      await checkIndexFolder(opts.out, opts.force);
       const r = await load(train, { format: opts.from, relations: opts.relations });
       const rs = await relationSetFor(opts, r.relationSet);
       const model = opts.embedder === 'llm' ? await resolveModel(modelSpec(opts.model)) : undefined;

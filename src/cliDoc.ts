@@ -15,7 +15,9 @@ import { RelRecord, RelationSet, candidatePairs } from './core/schema';
 import { LlamaEmbedder } from './engine/embedder';
 import { LlamaEngine } from './engine/llama';
 import { resolveModel } from './engine/models';
-import { runDocExtractJob } from './node/docExtract';
+import { openDocOutput, runDocExtractJob } from './node/docExtract';
+import { onInterrupt } from './node/interrupt';
+import { prepareReplace } from './node/output';
 import { readText, writeFileAtomic } from './node/files';
 import { ImportFormat, loadRecords, loadRelationSet } from './node/load';
 import { ProgressBar, RateBar } from './node/progress';
@@ -85,6 +87,7 @@ interface ExtractDocOptions {
   contextSize: number;
   limit?: number;
   resume: boolean;
+  force?: boolean;
   out: string;
 }
 
@@ -97,8 +100,10 @@ export function addDocumentCommands(program: Command, bench: Command, ctx: CliCo
     .option('--relations <file>', 'relation set JSON (its no-relation label is not a relation)')
     .option('--target-recall <r>', 'the default keep-threshold reaches this recall of gold pairs on held-out documents', (v) => fraction(v, '--target-recall'), 0.95)
     .option('--epochs <n>', 'training epochs', (v) => ctx.positiveInt(v, '--epochs'), 6)
+    .option('--force', 'replace the output file if it exists')
     .requiredOption('-o, --out <file>', 'filter JSON')
-    .action(async (opts: { train: string; relInfo?: string; relations?: string; targetRecall: number; epochs: number; out: string }) => {
+    .action(async (opts: { train: string; relInfo?: string; relations?: string; targetRecall: number; epochs: number; out: string; force?: boolean }) => {
+      await prepareReplace(opts.out, [opts.train, opts.relInfo, opts.relations], opts.force);
       const { records, relationSet } = await loadDocs(ctx, opts.train, opts);
       if (!records.length) throw new InputError('no documents to train on', opts.train);
       const t0 = Date.now();
@@ -134,9 +139,22 @@ export function addDocumentCommands(program: Command, bench: Command, ctx: CliCo
     .option('--threads <n>', 'CPU threads (default: the math cores)', (v) => ctx.positiveInt(v, '--threads'))
     .option('--context-size <n>', 'context size per sequence', (v) => ctx.positiveInt(v, '--context-size'), 4096)
     .option('--limit <n>', 'only the first N documents', (v) => ctx.positiveInt(v, '--limit'))
-    .option('--no-resume', 'start over instead of resuming after the documents already in the output')
+    .option('--no-resume', 'start over instead of resuming after the documents already in the output (needs --force when the output exists)')
+    .option('--force', 'with --no-resume: replace an existing output; also replace report/submission files or a file that is not a Relation Lens output')
     .requiredOption('-o, --out <file>', 'output JSONL (also OUT.report.json and, for DocRED relation sets, OUT.submission.json)')
     .action(async (input: string, opts: ExtractDocOptions) => {
+      // The outputs are checked and locked before anything is loaded (and long before the model).
+      const filterFile = opts.filter !== 'none' && opts.filter !== 'llm' ? opts.filter : undefined;
+      const output = await openDocOutput(opts.out, { inputs: [input, opts.relations, opts.relInfo, opts.model, filterFile, opts.template], resume: opts.resume, force: opts.force });
+      try {
+        if (output.resumed.tornTo) process.stderr.write(`${opts.out}: its last line was incomplete (an interrupted write); moved to ${output.resumed.tornTo}\n`);
+        await extractDocInto(output, input, opts);
+      } finally {
+        await output.close();
+      }
+    });
+
+  async function extractDocInto(output: Awaited<ReturnType<typeof openDocOutput>>, input: string, opts: ExtractDocOptions): Promise<void> {
       const isText = /\.(txt|md|text)$/i.test(input);
       let inputs: Array<{ record: RelRecord } | { id: string; text: string }>;
       let rs: RelationSet | undefined;
@@ -155,10 +173,7 @@ export function addDocumentCommands(program: Command, bench: Command, ctx: CliCo
       if (opts.limit) inputs = inputs.slice(0, opts.limit);
       const { template, none, evidence } = await resolveDocTemplate(opts.template, opts.none, opts.evidence);
       const controller = new AbortController();
-      process.once('SIGINT', () => {
-        process.stderr.write('\ninterrupted: stopping; the finished documents are kept, run the same command again to resume\n');
-        controller.abort();
-      });
+      const stopListening = onInterrupt(controller, 'stopping (Ctrl-C again to stop at once); the finished documents are kept, run the same command again to resume');
       let filter: PairFilterSpec;
       if (opts.filter === 'none') filter = { kind: 'none' };
       else if (opts.filter === 'llm') filter = { kind: 'llm', threshold: opts.threshold };
@@ -169,6 +184,7 @@ export function addDocumentCommands(program: Command, bench: Command, ctx: CliCo
       dl.stop();
       const engine = await LlamaEngine.open({ modelPath, threads: opts.threads, parallel: opts.parallel, contextSize: opts.contextSize, signal: controller.signal });
       let embedder: LlamaEmbedder | undefined;
+      let done = 0;
       try {
         if (opts.relationEmbedder !== 'none') {
           const gguf = opts.relationEmbedder.startsWith('gguf:') ? opts.relationEmbedder.slice(5) : undefined;
@@ -189,7 +205,11 @@ export function addDocumentCommands(program: Command, bench: Command, ctx: CliCo
           options: { relationSet: rs, template, none, evidence, k: opts.k, filter, aligner, entityFuzzy: opts.entityFuzzy, model: spec, signal: controller.signal },
           out: opts.out,
           resume: opts.resume,
-          onProgress: (p) => bar.update(p.documents, p.totalDocuments, p.elapsedMs),
+          output,
+          onProgress: (p) => {
+            done = p.documents;
+            bar.update(p.documents, p.totalDocuments, p.elapsedMs);
+          },
         }).finally(() => bar.stop());
         const t = res.report;
         const lines = [
@@ -202,11 +222,16 @@ export function addDocumentCommands(program: Command, bench: Command, ctx: CliCo
         ];
         process.stderr.write(lines.join('\n') + '\n');
         if (t.errors.length) ctx.setExitCode(3);
+      } catch (e) {
+        if (!(controller.signal.aborted && (e as Error).name === 'AbortError')) throw e;
+        process.stderr.write(`interrupted: ${done} document(s) written to ${opts.out}; run the same command again to resume\n`);
+        ctx.setExitCode(130);
       } finally {
+        stopListening();
         await embedder?.dispose();
         await engine.dispose();
       }
-    });
+  }
 
   bench
     .command('filter')

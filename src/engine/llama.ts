@@ -331,7 +331,13 @@ export class LlamaEngine implements ClassifierEngine {
   private labelGrammar(labels: string[]): Promise<LlamaGrammar> {
     const key = labels.join('\u0000');
     let grammar = this.grammars.get(key);
-    if (!grammar) this.grammars.set(key, (grammar = this.llama.createGrammar({ grammar: `root ::= ${labels.map(gbnfLiteral).join(' | ')}` })));
+    if (!grammar) {
+      const created = this.llama.createGrammar({ grammar: `root ::= ${labels.map(gbnfLiteral).join(' | ')}` }).catch((e: Error) => {
+        this.grammars.delete(key);
+        throw new Error(`llama.cpp refused the grammar of the labels ${labels.map((l) => JSON.stringify(l)).join(', ')}: ${e.message}`, { cause: e });
+      });
+      this.grammars.set(key, (grammar = created));
+    }
     return grammar;
   }
 

@@ -10,8 +10,8 @@ import { toDocRedSubmission } from '../core/formats/docred';
 import { DocReport, DocumentOptions, extractDocument, sumReports } from '../core/pipelines/document';
 import { EntityProposalReport, proposeEntities } from '../core/pipelines/entities';
 import { RelRecord, validateRecord } from '../core/schema';
-import { completedIds } from './extract';
 import { readLines, writeFileAtomic } from './files';
+import { RecordOutput, openRecordOutput, prepareReplace } from './output';
 
 export interface DocExtractJob {
   engine: ClassifierEngine;
@@ -20,6 +20,10 @@ export interface DocExtractJob {
   options: DocumentOptions;
   out: string;
   resume: boolean;
+  /** Start over on an existing output (with resume: false), or replace files this run did not create. */
+  force?: boolean;
+  /** The output, opened (checked and locked) by the caller before the model was loaded; else opened here. */
+  output?: RecordOutput;
   /** Entity types for raw text (default: the relation set's entityTypes or DocRED's). */
   entityTypes?: string[];
   onProgress?: (p: { documents: number; totalDocuments: number; pairs: number; totalPairs: number; elapsedMs: number }) => void;
@@ -37,9 +41,21 @@ export interface DocExtractResult {
 export const reportPath = (out: string) => out.replace(/(\.jsonl)?$/, '.report.json');
 export const submissionPath = (out: string) => out.replace(/(\.jsonl)?$/, '.submission.json');
 
+/**
+ * Opens the output of a document run: the JSONL (resumable, locked) plus its report and
+ * submission files, which a fresh run may only replace with `force` when they exist already.
+ */
+export async function openDocOutput(out: string, opts: { inputs: Array<string | undefined>; resume: boolean; force?: boolean; command?: string }): Promise<RecordOutput> {
+  const fresh = !(await fs.stat(out).then((s) => s.size > 0, () => false));
+  for (const f of [reportPath(out), submissionPath(out)]) {
+    if (fresh) await prepareReplace(f, opts.inputs, opts.force);
+  }
+  return openRecordOutput(out, opts);
+}
+
 export async function runDocExtractJob(job: DocExtractJob): Promise<DocExtractResult> {
-  const done = job.resume ? await completedIds(job.out) : new Set<string>();
-  if (!job.resume) await fs.writeFile(job.out, '');
+  const output = job.output ?? (await openDocOutput(job.out, { inputs: [], resume: job.resume, force: job.force }));
+  const done = output.done;
   const idOf = (i: DocExtractJob['inputs'][number]) => ('record' in i ? i.record.id : i.id);
   const todo = job.inputs.filter((i) => !done.has(idOf(i)));
   const totalPairs = todo.reduce((n, i) => n + ('record' in i ? i.record.entities.length * Math.max(0, i.record.entities.length - 1) : 0), 0);
@@ -47,7 +63,6 @@ export async function runDocExtractJob(job: DocExtractJob): Promise<DocExtractRe
   const proposals: EntityProposalReport[] = [];
   const t0 = Date.now();
   let pairs = 0;
-  const fh = await fs.open(job.out, 'a');
   try {
     for (const input of todo) {
       let record: RelRecord;
@@ -60,26 +75,30 @@ export async function runDocExtractJob(job: DocExtractJob): Promise<DocExtractRe
       const r = await extractDocument(job.engine, record, job.options);
       const checked = validateRecord(r.record);
       if (!checked.ok) throw new Error(`internal error: document ${record.id} produced an invalid record: ${checked.problems.join('; ')}`);
-      await fh.write(serializeRecord(r.record) + '\n');
+      await output.append(serializeRecord(r.record));
       reports.push(r.report);
       pairs += r.report.pairsIn;
       job.onProgress?.({ documents: reports.length, totalDocuments: todo.length, pairs, totalPairs, elapsedMs: Date.now() - t0 });
     }
+    return await finish(job, output, todo.length, reports, proposals, t0);
   } finally {
-    await fh.close();
+    if (!job.output) await output.close();
   }
+}
+
+async function finish(job: DocExtractJob, output: RecordOutput, todo: number, reports: DocReport[], proposals: EntityProposalReport[], t0: number): Promise<DocExtractResult> {
   const report = { ...sumReports(reports), ...(proposals.length ? { entityProposal: proposals } : {}) };
   const file = reportPath(job.out);
   // A resumed run with nothing left to do keeps the earlier run's report.
-  const keepOld = todo.length === 0 && (await fs.stat(file).then(() => true, () => false));
-  if (!keepOld) await writeFileAtomic(file, JSON.stringify({ total: report, documents: reports, resumedDocuments: job.inputs.length - todo.length }, null, 1) + '\n');
+  const keepOld = todo === 0 && (await fs.stat(file).then(() => true, () => false));
+  if (!keepOld) await writeFileAtomic(file, JSON.stringify({ total: report, documents: reports, resumedDocuments: job.inputs.length - todo }, null, 1) + '\n');
   // The submission covers every document in the output, including those of an earlier run.
   let submissionFile: string | undefined;
   if (job.options.relationSet.labels.some((l) => l.id)) {
     const all: RelRecord[] = [];
-    for await (const line of readLines(job.out)) if (line.text?.trim()) all.push(JSON.parse(line.text) as RelRecord);
+    for await (const line of readLines(output.file)) if (line.text?.trim()) all.push(JSON.parse(line.text) as RelRecord);
     submissionFile = submissionPath(job.out);
     await writeFileAtomic(submissionFile, JSON.stringify(toDocRedSubmission(all, job.options.relationSet)) + '\n');
   }
-  return { documents: reports.length, skippedDocuments: job.inputs.length - todo.length, report, reportFile: file, submissionFile, elapsedMs: Date.now() - t0 };
+  return { documents: reports.length, skippedDocuments: job.inputs.length - todo, report, reportFile: file, submissionFile, elapsedMs: Date.now() - t0 };
 }

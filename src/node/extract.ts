@@ -1,15 +1,16 @@
 /**
  * The sentence-level extraction job shared by the CLI and the extension: reads records, runs the
- * core pipeline on the engine, and appends each finished record to the output as it goes. An
- * interrupted run keeps what it wrote; run it again and it resumes after the last complete line.
+ * core pipeline on the engine, and appends each finished record to the output as it goes (under
+ * the output policy of ./output.ts). An interrupted run keeps what it wrote; run it again and it
+ * resumes with the records that are not in the output yet.
  */
-import { promises as fs } from 'node:fs';
 import { ClassifierEngine } from '../core/ports';
 import { serializeRecord } from '../core/formats/canonical';
 import { runSentenceExtraction } from '../core/pipelines/runner';
 import { DecodeMode, DirectionMode, ExampleRetriever, answerSpace } from '../core/pipelines/sentence';
 import { PromptTemplate } from '../core/prompts/template';
 import { RelRecord, RelationSet, candidatePairs } from '../core/schema';
+import { RecordOutput, openRecordOutput } from './output';
 
 export interface ExtractJob {
   engine: ClassifierEngine | undefined;
@@ -20,6 +21,10 @@ export interface ExtractJob {
   direction: DirectionMode;
   out: string;
   resume: boolean;
+  /** Start over on an existing output (with resume: false), or replace a file that is not an output. */
+  force?: boolean;
+  /** The output, opened (checked and locked) by the caller before the model was loaded; else opened here. */
+  output?: RecordOutput;
   model: string;
   retriever?: ExampleRetriever;
   k?: number;
@@ -39,38 +44,10 @@ export interface ExtractProgress {
   elapsedMs: number;
 }
 
-/** Ids of the complete records already in `out`; a torn last line is cut off. */
-export async function completedIds(out: string): Promise<Set<string>> {
-  const done = new Set<string>();
-  let buf: Buffer;
-  try {
-    buf = await fs.readFile(out);
-  } catch {
-    return done;
-  }
-  let goodEnd = 0;
-  let start = 0;
-  for (;;) {
-    const nl = buf.indexOf(10, start);
-    if (nl < 0) break;
-    const line = buf.subarray(start, nl).toString('utf8');
-    try {
-      const v = JSON.parse(line) as { id?: unknown };
-      if (typeof v.id === 'string') done.add(v.id);
-      goodEnd = nl + 1;
-    } catch {
-      break;
-    }
-    start = nl + 1;
-  }
-  if (goodEnd < buf.length) await fs.truncate(out, goodEnd);
-  return done;
-}
-
 export async function runExtractJob(job: ExtractJob): Promise<ExtractProgress> {
   const space = answerSpace(job.relationSet, job.direction);
-  const done = job.resume ? await completedIds(job.out) : new Set<string>();
-  if (!job.resume) await fs.writeFile(job.out, '');
+  const output = job.output ?? (await openRecordOutput(job.out, { inputs: [], resume: job.resume, force: job.force }));
+  const done = output.done;
   const todo = job.records.filter((r) => !done.has(r.id));
   const progress: ExtractProgress = {
     records: 0,
@@ -82,7 +59,6 @@ export async function runExtractJob(job: ExtractJob): Promise<ExtractProgress> {
     elapsedMs: 0,
   };
   const t0 = Date.now();
-  const fh = await fs.open(job.out, 'a');
   try {
     for await (const r of runSentenceExtraction(job.engine, todo, space, {
       relationSet: job.relationSet,
@@ -98,7 +74,7 @@ export async function runExtractJob(job: ExtractJob): Promise<ExtractProgress> {
       inFlight: job.engine?.info.parallel ?? 4,
       model: job.model,
     })) {
-      await fh.write(serializeRecord(r.record) + '\n');
+      await output.append(serializeRecord(r.record));
       progress.records++;
       progress.pairs += r.predictions.length;
       for (const p of r.predictions) if (p.error) progress.errors.push(p.error);
@@ -106,7 +82,7 @@ export async function runExtractJob(job: ExtractJob): Promise<ExtractProgress> {
       job.onProgress?.(progress);
     }
   } finally {
-    await fh.close();
+    if (!job.output) await output.close();
   }
   progress.elapsedMs = Date.now() - t0;
   return progress;

@@ -133,3 +133,9 @@ export class AtomicLineWriter {
     await fs.rm(this.tmp, { force: true });
   }
 }
+
+/** Is `file` inside `folder` (or the folder itself), after resolving both? */
+export function isInsideFolder(folder: string, file: string): boolean {
+  const rel = path.relative(path.resolve(folder), path.resolve(file));
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}

@@ -27,6 +27,15 @@ export interface LoadOptions {
   relInfo?: string;
 }
 
+function isJsonLine(line: string): boolean {
+  try {
+    JSON.parse(line);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Guesses a file's format from its name and first bytes. */
 export async function detectFormat(file: string): Promise<ImportFormat> {
   const ext = path.extname(file).toLowerCase();
@@ -36,6 +45,15 @@ export async function detectFormat(file: string): Promise<ImportFormat> {
   if (first.split('\t').length === 4) {
     const lower = file.toLowerCase();
     return lower.includes('sanwen') ? 'sanwen' : 'finre';
+  }
+  // One JSON value spread over several lines (pretty-printed) is not JSON Lines.
+  const trimmed = head.trimStart();
+  if (trimmed.startsWith('{') && !isJsonLine(first)) {
+    if (/"vertexSet"/.test(head)) return 'docred';
+    if (/"subj_start"/.test(head)) return 'tacred';
+    if (/"annotations"|"predictions"|"data"\s*:/.test(head)) return 'label-studio';
+    if (ext !== '.jsonl')
+      throw new InputError(`the file holds a JSON object over several lines, not JSON Lines (one record per line), and it is not a DocRED, TACRED or Label Studio file; pass --format (one of: ${IMPORT_FORMATS.join(', ')})`, file);
   }
   if (ext === '.jsonl' || /^\s*\{/.test(first)) {
     if (/"start_offset"/.test(first) || (/"from_id"/.test(first) && !/"mentions"/.test(first))) return 'doccano';

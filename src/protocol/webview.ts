@@ -21,7 +21,7 @@ export const RequestSchema = z.discriminatedUnion('method', [
   z.object({ type: z.literal('request'), id: z.number().int(), method: z.literal('setLoras'), params: z.object({ loras: z.array(z.object({ path: z.string().min(1), scale: z.number() }).strict()) }).strict() }).strict(),
   z.object({ type: z.literal('request'), id: z.number().int(), method: z.literal('pickLora'), params: z.object({}).strict() }).strict(),
   z.object({ type: z.literal('request'), id: z.number().int(), method: z.literal('setRag'), params: z.object({ index: z.string(), k: z.number().int().positive() }).strict() }).strict(),
-  z.object({ type: z.literal('request'), id: z.number().int(), method: z.literal('evaluate'), params: z.object({ predictions: z.string().optional(), gold: z.string().optional() }).strict() }).strict(),
+  z.object({ type: z.literal('request'), id: z.number().int(), method: z.literal('evaluate'), params: z.object({}).strict() }).strict(),
   z.object({ type: z.literal('request'), id: z.number().int(), method: z.literal('compare'), params: z.object({}).strict() }).strict(),
 ]);
 export type PanelRequest = z.infer<typeof RequestSchema>;

@@ -71,7 +71,9 @@ export function resolvePath(p: string, doc?: vscode.Uri): string {
   return folder ? path.join(folder.uri.fsPath, p) : p;
 }
 
+/** Writes a setting; refused in restricted mode (nothing is written to settings there). */
 export async function update(key: string, value: unknown, target = vscode.ConfigurationTarget.Workspace): Promise<void> {
+  if (!vscode.workspace.isTrusted) throw new Error(`restricted mode: Relation Lens does not change settings (relationLens.${key}); trust the workspace first`);
   const t = vscode.workspace.workspaceFolders?.length ? target : vscode.ConfigurationTarget.Global;
   await vscode.workspace.getConfiguration(SECTION).update(key, value, t);
 }

@@ -5,7 +5,8 @@
  * to the prompt that produced them.
  */
 import * as vscode from 'vscode';
-import { TripleStatus, evidenceQuotes } from '../core/curation';
+import { TripleStatus } from '../core/curation';
+import { recordHoverMarkdown } from '../core/editor/hover';
 import { lineDecorations } from '../core/editor/lineDecorations';
 import { isRecordDocument, lineCache, recordAt } from './records';
 
@@ -113,30 +114,12 @@ export class RecordHoverProvider implements vscode.HoverProvider {
     if (!record) return undefined;
     const d = lineDecorations(doc.lineAt(pos.line).text, lineCache, this.noRelation());
     if (!d || !d.triples.length) return undefined;
-    const md = new vscode.MarkdownString(undefined, true);
+    const md = new vscode.MarkdownString(
+      recordHoverMarkdown(record, d, (relation) => encodeURIComponent(JSON.stringify([{ uri: doc.uri.toString(), line: pos.line, relation }]))),
+      true,
+    );
     md.isTrusted = { enabledCommands: ['relationLens.showPrompt', 'relationLens.acceptRelation', 'relationLens.rejectRelation'] };
     md.supportHtml = false;
-    md.appendMarkdown(`**Relation Lens** — record \`${record.id}\`\n\n`);
-    for (const t of d.triples) {
-      const rel = t.relation >= 0 ? record.relations[t.relation] : undefined;
-      const meta = (rel?.meta ?? {}) as Record<string, unknown>;
-      md.appendMarkdown(`- $(${t.status === 'agree' ? 'pass' : t.status === 'extra' ? 'error' : t.status === 'wrong-label' ? 'warning' : t.status === 'missing' ? 'circle-slash' : 'symbol-event'}) `);
-      md.appendText(t.text);
-      md.appendMarkdown(` — _${t.status}${rel?.source ? `, ${rel.source}` : ''}${rel?.status ? `, ${rel.status}` : ''}_`);
-      if (typeof meta['model'] === 'string') md.appendMarkdown(`  \n  model: \`${String(meta['model'])}\``);
-      if (Array.isArray(meta['adapters']) && meta['adapters'].length) md.appendMarkdown(`  \n  adapters: \`${JSON.stringify(meta['adapters'])}\``);
-      if (Array.isArray(meta['top'])) md.appendMarkdown(`  \n  top: ${(meta['top'] as Array<[string, number]>).map(([l, p]) => `${l} ${p.toFixed(3)}`).join(', ')}`);
-      if (Array.isArray(meta['neighbours'])) md.appendMarkdown(`  \n  retrieved examples: ${(meta['neighbours'] as string[]).map((n) => `\`${n}\``).join(', ')}`);
-      if (rel?.evidence?.length) {
-        md.appendMarkdown('  \n  evidence: ');
-        md.appendText(evidenceQuotes(record, rel).join(' · ') || rel.evidence.join(', '));
-      }
-      if (rel?.source === 'model') {
-        const args = encodeURIComponent(JSON.stringify([{ uri: doc.uri.toString(), line: pos.line, relation: t.relation }]));
-        md.appendMarkdown(`  \n  [Show prompt](command:relationLens.showPrompt?${args}) · [Accept](command:relationLens.acceptRelation?${args}) · [Reject](command:relationLens.rejectRelation?${args})`);
-      }
-      md.appendMarkdown('\n');
-    }
     return new vscode.Hover(md);
   }
 }

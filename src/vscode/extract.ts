@@ -5,12 +5,12 @@
  * `<file>.relations.jsonl`). Runs in the engine process with a cancellable progress
  * notification; what finished before a cancel or a crash is kept.
  */
-import { promises as fs } from 'node:fs';
 import * as vscode from 'vscode';
 import { mergePredictions } from '../core/curation';
 import { serializeRecord } from '../core/formats/canonical';
 import { RelRecord, RelationSet, candidatePairs } from '../core/schema';
 import { EngineCrashedError } from '../node/engineClient';
+import { appendLines } from '../node/output';
 import { ExtractResult, ExtractedItem, Progress } from '../protocol/engine';
 import { readSettings, resolvePath } from './config';
 import { EngineService } from './engineService';
@@ -65,9 +65,23 @@ export async function extractRelations(engine: EngineService, runs: RunHistory, 
   });
   let target: vscode.TextDocument;
   if (out) {
-    const old = await fs.readFile(out.fsPath, 'utf8').catch(() => '');
-    await fs.writeFile(out.fsPath, old + (old && !old.endsWith('\n') ? '\n' : '') + lines.join('\n') + '\n');
-    target = await vscode.workspace.openTextDocument(out);
+    // The sidecar is the store: appended without touching its existing bytes, or — when it is
+    // open in an editor — edited through its buffer (undoable, the user's unsaved edits kept).
+    const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === out.toString());
+    if (open) {
+      const edit = new vscode.WorkspaceEdit();
+      const end = open.lineAt(open.lineCount - 1);
+      edit.insert(out, end.range.end, (end.text ? '\n' : '') + lines.join('\n') + '\n');
+      if (!(await vscode.workspace.applyEdit(edit))) return void vscode.window.showErrorMessage(`Relation Lens: could not add the relations to ${out.fsPath}; nothing was changed.`);
+      target = open;
+    } else {
+      try {
+        await appendLines(out.fsPath, lines);
+      } catch (e) {
+        return void vscode.window.showErrorMessage(`Relation Lens: ${(e as Error).message}`);
+      }
+      target = await vscode.workspace.openTextDocument(out);
+    }
   } else target = await vscode.workspace.openTextDocument({ language: 'jsonl', content: lines.join('\n') + '\n' });
   await vscode.window.showTextDocument(target, { preview: false });
   runs.add({ file: doc.uri.fsPath, kind: 'document', records: result.items.length, result, relationSet: rs.from });

@@ -16,7 +16,7 @@ import { pairPrompt } from '../core/pipelines/sentence';
 import { BUILTIN_TEMPLATES, PromptTemplate, formatTemplate } from '../core/prompts/template';
 import { RelRecord, RelationSet, candidatePairs, validateRelationSet } from '../core/schema';
 import { CATALOG } from '../engine/models';
-import { writeFileAtomic } from '../node/files';
+import { isInsideFolder, writeFileAtomic } from '../node/files';
 import { loadRecords } from '../node/load';
 import { EvalView, HostMessage, PanelRequest, PanelState, RequestSchema, Results } from '../protocol/webview';
 import { readSettings, resolvePath, update } from './config';
@@ -30,6 +30,8 @@ export class RelationLensPanel implements vscode.Disposable {
   private readonly panel: vscode.WebviewPanel;
   private readonly subs: vscode.Disposable[] = [];
   private lastEditor: vscode.TextEditor | undefined;
+  /** Files the user chose in a dialog of this panel: the only paths outside the workspace it may use. */
+  private readonly picked = new Set<string>();
 
   static show(context: vscode.ExtensionContext, engine: EngineService, runs: RunHistory, log: vscode.LogOutputChannel): RelationLensPanel {
     if (RelationLensPanel.current) {
@@ -152,8 +154,23 @@ export class RelationLensPanel implements vscode.Disposable {
     }
   }
 
+  /**
+   * A path the webview names may be used only when the user chose it in a dialog, it is inside the
+   * workspace, or it is already in the settings; a webview message alone never makes the host
+   * read, fetch or store anything else.
+   */
+  private allowedPath(p: string, current: string[] = []): boolean {
+    if (current.includes(p)) return true;
+    if (/^(hf:|https?:)/i.test(p)) return false;
+    const resolved = resolvePath(p);
+    if (this.picked.has(resolved)) return true;
+    return (vscode.workspace.workspaceFolders ?? []).some((f) => f.uri.scheme === 'file' && isInsideFolder(f.uri.fsPath, resolved));
+  }
+
   private async handle(req: PanelRequest): Promise<Results[PanelRequest['method']]> {
     const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+    if (!vscode.workspace.isTrusted && !['getState', 'renderPrompt', 'evaluate', 'compare'].includes(req.method))
+      throw new Error('this workspace is in restricted mode: the panel does not change settings, save files or download models (trust the workspace to do so)');
     switch (req.method) {
       case 'getState':
         return this.state();
@@ -197,6 +214,9 @@ export class RelationLensPanel implements vscode.Disposable {
         return { file };
       }
       case 'useModel': {
+        const s0 = readSettings();
+        if (!CATALOG.some((c) => c.id === req.params.model) && !this.allowedPath(req.params.model, [s0.model]))
+          throw new Error(`the panel selects catalog models and files you choose with "Local GGUF file…"; ${JSON.stringify(req.params.model)} is neither (set relationLens.model in the settings to use it)`);
         await update('model', req.params.model);
         if (!req.params.download) return { model: req.params.model };
         const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Relation Lens: getting ${req.params.model}`, cancellable: true }, (progress, token) => {
@@ -221,37 +241,45 @@ export class RelationLensPanel implements vscode.Disposable {
       case 'pickModelFile': {
         const f = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'GGUF models': ['gguf'] }, title: 'Relation Lens: a GGUF model' });
         if (!f?.[0]) return null;
+        this.picked.add(f[0].fsPath);
         await update('model', f[0].fsPath);
         return { model: f[0].fsPath };
       }
-      case 'setLoras':
+      case 'setLoras': {
+        const current = readSettings().loras.map((l) => l.path);
+        const bad = req.params.loras.find((l) => !this.allowedPath(l.path, current));
+        if (bad) throw new Error(`adapter ${JSON.stringify(bad.path)} was not chosen with "Add adapter…" and is not in the workspace`);
         await update('loras', req.params.loras);
         return {};
+      }
       case 'pickLora': {
         const f = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'LoRA adapters (GGUF)': ['gguf'] }, title: 'Relation Lens: a LoRA adapter' });
         if (!f?.[0]) return null;
+        this.picked.add(f[0].fsPath);
         const loras = [...readSettings().loras, { path: f[0].fsPath, scale: 1 }];
         await update('loras', loras);
         return { loras };
       }
       case 'setRag':
+        if (req.params.index && !this.allowedPath(req.params.index, [readSettings().ragIndex]))
+          throw new Error(`the retrieval index ${JSON.stringify(req.params.index)} is not inside the workspace (set relationLens.ragIndex in the settings to use it)`);
         await update('ragIndex', req.params.index);
         await update('k', req.params.k);
         return {};
       case 'evaluate':
-        return this.evaluate(req.params.predictions);
+        return this.evaluate();
       case 'compare': {
-        const a = await this.evaluate(undefined, 'Predictions A');
+        const a = await this.evaluate('Predictions A');
         if (!a) return null;
-        const b = await this.evaluate(undefined, 'Predictions B', true);
+        const b = await this.evaluate('Predictions B', true);
         return b ? { a, b } : null;
       }
     }
   }
 
   /** Scores a predictions file (default: the current record file, against its own gold relations). */
-  private async evaluate(predictionsFile?: string, title?: string, ask = false): Promise<EvalView | null> {
-    let file = predictionsFile ?? (ask ? undefined : this.currentRecord()?.doc.uri.fsPath);
+  private async evaluate(title?: string, ask = false): Promise<EvalView | null> {
+    let file = ask ? undefined : this.currentRecord()?.doc.uri.fsPath;
     if (!file) {
       const f = await vscode.window.showOpenDialog({ canSelectMany: false, title: `Relation Lens: ${title ?? 'predictions'} (JSONL)` });
       if (!f?.[0]) return null;

@@ -400,7 +400,7 @@ describe('document-level RE (LMRC)', function () {
       assert.ok(Math.abs(sum('kept') / j.pairs - j.kept_fraction_at_95) < 1e-9);
       assert.ok(Math.abs(sum('goldKept') / j.gold_pairs - j.recall_at_95) < 1e-9);
       assert.ok(rows[0]!.goldPairs > 0, 'some related pairs share a sentence');
-      r = run('train-filter', '--train', path.join(dir, 'nope.json'), '-o', filter);
+      r = run('train-filter', '--train', path.join(dir, 'nope.json'), '-o', path.join(dir, 'nope-filter.json'));
       assert.equal(r.code, 1);
       assert.match(r.err, /nope\.json/);
       r = run('extract-doc', path.join(dir, 'one.json'), '--filter', path.join(dir, 'rel_info.json'), '-o', path.join(dir, 'x.jsonl'));

@@ -143,7 +143,7 @@ describe('retrieval', () => {
       try {
         const out = path.join(dir, 'rag.jsonl');
         for (const template of [RAG4RE_TEMPLATE, DEFAULT_TEMPLATE]) {
-          const p = await runExtractJob({ engine, records: sample.slice(0, 4), relationSet: SEMEVAL_RELATIONS, template, mode: 'generate', direction: 'label', out, resume: false, model, retriever, k: 3 });
+          const p = await runExtractJob({ engine, records: sample.slice(0, 4), relationSet: SEMEVAL_RELATIONS, template, mode: 'generate', direction: 'label', out, resume: false, force: true, model, retriever, k: 3 });
           assert.deepEqual(p.errors, []);
           const lines = (await fs.readFile(out, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
           for (const r of lines) {

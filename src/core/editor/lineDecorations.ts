@@ -5,6 +5,7 @@
  * only parses what becomes visible.
  */
 import { TripleStatus, TripleView, tripleViews } from '../curation';
+import { MAX_JSON_DEPTH, maxJsonDepth } from '../io/jsonDepth';
 import { RelRecord, validateRecord } from '../schema';
 import { textRangesToColumns } from './jsonLine';
 
@@ -36,7 +37,7 @@ export class RecordLineCache {
 
 export function parseRecordLine(line: string): RelRecord | null {
   const t = line.trim();
-  if (!t.startsWith('{')) return null;
+  if (!t.startsWith('{') || maxJsonDepth(t) > MAX_JSON_DEPTH) return null;
   let v: unknown;
   try {
     v = JSON.parse(t);

@@ -1,6 +1,7 @@
 /** Canonical JSONL: one record per line (see schema.ts). */
 import { Diagnostic, jsonErrorPosition } from '../diagnostics';
 import { Line } from '../io/lines';
+import { MAX_JSON_DEPTH, maxJsonDepth } from '../io/jsonDepth';
 import { RelRecord, validateRecord } from '../schema';
 
 export type CanonicalEvent = { kind: 'record'; record: RelRecord; line: number } | { kind: 'diagnostic'; diagnostic: Diagnostic };
@@ -21,6 +22,10 @@ export async function* readCanonical(lines: AsyncIterable<Line> | Iterable<Line>
       continue;
     }
     if (l.text.trim() === '') continue;
+    if (maxJsonDepth(l.text) > MAX_JSON_DEPTH) {
+      yield err(`the line nests JSON deeper than ${MAX_JSON_DEPTH} levels; line skipped`);
+      continue;
+    }
     let value: unknown;
     try {
       value = JSON.parse(l.text);

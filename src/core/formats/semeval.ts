@@ -137,8 +137,9 @@ export async function importSemEval(lines: AsyncIterable<Line> | Iterable<Line>,
       block = undefined;
       continue;
     }
-    // A new sentence line starts a block even when the blank separator is missing.
-    if (block && block.lines.length >= 3 && l.text !== null && /^\d+\t"/.test(l.text)) {
+    // A sentence line always starts a block, also when the blank separator (and the Comment:
+    // line, or even the label line) of the block before is missing: the short block is reported.
+    if (block && l.text !== null && /^\s*\d+\t"/.test(l.text)) {
       c.warn(l.no, 'missing blank line between blocks');
       finish(block);
       block = undefined;

@@ -16,8 +16,13 @@ function markSentence(r: RelRecord, head: Entity, tail: Entity): string {
   return h && t ? insertEntityMarkers(r.text, h, t) : r.text;
 }
 
+/** How the prompt's relation list describes the no-relation answer. */
+export const NO_RELATION_DESCRIPTION = 'none of the relations above holds';
+
 export function promptView(r: RelRecord, head: Entity, tail: Entity, label: string, rs?: RelationSet): PromptView {
+  // The answer list as extraction sends it: the labels, then the no-relation answer (once).
   const relations = (rs?.labels ?? []).map((l) => ({ name: l.name, description: l.description ?? '' }));
+  if (rs?.noRelation && !relations.some((x) => x.name === rs.noRelation)) relations.push({ name: rs.noRelation, description: NO_RELATION_DESCRIPTION });
   return {
     id: r.id,
     text: r.text,

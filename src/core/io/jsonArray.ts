@@ -3,6 +3,7 @@
  * truncated in the middle) costs that element only: each element is parsed on its own and its
  * problems carry the line where it starts.
  */
+import { MAX_JSON_DEPTH, maxJsonDepth } from './jsonDepth';
 import { Diagnostic, jsonErrorPosition, lineColumnAt } from '../diagnostics';
 
 export interface ArrayElement {
@@ -34,6 +35,25 @@ export function readJsonArray(text: string, file: string): ArrayReadResult {
   let i = 0;
   if (text.charCodeAt(0) === 0xfeff) i = 1;
   while (i < text.length && isWs(text.charCodeAt(i))) i++;
+  if (text[i] === '{') {
+    // One JSON object instead of an array (a single DocRED document, one Label Studio task…):
+    // read as a one-element array, and say so.
+    const where = lineColumnAt(text, i);
+    if (maxJsonDepth(text) > MAX_JSON_DEPTH + 1) {
+      diagnostics.push({ file, line: where.line, severity: 'error', message: `the JSON nests deeper than ${MAX_JSON_DEPTH} levels` });
+      return { elements, diagnostics, skipped: 1 };
+    }
+    try {
+      elements.push({ value: JSON.parse(text.slice(i)), line: where.line, index: 0 });
+      diagnostics.push({ file, line: where.line, severity: 'warning', message: 'the file holds one JSON object, not an array: read as a single element' });
+      return { elements, diagnostics, skipped: 0 };
+    } catch (err) {
+      const { message, offset } = jsonErrorPosition(err, text.slice(i));
+      const at = offset !== undefined ? lineColumnAt(text, i + offset) : where;
+      diagnostics.push({ file, line: at.line, column: at.column, severity: 'error', message: `invalid JSON: ${message}` });
+      return { elements, diagnostics, skipped: 1 };
+    }
+  }
   if (text[i] !== '[') {
     const where = lineColumnAt(text, i);
     diagnostics.push({ file, line: where.line, column: where.column, severity: 'error', message: `expected a JSON array ('[') but found ${text[i] === undefined ? 'end of file' : JSON.stringify(text[i])}` });
@@ -57,6 +77,7 @@ export function readJsonArray(text: string, file: string): ArrayReadResult {
     if (text[i] === ']') break;
     const start = i;
     let depth = 0;
+    let maxDepth = 0;
     let inString = false;
     for (; i < text.length; i++) {
       const c = text.charCodeAt(i);
@@ -66,7 +87,7 @@ export function readJsonArray(text: string, file: string): ArrayReadResult {
         continue;
       }
       if (c === 34) inString = true;
-      else if (c === 91 || c === 123) depth++;
+      else if (c === 91 || c === 123) maxDepth = Math.max(maxDepth, ++depth);
       else if (c === 93 || c === 125) {
         if (depth === 0) break; // the closing ']' of the top-level array
         depth--;
@@ -79,7 +100,10 @@ export function readJsonArray(text: string, file: string): ArrayReadResult {
       skipped++;
       break;
     }
-    try {
+    if (maxDepth > MAX_JSON_DEPTH) {
+      diagnostics.push({ file, line: startLine, severity: 'error', message: `element ${index}: nests JSON deeper than ${MAX_JSON_DEPTH} levels; skipped` });
+      skipped++;
+    } else try {
       elements.push({ value: JSON.parse(chunk), line: startLine, index });
     } catch (err) {
       const { message, offset } = jsonErrorPosition(err, chunk);

@@ -14,7 +14,7 @@
  * TACRED) the pair order is head → tail and the answer is the bare label.
  */
 import { ChatPrompt, ClassifierEngine, ContextOverflowError, throwIfAborted } from '../ports';
-import { promptView } from '../formats/sft';
+import { NO_RELATION_DESCRIPTION, promptView } from '../formats/sft';
 import { PromptTemplate, PromptView, renderTemplate } from '../prompts/template';
 import { Entity, RelRecord, Relation, RelationSet } from '../schema';
 import { LabelScore, LabelTrie, scoreFirstTokens, scoreLabels } from './labelSearch';
@@ -129,7 +129,7 @@ export function answerSpace(rs: RelationSet, direction: DirectionMode): AnswerSp
       }
     } else add(l.name, description, { label: l.name, reversed: false });
   }
-  if (rs.noRelation) add(rs.noRelation, 'none of the relations above holds', null);
+  if (rs.noRelation) add(rs.noRelation, NO_RELATION_DESCRIPTION, null);
   const inverse = new Map<string, string>();
   for (const [a, v] of map) inverse.set(v ? `${v.label}\u0000${v.reversed}` : '\u0000null', a);
   return {

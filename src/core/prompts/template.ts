@@ -55,9 +55,6 @@ export const DEFAULT_TEMPLATE: PromptTemplate = {
     '{{#relations}}',
     '- {{name}}{{#description}}: {{description}}{{/description}}',
     '{{/relations}}',
-    '{{#no_relation}}',
-    '- {{no_relation}}: none of the above relations holds',
-    '{{/no_relation}}',
   ].join('\n'),
   input: [
     '{{#examples}}',

@@ -1,0 +1,39 @@
+/** The CLI as a user runs it: dist/cli.js (built on demand) in a child process. */
+import { strict as assert } from 'node:assert';
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+
+export const ROOT = path.resolve(__dirname, '..', '..');
+/** RELATION_LENS_CLI runs the tests against another build (e.g. an older commit's, to see a regression test fail). */
+export const CLI = process.env['RELATION_LENS_CLI'] ?? path.join(ROOT, 'dist', 'cli.js');
+export const SAMPLE = path.join(ROOT, 'samples', 'semeval-sample.txt');
+
+export function ensureBuilt(): void {
+  if (existsSync(CLI)) return;
+  const b = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'build.mjs')], { cwd: ROOT, encoding: 'utf8' });
+  assert.equal(b.status, 0, b.stderr);
+}
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  out: string;
+  err: string;
+}
+
+export function cli(...args: string[]): CliResult {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: ROOT, maxBuffer: 64 << 20 });
+  return { code: r.status, signal: r.signal, out: r.stdout, err: r.stderr };
+}
+
+/** Starts the CLI; `done` resolves when it exits. */
+export function cliAsync(...args: string[]): { child: ChildProcess; done: Promise<CliResult> } {
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const done = new Promise<CliResult>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, out, err })));
+  return { child, done };
+}
