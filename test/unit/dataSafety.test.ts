@@ -16,6 +16,11 @@ import { exportSftChat } from '../../src/core/formats/sft';
 import { DEFAULT_TEMPLATE } from '../../src/core/prompts/template';
 import { RelRecord } from '../../src/core/schema';
 import { gbnfLiteral } from '../../src/core/util/gbnf';
+import { recordHoverMarkdown } from '../../src/core/editor/hover';
+import { RecordLineCache, lineDecorations } from '../../src/core/editor/lineDecorations';
+import { readJsonArray } from '../../src/core/io/jsonArray';
+import { isInsideFolder } from '../../src/node/files';
+import { RequestSchema } from '../../src/protocol/webview';
 import { appendLines, lockOutput, lockPath, openRecordOutput, scanForResume } from '../../src/node/output';
 import { SAMPLE, cli, ensureBuilt } from '../helpers/cli';
 import { dataset, requireShared } from '../helpers/shared';
@@ -300,6 +305,59 @@ describe('data safety (issue 10)', function () {
       assert.equal(p.user.match(/^- Other\b/gm)?.length, 1, p.user);
       const sft = exportSftChat([record], DEFAULT_TEMPLATE, SEMEVAL_RELATIONS);
       assert.equal(sft.match(/- Other: /g)?.length, 1, sft);
+    });
+  });
+
+  describe('readers', () => {
+    it('a missing opening brace in a JSON array is reported and reading goes on (it looped, allocating without end)', () => {
+      const r = readJsonArray('[{"a":1},"b":2},{"c":3}]', 'x.json');
+      assert.deepEqual(r.elements.map((e) => e.value), [{ a: 1 }, { c: 3 }]);
+      assert.ok(r.diagnostics.some((d) => d.severity === 'error' && d.line === 1));
+    });
+
+    it('content after a premature end of the array is reported, not dropped silently', () => {
+      const r = readJsonArray('[{"a":[1]]},\n{"c":3}]', 'x.json');
+      assert.ok(r.diagnostics.some((d) => d.severity === 'error'), JSON.stringify(r.diagnostics));
+      const q = readJsonArray('[{"a":1}]\n{"b":2}]', 'y.json');
+      assert.deepEqual(q.elements.map((e) => e.value), [{ a: 1 }]);
+      assert.ok(q.diagnostics.some((d) => d.line === 2 && /after the end of the JSON array/.test(d.message)));
+    });
+  });
+
+  describe('VS Code side: hover and webview', () => {
+    it('hover Markdown escapes every string from the file: no links, commands or icons of its own; bad numbers do not throw', () => {
+      const evil = '[Accept](command:relationLens.acceptRelation?%5B%7B%22uri%22%3A%22file%3A%2F%2F%2Fother%22%7D%5D) $(alert) <img src=x>';
+      const record = {
+        id: evil,
+        text: 'The a and the b.',
+        entities: [{ id: 'e1', name: 'a', type: null, mentions: [{ start: 4, end: 5 }] }, { id: 'e2', name: 'b', type: null, mentions: [{ start: 14, end: 15 }] }],
+        relations: [{ head: 'e1', tail: 'e2', label: 'Cause-Effect', source: 'model' as const, score: 0.5, meta: { model: evil, top: [[evil, 'x'], ['Other', 0.25]], neighbours: [evil], adapters: [evil] } }],
+        pairs: [['e1', 'e2']] as Array<[string, string]>,
+      };
+      const line = JSON.stringify(record);
+      const d = lineDecorations(line, new RecordLineCache(), 'Other')!;
+      const md = recordHoverMarkdown(record as RelRecord, d, () => 'ARGS');
+      assert.equal(md.match(/\]\(command:/g)?.length, 3, 'only the three links of the host');
+      assert.equal(md.match(/command:relationLens\.acceptRelation\?ARGS/g)?.length, 1);
+      assert.ok(!/[^\\]\$\(alert\)/.test(md), 'the file cannot add an icon');
+      assert.ok(!/[^\\]<img/.test(md), 'no raw HTML from the file');
+      assert.match(md, /Other 0\.250/);
+      assert.match(md, /\\"x\\"/, 'a non-number probability is shown as escaped text');
+    });
+
+    it('the webview protocol has no way to name a file to evaluate', () => {
+      const ok = RequestSchema.safeParse({ type: 'request', id: 1, method: 'evaluate', params: {} });
+      assert.ok(ok.success);
+      const bad = RequestSchema.safeParse({ type: 'request', id: 1, method: 'evaluate', params: { predictions: '/etc/passwd' } });
+      assert.ok(!bad.success);
+    });
+
+    it('isInsideFolder: the workspace and its subfolders, not siblings or parents', () => {
+      assert.ok(isInsideFolder('/w/proj', '/w/proj/a/b.gguf'));
+      assert.ok(isInsideFolder('/w/proj', '/w/proj'));
+      assert.ok(!isInsideFolder('/w/proj', '/w/proj-other/x'));
+      assert.ok(!isInsideFolder('/w/proj', '/w/proj/../secret'));
+      assert.ok(!isInsideFolder('/w/proj', '/etc/passwd'));
     });
   });
 

@@ -74,7 +74,17 @@ export function readJsonArray(text: string, file: string): ArrayReadResult {
       diagnostics.push({ file, line: lineOf(i), severity: 'error', message: 'unexpected end of file: the JSON array is not closed (truncated file?)' });
       break;
     }
-    if (text[i] === ']') break;
+    if (text[i] === ']') {
+      // The end of the array: anything after it (but whitespace) means a bracket went missing
+      // earlier, and the elements there would be lost without a word.
+      let j = i + 1;
+      while (j < text.length && isWs(text.charCodeAt(j))) j++;
+      if (j < text.length) {
+        diagnostics.push({ file, line: lineOf(j), severity: 'error', message: 'unexpected content after the end of the JSON array (a bracket missing earlier?); the rest of the file is not read' });
+        skipped++;
+      }
+      break;
+    }
     const start = i;
     let depth = 0;
     let maxDepth = 0;
@@ -113,6 +123,8 @@ export function readJsonArray(text: string, file: string): ArrayReadResult {
     }
     index++;
     if (text[i] === ',') i++;
+    // A stray closing brace (its opening one went missing): the element before it was reported; go on after it.
+    else if (text[i] === '}') i++;
   }
   return { elements, diagnostics, skipped };
 }
