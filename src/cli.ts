@@ -26,7 +26,7 @@ import { DEFAULT_MODEL_ID, resolveModel } from './engine/models';
 import { runExtractJob } from './node/extract';
 import { lockOutput, openRecordOutput, prepareReplace } from './node/output';
 import { onInterrupt } from './node/interrupt';
-import { buildIndex, loadIndex } from './node/ragIndex';
+import { buildIndex, indexFolderState, loadIndex } from './node/ragIndex';
 import { benchThroughput } from './node/bench';
 import { TrainingRetriever } from './core/retrieval/retriever';
 import { answerSpace, defaultDirection } from './core/pipelines/sentence';
@@ -77,13 +77,9 @@ async function relationSetFor(opts: { relations?: string; relInfo?: string }, fa
 
 /** An index folder may be new, empty, or (with --force) an index this tool built; nothing else. */
 async function checkIndexFolder(dir: string, force: boolean | undefined): Promise<void> {
-  const st = await fs.stat(dir).catch(() => undefined);
-  if (!st) return;
-  if (!st.isDirectory()) throw new InputError('not a folder; an index is a folder', dir);
-  const entries = await fs.readdir(dir);
-  if (entries.length === 0) return;
-  if (!entries.includes('manifest.json')) throw new InputError('the folder is not empty and holds no index (manifest.json); choose a new or empty folder', dir);
-  if (!force) throw new InputError('the folder holds an index; pass --force to replace it', dir);
+  const state = await indexFolderState(dir);
+  if (state === 'foreign') throw new InputError('the folder is not empty and holds no index (manifest.json); choose a new or empty folder', dir);
+  if (state === 'index' && !force) throw new InputError('the folder holds an index; pass --force to replace it', dir);
 }
 
 function pct(x: number): string {

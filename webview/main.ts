@@ -104,7 +104,10 @@ function promptTab(s: PanelState): HTMLElement {
   return h(
     'div',
     { class: 'tab' },
-    h('div', { class: 'row' }, h('vscode-label', {}, 'Template name'), h('vscode-textfield', { id: 'tpl-name', value: t.name }), button('Save as template file', async () => toast(`saved ${(await request('saveTemplate', { template: current() })).file}`), { icon: 'save' })),
+    h('div', { class: 'row' }, h('vscode-label', {}, 'Template name'), h('vscode-textfield', { id: 'tpl-name', value: t.name }), button('Save as template file', async () => {
+      const r = await request('saveTemplate', { template: current() });
+      toast(r ? `saved ${r.file}` : 'not saved: the file was kept');
+    }, { icon: 'save' })),
     h('div', { class: 'note' }, `Built-in: ${s.templates.join(', ')}. Placeholders: {{sentence}} {{head}} {{tail}} {{head_type}} {{tail_type}} {{relation_names}} {{#relations}}{{name}}{{/relations}} {{#examples}}…{{/examples}}`),
     h('div', { class: 'split' }, h('div', {}, ...fields), h('div', {}, h('h3', {}, 'Preview (current record)'), note, preview)),
   );
@@ -122,7 +125,7 @@ function relationsTab(s: PanelState): HTMLElement {
       return { ...l, name: textValue(document.getElementById(`rel-name-${i}`)) || l.name, ...(d ? { description: d } : {}) };
     });
     const r = await request('saveRelationSet', { relationSet: { ...rs, labels } });
-    toast(`saved ${r.file}`);
+    toast(r ? `saved ${r.file}` : 'not saved: the file was kept');
   };
   return h(
     'div',

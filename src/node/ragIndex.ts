@@ -37,6 +37,16 @@ export async function openEmbedder(spec: string, llmPath: string | undefined, th
   throw new InputError(`unknown embedder ${JSON.stringify(spec)} (bm25, llm, or gguf:PATH)`);
 }
 
+/** What an index folder holds now: nothing (new or empty), an index of this tool, or other files. */
+export async function indexFolderState(dir: string): Promise<'new' | 'index' | 'foreign'> {
+  const st = await fs.stat(dir).catch(() => undefined);
+  if (!st) return 'new';
+  if (!st.isDirectory()) return 'foreign';
+  const entries = await fs.readdir(dir);
+  if (entries.length === 0) return 'new';
+  return entries.includes('manifest.json') ? 'index' : 'foreign';
+}
+
 export async function buildIndex(
   records: RelRecord[],
   noRelation: string | null | undefined,

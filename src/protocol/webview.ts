@@ -54,8 +54,9 @@ export interface EvalView {
 export type Results = {
   getState: PanelState;
   renderPrompt: { system?: string; user: string; tokensNote: string };
-  saveTemplate: { file: string };
-  saveRelationSet: { file: string };
+  /** null: the file existed with other content and the user kept it. */
+  saveTemplate: { file: string } | null;
+  saveRelationSet: { file: string } | null;
   useModel: { model: string; path?: string };
   pickModelFile: { model: string } | null;
   setLoras: Record<string, never>;

@@ -14,6 +14,7 @@ import { pairPrompt } from '../core/pipelines/sentence';
 import { RelRecord } from '../core/schema';
 import { CATALOG } from '../engine/models';
 import { writeFileAtomic } from '../node/files';
+import { indexFolderState } from '../node/ragIndex';
 import { loadRecords } from '../node/load';
 import { readSettings, update } from './config';
 import { EngineService } from './engineService';
@@ -119,6 +120,9 @@ export function registerCommands(s: Services): void {
     const out = await vscode.window.showOpenDialog({ canSelectFiles: false, canSelectFolders: true, openLabel: 'Index folder' });
     if (!out?.[0]) return;
     const dir = path.join(out[0].fsPath, `${path.basename(train[0].fsPath).replace(/\.[^.]+$/, '')}-${kind.v}-index`);
+    const state = await indexFolderState(dir);
+    if (state === 'foreign') return void vscode.window.showErrorMessage(`Relation Lens: ${dir} exists and holds other files; choose another folder.`);
+    if (state === 'index' && (await vscode.window.showWarningMessage(`Relation Lens: ${dir} holds an index already. Replace it?`, { modal: true }, 'Replace')) !== 'Replace') return;
     const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Relation Lens: building the retrieval index', cancellable: false }, (progress) => {
       let last = 0;
       return engine.client.request(
@@ -157,6 +161,7 @@ export function registerCommands(s: Services): void {
     if (!pick) return;
     const target = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file(doc.uri.fsPath.replace(/\.jsonl$/i, `.export.${pick.ext}`)) });
     if (!target) return;
+    if (target.fsPath === doc.uri.fsPath) return void vscode.window.showErrorMessage('Relation Lens: the export would replace the file it is made from; choose another file.');
     const data = await pick.make();
     await writeFileAtomic(target.fsPath, typeof data === 'string' ? data : JSON.stringify(data));
     void vscode.window.showInformationMessage(`Relation Lens: exported ${records.length} record(s) to ${target.fsPath}.`);

@@ -25,6 +25,13 @@ import { isRecordDocument, recordAt, recordLines } from './records';
 import { relationSetFor, templateFor } from './resources';
 import { RunHistory } from './runs';
 
+/** A file that exists with other content is replaced only when the user says so. */
+async function confirmReplace(file: string, content: string): Promise<boolean> {
+  const old = await fs.readFile(file, 'utf8').catch(() => undefined);
+  if (old === undefined || old === content) return true;
+  return (await vscode.window.showWarningMessage(`Relation Lens: ${file} exists with other content. Replace it?`, { modal: true }, 'Replace')) === 'Replace';
+}
+
 export class RelationLensPanel implements vscode.Disposable {
   static current: RelationLensPanel | undefined;
   private readonly panel: vscode.WebviewPanel;
@@ -198,6 +205,7 @@ export class RelationLensPanel implements vscode.Disposable {
         if (!folder) throw new Error('open a folder to save templates in it');
         const t = req.params.template;
         const file = path.join(folder, '.relation-lens', 'templates', `${t.name.replace(/[^\w.-]+/g, '-')}.txt`);
+        if (!(await confirmReplace(file, formatTemplate(t as PromptTemplate)))) return null;
         await fs.mkdir(path.dirname(file), { recursive: true });
         await writeFileAtomic(file, formatTemplate(t as PromptTemplate));
         await update('template', path.relative(folder, file));
@@ -208,6 +216,7 @@ export class RelationLensPanel implements vscode.Disposable {
         const v = validateRelationSet(req.params.relationSet);
         if (!v.ok) throw new Error(`invalid relation set: ${v.problems.join('; ')}`);
         const file = path.join(folder, '.relation-lens', `${v.value.name.replace(/[^\w.-]+/g, '-')}.relations.json`);
+        if (!(await confirmReplace(file, JSON.stringify(v.value, null, 2) + '\n'))) return null;
         await fs.mkdir(path.dirname(file), { recursive: true });
         await writeFileAtomic(file, JSON.stringify(v.value, null, 2) + '\n');
         await update('relationSet', path.relative(folder, file));
