@@ -1,5 +1,7 @@
-// Lint: the recommended JavaScript and typescript-eslint rule sets, plus the one architectural
-// rule of the project: nothing under src/core may import the VS Code API.
+// Lint: the recommended JavaScript and typescript-eslint rule sets, plus the layer rules of the
+// project: src/core is pure TypeScript (no VS Code API, no Node modules, no engine, node or
+// editor code); the editor layer (src/vscode) talks to the engine only through its process and
+// protocol, never by importing src/engine.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -16,7 +18,22 @@ export default tseslint.config(
   {
     files: ['src/core/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { paths: [{ name: 'vscode', message: 'src/core must not depend on the VS Code API.' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: 'vscode', message: 'src/core must not depend on the VS Code API.' }],
+          patterns: [
+            { group: ['node:*', 'fs', 'path', 'os', 'child_process', 'crypto'], message: 'src/core is pure TypeScript: file and process access belong in src/node.' },
+            { regex: '^(\\.\\./)+(engine|node|vscode|protocol)(/|$)', message: 'src/core must not import the outer layers (engine, node, vscode, protocol).' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/vscode/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ regex: '^(\\.\\./)+engine(/|$)', message: 'the editor layer reaches the engine through its process (src/node/engineClient.ts), not by importing src/engine.' }] }],
     },
   },
   {

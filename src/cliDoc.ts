@@ -7,15 +7,14 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { InputError } from './core/diagnostics';
 import { parseRelInfo, relationSetFromRelInfo } from './core/formats/docred';
-import { RelationAligner } from './core/pipelines/align';
-import { DOC_TEMPLATES, DocBatch, NONE_ANSWER, PairFilterSpec, docPrompt, docPromptView, planBatches } from './core/pipelines/document';
+import { DocBatch, NONE_ANSWER, docPrompt, docPromptView, planBatches } from './core/pipelines/document';
 import { PairFilterModel, filterBySentenceDistance, filterCurve, parsePairFilter, scorePairs, summarizeCurve, trainPairFilter } from './core/pipelines/pairFilter';
-import { PromptTemplate, parseTemplate } from './core/prompts/template';
 import { RelRecord, RelationSet, candidatePairs } from './core/schema';
 import { LlamaEmbedder } from './engine/embedder';
 import { LlamaEngine } from './engine/llama';
 import { resolveModel } from './engine/models';
 import { openDocOutput, runDocExtractJob } from './node/docExtract';
+import { documentOptions, pairFilterSpec, resolveDocTemplate } from './node/jobs';
 import { onInterrupt } from './node/interrupt';
 import { prepareReplace } from './node/output';
 import { readText, writeFileAtomic } from './node/files';
@@ -58,13 +57,6 @@ async function loadDocs(ctx: CliContext, file: string, opts: { relations?: strin
 
 async function loadFilter(file: string): Promise<PairFilterModel> {
   return parsePairFilter((await readText(file)).text, file);
-}
-
-async function resolveDocTemplate(name: string, noneFlag: boolean | undefined, evidenceFlag?: boolean): Promise<{ template: PromptTemplate; none: boolean; evidence: boolean }> {
-  const builtin = DOC_TEMPLATES[name];
-  if (builtin) return { template: builtin.template, none: noneFlag ?? builtin.none, evidence: evidenceFlag ?? builtin.evidence };
-  if (!(await fs.stat(name).then(() => true, () => false))) throw new InputError(`no built-in document template named "${name}" (built-in: ${Object.keys(DOC_TEMPLATES).join(', ')}) and no such file`);
-  return { template: parseTemplate((await readText(name)).text, name), none: noneFlag ?? true, evidence: evidenceFlag ?? false };
 }
 
 interface ExtractDocOptions {
@@ -171,13 +163,11 @@ export function addDocumentCommands(program: Command, bench: Command, ctx: CliCo
       }
       if (!rs) throw new InputError('no relation set: pass --rel-info (DocRED rel_info.json) or --relations (relation-set JSON)', input);
       if (opts.limit) inputs = inputs.slice(0, opts.limit);
-      const { template, none, evidence } = await resolveDocTemplate(opts.template, opts.none, opts.evidence);
+      // Template and filter are checked before the model loads.
+      await resolveDocTemplate(opts.template, opts.none, opts.evidence);
+      if (opts.filter !== 'none' && opts.filter !== 'llm') await pairFilterSpec(opts.filter, opts.threshold);
       const controller = new AbortController();
       const stopListening = onInterrupt(controller, 'stopping (Ctrl-C again to stop at once); the finished documents are kept, run the same command again to resume');
-      let filter: PairFilterSpec;
-      if (opts.filter === 'none') filter = { kind: 'none' };
-      else if (opts.filter === 'llm') filter = { kind: 'llm', threshold: opts.threshold };
-      else filter = { kind: 'model', model: await loadFilter(opts.filter), threshold: opts.threshold };
       const spec = ctx.modelSpec(opts.model);
       const dl = new ProgressBar(`downloading ${spec}`);
       const modelPath = await resolveModel(spec, { signal: controller.signal, onProgress: (d, t) => dl.update(d, t) });
@@ -193,16 +183,13 @@ export function addDocumentCommands(program: Command, bench: Command, ctx: CliCo
         }
         const i = engine.info;
         process.stderr.write(`engine: ${i.backend}, ${i.threads} thread(s), ${i.parallel} sequence(s) × ${i.contextSize} tokens; model ${modelPath}\n`);
-        process.stderr.write(`relation set ${rs.name} (${rs.labels.length} labels), template ${template.name}${none ? ` (answers may be ${NONE_ANSWER})` : ''}, k=${opts.k}, filter ${opts.filter}\n`);
-        const aligner = new RelationAligner(
-          rs.labels.map((l) => l.name),
-          { fuzzyThreshold: opts.relationFuzzy, theta: opts.theta, embedder, noneWords: rs.noRelation ? [NONE_ANSWER, rs.noRelation] : undefined },
-        );
+        const options = await documentOptions({ relationSet: rs, template: opts.template, none: opts.none, evidence: opts.evidence, k: opts.k, filter: opts.filter, threshold: opts.threshold, entityFuzzy: opts.entityFuzzy, relationFuzzy: opts.relationFuzzy, theta: opts.theta, embedder, model: spec, signal: controller.signal });
+        process.stderr.write(`relation set ${rs.name} (${rs.labels.length} labels), template ${options.template.name}${options.none ? ` (answers may be ${NONE_ANSWER})` : ''}, k=${opts.k}, filter ${opts.filter}\n`);
         const bar = new RateBar('documents');
         const res = await runDocExtractJob({
           engine,
           inputs,
-          options: { relationSet: rs, template, none, evidence, k: opts.k, filter, aligner, entityFuzzy: opts.entityFuzzy, model: spec, signal: controller.signal },
+          options,
           out: opts.out,
           resume: opts.resume,
           output,

@@ -1,21 +1,17 @@
 /**
  * The engine process: forked by the extension (src/vscode/engineClient.ts), it loads models with
- * node-llama-cpp and runs the core pipelines, answering requests of src/protocol/engine.ts over
- * the IPC channel. Engines are kept per (model, adapters, threads, sequences, context) and
- * reused between requests.
+ * node-llama-cpp and runs the same extraction runs as the CLI (src/node/jobs.ts and
+ * core/pipelines/documentRunner.ts), answering requests of src/protocol/engine.ts over the IPC
+ * channel. Engines are kept per (model, adapters, threads, sequences, context) and reused
+ * between requests.
  */
-import { RelationAligner } from './core/pipelines/align';
-import { DOC_TEMPLATES, DocumentOptions, NONE_ANSWER, PairFilterSpec, extractDocument, sumReports } from './core/pipelines/document';
-import { proposeEntities } from './core/pipelines/entities';
-import { parsePairFilter } from './core/pipelines/pairFilter';
-import { runSentenceExtraction } from './core/pipelines/runner';
-import { DecodeMode, DirectionMode, answerSpace, defaultDirection } from './core/pipelines/sentence';
-import { PromptTemplate } from './core/prompts/template';
+import { sumReports } from './core/pipelines/document';
+import { DocumentInput, runDocumentExtraction } from './core/pipelines/documentRunner';
 import { TrainingRetriever } from './core/retrieval/retriever';
-import { RelRecord, RelationSet, RelationSetSchema, candidatePairs, validateRecord } from './core/schema';
+import { RelRecord, RelationSet, candidatePairs, validateRecord, validateRelationSet } from './core/schema';
 import { EnginePool, LlamaEngine } from './engine/llama';
 import { DEFAULT_MODEL_ID, resolveModel } from './engine/models';
-import { readText } from './node/files';
+import { documentOptions, runSentences, sentenceSpace } from './node/jobs';
 import { buildIndex, loadIndex } from './node/ragIndex';
 import { loadRecords } from './node/load';
 import { DocumentJob, EngineResponse, EngineSettings, ExtractResult, ExtractedItem, RequestSchema, SentenceJob } from './protocol/engine';
@@ -27,18 +23,19 @@ function send(msg: EngineResponse): void {
   process.send?.(msg);
 }
 
-function records(values: Array<Record<string, unknown>>): RelRecord[] {
-  return values.map((v, i) => {
+/** The zod schemas of the protocol give the shape; the schema's own checks (offsets, ids) run here. */
+function checked(records: RelRecord[]): RelRecord[] {
+  return records.map((v, i) => {
     const r = validateRecord(v);
-    if (!r.ok) throw new Error(`record ${i}: ${r.problems.join('; ')}`);
+    if (!r.ok) throw new Error(`record ${i} (${v.id}): ${r.problems.join('; ')}`);
     return r.value;
   });
 }
 
-function relationSet(v: Record<string, unknown>): RelationSet {
-  const p = RelationSetSchema.safeParse(v);
-  if (!p.success) throw new Error(`invalid relation set: ${p.error.issues.map((i) => i.message).join('; ')}`);
-  return p.data;
+function checkedSet(v: RelationSet): RelationSet {
+  const r = validateRelationSet(v);
+  if (!r.ok) throw new Error(`invalid relation set: ${r.problems.join('; ')}`);
+  return r.value;
 }
 
 async function engineFor(s: EngineSettings, signal: AbortSignal, id: number): Promise<{ engine: LlamaEngine; modelPath: string }> {
@@ -58,15 +55,13 @@ async function engineFor(s: EngineSettings, signal: AbortSignal, id: number): Pr
 }
 
 async function extractSentences(id: number, s: EngineSettings, job: SentenceJob, signal: AbortSignal): Promise<ExtractResult> {
-  const rs = relationSet(job.relationSet);
-  const recs = records(job.records);
-  const direction: DirectionMode = job.direction ?? defaultDirection(rs);
-  const space = answerSpace(rs, direction);
+  const rs = checkedSet(job.relationSet);
+  const recs = checked(job.records);
+  const { space, direction } = sentenceSpace(rs, job.direction);
   const rag = job.rag ? await loadIndex(job.rag.index, { threads: s.threads }) : undefined;
   try {
     const retriever = rag ? new TrainingRetriever(rag.examples, rag.searcher, space) : undefined;
-    const needsModel = job.mode !== 'knn';
-    const opened = needsModel ? await engineFor(s, signal, id) : undefined;
+    const opened = job.mode !== 'knn' ? await engineFor(s, signal, id) : undefined;
     const engine = opened?.engine;
     const t0 = Date.now();
     const tok0 = engine?.evaluatedTokens ?? 0;
@@ -74,25 +69,11 @@ async function extractSentences(id: number, s: EngineSettings, job: SentenceJob,
     let done = 0;
     const items: ExtractedItem[] = [];
     const errors: string[] = [];
-    for await (const r of runSentenceExtraction(engine, recs, space, {
-      relationSet: rs,
-      template: job.template as unknown as PromptTemplate,
-      mode: job.mode as DecodeMode,
-      direction,
-      retriever,
-      k: job.rag?.k,
-      answerCodes: job.answers === 'codes',
-      signal,
-      keepTop: 3,
-      inFlight: engine?.info.parallel ?? 4,
-      model: s.model,
-    })) {
+    const run = runSentences(engine, recs, { relationSet: rs, template: job.template, mode: job.mode, direction, retriever, k: job.rag?.k, scoreMargin: job.scoreMargin, answerCodes: job.answers === 'codes', signal, model: s.model });
+    for await (const r of run) {
       done += r.predictions.length;
       for (const p of r.predictions) if (p.error) errors.push(p.error);
-      // The hover shows which adapters produced a prediction.
-      const adapters = engine?.info.adapters ?? [];
-      if (adapters.length) for (const rel of r.record.relations) if (rel.source === 'model') rel.meta = { ...(rel.meta ?? {}), adapters };
-      const item: ExtractedItem = { record: r.record as unknown as Record<string, unknown>, pairs: r.predictions.filter((p) => !p.error).map((p) => p.pair) };
+      const item: ExtractedItem = { record: r.record, pairs: r.predictions.filter((p) => !p.error).map((p) => p.pair) };
       items.push(item);
       send({ id, progress: { done, total, item } });
     }
@@ -110,45 +91,21 @@ async function extractSentences(id: number, s: EngineSettings, job: SentenceJob,
 }
 
 async function extractDocuments(id: number, s: EngineSettings, job: DocumentJob, signal: AbortSignal): Promise<ExtractResult> {
-  const rs = relationSet(job.relationSet);
-  const builtin = DOC_TEMPLATES[job.template];
-  if (!builtin) throw new Error(`no document template named "${job.template}" (built-in: ${Object.keys(DOC_TEMPLATES).join(', ')})`);
-  let filter: PairFilterSpec;
-  if (job.filter === 'none') filter = { kind: 'none' };
-  else if (job.filter === 'llm') filter = { kind: 'llm', threshold: job.threshold };
-  else filter = { kind: 'model', model: parsePairFilter((await readText(job.filter.file)).text, job.filter.file), threshold: job.threshold };
+  const rs = checkedSet(job.relationSet);
+  const inputs: DocumentInput[] = job.inputs.map((i) => ('record' in i ? { record: checked([i.record])[0]! } : i));
+  const options = await documentOptions({ relationSet: rs, template: job.template, k: job.k, filter: typeof job.filter === 'string' ? job.filter : job.filter.file, threshold: job.threshold, model: s.model, signal });
   const { engine, modelPath } = await engineFor(s, signal, id);
-  const options: DocumentOptions = {
-    relationSet: rs,
-    template: builtin.template,
-    none: builtin.none,
-    evidence: builtin.evidence,
-    k: job.k,
-    filter,
-    aligner: new RelationAligner(
-      rs.labels.map((l) => l.name),
-      { noneWords: rs.noRelation ? [NONE_ANSWER, rs.noRelation] : undefined },
-    ),
-    model: s.model,
-    signal,
-  };
   const t0 = Date.now();
   const tok0 = engine.evaluatedTokens;
   const items: ExtractedItem[] = [];
   const reports = [];
   let done = 0;
-  for (const input of job.inputs) {
-    let record: RelRecord;
-    if ('record' in input) record = records([input.record])[0]!;
-    else {
-      send({ id, progress: { done, total: job.inputs.length, message: 'finding entities' } });
-      record = (await proposeEntities(engine, input.id, input.text, { types: rs.entityTypes, signal })).record;
-    }
-    const r = await extractDocument(engine, record, options);
-    reports.push(r.report);
-    const item: ExtractedItem = { record: r.record as unknown as Record<string, unknown>, pairs: candidatePairs(record) };
+  const onStage = (message: string) => send({ id, progress: { done, total: inputs.length, message } });
+  for await (const d of runDocumentExtraction(engine, inputs, options, { onStage })) {
+    reports.push(d.report);
+    const item: ExtractedItem = { record: d.record, pairs: candidatePairs(d.record) };
     items.push(item);
-    send({ id, progress: { done: ++done, total: job.inputs.length, item } });
+    send({ id, progress: { done: ++done, total: inputs.length, item } });
   }
   const elapsedMs = Date.now() - t0;
   const report = sumReports(reports);
@@ -158,7 +115,7 @@ async function extractDocuments(id: number, s: EngineSettings, job: DocumentJob,
     tokensPerSecond: elapsedMs > 0 ? (1000 * (engine.evaluatedTokens - tok0)) / elapsedMs : 0,
     elapsedMs,
     errors: report.errors,
-    report: report as unknown as Record<string, unknown>,
+    report,
   };
 }
 

@@ -8,25 +8,11 @@ import { createReadStream, existsSync, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { AbortError } from '../core/ports';
-import catalogJson from '../../models/catalog.json';
 import { EngineError, nodeLlamaCpp } from './llama';
 
-export interface CatalogEntry {
-  id: string;
-  uri: string;
-  /** Approximate download size in bytes, when known. */
-  size: number | null;
-  sha256: string | null;
-  parameters: string;
-  quantization: string;
-  chatTemplate: string;
-  languages: string[];
-  recommended: string;
-  hardware: 'cpu' | 'gpu' | 'cpu-or-gpu';
-}
-
-export const CATALOG: CatalogEntry[] = (catalogJson as { models: CatalogEntry[] }).models;
-export const DEFAULT_MODEL_ID: string = (catalogJson as { default: string }).default;
+import { CATALOG } from '../core/models/catalog';
+export { CATALOG, DEFAULT_MODEL_ID } from '../core/models/catalog';
+export type { CatalogEntry } from '../core/models/catalog';
 
 /** The user cache for downloaded models: $RELATION_LENS_MODELS, else XDG cache, else ~/.cache. */
 export function modelCacheDir(): string {

@@ -7,16 +7,17 @@ import { promises as fs } from 'node:fs';
 import { ClassifierEngine } from '../core/ports';
 import { serializeRecord } from '../core/formats/canonical';
 import { toDocRedSubmission } from '../core/formats/docred';
-import { DocReport, DocumentOptions, extractDocument, sumReports } from '../core/pipelines/document';
-import { EntityProposalReport, proposeEntities } from '../core/pipelines/entities';
-import { RelRecord, validateRecord } from '../core/schema';
+import { DocReport, DocumentOptions, sumReports } from '../core/pipelines/document';
+import { DocumentInput, documentInputId, runDocumentExtraction } from '../core/pipelines/documentRunner';
+import { EntityProposalReport } from '../core/pipelines/entities';
+import { RelRecord } from '../core/schema';
 import { readLines, writeFileAtomic } from './files';
 import { RecordOutput, openRecordOutput, prepareReplace } from './output';
 
 export interface DocExtractJob {
   engine: ClassifierEngine;
   /** Documents with entities, or raw texts whose entities the model proposes first. */
-  inputs: Array<{ record: RelRecord } | { id: string; text: string }>;
+  inputs: DocumentInput[];
   options: DocumentOptions;
   out: string;
   resume: boolean;
@@ -56,28 +57,18 @@ export async function openDocOutput(out: string, opts: { inputs: Array<string | 
 export async function runDocExtractJob(job: DocExtractJob): Promise<DocExtractResult> {
   const output = job.output ?? (await openDocOutput(job.out, { inputs: [], resume: job.resume, force: job.force }));
   const done = output.done;
-  const idOf = (i: DocExtractJob['inputs'][number]) => ('record' in i ? i.record.id : i.id);
-  const todo = job.inputs.filter((i) => !done.has(idOf(i)));
+  const todo = job.inputs.filter((i) => !done.has(documentInputId(i)));
   const totalPairs = todo.reduce((n, i) => n + ('record' in i ? i.record.entities.length * Math.max(0, i.record.entities.length - 1) : 0), 0);
   const reports: DocReport[] = [];
   const proposals: EntityProposalReport[] = [];
   const t0 = Date.now();
   let pairs = 0;
   try {
-    for (const input of todo) {
-      let record: RelRecord;
-      if ('record' in input) record = input.record;
-      else {
-        const p = await proposeEntities(job.engine, input.id, input.text, { types: job.entityTypes ?? job.options.relationSet.entityTypes, signal: job.options.signal });
-        proposals.push(p.report);
-        record = p.record;
-      }
-      const r = await extractDocument(job.engine, record, job.options);
-      const checked = validateRecord(r.record);
-      if (!checked.ok) throw new Error(`internal error: document ${record.id} produced an invalid record: ${checked.problems.join('; ')}`);
-      await output.append(serializeRecord(r.record));
-      reports.push(r.report);
-      pairs += r.report.pairsIn;
+    for await (const d of runDocumentExtraction(job.engine, todo, job.options, { entityTypes: job.entityTypes })) {
+      if (d.proposal) proposals.push(d.proposal);
+      await output.append(serializeRecord(d.record));
+      reports.push(d.report);
+      pairs += d.report.pairsIn;
       job.onProgress?.({ documents: reports.length, totalDocuments: todo.length, pairs, totalPairs, elapsedMs: Date.now() - t0 });
     }
     return await finish(job, output, todo.length, reports, proposals, t0);

@@ -6,8 +6,8 @@
  */
 import { ClassifierEngine } from '../core/ports';
 import { serializeRecord } from '../core/formats/canonical';
-import { runSentenceExtraction } from '../core/pipelines/runner';
-import { DecodeMode, DirectionMode, ExampleRetriever, answerSpace } from '../core/pipelines/sentence';
+import { DecodeMode, DirectionMode, ExampleRetriever } from '../core/pipelines/sentence';
+import { runSentences } from './jobs';
 import { PromptTemplate } from '../core/prompts/template';
 import { RelRecord, RelationSet, candidatePairs } from '../core/schema';
 import { RecordOutput, openRecordOutput } from './output';
@@ -45,7 +45,6 @@ export interface ExtractProgress {
 }
 
 export async function runExtractJob(job: ExtractJob): Promise<ExtractProgress> {
-  const space = answerSpace(job.relationSet, job.direction);
   const output = job.output ?? (await openRecordOutput(job.out, { inputs: [], resume: job.resume, force: job.force }));
   const done = output.done;
   const todo = job.records.filter((r) => !done.has(r.id));
@@ -60,7 +59,7 @@ export async function runExtractJob(job: ExtractJob): Promise<ExtractProgress> {
   };
   const t0 = Date.now();
   try {
-    for await (const r of runSentenceExtraction(job.engine, todo, space, {
+    for await (const r of runSentences(job.engine, todo, {
       relationSet: job.relationSet,
       template: job.template,
       mode: job.mode,
@@ -70,8 +69,6 @@ export async function runExtractJob(job: ExtractJob): Promise<ExtractProgress> {
       scoreMargin: job.scoreMargin,
       answerCodes: job.answerCodes,
       signal: job.signal,
-      keepTop: 3,
-      inFlight: job.engine?.info.parallel ?? 4,
       model: job.model,
     })) {
       await output.append(serializeRecord(r.record));

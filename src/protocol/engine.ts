@@ -8,6 +8,8 @@
  *   engine → extension   {id, ok: true, result} | {id, ok: false, error} | {id, progress} | {log}
  */
 import { z } from 'zod';
+import { TemplateSchema } from '../core/prompts/template';
+import { RecordSchema, RelRecord, RelationSetSchema } from '../core/schema';
 
 export const EngineSettingsSchema = z
   .object({
@@ -21,16 +23,17 @@ export const EngineSettingsSchema = z
   .strict();
 export type EngineSettings = z.infer<typeof EngineSettingsSchema>;
 
-const Json = z.record(z.string(), z.unknown());
 
 export const SentenceJobSchema = z
   .object({
     kind: z.literal('sentence'),
-    records: z.array(Json),
-    relationSet: Json,
-    template: Json,
+    records: z.array(RecordSchema),
+    relationSet: RelationSetSchema,
+    template: TemplateSchema,
     mode: z.enum(['score', 'generate', 'knn']),
     answers: z.enum(['names', 'codes']).default('names'),
+    /** Score mode: labels within this factor of the best are scored exactly (default 1e4). */
+    scoreMargin: z.number().min(1).optional(),
     direction: z.enum(['label', 'pair']).optional(),
     rag: z.object({ index: z.string(), k: z.number().int().positive() }).strict().optional(),
   })
@@ -40,8 +43,9 @@ export const DocumentJobSchema = z
   .object({
     kind: z.literal('document'),
     /** Records with entities, or raw texts whose entities the model proposes first. */
-    inputs: z.array(z.union([z.object({ record: Json }).strict(), z.object({ id: z.string(), text: z.string() }).strict()])),
-    relationSet: Json,
+    inputs: z.array(z.union([z.object({ record: RecordSchema }).strict(), z.object({ id: z.string(), text: z.string() }).strict()])),
+    relationSet: RelationSetSchema,
+    /** A built-in document template (lmrc, lmrc-rc, lmrc-evidence) or a template file. */
     template: z.string().default('lmrc'),
     k: z.number().int().positive().default(8),
     filter: z.union([z.literal('none'), z.literal('llm'), z.object({ file: z.string() }).strict()]).default('none'),
@@ -70,7 +74,7 @@ export type EngineMethod = EngineRequest['method'];
 
 export interface ExtractedItem {
   /** The record as the pipeline returns it (predictions as `source: "model"`). */
-  record: Record<string, unknown>;
+  record: RelRecord;
   /** The pairs that were classified (their old undecided predictions are replaced). */
   pairs: Array<[string, string]>;
 }
@@ -101,7 +105,7 @@ export const ResponseSchema = z.union([
   z.object({ id: z.number().int(), ok: z.literal(false), error: z.object({ name: z.string(), message: z.string() }).strict() }).strict(),
   z.object({
     id: z.number().int(),
-    progress: z.object({ done: z.number(), total: z.number(), message: z.string().optional(), item: z.object({ record: Json, pairs: z.array(z.tuple([z.string(), z.string()])) }).strict().optional() }).strict(),
+    progress: z.object({ done: z.number(), total: z.number(), message: z.string().optional(), item: z.object({ record: RecordSchema, pairs: z.array(z.tuple([z.string(), z.string()])) }).strict().optional() }).strict(),
   }).strict(),
   z.object({ log: z.object({ level: z.enum(['info', 'warn', 'error']), message: z.string() }).strict() }).strict(),
 ]);

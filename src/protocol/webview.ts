@@ -4,10 +4,8 @@
  * pushes state. Both sides validate what they receive (zod). Shared by both bundles.
  */
 import { z } from 'zod';
+import { TemplateSchema } from '../core/prompts/template';
 
-const TemplateSchema = z
-  .object({ name: z.string().min(1), system: z.string().optional(), instruction: z.string(), input: z.string(), output: z.string(), markEntities: z.boolean().optional() })
-  .strict();
 const LabelSchema = z.object({ name: z.string().min(1), description: z.string().optional(), headTypes: z.array(z.string()).optional(), tailTypes: z.array(z.string()).optional() }).passthrough();
 const RelationSetView = z.object({ name: z.string(), noRelation: z.string().nullable(), directed: z.boolean().optional(), labels: z.array(LabelSchema) }).passthrough();
 

@@ -12,7 +12,7 @@ import { exportSftAlpaca, exportSftChat } from '../core/formats/sft';
 import { linesOfText } from '../core/io/lines';
 import { pairPrompt } from '../core/pipelines/sentence';
 import { RelRecord } from '../core/schema';
-import { CATALOG } from '../engine/models';
+import { CATALOG } from '../core/models/catalog';
 import { writeFileAtomic } from '../node/files';
 import { indexFolderState } from '../node/ragIndex';
 import { loadRecords } from '../node/load';

@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { DEFAULT_MODEL_ID } from '../engine/models';
+import { DEFAULT_MODEL_ID } from '../core/models/catalog';
 import { EngineClient, EngineCrashedError } from '../node/engineClient';
 import { EngineSettings, ExtractResult } from '../protocol/engine';
 import { Settings, resolvePath } from './config';

@@ -54,12 +54,12 @@ export async function extractRelations(engine: EngineService, runs: RunHistory, 
   if (!rs) return void askForRelationSet();
   const id = `${doc.uri.path.split('/').pop()}${range ? `:${range.start.line + 1}` : ''}`;
   const result = await run(log, `Extracting relations from ${id}`, (signal, progress) =>
-    engine.client.request('extract', { engine: engine.engineSettings(doc.uri), job: { kind: 'document', inputs: [{ id, text }], relationSet: rs.set as unknown as Record<string, unknown>, template: s.documentTemplate, k: s.documentK, filter: documentFilter(s.documentFilter, doc.uri), } }, { signal, onProgress: progress }),
+    engine.client.request('extract', { engine: engine.engineSettings(doc.uri), job: { kind: 'document', inputs: [{ id, text }], relationSet: rs.set, template: s.documentTemplate, k: s.documentK, filter: documentFilter(s.documentFilter, doc.uri), } }, { signal, onProgress: progress }),
   );
   if (!result) return;
   const out = doc.uri.scheme === 'file' ? vscode.Uri.file(`${doc.uri.fsPath.replace(/\.[^./\\]+$/, '')}.relations.jsonl`) : undefined;
   const lines = result.items.map((i) => {
-    const rec = i.record as unknown as RelRecord;
+    const rec = i.record;
     if (range) rec.meta = { ...(rec.meta ?? {}), source: { file: doc.uri.fsPath, offset: doc.offsetAt(range.start) } };
     return serializeRecord(rec);
   });
@@ -85,7 +85,7 @@ export async function extractRelations(engine: EngineService, runs: RunHistory, 
   } else target = await vscode.workspace.openTextDocument({ language: 'jsonl', content: lines.join('\n') + '\n' });
   await vscode.window.showTextDocument(target, { preview: false });
   runs.add({ file: doc.uri.fsPath, kind: 'document', records: result.items.length, result, relationSet: rs.from });
-  summarize(engine, result, `${result.items.reduce((n, i) => n + ((i.record as unknown as RelRecord).relations.length), 0)} relation(s) in ${target.uri.path.split('/').pop()}`);
+  summarize(engine, result, `${result.items.reduce((n, i) => n + i.record.relations.length, 0)} relation(s) in ${target.uri.path.split('/').pop()}`);
 }
 
 function documentFilter(f: string, doc: vscode.Uri): 'none' | 'llm' | { file: string } {
@@ -117,7 +117,7 @@ async function extractFromRecords(editor: vscode.TextEditor, scope: Scope, engin
       parts.push(
         await engine.client.request(
           'extract',
-          { engine: settings, job: { kind: 'sentence', records: sentLevel.map((l) => l.record) as unknown as Array<Record<string, unknown>>, relationSet: rs.set as unknown as Record<string, unknown>, template: template as unknown as Record<string, unknown>, mode: s.mode, answers: s.answers, ...(s.ragIndex ? { rag: { index: resolvePath(s.ragIndex, doc.uri), k: s.k } } : {}) } },
+          { engine: settings, job: { kind: 'sentence', records: sentLevel.map((l) => l.record), relationSet: rs.set, template, mode: s.mode, answers: s.answers, ...(s.ragIndex ? { rag: { index: resolvePath(s.ragIndex, doc.uri), k: s.k } } : {}) } },
           { signal, onProgress: (p) => progress({ ...p, total }) },
         ),
       );
@@ -126,7 +126,7 @@ async function extractFromRecords(editor: vscode.TextEditor, scope: Scope, engin
       parts.push(
         await engine.client.request(
           'extract',
-          { engine: settings, job: { kind: 'document', inputs: docLevel.map((l) => ({ record: l.record as unknown as Record<string, unknown> })), relationSet: rs.set as unknown as Record<string, unknown>, template: s.documentTemplate, k: s.documentK, filter: documentFilter(s.documentFilter, doc.uri) } },
+          { engine: settings, job: { kind: 'document', inputs: docLevel.map((l) => ({ record: l.record })), relationSet: rs.set, template: s.documentTemplate, k: s.documentK, filter: documentFilter(s.documentFilter, doc.uri) } },
           { signal, onProgress: (p) => progress({ ...p, done: offset + p.done, total }) },
         ),
       );
@@ -134,10 +134,10 @@ async function extractFromRecords(editor: vscode.TextEditor, scope: Scope, engin
     return combine(parts);
   });
   if (!result) return;
-  const byId = new Map(result.items.map((i) => [String(i.record['id']), i]));
+  const byId = new Map(result.items.map((i) => [i.record.id, i]));
   const changes = lines.flatMap((l) => {
     const it = byId.get(l.record.id);
-    return it ? [{ line: l.line, expected: l.text, record: mergePredictions(l.record, it.record as unknown as RelRecord, it.pairs) }] : [];
+    return it ? [{ line: l.line, expected: l.text, record: mergePredictions(l.record, it.record, it.pairs) }] : [];
   });
   const applied = await replaceRecords(doc, changes);
   if (applied.skipped.length) void vscode.window.showWarningMessage(`Relation Lens: ${applied.skipped.length} line(s) changed during the run and were left alone (lines ${applied.skipped.slice(0, 5).map((l) => l + 1).join(', ')}).`);

@@ -15,7 +15,7 @@ import { SEMEVAL_RELATIONS } from '../core/formats/semeval';
 import { pairPrompt } from '../core/pipelines/sentence';
 import { BUILTIN_TEMPLATES, PromptTemplate, formatTemplate } from '../core/prompts/template';
 import { RelRecord, RelationSet, candidatePairs, validateRelationSet } from '../core/schema';
-import { CATALOG } from '../engine/models';
+import { CATALOG } from '../core/models/catalog';
 import { isInsideFolder, writeFileAtomic } from '../node/files';
 import { loadRecords } from '../node/load';
 import { EvalView, HostMessage, PanelRequest, PanelState, RequestSchema, Results } from '../protocol/webview';

@@ -27,8 +27,21 @@ describe('architecture', () => {
     assert.ok(!VSCODE_IMPORT.test("import { x } from './vscode-like';"));
   });
 
-  it('src/core imports nothing from the VS Code layer or the engine', () => {
-    const offenders = filesUnder(core).filter((f) => /from\s+['"](?:\.\.\/)+(?:vscode|engine|extension)/.test(readFileSync(f, 'utf8')));
+  const OUTER = /(?:from\s+|import\s*\(\s*|require\s*\(\s*)['"](?:(?:\.\.\/)+(?:vscode|engine|extension|node|protocol)\b|node:|(?:fs|path|os|child_process|crypto)['"])/;
+
+  it('src/core imports nothing from the outer layers (editor, engine, node, protocol) nor Node modules', () => {
+    const offenders = filesUnder(core).filter((f) => OUTER.test(readFileSync(f, 'utf8')));
+    assert.deepEqual(offenders, []);
+  });
+
+  it('the layer check recognises what it guards against', () => {
+    for (const s of ["import { x } from '../node/files';", "import * as fs from 'node:fs';", "import { y } from '../../engine/llama';", "const p = require('path')", "await import('../protocol/engine')"]) assert.ok(OUTER.test(s), s);
+    assert.ok(!OUTER.test("import { z } from './nodeLike';"));
+    assert.ok(!OUTER.test("import { z } from '../schema';"));
+  });
+
+  it('src/vscode does not import the engine (it talks to the engine process)', () => {
+    const offenders = filesUnder(path.join(core, '..', 'vscode')).filter((f) => /from\s+['"](?:\.\.\/)+engine\//.test(readFileSync(f, 'utf8')));
     assert.deepEqual(offenders, []);
   });
 });

@@ -41,7 +41,7 @@ describe('engine process (out of the extension host)', function () {
   const many = () => Array.from({ length: 40 }, (_, i) => sample.map((r) => ({ ...r, id: `${r.id}-${i}` }))).flat();
   const job = (records: RelRecord[]) => ({
     engine: { model, loras: [], threads: 2, parallel: 2, contextSize: 4096 },
-    job: { kind: 'sentence' as const, records: records as unknown as Array<Record<string, unknown>>, relationSet: SEMEVAL_RELATIONS as unknown as Record<string, unknown>, template: DEFAULT_TEMPLATE as unknown as Record<string, unknown>, mode: 'score' as const },
+    job: { kind: 'sentence' as const, records, relationSet: SEMEVAL_RELATIONS, template: DEFAULT_TEMPLATE, mode: 'score' as const },
   });
 
   it('runs in its own process and answers typed requests', async () => {
@@ -62,7 +62,7 @@ describe('engine process (out of the extension host)', function () {
     for (const it of r.items) {
       assert.ok(validateRecord(it.record).ok);
       assert.equal(it.pairs.length, 1);
-      for (const rel of (it.record as unknown as RelRecord).relations.filter((x) => x.source === 'model')) assert.ok(labels.has(rel.label));
+      for (const rel of it.record.relations.filter((x) => x.source === 'model')) assert.ok(labels.has(rel.label));
     }
   });
 

@@ -16,16 +16,21 @@
  * A template file is either this sectioned text or JSON {"name", "system"?, "instruction", "input", "output"}.
  */
 import Mustache from 'mustache';
+import { z } from 'zod';
 
-export interface PromptTemplate {
-  name: string;
-  system?: string;
-  instruction: string;
-  input: string;
-  output: string;
-  /** Mark head/tail in `sentence` with <e1>…</e1> and <e2>…</e2>. */
-  markEntities?: boolean;
-}
+/** A prompt template as data (the engine and webview protocols carry it in this shape). */
+export const TemplateSchema = z
+  .object({
+    name: z.string().min(1),
+    system: z.string().optional(),
+    instruction: z.string(),
+    input: z.string(),
+    output: z.string(),
+    /** Mark head/tail in `sentence` with <e1>…</e1> and <e2>…</e2>. */
+    markEntities: z.boolean().optional(),
+  })
+  .strict();
+export type PromptTemplate = z.infer<typeof TemplateSchema>;
 
 export interface PromptView {
   id: string;

@@ -1,0 +1,116 @@
+/**
+ * The options of the two extraction levels, built in one place for the CLI and the engine
+ * process, and the sentence-level run both of them consume (the document-level run is
+ * core/pipelines/documentRunner.ts). Callers decide where the finished records go.
+ */
+import { promises as fs } from 'node:fs';
+import { InputError } from '../core/diagnostics';
+import { RelationAligner, TextEmbedder } from '../core/pipelines/align';
+import { DOC_TEMPLATES, DocumentOptions, NONE_ANSWER, PairFilterSpec } from '../core/pipelines/document';
+import { parsePairFilter } from '../core/pipelines/pairFilter';
+import { ExtractedRecord, runSentenceExtraction } from '../core/pipelines/runner';
+import { AnswerSpace, DecodeMode, DirectionMode, ExampleRetriever, answerSpace, defaultDirection } from '../core/pipelines/sentence';
+import { ClassifierEngine } from '../core/ports';
+import { PromptTemplate, parseTemplate } from '../core/prompts/template';
+import { RelRecord, RelationSet } from '../core/schema';
+import { readText } from './files';
+
+export interface SentenceSpec {
+  relationSet: RelationSet;
+  template: PromptTemplate;
+  mode: DecodeMode;
+  /** Default: label for SemEval-style sets, else pair. */
+  direction?: DirectionMode;
+  retriever?: ExampleRetriever;
+  k?: number;
+  scoreMargin?: number;
+  answerCodes?: boolean;
+  signal?: AbortSignal;
+  /** The model as the user named it (recorded in each prediction). */
+  model: string;
+}
+
+/** The answer space and direction a sentence run uses (a retriever needs the space first). */
+export function sentenceSpace(relationSet: RelationSet, direction?: DirectionMode): { space: AnswerSpace; direction: DirectionMode } {
+  const d = direction ?? defaultDirection(relationSet);
+  return { space: answerSpace(relationSet, d), direction: d };
+}
+
+/**
+ * The one sentence-level run: finished records in input order, each prediction with the model
+ * and the LoRA adapters that made it.
+ */
+export async function* runSentences(engine: ClassifierEngine | undefined, records: Iterable<RelRecord> | AsyncIterable<RelRecord>, spec: SentenceSpec): AsyncGenerator<ExtractedRecord> {
+  const { space, direction } = sentenceSpace(spec.relationSet, spec.direction);
+  const adapters = engine?.info.adapters ?? [];
+  for await (const r of runSentenceExtraction(engine, records, space, {
+    relationSet: spec.relationSet,
+    template: spec.template,
+    mode: spec.mode,
+    direction,
+    retriever: spec.retriever,
+    k: spec.k,
+    scoreMargin: spec.scoreMargin,
+    answerCodes: spec.answerCodes,
+    signal: spec.signal,
+    keepTop: 3,
+    inFlight: engine?.info.parallel ?? 4,
+    model: spec.model,
+  })) {
+    if (adapters.length) for (const rel of r.record.relations) if (rel.source === 'model') rel.meta = { ...(rel.meta ?? {}), adapters };
+    yield r;
+  }
+}
+
+export interface DocumentSpec {
+  relationSet: RelationSet;
+  /** A built-in document template (lmrc, lmrc-rc, lmrc-evidence) or a template file. */
+  template: string;
+  /** With a template file: the answer None is allowed (default true) / sentences are numbered for evidence. */
+  none?: boolean;
+  evidence?: boolean;
+  k: number;
+  /** none, llm, or a filter file made by train-filter. */
+  filter: string;
+  threshold?: number;
+  entityFuzzy?: number;
+  relationFuzzy?: number;
+  theta?: number;
+  embedder?: TextEmbedder;
+  model: string;
+  signal?: AbortSignal;
+}
+
+export async function resolveDocTemplate(name: string, noneFlag?: boolean, evidenceFlag?: boolean): Promise<{ template: PromptTemplate; none: boolean; evidence: boolean }> {
+  const builtin = DOC_TEMPLATES[name];
+  if (builtin) return { template: builtin.template, none: noneFlag ?? builtin.none, evidence: evidenceFlag ?? builtin.evidence };
+  if (!(await fs.stat(name).then(() => true, () => false))) throw new InputError(`no built-in document template named "${name}" (built-in: ${Object.keys(DOC_TEMPLATES).join(', ')}) and no such file`);
+  return { template: parseTemplate((await readText(name)).text, name), none: noneFlag ?? true, evidence: evidenceFlag ?? false };
+}
+
+export async function pairFilterSpec(filter: string, threshold?: number): Promise<PairFilterSpec> {
+  if (filter === 'none') return { kind: 'none' };
+  if (filter === 'llm') return { kind: 'llm', threshold };
+  return { kind: 'model', model: parsePairFilter((await readText(filter)).text, filter), threshold };
+}
+
+/** The document pipeline's options from what a user sets (CLI flags or editor settings). */
+export async function documentOptions(spec: DocumentSpec): Promise<DocumentOptions> {
+  const { template, none, evidence } = await resolveDocTemplate(spec.template, spec.none, spec.evidence);
+  const rs = spec.relationSet;
+  return {
+    relationSet: rs,
+    template,
+    none,
+    evidence,
+    k: spec.k,
+    filter: await pairFilterSpec(spec.filter, spec.threshold),
+    aligner: new RelationAligner(
+      rs.labels.map((l) => l.name),
+      { fuzzyThreshold: spec.relationFuzzy, theta: spec.theta, embedder: spec.embedder, noneWords: rs.noRelation ? [NONE_ANSWER, rs.noRelation] : undefined },
+    ),
+    entityFuzzy: spec.entityFuzzy,
+    model: spec.model,
+    signal: spec.signal,
+  };
+}
