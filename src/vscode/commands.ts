@@ -2,7 +2,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { evaluateMicro } from '../core/eval';
+import { chooseMetric, evaluateRecords } from '../core/eval';
 import { readCanonical, serializeRecord } from '../core/formats/canonical';
 import { exportChineseTsv } from '../core/formats/chineseTsv';
 import { exportDoccano } from '../core/formats/doccano';
@@ -56,12 +56,14 @@ export function registerCommands(s: Services): void {
     const picked = await vscode.window.showOpenDialog({ canSelectMany: false, openLabel: 'Use as gold', title: 'Gold file (canonical JSONL or a dataset file)' });
     if (!picked?.[0]) return;
     const gold = await loadRecords(picked[0].fsPath);
-    const result = evaluateMicro(gold.records, await recordsOf(doc), gold.relationSet);
+    const rs = gold.relationSet ?? (await relationSetFor(doc.uri, readSettings(), gold.records).catch(() => undefined))?.set;
+    const metric = chooseMetric(rs, gold.records);
+    const result = evaluateRecords(gold.records, await recordsOf(doc), rs, metric, doc.uri.fsPath);
     const line = `P ${(100 * result.precision).toFixed(2)}%  R ${(100 * result.recall).toFixed(2)}%  F1 ${(100 * result.f1).toFixed(2)}%`;
     log.info(`evaluate ${doc.uri.fsPath} against ${picked[0].fsPath}: ${line}`);
     for (const w of result.warnings) log.warn(w);
     runs.add({ file: doc.uri.fsPath, kind: 'evaluation', records: gold.records.length, relationSet: gold.relationSet?.name ?? '', metrics: { metric: result.metric, precision: result.precision, recall: result.recall, f1: result.f1 } });
-    void vscode.window.showInformationMessage(`Relation Lens (micro, no-relation excluded): ${line}`);
+    void vscode.window.showInformationMessage(`Relation Lens (${metric === 'semeval' ? 'SemEval official score' : metric === 'docred' ? 'DocRED F1' : 'micro, no-relation excluded'}): ${line}`);
   });
 
   reg('relationLens.extractRelations', (scope?: Scope) => extractRelations(engine, runs, log, typeof scope === 'string' ? scope : undefined));

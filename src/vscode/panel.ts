@@ -9,7 +9,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { splitGoldAndPredictions } from '../core/curation';
-import { evaluateMicro, evaluateSemEval, semevalAnswers } from '../core/eval';
+import { chooseMetric, evaluateRecords } from '../core/eval';
 import { EvalResult } from '../core/eval/types';
 import { SEMEVAL_RELATIONS } from '../core/formats/semeval';
 import { pairPrompt } from '../core/pipelines/sentence';
@@ -304,8 +304,7 @@ export class RelationLensPanel implements vscode.Disposable {
       gold = (await loadRecords(g[0].fsPath)).records;
     }
     const rs = (await this.relationSet())?.set;
-    const semeval = rs?.name === SEMEVAL_RELATIONS.name || records.some((r) => /semeval/i.test(r.id));
-    const result: EvalResult = semeval ? evaluateSemEval(semevalAnswers(gold), semevalAnswers(split.pred), file) : evaluateMicro(gold, split.pred, rs);
+    const result: EvalResult = evaluateRecords(gold, split.pred, rs, chooseMetric(rs, gold), file);
     this.runs.add({ file, kind: 'evaluation', records: records.length, relationSet: rs?.name ?? '', metrics: { metric: result.metric, precision: result.precision, recall: result.recall, f1: result.f1 } });
     return {
       title: `${title ? `${title}: ` : ''}${path.basename(file)}`,

@@ -125,3 +125,26 @@ export function docPredsOf(records: RelRecord[], rs?: RelationSet): DocPred[] {
 export function evaluateDocRed(gold: DocGold[], pred: DocPred[], train?: DocGold[]): EvalResult {
   return scoreDocRed(gold, pred, train ? trainFacts(train) : undefined);
 }
+
+export type MetricName = 'micro' | 'semeval' | 'docred';
+
+/**
+ * The one choice of metric for a relation set and its records (every entry point asks here, so
+ * two buttons never score one file differently): the official SemEval score for SemEval's
+ * relation set, DocRED's for document-level records under a set with Wikidata ids, else micro
+ * P/R/F1 without the no-relation label. `override` wins.
+ */
+export function chooseMetric(rs: RelationSet | undefined, records: RelRecord[], override?: MetricName): MetricName {
+  if (override) return override;
+  if (rs?.name === 'semeval2010-task8') return 'semeval';
+  const documentLevel = records.length > 0 && records.every((r) => !r.pairs && (r.sentences?.length ?? 0) > 0);
+  if (documentLevel && rs?.labels.some((l) => l.id && /^P\d+$/.test(l.id))) return 'docred';
+  return 'micro';
+}
+
+/** Scores predictions against gold records with the chosen metric. */
+export function evaluateRecords(gold: RelRecord[], pred: RelRecord[], rs: RelationSet | undefined, metric: MetricName, predFile?: string): EvalResult {
+  if (metric === 'semeval') return evaluateSemEval(semevalAnswers(gold), semevalAnswers(pred), predFile);
+  if (metric === 'docred') return evaluateDocRed(docGoldOf(gold, rs), docPredsOf(pred, rs));
+  return evaluateMicro(gold, pred, rs);
+}
