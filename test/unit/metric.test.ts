@@ -25,7 +25,7 @@ describe('metric choice', () => {
     delete doc.pairs;
     assert.equal(chooseMetric(docred, [doc]), 'docred');
     assert.equal(chooseMetric(docred, [sentence('s1')]), 'micro');
-    assert.equal(chooseMetric({ name: 'finre', noRelation: 'unknown', labels: [{ name: 'x' }] }, [sentence('s1')]), 'micro');
+    assert.equal(chooseMetric({ name: 'finre', noRelation: 'unknown', directed: true, labels: [{ name: 'x' }] }, [sentence('s1')]), 'micro');
     assert.equal(chooseMetric(SEMEVAL_RELATIONS, [sentence('s1')], 'micro'), 'micro');
   });
 
