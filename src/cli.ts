@@ -18,7 +18,7 @@ import { EvalResult, docGoldOf, docPredsOf, evaluateDocRed, evaluateMicro, evalu
 import { BUILTIN_TEMPLATES, PromptTemplate, parseTemplate } from './core/prompts/template';
 import { RelationSet } from './core/schema';
 import { readHead, readText, setReadProgress, writeFileAtomic } from './node/files';
-import { IMPORT_FORMATS, ImportFormat, loadDocRedSubmission, loadRecords, loadRelationSet } from './node/load';
+import { IMPORT_FORMATS, ImportFormat, detectFormat, loadDocRedSubmission, loadRecords, loadRelationSet } from './node/load';
 import { ProgressBar, RateBar } from './node/progress';
 import { DecodeMode, DirectionMode } from './core/pipelines/sentence';
 import { LlamaEngine, parseLoraArg } from './engine/llama';
@@ -45,7 +45,7 @@ function report(diagnostics: Diagnostic[]): void {
   if (errors.length) exitCode = 3;
 }
 
-async function load(file: string, opts: { format?: ImportFormat; relations?: string; relInfo?: string }) {
+async function load(file: string, opts: { format?: ImportFormat; relations?: string; relInfo?: string }, allowNothing = false) {
   const bar = new ProgressBar(`reading ${path.basename(file)}`);
   setReadProgress((read, total) => bar.update(read, total));
   try {
@@ -53,6 +53,11 @@ async function load(file: string, opts: { format?: ImportFormat; relations?: str
     bar.stop();
     report(r.diagnostics);
     process.stderr.write(summarize(file, { items: r.records, skipped: r.skipped, diagnostics: r.diagnostics }) + '\n');
+    if (r.records.length === 0 && r.skipped > 0 && !allowNothing) {
+      // Nothing could be read: the wrong format, most likely. Fatal, so nothing empty is written.
+      const looks = opts.format ? await detectFormat(file).catch(() => undefined) : undefined;
+      throw new InputError(`no record could be read as ${r.format} (${r.skipped} unit(s) skipped)${looks && looks !== r.format ? `; the file looks like ${looks} (--format ${looks})` : ''}; nothing was written`, file);
+    }
     return r;
   } finally {
     bar.stop();
@@ -485,7 +490,7 @@ export function buildProgram(): Command {
     .option('--relations <file>', 'relation2id.txt or relation-set JSON')
     .option('--rel-info <file>', 'rel_info.json (DocRED)')
     .action(async (input: string, opts: { format?: ImportFormat; relations?: string; relInfo?: string }) => {
-      await load(input, opts);
+      await load(input, opts, true);
     });
   return program;
 }

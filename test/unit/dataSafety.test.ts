@@ -298,6 +298,16 @@ describe('data safety (issue 10)', function () {
     });
   });
 
+  describe('nothing read is fatal', () => {
+    it('import --format finre on a SemEval file writes nothing, exits 1 and names the format the file looks like', async () => {
+      const out = path.join(dir, 'wrong-format.jsonl');
+      const r = cli('import', '--format', 'finre', SAMPLE, '-o', out);
+      assert.equal(r.code, 1, r.err);
+      assert.match(r.err, /no record could be read as finre \(\d+ unit\(s\) skipped\); the file looks like semeval \(--format semeval\); nothing was written/);
+      await assert.rejects(fs.stat(out));
+    });
+  });
+
   describe('11. prompts', () => {
     it('the default prompt lists the no-relation label once, in extraction and in SFT export alike', () => {
       const record: RelRecord = { id: 'x', text: 'The a and the b.', entities: [{ id: 'e1', name: 'a', type: null, mentions: [{ start: 4, end: 5 }] }, { id: 'e2', name: 'b', type: null, mentions: [{ start: 14, end: 15 }] }], relations: [], pairs: [['e1', 'e2']] };
