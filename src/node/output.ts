@@ -249,8 +249,7 @@ export async function openRecordOutput(out: string, opts: { inputs: Array<string
         }
       } else await fs.truncate(out, 0);
     }
-    const fh = await fs.open(out, 'a');
-    return new RecordOutput(out, fh, state, unlock);
+    return new RecordOutput(out, state, unlock);
   } catch (e) {
     await unlock();
     throw e;
@@ -261,10 +260,11 @@ export class RecordOutput {
   private size: number;
   private needsNewline: boolean;
   private closed = false;
+  /** Opened at the first record: a run that stops before writing anything creates no file. */
+  private fh: fs.FileHandle | undefined;
 
   constructor(
     readonly file: string,
-    private readonly fh: fs.FileHandle,
     readonly resumed: ResumeState,
     private readonly unlock: () => Promise<void>,
   ) {
@@ -281,10 +281,11 @@ export class RecordOutput {
     const buf = Buffer.from((this.needsNewline ? '\n' : '') + line + '\n', 'utf8');
     let written = 0;
     try {
+      this.fh ??= await fs.open(this.file, 'a');
       while (written < buf.length) written += (await this.fh.write(buf, written, buf.length - written, null)).bytesWritten;
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
-      await this.fh.truncate(this.size).catch(() => undefined);
+      await this.fh?.truncate(this.size).catch(() => undefined);
       const why = err.code === 'ENOSPC' ? 'the disk is full' : err.code === 'EDQUOT' ? 'the disk quota is exceeded' : err.message;
       throw new OutputError(`cannot write: ${why}; the output ends with its last complete record, run the same command again to resume`, this.file);
     }
@@ -296,8 +297,8 @@ export class RecordOutput {
     if (this.closed) return;
     this.closed = true;
     try {
-      await this.fh.sync().catch(() => undefined);
-      await this.fh.close();
+      await this.fh?.sync().catch(() => undefined);
+      await this.fh?.close();
     } finally {
       await this.unlock();
     }

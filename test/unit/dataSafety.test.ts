@@ -308,6 +308,33 @@ describe('data safety (issue 10)', function () {
     });
   });
 
+  describe('a CLI that guides (issue 15, the messages a user sees)', () => {
+    it('extract on plain prose points to extract-doc and writes nothing', async () => {
+      const prose = path.join(dir, 'prose.txt');
+      await fs.writeFile(prose, 'Paris is the capital of France. It is a big city.\n');
+      const out = path.join(dir, 'prose.jsonl');
+      const r = knn(prose, out);
+      assert.equal(r.code, 1);
+      assert.match(r.err, /prose\.txt: this looks like plain text without entity annotations; `relation-lens extract-doc` finds the entities/);
+      await assert.rejects(fs.stat(out), 'no empty output is left behind');
+    });
+
+    it('a resumed extract with nothing left says so instead of "wrote 0 record(s)"', async () => {
+      const out = path.join(dir, 'done.jsonl');
+      assert.equal(knn(SAMPLE, out).code, 0);
+      const r = knn(SAMPLE, out);
+      assert.equal(r.code, 0, r.err);
+      assert.match(r.err, /nothing to do: all 12 record\(s\) are in .*done\.jsonl already/);
+      assert.doesNotMatch(r.err, /wrote 0 record/);
+    });
+
+    it('the top-level help names what the tool does', () => {
+      const r = cli('--help');
+      assert.equal(r.code, 0);
+      assert.match(r.out, /extract relations \(sentence and document level\)/);
+    });
+  });
+
   describe('11. prompts', () => {
     it('the default prompt lists the no-relation label once, in extraction and in SFT export alike', () => {
       const record: RelRecord = { id: 'x', text: 'The a and the b.', entities: [{ id: 'e1', name: 'a', type: null, mentions: [{ start: 4, end: 5 }] }, { id: 'e2', name: 'b', type: null, mentions: [{ start: 14, end: 15 }] }], relations: [], pairs: [['e1', 'e2']] };
