@@ -363,12 +363,14 @@ export function buildProgram(): Command {
     .option('--rel-info <file>', 'rel_info.json (DocRED)')
     .addOption(new Option('--gold-format <format>', 'gold format (detected when omitted)').choices([...IMPORT_FORMATS]))
     .addOption(new Option('--pred-format <format>', 'prediction format (detected when omitted)').choices([...IMPORT_FORMATS]))
+    .option('--only-predicted', 'score only the gold examples (documents) the predictions cover, e.g. a run with --limit')
     .option('--json', 'print one JSON object')
-    .action(async (opts: { metric: 'micro' | 'semeval' | 'docred'; gold: string; pred: string; train?: string; relations?: string; relInfo?: string; goldFormat?: ImportFormat; predFormat?: ImportFormat; json?: boolean }) => {
+    .action(async (opts: { metric: 'micro' | 'semeval' | 'docred'; gold: string; pred: string; train?: string; relations?: string; relInfo?: string; goldFormat?: ImportFormat; predFormat?: ImportFormat; onlyPredicted?: boolean; json?: boolean }) => {
       let result: EvalResult;
       if (opts.metric === 'semeval') {
-        const gold = await semevalMap(opts.gold, { format: opts.goldFormat });
+        let gold = await semevalMap(opts.gold, { format: opts.goldFormat });
         const pred = await semevalMap(opts.pred, { format: opts.predFormat });
+        if (opts.onlyPredicted) gold = new Map([...gold].filter(([id]) => pred.has(id)));
         result = evaluateSemEval(gold, pred, opts.pred);
       } else if (opts.metric === 'docred') {
         const g = await load(opts.gold, { format: opts.goldFormat, relInfo: opts.relInfo });
@@ -381,15 +383,22 @@ export function buildProgram(): Command {
           preds = s.predictions;
         } else preds = docPredsOf((await load(opts.pred, { format: opts.predFormat, relInfo: opts.relInfo })).records, rs);
         const train = opts.train ? docGoldOf((await load(opts.train, { relInfo: opts.relInfo })).records, rs) : undefined;
-        result = evaluateDocRed(gold, preds, train);
+        const titles = new Set(preds.map((x) => x.title));
+        result = evaluateDocRed(opts.onlyPredicted ? gold.filter((d) => titles.has(d.title)) : gold, preds, train);
+        const uncovered = gold.filter((d) => !titles.has(d.title)).length;
+        if (uncovered && !opts.onlyPredicted) result.warnings.push(`${uncovered} of ${gold.length} gold document(s) have no prediction: their facts count as misses in recall (score only the predicted documents with --only-predicted)`);
       } else {
         const g = await load(opts.gold, { format: opts.goldFormat, relations: opts.relations });
         const p = await load(opts.pred, { format: opts.predFormat, relations: opts.relations });
-        result = evaluateMicro(g.records, p.records, await relationSetFor(opts, g.relationSet));
+        const ids = new Set(p.records.map((x) => x.id));
+        result = evaluateMicro(opts.onlyPredicted ? g.records.filter((x) => ids.has(x.id)) : g.records, p.records, await relationSetFor(opts, g.relationSet));
+        // evaluateMicro warns about gold records without a prediction; say how to leave them out.
+        if (!opts.onlyPredicted && g.records.some((x) => !ids.has(x.id))) result.warnings.push('score only the predicted records with --only-predicted');
       }
       if (opts.json) {
         const { metric, precision, recall, f1, ign_f1, per_relation, confusion, counts, warnings } = result;
         process.stdout.write(JSON.stringify({ metric, precision, recall, f1, ...(ign_f1 !== undefined ? { ign_f1 } : {}), per_relation, confusion, counts, warnings }) + '\n');
+        for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
       } else printResult(result);
     });
 

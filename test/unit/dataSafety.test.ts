@@ -328,6 +328,22 @@ describe('data safety (issue 10)', function () {
       assert.doesNotMatch(r.err, /wrote 0 record/);
     });
 
+    it('eval warns when the predictions cover part of the gold, and --only-predicted scores that part', async () => {
+      const few = path.join(dir, 'few.txt');
+      await fs.writeFile(few, (await fs.readFile(SAMPLE, 'utf8')).split('\n').slice(0, 4 * 3).join('\n') + '\n');
+      const preds = path.join(dir, 'few-answers.txt');
+      assert.equal(cli('export', '--format', 'semeval', few, '-o', preds).code, 0);
+      let r = cli('eval', '--metric', 'semeval', '--gold', SAMPLE, '--pred', preds);
+      assert.equal(r.code, 0, r.err);
+      assert.match(r.out, /warning: 9 of 12 key example\(s\) have no prediction: they count as misses in recall.*--only-predicted/);
+      r = cli('eval', '--metric', 'semeval', '--gold', SAMPLE, '--pred', preds, '--only-predicted', '--json');
+      assert.equal(r.code, 0, r.err);
+      const j = JSON.parse(r.out) as { f1: number; counts: { answer: number }; warnings: string[] };
+      assert.equal(j.counts.answer, 3);
+      assert.equal(j.f1, 1);
+      assert.deepEqual(j.warnings, []);
+    });
+
     it('the top-level help names what the tool does', () => {
       const r = cli('--help');
       assert.equal(r.code, 0);

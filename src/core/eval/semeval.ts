@@ -125,7 +125,7 @@ export function scoreSemEval(proposed: Map<string, string>, key: Map<string, str
       micro_f1: f1Of(microP, microR),
       accuracy: proposed.size ? correctTotal / proposed.size : 0,
     },
-    warnings: [],
+    warnings: skipped > 0 ? [`${skipped} of ${key.size} key example(s) have no prediction: they count as misses in recall, as in the official scorer (score only the predicted examples with --only-predicted)`] : [],
   };
 }
 
