@@ -24,7 +24,7 @@ import { DecodeMode, DirectionMode } from './core/pipelines/sentence';
 import { LlamaEngine, parseLoraArg } from './engine/llama';
 import { DEFAULT_MODEL_ID, resolveModel } from './engine/models';
 import { runExtractJob } from './node/extract';
-import { lockOutput, openRecordOutput, prepareReplace } from './node/output';
+import { lockOutput, openRecordOutput, prepareReplace, usingOutput } from './node/output';
 import { onInterrupt } from './node/interrupt';
 import { buildIndex, indexFolderState, loadIndex } from './node/ragIndex';
 import { benchThroughput } from './node/bench';
@@ -183,12 +183,7 @@ async function extractCommand(input: string, opts: ExtractCliOptions): Promise<v
     resume: opts.resume,
     force: opts.force,
   });
-  try {
-    if (output.resumed.tornTo) process.stderr.write(`${opts.out}: its last line was incomplete (an interrupted write); moved to ${output.resumed.tornTo}\n`);
-    await extractInto(output, input, opts);
-  } finally {
-    await output.close();
-  }
+  await usingOutput(output, (l) => process.stderr.write(l + '\n'), () => extractInto(output, input, opts));
 }
 
 async function extractInto(output: Awaited<ReturnType<typeof openRecordOutput>>, input: string, opts: ExtractCliOptions): Promise<void> {

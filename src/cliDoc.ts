@@ -16,7 +16,7 @@ import { resolveModel } from './engine/models';
 import { openDocOutput, runDocExtractJob } from './node/docExtract';
 import { documentOptions, pairFilterSpec, resolveDocTemplate } from './node/jobs';
 import { onInterrupt } from './node/interrupt';
-import { prepareReplace } from './node/output';
+import { prepareReplace, usingOutput } from './node/output';
 import { readText, writeFileAtomic } from './node/files';
 import { ImportFormat, loadRecords, loadRelationSet } from './node/load';
 import { ProgressBar, RateBar } from './node/progress';
@@ -138,12 +138,7 @@ export function addDocumentCommands(program: Command, bench: Command, ctx: CliCo
       // The outputs are checked and locked before anything is loaded (and long before the model).
       const filterFile = opts.filter !== 'none' && opts.filter !== 'llm' ? opts.filter : undefined;
       const output = await openDocOutput(opts.out, { inputs: [input, opts.relations, opts.relInfo, opts.model, filterFile, opts.template], resume: opts.resume, force: opts.force });
-      try {
-        if (output.resumed.tornTo) process.stderr.write(`${opts.out}: its last line was incomplete (an interrupted write); moved to ${output.resumed.tornTo}\n`);
-        await extractDocInto(output, input, opts);
-      } finally {
-        await output.close();
-      }
+      await usingOutput(output, (l) => process.stderr.write(l + '\n'), () => extractDocInto(output, input, opts));
     });
 
   async function extractDocInto(output: Awaited<ReturnType<typeof openDocOutput>>, input: string, opts: ExtractDocOptions): Promise<void> {

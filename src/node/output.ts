@@ -256,6 +256,19 @@ export async function openRecordOutput(out: string, opts: { inputs: Array<string
   }
 }
 
+/**
+ * Runs `fn` with an opened output: says where a torn last line was moved, and closes (unlocks)
+ * the output whatever happens.
+ */
+export async function usingOutput<T>(output: RecordOutput, log: (line: string) => void, fn: () => Promise<T>): Promise<T> {
+  try {
+    if (output.resumed.tornTo) log(`${output.file}: its last line was incomplete (an interrupted write); moved to ${output.resumed.tornTo}`);
+    return await fn();
+  } finally {
+    await output.close();
+  }
+}
+
 export class RecordOutput {
   private size: number;
   private needsNewline: boolean;

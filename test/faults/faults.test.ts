@@ -7,12 +7,11 @@
  */
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, promises as fs, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, promises as fs, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { RelRecord } from '../../src/core/schema';
 import { lockPath } from '../../src/node/output';
-import { SAMPLE, cli, cliAsync, ensureBuilt } from '../helpers/cli';
+import { SAMPLE, cli, cliAsync, knnArgs as knnArgsOf, knnScratch } from '../helpers/cli';
 import { smolLM2 } from '../helpers/models';
 import { mulberry32 } from '../helpers/perturb';
 import { dataset, requireShared } from '../helpers/shared';
@@ -65,15 +64,9 @@ describe('faults: kill -9, disk full, read-only outputs, concurrent runs, Ctrl-C
   let dir: string;
   let index: string;
   const test = dataset('semeval2010_task8', 'TEST_FILE_FULL.TXT');
-  const knnArgs = (input: string, out: string, ...more: string[]) => ['extract', input, '--mode', 'knn', '--rag', index, '--k', '3', ...more, '-o', out];
+  const knnArgs = (input: string, out: string, ...more: string[]) => knnArgsOf(index, input, out, ...more);
 
-  before(() => {
-    ensureBuilt();
-    dir = mkdtempSync(path.join(tmpdir(), 'rl-faults-'));
-    index = path.join(dir, 'index');
-    const r = cli('index', 'build', SAMPLE, '-o', index);
-    assert.equal(r.code, 0, r.err);
-  });
+  before(() => ({ dir, index } = knnScratch('rl-faults-')));
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('extract: SIGKILL at random points, curation in between, resume — every id once, curated lines untouched', async function () {

@@ -1,7 +1,8 @@
 /** The CLI as a user runs it: dist/cli.js (built on demand) in a child process. */
 import { strict as assert } from 'node:assert';
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
@@ -37,3 +38,16 @@ export function cliAsync(...args: string[]): { child: ChildProcess; done: Promis
   const done = new Promise<CliResult>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, out, err })));
   return { child, done };
 }
+
+/** A scratch folder with a BM25 index of the bundled sample (for `extract --mode knn`: no model, fast). */
+export function knnScratch(prefix: string): { dir: string; index: string } {
+  ensureBuilt();
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  const index = path.join(dir, 'index');
+  const r = cli('index', 'build', SAMPLE, '-o', index);
+  assert.equal(r.code, 0, r.err);
+  return { dir, index };
+}
+
+/** `extract` arguments for the nearest-neighbour vote over `index`. */
+export const knnArgs = (index: string, input: string, out: string, ...more: string[]): string[] => ['extract', input, '--mode', 'knn', '--rag', index, '--k', '3', ...more, '-o', out];

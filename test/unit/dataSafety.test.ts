@@ -5,8 +5,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, promises as fs, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { promises as fs, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { SEMEVAL_RELATIONS, importSemEval } from '../../src/core/formats/semeval';
 import { linesOfText } from '../../src/core/io/lines';
@@ -22,7 +21,7 @@ import { readJsonArray } from '../../src/core/io/jsonArray';
 import { isInsideFolder } from '../../src/node/files';
 import { RequestSchema } from '../../src/protocol/webview';
 import { appendLines, lockOutput, lockPath, openRecordOutput, scanForResume } from '../../src/node/output';
-import { SAMPLE, cli, ensureBuilt } from '../helpers/cli';
+import { SAMPLE, cli, knnArgs, knnScratch } from '../helpers/cli';
 import { dataset, requireShared } from '../helpers/shared';
 
 const sha = async (f: string) => (await fs.readFile(f)).toString('base64');
@@ -32,15 +31,9 @@ describe('data safety (issue 10)', function () {
   this.timeout(120_000);
   let dir: string;
   let index: string;
-  const knn = (input: string, out: string, ...more: string[]) => cli('extract', input, '--mode', 'knn', '--rag', index, '--k', '3', ...more, '-o', out);
+  const knn = (input: string, out: string, ...more: string[]) => cli(...knnArgs(index, input, out, ...more));
 
-  before(() => {
-    ensureBuilt();
-    dir = mkdtempSync(path.join(tmpdir(), 'rl-safety-'));
-    index = path.join(dir, 'index');
-    const r = cli('index', 'build', SAMPLE, '-o', index);
-    assert.equal(r.code, 0, r.err);
-  });
+  before(() => ({ dir, index } = knnScratch('rl-safety-')));
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   describe('1. extract never truncates a file that is not its output', () => {
