@@ -180,7 +180,7 @@ export function addDocumentCommands(program: Command, bench: Command, ctx: CliCo
         process.stderr.write(`engine: ${i.backend}, ${i.threads} thread(s), ${i.parallel} sequence(s) × ${i.contextSize} tokens; model ${modelPath}\n`);
         const options = await documentOptions({ relationSet: rs, template: opts.template, none: opts.none, evidence: opts.evidence, k: opts.k, filter: opts.filter, threshold: opts.threshold, entityFuzzy: opts.entityFuzzy, relationFuzzy: opts.relationFuzzy, theta: opts.theta, embedder, model: spec, signal: controller.signal });
         process.stderr.write(`relation set ${rs.name} (${rs.labels.length} labels), template ${options.template.name}${options.none ? ` (answers may be ${NONE_ANSWER})` : ''}, k=${opts.k}, filter ${opts.filter}\n`);
-        const bar = new RateBar('documents');
+        const bar = new RateBar('documents', 'documents');
         const res = await runDocExtractJob({
           engine,
           inputs,
@@ -198,8 +198,9 @@ export function addDocumentCommands(program: Command, bench: Command, ctx: CliCo
           `documents: ${res.documents}${res.skippedDocuments ? ` (+${res.skippedDocuments} already in ${opts.out})` : ''}`,
           `candidate stage (${t.filter}${t.threshold !== null ? `, threshold ${t.threshold.toPrecision(4)}` : ''}): ${t.pairsIn} pair(s) in, ${t.pairsKept} kept (${(100 * t.keptFraction).toFixed(1)}%)${t.goldPairRecall !== null ? `, gold-pair recall ${(100 * t.goldPairRecall).toFixed(1)}%` : ''}`,
           `prompts: ${t.prompts}, prompt tokens ${t.promptTokens} (${t.reusedTokens} from the KV cache), generated ${t.generatedTokens}${t.filterPromptTokens ? `, yes/no filter ${t.filterPromptTokens}` : ''}${t.windows ? `, ${t.windows} windowed prompt(s)` : ''}`,
-          `output: ${t.outputLines} line(s), ${t.malformedLines} malformed, ${t.triples} triple(s), ${t.noneAnswers} None, ${t.relations} relation(s) written`,
+          `output: ${t.outputLines} line(s), ${t.malformedLines} malformed; ${t.triples} triple(s): ${t.relations} relation(s) written, ${t.noneAnswers} None, ${t.duplicates} repeated${t.outsidePrompt ? ` (${t.outsidePrompt} written about a pair the prompt did not ask for)` : ''}`,
           `dropped: ${Object.entries(t.dropped).map(([k, v]) => `${k} ${v}`).join(', ') || 'nothing'}`,
+          ...res.proposedEntities.map((p) => `entities found in ${p.id} (${p.entities.length}): ${p.entities.join(', ') || 'none'}${p.ungrounded.length ? `; proposed but not in the text: ${p.ungrounded.join(', ')}` : ''}`),
           `report: ${res.reportFile}${res.submissionFile ? `; DocRED submission: ${res.submissionFile}` : ''}`,
         ];
         process.stderr.write(lines.join('\n') + '\n');

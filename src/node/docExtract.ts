@@ -36,6 +36,8 @@ export interface DocExtractResult {
   report: ReturnType<typeof sumReports> & { entityProposal?: EntityProposalReport[] };
   reportFile: string;
   submissionFile?: string;
+  /** Raw texts: the entities the model proposed and grounded (name and type), and the names it could not find. */
+  proposedEntities: Array<{ id: string; entities: string[]; ungrounded: string[] }>;
   elapsedMs: number;
 }
 
@@ -61,23 +63,27 @@ export async function runDocExtractJob(job: DocExtractJob): Promise<DocExtractRe
   const totalPairs = todo.reduce((n, i) => n + ('record' in i ? i.record.entities.length * Math.max(0, i.record.entities.length - 1) : 0), 0);
   const reports: DocReport[] = [];
   const proposals: EntityProposalReport[] = [];
+  const proposed: DocExtractResult['proposedEntities'] = [];
   const t0 = Date.now();
   let pairs = 0;
   try {
     for await (const d of runDocumentExtraction(job.engine, todo, job.options, { entityTypes: job.entityTypes })) {
-      if (d.proposal) proposals.push(d.proposal);
+      if (d.proposal) {
+        proposals.push(d.proposal);
+        proposed.push({ id: d.record.id, entities: d.record.entities.map((e) => `${e.name}${e.type ? ` (${e.type})` : ''}`), ungrounded: d.proposal.ungrounded.map((u) => u.name) });
+      }
       await output.append(serializeRecord(d.record));
       reports.push(d.report);
       pairs += d.report.pairsIn;
       job.onProgress?.({ documents: reports.length, totalDocuments: todo.length, pairs, totalPairs, elapsedMs: Date.now() - t0 });
     }
-    return await finish(job, output, todo.length, reports, proposals, t0);
+    return { ...(await finish(job, output, todo.length, reports, proposals, t0)), proposedEntities: proposed };
   } finally {
     if (!job.output) await output.close();
   }
 }
 
-async function finish(job: DocExtractJob, output: RecordOutput, todo: number, reports: DocReport[], proposals: EntityProposalReport[], t0: number): Promise<DocExtractResult> {
+async function finish(job: DocExtractJob, output: RecordOutput, todo: number, reports: DocReport[], proposals: EntityProposalReport[], t0: number): Promise<Omit<DocExtractResult, 'proposedEntities'>> {
   const report = { ...sumReports(reports), ...(proposals.length ? { entityProposal: proposals } : {}) };
   const file = reportPath(job.out);
   // A resumed run with nothing left to do keeps the earlier run's report.

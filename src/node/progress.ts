@@ -25,12 +25,15 @@ export class ProgressBar {
 /** A progress bar of examples with their rate (examples/s); silent when stderr is not a terminal. */
 export class RateBar {
   private bar: SingleBar | undefined;
-  constructor(private readonly label: string) {}
+  constructor(
+    private readonly label: string,
+    private readonly unit = 'examples',
+  ) {}
 
   update(done: number, total: number, elapsedMs: number): void {
     if (!process.stderr.isTTY) return;
     if (!this.bar) {
-      this.bar = new SingleBar({ format: `${this.label} [{bar}] {value}/{total} examples | {rate} examples/s | ETA {eta_formatted}`, stream: process.stderr, hideCursor: true }, Presets.shades_classic);
+      this.bar = new SingleBar({ format: `${this.label} [{bar}] {value}/{total} ${this.unit} | {rate} ${this.unit}/s | ETA {eta_formatted}`, stream: process.stderr, hideCursor: true }, Presets.shades_classic);
       this.bar.start(total, 0, { rate: '0.00' });
     }
     this.bar.update(done, { rate: elapsedMs > 0 ? ((1000 * done) / elapsedMs).toFixed(2) : '0.00' });

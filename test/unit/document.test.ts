@@ -477,6 +477,9 @@ describe('document-level RE (LMRC)', function () {
       const p = report.total.entityProposal[0];
       assert.ok(p.proposed >= 2);
       assert.equal(p.grounded.exact, p.proposed, 'names are constrained to spans of the text, so all ground exactly');
+      // What the user sees: the entities it found, and where every triple went.
+      assert.match(r.err, new RegExp(`entities found in note\\.txt \\(${recs[0]!.entities.length}\\): ${recs[0]!.entities[0]!.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+      assert.match(r.err, /\d+ triple\(s\): \d+ relation\(s\) written, \d+ None, \d+ repeated/);
     });
   });
 });

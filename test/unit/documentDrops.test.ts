@@ -70,5 +70,9 @@ describe('document pipeline: every alignment branch, by name (scripted engine)',
     assert.equal(report.noneAnswers, prompts);
     assert.equal(report.triples, 7 * prompts);
     assert.equal(report.malformedLines, prompts);
+    // Every triple is accounted for: written, None, a repeat, or dropped for a named reason.
+    assert.equal(report.duplicates, 2 * prompts - 2);
+    const dropped = Object.values(report.dropped).reduce((a, b) => a + b, 0) - report.dropped['malformed-line']!;
+    assert.equal(report.relations + report.noneAnswers + report.duplicates + dropped, report.triples);
   });
 });

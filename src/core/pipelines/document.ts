@@ -127,6 +127,8 @@ export interface DocReport {
   triples: number;
   noneAnswers: number;
   relations: number;
+  /** Triples that repeat a relation already predicted for the document (kept once). */
+  duplicates: number;
   /** Triples about a document pair the prompt did not ask for (kept: the pair exists). */
   outsidePrompt: number;
   /** Evidence sentence numbers given (in relations kept) and those ignored: not a sentence of the prompt. */
@@ -161,6 +163,7 @@ export function emptyDocReport(id: string): DocReport {
     triples: 0,
     noneAnswers: 0,
     relations: 0,
+    duplicates: 0,
     outsidePrompt: 0,
     evidenceGiven: 0,
     evidenceIgnored: 0,
@@ -488,7 +491,10 @@ export async function extractDocument(engine: ClassifierEngine, record: RelRecor
       const inBatch = b.pairs.some(([a, c]) => a === h.id && c === t.id);
       if (!inBatch) report.outsidePrompt++;
       const key = `${h.id}\u0000${t.id}\u0000${rel.label}`;
-      if (predicted.has(key)) continue;
+      if (predicted.has(key)) {
+        report.duplicates++;
+        continue;
+      }
       const score = kept.get(pairKey(h.id, t.id));
       const r: Relation = { head: h.id, tail: t.id, label: rel.label, source: 'model' };
       if (typeof score === 'number') r.score = Number(score.toFixed(6));
