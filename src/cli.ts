@@ -21,7 +21,8 @@ import { readHead, readText, setReadProgress, writeFileAtomic } from './node/fil
 import { IMPORT_FORMATS, ImportFormat, detectFormat, loadDocRedSubmission, loadRecords, loadRelationSet } from './node/load';
 import { ProgressBar, RateBar } from './node/progress';
 import { DecodeMode, DirectionMode } from './core/pipelines/sentence';
-import { LlamaEngine, parseLoraArg } from './engine/llama';
+import { LlamaEngine, parseLoraArg, runtimeVersions } from './engine/llama';
+import { RunRecord, appendRunRecord, fileDigest, textSha256 } from './node/provenance';
 import { DEFAULT_MODEL_ID, resolveModel } from './engine/models';
 import { runExtractJob } from './node/extract';
 import { lockOutput, openRecordOutput, prepareReplace, usingOutput } from './node/output';
@@ -174,6 +175,7 @@ interface ExtractCliOptions {
   k: number;
   scoreMargin: number;
   answers: 'names' | 'codes';
+  deterministic?: boolean;
 }
 
 async function extractCommand(input: string, opts: ExtractCliOptions): Promise<void> {
@@ -208,18 +210,29 @@ async function extractInto(output: Awaited<ReturnType<typeof openRecordOutput>>,
   } else if (opts.mode === 'knn') throw new InputError('--mode knn needs --rag INDEX');
   const retriever = rag ? new TrainingRetriever(rag.examples, rag.searcher, space) : undefined;
   let engine: LlamaEngine | undefined;
+  const provenance: Record<string, unknown> = {};
   const spec = opts.mode === 'knn' ? 'knn' : modelSpec(opts.model);
   if (opts.mode !== 'knn') {
     const dl = new ProgressBar(`downloading ${spec}`);
     const modelPath = await resolveModel(spec, { signal: controller.signal, onProgress: (d, t) => dl.update(d, t) });
     dl.stop();
-    engine = await LlamaEngine.open({ modelPath, loras: opts.lora.map(parseLoraArg), threads: opts.threads, parallel: opts.parallel, contextSize: opts.contextSize, signal: controller.signal });
+    engine = await LlamaEngine.open({ modelPath, loras: opts.lora.map(parseLoraArg), threads: opts.threads, parallel: opts.deterministic ? 1 : opts.parallel, contextSize: opts.contextSize, signal: controller.signal });
     const i = engine.info;
-    process.stderr.write(`engine: ${i.backend}, ${i.threads} thread(s), ${i.parallel} sequence(s) × ${i.contextSize} tokens; model ${modelPath}${i.adapters.length ? `; LoRA ${i.adapters.map((a) => `${a.path}:${a.scale}`).join(', ')}` : ''}\n`);
+    process.stderr.write(`engine: ${i.backend}, ${i.threads} thread(s), ${i.parallel} sequence(s) × ${i.contextSize} tokens${opts.deterministic ? ' (deterministic)' : ''}; model ${modelPath}${i.adapters.length ? `; LoRA ${i.adapters.map((a) => `${a.path}:${a.scale}`).join(', ')}` : ''}\n`);
+    provenance['model'] = { spec, ...(await fileDigest(modelPath)) };
+    provenance['adapters'] = await Promise.all(i.adapters.map(async (a) => ({ ...(await fileDigest(a.path)), scale: a.scale })));
+    provenance['engine'] = { backend: i.backend, threads: i.threads, parallel: i.parallel, contextSize: i.contextSize, ...(await runtimeVersions()) };
   }
   process.stderr.write(`relation set ${rs.name} (${rs.labels.length} labels${rs.noRelation ? ` + ${rs.noRelation}` : ''}), template ${template.name}, mode ${opts.mode}, direction ${direction}\n`);
   const bar = new RateBar('extracting');
-  let last: { records: number; totalRecords: number } | undefined;
+  let last: { records: number; totalRecords: number; skippedRecords: number } | undefined;
+  const run: RunRecord = { command: process.argv.slice(2).join(' '), started: new Date().toISOString(), finished: '', status: 'failed', records: { written: 0, resumed: output.done.size } };
+  Object.assign(provenance, {
+    input: await fileDigest(input),
+    template: { name: template.name, sha256: textSha256(JSON.stringify(template)) },
+    relationSet: { name: rs.name, sha256: textSha256(JSON.stringify(rs)) },
+    settings: { mode: opts.mode, answers: opts.answers, direction, rag: opts.rag ?? null, k: opts.rag ? opts.k : null, scoreMargin: opts.scoreMargin, limit: opts.limit ?? null, deterministic: !!opts.deterministic },
+  });
   try {
     const p = await runExtractJob({
       engine,
@@ -242,6 +255,7 @@ async function extractInto(output: Awaited<ReturnType<typeof openRecordOutput>>,
         bar.update(pr.pairs, pr.totalPairs, pr.elapsedMs);
       },
     }).finally(() => bar.stop());
+    run.status = 'completed';
     if (p.skippedRecords) process.stderr.write(`resumed: ${p.skippedRecords} record(s) were already in ${opts.out} (kept as they are)\n`);
     if (p.totalRecords === 0) {
       process.stderr.write(`nothing to do: all ${p.skippedRecords} record(s) are in ${opts.out} already (--no-resume --force starts over)\n`);
@@ -254,13 +268,18 @@ async function extractInto(output: Awaited<ReturnType<typeof openRecordOutput>>,
     if (controller.signal.aborted) {
       process.stderr.write(`interrupted: ${p.records} of ${p.totalRecords} record(s) done; run the same command again to resume\n`);
       exitCode = 130;
+      run.status = 'interrupted';
     }
   } catch (e) {
     if (!(controller.signal.aborted && (e as Error).name === 'AbortError')) throw e;
     process.stderr.write(`interrupted: ${last?.records ?? 0} record(s) written to ${opts.out}${last ? ` (${last.totalRecords - last.records} left)` : ''}; run the same command again to resume\n`);
     exitCode = 130;
+    run.status = 'interrupted';
   } finally {
     stopListening();
+    run.finished = new Date().toISOString();
+    run.records.written = last?.records ?? 0;
+    await appendRunRecord(opts.out, { ...run, ...provenance }).catch((e: Error) => process.stderr.write(`warning: the run record was not written: ${e.message}\n`));
     await engine?.dispose();
     await rag?.dispose();
   }
@@ -413,6 +432,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--answers <form>', 'names: the model answers with the relation name; codes: with a one-token code (A, B, …) listed next to each name — score mode then reads one distribution per example').choices(['names', 'codes']).default('names'))
     .addOption(new Option('--direction <how>', 'label: answers carry (e1,e2)/(e2,e1) (SemEval); pair: the pair order is head → tail').choices(['label', 'pair']))
     .option('--parallel <n>', 'parallel sequences', (v) => positiveInt(v, '--parallel'), 2)
+    .option('--deterministic', 'the same labels and scores on every run: one sequence, so batches never mix examples (slower)')
     .option('--threads <n>', 'CPU threads (default: the math cores)', (v) => positiveInt(v, '--threads'))
     .option('--context-size <n>', 'context size per sequence', (v) => positiveInt(v, '--context-size'), 2048)
     .option('--limit <n>', 'only the first N records', (v) => positiveInt(v, '--limit'))

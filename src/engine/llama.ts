@@ -33,6 +33,13 @@ export async function getLlamaInstance(): Promise<Llama> {
   return llamaPromise;
 }
 
+/** What a run's result depends on in the runtime: node-llama-cpp's version and the llama.cpp release it runs. */
+export async function runtimeVersions(): Promise<{ nodeLlamaCpp: string; llamaCpp: string }> {
+  const llama = await getLlamaInstance();
+  const m = await nodeLlamaCpp();
+  return { nodeLlamaCpp: await m.getModuleVersion(), llamaCpp: `${llama.llamaCppRelease.repo}@${llama.llamaCppRelease.release}` };
+}
+
 export function backendName(llama: Llama): string {
   return llama.gpu === false ? 'CPU' : llama.gpu;
 }
