@@ -30,7 +30,7 @@ import { onInterrupt } from './node/interrupt';
 import { buildIndex, indexFolderState, loadIndex } from './node/ragIndex';
 import { benchThroughput } from './node/bench';
 import { TrainingRetriever } from './core/retrieval/retriever';
-import { answerSpace, defaultDirection } from './core/pipelines/sentence';
+import { sentenceSpace } from './node/jobs';
 import { addDocumentCommands } from './cliDoc';
 
 const EXPORT_FORMATS = ['jsonl', 'semeval', 'semeval-txt', 'docred', 'sft-alpaca', 'sft-chat', 'finre', 'sanwen', 'doccano'] as const;
@@ -109,9 +109,10 @@ function printResult(r: EvalResult): void {
  * inputs, never an existing file without --force, locked while written, atomic.
  */
 async function writeOutput(out: string, inputs: Array<string | undefined>, force: boolean | undefined, data: () => string | Promise<string>): Promise<void> {
-  await prepareReplace(out, inputs, force);
+  // Locked first, then checked: no other run can create the file in between.
   const unlock = await lockOutput(out);
   try {
+    await prepareReplace(out, inputs, force);
     await writeFileAtomic(out, await data());
   } finally {
     await unlock();
@@ -199,10 +200,9 @@ async function extractInto(output: Awaited<ReturnType<typeof openRecordOutput>>,
   if (!rs) throw new InputError('no relation set: pass --relations (a relation-set JSON or relation2id.txt)', input);
   const records = opts.limit ? r.records.slice(0, opts.limit) : r.records;
   const template = await resolveTemplate(opts.template);
-  const direction: DirectionMode = opts.direction ?? defaultDirection(rs);
+  const { space, direction } = sentenceSpace(rs, opts.direction);
   const controller = new AbortController();
   const stopListening = onInterrupt(controller, 'stopping after the records in flight (Ctrl-C again to stop at once); run the same command again to resume');
-  const space = answerSpace(rs, direction);
   let rag: Awaited<ReturnType<typeof loadIndex>> | undefined;
   if (opts.rag) {
     rag = await loadIndex(opts.rag, { threads: opts.threads });
@@ -225,7 +225,7 @@ async function extractInto(output: Awaited<ReturnType<typeof openRecordOutput>>,
   }
   process.stderr.write(`relation set ${rs.name} (${rs.labels.length} labels${rs.noRelation ? ` + ${rs.noRelation}` : ''}), template ${template.name}, mode ${opts.mode}, direction ${direction}\n`);
   const bar = new RateBar('extracting');
-  let last: { records: number; totalRecords: number; skippedRecords: number } | undefined;
+  let last: { records: number; totalRecords: number } | undefined;
   const run: RunRecord = { command: process.argv.slice(2).join(' '), started: new Date().toISOString(), finished: '', status: 'failed', records: { written: 0, resumed: output.done.size } };
   Object.assign(provenance, {
     input: await fileDigest(input),

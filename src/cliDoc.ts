@@ -14,7 +14,7 @@ import { LlamaEmbedder } from './engine/embedder';
 import { LlamaEngine } from './engine/llama';
 import { resolveModel } from './engine/models';
 import { openDocOutput, runDocExtractJob } from './node/docExtract';
-import { documentOptions, pairFilterSpec, resolveDocTemplate } from './node/jobs';
+import { documentFiles, documentOptions, resolveDocTemplate } from './node/jobs';
 import { onInterrupt } from './node/interrupt';
 import { prepareReplace, usingOutput } from './node/output';
 import { readText, writeFileAtomic } from './node/files';
@@ -158,9 +158,8 @@ export function addDocumentCommands(program: Command, bench: Command, ctx: CliCo
       }
       if (!rs) throw new InputError('no relation set: pass --rel-info (DocRED rel_info.json) or --relations (relation-set JSON)', input);
       if (opts.limit) inputs = inputs.slice(0, opts.limit);
-      // Template and filter are checked before the model loads.
-      await resolveDocTemplate(opts.template, opts.none, opts.evidence);
-      if (opts.filter !== 'none' && opts.filter !== 'llm') await pairFilterSpec(opts.filter, opts.threshold);
+      // Template and filter are read (and checked) before the model loads.
+      const files = await documentFiles(opts);
       const controller = new AbortController();
       const stopListening = onInterrupt(controller, 'stopping (Ctrl-C again to stop at once); the finished documents are kept, run the same command again to resume');
       const spec = ctx.modelSpec(opts.model);
@@ -178,7 +177,7 @@ export function addDocumentCommands(program: Command, bench: Command, ctx: CliCo
         }
         const i = engine.info;
         process.stderr.write(`engine: ${i.backend}, ${i.threads} thread(s), ${i.parallel} sequence(s) × ${i.contextSize} tokens; model ${modelPath}\n`);
-        const options = await documentOptions({ relationSet: rs, template: opts.template, none: opts.none, evidence: opts.evidence, k: opts.k, filter: opts.filter, threshold: opts.threshold, entityFuzzy: opts.entityFuzzy, relationFuzzy: opts.relationFuzzy, theta: opts.theta, embedder, model: spec, signal: controller.signal });
+        const options = await documentOptions({ relationSet: rs, template: opts.template, k: opts.k, filter: opts.filter, entityFuzzy: opts.entityFuzzy, relationFuzzy: opts.relationFuzzy, theta: opts.theta, embedder, model: spec, signal: controller.signal }, files);
         process.stderr.write(`relation set ${rs.name} (${rs.labels.length} labels), template ${options.template.name}${options.none ? ` (answers may be ${NONE_ANSWER})` : ''}, k=${opts.k}, filter ${opts.filter}\n`);
         const bar = new RateBar('documents', 'documents');
         const res = await runDocExtractJob({

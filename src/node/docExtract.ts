@@ -50,9 +50,7 @@ export const submissionPath = (out: string) => out.replace(/(\.jsonl)?$/, '.subm
  */
 export async function openDocOutput(out: string, opts: { inputs: Array<string | undefined>; resume: boolean; force?: boolean; command?: string }): Promise<RecordOutput> {
   const fresh = !(await fs.stat(out).then((s) => s.size > 0, () => false));
-  for (const f of [reportPath(out), submissionPath(out)]) {
-    if (fresh) await prepareReplace(f, opts.inputs, opts.force);
-  }
+  if (fresh) for (const f of [reportPath(out), submissionPath(out)]) await prepareReplace(f, opts.inputs, opts.force);
   return openRecordOutput(out, opts);
 }
 

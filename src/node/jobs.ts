@@ -94,9 +94,16 @@ export async function pairFilterSpec(filter: string, threshold?: number): Promis
   return { kind: 'model', model: parsePairFilter((await readText(filter)).text, filter), threshold };
 }
 
+/** The files a document run reads besides its input: the template and the pair filter (read once, before any model loads). */
+export type DocumentFiles = Awaited<ReturnType<typeof resolveDocTemplate>> & { filter: PairFilterSpec };
+
+export async function documentFiles(spec: Pick<DocumentSpec, 'template' | 'none' | 'evidence' | 'filter' | 'threshold'>): Promise<DocumentFiles> {
+  return { ...(await resolveDocTemplate(spec.template, spec.none, spec.evidence)), filter: await pairFilterSpec(spec.filter, spec.threshold) };
+}
+
 /** The document pipeline's options from what a user sets (CLI flags or editor settings). */
-export async function documentOptions(spec: DocumentSpec): Promise<DocumentOptions> {
-  const { template, none, evidence } = await resolveDocTemplate(spec.template, spec.none, spec.evidence);
+export async function documentOptions(spec: DocumentSpec, files?: DocumentFiles): Promise<DocumentOptions> {
+  const { template, none, evidence, filter } = files ?? (await documentFiles(spec));
   const rs = spec.relationSet;
   return {
     relationSet: rs,
@@ -104,7 +111,7 @@ export async function documentOptions(spec: DocumentSpec): Promise<DocumentOptio
     none,
     evidence,
     k: spec.k,
-    filter: await pairFilterSpec(spec.filter, spec.threshold),
+    filter,
     aligner: new RelationAligner(
       rs.labels.map((l) => l.name),
       { fuzzyThreshold: spec.relationFuzzy, theta: spec.theta, embedder: spec.embedder, noneWords: rs.noRelation ? [NONE_ANSWER, rs.noRelation] : undefined },

@@ -17,7 +17,7 @@ import { constants as fsc, createReadStream, promises as fs, unlinkSync } from '
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { InputError } from '../core/diagnostics';
-import { MAX_JSON_DEPTH, maxJsonDepth } from '../core/io/jsonDepth';
+import { JsonDepthError, parseBoundedJson } from '../core/io/jsonDepth';
 import { splitLines } from '../core/io/lines';
 
 /** Why an output cannot be written; names the file. */
@@ -101,6 +101,7 @@ export const lockPath = (out: string) => `${out}.lock`;
  */
 export async function lockOutput(out: string, command = process.argv.slice(1).join(' ')): Promise<() => Promise<void>> {
   const file = lockPath(out);
+  await fs.mkdir(path.dirname(path.resolve(file)), { recursive: true }).catch(() => undefined);
   const info: LockInfo = { pid: process.pid, host: os.hostname(), started: new Date().toISOString(), command };
   for (let attempt = 0; ; attempt++) {
     try {
@@ -201,12 +202,11 @@ export async function scanForResume(out: string): Promise<ResumeState> {
       else bad('this line is not valid UTF-8');
       continue;
     }
-    const depth = maxJsonDepth(l.text);
-    if (depth > MAX_JSON_DEPTH) bad(`this line nests deeper than ${MAX_JSON_DEPTH} levels`);
     let v: unknown;
     try {
-      v = JSON.parse(l.text);
-    } catch {
+      v = parseBoundedJson(l.text);
+    } catch (e) {
+      if (e instanceof JsonDepthError) bad(`this line ${e.message}`);
       if (!lastEol) {
         torn = { no: l.no, bytes: l.bytes, at: lineStart };
         continue;
@@ -269,6 +269,22 @@ export async function usingOutput<T>(output: RecordOutput, log: (line: string) =
   }
 }
 
+/**
+ * Appends `buf` to an append-mode file (one write, repeated only for a short write); on failure
+ * (disk full, quota) the file is cut back to `size`, its length before, and the error says so.
+ */
+async function writeAllOrRollBack(fh: fs.FileHandle, buf: Buffer, size: number, file: string, after: string): Promise<void> {
+  let written = 0;
+  try {
+    while (written < buf.length) written += (await fh.write(buf, written, buf.length - written, null)).bytesWritten;
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    await fh.truncate(size).catch(() => undefined);
+    const why = err.code === 'ENOSPC' ? 'the disk is full' : err.code === 'EDQUOT' ? 'the disk quota is exceeded' : err.message;
+    throw new OutputError(`cannot write: ${why}; ${after}`, file);
+  }
+}
+
 export class RecordOutput {
   private size: number;
   private needsNewline: boolean;
@@ -292,16 +308,8 @@ export class RecordOutput {
   /** Appends one line (no newline in `line`) with one write; a failed write is rolled back. */
   async append(line: string): Promise<void> {
     const buf = Buffer.from((this.needsNewline ? '\n' : '') + line + '\n', 'utf8');
-    let written = 0;
-    try {
-      this.fh ??= await fs.open(this.file, 'a');
-      while (written < buf.length) written += (await this.fh.write(buf, written, buf.length - written, null)).bytesWritten;
-    } catch (e) {
-      const err = e as NodeJS.ErrnoException;
-      await this.fh?.truncate(this.size).catch(() => undefined);
-      const why = err.code === 'ENOSPC' ? 'the disk is full' : err.code === 'EDQUOT' ? 'the disk quota is exceeded' : err.message;
-      throw new OutputError(`cannot write: ${why}; the output ends with its last complete record, run the same command again to resume`, this.file);
-    }
+    this.fh ??= await fs.open(this.file, 'a');
+    await writeAllOrRollBack(this.fh, buf, this.size, this.file, 'the output ends with its last complete record, run the same command again to resume');
     this.size += buf.length;
     this.needsNewline = false;
   }
@@ -340,14 +348,7 @@ export async function appendLines(file: string, lines: string[]): Promise<void> 
       await fh.read(last, 0, 1, size - 1);
       if (last[0] !== 10) lead = '\n';
     }
-    const buf = Buffer.from(lead + lines.map((l) => l + '\n').join(''), 'utf8');
-    let written = 0;
-    try {
-      while (written < buf.length) written += (await fh.write(buf, written, buf.length - written, null)).bytesWritten;
-    } catch (e) {
-      await fh.truncate(size).catch(() => undefined);
-      throw new OutputError(`cannot write: ${(e as Error).message}; the file is as it was`, file);
-    }
+    await writeAllOrRollBack(fh, Buffer.from(lead + lines.map((l) => l + '\n').join(''), 'utf8'), size, file, 'the file is as it was');
   } finally {
     await fh.close();
   }

@@ -62,7 +62,7 @@ export function registerCommands(s: Services): void {
     const line = `P ${(100 * result.precision).toFixed(2)}%  R ${(100 * result.recall).toFixed(2)}%  F1 ${(100 * result.f1).toFixed(2)}%`;
     log.info(`evaluate ${doc.uri.fsPath} against ${picked[0].fsPath}: ${line}`);
     for (const w of result.warnings) log.warn(w);
-    runs.add({ file: doc.uri.fsPath, kind: 'evaluation', records: gold.records.length, relationSet: gold.relationSet?.name ?? '', metrics: { metric: result.metric, precision: result.precision, recall: result.recall, f1: result.f1 } });
+    runs.add({ file: doc.uri.fsPath, kind: 'evaluation', records: gold.records.length, relationSet: rs?.name ?? '', metrics: { metric: result.metric, precision: result.precision, recall: result.recall, f1: result.f1 } });
     void vscode.window.showInformationMessage(`Relation Lens (${metric === 'semeval' ? 'SemEval official score' : metric === 'docred' ? 'DocRED F1' : 'micro, no-relation excluded'}): ${line}`);
   });
 

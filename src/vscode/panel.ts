@@ -205,9 +205,10 @@ export class RelationLensPanel implements vscode.Disposable {
         if (!folder) throw new Error('open a folder to save templates in it');
         const t = req.params.template;
         const file = path.join(folder, '.relation-lens', 'templates', `${t.name.replace(/[^\w.-]+/g, '-')}.txt`);
-        if (!(await confirmReplace(file, formatTemplate(t as PromptTemplate)))) return null;
+        const text = formatTemplate(t);
+        if (!(await confirmReplace(file, text))) return null;
         await fs.mkdir(path.dirname(file), { recursive: true });
-        await writeFileAtomic(file, formatTemplate(t as PromptTemplate));
+        await writeFileAtomic(file, text);
         await update('template', path.relative(folder, file));
         return { file };
       }
@@ -216,9 +217,10 @@ export class RelationLensPanel implements vscode.Disposable {
         const v = validateRelationSet(req.params.relationSet);
         if (!v.ok) throw new Error(`invalid relation set: ${v.problems.join('; ')}`);
         const file = path.join(folder, '.relation-lens', `${v.value.name.replace(/[^\w.-]+/g, '-')}.relations.json`);
-        if (!(await confirmReplace(file, JSON.stringify(v.value, null, 2) + '\n'))) return null;
+        const text = JSON.stringify(v.value, null, 2) + '\n';
+        if (!(await confirmReplace(file, text))) return null;
         await fs.mkdir(path.dirname(file), { recursive: true });
-        await writeFileAtomic(file, JSON.stringify(v.value, null, 2) + '\n');
+        await writeFileAtomic(file, text);
         await update('relationSet', path.relative(folder, file));
         return { file };
       }

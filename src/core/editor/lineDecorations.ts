@@ -5,7 +5,7 @@
  * only parses what becomes visible.
  */
 import { TripleStatus, TripleView, tripleViews } from '../curation';
-import { MAX_JSON_DEPTH, maxJsonDepth } from '../io/jsonDepth';
+import { parseBoundedJson } from '../io/jsonDepth';
 import { RelRecord, validateRecord } from '../schema';
 import { textRangesToColumns } from './jsonLine';
 
@@ -37,10 +37,10 @@ export class RecordLineCache {
 
 export function parseRecordLine(line: string): RelRecord | null {
   const t = line.trim();
-  if (!t.startsWith('{') || maxJsonDepth(t) > MAX_JSON_DEPTH) return null;
+  if (!t.startsWith('{')) return null;
   let v: unknown;
   try {
-    v = JSON.parse(t);
+    v = parseBoundedJson(t);
   } catch {
     return null;
   }

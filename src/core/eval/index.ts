@@ -1,6 +1,6 @@
 /** Evaluation entry points over canonical records (every importable format converts to them). */
 import { labelToId } from '../formats/docred';
-import { semevalId, semevalLabelOf } from '../formats/semeval';
+import { SEMEVAL_RELATIONS, semevalId, semevalLabelOf } from '../formats/semeval';
 import { RelRecord, RelationSet, candidatePairs } from '../schema';
 import { Decision, NO_RELATION, confusionOf, microScores } from './decisions';
 import { DocGold, DocPred, scoreDocRed, trainFacts } from './docred';
@@ -136,7 +136,7 @@ export type MetricName = 'micro' | 'semeval' | 'docred';
  */
 export function chooseMetric(rs: RelationSet | undefined, records: RelRecord[], override?: MetricName): MetricName {
   if (override) return override;
-  if (rs?.name === 'semeval2010-task8') return 'semeval';
+  if (rs?.name === SEMEVAL_RELATIONS.name) return 'semeval';
   const documentLevel = records.length > 0 && records.every((r) => !r.pairs && (r.sentences?.length ?? 0) > 0);
   if (documentLevel && rs?.labels.some((l) => l.id && /^P\d+$/.test(l.id))) return 'docred';
   return 'micro';

@@ -1,7 +1,7 @@
 /** Canonical JSONL: one record per line (see schema.ts). */
 import { Diagnostic, jsonErrorPosition } from '../diagnostics';
 import { Line } from '../io/lines';
-import { MAX_JSON_DEPTH, maxJsonDepth } from '../io/jsonDepth';
+import { JsonDepthError, parseBoundedJson } from '../io/jsonDepth';
 import { RelRecord, validateRecord } from '../schema';
 
 export type CanonicalEvent = { kind: 'record'; record: RelRecord; line: number } | { kind: 'diagnostic'; diagnostic: Diagnostic };
@@ -22,14 +22,14 @@ export async function* readCanonical(lines: AsyncIterable<Line> | Iterable<Line>
       continue;
     }
     if (l.text.trim() === '') continue;
-    if (maxJsonDepth(l.text) > MAX_JSON_DEPTH) {
-      yield err(`the line nests JSON deeper than ${MAX_JSON_DEPTH} levels; line skipped`);
-      continue;
-    }
     let value: unknown;
     try {
-      value = JSON.parse(l.text);
+      value = parseBoundedJson(l.text);
     } catch (e) {
+      if (e instanceof JsonDepthError) {
+        yield err(`the line ${e.message}; line skipped`);
+        continue;
+      }
       const { message, offset } = jsonErrorPosition(e, l.text);
       yield err(`invalid JSON: ${message}`, offset !== undefined ? offset + 1 : undefined);
       continue;

@@ -4,6 +4,7 @@
  *    "relations": [{"id": 3, "from_id": 10, "to_id": 11, "type": "works_at"}]}
  * doccano is a Python application: offsets count code points, converted here to UTF-16.
  */
+import { JsonDepthError, parseBoundedJson } from '../io/jsonDepth';
 import { z } from 'zod';
 import { jsonErrorPosition } from '../diagnostics';
 import { Line } from '../io/lines';
@@ -31,9 +32,9 @@ export async function importDoccano(lines: AsyncIterable<Line> | Iterable<Line>,
     if (l.text.trim() === '') continue;
     let value: unknown;
     try {
-      value = JSON.parse(l.text);
+      value = parseBoundedJson(l.text);
     } catch (e) {
-      c.skip(l.no, `invalid JSON: ${jsonErrorPosition(e, l.text).message}`);
+      c.skip(l.no, e instanceof JsonDepthError ? `the line ${e.message}` : `invalid JSON: ${jsonErrorPosition(e, l.text).message}`);
       continue;
     }
     const p = DoccanoSchema.safeParse(value);

@@ -22,3 +22,16 @@ export function maxJsonDepth(text: string): number {
 
 /** The deepest nesting a record may have (the schema needs about 5; meta gets the rest). */
 export const MAX_JSON_DEPTH = 64;
+
+export class JsonDepthError extends Error {
+  constructor() {
+    super(`nests JSON deeper than ${MAX_JSON_DEPTH} levels`);
+    this.name = 'JsonDepthError';
+  }
+}
+
+/** JSON.parse for one line or record of an input: refuses nesting deeper than MAX_JSON_DEPTH first (JsonDepthError). */
+export function parseBoundedJson(text: string): unknown {
+  if (maxJsonDepth(text) > MAX_JSON_DEPTH) throw new JsonDepthError();
+  return JSON.parse(text);
+}
