@@ -25,6 +25,8 @@ import { LlamaEngine, parseLoraArg, runtimeVersions } from './engine/llama';
 import { RunRecord, appendRunRecord, fileDigest, textSha256 } from './node/provenance';
 import { DEFAULT_MODEL_ID, resolveModel } from './engine/models';
 import { runExtractJob } from './node/extract';
+import { addTrainingCommands } from './cliTrain';
+import { checkAdapters } from './node/adapters';
 import { lockOutput, openRecordOutput, prepareReplace, usingOutput } from './node/output';
 import { onInterrupt } from './node/interrupt';
 import { buildIndex, indexFolderState, loadIndex } from './node/ragIndex';
@@ -216,6 +218,7 @@ async function extractInto(output: Awaited<ReturnType<typeof openRecordOutput>>,
     const dl = new ProgressBar(`downloading ${spec}`);
     const modelPath = await resolveModel(spec, { signal: controller.signal, onProgress: (d, t) => dl.update(d, t) });
     dl.stop();
+    for (const w of await checkAdapters(opts.lora.map(parseLoraArg), { modelPath, relationSet: rs, template, answers: opts.answers })) process.stderr.write(`warning: ${w}\n`);
     engine = await LlamaEngine.open({ modelPath, loras: opts.lora.map(parseLoraArg), threads: opts.threads, parallel: opts.deterministic ? 1 : opts.parallel, contextSize: opts.contextSize, signal: controller.signal });
     const i = engine.info;
     process.stderr.write(`engine: ${i.backend}, ${i.threads} thread(s), ${i.parallel} sequence(s) × ${i.contextSize} tokens${opts.deterministic ? ' (deterministic)' : ''}; model ${modelPath}${i.adapters.length ? `; LoRA ${i.adapters.map((a) => `${a.path}:${a.scale}`).join(', ')}` : ''}\n`);
@@ -289,7 +292,7 @@ export function buildProgram(): Command {
   const program = new Command();
   program
     .name('relation-lens')
-    .description('Relation extraction with local LLMs: import, validate and export datasets, extract relations (sentence and document level), build retrieval indexes, score as the official scorers do, and benchmark (the headless core of the Relation Lens VS Code extension).')
+    .description('Relation extraction with local LLMs: import, validate and export datasets, extract relations (sentence and document level), train LoRA adapters on curated data, build retrieval indexes, score as the official scorers do, and benchmark (the headless core of the Relation Lens VS Code extension).')
     .version('0.1.0')
     .showHelpAfterError()
     .exitOverride();
@@ -506,14 +509,16 @@ export function buildProgram(): Command {
       }
     });
 
-  addDocumentCommands(program, bench, {
+  const ctx = {
     load,
     modelSpec,
     positiveInt,
-    setExitCode: (c) => {
+    setExitCode: (c: number) => {
       exitCode = Math.max(exitCode, c);
     },
-  });
+  };
+  addDocumentCommands(program, bench, ctx);
+  addTrainingCommands(program, { ...ctx, resolveTemplate, relationSetFor });
 
   program
     .command('validate')

@@ -14,6 +14,7 @@ import { DEFAULT_MODEL_ID, resolveModel } from './engine/models';
 import { documentOptions, runSentences, sentenceSpace } from './node/jobs';
 import { buildIndex, loadIndex } from './node/ragIndex';
 import { loadRecords } from './node/load';
+import { AdapterRun, checkAdapters } from './node/adapters';
 import { DocumentJob, EngineResponse, EngineSettings, ExtractResult, ExtractedItem, RequestSchema, SentenceJob } from './protocol/engine';
 
 const pool = new EnginePool(2);
@@ -38,7 +39,7 @@ function checkedSet(v: RelationSet): RelationSet {
   return r.value;
 }
 
-async function engineFor(s: EngineSettings, signal: AbortSignal, id: number): Promise<{ engine: LlamaEngine; modelPath: string }> {
+async function engineFor(s: EngineSettings, signal: AbortSignal, id: number, run: Omit<AdapterRun, 'modelPath'>): Promise<{ engine: LlamaEngine; modelPath: string; warnings: string[] }> {
   let last = 0;
   const modelPath = await resolveModel(s.model, {
     signal,
@@ -50,8 +51,9 @@ async function engineFor(s: EngineSettings, signal: AbortSignal, id: number): Pr
       }
     },
   });
+  const warnings = await checkAdapters(s.loras, { modelPath, ...run });
   const engine = await pool.get({ modelPath, loras: s.loras, threads: s.threads, parallel: s.parallel, contextSize: s.contextSize });
-  return { engine, modelPath };
+  return { engine, modelPath, warnings };
 }
 
 async function extractSentences(id: number, s: EngineSettings, job: SentenceJob, signal: AbortSignal): Promise<ExtractResult> {
@@ -61,7 +63,7 @@ async function extractSentences(id: number, s: EngineSettings, job: SentenceJob,
   const rag = job.rag ? await loadIndex(job.rag.index, { threads: s.threads }) : undefined;
   try {
     const retriever = rag ? new TrainingRetriever(rag.examples, rag.searcher, space) : undefined;
-    const opened = job.mode !== 'knn' ? await engineFor(s, signal, id) : undefined;
+    const opened = job.mode !== 'knn' ? await engineFor(s, signal, id, { relationSet: rs, template: job.template, answers: job.answers }) : undefined;
     const engine = opened?.engine;
     const t0 = Date.now();
     const tok0 = engine?.evaluatedTokens ?? 0;
@@ -83,7 +85,7 @@ async function extractSentences(id: number, s: EngineSettings, job: SentenceJob,
       engine: { backend: engine?.info.backend ?? 'none (kNN vote)', model: s.model, modelPath: opened?.modelPath ?? '', adapters: engine?.info.adapters ?? [], threads: engine?.info.threads ?? 0 },
       tokensPerSecond: engine && elapsedMs > 0 ? (1000 * (engine.evaluatedTokens - tok0)) / elapsedMs : 0,
       elapsedMs,
-      errors,
+      errors: [...(opened?.warnings ?? []).map((w) => `warning: ${w}`), ...errors],
     };
   } finally {
     await rag?.dispose();
@@ -94,7 +96,7 @@ async function extractDocuments(id: number, s: EngineSettings, job: DocumentJob,
   const rs = checkedSet(job.relationSet);
   const inputs: DocumentInput[] = job.inputs.map((i) => ('record' in i ? { record: checked([i.record])[0]! } : i));
   const options = await documentOptions({ relationSet: rs, template: job.template, k: job.k, filter: typeof job.filter === 'string' ? job.filter : job.filter.file, threshold: job.threshold, model: s.model, signal });
-  const { engine, modelPath } = await engineFor(s, signal, id);
+  const { engine, modelPath } = await engineFor(s, signal, id, { relationSet: rs });
   const t0 = Date.now();
   const tok0 = engine.evaluatedTokens;
   const items: ExtractedItem[] = [];

@@ -119,6 +119,72 @@ export function parseLoraArg(arg: string): LoraSpec {
   return { path: file, scale };
 }
 
+/** The tokens of a chat prompt with the model's chat template, up to where the answer starts. */
+function renderChat(chatWrapper: ChatWrapper, model: LlamaModel, prompt: ChatPrompt): Token[] {
+  const history: ChatHistoryItem[] = [];
+  if (prompt.system !== undefined) history.push({ type: 'system', text: prompt.system });
+  history.push({ type: 'user', text: prompt.user });
+  history.push({ type: 'model', response: [] });
+  const state = chatWrapper.generateContextState({ chatHistory: history });
+  return state.contextText.tokenize(model.tokenizer);
+}
+
+/**
+ * The token the chat template writes right after a model answer (ChatML: `<|im_end|>`, not the
+ * end-of-text token), found by rendering a finished exchange; undefined when the template writes none.
+ */
+function turnEndToken(chatWrapper: ChatWrapper, model: LlamaModel): Token | undefined {
+  const marker = '\u00a7\u00a7';
+  const history: ChatHistoryItem[] = [
+    { type: 'user', text: 'q' },
+    { type: 'model', response: [marker] },
+    { type: 'user', text: 'r' },
+    { type: 'model', response: [] },
+  ];
+  const text = chatWrapper.generateContextState({ chatHistory: history }).contextText;
+  const tokens = text.tokenize(model.tokenizer);
+  const m = model.tokenize(marker);
+  for (let i = 0; i + m.length < tokens.length; i++) if (m.every((t, j) => tokens[i + j] === t)) return tokens[i + m.length];
+  return undefined;
+}
+
+/**
+ * Prompts and answers as token ids, exactly as LlamaEngine evaluates them (chat template applied,
+ * labels tokenized as scoring reads them), without creating a context: the training data of a
+ * LoRA adapter is built with it.
+ */
+export class PromptTokenizer {
+  private constructor(
+    private readonly model: LlamaModel,
+    private readonly chatWrapper: ChatWrapper,
+    /** The token that ends an answer (end of turn, else end of text). */
+    readonly answerEnd: TokenId,
+  ) {}
+
+  static async open(modelPath: string, signal?: AbortSignal): Promise<PromptTokenizer> {
+    const m = await nodeLlamaCpp();
+    const model = await loadModelCached(await getLlamaInstance(), modelPath, signal);
+    const chatWrapper = m.resolveChatWrapper(model);
+    const end = turnEndToken(chatWrapper, model) ?? model.tokens.eot ?? model.tokens.eos;
+    if (end === null) throw new EngineError(`${modelPath}: the model has no end-of-turn or end-of-text token to end a training answer with`);
+    return new PromptTokenizer(model, chatWrapper, end);
+  }
+
+  tokenizePrompt(prompt: ChatPrompt): TokenId[] {
+    return renderChat(this.chatWrapper, this.model, prompt);
+  }
+
+  /** The answer as the engine scores it: its tokens as written at the start of an answer. */
+  tokenizeAnswer(answer: string): TokenId[] {
+    return this.model.tokenize(answer);
+  }
+
+  /** The chat wrapper node-llama-cpp chose for the model (recorded in the adapter's manifest). */
+  get chatTemplate(): string {
+    return this.chatWrapper.wrapperName;
+  }
+}
+
 interface PathState {
   tokens: Token[];
   logprobs: Array<Map<Token, number>>;
@@ -201,12 +267,7 @@ export class LlamaEngine implements ClassifierEngine {
   }
 
   private render(prompt: ChatPrompt): Token[] {
-    const history: ChatHistoryItem[] = [];
-    if (prompt.system !== undefined) history.push({ type: 'system', text: prompt.system });
-    history.push({ type: 'user', text: prompt.user });
-    history.push({ type: 'model', response: [] });
-    const state = this.chatWrapper.generateContextState({ chatHistory: history });
-    return state.contextText.tokenize(this.model.tokenizer);
+    return renderChat(this.chatWrapper, this.model, prompt);
   }
 
   /** The tokens of a prompt as the engine evaluates it (chat template applied). */

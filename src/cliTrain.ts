@@ -1,0 +1,179 @@
+/**
+ * The fine-tuning commands of the CLI: `train-lora` (a LoRA adapter from curated records) and
+ * `trainer setup|env` (the Python trainer's virtual environment). Registered on the program
+ * built in cli.ts.
+ */
+import { Command, Option } from 'commander';
+import * as path from 'node:path';
+import { InputError } from './core/diagnostics';
+import { DirectionMode } from './core/pipelines/sentence';
+import { TrainingRetriever } from './core/retrieval/retriever';
+import { PromptTemplate } from './core/prompts/template';
+import { RelationSet } from './core/schema';
+import { resolveModel } from './engine/models';
+import { onInterrupt } from './node/interrupt';
+import { sentenceSpace } from './node/jobs';
+import { loadIndex } from './node/ragIndex';
+import { ImportFormat, IMPORT_FORMATS } from './node/load';
+import { ProgressBar } from './node/progress';
+import { manifestPath, trainLoraJob } from './node/trainLora';
+import { defaultVenv, runTrainer, setupTrainer } from './node/trainer';
+import type { CliContext } from './cliDoc';
+
+export interface TrainCliContext extends CliContext {
+  resolveTemplate(name: string | undefined): Promise<PromptTemplate>;
+  relationSetFor(opts: { relations?: string }, fallback?: RelationSet): Promise<RelationSet | undefined>;
+}
+
+interface TrainLoraOptions {
+  model?: string;
+  relations?: string;
+  from?: ImportFormat;
+  template: string;
+  answers: 'names' | 'codes';
+  direction?: DirectionMode;
+  rag?: string;
+  k: number;
+  dev?: string;
+  epochs: number;
+  rank: number;
+  alpha?: number;
+  layers: string;
+  lr: number;
+  batchSize: number;
+  maxExamples?: number;
+  maxSteps?: number;
+  seed: number;
+  resumeFrom?: string;
+  threads?: number;
+  venv: string;
+  checkpointEvery?: number;
+  force?: boolean;
+  out: string;
+}
+
+function layersSpec(v: string): string {
+  if (v === 'all' || /^top-[1-9]\d*$/.test(v)) return v;
+  throw new InputError(`--layers must be top-N (the N blocks nearest the output) or all, got ${JSON.stringify(v)}`);
+}
+
+function positiveFloat(v: string, name: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new InputError(`${name} must be a positive number, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+async function trainLoraCommand(ctx: TrainCliContext, input: string, opts: TrainLoraOptions): Promise<void> {
+  if (!/\.gguf$/i.test(opts.out)) throw new InputError(`the adapter is a GGUF file: name it *.gguf (got ${opts.out})`);
+  const r = await ctx.load(input, { format: opts.from, relations: opts.relations });
+  const rs = await ctx.relationSetFor(opts, r.relationSet);
+  if (!rs) throw new InputError('no relation set: pass --relations (a relation-set JSON or relation2id.txt)', input);
+  const template = await ctx.resolveTemplate(opts.template);
+  const { space, direction } = sentenceSpace(rs, opts.direction);
+  const dev = opts.dev ? { file: opts.dev, records: (await ctx.load(opts.dev, { relations: opts.relations })).records } : undefined;
+  const controller = new AbortController();
+  const stopListening = onInterrupt(controller, 'stopping after this training step: the adapter trained so far is saved (Ctrl-C again to stop at once)');
+  const rag = opts.rag ? await loadIndex(opts.rag, { threads: opts.threads }) : undefined;
+  const spec = ctx.modelSpec(opts.model);
+  const dl = new ProgressBar(`downloading ${spec}`);
+  const modelPath = await resolveModel(spec, { signal: controller.signal, onProgress: (d, t) => dl.update(d, t) });
+  dl.stop();
+  let lastLine = 0;
+  try {
+    const { manifest, done } = await trainLoraJob({
+      input,
+      records: r.records,
+      dev,
+      relationSet: rs,
+      template,
+      space,
+      direction,
+      answerCodes: opts.answers === 'codes',
+      retriever: rag ? new TrainingRetriever(rag.examples, rag.searcher, space) : undefined,
+      rag: opts.rag ? { index: opts.rag, k: opts.k } : undefined,
+      modelPath,
+      out: opts.out,
+      force: opts.force,
+      resumeFrom: opts.resumeFrom,
+      hyper: { epochs: opts.epochs, rank: opts.rank, alpha: opts.alpha ?? 2 * opts.rank, layers: opts.layers, lr: opts.lr, batchSize: opts.batchSize, maxExamples: opts.maxExamples, maxSteps: opts.maxSteps, seed: opts.seed },
+      venv: opts.venv,
+      threads: opts.threads,
+      checkpointEvery: opts.checkpointEvery,
+      signal: controller.signal,
+      log: (l) => process.stderr.write(l + '\n'),
+      onProgress: (p) => {
+        const now = Date.now();
+        if (p.step !== p.steps && now - lastLine < 2000) return;
+        lastLine = now;
+        process.stderr.write(`step ${p.step}/${p.steps} (epoch ${p.epoch}): loss ${p.loss_avg.toFixed(4)}, ${p.examples_per_s.toFixed(2)} examples/s, ${Math.round(p.eta_s)} s left\n`);
+      },
+    });
+    const t = manifest.training;
+    process.stderr.write(
+      `${t.stopped ? 'stopped early: ' : ''}trained ${t.steps} step(s) on ${manifest.data.examples} example(s) in ${t.seconds.toFixed(1)} s (${t.examplesPerSecond.toFixed(2)} examples/s${t.peakRssMb ? `, peak memory ${t.peakRssMb} MB` : ''}); ` +
+        `answer loss ${t.lossCurve[0]?.[1] ?? '?'} → ${t.lossCurve.at(-1)?.[1] ?? '?'}${manifest.dev ? `; dev loss ${manifest.dev.loss}${manifest.dev.accuracy !== undefined ? `, dev accuracy ${(100 * manifest.dev.accuracy).toFixed(1)}%` : ''}` : ''}\n` +
+        `wrote ${opts.out} and ${manifestPath(opts.out)}\n` +
+        `use it: relation-lens extract … --model ${spec} --lora ${opts.out} --template ${opts.template} --answers ${opts.answers}${opts.rag ? ` --rag ${opts.rag} --k ${opts.k}` : ''}\n`,
+    );
+    if (done.stopped) ctx.setExitCode(130);
+  } finally {
+    stopListening();
+    await rag?.dispose();
+  }
+}
+
+export function addTrainingCommands(program: Command, ctx: TrainCliContext): void {
+  const int = (name: string) => (v: string) => ctx.positiveInt(v, name);
+  program
+    .command('train-lora')
+    .description('train a LoRA adapter on curated records (gold, accepted and edited relations) with the prompts extraction sends; writes a GGUF adapter for the quantized base and a manifest beside it')
+    .argument('<train>', 'curated records (canonical JSONL or any importable format)')
+    .option('--model <path|uri|id>', 'the base GGUF model (default: $RELATION_LENS_MODEL, else the catalog default)')
+    .option('--relations <file>', 'relation set (JSON or relation2id.txt); default: the one the input format defines')
+    .addOption(new Option('--from <format>', 'input format (detected when omitted)').choices([...IMPORT_FORMATS]))
+    .option('--template <name|file>', 'prompt template (the one extraction will use): default, rag4re, cre-llm, or a file', 'default')
+    .addOption(new Option('--answers <form>', 'answer with relation names or one-token codes (extract --answers must match)').choices(['names', 'codes']).default('codes'))
+    .addOption(new Option('--direction <how>', 'label: directed answers (SemEval); pair: the pair order is head → tail').choices(['label', 'pair']))
+    .option('--rag <index>', 'train with retrieved demonstrations in the prompt (RAG4RE; extract with the same --rag and --k)')
+    .option('--k <n>', 'demonstrations per prompt with --rag', int('--k'), 5)
+    .option('--dev <file>', 'held-out records: dev loss and answer accuracy after each epoch (at most 200 pairs)')
+    .option('--epochs <n>', 'passes over the training pairs', int('--epochs'), 2)
+    .option('--rank <r>', 'LoRA rank', int('--rank'), 16)
+    .option('--alpha <a>', 'LoRA alpha (default: 2 × rank)', (v) => positiveFloat(v, '--alpha'))
+    .option('--layers <top-N|all>', 'blocks to adapt: the N nearest the output, or all', layersSpec, 'top-10')
+    .option('--lr <rate>', 'peak learning rate (linear warm-up and decay)', (v) => positiveFloat(v, '--lr'), 3e-4)
+    .option('--batch-size <n>', 'examples per step', int('--batch-size'), 8)
+    .option('--max-examples <n>', 'train on a fixed sample of at most N pairs (same seed, same sample)', int('--max-examples'))
+    .option('--max-steps <n>', 'stop after N steps', int('--max-steps'))
+    .option('--seed <n>', 'seed of the sample, the shuffle and the initialisation', (v) => Number.parseInt(v, 10), 0)
+    .option('--resume-from <adapter.gguf>', 'continue training this adapter (its rank, layers and alpha)')
+    .option('--checkpoint-every <n>', 'export the adapter every N steps while training', int('--checkpoint-every'))
+    .option('--threads <n>', 'CPU threads for the trainer (default: all cores)', int('--threads'))
+    .option('--venv <dir>', 'the trainer\'s virtual environment (relation-lens trainer setup)', defaultVenv())
+    .option('--force', 'replace the adapter and its manifest if they exist')
+    .requiredOption('-o, --out <adapter.gguf>', 'the LoRA adapter to write')
+    .action(async (input: string, opts: TrainLoraOptions) => {
+      await trainLoraCommand(ctx, input, opts);
+    });
+
+  const trainer = program.command('trainer').description('the Python LoRA trainer (torch + transformers + peft in its own virtual environment)');
+  trainer
+    .command('setup')
+    .description('create the trainer\'s virtual environment and install its pinned requirements (several minutes and ~5.6 GB the first time; nothing when up to date)')
+    .option('--venv <dir>', 'where', defaultVenv())
+    .option('--python <exe>', 'the Python (≥ 3.10) that creates it (default: python3)')
+    .action(async (opts: { venv: string; python?: string }) => {
+      const t0 = Date.now();
+      const r = await setupTrainer({ venv: path.resolve(opts.venv), python: opts.python, log: (l) => process.stderr.write(`  ${l}\n`) });
+      const env = await runTrainer('env', [], { venv: r.venv });
+      process.stderr.write(`${r.installed ? `installed in ${((Date.now() - t0) / 1000).toFixed(0)} s` : 'up to date'}: ${r.venv} (torch ${String(env['torch'])}, transformers ${String(env['transformers'])}, peft ${String(env['peft'])}; ${env['cuda'] ? `CUDA: ${String(env['device'])}` : 'CPU'})\n`);
+    });
+  trainer
+    .command('env')
+    .description('print the trainer\'s versions and device as JSON')
+    .option('--venv <dir>', 'its virtual environment', defaultVenv())
+    .action(async (opts: { venv: string }) => {
+      const env = await runTrainer('env', [], { venv: opts.venv });
+      process.stdout.write(JSON.stringify(env) + '\n');
+    });
+}

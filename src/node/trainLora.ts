@@ -1,0 +1,176 @@
+/**
+ * The train-lora job shared by the CLI and the extension: curated records → the prompts
+ * extraction sends, as token ids with the answer span (PromptTokenizer: the model's own chat
+ * template) → the Python trainer → a GGUF LoRA adapter for the original quantized base, and a
+ * manifest beside it (what it was trained on, how, and how well). The adapter and its manifest
+ * are the job's outputs: never one of its inputs, never an existing file without `force`.
+ */
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { InputError } from '../core/diagnostics';
+import { AnswerSpace, DirectionMode, ExampleRetriever } from '../core/pipelines/sentence';
+import { PromptTemplate } from '../core/prompts/template';
+import { RelRecord, RelationSet } from '../core/schema';
+import { RenderedExample, TrainingSelection, renderTrainingExamples, samplePairs, selectTrainingPairs } from '../core/training/trainingSet';
+import { PromptTokenizer } from '../engine/llama';
+import { sha256File } from '../engine/models';
+import { lockOutput, prepareReplace } from './output';
+import { textSha256 } from './provenance';
+import { TrainerDone, TrainerProgress, runTrainer } from './trainer';
+
+export interface TrainHyper {
+  epochs: number;
+  rank: number;
+  alpha: number;
+  /** `top-N` (the N blocks nearest the output) or `all`. */
+  layers: string;
+  lr: number;
+  batchSize: number;
+  maxExamples?: number;
+  maxSteps?: number;
+  seed: number;
+}
+
+export interface TrainLoraJob {
+  input: string;
+  records: RelRecord[];
+  dev?: { file: string; records: RelRecord[] };
+  relationSet: RelationSet;
+  template: PromptTemplate;
+  space: AnswerSpace;
+  direction: DirectionMode;
+  answerCodes: boolean;
+  retriever?: ExampleRetriever;
+  rag?: { index: string; k: number };
+  modelPath: string;
+  out: string;
+  force?: boolean;
+  resumeFrom?: string;
+  hyper: TrainHyper;
+  venv?: string;
+  threads?: number;
+  /** Export a checkpoint every N steps (cancel keeps the adapter trained so far in any case). */
+  checkpointEvery?: number;
+  signal?: AbortSignal;
+  onProgress?: (p: TrainerProgress) => void;
+  log: (line: string) => void;
+}
+
+export interface AdapterManifest {
+  kind: 'relation-lens-lora';
+  version: 1;
+  created: string;
+  adapter: string;
+  base: { path: string; size: number; sha256: string; chatTemplate: string };
+  relationSet: { name: string; sha256: string; labels: string[]; noRelation: string | null };
+  template: { name: string; sha256: string };
+  answers: 'names' | 'codes';
+  direction: DirectionMode;
+  rag: { index: string; k: number } | null;
+  data: { file: string; sha256: string; examples: number; promptTokensMean: number } & TrainingSelection['counts'] & { sampled: number };
+  dev: { file: string; examples: number; loss: number; accuracy?: number } | null;
+  hyper: TrainHyper;
+  training: { steps: number; seconds: number; examplesPerSecond: number; peakRssMb?: number; stopped: boolean; lossCurve: Array<[number, number]>; resumedFrom: string | null };
+}
+
+export { adapterManifestPath as manifestPath } from './adapters';
+import { adapterManifestPath as manifestPath } from './adapters';
+
+async function writeTokenized(file: string, examples: AsyncIterable<RenderedExample>, tok: PromptTokenizer, withCandidates: boolean): Promise<{ n: number; promptTokens: number }> {
+  const lines: string[] = [];
+  let promptTokens = 0;
+  let candidates: number[][] | undefined;
+  for await (const e of examples) {
+    const prompt = tok.tokenizePrompt(e.prompt);
+    const answer = [...tok.tokenizeAnswer(e.answer), tok.answerEnd];
+    promptTokens += prompt.length;
+    const line: Record<string, unknown> = { ids: [...prompt, ...answer], answer_start: prompt.length };
+    if (withCandidates) {
+      candidates ??= e.answers.map((a) => [...tok.tokenizeAnswer(a), tok.answerEnd]);
+      line['candidates'] = candidates;
+      line['gold'] = e.gold;
+    }
+    lines.push(JSON.stringify(line));
+  }
+  await fs.writeFile(file, lines.join('\n') + '\n');
+  return { n: lines.length, promptTokens };
+}
+
+/** Selects, renders and tokenizes; trains; writes the adapter and its manifest. */
+export async function trainLoraJob(job: TrainLoraJob): Promise<{ manifest: AdapterManifest; done: TrainerDone }> {
+  const manifestFile = manifestPath(job.out);
+  const inputs = [job.input, job.dev?.file, job.modelPath, job.resumeFrom];
+  await prepareReplace(job.out, inputs, job.force);
+  await prepareReplace(manifestFile, inputs, job.force);
+  const unlock = await lockOutput(job.out);
+  const work = await fs.mkdtemp(path.join(os.tmpdir(), 'relation-lens-train-'));
+  try {
+    const selection = selectTrainingPairs(job.records, job.relationSet, job.direction);
+    const c = selection.counts;
+    const pairs = samplePairs(selection.pairs, job.hyper.maxExamples, job.hyper.seed);
+    job.log(`training data: ${selection.pairs.length} pair(s) from ${c.records} record(s) (${c.positives} with a relation, ${c.negatives} without)${pairs.length < selection.pairs.length ? `, a fixed sample of ${pairs.length} (--max-examples)` : ''}${c.pending ? `; ${c.pending} pair(s) pending review left out` : ''}${c.unknownLabel ? `; ${c.unknownLabel} relation(s) with labels outside ${job.relationSet.name} left out` : ''}${c.noAnswer ? `; ${c.noAnswer} pair(s) without a relation left out (the set has no no-relation answer)` : ''}`);
+    if (pairs.length === 0) throw new InputError(`nothing to train on: no pair has a gold, accepted or edited relation (or is a known negative) for relation set ${job.relationSet.name}`, job.input);
+    const tok = await PromptTokenizer.open(job.modelPath, job.signal);
+    const render = (p: typeof pairs) => renderTrainingExamples(p, { relationSet: job.relationSet, template: job.template, space: job.space, direction: job.direction, answerCodes: job.answerCodes, retriever: job.retriever, k: job.rag?.k });
+    const dataFile = path.join(work, 'train.jsonl');
+    const data = await writeTokenized(dataFile, render(pairs), tok, false);
+    let devFile: string | undefined;
+    let devN = 0;
+    if (job.dev) {
+      const dp = selectTrainingPairs(job.dev.records, job.relationSet, job.direction).pairs;
+      if (dp.length === 0) throw new InputError('the dev file has no labeled pairs for this relation set', job.dev.file);
+      devFile = path.join(work, 'dev.jsonl');
+      devN = (await writeTokenized(devFile, render(samplePairs(dp, 200, job.hyper.seed)), tok, true)).n;
+    }
+    const h = job.hyper;
+    const args = ['--data', dataFile, '--base', job.modelPath, '--export', job.out, '--epochs', String(h.epochs), '--rank', String(h.rank), '--alpha', String(h.alpha), '--layers', h.layers, '--lr', String(h.lr), '--batch-size', String(h.batchSize), '--seed', String(h.seed)];
+    if (h.maxSteps) args.push('--max-steps', String(h.maxSteps));
+    if (devFile) args.push('--dev', devFile);
+    if (job.resumeFrom) args.push('--resume-from', job.resumeFrom);
+    if (job.checkpointEvery) args.push('--checkpoint', job.out, '--checkpoint-every', String(job.checkpointEvery));
+    job.log(`trainer: ${data.n} example(s) of ${Math.round(data.promptTokens / data.n)} prompt tokens on average, ${h.epochs} epoch(s), rank ${h.rank}, alpha ${h.alpha}, layers ${h.layers}, lr ${h.lr}, batch ${h.batchSize}`);
+    const done = await runTrainer('train', args, {
+      venv: job.venv,
+      threads: job.threads,
+      signal: job.signal,
+      onProgress: job.onProgress,
+      onEvent: (e) => {
+        if (e.event === 'start') job.log(`trainer: ${String(e['trainable_parameters'])} trainable parameters, ${String(e['steps'])} step(s) on ${String(e['device'])} (${String(e['threads'])} thread(s))`);
+        if (e.event === 'dev') job.log(`dev after epoch ${String(e['epoch'])}: loss ${String(e['loss'])}${e['accuracy'] !== undefined ? `, accuracy ${(100 * Number(e['accuracy'])).toFixed(1)}%` : ''}`);
+      },
+    });
+    const st = await fs.stat(job.modelPath);
+    const manifest: AdapterManifest = {
+      kind: 'relation-lens-lora',
+      version: 1,
+      created: new Date().toISOString(),
+      adapter: path.basename(job.out),
+      base: { path: job.modelPath, size: st.size, sha256: await sha256File(job.modelPath), chatTemplate: tok.chatTemplate },
+      relationSet: { name: job.relationSet.name, sha256: textSha256(JSON.stringify(job.relationSet)), labels: job.relationSet.labels.map((l) => l.name), noRelation: job.relationSet.noRelation ?? null },
+      template: { name: job.template.name, sha256: textSha256(JSON.stringify(job.template)) },
+      answers: job.answerCodes ? 'codes' : 'names',
+      direction: job.direction,
+      rag: job.rag ?? null,
+      data: { file: job.input, sha256: await sha256File(job.input), examples: data.n, promptTokensMean: Math.round(data.promptTokens / data.n), ...c, sampled: pairs.length },
+      dev: job.dev && done.dev ? { file: job.dev.file, examples: devN, loss: done.dev.loss, accuracy: done.dev.accuracy } : null,
+      hyper: h,
+      training: {
+        steps: done.steps ?? 0,
+        seconds: done.seconds ?? 0,
+        examplesPerSecond: done.seconds ? Number(((done.examples_seen ?? 0) / done.seconds).toFixed(3)) : 0,
+        peakRssMb: done.peak_rss_mb,
+        stopped: !!done.stopped,
+        lossCurve: done.loss_curve ?? [],
+        resumedFrom: job.resumeFrom ?? null,
+      },
+    };
+    const tmp = `${manifestFile}.${process.pid}.part`;
+    await fs.writeFile(tmp, JSON.stringify(manifest, null, 2) + '\n');
+    await fs.rename(tmp, manifestFile);
+    return { manifest, done };
+  } finally {
+    await fs.rm(work, { recursive: true, force: true });
+    await unlock();
+  }
+}
