@@ -16,7 +16,7 @@ import { Bm25Searcher } from '../src/core/retrieval/searchers';
 import { RelRecord, RelationSet } from '../src/core/schema';
 import { LlamaEngine } from '../src/engine/llama';
 import { loadRecords } from '../src/node/load';
-import { mulberry32 } from '../test/helpers/perturb';
+import { sample } from './sample';
 
 const ROOT = path.resolve(__dirname, '..');
 const DATA = path.resolve(ROOT, '..', 'shared', 'datasets');
@@ -25,16 +25,6 @@ const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(name);
   return i >= 0 ? process.argv[i + 1]! : dflt;
 };
-
-function sample<T>(xs: T[], n: number, seed: number): T[] {
-  const rnd = mulberry32(seed);
-  const a = [...xs];
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(rnd() * (i + 1));
-    [a[i], a[j]] = [a[j]!, a[i]!];
-  }
-  return a.slice(0, n);
-}
 
 async function run(engine: LlamaEngine | undefined, records: RelRecord[], rs: RelationSet, template: PromptTemplate, mode: DecodeMode, direction: 'label' | 'pair', retriever?: TrainingRetriever): Promise<{ preds: RelRecord[]; seconds: number }> {
   const space = answerSpace(rs, direction);

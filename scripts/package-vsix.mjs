@@ -41,7 +41,7 @@ const dirs = execFileSync(npm, ['ls', '--omit=dev', '--all', '--parseable'], { c
     return keepPlatform(name) && !dropped.has(name);
   });
 
-const lines = ['**', '**/*.map', '!dist/extension.js', '!dist/engineHost.js', '!dist/cli.js', '!dist/webview/**', '!media/**', '!models/catalog.json', '!samples/**', '!LICENSE'];
+const lines = ['**', '**/*.map', '!dist/extension.js', '!dist/engineHost.js', '!dist/cli.js', '!dist/webview/**', '!media/**', '!trainer/train_lora.py', '!trainer/requirements.txt', '!models/catalog.json', '!samples/**', '!LICENSE'];
 for (const d of dirs) {
   if (d === 'node_modules/node-llama-cpp') {
     for (const sub of ['bins', 'dist', 'templates', 'node_modules', 'llama/addon', 'llama/cmake', 'llama/grammars', 'llama/patches', 'llama/profiles', 'llama/toolchains', 'llama/xpack']) lines.push(`!${d}/${sub}/**`);

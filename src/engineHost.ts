@@ -15,7 +15,9 @@ import { documentOptions, runSentences, sentenceSpace } from './node/jobs';
 import { buildIndex, loadIndex } from './node/ragIndex';
 import { loadRecords } from './node/load';
 import { AdapterRun, checkAdapters } from './node/adapters';
-import { DocumentJob, EngineResponse, EngineSettings, ExtractResult, ExtractedItem, RequestSchema, SentenceJob } from './protocol/engine';
+import { DocumentJob, EngineResponse, EngineSettings, ExtractResult, ExtractedItem, RequestSchema, SentenceJob, TrainLoraParams, TrainLoraResult } from './protocol/engine';
+import { manifestPath, trainLoraJob } from './node/trainLora';
+
 
 const pool = new EnginePool(2);
 const running = new Map<number, AbortController>();
@@ -92,6 +94,33 @@ async function extractSentences(id: number, s: EngineSettings, job: SentenceJob,
   }
 }
 
+async function trainLora(id: number, p: TrainLoraParams, signal: AbortSignal): Promise<TrainLoraResult> {
+  const rs = checkedSet(p.relationSet);
+  const r = await loadRecords(p.train);
+  const modelPath = await resolveModel(p.engine.model, { signal });
+  const { space, direction } = sentenceSpace(rs, p.direction);
+  const { manifest } = await trainLoraJob({
+    input: p.train,
+    records: r.records,
+    relationSet: rs,
+    template: p.template,
+    space,
+    direction,
+    answerCodes: p.answers === 'codes',
+    modelPath,
+    out: p.out,
+    force: p.force,
+    hyper: p.hyper,
+    venv: p.venv,
+    threads: p.threads,
+    signal,
+    log: (message) => send({ log: { level: 'info', message } }),
+    onProgress: (e) => send({ id, progress: { done: e.step, total: e.steps, message: `loss ${e.loss_avg.toFixed(3)} · ${e.examples_per_s.toFixed(2)} examples/s · ${Math.round(e.eta_s)} s left` } }),
+  });
+  const t = manifest.training;
+  return { adapter: p.out, manifest: manifestPath(p.out), stopped: t.stopped, examples: manifest.data.examples, steps: t.steps, seconds: t.seconds, lossFirst: t.lossCurve[0]?.[1], lossLast: t.lossCurve.at(-1)?.[1], devAccuracy: manifest.dev?.accuracy };
+}
+
 async function extractDocuments(id: number, s: EngineSettings, job: DocumentJob, signal: AbortSignal): Promise<ExtractResult> {
   const rs = checkedSet(job.relationSet);
   const inputs: DocumentInput[] = job.inputs.map((i) => ('record' in i ? { record: checked([i.record])[0]! } : i));
@@ -161,6 +190,15 @@ async function handle(raw: unknown): Promise<void> {
         const model = p.embedder === 'llm' ? await resolveModel(p.model ?? DEFAULT_MODEL_ID) : undefined;
         const m = await buildIndex(r.records, r.relationSet?.noRelation, p.out, { embedder: p.embedder, model, source: p.train, threads: p.threads, onProgress: (done, total) => send({ id: req.id, progress: { done, total } }) });
         return send({ id: req.id, ok: true, result: { count: m.count, kind: m.kind, ...(m.dimension ? { dimension: m.dimension } : {}) } });
+      }
+      case 'trainLora': {
+        const controller = new AbortController();
+        running.set(req.id, controller);
+        try {
+          return send({ id: req.id, ok: true, result: await trainLora(req.id, req.params, controller.signal) });
+        } finally {
+          running.delete(req.id);
+        }
       }
       case 'cancel':
         running.get(req.params.target)?.abort();

@@ -4,6 +4,7 @@
  */
 import * as vscode from 'vscode';
 import { registerCommands } from './vscode/commands';
+import { registerTrainingCommands } from './vscode/training';
 import { readSettings } from './vscode/config';
 import { registerCuration } from './vscode/curation';
 import { DecorationController, RecordHoverProvider } from './vscode/decorations';
@@ -53,6 +54,7 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.window.onDidChangeActiveTextEditor(() => void refreshRelationSet()),
   );
   registerCommands({ context, log, validator, engine, runs });
+  registerTrainingCommands({ context, log, validator, engine, runs });
   registerCuration(context);
   void refreshRelationSet();
   for (const doc of vscode.workspace.textDocuments) if (doc.uri.fsPath.toLowerCase().endsWith('.jsonl')) void validator.validate(doc);

@@ -4,7 +4,7 @@
  * dies (every pending request then fails with EngineCrashedError; `start()` forks a new one).
  */
 import { ChildProcess, fork } from 'node:child_process';
-import { EngineRequest, EngineResponse, ExtractResult, PingResult, Progress, ResponseSchema } from '../protocol/engine';
+import { EngineRequest, EngineResponse, ExtractResult, PingResult, Progress, ResponseSchema, TrainLoraResult } from '../protocol/engine';
 
 export class EngineCrashedError extends Error {
   constructor(
@@ -24,7 +24,7 @@ export class EngineRequestError extends Error {
 }
 
 type Params<M extends EngineRequest['method']> = Extract<EngineRequest, { method: M }>['params'];
-type ResultOf<M> = M extends 'extract' ? ExtractResult : M extends 'ping' ? PingResult : M extends 'resolveModel' ? { path: string } : M extends 'buildIndex' ? { count: number; kind: string; dimension?: number } : unknown;
+type ResultOf<M> = M extends 'extract' ? ExtractResult : M extends 'ping' ? PingResult : M extends 'resolveModel' ? { path: string } : M extends 'buildIndex' ? { count: number; kind: string; dimension?: number } : M extends 'trainLora' ? TrainLoraResult : unknown;
 
 interface Pending {
   resolve: (v: unknown) => void;

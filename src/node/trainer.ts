@@ -10,6 +10,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { z } from 'zod';
+import { AbortError } from '../core/ports';
 
 /** The folder holding train_lora.py and requirements.txt (next to src/ or dist/). */
 export function trainerDir(): string {
@@ -118,6 +119,7 @@ export interface TrainerRun {
 export async function runTrainer(subcommand: 'train' | 'score' | 'env', args: string[], opts: TrainerRun = {}): Promise<TrainerDone> {
   const venv = opts.venv ?? defaultVenv();
   if (!(await trainerReady(venv))) throw new TrainerError(`the trainer is not set up in ${venv}: run \`relation-lens trainer setup\` (installs torch, transformers and peft into that venv)`);
+  if (opts.signal?.aborted) throw new AbortError('training cancelled before it started');
   const threadArgs = opts.threads && subcommand !== 'env' ? ['--threads', String(opts.threads)] : [];
   const env = { ...process.env, OMP_WAIT_POLICY: 'PASSIVE', KMP_BLOCKTIME: '0', PYTHONUNBUFFERED: '1', ...(opts.threads ? { OMP_NUM_THREADS: String(opts.threads) } : {}) };
   const child = spawn(venvPython(venv), [path.join(trainerDir(), 'train_lora.py'), subcommand, ...args, ...threadArgs], { stdio: ['ignore', 'pipe', 'pipe'], env });

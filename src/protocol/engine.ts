@@ -53,6 +53,48 @@ export const DocumentJobSchema = z
   })
   .strict();
 
+/** Fine-tuning: a LoRA adapter from a curated file on disk (train-lora's job). */
+export const TrainLoraParamsSchema = z
+  .object({
+    train: z.string(),
+    engine: EngineSettingsSchema,
+    relationSet: RelationSetSchema,
+    template: TemplateSchema,
+    answers: z.enum(['names', 'codes']).default('codes'),
+    direction: z.enum(['label', 'pair']).optional(),
+    hyper: z
+      .object({
+        epochs: z.number().int().positive(),
+        rank: z.number().int().positive(),
+        alpha: z.number().positive(),
+        layers: z.string().regex(/^(all|top-[1-9]\d*)$/),
+        lr: z.number().positive(),
+        batchSize: z.number().int().positive(),
+        maxExamples: z.number().int().positive().optional(),
+        seed: z.number().int(),
+      })
+      .strict(),
+    out: z.string().regex(/\.gguf$/i),
+    force: z.boolean().default(false),
+    venv: z.string(),
+    threads: z.number().int().positive().optional(),
+  })
+  .strict();
+
+export type TrainLoraParams = z.infer<typeof TrainLoraParamsSchema>;
+
+export interface TrainLoraResult {
+  adapter: string;
+  manifest: string;
+  stopped: boolean;
+  examples: number;
+  steps: number;
+  seconds: number;
+  lossFirst?: number;
+  lossLast?: number;
+  devAccuracy?: number;
+}
+
 export type SentenceJob = z.infer<typeof SentenceJobSchema>;
 export type DocumentJob = z.infer<typeof DocumentJobSchema>;
 
@@ -64,6 +106,7 @@ export const RequestSchema = z.discriminatedUnion('method', [
     method: z.literal('buildIndex'),
     params: z.object({ train: z.string(), out: z.string(), embedder: z.string(), model: z.string().optional(), relations: z.string().optional(), threads: z.number().int().positive().optional() }).strict(),
   }).strict(),
+  z.object({ id: z.number().int(), method: z.literal('trainLora'), params: TrainLoraParamsSchema }).strict(),
   z.object({ id: z.number().int(), method: z.literal('cancel'), params: z.object({ target: z.number().int() }).strict() }).strict(),
   z.object({ id: z.number().int(), method: z.literal('ping'), params: z.object({}).strict().default({}) }).strict(),
   /** Test hook: makes the engine process die the way a native crash would. */

@@ -14,7 +14,9 @@ import { checkAdapterExport } from '../../src/node/adapterCheck';
 import { sentenceSpace } from '../../src/node/jobs';
 import { loadRecords } from '../../src/node/load';
 import type { AdapterManifest } from '../../src/node/trainLora';
-import { cli, cliAsync, ensureBuilt } from '../helpers/cli';
+import { ROOT, cli, cliAsync, ensureBuilt } from '../helpers/cli';
+import { EngineClient } from '../../src/node/engineClient';
+import { SEMEVAL_RELATIONS } from '../../src/core/formats/semeval';
 import { smolLM2 } from '../helpers/models';
 import { dataset, requireShared } from '../helpers/shared';
 import { trainerVenv } from '../helpers/trainer';
@@ -147,5 +149,45 @@ describe('train-lora (real trainer, SmolLM2-135M)', function () {
     assert.equal(m.training.stopped, true);
     assert.ok(m.training.steps >= 1 && m.training.steps < 32, `steps ${m.training.steps}`);
     assert.ok(statSync(out).size > 0);
+  });
+
+  it('the engine process (the editor\'s path) trains with progress; cancel keeps the adapter trained so far', async () => {
+    const client = new EngineClient({ hostPath: path.join(ROOT, 'dist', 'engineHost.js') });
+    client.start();
+    const out = path.join(dir, 'editor.gguf');
+    const controller = new AbortController();
+    const progress: string[] = [];
+    try {
+      const r = await client.request(
+        'trainLora',
+        {
+          train: path.join(ROOT, 'samples', 'semeval-sample.txt'),
+          engine: { model, loras: [], parallel: 1, contextSize: 2048 },
+          relationSet: SEMEVAL_RELATIONS,
+          template: DEFAULT_TEMPLATE,
+          answers: 'codes',
+          hyper: { epochs: 3, rank: 8, alpha: 16, layers: 'top-2', lr: 1e-3, batchSize: 4, seed: 0 },
+          out,
+          force: false,
+          venv,
+        },
+        {
+          signal: controller.signal,
+          onProgress: (p) => {
+            progress.push(`${p.done}/${p.total} ${p.message ?? ''}`);
+            controller.abort();
+          },
+        },
+      );
+      assert.match(progress[0]!, /^1\/9 loss \d+\.\d{3} · \d+\.\d{2} examples\/s · \d+ s left$/);
+      assert.equal(r.stopped, true);
+      assert.ok(r.steps >= 1 && r.steps < 9, `steps ${r.steps}`);
+      assert.ok(statSync(out).size > 0);
+      const m = JSON.parse(readFileSync(r.manifest, 'utf8')) as AdapterManifest;
+      assert.equal(m.training.stopped, true);
+      assert.equal(m.data.examples, 12);
+    } finally {
+      await client.stop();
+    }
   });
 });
