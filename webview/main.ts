@@ -35,7 +35,7 @@ window.addEventListener('message', (e: MessageEvent) => {
   if (!parsed.success) return;
   const m = parsed.data;
   if (m.type === 'state') {
-    state = m.state as unknown as PanelState;
+    state = m.state;
     render();
     return;
   }
@@ -70,7 +70,8 @@ function toast(text: string, error = false): void {
 }
 
 function textValue(el: Element | null): string {
-  return (el as unknown as { value?: string } | null)?.value ?? '';
+  const v: unknown = el && 'value' in el ? el.value : undefined;
+  return typeof v === 'string' ? v : '';
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(2)}`;

@@ -12,7 +12,7 @@
  */
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import type { ChatHistoryItem, ChatWrapper, Llama, LlamaContext, LlamaContextSequence, LlamaGrammar, LlamaModel, Token } from 'node-llama-cpp' with { 'resolution-mode': 'import' };
+import type { ChatHistoryItem, ChatWrapper, ControlledEvaluateInputItem, Llama, LlamaContext, LlamaContextSequence, LlamaGrammar, LlamaModel, Token } from 'node-llama-cpp' with { 'resolution-mode': 'import' };
 import { gbnfLiteral } from '../core/util/gbnf';
 import { AbortError, ChatPrompt, ClassifierEngine, ContextOverflowError, EngineInfo, Generation, GrammarSpec, PromptSession, TokenId, throwIfAborted } from '../core/ports';
 
@@ -373,8 +373,9 @@ export class LlamaEngine implements ClassifierEngine {
       const rest = want.slice(c);
       const pending = state.pending;
       state.pending = [];
-      const input = [...pending, ...rest.map((t, j) => [t, { generateNext: { logits: { filter: { tokens: candidates[c + j] ?? [], includeTop: 1 } }, totalLogitWeight: true } }] as const)];
-      const out = await seq.controlledEvaluate(input as unknown as Parameters<LlamaContextSequence['controlledEvaluate']>[0]);
+      const scored = rest.map((t, j): ControlledEvaluateInputItem => [t, { generateNext: { logits: { filter: { tokens: candidates[c + j] ?? [], includeTop: 1 } }, totalLogitWeight: true } }]);
+      const input: ControlledEvaluateInputItem[] = [...pending, ...scored];
+      const out = await seq.controlledEvaluate(input);
       this.evaluated += pending.length + rest.length;
       const fresh = rest.map((_, j) => {
         const next = out[pending.length + j]?.next as { logits?: Map<Token, number>; totalLogitWeight?: number } | undefined;

@@ -25,19 +25,22 @@ export const RequestSchema = z.discriminatedUnion('method', [
 export type PanelRequest = z.infer<typeof RequestSchema>;
 export type PanelMethod = PanelRequest['method'];
 
-export interface PanelState {
-  template: z.infer<typeof TemplateSchema>;
-  templates: string[];
-  relationSet: z.infer<typeof RelationSetView> | null;
-  relationSetFrom: string;
-  model: string;
-  loras: Array<{ path: string; scale: number }>;
-  catalog: Array<{ id: string; parameters: string; size: number; recommended: string; hardware: string }>;
-  rag: { index: string; k: number };
-  /** The record the prompt preview uses. */
-  record: { id: string; file: string; line: number } | null;
-  trusted: boolean;
-}
+export const PanelStateSchema = z
+  .object({
+    template: TemplateSchema,
+    templates: z.array(z.string()),
+    relationSet: RelationSetView.nullable(),
+    relationSetFrom: z.string(),
+    model: z.string(),
+    loras: z.array(z.object({ path: z.string(), scale: z.number() }).strict()),
+    catalog: z.array(z.object({ id: z.string(), parameters: z.string(), size: z.number(), recommended: z.string(), hardware: z.string() }).strict()),
+    rag: z.object({ index: z.string(), k: z.number() }).strict(),
+    /** The record the prompt preview uses. */
+    record: z.object({ id: z.string(), file: z.string(), line: z.number() }).strict().nullable(),
+    trusted: z.boolean(),
+  })
+  .strict();
+export type PanelState = z.infer<typeof PanelStateSchema>;
 
 export interface EvalView {
   title: string;
@@ -67,6 +70,6 @@ export type Results = {
 export const HostMessageSchema = z.union([
   z.object({ type: z.literal('response'), id: z.number().int(), ok: z.literal(true), result: z.unknown() }).strict(),
   z.object({ type: z.literal('response'), id: z.number().int(), ok: z.literal(false), error: z.string() }).strict(),
-  z.object({ type: z.literal('state'), state: z.record(z.string(), z.unknown()) }).strict(),
+  z.object({ type: z.literal('state'), state: PanelStateSchema }).strict(),
 ]);
 export type HostMessage = z.infer<typeof HostMessageSchema>;

@@ -94,7 +94,7 @@ export class RelationLensPanel implements vscode.Disposable {
 
   async pushState(): Promise<void> {
     try {
-      this.post({ type: 'state', state: (await this.state()) as unknown as Record<string, unknown> });
+      this.post({ type: 'state', state: await this.state() });
     } catch (err) {
       this.log.warn(`panel state: ${(err as Error).message}`);
     }

@@ -99,7 +99,8 @@ export async function importSemEval(lines: AsyncIterable<Line> | Iterable<Line>,
     if (!sl || sl.text === null) return c.skip(b.start, 'invalid UTF-8 in the sentence line');
     const m = /^\s*(\d+)\t"(.*)"\s*$/.exec(sl.text);
     if (!m) return c.skip(sl.no, 'expected `ID<TAB>"sentence"` (a number, one TAB, the sentence in double quotes)');
-    const [, sid, marked] = m as unknown as [string, string, string];
+    const sid = m[1]!;
+    const marked = m[2]!;
     const stripped = stripEntityMarkers(marked);
     if (typeof stripped === 'string') return c.skip(sl.no, `sentence ${sid}: ${stripped}`);
     if (!ll || ll.text === null) return c.skip(b.start, `sentence ${sid}: missing relation label line`);

@@ -174,17 +174,16 @@ export function emptyDocReport(id: string): DocReport {
   };
 }
 
+type NumericKey = { [K in keyof DocReport]-?: DocReport[K] extends number ? K : never }[keyof DocReport];
+const NUMERIC_KEYS = (Object.keys(emptyDocReport('')) as Array<keyof DocReport>).filter((k): k is NumericKey => typeof emptyDocReport('')[k] === 'number');
+
 const bump = (m: Record<string, number>, k: string, n = 1) => (m[k] = (m[k] ?? 0) + n);
 
 /** Sums per-document reports (numbers add up; maps merge; examples and errors are capped). */
 export function sumReports(reports: DocReport[]): Omit<DocReport, 'id'> & { documents: number; goldPairRecall: number | null; keptFraction: number } {
   const t = emptyDocReport('');
   for (const r of reports) {
-    for (const k of Object.keys(t) as Array<keyof DocReport>) {
-      const v = r[k];
-      const sums = t as unknown as Record<string, number>;
-      if (typeof v === 'number' && typeof sums[k] === 'number') sums[k] = sums[k] + v;
-    }
+    for (const k of NUMERIC_KEYS) t[k] += r[k];
     for (const [k, v] of Object.entries(r.aligned.entity)) bump(t.aligned.entity, k, v);
     for (const [k, v] of Object.entries(r.aligned.relation)) bump(t.aligned.relation, k, v);
     for (const [k, v] of Object.entries(r.dropped)) bump(t.dropped, k, v);
