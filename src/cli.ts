@@ -59,7 +59,7 @@ async function load(file: string, opts: { format?: ImportFormat; relations?: str
     if (r.records.length === 0 && r.skipped > 0 && !allowNothing) {
       // Nothing could be read: the wrong format, most likely. Fatal, so nothing empty is written.
       const looks = opts.format ? await detectFormat(file).catch(() => undefined) : undefined;
-      throw new InputError(`no record could be read as ${r.format} (${r.skipped} unit(s) skipped)${looks && looks !== r.format ? `; the file looks like ${looks} (--format ${looks})` : ''}; nothing was written`, file);
+      throw new InputError(`no record could be read as ${r.format} (${r.skipped} unit(s) skipped)${looks && looks !== r.format ? `; the file looks like ${looks} (--from ${looks})` : ''}; nothing was written`, file);
     }
     return r;
   } finally {
@@ -301,13 +301,15 @@ export function buildProgram(): Command {
     .command('import')
     .description('convert a dataset file into canonical JSONL')
     .argument('<in>', 'input file')
-    .addOption(new Option('--format <format>', 'input format (detected when omitted)').choices([...IMPORT_FORMATS]))
+    .addOption(new Option('--from <format>', 'input format (detected when omitted)').choices([...IMPORT_FORMATS]))
+    .addOption(new Option('--format <format>', 'the same as --from (older name)').choices([...IMPORT_FORMATS]).hideHelp())
     .option('--relations <file>', 'relation2id.txt (FinRE/SanWen) or a relation-set JSON')
     .option('--rel-info <file>', 'rel_info.json (DocRED): relation ids to names')
     .option('--relation-set-out <file>', 'also write the relation set the input defines')
     .option('--force', 'replace output files that exist')
     .requiredOption('-o, --out <file>', 'output JSONL')
-    .action(async (input: string, opts: { format?: ImportFormat; relations?: string; relInfo?: string; out: string; relationSetOut?: string; force?: boolean }) => {
+    .action(async (input: string, o: { from?: ImportFormat; format?: ImportFormat; relations?: string; relInfo?: string; out: string; relationSetOut?: string; force?: boolean }) => {
+      const opts = { ...o, format: o.from ?? o.format };
       const inputs = [input, opts.relations, opts.relInfo];
       if (opts.relationSetOut && path.resolve(opts.relationSetOut) === path.resolve(opts.out)) throw new InputError('--relation-set-out and -o name the same file', opts.out);
       await prepareReplace(opts.out, inputs, opts.force);
@@ -524,11 +526,12 @@ export function buildProgram(): Command {
     .command('validate')
     .description('check a file and report every problem with its line')
     .argument('<in>', 'input file')
-    .addOption(new Option('--format <format>', 'input format (detected when omitted)').choices([...IMPORT_FORMATS]))
+    .addOption(new Option('--from <format>', 'input format (detected when omitted)').choices([...IMPORT_FORMATS]))
+    .addOption(new Option('--format <format>', 'the same as --from (older name)').choices([...IMPORT_FORMATS]).hideHelp())
     .option('--relations <file>', 'relation2id.txt or relation-set JSON')
     .option('--rel-info <file>', 'rel_info.json (DocRED)')
-    .action(async (input: string, opts: { format?: ImportFormat; relations?: string; relInfo?: string }) => {
-      await load(input, opts, true);
+    .action(async (input: string, o: { from?: ImportFormat; format?: ImportFormat; relations?: string; relInfo?: string }) => {
+      await load(input, { ...o, format: o.from ?? o.format }, true);
     });
   return program;
 }

@@ -53,7 +53,7 @@ export async function detectFormat(file: string): Promise<ImportFormat> {
     if (/"subj_start"/.test(head)) return 'tacred';
     if (/"annotations"|"predictions"|"data"\s*:/.test(head)) return 'label-studio';
     if (ext !== '.jsonl')
-      throw new InputError(`the file holds a JSON object over several lines, not JSON Lines (one record per line), and it is not a DocRED, TACRED or Label Studio file; pass --format (one of: ${IMPORT_FORMATS.join(', ')})`, file);
+      throw new InputError(`the file holds a JSON object over several lines, not JSON Lines (one record per line), and it is not a DocRED, TACRED or Label Studio file; pass --from FORMAT (one of: ${IMPORT_FORMATS.join(', ')})`, file);
   }
   if (ext === '.jsonl' || /^\s*\{/.test(first)) {
     if (/"start_offset"/.test(first) || (/"from_id"/.test(first) && !/"mentions"/.test(first))) return 'doccano';
@@ -64,7 +64,7 @@ export async function detectFormat(file: string): Promise<ImportFormat> {
     if (/"subj_start"/.test(head)) return 'tacred';
     if (/"annotations"|"predictions"|"data"\s*:/.test(head)) return 'label-studio';
   }
-  throw new InputError(`cannot tell the format of this file; pass --format (one of: ${IMPORT_FORMATS.join(', ')})`, file);
+  throw new InputError(`cannot tell the format of this file; pass --from FORMAT (one of: ${IMPORT_FORMATS.join(', ')})`, file);
 }
 
 export async function loadRelationSet(file: string): Promise<RelationSet> {

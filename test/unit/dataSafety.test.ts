@@ -292,12 +292,26 @@ describe('data safety (issue 10)', function () {
   });
 
   describe('nothing read is fatal', () => {
-    it('import --format finre on a SemEval file writes nothing, exits 1 and names the format the file looks like', async () => {
+    it('import --from finre on a SemEval file writes nothing, exits 1 and names the format the file looks like', async () => {
       const out = path.join(dir, 'wrong-format.jsonl');
-      const r = cli('import', '--format', 'finre', SAMPLE, '-o', out);
+      const r = cli('import', '--from', 'finre', SAMPLE, '-o', out);
       assert.equal(r.code, 1, r.err);
-      assert.match(r.err, /no record could be read as finre \(\d+ unit\(s\) skipped\); the file looks like semeval \(--format semeval\); nothing was written/);
+      assert.match(r.err, /no record could be read as finre \(\d+ unit\(s\) skipped\); the file looks like semeval \(--from semeval\); nothing was written/);
       await assert.rejects(fs.stat(out));
+      // the older name still works for import
+      assert.match(cli('import', '--format', 'finre', SAMPLE, '-o', out).err, /the file looks like semeval \(--from semeval\)/);
+    });
+
+    it('one option names the input format everywhere: --from (import, validate, export, extract, extract-doc, index build, train-lora), and the messages say so', async () => {
+      for (const cmd of [['import'], ['validate'], ['export'], ['extract'], ['extract-doc'], ['index', 'build'], ['train-lora']]) {
+        const help = cli(...cmd, '--help').out;
+        assert.match(help, /--from <format>\s+input format \(detected when omitted\)/, `${cmd.join(' ')} --help`);
+      }
+      const odd = path.join(dir, 'odd.dat');
+      await fs.writeFile(odd, 'nothing any importer knows\n');
+      const r = cli('validate', odd);
+      assert.equal(r.code, 1);
+      assert.match(r.err, /odd\.dat: cannot tell the format of this file; pass --from FORMAT \(one of: jsonl, semeval,/);
     });
   });
 
