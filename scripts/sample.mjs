@@ -57,4 +57,6 @@ for (const [id, g] of gold) {
 console.log(`\nofficial SemEval F1: LLM ${(100 * score('out/sample.predictions.jsonl')).toFixed(2)} %, kNN vote over ${train.includes('TRAIN') ? 'the 8000 training sentences' : 'the sample'} ${(100 * score('out/sample.knn.jsonl')).toFixed(2)} %`);
 console.log(`(12 sentences: read the table, not the F1. A small untuned model is expected to lose to the vote.)
 Next: a bigger model (RELATION_LENS_MODEL=qwen2.5-1.5b-instruct npm run sample), retrieved demonstrations
-(extract --rag out/sample-index --k 5), a LoRA adapter (--lora FILE), or the editor: open out/sample.predictions.jsonl in VS Code.`);
+(extract --rag out/sample-index --k 5), an adapter fine-tuned on labeled data (relation-lens trainer setup, then
+relation-lens train-lora TRAIN.jsonl --model … -o adapter.gguf and extract --lora adapter.gguf --answers codes),
+or the editor: open out/sample.predictions.jsonl in VS Code.`);
