@@ -1,11 +1,12 @@
 // Packages the extension as a platform-specific VSIX with its native runtime dependencies.
 //   node scripts/package-vsix.mjs [--target linux-x64] [--cuda] [--out relation-lens-<target>.vsix] [--no-build]
-// vsce's .vscodeignore lets any "!" pattern win over every exclusion, so the include list is
-// generated here: the production dependency closure (npm ls), minus the binaries of other
+// .vscodeignore is the source of truth for what the VSIX ships (everything but its "!" lines).
+// vsce lets any "!" pattern win over every exclusion, so the runtime dependencies are added here
+// as "!" lines: the production dependency closure (npm ls), minus the binaries of other
 // platforms, CUDA (unless --cuda: hundreds of MB) and node-llama-cpp's llama.cpp source bundle
 // (only needed to build from source).
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 
@@ -41,7 +42,10 @@ const dirs = execFileSync(npm, ['ls', '--omit=dev', '--all', '--parseable'], { c
     return keepPlatform(name) && !dropped.has(name);
   });
 
-const lines = ['**', '**/*.map', '!dist/extension.js', '!dist/engineHost.js', '!dist/cli.js', '!dist/webview/**', '!media/**', '!trainer/train_lora.py', '!trainer/requirements.txt', '!models/catalog.json', '!samples/**', '!LICENSE'];
+const lines = readFileSync(path.join(root, '.vscodeignore'), 'utf8')
+  .split('\n')
+  .map((l) => l.trim())
+  .filter((l) => l && !l.startsWith('#'));
 for (const d of dirs) {
   if (d === 'node_modules/node-llama-cpp') {
     for (const sub of ['bins', 'dist', 'templates', 'node_modules', 'llama/addon', 'llama/cmake', 'llama/grammars', 'llama/patches', 'llama/profiles', 'llama/toolchains', 'llama/xpack']) lines.push(`!${d}/${sub}/**`);
