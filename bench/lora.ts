@@ -3,7 +3,8 @@
  * SemEval-2010 Task 8 training set (SmolLM2-135M-Instruct, CPU), then official F1 on the same
  * fixed 500 test sentences as bench/quality.ts (zero-shot, RAG and kNN rows there), and the
  * export check (node-llama-cpp with the adapter vs PyTorch) on 200 of those prompts.
- * Usage: npx tsx bench/lora.ts [--train-n 600] [--epochs 1] [--layers top-6] [--lr 1e-3] [--answers codes|names] [--n 500] [--out DIR]
+ * Usage: npx tsx bench/lora.ts [--train-n 600] [--epochs 1] [--layers top-6] [--lr 1e-3] [--answers codes|names] [--bare] [--n 500] [--out DIR]
+ * --bare: the relation set without its descriptions (prompts of ~250 instead of ~550 tokens).
  */
 import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
@@ -33,10 +34,11 @@ async function main() {
   const codes = arg('--answers', 'codes') === 'codes';
   const outDir = arg('--out', path.join(ROOT, '.cache', 'bench-lora'));
   mkdirSync(outDir, { recursive: true });
-  const adapter = path.join(outDir, `semeval-${trainN}-${codes ? 'codes' : 'names'}.gguf`);
+  const adapter = path.join(outDir, `semeval-${trainN}-${codes ? 'codes' : 'names'}${process.argv.includes('--bare') ? '-bare' : ''}.gguf`);
   const train = await loadRecords(path.join(DATA, 'TRAIN_FILE.TXT'));
   const test = await loadRecords(path.join(DATA, 'TEST_FILE_FULL.TXT'));
-  const rs = test.relationSet!;
+  const bare = process.argv.includes('--bare');
+  const rs = bare ? { ...test.relationSet!, labels: test.relationSet!.labels.map((l) => ({ name: l.name, directed: l.directed })) } : test.relationSet!;
   const { space, direction } = sentenceSpace(rs, undefined);
   const hyper = { epochs: Number(arg('--epochs', '1')), rank: 16, alpha: 32, layers: arg('--layers', 'top-6'), lr: Number(arg('--lr', '1e-3')), batchSize: 8, maxExamples: trainN, seed: 0 };
   const { manifest } = await trainLoraJob({
@@ -76,11 +78,15 @@ async function main() {
     answers = e.answers;
   }
   const check = await checkAdapterExport({ modelPath: MODEL, adapter, prompts, answers, venv: VENV });
+  const predicted = new Map<string, number>();
+  for (const a of semevalAnswers(out.map((r) => r.record)).values()) predicted.set(a, (predicted.get(a) ?? 0) + 1);
   const row = {
     train_examples: manifest.data.examples,
     epochs: hyper.epochs,
     layers: hyper.layers,
     answers: codes ? 'codes' : 'names',
+    relation_descriptions: !bare,
+    prompt_tokens_mean: manifest.data.promptTokensMean,
     train_seconds: manifest.training.seconds,
     train_examples_per_s: manifest.training.examplesPerSecond,
     peak_rss_mb: manifest.training.peakRssMb,
@@ -91,6 +97,7 @@ async function main() {
     recall: s.recall,
     official_f1: s.f1,
     extract_seconds: extractSeconds,
+    predicted_labels: Object.fromEntries([...predicted].sort((a, b) => b[1] - a[1]).slice(0, 5)),
     export_check: check,
   };
   process.stdout.write(JSON.stringify(row) + '\n');

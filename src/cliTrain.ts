@@ -16,7 +16,7 @@ import { sentenceSpace } from './node/jobs';
 import { loadIndex } from './node/ragIndex';
 import { ImportFormat, IMPORT_FORMATS } from './node/load';
 import { ProgressBar } from './node/progress';
-import { manifestPath, trainLoraJob } from './node/trainLora';
+import { TrainHyper, manifestPath, trainLoraJob } from './node/trainLora';
 import { defaultVenv, runTrainer, setupTrainer } from './node/trainer';
 import type { CliContext } from './cliDoc';
 
@@ -25,7 +25,9 @@ export interface TrainCliContext extends CliContext {
   relationSetFor(opts: { relations?: string }, fallback?: RelationSet): Promise<RelationSet | undefined>;
 }
 
-interface TrainLoraOptions {
+interface TrainLoraOptions extends Omit<TrainHyper, 'alpha'> {
+  /** Default: 2 × rank. */
+  alpha?: number;
   model?: string;
   relations?: string;
   from?: ImportFormat;
@@ -35,15 +37,6 @@ interface TrainLoraOptions {
   rag?: string;
   k: number;
   dev?: string;
-  epochs: number;
-  rank: number;
-  alpha?: number;
-  layers: string;
-  lr: number;
-  batchSize: number;
-  maxExamples?: number;
-  maxSteps?: number;
-  seed: number;
   resumeFrom?: string;
   threads?: number;
   venv: string;
