@@ -520,7 +520,7 @@ export function buildProgram(): Command {
     },
   };
   addDocumentCommands(program, bench, ctx);
-  addTrainingCommands(program, { ...ctx, resolveTemplate, relationSetFor });
+  addTrainingCommands(program, bench, { ...ctx, resolveTemplate, relationSetFor });
 
   program
     .command('validate')

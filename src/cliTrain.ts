@@ -16,6 +16,9 @@ import { sentenceSpace } from './node/jobs';
 import { loadIndex } from './node/ragIndex';
 import { ImportFormat, IMPORT_FORMATS } from './node/load';
 import { ProgressBar } from './node/progress';
+import { readAdapterManifest } from './node/adapters';
+import { checkAdapterExport } from './node/adapterCheck';
+import { renderTrainingExamples, selectTrainingPairs } from './core/training/trainingSet';
 import { TrainHyper, manifestPath, trainLoraJob } from './node/trainLora';
 import { defaultVenv, runTrainer, setupTrainer } from './node/trainer';
 import type { CliContext } from './cliDoc';
@@ -115,7 +118,7 @@ async function trainLoraCommand(ctx: TrainCliContext, input: string, opts: Train
   }
 }
 
-export function addTrainingCommands(program: Command, ctx: TrainCliContext): void {
+export function addTrainingCommands(program: Command, bench: Command, ctx: TrainCliContext): void {
   const int = (name: string) => (v: string) => ctx.positiveInt(v, name);
   program
     .command('train-lora')
@@ -168,5 +171,42 @@ export function addTrainingCommands(program: Command, ctx: TrainCliContext): voi
     .action(async (opts: { venv: string }) => {
       const env = await runTrainer('env', [], { venv: opts.venv });
       process.stdout.write(JSON.stringify(env) + '\n');
+    });
+
+  bench
+    .command('adapter-check')
+    .description('the export check of an adapter made by train-lora: node-llama-cpp with the adapter on the quantized base vs PyTorch, answer log-probabilities on held-out records')
+    .argument('<records>', 'held-out labeled records (prompts are rendered with the adapter\'s template, relation set and answer form)')
+    .requiredOption('--lora <adapter.gguf>', 'the adapter (its manifest names the template and the answer form)')
+    .option('--model <path|uri|id>', 'the base GGUF model')
+    .option('--relations <file>', 'relation set (default: the one the input format defines)')
+    .option('--template <name|file>', 'prompt template (default: the manifest\'s)')
+    .option('--n <n>', 'prompts', int('--n'), 50)
+    .option('--venv <dir>', 'the trainer\'s virtual environment', defaultVenv())
+    .option('--json', 'print one JSON object')
+    .action(async (input: string, opts: { lora: string; model?: string; relations?: string; template?: string; n: number; venv: string; json?: boolean }) => {
+      const manifest = await readAdapterManifest(opts.lora);
+      const r = await ctx.load(input, { relations: opts.relations });
+      const rs = await ctx.relationSetFor(opts, r.relationSet);
+      if (!rs) throw new InputError('no relation set: pass --relations', input);
+      const template = await ctx.resolveTemplate(opts.template ?? manifest?.template.name);
+      const { space, direction } = sentenceSpace(rs, manifest?.direction);
+      const pairs = selectTrainingPairs(r.records, rs, direction).pairs.slice(0, opts.n);
+      const prompts = [];
+      let answers: string[] = [];
+      for await (const e of renderTrainingExamples(pairs, { relationSet: rs, template, space, direction, answerCodes: (manifest?.answers ?? 'codes') === 'codes' })) {
+        prompts.push(e.prompt);
+        answers = e.answers;
+      }
+      if (!prompts.length) throw new InputError('no labeled pairs to build prompts from', input);
+      const modelPath = await resolveModel(ctx.modelSpec(opts.model));
+      const c = await checkAdapterExport({ modelPath, adapter: opts.lora, prompts, answers, venv: opts.venv });
+      if (opts.json) return void process.stdout.write(JSON.stringify(c) + '\n');
+      process.stdout.write(
+        `${c.prompts} prompt(s) × ${c.answers} answers, answer log-probabilities, PyTorch vs node-llama-cpp\n` +
+          `with the adapter:  max |Δ| ${c.maxAbsDiff.toFixed(3)}, mean ${c.meanAbsDiff.toFixed(3)}, same best answer ${(100 * c.top1Agreement).toFixed(1)}% (${(100 * c.top1AgreementDecisive).toFixed(1)}% of the ${c.decisivePrompts} with a lead over ${c.base.maxAbsDiff.toFixed(3)})\n` +
+          `base alone:        max |Δ| ${c.base.maxAbsDiff.toFixed(3)}, mean ${c.base.meanAbsDiff.toFixed(3)}, same best answer ${(100 * c.base.top1Agreement).toFixed(1)}%\n` +
+          `the adapter moves the answers by ${c.adapterShift.toFixed(3)} on average\n`,
+      );
     });
 }

@@ -9,10 +9,7 @@ import { copyFileSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { DEFAULT_TEMPLATE } from '../../src/core/prompts/template';
-import { renderTrainingExamples, selectTrainingPairs } from '../../src/core/training/trainingSet';
-import { checkAdapterExport } from '../../src/node/adapterCheck';
-import { sentenceSpace } from '../../src/node/jobs';
-import { loadRecords } from '../../src/node/load';
+import type { ExportCheck } from '../../src/node/adapterCheck';
 import type { AdapterManifest } from '../../src/node/trainLora';
 import { ROOT, cli, cliAsync, ensureBuilt } from '../helpers/cli';
 import { EngineClient } from '../../src/node/engineClient';
@@ -59,19 +56,13 @@ describe('train-lora (real trainer, SmolLM2-135M)', function () {
     assert.deepEqual(m.hyper, { epochs: 1, rank: 16, alpha: 32, layers: 'top-6', lr: 0.01, batchSize: 8, maxExamples: 24, seed: 0 });
   });
 
-  it('the export check: node-llama-cpp with the adapter on the quantized base gives PyTorch\'s answer log-probabilities', async function () {
+  it('the export check (bench adapter-check): node-llama-cpp with the adapter on the quantized base gives PyTorch\'s answer log-probabilities', function () {
     if (!existsSync(adapter)) this.skip();
-    const r = await loadRecords(TEST, {});
-    const rs = r.relationSet!;
-    const { space, direction } = sentenceSpace(rs, undefined);
-    const pairs = selectTrainingPairs(r.records.slice(0, 24), rs, direction).pairs;
-    const prompts = [];
-    let answers: string[] = [];
-    for await (const e of renderTrainingExamples(pairs, { relationSet: rs, template: DEFAULT_TEMPLATE, space, direction, answerCodes: true })) {
-      prompts.push(e.prompt);
-      answers = e.answers;
-    }
-    const c = await checkAdapterExport({ modelPath: model, adapter, prompts, answers, venv });
+    const r = cli('bench', 'adapter-check', TEST, '--lora', adapter, '--model', model, '--n', '24', '--venv', venv, '--json');
+    assert.equal(r.code, 0, r.err);
+    const c = JSON.parse(r.out) as ExportCheck;
+    assert.equal(c.prompts, 24);
+    assert.equal(c.answers, 19);
     console.log(`      export check on ${c.prompts} held-out prompts × ${c.answers} answers: with the adapter max |Δ logprob| ${c.maxAbsDiff.toFixed(3)}, mean ${c.meanAbsDiff.toFixed(3)}, top-1 agreement ${(100 * c.top1Agreement).toFixed(1)}% (${(100 * c.top1AgreementDecisive).toFixed(1)}% of the ${c.decisivePrompts} prompts whose best answer leads by more than ${c.base.maxAbsDiff.toFixed(3)}); base alone max ${c.base.maxAbsDiff.toFixed(3)}, mean ${c.base.meanAbsDiff.toFixed(3)}, top-1 ${(100 * c.base.top1Agreement).toFixed(1)}%; the adapter moves the answers by ${c.adapterShift.toFixed(3)} on average`);
     // A three-step adapter leaves most answers close together; bench/lora.ts checks the agreement
     // on a trained adapter over 200 prompts.
