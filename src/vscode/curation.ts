@@ -10,6 +10,7 @@ import { tripleText } from '../core/editor/lineDecorations';
 import { RelRecord } from '../core/schema';
 import { isRecordDocument, recordAt, recordLines, replaceRecords } from './records';
 import { relationSetOf } from './extract';
+import { Disposable } from './lifecycle';
 
 /** Arguments of the curation commands (from CodeLens, hover links or tests). */
 export interface RelationRef {
@@ -111,15 +112,21 @@ async function reviewNext(): Promise<void> {
 }
 
 /** CodeLens above records with undecided predictions, only near what is visible (50k-line files stay fast). */
-class CurationLensProvider implements vscode.CodeLensProvider, vscode.Disposable {
-  private readonly changed = new vscode.EventEmitter<void>();
+class CurationLensProvider extends Disposable implements vscode.CodeLensProvider {
+  private readonly changed = this._register(new vscode.EventEmitter<void>());
   readonly onDidChangeCodeLenses = this.changed.event;
   private timer: ReturnType<typeof setTimeout> | undefined;
-  // Lenses follow the visible ranges once scrolling settles, not on every scroll event.
-  private readonly sub = vscode.window.onDidChangeTextEditorVisibleRanges(() => {
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.changed.fire(), 150);
-  });
+
+  constructor() {
+    super();
+    // Lenses follow the visible ranges once scrolling settles, not on every scroll event.
+    this._register(
+      vscode.window.onDidChangeTextEditorVisibleRanges(() => {
+        clearTimeout(this.timer);
+        this.timer = setTimeout(() => this.changed.fire(), 150);
+      }),
+    );
+  }
 
   provideCodeLenses(doc: vscode.TextDocument): vscode.CodeLens[] {
     const editor = vscode.window.visibleTextEditors.find((e) => e.document === doc);
@@ -144,9 +151,8 @@ class CurationLensProvider implements vscode.CodeLensProvider, vscode.Disposable
     return out;
   }
 
-  dispose(): void {
+  override dispose(): void {
     clearTimeout(this.timer);
-    this.sub.dispose();
-    this.changed.dispose();
+    super.dispose();
   }
 }

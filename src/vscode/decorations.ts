@@ -9,6 +9,7 @@ import { TripleStatus } from '../core/curation';
 import { recordHoverMarkdown } from '../core/editor/hover';
 import { lineDecorations } from '../core/editor/lineDecorations';
 import { isRecordDocument, lineCache, recordAt } from './records';
+import { Disposable } from './lifecycle';
 
 const STATUS_COLORS: Record<TripleStatus, string> = {
   agree: 'relationLens.agreeForeground',
@@ -22,30 +23,30 @@ const STATUSES = Object.keys(STATUS_COLORS) as TripleStatus[];
 export const ENTITY_COLORS = 8;
 const MARGIN = 30;
 
-export class DecorationController implements vscode.Disposable {
+export class DecorationController extends Disposable {
   private readonly tripleTypes = new Map<TripleStatus, vscode.TextEditorDecorationType>();
   private readonly entityTypes: vscode.TextEditorDecorationType[] = [];
-  private readonly disposables: vscode.Disposable[] = [];
   private timer: NodeJS.Timeout | undefined;
   private enabled: boolean;
   /** Milliseconds of the last update (for the status line and the benchmark's cross-check). */
   lastUpdateMs = 0;
 
   constructor(enabled: boolean, private readonly noRelation: () => string | null | undefined) {
+    super();
     this.enabled = enabled;
     for (const s of STATUSES)
       this.tripleTypes.set(
         s,
-        vscode.window.createTextEditorDecorationType({
+        this._register(vscode.window.createTextEditorDecorationType({
           after: { margin: '0 0 0 2em', color: new vscode.ThemeColor(STATUS_COLORS[s]), fontStyle: s === 'missing' ? 'italic' : 'normal' },
           rangeBehavior: vscode.DecorationRangeBehavior.ClosedClosed,
-        }),
+        })),
       );
     for (let i = 0; i < ENTITY_COLORS; i++)
-      this.entityTypes.push(vscode.window.createTextEditorDecorationType({ backgroundColor: new vscode.ThemeColor(`relationLens.entity${i}Background`), borderRadius: '2px' }));
-    this.disposables.push(
-      vscode.window.onDidChangeVisibleTextEditors(() => this.refreshAll()),
-      vscode.window.onDidChangeTextEditorVisibleRanges((e) => this.schedule(e.textEditor)),
+      this.entityTypes.push(this._register(vscode.window.createTextEditorDecorationType({ backgroundColor: new vscode.ThemeColor(`relationLens.entity${i}Background`), borderRadius: '2px' })));
+    this._register(vscode.window.onDidChangeVisibleTextEditors(() => this.refreshAll()));
+    this._register(vscode.window.onDidChangeTextEditorVisibleRanges((e) => this.schedule(e.textEditor)));
+    this._register(
       vscode.workspace.onDidChangeTextDocument((e) => {
         for (const ed of vscode.window.visibleTextEditors) if (ed.document === e.document) this.update(ed);
       }),
@@ -98,11 +99,9 @@ export class DecorationController implements vscode.Disposable {
     this.lastUpdateMs = performance.now() - t0;
   }
 
-  dispose(): void {
+  override dispose(): void {
     if (this.timer) clearTimeout(this.timer);
-    for (const d of this.disposables) d.dispose();
-    for (const t of this.tripleTypes.values()) t.dispose();
-    for (const t of this.entityTypes) t.dispose();
+    super.dispose();
   }
 }
 

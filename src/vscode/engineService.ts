@@ -9,8 +9,9 @@ import { DEFAULT_MODEL_ID } from '../core/models/catalog';
 import { EngineClient, EngineCrashedError } from '../node/engineClient';
 import { EngineSettings, ExtractResult } from '../protocol/engine';
 import { Settings, resolvePath } from './config';
+import { Disposable } from './lifecycle';
 
-export class EngineService implements vscode.Disposable {
+export class EngineService extends Disposable {
   readonly client: EngineClient;
   private readonly status: vscode.StatusBarItem;
   private last: ExtractResult['engine'] | undefined;
@@ -21,12 +22,13 @@ export class EngineService implements vscode.Disposable {
     private readonly log: vscode.LogOutputChannel,
     private readonly settings: () => Settings,
   ) {
+    super();
     this.client = new EngineClient({
       hostPath: context.asAbsolutePath(path.join('dist', 'engineHost.js')),
       log: (level, message) => (level === 'error' ? log.error(message) : level === 'warn' ? log.warn(message) : log.info(message)),
       onCrash: (err) => void this.onCrash(err),
     });
-    this.status = vscode.window.createStatusBarItem('relationLens.status', vscode.StatusBarAlignment.Right, 100);
+    this.status = this._register(vscode.window.createStatusBarItem('relationLens.status', vscode.StatusBarAlignment.Right, 100));
     this.status.name = 'Relation Lens';
     this.status.command = 'relationLens.selectModel';
     this.render();
@@ -79,8 +81,8 @@ export class EngineService implements vscode.Disposable {
     this.log.info(`engine restarted (pid ${this.client.pid})`);
   }
 
-  dispose(): void {
+  override dispose(): void {
     void this.client.stop();
-    this.status.dispose();
+    super.dispose();
   }
 }

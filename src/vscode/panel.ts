@@ -24,6 +24,7 @@ import { EngineService } from './engineService';
 import { isRecordDocument, recordAt, recordLines } from './records';
 import { relationSetFor, templateFor } from './resources';
 import { RunHistory } from './runs';
+import { Disposable } from './lifecycle';
 
 /** A file that exists with other content is replaced only when the user says so. */
 async function confirmReplace(file: string, content: string): Promise<boolean> {
@@ -32,10 +33,9 @@ async function confirmReplace(file: string, content: string): Promise<boolean> {
   return (await vscode.window.showWarningMessage(`Relation Lens: ${file} exists with other content. Replace it?`, { modal: true }, 'Replace')) === 'Replace';
 }
 
-export class RelationLensPanel implements vscode.Disposable {
+export class RelationLensPanel extends Disposable {
   static current: RelationLensPanel | undefined;
   private readonly panel: vscode.WebviewPanel;
-  private readonly subs: vscode.Disposable[] = [];
   private lastEditor: vscode.TextEditor | undefined;
   /** Files the user chose in a dialog of this panel: the only paths outside the workspace it may use. */
   private readonly picked = new Set<string>();
@@ -55,12 +55,13 @@ export class RelationLensPanel implements vscode.Disposable {
     private readonly runs: RunHistory,
     private readonly log: vscode.LogOutputChannel,
   ) {
+    super();
     const media = vscode.Uri.joinPath(context.extensionUri, 'dist', 'webview');
     this.panel = vscode.window.createWebviewPanel('relationLens.panel', 'Relation Lens', vscode.ViewColumn.Beside, { enableScripts: true, retainContextWhenHidden: true, localResourceRoots: [media] });
     this.panel.iconPath = vscode.Uri.joinPath(context.extensionUri, 'media', 'icon.svg');
     this.lastEditor = vscode.window.activeTextEditor;
     this.panel.webview.html = this.html(media);
-    this.subs.push(
+    for (const d of [
       this.panel.onDidDispose(() => this.dispose()),
       this.panel.webview.onDidReceiveMessage((m) => void this.onMessage(m)),
       vscode.window.onDidChangeActiveTextEditor((e) => {
@@ -70,7 +71,8 @@ export class RelationLensPanel implements vscode.Disposable {
         }
       }),
       vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('relationLens') && void this.pushState()),
-    );
+    ])
+      this._register(d);
   }
 
   private html(media: vscode.Uri): string {
@@ -319,9 +321,10 @@ export class RelationLensPanel implements vscode.Disposable {
     };
   }
 
-  dispose(): void {
+  override dispose(): void {
+    if (this.isDisposed) return;
     RelationLensPanel.current = undefined;
-    for (const s of this.subs) s.dispose();
+    super.dispose();
     this.panel.dispose();
   }
 }

@@ -1,6 +1,7 @@
 /** The history of extraction and evaluation runs (per workspace), shown in the sidebar. */
 import * as vscode from 'vscode';
 import { ExtractResult } from '../protocol/engine';
+import { Disposable } from './lifecycle';
 
 export interface RunEntry {
   at: string;
@@ -20,10 +21,12 @@ export interface RunEntry {
 const KEY = 'relationLens.runs';
 const MAX = 50;
 
-export class RunHistory {
-  private readonly changed = new vscode.EventEmitter<void>();
+export class RunHistory extends Disposable {
+  private readonly changed = this._register(new vscode.EventEmitter<void>());
   readonly onDidChange = this.changed.event;
-  constructor(private readonly state: vscode.Memento) {}
+  constructor(private readonly state: vscode.Memento) {
+    super();
+  }
 
   get entries(): RunEntry[] {
     return this.state.get<RunEntry[]>(KEY, []);
@@ -44,9 +47,5 @@ export class RunHistory {
       ...(e.metrics ? { metrics: e.metrics } : {}),
     };
     void this.state.update(KEY, [entry, ...this.entries].slice(0, MAX)).then(() => this.changed.fire());
-  }
-
-  dispose(): void {
-    this.changed.dispose();
   }
 }

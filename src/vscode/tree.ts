@@ -9,6 +9,7 @@ import { tripleText } from '../core/editor/lineDecorations';
 import { Relation } from '../core/schema';
 import { isRecordDocument, recordLines } from './records';
 import { RunHistory } from './runs';
+import { Disposable } from './lifecycle';
 
 export interface RelationFilter {
   label?: string;
@@ -23,19 +24,19 @@ type Node =
 
 const statusOf = (r: Relation) => r.status ?? (r.source === 'model' ? 'pending' : undefined);
 
-export class RelationsTree implements vscode.TreeDataProvider<Node>, vscode.Disposable {
-  private readonly changed = new vscode.EventEmitter<Node | undefined>();
+export class RelationsTree extends Disposable implements vscode.TreeDataProvider<Node> {
+  private readonly changed = this._register(new vscode.EventEmitter<Node | undefined>());
   readonly onDidChangeTreeData = this.changed.event;
   filter: RelationFilter = {};
-  private readonly subs: vscode.Disposable[];
   private timer: NodeJS.Timeout | undefined;
 
   constructor() {
+    super();
     const later = () => {
       if (this.timer) clearTimeout(this.timer);
       this.timer = setTimeout(() => this.changed.fire(undefined), 300);
     };
-    this.subs = [vscode.workspace.onDidChangeTextDocument(later), vscode.workspace.onDidOpenTextDocument(later), vscode.workspace.onDidCloseTextDocument(later)];
+    for (const event of [vscode.workspace.onDidChangeTextDocument, vscode.workspace.onDidOpenTextDocument, vscode.workspace.onDidCloseTextDocument]) this._register(event(later));
   }
 
   refresh(): void {
@@ -90,10 +91,9 @@ export class RelationsTree implements vscode.TreeDataProvider<Node>, vscode.Disp
     return item;
   }
 
-  dispose(): void {
+  override dispose(): void {
     if (this.timer) clearTimeout(this.timer);
-    for (const s of this.subs) s.dispose();
-    this.changed.dispose();
+    super.dispose();
   }
 }
 

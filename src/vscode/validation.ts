@@ -2,18 +2,17 @@
 import * as vscode from 'vscode';
 import { readCanonical } from '../core/formats/canonical';
 import { linesOfText } from '../core/io/lines';
+import { Disposable } from './lifecycle';
 
-export class RecordValidator implements vscode.Disposable {
-  private readonly collection = vscode.languages.createDiagnosticCollection('relation-lens');
-  private readonly disposables: vscode.Disposable[] = [this.collection];
+export class RecordValidator extends Disposable {
+  private readonly collection = this._register(vscode.languages.createDiagnosticCollection('relation-lens'));
 
   constructor(private readonly log: vscode.LogOutputChannel) {
+    super();
     const auto = () => vscode.workspace.getConfiguration('relationLens').get<boolean>('validateOnOpen', true);
-    this.disposables.push(
-      vscode.workspace.onDidOpenTextDocument((d) => auto() && this.isRecordFile(d) && void this.validate(d)),
-      vscode.workspace.onDidSaveTextDocument((d) => auto() && this.isRecordFile(d) && void this.validate(d)),
-      vscode.workspace.onDidCloseTextDocument((d) => this.collection.delete(d.uri)),
-    );
+    this._register(vscode.workspace.onDidOpenTextDocument((d) => auto() && this.isRecordFile(d) && void this.validate(d)));
+    this._register(vscode.workspace.onDidSaveTextDocument((d) => auto() && this.isRecordFile(d) && void this.validate(d)));
+    this._register(vscode.workspace.onDidCloseTextDocument((d) => this.collection.delete(d.uri)));
   }
 
   private isRecordFile(d: vscode.TextDocument): boolean {
@@ -39,9 +38,5 @@ export class RecordValidator implements vscode.Disposable {
     this.collection.set(doc.uri, diagnostics);
     this.log.info(`validated ${doc.uri.fsPath}: ${records} record(s), ${diagnostics.length} problem(s)`);
     return { records, problems: diagnostics.length };
-  }
-
-  dispose(): void {
-    this.disposables.forEach((d) => d.dispose());
   }
 }
