@@ -5,6 +5,7 @@
  * export check (node-llama-cpp with the adapter vs PyTorch) on 200 of those prompts.
  * Usage: npx tsx bench/lora.ts [--train-n 600] [--epochs 1] [--layers top-6] [--lr 1e-3] [--answers codes|names] [--bare] [--n 500] [--out DIR]
  * --bare: the relation set without its descriptions (prompts of ~250 instead of ~550 tokens).
+ * --reuse: score the adapter an earlier run with the same settings wrote, without training again.
  */
 import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
@@ -17,6 +18,7 @@ import { checkAdapterExport } from '../src/node/adapterCheck';
 import { sentenceSpace } from '../src/node/jobs';
 import { loadRecords } from '../src/node/load';
 import { trainLoraJob } from '../src/node/trainLora';
+import { readAdapterManifest } from '../src/node/adapters';
 import { sample } from './sample';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -41,7 +43,12 @@ async function main() {
   const rs = bare ? { ...test.relationSet!, labels: test.relationSet!.labels.map((l) => ({ name: l.name, directed: l.directed })) } : test.relationSet!;
   const { space, direction } = sentenceSpace(rs, undefined);
   const hyper = { epochs: Number(arg('--epochs', '1')), rank: 16, alpha: 32, layers: arg('--layers', 'top-6'), lr: Number(arg('--lr', '1e-3')), batchSize: 8, maxExamples: trainN, seed: 0 };
-  const { manifest } = await trainLoraJob({
+  // --reuse: score an adapter this bench trained before (same settings) instead of training again.
+  const reuse = process.argv.includes('--reuse') ? await readAdapterManifest(adapter) : undefined;
+  const manifest =
+    reuse ??
+    (
+      await trainLoraJob({
     input: path.join(DATA, 'TRAIN_FILE.TXT'),
     records: train.records,
     relationSet: rs,
@@ -58,7 +65,8 @@ async function main() {
     onProgress: (p) => {
       if (p.step % 10 === 0 || p.step === p.steps) process.stderr.write(`step ${p.step}/${p.steps}: loss ${p.loss_avg.toFixed(3)}, ${p.examples_per_s.toFixed(2)} examples/s\n`);
     },
-  });
+  })
+    ).manifest;
   const gold = sample(test.records, n, 2024);
   const engine = await LlamaEngine.open({ modelPath: MODEL, loras: [{ path: adapter, scale: 1 }], parallel: 4, contextSize: 2048 });
   const t0 = Date.now();

@@ -322,20 +322,25 @@ def answer_loss(torch, model, ids, mask, labels, keep: int):
 
 
 def candidate_logprobs(torch, model, prompt: list[int], candidates: list[list[int]], device) -> list[list[float]]:
-    """Per-token log-probabilities of each candidate continuation after the prompt (teacher forced)."""
+    """Per-token log-probabilities of each candidate continuation after the prompt (teacher forced).
+    The prompt is evaluated once; each candidate continues from its cached keys and values."""
     model.eval()
-    out: list[list[float]] = []
     with torch.no_grad():
+        out = model(input_ids=torch.tensor([prompt], device=device), use_cache=True)
+        first = torch.log_softmax(out.logits[0, -1].float(), dim=-1)
         if all(len(c) == 1 for c in candidates):
-            logits = model(input_ids=torch.tensor([prompt], device=device)).logits[0, -1].float()
-            lp = torch.log_softmax(logits, dim=-1)
-            return [[float(lp[c[0]])] for c in candidates]
+            return [[float(first[c[0]])] for c in candidates]
+        cache = out.past_key_values
+        result: list[list[float]] = []
         for c in candidates:
-            ids = torch.tensor([prompt + c], device=device)
-            logits = model(input_ids=ids).logits[0].float()
-            lp = torch.log_softmax(logits, dim=-1)
-            out.append([float(lp[len(prompt) - 1 + i, tok]) for i, tok in enumerate(c)])
-    return out
+            lps = [float(first[c[0]])]
+            if len(c) > 1:
+                step = model(input_ids=torch.tensor([c[:-1]], device=device), past_key_values=cache, use_cache=True)
+                lp = torch.log_softmax(step.logits[0].float(), dim=-1)
+                lps += [float(lp[i, tok]) for i, tok in enumerate(c[1:])]
+                cache.crop(-(len(c) - 1))
+            result.append(lps)
+        return result
 
 
 def evaluate(torch, model, dev: list[dict], device, pad_id: int, batch_size: int) -> dict:
