@@ -58,5 +58,6 @@ console.log(`\nofficial SemEval F1: LLM ${(100 * score('out/sample.predictions.j
 console.log(`(12 sentences: read the table, not the F1. A small untuned model is expected to lose to the vote.)
 Next: a bigger model (RELATION_LENS_MODEL=qwen2.5-1.5b-instruct npm run sample), retrieved demonstrations
 (extract --rag out/sample-index --k 5), an adapter fine-tuned on labeled data (relation-lens trainer setup, then
-relation-lens train-lora TRAIN.jsonl --model … -o adapter.gguf and extract --lora adapter.gguf --answers codes),
+relation-lens train-lora TRAIN.jsonl --model … --answers names -o adapter.gguf and extract --lora adapter.gguf;
+1,600 SemEval sentences lift SmolLM2 to 53 F1 on 500 test sentences, see the README's Fine-tuning results),
 or the editor: open out/sample.predictions.jsonl in VS Code.`);
