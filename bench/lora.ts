@@ -13,9 +13,8 @@ import * as path from 'node:path';
 import { evaluateSemEval, semevalAnswers } from '../src/core/eval';
 import { ExtractedRecord, runSentenceExtraction } from '../src/core/pipelines/runner';
 import { DEFAULT_TEMPLATE } from '../src/core/prompts/template';
-import { renderTrainingExamples, selectTrainingPairs } from '../src/core/training/trainingSet';
 import { LlamaEngine } from '../src/engine/llama';
-import { checkAdapterExport } from '../src/node/adapterCheck';
+import { checkAdapterExport, checkPrompts } from '../src/node/adapterCheck';
 import { sentenceSpace } from '../src/node/jobs';
 import { loadRecords } from '../src/node/load';
 import { trainLoraJob } from '../src/node/trainLora';
@@ -104,13 +103,7 @@ async function main() {
   process.stdout.write(JSON.stringify(row) + '\n');
   const checkN = Number(arg('--check-n', '200'));
   if (checkN > 0) {
-    const checkPairs = selectTrainingPairs(gold.slice(0, checkN), rs, direction).pairs;
-    const prompts = [];
-    let answers: string[] = [];
-    for await (const e of renderTrainingExamples(checkPairs, { relationSet: rs, template: DEFAULT_TEMPLATE, space, direction, answerCodes: codes })) {
-      prompts.push(e.prompt);
-      answers = e.answers;
-    }
+    const { prompts, answers } = await checkPrompts(gold, checkN, { relationSet: rs, template: DEFAULT_TEMPLATE, space, direction, answerCodes: codes });
     const check = await checkAdapterExport({ modelPath: MODEL, adapter, prompts, answers, venv: VENV });
     process.stdout.write(JSON.stringify({ export_check: check }) + '\n');
   }

@@ -16,10 +16,9 @@ import { sentenceSpace } from './node/jobs';
 import { loadIndex } from './node/ragIndex';
 import { ImportFormat, IMPORT_FORMATS } from './node/load';
 import { ProgressBar } from './node/progress';
-import { readAdapterManifest } from './node/adapters';
-import { checkAdapterExport } from './node/adapterCheck';
-import { renderTrainingExamples, selectTrainingPairs } from './core/training/trainingSet';
-import { TrainHyper, manifestPath, trainLoraJob } from './node/trainLora';
+import { adapterManifestPath, readAdapterManifest } from './node/adapters';
+import { checkAdapterExport, checkPrompts } from './node/adapterCheck';
+import { TrainHyper, trainLoraJob } from './node/trainLora';
 import { defaultVenv, runTrainer, setupTrainer } from './node/trainer';
 import type { CliContext } from './cliDoc';
 
@@ -108,7 +107,7 @@ async function trainLoraCommand(ctx: TrainCliContext, input: string, opts: Train
     process.stderr.write(
       `${t.stopped ? 'stopped early: ' : ''}trained ${t.steps} step(s) on ${manifest.data.examples} example(s) in ${t.seconds.toFixed(1)} s (${t.examplesPerSecond.toFixed(2)} examples/s${t.peakRssMb ? `, peak memory ${t.peakRssMb} MB` : ''}); ` +
         `answer loss ${t.lossCurve[0]?.[1] ?? '?'} → ${t.lossCurve.at(-1)?.[1] ?? '?'}${manifest.dev ? `; dev loss ${manifest.dev.loss}${manifest.dev.accuracy !== undefined ? `, dev accuracy ${(100 * manifest.dev.accuracy).toFixed(1)}%` : ''}` : ''}\n` +
-        `wrote ${opts.out} and ${manifestPath(opts.out)}\n` +
+        `wrote ${opts.out} and ${adapterManifestPath(opts.out)}\n` +
         `use it: relation-lens extract … --model ${spec} --lora ${opts.out} --template ${opts.template} --answers ${opts.answers}${opts.rag ? ` --rag ${opts.rag} --k ${opts.k}` : ''}\n`,
     );
     if (done.stopped) ctx.setExitCode(130);
@@ -191,13 +190,7 @@ export function addTrainingCommands(program: Command, bench: Command, ctx: Train
       if (!rs) throw new InputError('no relation set: pass --relations', input);
       const template = await ctx.resolveTemplate(opts.template ?? manifest?.template.name);
       const { space, direction } = sentenceSpace(rs, manifest?.direction);
-      const pairs = selectTrainingPairs(r.records, rs, direction).pairs.slice(0, opts.n);
-      const prompts = [];
-      let answers: string[] = [];
-      for await (const e of renderTrainingExamples(pairs, { relationSet: rs, template, space, direction, answerCodes: (manifest?.answers ?? 'codes') === 'codes' })) {
-        prompts.push(e.prompt);
-        answers = e.answers;
-      }
+      const { prompts, answers } = await checkPrompts(r.records, opts.n, { relationSet: rs, template, space, direction, answerCodes: (manifest?.answers ?? 'codes') === 'codes' });
       if (!prompts.length) throw new InputError('no labeled pairs to build prompts from', input);
       const modelPath = await resolveModel(ctx.modelSpec(opts.model));
       const c = await checkAdapterExport({ modelPath, adapter: opts.lora, prompts, answers, venv: opts.venv });

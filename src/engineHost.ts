@@ -14,9 +14,9 @@ import { DEFAULT_MODEL_ID, resolveModel } from './engine/models';
 import { documentOptions, runSentences, sentenceSpace } from './node/jobs';
 import { buildIndex, loadIndex } from './node/ragIndex';
 import { loadRecords } from './node/load';
-import { AdapterRun, checkAdapters } from './node/adapters';
+import { AdapterRun, adapterManifestPath, checkAdapters } from './node/adapters';
 import { DocumentJob, EngineResponse, EngineSettings, ExtractResult, ExtractedItem, RequestSchema, SentenceJob, TrainLoraParams, TrainLoraResult } from './protocol/engine';
-import { manifestPath, trainLoraJob } from './node/trainLora';
+import { trainLoraJob } from './node/trainLora';
 
 
 const pool = new EnginePool(2);
@@ -118,7 +118,7 @@ async function trainLora(id: number, p: TrainLoraParams, signal: AbortSignal): P
     onProgress: (e) => send({ id, progress: { done: e.step, total: e.steps, message: `loss ${e.loss_avg.toFixed(3)} · ${e.examples_per_s.toFixed(2)} examples/s · ${Math.round(e.eta_s)} s left` } }),
   });
   const t = manifest.training;
-  return { adapter: p.out, manifest: manifestPath(p.out), stopped: t.stopped, examples: manifest.data.examples, steps: t.steps, seconds: t.seconds, lossFirst: t.lossCurve[0]?.[1], lossLast: t.lossCurve.at(-1)?.[1], devAccuracy: manifest.dev?.accuracy };
+  return { adapter: p.out, manifest: adapterManifestPath(p.out), stopped: t.stopped, examples: manifest.data.examples, steps: t.steps, seconds: t.seconds, lossFirst: t.lossCurve[0]?.[1], lossLast: t.lossCurve.at(-1)?.[1], devAccuracy: manifest.dev?.accuracy };
 }
 
 async function extractDocuments(id: number, s: EngineSettings, job: DocumentJob, signal: AbortSignal): Promise<ExtractResult> {

@@ -9,6 +9,8 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ChatPrompt } from '../core/ports';
+import { RenderOptions, renderTrainingExamples, selectTrainingPairs } from '../core/training/trainingSet';
+import { RelRecord } from '../core/schema';
 import { LlamaEngine, PromptTokenizer } from '../engine/llama';
 import { runTrainer } from './trainer';
 
@@ -80,6 +82,18 @@ function compare(a: number[][], b: number[][]): { maxAbsDiff: number; meanAbsDif
     if (argmax(row) === argmax(b[i]!)) agree++;
   });
   return { maxAbsDiff: max, meanAbsDiff: sum / Math.max(1, n), top1Agreement: agree / Math.max(1, a.length) };
+}
+
+/** Held-out prompts for the check: the first `n` labeled pairs, rendered as extraction sends them. */
+export async function checkPrompts(records: RelRecord[], n: number, opts: Omit<RenderOptions, 'retriever' | 'k'>): Promise<{ prompts: ChatPrompt[]; answers: string[] }> {
+  const pairs = selectTrainingPairs(records, opts.relationSet, opts.direction).pairs.slice(0, n);
+  const prompts: ChatPrompt[] = [];
+  let answers: string[] = [];
+  for await (const e of renderTrainingExamples(pairs, opts)) {
+    prompts.push(e.prompt);
+    answers = e.answers;
+  }
+  return { prompts, answers };
 }
 
 export async function checkAdapterExport(opts: { modelPath: string; adapter: string; prompts: ChatPrompt[]; answers: string[]; venv?: string; threads?: number }): Promise<ExportCheck> {

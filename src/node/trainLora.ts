@@ -74,8 +74,8 @@ export interface AdapterManifest {
   training: { steps: number; seconds: number; examplesPerSecond: number; peakRssMb?: number; stopped: boolean; lossCurve: Array<[number, number]>; resumedFrom: string | null };
 }
 
-export { adapterManifestPath as manifestPath } from './adapters';
-import { adapterManifestPath as manifestPath } from './adapters';
+import { adapterManifestPath } from './adapters';
+import { writeFileAtomic } from './files';
 
 async function writeTokenized(file: string, examples: AsyncIterable<RenderedExample>, tok: PromptTokenizer, withCandidates: boolean): Promise<{ n: number; promptTokens: number }> {
   const lines: string[] = [];
@@ -99,7 +99,7 @@ async function writeTokenized(file: string, examples: AsyncIterable<RenderedExam
 
 /** Selects, renders and tokenizes; trains; writes the adapter and its manifest. */
 export async function trainLoraJob(job: TrainLoraJob): Promise<{ manifest: AdapterManifest; done: TrainerDone }> {
-  const manifestFile = manifestPath(job.out);
+  const manifestFile = adapterManifestPath(job.out);
   const inputs = [job.input, job.dev?.file, job.modelPath, job.resumeFrom];
   await prepareReplace(job.out, inputs, job.force);
   await prepareReplace(manifestFile, inputs, job.force);
@@ -165,9 +165,7 @@ export async function trainLoraJob(job: TrainLoraJob): Promise<{ manifest: Adapt
         resumedFrom: job.resumeFrom ?? null,
       },
     };
-    const tmp = `${manifestFile}.${process.pid}.part`;
-    await fs.writeFile(tmp, JSON.stringify(manifest, null, 2) + '\n');
-    await fs.rename(tmp, manifestFile);
+    await writeFileAtomic(manifestFile, JSON.stringify(manifest, null, 2) + '\n');
     return { manifest, done };
   } finally {
     await fs.rm(work, { recursive: true, force: true });
