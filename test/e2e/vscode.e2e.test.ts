@@ -45,6 +45,15 @@ async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null |
   }
 }
 
+function isJson(line: string): boolean {
+  try {
+    JSON.parse(line);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function findLog(dir: string, re: RegExp): Promise<string | undefined> {
   const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
   for (const e of entries) {
@@ -166,9 +175,11 @@ describe('VS Code end to end (code-server + Chromium, real model)', function () 
     }, 300_000);
     assert.ok(triples.some((t) => /^[✓≠+] .+ \d\.\d\d/.test(t)), `predictions carry a score: ${triples.join(' | ')}`);
     await page.keyboard.press('Control+S');
+    // VS Code writes a save in chunks (the text buffer's pieces), so a read during the save can
+    // see part of the file: wait until the whole file is there (four complete lines).
     const after = await waitFor('the file saved', async () => {
       const t = await fs.readFile(path.join(ws, 'sample.jsonl'), 'utf8');
-      return t !== before ? t : undefined;
+      return t !== before && t.endsWith('\n') && t.split('\n').filter(Boolean).length === 4 && t.split('\n').filter(Boolean).every(isJson) ? t : undefined;
     }, 30_000);
     const lines = after.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { id: string; relations: Array<{ source?: string; status?: string }>; meta?: { extraction?: { model?: string; noRelation?: unknown[] } } });
     assert.equal(lines.length, 4);
@@ -203,7 +214,8 @@ describe('VS Code end to end (code-server + Chromium, real model)', function () 
     await page.keyboard.press('Control+S');
     const after = await waitFor('the accepted relation on disk', async () => {
       const t = (await fs.readFile(path.join(ws, 'sample.jsonl'), 'utf8')).split('\n');
-      return t[0] !== before[0] ? t : undefined;
+      // A read during VS Code's chunked save can see part of the file: wait for all of it.
+      return t[0] !== before[0] && t.length === before.length && t.filter(Boolean).every(isJson) ? t : undefined;
     }, 30_000);
     const first = JSON.parse(after[0]!) as { relations: Array<{ source?: string; status?: string }> };
     assert.ok(first.relations.some((r) => r.source === 'human' && r.status === 'accepted'));
