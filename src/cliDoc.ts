@@ -12,6 +12,8 @@ import { PairFilterModel, filterBySentenceDistance, filterCurve, parsePairFilter
 import { RelRecord, RelationSet, candidatePairs } from './core/schema';
 import { LlamaEmbedder } from './engine/embedder';
 import { LlamaEngine } from './engine/llama';
+import { ClassifierEngine } from './core/ports';
+import { ServerCliOptions, addServerOptions, checkServerOptions, openServerEngine } from './cliServer';
 import { resolveModel } from './engine/models';
 import { openDocOutput, runDocExtractJob } from './node/docExtract';
 import { documentFiles, documentOptions, resolveDocTemplate } from './node/jobs';
@@ -59,7 +61,7 @@ async function loadFilter(file: string): Promise<PairFilterModel> {
   return parsePairFilter((await readText(file)).text, file);
 }
 
-interface ExtractDocOptions {
+interface ExtractDocOptions extends ServerCliOptions {
   model?: string;
   filter: string;
   threshold?: number;
@@ -134,14 +136,17 @@ export function addDocumentCommands(program: Command, bench: Command, ctx: CliCo
     .option('--no-resume', 'start over instead of resuming after the documents already in the output (needs --force when the output exists)')
     .option('--force', 'with --no-resume: replace an existing output; also replace report/submission files or a file that is not a Relation Lens output')
     .requiredOption('-o, --out <file>', 'output JSONL (also OUT.report.json and, for DocRED relation sets, OUT.submission.json)')
-    .action(async (input: string, opts: ExtractDocOptions) => {
+    .action(async (input: string, opts: ExtractDocOptions, cmd: Command) => {
+      checkServerOptions(cmd, opts);
+      if (opts.engine === 'openai' && opts.relationEmbedder === 'llm') throw new InputError('--relation-embedder llm embeds with the in-process model; with --engine openai use gguf:PATH or none');
       // The outputs are checked and locked before anything is loaded (and long before the model).
       const filterFile = opts.filter !== 'none' && opts.filter !== 'llm' ? opts.filter : undefined;
       const output = await openDocOutput(opts.out, { inputs: [input, opts.relations, opts.relInfo, opts.model, filterFile, opts.template], resume: opts.resume, force: opts.force });
-      await usingOutput(output, (l) => process.stderr.write(l + '\n'), () => extractDocInto(output, input, opts));
+      await usingOutput(output, (l) => process.stderr.write(l + '\n'), () => extractDocInto(output, input, opts, cmd));
     });
+  addServerOptions(program.commands.find((c) => c.name() === 'extract-doc')!);
 
-  async function extractDocInto(output: Awaited<ReturnType<typeof openDocOutput>>, input: string, opts: ExtractDocOptions): Promise<void> {
+  async function extractDocInto(output: Awaited<ReturnType<typeof openDocOutput>>, input: string, opts: ExtractDocOptions, cmd: Command): Promise<void> {
       const isText = /\.(txt|md|text)$/i.test(input);
       let inputs: Array<{ record: RelRecord } | { id: string; text: string }>;
       let rs: RelationSet | undefined;
@@ -162,11 +167,20 @@ export function addDocumentCommands(program: Command, bench: Command, ctx: CliCo
       const files = await documentFiles(opts);
       const controller = new AbortController();
       const stopListening = onInterrupt(controller, 'stopping (Ctrl-C again to stop at once); the finished documents are kept, run the same command again to resume');
-      const spec = ctx.modelSpec(opts.model);
-      const dl = new ProgressBar(`downloading ${spec}`);
-      const modelPath = await resolveModel(spec, { signal: controller.signal, onProgress: (d, t) => dl.update(d, t) });
-      dl.stop();
-      const engine = await LlamaEngine.open({ modelPath, threads: opts.threads, parallel: opts.parallel, contextSize: opts.contextSize, signal: controller.signal });
+      let spec: string;
+      let modelPath = '';
+      let engine: ClassifierEngine;
+      if (opts.engine === 'openai') {
+        const server = await openServerEngine(cmd, opts, controller.signal);
+        engine = server;
+        spec = server.info.model;
+      } else {
+        spec = ctx.modelSpec(opts.model);
+        const dl = new ProgressBar(`downloading ${spec}`);
+        modelPath = await resolveModel(spec, { signal: controller.signal, onProgress: (d, t) => dl.update(d, t) });
+        dl.stop();
+        engine = await LlamaEngine.open({ modelPath, threads: opts.threads, parallel: opts.parallel, contextSize: opts.contextSize, signal: controller.signal });
+      }
       let embedder: LlamaEmbedder | undefined;
       let done = 0;
       try {
@@ -176,7 +190,7 @@ export function addDocumentCommands(program: Command, bench: Command, ctx: CliCo
           embedder = await LlamaEmbedder.open(gguf ?? modelPath, gguf ? 'gguf' : 'llm', { threads: opts.threads, signal: controller.signal });
         }
         const i = engine.info;
-        process.stderr.write(`engine: ${i.backend}, ${i.threads} thread(s), ${i.parallel} sequence(s) × ${i.contextSize} tokens; model ${modelPath}\n`);
+        process.stderr.write(opts.engine === 'openai' ? `engine: ${i.backend}, model ${spec}, ${i.parallel} request(s) in flight, context ${i.contextSize} tokens\n` : `engine: ${i.backend}, ${i.threads} thread(s), ${i.parallel} sequence(s) × ${i.contextSize} tokens; model ${modelPath}\n`);
         const options = await documentOptions({ relationSet: rs, template: opts.template, k: opts.k, filter: opts.filter, entityFuzzy: opts.entityFuzzy, relationFuzzy: opts.relationFuzzy, theta: opts.theta, embedder, model: spec, signal: controller.signal }, files);
         process.stderr.write(`relation set ${rs.name} (${rs.labels.length} labels), template ${options.template.name}${options.none ? ` (answers may be ${NONE_ANSWER})` : ''}, k=${opts.k}, filter ${opts.filter}\n`);
         const bar = new RateBar('documents', 'documents');
@@ -280,28 +294,30 @@ export function addDocumentCommands(program: Command, bench: Command, ctx: CliCo
         const threshold = opts.threshold ?? model.threshold;
         const bar = new RateBar('documents');
         const t0 = Date.now();
-        const cost = (r: RelRecord, pairs: Array<[string, string]>) => {
+        const cost = async (r: RelRecord, pairs: Array<[string, string]>) => {
           const byId = new Map(r.entities.map((e) => [e.id, e]));
           const prompt = (b: DocBatch) => docPrompt(template, docPromptView(r, rs, { none }, b.pairs.map(([h, t]) => [byId.get(h)!, byId.get(t)!]), b.text));
           const counted = new Map<DocBatch, number>();
-          const count = (b: DocBatch) => counted.get(b) ?? counted.set(b, engine.countPromptTokens(prompt(b))).get(b)!;
-          const { batches } = planBatches(r, pairs, opts.k, (b) => count(b) + 16 * b.pairs.length <= opts.contextSize, evidence);
-          return { prompts: batches.length, tokens: batches.reduce((a, b) => a + count(b), 0) };
+          const count = async (b: DocBatch) => counted.get(b) ?? counted.set(b, await engine.countPromptTokens(prompt(b))).get(b)!;
+          const { batches } = await planBatches(r, pairs, opts.k, async (b) => (await count(b)) + 16 * b.pairs.length <= opts.contextSize, evidence);
+          let tokens = 0;
+          for (const b of batches) tokens += await count(b);
+          return { prompts: batches.length, tokens };
         };
         let all = { prompts: 0, tokens: 0 };
         let kept = { prompts: 0, tokens: 0, pairs: 0 };
         let pairsIn = 0;
-        records.forEach((r, i) => {
+        for (const [i, r] of records.entries()) {
           const pairs = candidatePairs(r);
           pairsIn += pairs.length;
           const scores = scorePairs(model, r, pairs);
           const keep = pairs.filter((_, j) => scores[j]! >= threshold);
-          const a = cost(r, pairs);
-          const b = cost(r, keep);
+          const a = await cost(r, pairs);
+          const b = await cost(r, keep);
           all = { prompts: all.prompts + a.prompts, tokens: all.tokens + a.tokens };
           kept = { prompts: kept.prompts + b.prompts, tokens: kept.tokens + b.tokens, pairs: kept.pairs + keep.length };
           bar.update(i + 1, records.length, Date.now() - t0);
-        });
+        }
         bar.stop();
         const res = {
           documents: records.length,

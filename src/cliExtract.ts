@@ -20,6 +20,10 @@ import { buildIndex, indexFolderState, loadIndex } from './node/ragIndex';
 import { benchThroughput } from './node/bench';
 import { TrainingRetriever } from './core/retrieval/retriever';
 import { sentenceSpace } from './node/jobs';
+import { ClassifierEngine } from './core/ports';
+import { ServerCliOptions, addServerOptions, checkServerOptions, openServerEngine } from './cliServer';
+import { effectiveMode } from './core/pipelines/sentence';
+import { ServerEngine } from './engine/server';
 
 /** An index folder may be new, empty, or (with --force) an index this tool built; nothing else. */
 async function checkIndexFolder(dir: string, force: boolean | undefined): Promise<void> {
@@ -28,7 +32,7 @@ async function checkIndexFolder(dir: string, force: boolean | undefined): Promis
   if (state === 'index' && !force) throw new InputError('the folder holds an index; pass --force to replace it', dir);
 }
 
-interface ExtractCliOptions {
+interface ExtractCliOptions extends ServerCliOptions {
   model?: string;
   lora: string[];
   template: string;
@@ -50,17 +54,19 @@ interface ExtractCliOptions {
   deterministic?: boolean;
 }
 
-async function extractCommand(input: string, opts: ExtractCliOptions): Promise<void> {
+async function extractCommand(input: string, opts: ExtractCliOptions, cmd: Command): Promise<void> {
+  checkServerOptions(cmd, opts);
+  if (opts.engine === 'openai' && opts.mode === 'knn') throw new InputError('--mode knn uses no model; drop --engine openai');
   // The output is checked and locked before anything is loaded (and long before the model).
   const output = await openRecordOutput(opts.out, {
     inputs: [input, opts.relations, opts.template, opts.model, opts.rag && path.join(opts.rag, 'manifest.json'), ...opts.lora.map((l) => parseLoraArg(l).path)],
     resume: opts.resume,
     force: opts.force,
   });
-  await usingOutput(output, (l) => process.stderr.write(l + '\n'), () => extractInto(output, input, opts));
+  await usingOutput(output, (l) => process.stderr.write(l + '\n'), () => extractInto(output, input, opts, cmd));
 }
 
-async function extractInto(output: Awaited<ReturnType<typeof openRecordOutput>>, input: string, opts: ExtractCliOptions): Promise<void> {
+async function extractInto(output: Awaited<ReturnType<typeof openRecordOutput>>, input: string, opts: ExtractCliOptions, cmd: Command): Promise<void> {
   if (!opts.from && /\.(txt|md|text)$/i.test(input)) {
     // Plain prose has no entities to classify: that is extract-doc's job.
     const format = await detectFormat(input).catch(() => undefined);
@@ -80,10 +86,22 @@ async function extractInto(output: Awaited<ReturnType<typeof openRecordOutput>>,
     process.stderr.write(`retrieval: ${rag.manifest.kind} index of ${rag.manifest.count} examples (${opts.rag}), k=${opts.k}\n`);
   } else if (opts.mode === 'knn') throw new InputError('--mode knn needs --rag INDEX');
   const retriever = rag ? new TrainingRetriever(rag.examples, rag.searcher, space) : undefined;
-  let engine: LlamaEngine | undefined;
+  let engine: ClassifierEngine | undefined;
   const provenance: Record<string, unknown> = {};
-  const spec = opts.mode === 'knn' ? 'knn' : modelSpec(opts.model);
-  if (opts.mode !== 'knn') {
+  let spec = opts.mode === 'knn' ? 'knn' : opts.engine === 'openai' ? '' : modelSpec(opts.model);
+  let mode = opts.mode;
+  if (opts.engine === 'openai') {
+    const server = await openServerEngine(cmd, opts, controller.signal);
+    engine = server;
+    spec = server.info.model;
+    const i = server.info;
+    process.stderr.write(`engine: ${i.backend}, model ${server.servedModel}, ${i.parallel} request(s) in flight, context ${i.contextSize} tokens${opts.deterministic ? ' (deterministic)' : ''}\n`);
+    const m = effectiveMode(i, opts.mode, opts.answers === 'codes', space.answers.length);
+    if (m.note) process.stderr.write(`note: ${m.note}\n`);
+    mode = m.mode;
+    provenance['model'] = { spec, served: server.servedModel, endpoint: server.endpoint };
+    provenance['engine'] = { backend: 'server', flavor: server.flavor, endpoint: server.endpoint, parallel: i.parallel, contextSize: i.contextSize };
+  } else if (opts.mode !== 'knn') {
     const dl = new ProgressBar(`downloading ${spec}`);
     const modelPath = await resolveModel(spec, { signal: controller.signal, onProgress: (d, t) => dl.update(d, t) });
     dl.stop();
@@ -95,7 +113,7 @@ async function extractInto(output: Awaited<ReturnType<typeof openRecordOutput>>,
     provenance['adapters'] = await Promise.all(i.adapters.map(async (a) => ({ ...(await fileDigest(a.path)), scale: a.scale })));
     provenance['engine'] = { backend: i.backend, threads: i.threads, parallel: i.parallel, contextSize: i.contextSize, ...(await runtimeVersions()) };
   }
-  process.stderr.write(`relation set ${rs.name} (${rs.labels.length} labels${rs.noRelation ? ` + ${rs.noRelation}` : ''}), template ${template.name}, mode ${opts.mode}, direction ${direction}\n`);
+  process.stderr.write(`relation set ${rs.name} (${rs.labels.length} labels${rs.noRelation ? ` + ${rs.noRelation}` : ''}), template ${template.name}, mode ${mode}, direction ${direction}\n`);
   const bar = new RateBar('extracting');
   let last: { records: number; totalRecords: number } | undefined;
   const run: RunRecord = { command: process.argv.slice(2).join(' '), started: new Date().toISOString(), finished: '', status: 'failed', records: { written: 0, resumed: output.done.size } };
@@ -103,7 +121,7 @@ async function extractInto(output: Awaited<ReturnType<typeof openRecordOutput>>,
     input: await fileDigest(input),
     template: { name: template.name, sha256: textSha256(JSON.stringify(template)) },
     relationSet: { name: rs.name, sha256: textSha256(JSON.stringify(rs)) },
-    settings: { mode: opts.mode, answers: opts.answers, direction, rag: opts.rag ?? null, k: opts.rag ? opts.k : null, scoreMargin: opts.scoreMargin, limit: opts.limit ?? null, deterministic: !!opts.deterministic },
+    settings: { mode, answers: opts.answers, direction, rag: opts.rag ?? null, k: opts.rag ? opts.k : null, scoreMargin: opts.scoreMargin, limit: opts.limit ?? null, deterministic: !!opts.deterministic },
   });
   try {
     const p = await runExtractJob({
@@ -111,7 +129,7 @@ async function extractInto(output: Awaited<ReturnType<typeof openRecordOutput>>,
       records,
       relationSet: rs,
       template,
-      mode: opts.mode,
+      mode,
       direction,
       out: opts.out,
       resume: opts.resume,
@@ -137,6 +155,10 @@ async function extractInto(output: Awaited<ReturnType<typeof openRecordOutput>>,
     if (p.errors.length) raiseExitCode(3);
     const rate = p.elapsedMs > 0 ? (1000 * p.pairs) / p.elapsedMs : 0;
     process.stderr.write(`wrote ${p.records} record(s) (${p.pairs} pair(s), ${rate.toFixed(2)} examples/s) to ${opts.out}\n`);
+    if (engine instanceof ServerEngine) {
+      const q = engine.requests;
+      process.stderr.write(`server: ${q.sent} request(s), ${q.retried} retried${engine.outOfSet ? `, ${engine.outOfSet} answer(s) outside the relation set (reported as errors)` : ''}\n`);
+    }
     if (controller.signal.aborted) {
       process.stderr.write(`interrupted: ${p.records} of ${p.totalRecords} record(s) done; run the same command again to resume\n`);
       raiseExitCode(130);
@@ -181,9 +203,10 @@ export function addExtractCommands(program: Command, bench: Command): void {
     .option('--no-resume', 'start over instead of resuming after the records already in the output (needs --force when the output exists)')
     .option('--force', 'with --no-resume: replace an existing output; also replace a file that is not a Relation Lens output')
     .requiredOption('-o, --out <file>', 'output JSONL (written as records finish)')
-    .action(async (input: string, opts: ExtractCliOptions) => {
-      await extractCommand(input, opts);
+    .action(async (input: string, opts: ExtractCliOptions, cmd: Command) => {
+      await extractCommand(input, opts, cmd);
     });
+  addServerOptions(program.commands.find((c) => c.name() === 'extract')!);
 
   const index = program.command('index').description('retrieval indexes for RAG4RE');
   index

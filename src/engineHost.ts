@@ -9,7 +9,10 @@ import { sumReports } from './core/pipelines/document';
 import { DocumentInput, runDocumentExtraction } from './core/pipelines/documentRunner';
 import { TrainingRetriever } from './core/retrieval/retriever';
 import { RelRecord, RelationSet, candidatePairs, validateRecord, validateRelationSet } from './core/schema';
-import { EnginePool, LlamaEngine } from './engine/llama';
+import { EnginePool } from './engine/llama';
+import { ServerEngine } from './engine/server';
+import { ClassifierEngine } from './core/ports';
+import { effectiveMode } from './core/pipelines/sentence';
 import { DEFAULT_MODEL_ID, resolveModel } from './engine/models';
 import { documentOptions, runSentences, sentenceSpace } from './node/jobs';
 import { buildIndex, loadIndex } from './node/ragIndex';
@@ -41,7 +44,26 @@ function checkedSet(v: RelationSet): RelationSet {
   return r.value;
 }
 
-async function engineFor(s: EngineSettings, signal: AbortSignal, id: number, run: Omit<AdapterRun, 'modelPath'>): Promise<{ engine: LlamaEngine; modelPath: string; warnings: string[] }> {
+/** Serving engines by endpoint, model, flavor and key (an HTTP client each; nothing to free). */
+const servers = new Map<string, Promise<ServerEngine>>();
+
+function serverFor(s: NonNullable<EngineSettings['server']>, signal: AbortSignal): Promise<ServerEngine> {
+  const key = JSON.stringify([s.endpoint, s.model, s.flavor, s.apiKey]);
+  let e = servers.get(key);
+  if (!e) {
+    e = ServerEngine.open({ endpoint: s.endpoint, model: s.model, flavor: s.flavor, apiKey: s.apiKey, signal });
+    e.catch(() => servers.delete(key));
+    servers.set(key, e);
+  }
+  return e;
+}
+
+async function engineFor(s: EngineSettings, signal: AbortSignal, id: number, run: Omit<AdapterRun, 'modelPath'>): Promise<{ engine: ClassifierEngine; modelPath: string; warnings: string[] }> {
+  if (s.server) {
+    if (s.loras.length) throw new Error('LoRA adapters apply to the local engine; with a serving engine, load the adapter into the server (e.g. llama-server --lora FILE)');
+    const engine = await serverFor(s.server, signal);
+    return { engine, modelPath: '', warnings: [] };
+  }
   let last = 0;
   const modelPath = await resolveModel(s.model, {
     signal,
@@ -73,7 +95,9 @@ async function extractSentences(id: number, s: EngineSettings, job: SentenceJob,
     let done = 0;
     const items: ExtractedItem[] = [];
     const errors: string[] = [];
-    const run = runSentences(engine, recs, { relationSet: rs, template: job.template, mode: job.mode, direction, retriever, k: job.rag?.k, scoreMargin: job.scoreMargin, answerCodes: job.answers === 'codes', signal, model: s.model });
+    const m = engine ? effectiveMode(engine.info, job.mode, job.answers === 'codes', space.answers.length) : { mode: job.mode };
+    if (m.note) send({ log: { level: 'warn', message: m.note } });
+    const run = runSentences(engine, recs, { relationSet: rs, template: job.template, mode: m.mode, direction, retriever, k: job.rag?.k, scoreMargin: job.scoreMargin, answerCodes: job.answers === 'codes', signal, model: s.server ? engine!.info.model : s.model });
     for await (const r of run) {
       done += r.predictions.length;
       for (const p of r.predictions) if (p.error) errors.push(p.error);
@@ -124,8 +148,8 @@ async function trainLora(id: number, p: TrainLoraParams, signal: AbortSignal): P
 async function extractDocuments(id: number, s: EngineSettings, job: DocumentJob, signal: AbortSignal): Promise<ExtractResult> {
   const rs = checkedSet(job.relationSet);
   const inputs: DocumentInput[] = job.inputs.map((i) => ('record' in i ? { record: checked([i.record])[0]! } : i));
-  const options = await documentOptions({ relationSet: rs, template: job.template, k: job.k, filter: typeof job.filter === 'string' ? job.filter : job.filter.file, threshold: job.threshold, model: s.model, signal });
   const { engine, modelPath } = await engineFor(s, signal, id, { relationSet: rs });
+  const options = await documentOptions({ relationSet: rs, template: job.template, k: job.k, filter: typeof job.filter === 'string' ? job.filter : job.filter.file, threshold: job.threshold, model: s.server ? engine.info.model : s.model, signal });
   const t0 = Date.now();
   const tok0 = engine.evaluatedTokens;
   const items: ExtractedItem[] = [];

@@ -4,6 +4,10 @@
  */
 export type TokenId = number;
 
+/** The serving engines Relation Lens can talk to (their constraint and scoring fields differ). */
+export const SERVER_FLAVORS = ['llama.cpp', 'vllm', 'ollama', 'sglang', 'openai'] as const;
+export type ServerFlavor = (typeof SERVER_FLAVORS)[number];
+
 /** A prompt as chat messages; the engine applies the model's chat template. */
 export interface ChatPrompt {
   system?: string;
@@ -18,13 +22,23 @@ export interface EngineInfo {
   adapters: Array<{ path: string; scale: number }>;
   contextSize: number;
   parallel: number;
+  /**
+   * How answers can be scored: "full" (default: any token sequence, multi-token labels exact) or
+   * "first-token" (a serving engine's top_logprobs of the first answer token: one-token answers
+   * only, at most `topLogprobs` of them).
+   */
+  scoring?: 'full' | 'first-token';
+  topLogprobs?: number;
 }
 
 /** One prompt loaded into a sequence; label continuations are scored on top of it. */
 export interface PromptSession {
   /** Tokens of the rendered prompt. */
   readonly promptTokens: number;
-  /** Prompt tokens that were already in the sequence's KV cache (not evaluated again). */
+  /**
+   * Prompt tokens that were already in the sequence's KV cache (not evaluated again). A serving
+   * engine knows this only after its first request: read it after the session's calls.
+   */
   readonly reusedTokens: number;
   /**
    * Teacher-forces `path` after the prompt and returns, for each position i in 0..path.length
@@ -54,12 +68,15 @@ export interface Generation {
 
 export interface ClassifierEngine {
   readonly info: EngineInfo;
-  /** Token ids of a label as the model writes it at the start of its answer. */
-  tokenizeLabel(label: string): TokenId[];
+  /**
+   * Token ids of a label as the model writes it at the start of its answer (asynchronous: a
+   * serving engine asks its server).
+   */
+  tokenizeLabel(label: string): Promise<TokenId[]>;
   /** Tokens that end an answer (end of turn / end of text). */
   readonly endTokens: TokenId[];
   /** Token count of a rendered prompt (for context checks and cost reports). */
-  countPromptTokens(prompt: ChatPrompt): number;
+  countPromptTokens(prompt: ChatPrompt): Promise<number>;
   /**
    * Runs `fn` with the prompt loaded into one of the engine's parallel sequences. The sequence
    * keeps its KV cache between calls, so a prompt that shares a prefix with the previous one
@@ -79,6 +96,14 @@ export class ContextOverflowError extends Error {
   ) {
     super(`the prompt needs ${tokens} tokens but the context holds ${contextSize}; shorten the input or raise --context-size`);
     this.name = 'ContextOverflowError';
+  }
+}
+
+/** A constrained answer outside the labels asked for (an engine that ignored its constraint). */
+export class OutOfSetAnswer extends Error {
+  constructor(readonly answer: string) {
+    super(`the engine answered ${JSON.stringify(answer.slice(0, 80))}, which is not one of the answers asked for`);
+    this.name = 'OutOfSetAnswer';
   }
 }
 

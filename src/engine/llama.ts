@@ -262,7 +262,7 @@ export class LlamaEngine implements ClassifierEngine {
     return this.evaluated;
   }
 
-  tokenizeLabel(label: string): TokenId[] {
+  async tokenizeLabel(label: string): Promise<TokenId[]> {
     return this.model.tokenize(label);
   }
 
@@ -275,7 +275,7 @@ export class LlamaEngine implements ClassifierEngine {
     return this.render(prompt);
   }
 
-  countPromptTokens(prompt: ChatPrompt): number {
+  async countPromptTokens(prompt: ChatPrompt): Promise<number> {
     return this.tokenizePrompt(prompt).length;
   }
 

@@ -10,6 +10,7 @@
 import { z } from 'zod';
 import { TemplateSchema } from '../core/prompts/template';
 import { RecordSchema, RelRecord, RelationSetSchema } from '../core/schema';
+import { SERVER_FLAVORS } from '../core/ports';
 
 export const EngineSettingsSchema = z
   .object({
@@ -19,6 +20,16 @@ export const EngineSettingsSchema = z
     threads: z.number().int().positive().optional(),
     parallel: z.number().int().positive().default(2),
     contextSize: z.number().int().positive().default(4096),
+    /** A serving engine instead of the in-process model (relationLens.backend = server). */
+    server: z
+      .object({
+        endpoint: z.string().url(),
+        model: z.string().min(1).optional(),
+        flavor: z.enum(SERVER_FLAVORS).optional(),
+        apiKey: z.string().min(1).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 export type EngineSettings = z.infer<typeof EngineSettingsSchema>;

@@ -70,6 +70,8 @@ export function registerCommands(s: Services): void {
   reg('relationLens.extractRelationsFile', () => extractRelations(engine, runs, log, 'file'));
   reg('relationLens.extractRelationsLine', () => extractRelations(engine, runs, log, 'line'));
 
+  reg('relationLens.setServerApiKey', () => engine.setApiKey());
+
   reg('relationLens.selectModel', async () => {
     const items: Array<vscode.QuickPickItem & { value?: string }> = [
       ...CATALOG.map((c) => ({ label: c.id, description: `${c.parameters}, ${c.size ? `${(c.size / 1e9).toFixed(1)} GB` : "size unknown"}, ${c.hardware}`, detail: c.recommended, value: c.id })),

@@ -5,13 +5,19 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { ServerFlavor } from '../core/ports';
 
 export const SECTION = 'relationLens';
 
-/** Settings that name files to load; never taken from an untrusted workspace. */
-export const PATH_SETTINGS = ['model', 'loras', 'relationSet', 'template', 'ragIndex', 'document.filter'] as const;
+/**
+ * Settings that name files to load, or a server to send the open files to; never taken from an
+ * untrusted workspace.
+ */
+export const PATH_SETTINGS = ['model', 'loras', 'relationSet', 'template', 'ragIndex', 'document.filter', 'server.endpoint'] as const;
 
 export interface Settings {
+  backend: 'local' | 'server';
+  server: { endpoint: string; model: string; flavor: ServerFlavor | '' };
   model: string;
   loras: Array<{ path: string; scale: number }>;
   relationSet: string;
@@ -42,6 +48,8 @@ function get<T>(cfg: vscode.WorkspaceConfiguration, key: string, fallback: T): T
 export function readSettings(): Settings {
   const c = vscode.workspace.getConfiguration(SECTION);
   return {
+    backend: get(c, 'backend', 'local'),
+    server: { endpoint: get(c, 'server.endpoint', ''), model: get(c, 'server.model', ''), flavor: get(c, 'server.flavor', '') },
     model: get(c, 'model', ''),
     loras: get(c, 'loras', [] as Array<{ path: string; scale: number }>),
     relationSet: get(c, 'relationSet', ''),

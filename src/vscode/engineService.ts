@@ -11,11 +11,15 @@ import { EngineSettings, ExtractResult } from '../protocol/engine';
 import { Settings, resolvePath } from './config';
 import { Disposable } from './lifecycle';
 
+const API_KEY_SECRET = 'relationLens.server.apiKey';
+
 export class EngineService extends Disposable {
   readonly client: EngineClient;
   private readonly status: vscode.StatusBarItem;
   private last: ExtractResult['engine'] | undefined;
   private tokensPerSecond: number | undefined;
+
+  private readonly secrets: vscode.SecretStorage;
 
   constructor(
     context: vscode.ExtensionContext,
@@ -23,6 +27,9 @@ export class EngineService extends Disposable {
     private readonly settings: () => Settings,
   ) {
     super();
+    this.secrets = context.secrets;
+    this._register(this.secrets.onDidChange((e) => e.key === API_KEY_SECRET && void this.loadApiKey()));
+    void this.loadApiKey();
     this.client = new EngineClient({
       hostPath: context.asAbsolutePath(path.join('dist', 'engineHost.js')),
       log: (level, message) => (level === 'error' ? log.error(message) : level === 'warn' ? log.warn(message) : log.info(message)),
@@ -35,10 +42,31 @@ export class EngineService extends Disposable {
     this.status.show();
   }
 
+  /** The serving engine's API key, mirrored from secret storage (settings are read synchronously). */
+  private apiKey: string | undefined;
+
+  private async loadApiKey(): Promise<void> {
+    this.apiKey = (await this.secrets.get(API_KEY_SECRET)) || undefined;
+    this.render();
+  }
+
+  /** Asks for the serving engine's API key and keeps it in secret storage (empty: removes it). */
+  async setApiKey(): Promise<void> {
+    const v = await vscode.window.showInputBox({ title: 'Relation Lens: API key for the serving engine', prompt: 'Kept in VS Code secret storage, never in settings. Leave empty to remove it.', password: true, ignoreFocusOut: true });
+    if (v === undefined) return;
+    if (v) await this.secrets.store(API_KEY_SECRET, v);
+    else await this.secrets.delete(API_KEY_SECRET);
+    await this.loadApiKey();
+    void vscode.window.showInformationMessage(v ? 'Relation Lens: API key saved in secret storage.' : 'Relation Lens: API key removed.');
+  }
+
   engineSettings(doc?: vscode.Uri): EngineSettings {
     const s = this.settings();
     const model = resolvePath(s.model, doc) || DEFAULT_MODEL_ID;
+    if (s.backend === 'server' && !s.server.endpoint) throw new Error('relationLens.backend is "server" but relationLens.server.endpoint is empty (set it to the server URL, e.g. http://127.0.0.1:8080/v1)');
+    const server = s.backend === 'server' ? { endpoint: s.server.endpoint, ...(s.server.model ? { model: s.server.model } : {}), ...(s.server.flavor ? { flavor: s.server.flavor } : {}), ...(this.apiKey ? { apiKey: this.apiKey } : {}) } : undefined;
     return {
+      ...(server ? { server } : {}),
       model,
       loras: s.loras.map((l) => ({ path: resolvePath(l.path, doc), scale: l.scale })),
       ...(s.threads > 0 ? { threads: s.threads } : {}),
@@ -55,6 +83,15 @@ export class EngineService extends Disposable {
 
   render(): void {
     const s = this.settings();
+    if (s.backend === 'server') {
+      const where = s.server.endpoint ? s.server.endpoint.replace(/^https?:\/\//, '').replace(/\/v1\/?$/, '') : 'no endpoint set';
+      const tps = this.tokensPerSecond ? ` · ${this.tokensPerSecond.toFixed(0)} tok/s` : '';
+      this.status.text = `$(server) ${s.server.model || 'served model'} @ ${where}${tps}`;
+      this.status.tooltip = new vscode.MarkdownString(
+        [`**Relation Lens** — serving engine`, `endpoint: \`${s.server.endpoint || '(relationLens.server.endpoint is empty)'}\``, `model: \`${s.server.model || 'the first the server lists'}\``, `flavor: ${s.server.flavor || 'detected'}`, `API key: ${this.apiKey ? 'set (secret storage)' : 'none'}`, this.last ? `last run: ${this.last.backend}` : ''].filter(Boolean).join('\n\n'),
+      );
+      return;
+    }
     const model = this.last?.model ?? (s.model || `${DEFAULT_MODEL_ID} (default)`);
     const short = path.basename(model).replace(/\.gguf$/i, '');
     const adapters = s.loras.length ? ` + ${s.loras.length} LoRA` : '';

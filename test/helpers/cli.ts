@@ -51,3 +51,8 @@ export function knnScratch(prefix: string): { dir: string; index: string } {
 
 /** `extract` arguments for the nearest-neighbour vote over `index`. */
 export const knnArgs = (index: string, input: string, out: string, ...more: string[]): string[] => ['extract', input, '--mode', 'knn', '--rag', index, '--k', '3', ...more, '-o', out];
+
+/** A fresh scratch folder under the system temp directory. */
+export function tmp(prefix = 'rl-test-'): string {
+  return mkdtempSync(path.join(tmpdir(), prefix));
+}

@@ -14,17 +14,21 @@ export class ScriptedEngine implements ClassifierEngine {
 
   constructor(private readonly answer: (prompt: ChatPrompt) => string) {}
 
-  tokenizeLabel(label: string): number[] {
+  async tokenizeLabel(label: string): Promise<number[]> {
     return [...label].map((c) => c.codePointAt(0)!);
   }
 
-  countPromptTokens(prompt: ChatPrompt): number {
+  async countPromptTokens(prompt: ChatPrompt): Promise<number> {
+    return this.count(prompt);
+  }
+
+  private count(prompt: ChatPrompt): number {
     return Math.ceil(((prompt.system ?? '') + prompt.user).length / 4);
   }
 
   async withPrompt<T>(prompt: ChatPrompt, fn: (s: PromptSession) => Promise<T>): Promise<T> {
     this.prompts.push(prompt);
-    const tokens = this.countPromptTokens(prompt);
+    const tokens = this.count(prompt);
     this.evaluatedTokens += tokens;
     const text = this.answer(prompt);
     const gen = (): Generation => ({ text, tokens: Math.ceil(text.length / 4), truncated: false });

@@ -122,8 +122,8 @@ describe('document-level RE (LMRC)', function () {
       ['e1', 'e4'],
     ];
 
-    it('k pairs per prompt over the whole text when it fits', () => {
-      const { batches, unfit } = planBatches(ALICE, pairs, 2, () => true);
+    it('k pairs per prompt over the whole text when it fits', async () => {
+      const { batches, unfit } = await planBatches(ALICE, pairs, 2, () => true);
       assert.deepEqual(
         batches.map((b) => b.pairs.length),
         [2, 2, 1],
@@ -132,9 +132,9 @@ describe('document-level RE (LMRC)', function () {
       assert.deepEqual(unfit, []);
     });
 
-    it('a prompt that does not fit gets the sentences of its pairs, then smaller batches, then the closest sentence pair', () => {
+    it('a prompt that does not fit gets the sentences of its pairs, then smaller batches, then the closest sentence pair', async () => {
       const limit = 80;
-      const { batches, unfit } = planBatches(ALICE, pairs, 5, (b) => b.text.length <= limit);
+      const { batches, unfit } = await planBatches(ALICE, pairs, 5, (b) => b.text.length <= limit);
       assert.deepEqual(unfit, []);
       assert.deepEqual(batches.flatMap((b) => b.pairs).sort(), [...pairs].sort());
       for (const b of batches) {
@@ -146,7 +146,7 @@ describe('document-level RE (LMRC)', function () {
             assert.ok(b.text.includes(e.name), `${e.name} in "${b.text}"`);
           }
       }
-      const none = planBatches(ALICE, pairs, 5, () => false);
+      const none = await planBatches(ALICE, pairs, 5, () => false);
       assert.deepEqual(none.batches, []);
       assert.equal(none.unfit.length, pairs.length);
     });
@@ -157,8 +157,8 @@ describe('document-level RE (LMRC)', function () {
       assert.equal(windowText(ALICE, [1, 3], true), '… [1] She works for Acme Corp. … [3] London is the capital of England.');
     });
 
-    it('numbered batches (evidence) show the whole document with its sentence numbers', () => {
-      const { batches } = planBatches(ALICE, candidatePairs(ALICE).slice(0, 2), 2, () => true, true);
+    it('numbered batches (evidence) show the whole document with its sentence numbers', async () => {
+      const { batches } = await planBatches(ALICE, candidatePairs(ALICE).slice(0, 2), 2, () => true, true);
       assert.equal(batches[0]!.text, '[0] Alice Smith was born in Paris. [1] She works for Acme Corp. [2] Acme Corp is based in London. [3] London is the capital of England.');
       assert.equal(batches[0]!.window, undefined);
     });

@@ -106,7 +106,7 @@ describe('engine (node-llama-cpp, real GGUF)', function () {
     const single = await LlamaEngine.open({ modelPath: model, parallel: 1, contextSize: 1024 });
     try {
       // Each session scores one position: the prompt is evaluated with its first scored position.
-      const probe = [single.tokenizeLabel('Other')[0]!];
+      const probe = [(await single.tokenizeLabel('Other'))[0]!];
       const session = async (s: PromptSession) => {
         await s.continuation([], [probe]);
         return [s.promptTokens, s.reusedTokens];

@@ -277,23 +277,23 @@ export function answerGrammar(pairs: Array<[string, string]>, relations: string[
 }
 
 /** Splits kept pairs into prompts of k pairs, windowed or split further when a prompt does not fit. */
-export function planBatches(record: RelRecord, pairs: Array<[string, string]>, k: number, fits: (b: DocBatch) => boolean, numbered = false): { batches: DocBatch[]; unfit: Array<[string, string]> } {
+export async function planBatches(record: RelRecord, pairs: Array<[string, string]>, k: number, fits: (b: DocBatch) => boolean | Promise<boolean>, numbered = false): Promise<{ batches: DocBatch[]; unfit: Array<[string, string]> }> {
   const all = (record.sentences ?? []).map((_, i) => i);
   const text = (sents: number[]) => windowText(record, sents, numbered);
   const byId = new Map(record.entities.map((e) => [e.id, e]));
   const batches: DocBatch[] = [];
   const unfit: Array<[string, string]> = [];
-  const place = (ps: Array<[string, string]>): void => {
+  const place = async (ps: Array<[string, string]>): Promise<void> => {
     const whole: DocBatch = { pairs: ps, text: numbered && all.length ? text(all) : record.text };
-    if (fits(whole)) return void batches.push(whole);
+    if (await fits(whole)) return void batches.push(whole);
     const ents = [...new Set(ps.flat())].map((id) => byId.get(id)!).filter(Boolean);
     const sents = sentencesOf(record, ents);
     const windowed: DocBatch = { pairs: ps, text: text(sents), window: sents };
-    if (record.sentences?.length && fits(windowed)) return void batches.push(windowed);
+    if (record.sentences?.length && (await fits(windowed))) return void batches.push(windowed);
     if (ps.length > 1) {
       const mid = Math.ceil(ps.length / 2);
-      place(ps.slice(0, mid));
-      place(ps.slice(mid));
+      await place(ps.slice(0, mid));
+      await place(ps.slice(mid));
       return;
     }
     // One pair that still does not fit: the closest pair of sentences holding its two entities.
@@ -304,12 +304,12 @@ export function planBatches(record: RelRecord, pairs: Array<[string, string]>, k
       if (best) {
         const s = [...new Set(best)].sort((x, y) => x - y);
         const tight: DocBatch = { pairs: ps, text: text(s), window: s };
-        if (fits(tight)) return void batches.push(tight);
+        if (await fits(tight)) return void batches.push(tight);
       }
     }
     unfit.push(ps[0]!);
   };
-  for (let i = 0; i < pairs.length; i += k) place(pairs.slice(i, i + k));
+  for (let i = 0; i < pairs.length; i += k) await place(pairs.slice(i, i + k));
   return { batches, unfit };
 }
 
@@ -334,7 +334,7 @@ async function proposeCandidates(engine: ClassifierEngine, record: RelRecord, pa
   const th = f.threshold ?? 0.5;
   report.threshold = th;
   const answers = ['yes', 'no'];
-  const trie = new LabelTrie(answers, answers.map((a) => engine.tokenizeLabel(a)));
+  const trie = new LabelTrie(answers, await Promise.all(answers.map((a) => engine.tokenizeLabel(a))));
   const byId = new Map(record.entities.map((e) => [e.id, e]));
   await mapLimit(pairs, engine.info.parallel, async ([h, t]) => {
       const he = byId.get(h)!;
@@ -346,8 +346,8 @@ async function proposeCandidates(engine: ClassifierEngine, record: RelRecord, pa
         await engine.withPrompt(
           prompt,
           async (s) => {
-            report.filterPromptTokens += s.promptTokens - s.reusedTokens;
             const r = await scoreLabels(trie, engine.endTokens, (path, cands) => s.continuation(path, cands), Math.log(1e4));
+            report.filterPromptTokens += s.promptTokens - s.reusedTokens;
             const yes = r.scores.find((x) => x.label === 'yes')?.probability ?? 0;
             if (yes >= th) kept.set(pairKey(h, t), yes);
           },
@@ -381,11 +381,19 @@ export async function extractDocument(engine: ClassifierEngine, record: RelRecor
   const relNames = opts.relationSet.labels.map((l) => l.name);
   const answers = opts.none ? [...relNames, NONE_ANSWER] : relNames;
   const maxPer = Math.max(1, opts.maxRelationsPerPair ?? 2);
-  const longestRel = Math.max(...answers.map((a) => engine.tokenizeLabel(a).length));
+  const longestRel = Math.max(...(await Promise.all(answers.map((a) => engine.tokenizeLabel(a)))).map((t) => t.length));
   // Evidence is numbered sentences: only when the record has sentence spans.
   const numbered = !!opts.evidence && !!record.sentences?.length;
   const allSentences = (record.sentences ?? []).map((_, i) => i);
-  const lineTokens = (p: [string, string]) => engine.tokenizeLabel(`(${byId.get(p[0])!.name}| `).length + longestRel + engine.tokenizeLabel(`| ${byId.get(p[1])!.name})\n`).length + 2 + (numbered ? 16 : 0);
+  // Token counts of each entity's parts of an answer line, asked once per entity.
+  const headTokens = new Map<string, number>();
+  const tailTokens = new Map<string, number>();
+  for (const id of new Set(keptPairs.flat())) {
+    const name = byId.get(id)!.name;
+    headTokens.set(id, (await engine.tokenizeLabel(`(${name}| `)).length);
+    tailTokens.set(id, (await engine.tokenizeLabel(`| ${name})\n`)).length);
+  }
+  const lineTokens = (p: [string, string]) => headTokens.get(p[0])! + longestRel + tailTokens.get(p[1])! + 2 + (numbered ? 16 : 0);
   // Room for every pair's lines; the grammar ends the answer after the last pair. Constrained
   // generation may spell a name in more tokens than its canonical tokenization, hence the slack.
   const answerBudget = (ps: Array<[string, string]>) => Math.ceil(1.5 * maxPer * ps.reduce((a, p) => a + lineTokens(p), 0)) + 16;
@@ -394,8 +402,8 @@ export async function extractDocument(engine: ClassifierEngine, record: RelRecor
       opts.template,
       docPromptView(record, opts.relationSet, opts, b.pairs.map(([h, t]) => [byId.get(h)!, byId.get(t)!]), b.text),
     );
-  const fits = (b: DocBatch) => engine.countPromptTokens(promptFor(b)) + answerBudget(b.pairs) <= engine.info.contextSize;
-  const { batches, unfit } = planBatches(record, keptPairs, Math.max(1, opts.k), fits, numbered);
+  const fits = async (b: DocBatch) => (await engine.countPromptTokens(promptFor(b))) + answerBudget(b.pairs) <= engine.info.contextSize;
+  const { batches, unfit } = await planBatches(record, keptPairs, Math.max(1, opts.k), fits, numbered);
   for (const p of unfit) report.errors.push(`pair (${byId.get(p[0])?.name}, ${byId.get(p[1])?.name}): its sentences do not fit the context of ${engine.info.contextSize} tokens`);
   if (unfit.length) bump(report.dropped, 'pair-too-long', unfit.length);
   report.windows = batches.filter((b) => b.window).length;
@@ -418,10 +426,10 @@ export async function extractDocument(engine: ClassifierEngine, record: RelRecor
         return await engine.withPrompt(
           prompt,
           async (s) => {
+            const gen: Generation = opts.constrain === false ? { text: await s.generateFree(budget), tokens: 0, truncated: false } : await s.generateWithGrammar({ gbnf: grammar }, budget);
             report.prompts++;
             report.promptTokens += s.promptTokens;
             report.reusedTokens += s.reusedTokens;
-            const gen: Generation = opts.constrain === false ? { text: await s.generateFree(budget), tokens: 0, truncated: false } : await s.generateWithGrammar({ gbnf: grammar }, budget);
             return { bi, gen };
           },
           opts.signal,

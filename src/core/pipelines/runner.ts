@@ -18,7 +18,7 @@ export async function* runSentenceExtraction(
   space: AnswerSpace,
   opts: SentenceOptions & { inFlight: number; model: string },
 ): AsyncGenerator<ExtractedRecord> {
-  const labelTokens = engine ? (opts.answerCodes && opts.mode !== 'knn' ? answerCodes(space).codes : space.answers).map((a) => engine.tokenizeLabel(a)) : [];
+  const labelTokens = engine ? await Promise.all((opts.answerCodes && opts.mode !== 'knn' ? answerCodes(space).codes : space.answers).map((a) => engine.tokenizeLabel(a))) : [];
   const window: Array<{ record: RelRecord; pairs: number; done: Promise<PairPrediction[]> }> = [];
   let pending = 0;
   const flushOne = async (): Promise<ExtractedRecord> => {

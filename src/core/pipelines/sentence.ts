@@ -13,7 +13,7 @@
  * relative to the pair order, and map back exactly; with `direction: "pair"` (FinRE, SanWen,
  * TACRED) the pair order is head → tail and the answer is the bare label.
  */
-import { ChatPrompt, ClassifierEngine, ContextOverflowError, throwIfAborted } from '../ports';
+import { ChatPrompt, ClassifierEngine, ContextOverflowError, EngineInfo, OutOfSetAnswer, throwIfAborted } from '../ports';
 import { NO_RELATION_DESCRIPTION, promptView } from '../formats/sft';
 import { PromptTemplate, PromptView, renderTemplate } from '../prompts/template';
 import { Entity, RelRecord, Relation, RelationSet } from '../schema';
@@ -206,28 +206,43 @@ export async function classifyPair(engine: ClassifierEngine | undefined, record:
     return await engine.withPrompt(
       prompt,
       async (s) => {
-        const common = { ...base, promptTokens: s.promptTokens, reusedTokens: s.reusedTokens, neighbours };
+        // Token counts are read after the calls: a serving engine learns its cache reuse from them.
+        const common = () => ({ ...base, promptTokens: s.promptTokens, reusedTokens: s.reusedTokens, neighbours });
         if (opts.mode === 'generate') {
           const answer = await s.generateConstrained(coded ? coded.codes : space.answers);
-          return { ...common, answer: coded?.answerOf.get(answer) ?? answer, confidence: null };
+          return { ...common(), answer: coded?.answerOf.get(answer) ?? answer, confidence: null };
         }
         if (coded) {
           const trie = new LabelTrie(coded.codes, labelTokens);
           const r = await scoreFirstTokens(trie, (path, cands) => s.continuation(path, cands));
           const distribution = r.scores.map((x) => ({ ...x, label: coded.answerOf.get(x.label)! })).sort((a, b) => b.probability - a.probability);
-          return { ...common, answer: coded.answerOf.get(r.best.label)!, confidence: r.best.probability, distribution };
+          return { ...common(), answer: coded.answerOf.get(r.best.label)!, confidence: r.best.probability, distribution };
         }
         const trie = new LabelTrie(space.answers, labelTokens);
         const r = await scoreLabels(trie, engine.endTokens, (path, cands) => s.continuation(path, cands), Math.log(opts.scoreMargin ?? 1e4));
         const distribution = [...r.scores].sort((a, b) => b.probability - a.probability);
-        return { ...common, answer: r.best.label, confidence: r.best.probability, distribution };
+        return { ...common(), answer: r.best.label, confidence: r.best.probability, distribution };
       },
       opts.signal,
     );
   } catch (err) {
     if (err instanceof ContextOverflowError) return { ...base, answer: '', confidence: null, error: `record ${record.id}: ${err.message}` };
+    if (err instanceof OutOfSetAnswer) return { ...base, answer: '', confidence: null, error: `record ${record.id}, pair ${pair.join(',')}: ${err.message}` };
     throw err;
   }
+}
+
+/**
+ * The decoding an engine can do for a requested mode: an engine that scores only the first
+ * answer token (a serving engine's top_logprobs) scores answer codes when there are no more of
+ * them than it lists, and otherwise generates under the constraint — with a note saying so.
+ */
+export function effectiveMode(info: EngineInfo, mode: DecodeMode, answerCodes: boolean, answers: number): { mode: DecodeMode; note?: string } {
+  if (mode !== 'score' || (info.scoring ?? 'full') === 'full') return { mode };
+  if (!answerCodes) return { mode: 'generate', note: `${info.backend} scores only the first answer token: relation names are scored as one-token answer codes (--answers codes) or generated under the constraint; generating (--mode generate)` };
+  const cap = info.topLogprobs ?? Infinity;
+  if (answers > cap) return { mode: 'generate', note: `${info.backend} lists at most ${cap} top_logprobs, fewer than the ${answers} answers: generating under the constraint instead of scoring` };
+  return { mode };
 }
 
 /** Replaces a record's relations on the classified pairs with the predictions. */

@@ -1,0 +1,519 @@
+/**
+ * The serving-engine adapter: the engine port over HTTP, for an OpenAI-compatible server the user
+ * already runs (llama.cpp's llama-server, vLLM, Ollama, SGLang). We write a client, never a
+ * server: the server does the batching, prefix caching and multi-GPU scale; the pipeline (prompts,
+ * relation sets, label constraint, alignment, curation, scores) stays the same.
+ *
+ * Two request paths:
+ *  - llama.cpp: its native endpoints — the model's own chat template (/apply-template), exact
+ *    tokens (/tokenize), next-token log-probabilities from the raw logits (/completion with
+ *    n_probs and temperature < 0), GBNF grammars, one server slot per sequence (id_slot) with
+ *    cache_prompt so a shared prompt prefix is evaluated once per slot. Score mode is exact,
+ *    multi-token labels included.
+ *  - the others: /v1/chat/completions with the flavor's constraint fields (vLLM
+ *    `structured_outputs`, SGLang `regex`/`ebnf`, Ollama and OpenAI `response_format`), and
+ *    first-token `top_logprobs` for one-token answers (answer codes). Token counts are estimates
+ *    (no tokenizer endpoint is assumed); labels are "tokens" of their own.
+ *
+ * Never trusts that a constraint was applied: every constrained answer is checked against the
+ * labels asked for; an answer outside them is reported for that example, and after
+ * OUT_OF_SET_LIMIT in a row the run stops, naming the field that was ignored.
+ */
+import { AbortError, SERVER_FLAVORS, ServerFlavor, ChatPrompt, ClassifierEngine, ContextOverflowError, EngineInfo, Generation, GrammarSpec, OutOfSetAnswer, PromptSession, TokenId, throwIfAborted } from '../core/ports';
+
+export { SERVER_FLAVORS };
+export type { ServerFlavor };
+
+export interface ServerOptions {
+  /** The OpenAI-compatible base URL, e.g. http://127.0.0.1:8080/v1. */
+  endpoint: string;
+  /** The served model's name; default: the first model the server lists. */
+  model?: string;
+  /** Sent as a bearer token (read from an environment variable by the CLI, never a flag). */
+  apiKey?: string;
+  /** Default: detected from /v1/models and the server's endpoints. */
+  flavor?: ServerFlavor;
+  /** Requests in flight; default: the server's slot count when it reports one, else 4. */
+  parallel?: number;
+  /** Context size when the server does not report one (default 4096). */
+  contextSize?: number;
+  /** Per request (default 120 s). */
+  timeoutMs?: number;
+  /** Retries on HTTP 429/500/502/503/504 and dropped connections (default 4). */
+  retries?: number;
+  signal?: AbortSignal;
+}
+
+export class ServerError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ServerError';
+  }
+}
+
+/** Answers outside the labels asked for, this many in a row, stop the run. */
+export const OUT_OF_SET_LIMIT = 3;
+
+
+const RETRY_STATUS = new Set([429, 500, 502, 503, 504]);
+const TOP_LOGPROBS_CAP = 20;
+const N_PROBS = 200;
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(new AbortError());
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+function causeCode(err: unknown): string | undefined {
+  const c = (err as { cause?: { code?: string } } | undefined)?.cause;
+  return c?.code;
+}
+
+/** One JSON-over-HTTP client with timeout, retries with backoff and cancellation. */
+export class HttpJson {
+  requests = 0;
+  retried = 0;
+  constructor(
+    private readonly apiKey: string | undefined,
+    private readonly timeoutMs: number,
+    private readonly retries: number,
+  ) {}
+
+  async call<T>(url: string, body: unknown | undefined, signal?: AbortSignal): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      throwIfAborted(signal);
+      const timeout = AbortSignal.timeout(this.timeoutMs);
+      const headers: Record<string, string> = { accept: 'application/json' };
+      if (body !== undefined) headers['content-type'] = 'application/json';
+      if (this.apiKey) headers['authorization'] = `Bearer ${this.apiKey}`;
+      let res: Response;
+      this.requests++;
+      try {
+        res = await fetch(url, { method: body === undefined ? 'GET' : 'POST', headers, body: body === undefined ? undefined : JSON.stringify(body), signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
+      } catch (err) {
+        if (signal?.aborted) throw new AbortError();
+        if (timeout.aborted) throw new ServerError(`${url}: no answer within ${this.timeoutMs / 1000} s (a slow or stuck server; raise --server-timeout)`, { cause: err });
+        const code = causeCode(err);
+        if (attempt < this.retries) {
+          this.retried++;
+          await sleep(Math.min(8000, 250 * 2 ** attempt), signal);
+          continue;
+        }
+        const why = code === 'ECONNREFUSED' ? 'connection refused — is the server running?' : code ? `${code}` : err instanceof Error ? err.message : String(err);
+        throw new ServerError(`cannot reach ${url}: ${why}`, { cause: err });
+      }
+      let text: string;
+      try {
+        text = await res.text();
+      } catch (err) {
+        if (signal?.aborted) throw new AbortError();
+        if (attempt < this.retries) {
+          this.retried++;
+          await sleep(Math.min(8000, 250 * 2 ** attempt), signal);
+          continue;
+        }
+        throw new ServerError(`${url}: the connection dropped while reading the answer`, { cause: err });
+      }
+      if (!res.ok) {
+        if (RETRY_STATUS.has(res.status) && attempt < this.retries) {
+          this.retried++;
+          const after = Number(res.headers.get('retry-after'));
+          await sleep(Number.isFinite(after) && after > 0 ? Math.min(after * 1000, 30_000) : Math.min(8000, 250 * 2 ** attempt), signal);
+          continue;
+        }
+        throw new ServerError(`${url}: HTTP ${res.status}${RETRY_STATUS.has(res.status) ? ` after ${attempt + 1} attempt(s)` : ''}: ${serverMessage(text)}`);
+      }
+      try {
+        return JSON.parse(text) as T;
+      } catch {
+        throw new ServerError(`${url}: the server answered with malformed JSON: ${JSON.stringify(text.slice(0, 120))}`);
+      }
+    }
+  }
+}
+
+function serverMessage(text: string): string {
+  try {
+    const j = JSON.parse(text) as { error?: { message?: string } | string; message?: string };
+    const m = typeof j.error === 'string' ? j.error : (j.error?.message ?? j.message);
+    if (m) return m;
+  } catch {
+    /* not JSON */
+  }
+  return text.slice(0, 200) || '(empty body)';
+}
+
+/** GBNF for exactly one of `labels`. */
+export function choiceGrammar(labels: string[]): string {
+  return `root ::= ${labels.map((l) => JSON.stringify(l)).join(' | ')}`;
+}
+
+function escapeRegex(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+}
+
+/**
+ * The body fields that constrain a chat completion to one of `labels`, per flavor, and how to
+ * read the answer back.
+ */
+export function choiceFields(flavor: ServerFlavor, labels: string[]): { fields: Record<string, unknown>; read: (content: string) => string; field: string } {
+  switch (flavor) {
+    case 'llama.cpp':
+      return { fields: { grammar: choiceGrammar(labels) }, read: (c) => c, field: 'grammar' };
+    case 'vllm':
+      return { fields: { structured_outputs: { choice: labels } }, read: (c) => c, field: 'structured_outputs.choice (vLLM ≥ 0.12; older servers need guided_choice)' };
+    case 'sglang':
+      return { fields: { regex: labels.map(escapeRegex).join('|') }, read: (c) => c, field: 'regex' };
+    case 'ollama':
+    case 'openai':
+      return {
+        fields: { response_format: { type: 'json_schema', json_schema: { name: 'answer', strict: true, schema: { type: 'object', properties: { answer: { type: 'string', enum: labels } }, required: ['answer'], additionalProperties: false } } } },
+        read: (c) => {
+          try {
+            const a = (JSON.parse(c) as { answer?: unknown }).answer;
+            return typeof a === 'string' ? a : c;
+          } catch {
+            return c;
+          }
+        },
+        field: 'response_format (JSON schema)',
+      };
+  }
+}
+
+/** The body fields that put a chat completion under a grammar, per flavor (none: generate freely). */
+export function grammarFields(flavor: ServerFlavor, g: GrammarSpec): Record<string, unknown> | undefined {
+  if ('jsonSchema' in g) {
+    if (flavor === 'vllm') return { structured_outputs: { json: g.jsonSchema } };
+    if (flavor === 'llama.cpp') return { json_schema: g.jsonSchema };
+    return { response_format: { type: 'json_schema', json_schema: { name: 'answer', schema: g.jsonSchema } } };
+  }
+  if (flavor === 'llama.cpp') return { grammar: g.gbnf };
+  if (flavor === 'vllm') return { structured_outputs: { grammar: g.gbnf } };
+  if (flavor === 'sglang') return { ebnf: g.gbnf };
+  return undefined;
+}
+
+interface ModelList {
+  data?: Array<{ id?: string; owned_by?: string; meta?: { n_ctx?: number } }>;
+}
+
+interface LlamaCompletion {
+  content?: string;
+  tokens_predicted?: number;
+  tokens_evaluated?: number;
+  stop_type?: string;
+  timings?: { cache_n?: number; prompt_n?: number };
+  completion_probabilities?: Array<{ top_logprobs?: Array<{ id: number; logprob: number }> }>;
+}
+
+interface ChatCompletion {
+  choices?: Array<{ message?: { content?: string | null }; finish_reason?: string; logprobs?: { content?: Array<{ top_logprobs?: Array<{ token: string; logprob: number }> }> } }>;
+  usage?: { prompt_tokens?: number; completion_tokens?: number; prompt_tokens_details?: { cached_tokens?: number } };
+}
+
+/** Detects the flavor from /v1/models (owned_by) and the server's own endpoints. */
+async function detectFlavor(http: HttpJson, root: string, models: ModelList, signal?: AbortSignal): Promise<ServerFlavor> {
+  const owner = (models.data?.[0]?.owned_by ?? '').toLowerCase();
+  if (owner === 'llamacpp') return 'llama.cpp';
+  if (owner === 'vllm') return 'vllm';
+  if (owner === 'sglang') return 'sglang';
+  try {
+    await http.call<unknown>(`${root}/api/version`, undefined, signal);
+    return 'ollama';
+  } catch (err) {
+    if (err instanceof AbortError) throw err;
+  }
+  return 'openai';
+}
+
+class Slots {
+  private readonly free: number[];
+  private readonly waiters: Array<(slot: number) => void> = [];
+  constructor(n: number) {
+    this.free = Array.from({ length: n }, (_, i) => n - 1 - i);
+  }
+  acquire(signal?: AbortSignal): Promise<number> {
+    const s = this.free.pop();
+    if (s !== undefined) return Promise.resolve(s);
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        const i = this.waiters.indexOf(take);
+        if (i >= 0) this.waiters.splice(i, 1);
+        reject(new AbortError());
+      };
+      const take = (slot: number) => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve(slot);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiters.push(take);
+    });
+  }
+  release(s: number): void {
+    const w = this.waiters.shift();
+    if (w) w(s);
+    else this.free.push(s);
+  }
+}
+
+/** A bounded cache of async results by key (prompt renderings, token counts). */
+class AsyncCache<T> {
+  private readonly m = new Map<string, Promise<T>>();
+  constructor(private readonly max: number) {}
+  get(key: string, make: () => Promise<T>): Promise<T> {
+    const hit = this.m.get(key);
+    if (hit) return hit;
+    const p = make();
+    p.catch(() => this.m.delete(key));
+    this.m.set(key, p);
+    if (this.m.size > this.max) this.m.delete(this.m.keys().next().value!);
+    return p;
+  }
+}
+
+export class ServerEngine implements ClassifierEngine {
+  private evaluated = 0;
+  private outOfSetRun = 0;
+  /** Answers outside the labels asked for, over the whole run. */
+  outOfSet = 0;
+  private readonly slots: Slots;
+  private readonly rendered = new AsyncCache<string>(512);
+  private readonly counted = new AsyncCache<number>(512);
+  private readonly tokenized = new AsyncCache<TokenId[]>(4096);
+  /** Chat flavors: each label is one "token" of its own (its text is looked up in top_logprobs). */
+  private readonly labelIds = new Map<string, number>();
+  private readonly labelTexts: string[] = [];
+
+  private constructor(
+    private readonly http: HttpJson,
+    private readonly root: string,
+    readonly endpoint: string,
+    readonly servedModel: string,
+    readonly flavor: ServerFlavor,
+    readonly info: EngineInfo,
+    readonly endTokens: TokenId[],
+  ) {
+    this.slots = new Slots(info.parallel);
+  }
+
+  /** Connects, lists the served models, detects the flavor and the context size. */
+  static async open(opts: ServerOptions): Promise<ServerEngine> {
+    let endpoint: URL;
+    try {
+      endpoint = new URL(opts.endpoint);
+    } catch {
+      throw new ServerError(`not a URL: ${opts.endpoint} (expected e.g. http://127.0.0.1:8080/v1)`);
+    }
+    if (!/^https?:$/.test(endpoint.protocol)) throw new ServerError(`${opts.endpoint}: only http:// and https:// endpoints are supported`);
+    const base = endpoint.href.replace(/\/+$/, '');
+    const root = base.replace(/\/v1$/, '');
+    const http = new HttpJson(opts.apiKey, opts.timeoutMs ?? 120_000, opts.retries ?? 4);
+    // First contact: no retries, so "not running" is said at once.
+    const probe = new HttpJson(opts.apiKey, Math.min(opts.timeoutMs ?? 120_000, 30_000), 0);
+    const models = await probe.call<ModelList>(`${base}/models`, undefined, opts.signal);
+    const ids = (models.data ?? []).map((m) => m.id).filter((x): x is string => typeof x === 'string');
+    if (!ids.length) throw new ServerError(`${base}/models lists no model; is a model loaded?`);
+    if (opts.model && !ids.includes(opts.model)) throw new ServerError(`the server at ${base} does not serve ${JSON.stringify(opts.model)}; it serves ${ids.map((i) => JSON.stringify(i)).join(', ')} (--served-model)`);
+    const servedModel = opts.model ?? ids[0]!;
+    const flavor = opts.flavor ?? (await detectFlavor(probe, root, models, opts.signal));
+    let contextSize = opts.contextSize;
+    let slots: number | undefined;
+    let endTokens: TokenId[] = [-1];
+    if (flavor === 'llama.cpp') {
+      const props = await http.call<{ total_slots?: number; default_generation_settings?: { n_ctx?: number } }>(`${root}/props`, undefined, opts.signal);
+      slots = props.total_slots;
+      contextSize ??= props.default_generation_settings?.n_ctx ?? models.data?.[0]?.meta?.n_ctx;
+      endTokens = [];
+      for (const s of ['<|im_end|>', '<|eot_id|>', '<|end|>', '</s>', '<end_of_turn>', '<|endoftext|>']) {
+        const t = await http.call<{ tokens: number[] }>(`${root}/tokenize`, { content: s, add_special: false, parse_special: true }, opts.signal);
+        if (t.tokens.length === 1) endTokens.push(t.tokens[0]!);
+      }
+    }
+    const parallel = Math.max(1, opts.parallel ?? slots ?? 4);
+    const info: EngineInfo = {
+      backend: `server (${flavor}, ${base})`,
+      threads: 0,
+      model: `${servedModel} @ ${base}`,
+      adapters: [],
+      contextSize: contextSize ?? 4096,
+      parallel,
+      scoring: flavor === 'llama.cpp' ? 'full' : 'first-token',
+      ...(flavor === 'llama.cpp' ? {} : { topLogprobs: TOP_LOGPROBS_CAP }),
+    };
+    return new ServerEngine(http, root, base, servedModel, flavor, info, endTokens);
+  }
+
+  get evaluatedTokens(): number {
+    return this.evaluated;
+  }
+
+  /** HTTP requests sent and retried so far. */
+  get requests(): { sent: number; retried: number } {
+    return { sent: this.http.requests, retried: this.http.retried };
+  }
+
+  private messages(prompt: ChatPrompt): Array<{ role: string; content: string }> {
+    return [...(prompt.system !== undefined ? [{ role: 'system', content: prompt.system }] : []), { role: 'user', content: prompt.user }];
+  }
+
+  private labelToken(text: string): number {
+    let id = this.labelIds.get(text);
+    if (id === undefined) {
+      id = this.labelTexts.length;
+      this.labelIds.set(text, id);
+      this.labelTexts.push(text);
+    }
+    return id;
+  }
+
+  async tokenizeLabel(label: string): Promise<TokenId[]> {
+    if (this.flavor === 'llama.cpp') return this.tokenized.get(label, async () => (await this.http.call<{ tokens: number[] }>(`${this.root}/tokenize`, { content: label, add_special: false, parse_special: false })).tokens);
+    // One "token" for the label, then an estimate of its length (budgets for generation).
+    const n = Math.max(1, Math.ceil(Buffer.byteLength(label) / 3));
+    return [this.labelToken(label), ...Array.from({ length: n - 1 }, (_, i) => this.labelToken(`${label}\u0000${i}`))];
+  }
+
+  /** The prompt as the server's chat template renders it (llama.cpp). */
+  private render(prompt: ChatPrompt, signal?: AbortSignal): Promise<string> {
+    return this.rendered.get(JSON.stringify(prompt), async () => (await this.http.call<{ prompt: string }>(`${this.root}/apply-template`, { messages: this.messages(prompt) }, signal)).prompt);
+  }
+
+  async countPromptTokens(prompt: ChatPrompt): Promise<number> {
+    if (this.flavor !== 'llama.cpp') return Math.ceil(Buffer.byteLength((prompt.system ?? '') + prompt.user) / 3) + 8;
+    const text = await this.render(prompt);
+    return this.counted.get(text, async () => (await this.http.call<{ tokens: number[] }>(`${this.root}/tokenize`, { content: text, add_special: true, parse_special: true })).tokens.length);
+  }
+
+  private checkAnswer(answer: string, labels: string[], field: string): string {
+    if (labels.includes(answer)) {
+      this.outOfSetRun = 0;
+      return answer;
+    }
+    this.outOfSet++;
+    if (++this.outOfSetRun >= OUT_OF_SET_LIMIT)
+      throw new ServerError(
+        `the server answered outside the relation set ${this.outOfSetRun} times in a row (last: ${JSON.stringify(answer.slice(0, 80))}): it ignores the constraint field ${field}. Is the flavor right (detected or set: ${this.flavor}; --server-flavor) and does this server version support that field?`,
+      );
+    throw new OutOfSetAnswer(answer);
+  }
+
+  async withPrompt<T>(prompt: ChatPrompt, fn: (s: PromptSession) => Promise<T>, signal?: AbortSignal, answerRoom = 64): Promise<T> {
+    throwIfAborted(signal);
+    const promptTokens = await this.countPromptTokens(prompt);
+    if (promptTokens + answerRoom > this.info.contextSize) throw new ContextOverflowError(promptTokens + answerRoom, this.info.contextSize);
+    const slot = await this.slots.acquire(signal);
+    try {
+      return await fn(this.flavor === 'llama.cpp' ? this.llamaSession(prompt, promptTokens, slot, signal) : this.chatSession(prompt, promptTokens, signal));
+    } finally {
+      this.slots.release(slot);
+    }
+  }
+
+  private llamaSession(prompt: ChatPrompt, promptTokens: number, slot: number, signal?: AbortSignal): PromptSession {
+    let reused: number | undefined;
+    const complete = async (body: Record<string, unknown>, path: TokenId[] = []): Promise<LlamaCompletion> => {
+      const text = await this.render(prompt, signal);
+      const r = await this.http.call<LlamaCompletion>(`${this.root}/completion`, { prompt: path.length ? [text, ...path] : text, cache_prompt: true, id_slot: slot, ...body }, signal);
+      reused ??= r.timings?.cache_n ?? 0;
+      this.evaluated += (r.timings?.prompt_n ?? r.tokens_evaluated ?? 0) + (r.tokens_predicted ?? 0);
+      return r;
+    };
+    const generate = async (body: Record<string, unknown>, maxTokens: number): Promise<Generation> => {
+      const r = await complete({ n_predict: maxTokens, temperature: 0, top_k: 1, ...body });
+      return { text: r.content ?? '', tokens: r.tokens_predicted ?? 0, truncated: r.stop_type === 'limit' };
+    };
+    return {
+      promptTokens,
+      get reusedTokens() {
+        return reused ?? 0;
+      },
+      continuation: async (path, candidates) => {
+        const out: number[][] = [];
+        for (let i = 0; i <= path.length; i++) {
+          // temperature < 0: greedy, probabilities from a plain softmax of the logits.
+          const r = await complete({ n_predict: 1, n_probs: Math.max(N_PROBS, candidates[i]!.length), temperature: -1 }, path.slice(0, i));
+          const top = r.completion_probabilities?.[0]?.top_logprobs ?? [];
+          if (!top.length) throw new ServerError(`${this.root}/completion returned no token probabilities (n_probs); is this llama-server?`);
+          const byId = new Map(top.map((t) => [t.id, t.logprob]));
+          // Outside the top N: at most the smallest one listed (an upper bound).
+          const floor = Math.min(...top.map((t) => t.logprob));
+          out.push(candidates[i]!.map((c) => byId.get(c) ?? floor));
+        }
+        return out;
+      },
+      generateConstrained: async (labels) => {
+        const longest = Math.max(...(await Promise.all(labels.map((l) => this.tokenizeLabel(l)))).map((t) => t.length));
+        const g = await generate({ grammar: choiceGrammar(labels) }, longest + 4);
+        return this.checkAnswer(g.text, labels, 'grammar');
+      },
+      generateFree: async (maxTokens) => (await generate({}, maxTokens)).text,
+      generateWithGrammar: (grammar, maxTokens) => generate(grammarFields('llama.cpp', grammar)!, maxTokens),
+    };
+  }
+
+  private chatSession(prompt: ChatPrompt, promptTokens: number, signal?: AbortSignal): PromptSession {
+    let reused: number | undefined;
+    let first: Promise<Map<string, number>> | undefined;
+    const chat = async (body: Record<string, unknown>): Promise<{ content: string; finish?: string; completion: number; raw: ChatCompletion }> => {
+      const r = await this.http.call<ChatCompletion>(`${this.endpoint}/chat/completions`, { model: this.servedModel, messages: this.messages(prompt), temperature: 0, ...body }, signal);
+      const c = r.choices?.[0];
+      if (!c) throw new ServerError(`${this.endpoint}/chat/completions: the answer has no choices`);
+      reused ??= r.usage?.prompt_tokens_details?.cached_tokens ?? 0;
+      this.evaluated += (r.usage?.prompt_tokens ?? promptTokens) - (r.usage?.prompt_tokens_details?.cached_tokens ?? 0) + (r.usage?.completion_tokens ?? 0);
+      return { content: c.message?.content ?? '', finish: c.finish_reason, completion: r.usage?.completion_tokens ?? 0, raw: r };
+    };
+    return {
+      promptTokens,
+      get reusedTokens() {
+        return reused ?? 0;
+      },
+      continuation: async (path, candidates) => {
+        // One read of the first answer token's top_logprobs per prompt; labels are whole
+        // "tokens" here, so after one only the end of the answer is asked about (certain).
+        first ??= chat({ max_tokens: 1, logprobs: true, top_logprobs: TOP_LOGPROBS_CAP }).then((r) => {
+          const top = r.raw.choices?.[0]?.logprobs?.content?.[0]?.top_logprobs ?? [];
+          if (!top.length) throw new ServerError(`${this.endpoint}/chat/completions returned no top_logprobs; this server cannot score answers (use --mode generate)`);
+          const byText = new Map<string, number>();
+          for (const t of top) byText.set(t.token.trim(), Math.max(byText.get(t.token.trim()) ?? -Infinity, t.logprob));
+          // Outside the top N: at most the smallest one listed (an upper bound).
+          byText.set('\u0000floor', Math.min(...top.map((t) => t.logprob)));
+          return byText;
+        });
+        const byText = await first;
+        return candidates.map((cs, i) => (i === 0 ? cs.map((c) => byText.get(this.labelTexts[c] ?? '') ?? byText.get('\u0000floor')!) : cs.map((c) => (this.endTokens.includes(c) ? 0 : -Infinity))));
+      },
+      generateConstrained: async (labels) => {
+        const f = choiceFields(this.flavor, labels);
+        const r = await chat({ max_tokens: Math.max(...labels.map((l) => Buffer.byteLength(l))) + 16, ...f.fields });
+        return this.checkAnswer(f.read(r.content.trim()), labels, f.field);
+      },
+      generateFree: async (maxTokens) => (await chat({ max_tokens: maxTokens })).content,
+      generateWithGrammar: async (grammar, maxTokens) => {
+        const r = await chat({ max_tokens: maxTokens, ...(grammarFields(this.flavor, grammar) ?? {}) });
+        return { text: r.content, tokens: r.completion, truncated: r.finish === 'length' };
+      },
+    };
+  }
+
+  async dispose(): Promise<void> {
+    /* nothing held: the server keeps running */
+  }
+}
+
+/** Reads the API key from the environment variable the user named (never from a flag). */
+export function apiKeyFrom(envName: string | undefined): string | undefined {
+  if (!envName) return process.env['RELATION_LENS_API_KEY'] || undefined;
+  const v = process.env[envName];
+  if (!v) throw new ServerError(`the environment variable ${envName} (--api-key-env) is not set`);
+  return v;
+}
