@@ -4,7 +4,8 @@
 # node-llama-cpp ships), once, into a gitignored cache. Prints how long the build took.
 #
 # Without cmake or a C++ compiler it says so and exits 0: the server tests then skip with a
-# visible SKIP line. RELATION_LENS_LLAMA_SERVER_DIR overrides the cache folder.
+# visible SKIP line. RELATION_LENS_LLAMA_SERVER_DIR overrides the cache folder,
+# RELATION_LENS_BUILD_JOBS the parallel compile jobs (default: the cores).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 BUNDLE="$ROOT/node_modules/node-llama-cpp/llama/gitRelease.bundle"
@@ -32,14 +33,14 @@ fi
 start=$(date +%s)
 rm -rf "$DIR/src" "$DIR/build" "$DIR/bin"
 mkdir -p "$DIR/bin"
-git clone --quiet "$BUNDLE" "$DIR/src"
+git -c advice.detachedHead=false clone --quiet "$BUNDLE" "$DIR/src"
 echo "building llama-server from llama.cpp ${HEAD:0:10} (node-llama-cpp's source; a few minutes on 2 cores)" >&2
 # No network during the build: no prebuilt web UI download, no TLS; CPU only, static.
 cmake -S "$DIR/src" -B "$DIR/build" -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF \
   -DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_BUILD_UI=OFF -DLLAMA_OPENSSL=OFF -DLLAMA_BUILD_TESTS=OFF \
   -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_APP=OFF -DGGML_NATIVE=ON >"$DIR/cmake.log" 2>&1 ||
   { tail -n 30 "$DIR/cmake.log" >&2; echo "setup-llama-server: cmake configure failed (log: $DIR/cmake.log)" >&2; exit 1; }
-cmake --build "$DIR/build" --target llama-server -j "$(nproc)" >"$DIR/build.log" 2>&1 ||
+cmake --build "$DIR/build" --target llama-server -j "${RELATION_LENS_BUILD_JOBS:-$(nproc)}" >"$DIR/build.log" 2>&1 ||
   { tail -n 30 "$DIR/build.log" >&2; echo "setup-llama-server: build failed (log: $DIR/build.log)" >&2; exit 1; }
 cp "$DIR/build/bin/llama-server" "$BIN"
 echo "$HEAD" >"$DIR/source-commit"

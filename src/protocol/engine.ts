@@ -71,7 +71,7 @@ export const TrainLoraParamsSchema = z
     engine: EngineSettingsSchema,
     relationSet: RelationSetSchema,
     template: TemplateSchema,
-    answers: z.enum(['names', 'codes']).default('codes'),
+    answers: z.enum(['names', 'codes']).default('names'),
     direction: z.enum(['label', 'pair']).optional(),
     hyper: z
       .object({

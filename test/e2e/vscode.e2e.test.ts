@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { Browser, Frame, Page } from 'playwright-core';
 import { smolLM2 } from '../helpers/models';
+import { LLAMA_SERVER, startLlamaServer } from '../helpers/llamaServer';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const ENTRY = process.env['CODE_SERVER_ENTRY'] ?? path.join(ROOT, '.cache', 'code-server', 'node_modules', 'code-server', 'out', 'node', 'entry.js');
@@ -250,5 +251,35 @@ describe('VS Code end to end (code-server + Chromium, real model)', function () 
     assert.match(score, /semeval: P [\d.]+ {2}R [\d.]+ {2}F1 [\d.]+/);
     assert.ok((await frame.locator('.bar-row').count()) > 0);
     await page.screenshot({ path: path.join(SHOTS, 'panel-evaluation.png') });
+  });
+  it('"Extract Relations" with relationLens.backend = server runs on a real llama-server', async function () {
+    if (!existsSync(LLAMA_SERVER)) {
+      console.log(`    SKIP: llama-server is not built (${LLAMA_SERVER})`);
+      return this.skip();
+    }
+    const llama = await startLlamaServer(LLAMA_SERVER, smolLM2(this), { parallel: 2 });
+    try {
+      const file = path.join(ws, 'served.jsonl');
+      const sample = (await fs.readFile(path.join(ROOT, 'samples', 'semeval-sample.jsonl'), 'utf8')).split('\n').filter(Boolean).slice(4, 6);
+      await fs.writeFile(file, sample.join('\n') + '\n');
+      const settingsFile = path.join(ws, '.vscode', 'settings.json');
+      const settings = JSON.parse(await fs.readFile(settingsFile, 'utf8')) as Record<string, unknown>;
+      await fs.writeFile(settingsFile, JSON.stringify({ ...settings, 'relationLens.backend': 'server', 'relationLens.server.endpoint': llama.url, 'relationLens.mode': 'generate' }, null, 2));
+      await page.waitForTimeout(1500);
+      await openFile('served.jsonl');
+      const before = await fs.readFile(file, 'utf8');
+      await palette('Relation Lens: Extract Relations from the Whole File');
+      await waitFor('inline predictions from the server', async () => ((await inlineTriples()).filter((x) => /^[✓≠+−] .+ —.+→ /.test(x)).length >= 2 ? true : undefined), 180_000);
+      await page.keyboard.press('Control+S');
+      const after = await waitFor('the file saved', async () => {
+        const t = await fs.readFile(file, 'utf8');
+        const lines = t.split('\n').filter(Boolean);
+        return t !== before && lines.length === 2 && lines.every(isJson) ? lines : undefined;
+      }, 30_000);
+      for (const l of after.map((x) => JSON.parse(x) as { meta?: { extraction?: { model?: string } } })) assert.match(l.meta?.extraction?.model ?? '', new RegExp(`@ ${llama.url.replace(/[.:/]/g, '\\$&')}`), 'the prediction names the served model and endpoint');
+      await fs.writeFile(settingsFile, JSON.stringify(settings, null, 2));
+    } finally {
+      await llama.stop();
+    }
   });
 });

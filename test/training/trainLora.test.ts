@@ -38,7 +38,7 @@ describe('train-lora (real trainer, SmolLM2-135M)', function () {
   after(() => dir && rmSync(dir, { recursive: true, force: true }));
 
   it('trains an adapter on curated records and writes its manifest', () => {
-    const r = cli('train-lora', TRAIN, '--model', model, '--max-examples', '24', '--batch-size', '8', '--epochs', '1', '--lr', '0.01', '--layers', 'top-6', '--venv', venv, '-o', adapter);
+    const r = cli('train-lora', TRAIN, '--model', model, '--answers', 'codes', '--max-examples', '24', '--batch-size', '8', '--epochs', '1', '--lr', '0.01', '--layers', 'top-6', '--venv', venv, '-o', adapter);
     assert.equal(r.code, 0, r.err);
     assert.match(r.err, /training data: 8000 pair\(s\) from 8000 record\(s\) \(6590 with a relation, 1410 without\), a fixed sample of 24/);
     assert.match(r.err, /trained 3 step\(s\) on 24 example\(s\)/);
