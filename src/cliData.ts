@@ -16,8 +16,13 @@ import { EvalResult, docGoldOf, docPredsOf, evaluateDocRed, evaluateMicro, evalu
 import { readHead, readText, writeFileAtomic } from './node/files';
 import { IMPORT_FORMATS, ImportFormat, loadDocRedSubmission } from './node/load';
 import { lockOutput, prepareReplace } from './node/output';
+import { exportOpenAiBatch, importOpenAiBatchResults } from './cliBatch';
+import { SERVER_FLAVORS, ServerFlavor } from './core/ports';
+import { DirectionMode } from './core/pipelines/sentence';
 
-const EXPORT_FORMATS = ['jsonl', 'semeval', 'semeval-txt', 'docred', 'sft-alpaca', 'sft-chat', 'finre', 'sanwen', 'doccano'] as const;
+const EXPORT_FORMATS = ['jsonl', 'semeval', 'semeval-txt', 'docred', 'sft-alpaca', 'sft-chat', 'finre', 'sanwen', 'doccano', 'openai-batch'] as const;
+/** import reads the dataset formats, and the results of an OpenAI batch made by export. */
+const IMPORT_CHOICES = [...IMPORT_FORMATS, 'openai-batch-results'] as const;
 type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 export function pct(x: number): string {
@@ -77,15 +82,19 @@ export function addDataCommands(program: Command): void {
     .command('import')
     .description('convert a dataset file into canonical JSONL')
     .argument('<in>', 'input file')
-    .addOption(new Option('--from <format>', 'input format (detected when omitted)').choices([...IMPORT_FORMATS]))
-    .addOption(new Option('--format <format>', 'the same as --from (older name)').choices([...IMPORT_FORMATS]).hideHelp())
+    .addOption(new Option('--from <format>', 'input format (detected when omitted); openai-batch-results: the results of a batch written by export --format openai-batch (with --batch)').choices([...IMPORT_CHOICES]))
+    .addOption(new Option('--format <format>', 'the same as --from (older name)').choices([...IMPORT_CHOICES]).hideHelp())
     .option('--relations <file>', 'relation2id.txt (FinRE/SanWen) or a relation-set JSON')
     .option('--rel-info <file>', 'rel_info.json (DocRED): relation ids to names')
     .option('--relation-set-out <file>', 'also write the relation set the input defines')
+    .option('--batch <file>', 'with --from openai-batch-results: the batch file export wrote (its manifest beside it names the records)')
     .option('--force', 'replace output files that exist')
     .requiredOption('-o, --out <file>', 'output JSONL')
-    .action(async (input: string, o: { from?: ImportFormat; format?: ImportFormat; relations?: string; relInfo?: string; out: string; relationSetOut?: string; force?: boolean }) => {
-      const opts = { ...o, format: o.from ?? o.format };
+    .action(async (input: string, o: { from?: ImportFormat | 'openai-batch-results'; format?: ImportFormat | 'openai-batch-results'; relations?: string; relInfo?: string; out: string; relationSetOut?: string; force?: boolean; batch?: string }) => {
+      const chosen = o.from ?? o.format;
+      if (chosen === 'openai-batch-results') return importOpenAiBatchResults(input, o);
+      if (o.batch) throw new InputError('--batch goes with --from openai-batch-results');
+      const opts = { ...o, format: chosen };
       const inputs = [input, opts.relations, opts.relInfo];
       if (opts.relationSetOut && path.resolve(opts.relationSetOut) === path.resolve(opts.out)) throw new InputError('--relation-set-out and -o name the same file', opts.out);
       await prepareReplace(opts.out, inputs, opts.force);
@@ -106,9 +115,14 @@ export function addDataCommands(program: Command): void {
     .option('--template <name|file>', 'prompt template for sft-* formats (built-in: default)')
     .option('--relations <file>', 'relation set (labels and descriptions for prompts; ids for DocRED)')
     .option('--rel-info <file>', 'rel_info.json: maps names back to DocRED relation ids')
+    .option('--served-model <name>', 'openai-batch: the model the requests name')
+    .addOption(new Option('--server-flavor <flavor>', 'openai-batch: whose constraint fields the requests carry').choices([...SERVER_FLAVORS]).default('openai'))
+    .addOption(new Option('--answers <form>', 'openai-batch: relation names or one-token codes').choices(['names', 'codes']).default('names'))
+    .addOption(new Option('--direction <how>', 'openai-batch: label (SemEval) or pair').choices(['label', 'pair']))
     .option('--force', 'replace the output file if it exists')
     .requiredOption('-o, --out <file>', 'output file')
-    .action(async (input: string, opts: { format: ExportFormat; from?: ImportFormat; template?: string; relations?: string; relInfo?: string; out: string; force?: boolean }) => {
+    .action(async (input: string, opts: { format: ExportFormat; from?: ImportFormat; template?: string; relations?: string; relInfo?: string; out: string; force?: boolean; servedModel?: string; serverFlavor?: ServerFlavor; answers?: 'names' | 'codes'; direction?: DirectionMode }) => {
+      if (opts.format === 'openai-batch') return exportOpenAiBatch(input, opts);
       const inputs = [input, opts.template, opts.relations, opts.relInfo];
       await prepareReplace(opts.out, inputs, opts.force);
       const r = await load(input, { format: opts.from, relations: opts.relations, relInfo: opts.relInfo });
@@ -142,6 +156,8 @@ export function addDataCommands(program: Command): void {
         case 'doccano':
           data = exportDoccano(r.records);
           break;
+        default:
+          throw new InputError(`unknown export format ${opts.format}`);
       }
       await writeOutput(opts.out, inputs, opts.force, () => data);
       process.stderr.write(`wrote ${opts.format} to ${opts.out}\n`);

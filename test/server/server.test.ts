@@ -146,6 +146,28 @@ describe('serving engine: llama.cpp llama-server (real server, SmolLM2-135M, --p
     assert.equal(docs.length, 1);
   });
 
+  it('an OpenAI batch round-trips: export --format openai-batch, the requests answered by the server, import --from openai-batch-results', async () => {
+    const dir = tmp();
+    const batch = path.join(dir, 'batch.jsonl');
+    const e = cli('export', SAMPLE, '--format', 'openai-batch', '--served-model', 'smollm2', '--server-flavor', 'llama.cpp', '-o', batch);
+    assert.equal(e.code, 0, e.err);
+    // What a batch runner does: each line's body to its url, the answer back under its custom_id.
+    const results: string[] = [];
+    for (const line of (await fs.readFile(batch, 'utf8')).split('\n').filter(Boolean)) {
+      const req = JSON.parse(line) as { custom_id: string; url: string; body: unknown };
+      const res = await fetch(`http://127.0.0.1:${server.port}${req.url}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(req.body) });
+      results.push(JSON.stringify({ custom_id: req.custom_id, response: { status_code: res.status, body: await res.json() }, error: null }));
+    }
+    const resultsFile = path.join(dir, 'results.jsonl');
+    await fs.writeFile(resultsFile, results.join('\n') + '\n');
+    const out = path.join(dir, 'pred.jsonl');
+    const r = cli('import', resultsFile, '--from', 'openai-batch-results', '--batch', batch, '-o', out);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.err, /wrote 12 record\(s\) to .*: 12 pair\(s\) answered, 0 problem\(s\), 0 pair\(s\) without a result/);
+    const ev = cli('eval', '--metric', 'semeval', '--gold', SAMPLE, '--pred', out);
+    assert.equal(ev.code, 0, ev.err);
+  });
+
   it('server not running: a clear error before any work, the output not created', async () => {
     const dir = tmp();
     const out = path.join(dir, 'pred.jsonl');
