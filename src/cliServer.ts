@@ -5,7 +5,12 @@
 import { Command, Option } from 'commander';
 import { InputError } from './core/diagnostics';
 import { SERVER_FLAVORS, ServerEngine, ServerFlavor, apiKeyFrom } from './engine/server';
-import { positiveNumber } from './cliCommon';
+
+function seconds(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new InputError(`--server-timeout must be a number of seconds > 0, got ${JSON.stringify(v)}`);
+  return n;
+}
 
 export interface ServerCliOptions {
   engine: 'local' | 'openai';
@@ -23,7 +28,7 @@ export function addServerOptions(cmd: Command): Command {
     .option('--served-model <name>', 'with --engine openai: the model the server serves (default: the first it lists)')
     .option('--api-key-env <VAR>', 'with --engine openai: the environment variable that holds the API key (default: RELATION_LENS_API_KEY when set); never pass a key on the command line')
     .addOption(new Option('--server-flavor <flavor>', 'with --engine openai: which constraint and scoring fields to send (detected when omitted)').choices([...SERVER_FLAVORS]))
-    .option('--server-timeout <seconds>', 'with --engine openai: limit per request', (v) => positiveNumber(v, '--server-timeout'), 120);
+    .option('--server-timeout <seconds>', 'with --engine openai: limit per request', seconds, 120);
 }
 
 /** Whether the user gave an option (not its default). */

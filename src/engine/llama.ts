@@ -126,7 +126,20 @@ function renderChat(chatWrapper: ChatWrapper, model: LlamaModel, prompt: ChatPro
   history.push({ type: 'user', text: prompt.user });
   history.push({ type: 'model', response: [] });
   const state = chatWrapper.generateContextState({ chatHistory: history });
-  return state.contextText.tokenize(model.tokenizer);
+  return dropUnwantedBos(state.contextText.tokenize(model.tokenizer), model);
+}
+
+/**
+ * node-llama-cpp's chat wrappers begin the context with BOS even when the model says not to
+ * prepend one (GGUF `tokenizer.ggml.add_bos_token = false`). For SmolLM2, whose BOS is
+ * `<|im_start|>`, that gave `<|im_start|><|im_start|>system…` — a prompt the model never saw in
+ * training, and not what llama.cpp's own server or transformers' chat template send. The model's
+ * setting wins.
+ */
+function dropUnwantedBos(tokens: Token[], model: LlamaModel): Token[] {
+  const bos = model.tokens.bos;
+  if (bos !== null && !model.tokens.shouldPrependBosToken && tokens.length > 1 && tokens[0] === bos && tokens[1] === bos) return tokens.slice(1);
+  return tokens;
 }
 
 /**

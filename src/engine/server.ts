@@ -163,7 +163,7 @@ interface LlamaCompletion {
   tokens_evaluated?: number;
   stop_type?: string;
   timings?: { cache_n?: number; prompt_n?: number };
-  completion_probabilities?: Array<{ top_logprobs?: Array<{ id: number; logprob: number }> }>;
+  completion_probabilities?: Array<{ id?: number; logprob?: number; top_logprobs?: Array<{ id: number; logprob: number }> }>;
 }
 
 interface ChatCompletion {
@@ -371,6 +371,10 @@ export class ServerEngine implements ClassifierEngine {
 
   private llamaSession(prompt: ChatPrompt, promptTokens: number, slot: number, signal?: AbortSignal): PromptSession {
     let reused: number | undefined;
+    // Log-probabilities read in this session, by (answer prefix, token): one value per position
+    // and token however often the label search asks, and the top-N floor per prefix.
+    const exact = new Map<string, number>();
+    const floors = new Map<string, number>();
     const complete = async (body: Record<string, unknown>, path: TokenId[] = []): Promise<LlamaCompletion> => {
       const text = await this.render(prompt, signal);
       const r = await this.http.call<LlamaCompletion>(`${this.root}/completion`, { prompt: path.length ? [text, ...path] : text, cache_prompt: true, id_slot: slot, ...body }, signal);
@@ -390,20 +394,39 @@ export class ServerEngine implements ClassifierEngine {
       continuation: async (path, candidates) => {
         const out: number[][] = [];
         for (let i = 0; i <= path.length; i++) {
-          // temperature < 0: greedy, probabilities from a plain softmax of the logits.
-          const r = await complete({ n_predict: 1, n_probs: Math.max(N_PROBS, candidates[i]!.length), temperature: -1 }, path.slice(0, i));
-          const top = r.completion_probabilities?.[0]?.top_logprobs ?? [];
-          if (!top.length) throw new ServerError(`${this.root}/completion returned no token probabilities (n_probs); is this llama-server?`);
-          const byId = new Map(top.map((t) => [t.id, t.logprob]));
-          // Outside the top N: at most the smallest one listed (an upper bound).
-          const floor = Math.min(...top.map((t) => t.logprob));
-          out.push(candidates[i]!.map((c) => byId.get(c) ?? floor));
+          const prefix = path.slice(0, i);
+          const at = (t: TokenId) => `${prefix.join(',')}:${t}`;
+          // Needed exactly: the label's own next token, and the answer's end after its last token.
+          const needed = i < path.length ? [path[i]!] : candidates[i]!.filter((c) => this.endTokens.includes(c));
+          if (!needed.every((t) => exact.has(at(t))) || !candidates[i]!.every((t) => exact.has(at(t)) || floors.has(prefix.join(',')))) {
+            // temperature < 0: greedy, probabilities from a plain softmax of the raw logits.
+            const r = await complete({ n_predict: 1, n_probs: Math.max(N_PROBS, candidates[i]!.length), temperature: -1 }, prefix);
+            const top = r.completion_probabilities?.[0]?.top_logprobs ?? [];
+            if (!top.length) throw new ServerError(`${this.root}/completion returned no token probabilities (n_probs); is this llama-server?`);
+            for (const t of top) if (!exact.has(at(t.id))) exact.set(at(t.id), t.logprob);
+            // Outside the top N: at most the smallest one listed (an upper bound, never taken as exact).
+            floors.set(prefix.join(','), Math.min(...top.map((t) => t.logprob)));
+          }
+          for (const t of needed) {
+            if (exact.has(at(t))) continue;
+            // Outside the top N: the exact value of that one token. A logit bias makes the server
+            // sample it; its reported log-probability comes from the raw logits (the bias is a
+            // sampler stage), so it is the unbiased value.
+            const r = await complete({ n_predict: 1, n_probs: 1, temperature: -1, logit_bias: [[t, 100]] }, prefix);
+            const got = r.completion_probabilities?.[0];
+            if (got?.id !== t || typeof got.logprob !== 'number') throw new ServerError(`${this.root}/completion did not return the log-probability of token ${t} (logit_bias); is this llama-server?`);
+            exact.set(at(t), got.logprob);
+          }
+          const floor = floors.get(prefix.join(',')) ?? -Infinity;
+          out.push(candidates[i]!.map((c) => exact.get(at(c)) ?? floor));
         }
         return out;
       },
       generateConstrained: async (labels) => {
-        const longest = Math.max(...(await Promise.all(labels.map((l) => this.tokenizeLabel(l)))).map((t) => t.length));
-        const g = await generate({ grammar: choiceGrammar(labels) }, longest + 4);
+        // Under a grammar the model may spell a label in more (shorter) tokens than its own
+        // tokenization: room for one token per byte; the grammar ends the answer after the label.
+        const longest = Math.max(...labels.map((l) => Buffer.byteLength(l)));
+        const g = await generate({ grammar: choiceGrammar(labels) }, longest + 2);
         return this.checkAnswer(g.text, labels, 'grammar');
       },
       generateFree: async (maxTokens) => (await generate({}, maxTokens)).text,
