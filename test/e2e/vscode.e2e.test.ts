@@ -141,17 +141,17 @@ describe('VS Code end to end (code-server + Chromium, real model)', function () 
   }
 
   /** The text VS Code renders for `after` decorations (CSS ::after content) in the editor. */
-  async function inlineTriples(): Promise<string[]> {
-    return page.evaluate(() => {
+  async function inlineTriples(scope = ''): Promise<string[]> {
+    return page.evaluate((scope) => {
       // Runs in the page (DOM globals; this file is type-checked without the DOM library).
       const w = globalThis as unknown as { document: { querySelectorAll(s: string): ArrayLike<unknown> }; getComputedStyle(e: unknown, pseudo: string): { content: string } };
       const out: string[] = [];
-      for (const el of Array.from(w.document.querySelectorAll('.view-lines span'))) {
+      for (const el of Array.from(w.document.querySelectorAll(`${scope} .view-lines span`))) {
         const c = w.getComputedStyle(el, '::after').content;
         if (c && c !== 'none' && c !== 'normal') out.push(c.replace(/^"|"$/g, ''));
       }
       return out;
-    });
+    }, scope);
   }
 
   async function openFile(name: string): Promise<void> {
@@ -266,10 +266,13 @@ describe('VS Code end to end (code-server + Chromium, real model)', function () 
       const settings = JSON.parse(await fs.readFile(settingsFile, 'utf8')) as Record<string, unknown>;
       await fs.writeFile(settingsFile, JSON.stringify({ ...settings, 'relationLens.backend': 'server', 'relationLens.server.endpoint': llama.url, 'relationLens.mode': 'generate' }, null, 2));
       await page.waitForTimeout(1500);
-      await openFile('served.jsonl');
+      // Opened from the Explorer (after the panel test, Quick Open's Enter ran the last command instead).
+      await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'served.jsonl' }).first().click();
+      await waitFor('served.jsonl as the active editor', async () => (await page.title()).includes('served.jsonl') || undefined, 10_000);
       const before = await fs.readFile(file, 'utf8');
       await palette('Relation Lens: Extract Relations from the Whole File');
-      await waitFor('inline predictions from the server', async () => ((await inlineTriples()).filter((x) => /^[✓≠+−] .+ —.+→ /.test(x)).length >= 2 ? true : undefined), 180_000);
+      // Only the active editor group's lines: sample.jsonl beside it shows its own predictions.
+      await waitFor('inline predictions from the server', async () => ((await inlineTriples('.editor-group-container.active')).filter((x) => /^[✓≠+−] .+ —.+→ /.test(x)).length >= 2 ? true : undefined), 180_000);
       await page.keyboard.press('Control+S');
       const after = await waitFor('the file saved', async () => {
         const t = await fs.readFile(file, 'utf8');
