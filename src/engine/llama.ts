@@ -15,6 +15,7 @@ import * as path from 'node:path';
 import type { ChatHistoryItem, ChatWrapper, ControlledEvaluateInputItem, Llama, LlamaContext, LlamaContextSequence, LlamaGrammar, LlamaModel, Token } from 'node-llama-cpp' with { 'resolution-mode': 'import' };
 import { gbnfLiteral } from '../core/util/gbnf';
 import { AbortError, ChatPrompt, ClassifierEngine, ContextOverflowError, EngineInfo, Generation, GrammarSpec, PromptSession, TokenId, throwIfAborted } from '../core/ports';
+import { ResourcePool } from '../core/util/pool';
 
 type NodeLlamaCpp = typeof import('node-llama-cpp', { with: { 'resolution-mode': 'import' } });
 let modulePromise: Promise<NodeLlamaCpp> | undefined;
@@ -205,8 +206,7 @@ interface PathState {
 }
 
 export class LlamaEngine implements ClassifierEngine {
-  private readonly free: LlamaContextSequence[] = [];
-  private readonly waiters: Array<(s: LlamaContextSequence) => void> = [];
+  private readonly sequences: ResourcePool<LlamaContextSequence>;
   private evaluated = 0;
   private readonly grammars = new Map<string, ReturnType<Llama['createGrammar']>>();
   private constructor(
@@ -219,7 +219,7 @@ export class LlamaEngine implements ClassifierEngine {
     readonly endTokens: TokenId[],
     private readonly reusePrefix: boolean,
   ) {
-    for (let i = 0; i < info.parallel; i++) this.free.push(context.getSequence());
+    this.sequences = new ResourcePool(Array.from({ length: info.parallel }, () => context.getSequence()));
   }
 
   static async open(opts: EngineOptions): Promise<LlamaEngine> {
@@ -293,27 +293,11 @@ export class LlamaEngine implements ClassifierEngine {
   }
 
   private acquire(signal?: AbortSignal): Promise<LlamaContextSequence> {
-    const s = this.free.pop();
-    if (s) return Promise.resolve(s);
-    return new Promise((resolve, reject) => {
-      const onAbort = () => {
-        const i = this.waiters.indexOf(take);
-        if (i >= 0) this.waiters.splice(i, 1);
-        reject(new AbortError());
-      };
-      const take = (seq: LlamaContextSequence) => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve(seq);
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.waiters.push(take);
-    });
+    return this.sequences.acquire(signal);
   }
 
   private release(s: LlamaContextSequence): void {
-    const w = this.waiters.shift();
-    if (w) w(s);
-    else this.free.push(s);
+    this.sequences.release(s);
   }
 
   /**

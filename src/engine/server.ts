@@ -20,6 +20,7 @@
  * OUT_OF_SET_LIMIT in a row the run stops, naming the field that was ignored.
  */
 import { choiceFields, choiceGrammar, grammarFields } from '../core/serving';
+import { ResourcePool } from '../core/util/pool';
 import { AbortError, SERVER_FLAVORS, ServerFlavor, ChatPrompt, ClassifierEngine, ContextOverflowError, EngineInfo, Generation, OutOfSetAnswer, PromptSession, TokenId, throwIfAborted } from '../core/ports';
 
 export { SERVER_FLAVORS };
@@ -186,36 +187,6 @@ async function detectFlavor(http: HttpJson, root: string, models: ModelList, sig
   return 'openai';
 }
 
-class Slots {
-  private readonly free: number[];
-  private readonly waiters: Array<(slot: number) => void> = [];
-  constructor(n: number) {
-    this.free = Array.from({ length: n }, (_, i) => n - 1 - i);
-  }
-  acquire(signal?: AbortSignal): Promise<number> {
-    const s = this.free.pop();
-    if (s !== undefined) return Promise.resolve(s);
-    return new Promise((resolve, reject) => {
-      const onAbort = () => {
-        const i = this.waiters.indexOf(take);
-        if (i >= 0) this.waiters.splice(i, 1);
-        reject(new AbortError());
-      };
-      const take = (slot: number) => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve(slot);
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.waiters.push(take);
-    });
-  }
-  release(s: number): void {
-    const w = this.waiters.shift();
-    if (w) w(s);
-    else this.free.push(s);
-  }
-}
-
 /** A bounded cache of async results by key (prompt renderings, token counts). */
 class AsyncCache<T> {
   private readonly m = new Map<string, Promise<T>>();
@@ -236,7 +207,7 @@ export class ServerEngine implements ClassifierEngine {
   private outOfSetRun = 0;
   /** Answers outside the labels asked for, over the whole run. */
   outOfSet = 0;
-  private readonly slots: Slots;
+  private readonly slots: ResourcePool<number>;
   private readonly rendered = new AsyncCache<string>(512);
   private readonly counted = new AsyncCache<number>(512);
   private readonly tokenized = new AsyncCache<TokenId[]>(4096);
@@ -253,7 +224,7 @@ export class ServerEngine implements ClassifierEngine {
     readonly info: EngineInfo,
     readonly endTokens: TokenId[],
   ) {
-    this.slots = new Slots(info.parallel);
+    this.slots = new ResourcePool(Array.from({ length: info.parallel }, (_, i) => info.parallel - 1 - i));
   }
 
   /** Connects, lists the served models, detects the flavor and the context size. */

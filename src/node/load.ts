@@ -27,7 +27,7 @@ export interface LoadOptions {
   relInfo?: string;
 }
 
-function isJsonLine(line: string): boolean {
+export function isJsonLine(line: string): boolean {
   try {
     JSON.parse(line);
     return true;

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { Browser, Frame, Page } from 'playwright-core';
 import { smolLM2 } from '../helpers/models';
+import { isJsonLine } from '../../src/node/load';
 import { LLAMA_SERVER, startLlamaServer } from '../helpers/llamaServer';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -43,15 +44,6 @@ async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null |
     }
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? ` (${String(last)})` : ''}`);
     await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
-
-function isJson(line: string): boolean {
-  try {
-    JSON.parse(line);
-    return true;
-  } catch {
-    return false;
   }
 }
 
@@ -180,7 +172,7 @@ describe('VS Code end to end (code-server + Chromium, real model)', function () 
     // see part of the file: wait until the whole file is there (four complete lines).
     const after = await waitFor('the file saved', async () => {
       const t = await fs.readFile(path.join(ws, 'sample.jsonl'), 'utf8');
-      return t !== before && t.endsWith('\n') && t.split('\n').filter(Boolean).length === 4 && t.split('\n').filter(Boolean).every(isJson) ? t : undefined;
+      return t !== before && t.endsWith('\n') && t.split('\n').filter(Boolean).length === 4 && t.split('\n').filter(Boolean).every(isJsonLine) ? t : undefined;
     }, 30_000);
     const lines = after.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { id: string; relations: Array<{ source?: string; status?: string }>; meta?: { extraction?: { model?: string; noRelation?: unknown[] } } });
     assert.equal(lines.length, 4);
@@ -216,7 +208,7 @@ describe('VS Code end to end (code-server + Chromium, real model)', function () 
     const after = await waitFor('the accepted relation on disk', async () => {
       const t = (await fs.readFile(path.join(ws, 'sample.jsonl'), 'utf8')).split('\n');
       // A read during VS Code's chunked save can see part of the file: wait for all of it.
-      return t[0] !== before[0] && t.length === before.length && t.filter(Boolean).every(isJson) ? t : undefined;
+      return t[0] !== before[0] && t.length === before.length && t.filter(Boolean).every(isJsonLine) ? t : undefined;
     }, 30_000);
     const first = JSON.parse(after[0]!) as { relations: Array<{ source?: string; status?: string }> };
     assert.ok(first.relations.some((r) => r.source === 'human' && r.status === 'accepted'));
@@ -277,7 +269,7 @@ describe('VS Code end to end (code-server + Chromium, real model)', function () 
       const after = await waitFor('the file saved', async () => {
         const t = await fs.readFile(file, 'utf8');
         const lines = t.split('\n').filter(Boolean);
-        return t !== before && lines.length === 2 && lines.every(isJson) ? lines : undefined;
+        return t !== before && lines.length === 2 && lines.every(isJsonLine) ? lines : undefined;
       }, 30_000);
       for (const l of after.map((x) => JSON.parse(x) as { meta?: { extraction?: { model?: string } } })) assert.match(l.meta?.extraction?.model ?? '', new RegExp(`@ ${llama.url.replace(/[.:/]/g, '\\$&')}`), 'the prediction names the served model and endpoint');
       await fs.writeFile(settingsFile, JSON.stringify(settings, null, 2));
