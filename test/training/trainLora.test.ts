@@ -66,8 +66,9 @@ describe('train-lora (real trainer, SmolLM2-135M)', function () {
     console.log(`      export check on ${c.prompts} held-out prompts × ${c.answers} answers: with the adapter max |Δ logprob| ${c.maxAbsDiff.toFixed(3)}, mean ${c.meanAbsDiff.toFixed(3)}, top-1 agreement ${(100 * c.top1Agreement).toFixed(1)}% (${(100 * c.top1AgreementDecisive).toFixed(1)}% of the ${c.decisivePrompts} prompts whose best answer leads by more than ${c.base.maxAbsDiff.toFixed(3)}); base alone max ${c.base.maxAbsDiff.toFixed(3)}, mean ${c.base.meanAbsDiff.toFixed(3)}, top-1 ${(100 * c.base.top1Agreement).toFixed(1)}%; the adapter moves the answers by ${c.adapterShift.toFixed(3)} on average`);
     // A three-step adapter leaves most answers close together; bench/lora.ts checks the agreement
     // on a trained adapter over 200 prompts.
+    // Over all prompts the top-1 answer is not asserted: near-ties within the base model's own
+    // PyTorch/llama.cpp difference go either way (3 of 24 did in one CI run, 1 of 24 in another).
     assert.ok(c.top1AgreementDecisive >= 0.99 && c.decisivePrompts >= 3, `top-1 agreement ${c.top1AgreementDecisive} on ${c.decisivePrompts} decisive prompts`);
-    assert.ok(c.top1Agreement >= 0.9, `top-1 agreement ${c.top1Agreement}`);
     // The adapter changes the answers far more than PyTorch and llama.cpp differ: a wrong tensor
     // layout (q/k permutation, transposed A/B) or a missing adapter would show here.
     assert.ok(c.adapterShift > 5 * c.meanAbsDiff, `adapter shift ${c.adapterShift} vs mismatch ${c.meanAbsDiff}`);
