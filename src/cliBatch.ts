@@ -10,24 +10,13 @@ import { serializeRecord } from './core/formats/canonical';
 import { BatchManifest, batchRequests, importBatchResults, parseBatchManifest } from './core/formats/openaiBatch';
 import { DirectionMode, defaultDirection } from './core/pipelines/sentence';
 import { ServerFlavor } from './core/ports';
-import { readText, writeFileAtomic } from './node/files';
-import { lockOutput, prepareReplace } from './node/output';
+import { readText } from './node/files';
+import { prepareReplace, writeOutput } from './node/output';
 import { fileDigest } from './node/provenance';
 
 /** The manifest beside a batch file: BATCH.jsonl → BATCH.manifest.json. */
 export function batchManifestPath(batch: string): string {
   return `${batch.replace(/\.jsonl$/i, '')}.manifest.json`;
-}
-
-async function writeLocked(files: string[], inputs: Array<string | undefined>, force: boolean | undefined, write: () => Promise<void>): Promise<void> {
-  const unlocks: Array<() => Promise<void>> = [];
-  try {
-    for (const f of files) unlocks.push(await lockOutput(f));
-    for (const f of files) await prepareReplace(f, inputs, force);
-    await write();
-  } finally {
-    for (const u of unlocks) await u();
-  }
 }
 
 export async function exportOpenAiBatch(input: string, opts: { from?: Parameters<typeof load>[1]['format']; relations?: string; template?: string; servedModel?: string; serverFlavor?: ServerFlavor; answers?: 'names' | 'codes'; direction?: DirectionMode; out: string; force?: boolean }): Promise<void> {
@@ -43,10 +32,11 @@ export async function exportOpenAiBatch(input: string, opts: { from?: Parameters
   const lines = batchRequests(r.records, { relationSet: rs, template, direction, answerCodes: opts.answers === 'codes', flavor, model: opts.servedModel });
   if (!lines.length) throw new InputError('no entity pair to ask about: the records hold no candidate pairs', input);
   const manifest: BatchManifest = { kind: 'relation-lens/openai-batch', version: 1, input: { ...(await fileDigest(path.resolve(input))), ...(opts.from ? { format: opts.from } : {}) }, relationSet: rs, template: template.name, direction, answers: opts.answers ?? 'names', flavor, model: opts.servedModel, requests: lines.length };
-  await writeLocked([opts.out, manifestFile], inputs, opts.force, async () => {
-    await writeFileAtomic(opts.out, lines.join('\n') + '\n');
-    await writeFileAtomic(manifestFile, JSON.stringify(manifest, null, 2) + '\n');
-  });
+  // Both files are checked before either is written.
+  await prepareReplace(opts.out, inputs, opts.force);
+  await prepareReplace(manifestFile, inputs, opts.force);
+  await writeOutput(opts.out, inputs, opts.force, () => lines.join('\n') + '\n');
+  await writeOutput(manifestFile, inputs, opts.force, () => JSON.stringify(manifest, null, 2) + '\n');
   process.stderr.write(`wrote ${lines.length} request(s) (${flavor} constraint fields, model ${opts.servedModel}) to ${opts.out}, and ${manifestFile}\n`);
   process.stderr.write(`run them (e.g. vllm run-batch -i ${opts.out} -o RESULTS.jsonl --model ${opts.servedModel}), then: relation-lens import RESULTS.jsonl --from openai-batch-results --batch ${opts.out} -o PRED.jsonl\n`);
 }
@@ -62,7 +52,7 @@ export async function importOpenAiBatchResults(input: string, opts: { batch?: st
   await prepareReplace(opts.out, inputs, opts.force);
   const r = await load(m.input.path, { format: m.input.format as Parameters<typeof load>[1]['format'] });
   const res = importBatchResults((await readText(input)).text, input, r.records, m);
-  await writeLocked([opts.out], inputs, opts.force, () => writeFileAtomic(opts.out, res.records.map((x) => serializeRecord(x) + '\n').join('')));
+  await writeOutput(opts.out, inputs, opts.force, () => res.records.map((x) => serializeRecord(x) + '\n').join(''));
   for (const e of res.errors.slice(0, MAX_SHOWN)) process.stderr.write(`error: ${e}\n`);
   if (res.errors.length > MAX_SHOWN) process.stderr.write(`… and ${res.errors.length - MAX_SHOWN} more\n`);
   process.stderr.write(`wrote ${res.records.length} record(s) to ${opts.out}: ${res.answered} pair(s) answered, ${res.errors.length} problem(s), ${res.missing} pair(s) without a result\n`);

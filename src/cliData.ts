@@ -13,9 +13,9 @@ import { toDocRedSubmission } from './core/formats/docred';
 import { exportSemEvalAnswers, exportSemEvalTxt } from './core/formats/semeval';
 import { exportSftAlpaca, exportSftChat } from './core/formats/sft';
 import { EvalResult, docGoldOf, docPredsOf, evaluateDocRed, evaluateMicro, evaluateSemEval, parseAnswers, semevalAnswers } from './core/eval';
-import { readHead, readText, writeFileAtomic } from './node/files';
+import { readHead, readText } from './node/files';
 import { IMPORT_FORMATS, ImportFormat, loadDocRedSubmission } from './node/load';
-import { lockOutput, prepareReplace } from './node/output';
+import { prepareReplace, writeOutput } from './node/output';
 import { exportOpenAiBatch, importOpenAiBatchResults } from './cliBatch';
 import { SERVER_FLAVORS, ServerFlavor } from './core/ports';
 import { DirectionMode } from './core/pipelines/sentence';
@@ -39,21 +39,6 @@ export function printResult(r: EvalResult): void {
   out.push('', 'counts: ' + Object.entries(r.counts).map(([k, v]) => `${k}=${Number.isInteger(v) ? v : v.toFixed(4)}`).join(' '));
   for (const w of r.warnings) out.push(`warning: ${w}`);
   process.stdout.write(out.join('\n') + '\n');
-}
-
-/**
- * Writes an output in one piece under the output policy (src/node/output.ts): never one of the
- * inputs, never an existing file without --force, locked while written, atomic.
- */
-async function writeOutput(out: string, inputs: Array<string | undefined>, force: boolean | undefined, data: () => string | Promise<string>): Promise<void> {
-  // Locked first, then checked: no other run can create the file in between.
-  const unlock = await lockOutput(out);
-  try {
-    await prepareReplace(out, inputs, force);
-    await writeFileAtomic(out, await data());
-  } finally {
-    await unlock();
-  }
 }
 
 /** Is this an `ID<TAB>LABEL` answer file (SemEval scorer format)? */

@@ -19,6 +19,7 @@ import * as path from 'node:path';
 import { InputError } from '../core/diagnostics';
 import { JsonDepthError, parseBoundedJson } from '../core/io/jsonDepth';
 import { splitLines } from '../core/io/lines';
+import { writeFileAtomic } from './files';
 
 /** Why an output cannot be written; names the file. */
 export class OutputError extends InputError {
@@ -351,5 +352,20 @@ export async function appendLines(file: string, lines: string[]): Promise<void> 
     await writeAllOrRollBack(fh, Buffer.from(lead + lines.map((l) => l + '\n').join(''), 'utf8'), size, file, 'the file is as it was');
   } finally {
     await fh.close();
+  }
+}
+
+/**
+ * Writes an output in one piece under the output policy (src/node/output.ts): never one of the
+ * inputs, never an existing file without --force, locked while written, atomic.
+ */
+export async function writeOutput(out: string, inputs: Array<string | undefined>, force: boolean | undefined, data: () => string | Promise<string>): Promise<void> {
+  // Locked first, then checked: no other run can create the file in between.
+  const unlock = await lockOutput(out);
+  try {
+    await prepareReplace(out, inputs, force);
+    await writeFileAtomic(out, await data());
+  } finally {
+    await unlock();
   }
 }
