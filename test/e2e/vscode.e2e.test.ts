@@ -9,28 +9,17 @@
 import { strict as assert } from 'node:assert';
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, promises as fs, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { Browser, Frame, Page } from 'playwright-core';
 import { smolLM2 } from '../helpers/models';
 import { isJsonLine } from '../../src/node/load';
-import { LLAMA_SERVER, startLlamaServer } from '../helpers/llamaServer';
+import { LLAMA_SERVER, freePort, startLlamaServer } from '../helpers/llamaServer';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const ENTRY = process.env['CODE_SERVER_ENTRY'] ?? path.join(ROOT, '.cache', 'code-server', 'node_modules', 'code-server', 'out', 'node', 'entry.js');
 const CHROMIUM = process.env['CHROMIUM'] ?? '/usr/bin/chromium';
 const SHOTS = path.join(ROOT, 'test', 'e2e', 'screenshots');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs: number, everyMs = 500): Promise<T> {
   const end = Date.now() + timeoutMs;
