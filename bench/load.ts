@@ -11,10 +11,10 @@ import { ChildProcess, spawn } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { runSentenceExtraction } from '../src/core/pipelines/runner';
-import { answerSpace } from '../src/core/pipelines/sentence';
-import { DEFAULT_TEMPLATE } from '../src/core/prompts/template';
 import { LlamaEngine } from '../src/engine/llama';
 import { loadRecords } from '../src/node/load';
+import { answerSpace } from '../src/core/pipelines/answerSpace';
+import { DEFAULT_TEMPLATE } from '../src/core/prompts/builtin';
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);

@@ -12,7 +12,6 @@ import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { evaluateSemEval, semevalAnswers } from '../src/core/eval';
 import { ExtractedRecord, runSentenceExtraction } from '../src/core/pipelines/runner';
-import { DEFAULT_TEMPLATE } from '../src/core/prompts/template';
 import { LlamaEngine } from '../src/engine/llama';
 import { checkAdapterExport, checkPrompts } from '../src/node/adapterCheck';
 import { sentenceSpace } from '../src/node/jobs';
@@ -20,6 +19,7 @@ import { loadRecords } from '../src/node/load';
 import { trainLoraJob } from '../src/node/trainLora';
 import { readAdapterManifest } from '../src/node/adapters';
 import { sample } from './sample';
+import { DEFAULT_TEMPLATE } from '../src/core/prompts/builtin';
 
 const ROOT = path.resolve(__dirname, '..');
 const DATA = path.resolve(ROOT, '..', 'shared', 'datasets', 'semeval2010_task8');

@@ -8,8 +8,8 @@
 import * as path from 'node:path';
 import { evaluateMicro, evaluateSemEval, semevalAnswers } from '../src/core/eval';
 import { ExtractedRecord, runSentenceExtraction } from '../src/core/pipelines/runner';
-import { DecodeMode, answerSpace } from '../src/core/pipelines/sentence';
-import { CRE_LLM_TEMPLATE, DEFAULT_TEMPLATE, PromptTemplate, RAG4RE_TEMPLATE } from '../src/core/prompts/template';
+import { DecodeMode } from '../src/core/pipelines/sentence';
+import { PromptTemplate } from '../src/core/prompts/template';
 import { examplesFromRecords } from '../src/core/retrieval/examples';
 import { TrainingRetriever } from '../src/core/retrieval/retriever';
 import { Bm25Searcher } from '../src/core/retrieval/searchers';
@@ -17,6 +17,8 @@ import { RelRecord, RelationSet } from '../src/core/schema';
 import { LlamaEngine } from '../src/engine/llama';
 import { loadRecords } from '../src/node/load';
 import { sample } from './sample';
+import { answerSpace } from '../src/core/pipelines/answerSpace';
+import { CRE_LLM_TEMPLATE, DEFAULT_TEMPLATE, RAG4RE_TEMPLATE } from '../src/core/prompts/builtin';
 
 const ROOT = path.resolve(__dirname, '..');
 const DATA = path.resolve(ROOT, '..', 'shared', 'datasets');

@@ -13,7 +13,6 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ClassifierEngine } from '../src/core/ports';
-import { BUILTIN_TEMPLATES } from '../src/core/prompts/template';
 import { DecodeMode } from '../src/core/pipelines/sentence';
 import { RelationSet } from '../src/core/schema';
 import { LlamaEngine } from '../src/engine/llama';
@@ -21,6 +20,7 @@ import { ServerEngine } from '../src/engine/server';
 import { runSentences } from '../src/node/jobs';
 import { loadRecords } from '../src/node/load';
 import { LLAMA_SERVER, startLlamaServer } from '../test/helpers/llamaServer';
+import { DEFAULT_TEMPLATE } from '../src/core/prompts/builtin';
 
 const ROOT = path.resolve(__dirname, '..');
 const { values } = parseArgs({
@@ -38,7 +38,7 @@ const codes = values.answers === 'codes';
 async function timed(engine: ClassifierEngine, mode: DecodeMode, records: Parameters<typeof runSentences>[1], rs: RelationSet): Promise<{ perS: number; answers: string[] }> {
   const t0 = Date.now();
   const answers: string[] = [];
-  for await (const r of runSentences(engine, records, { relationSet: rs, template: BUILTIN_TEMPLATES['default']!, mode, answerCodes: codes, model: 'bench' })) answers.push(...r.predictions.map((p) => p.answer));
+  for await (const r of runSentences(engine, records, { relationSet: rs, template: DEFAULT_TEMPLATE, mode, answerCodes: codes, model: 'bench' })) answers.push(...r.predictions.map((p) => p.answer));
   return { perS: (1000 * answers.length) / (Date.now() - t0), answers };
 }
 

@@ -8,11 +8,11 @@ import { load, raiseExitCode, relationSetFor, resolveTemplate, MAX_SHOWN } from 
 import { InputError } from './core/diagnostics';
 import { serializeRecord } from './core/formats/canonical';
 import { BatchManifest, batchRequests, importBatchResults, parseBatchManifest } from './core/formats/openaiBatch';
-import { DirectionMode, defaultDirection } from './core/pipelines/sentence';
 import { ServerFlavor } from './core/ports';
 import { readText } from './node/files';
 import { prepareReplace, writeOutput } from './node/output';
 import { fileDigest } from './node/provenance';
+import { DirectionMode, defaultDirection } from './core/pipelines/answerSpace';
 
 /** The manifest beside a batch file: BATCH.jsonl → BATCH.manifest.json. */
 export function batchManifestPath(batch: string): string {

@@ -2,16 +2,15 @@
  * What the CLI's command modules share: reading inputs with progress and file:line reports, the
  * exit code, templates, relation sets, the model to use and option parsers.
  */
-import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { Diagnostic, InputError, formatDiagnostic, summarize } from './core/diagnostics';
-import { parseRelInfo, relationSetFromRelInfo } from './core/formats/docred';
-import { BUILTIN_TEMPLATES, PromptTemplate, parseTemplate } from './core/prompts/template';
+import { PromptTemplate } from './core/prompts/template';
 import { RelationSet } from './core/schema';
-import { readText, setReadProgress } from './node/files';
-import { ImportFormat, detectFormat, loadRecords, loadRelationSet } from './node/load';
+import { setReadProgress } from './node/files';
+import { ImportFormat, detectFormat, loadRecords } from './node/load';
 import { ProgressBar } from './node/progress';
 import { DEFAULT_MODEL_ID } from './engine/models';
+import { resolveRelationSet, resolveTemplate as resolveResource } from './node/resources';
 
 export const MAX_SHOWN = 20;
 let exitCode = 0;
@@ -52,19 +51,14 @@ export async function load(file: string, opts: { format?: ImportFormat; relation
   }
 }
 
+/** The sentence-level template of --template (node/resources.ts resolves it). */
 export async function resolveTemplate(name: string | undefined): Promise<PromptTemplate> {
-  if (!name) return BUILTIN_TEMPLATES['default']!;
-  const builtin = BUILTIN_TEMPLATES[name];
-  if (builtin) return builtin;
-  const exists = await fs.stat(name).then(() => true, () => false);
-  if (!exists) throw new InputError(`no built-in template named "${name}" (built-in: ${Object.keys(BUILTIN_TEMPLATES).join(', ')}) and no such file`);
-  return parseTemplate((await readText(name)).text, name);
+  return (await resolveResource('sentence', name)).template;
 }
 
+/** The relation set of --relations / --rel-info, else the input's own (node/resources.ts resolves it). */
 export async function relationSetFor(opts: { relations?: string; relInfo?: string }, fallback?: RelationSet): Promise<RelationSet | undefined> {
-  if (opts.relations) return loadRelationSet(opts.relations);
-  if (opts.relInfo) return relationSetFromRelInfo(parseRelInfo((await readText(opts.relInfo)).text, opts.relInfo));
-  return fallback;
+  return (await resolveRelationSet({ file: opts.relations, relInfo: opts.relInfo, own: fallback }))?.set;
 }
 
 /** The model to use: --model, else $RELATION_LENS_MODEL, else the catalog's default. */

@@ -18,7 +18,7 @@ import { IMPORT_FORMATS, ImportFormat, loadDocRedSubmission } from './node/load'
 import { prepareReplace, writeOutput } from './node/output';
 import { exportOpenAiBatch, importOpenAiBatchResults } from './cliBatch';
 import { SERVER_FLAVORS, ServerFlavor } from './core/ports';
-import { DirectionMode } from './core/pipelines/sentence';
+import { DirectionMode } from './core/pipelines/answerSpace';
 
 const EXPORT_FORMATS = ['jsonl', 'semeval', 'semeval-txt', 'docred', 'sft-alpaca', 'sft-chat', 'finre', 'sanwen', 'doccano', 'openai-batch'] as const;
 /** import reads the dataset formats, and the results of an OpenAI batch made by export. */

@@ -7,7 +7,6 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { InputError } from './core/diagnostics';
 import { parseRelInfo, relationSetFromRelInfo } from './core/formats/docred';
-import { DocBatch, NONE_ANSWER, docPrompt, docPromptView, planBatches } from './core/pipelines/document';
 import { PairFilterModel, filterBySentenceDistance, filterCurve, parsePairFilter, scorePairs, summarizeCurve, trainPairFilter } from './core/pipelines/pairFilter';
 import { RelRecord, RelationSet, candidatePairs } from './core/schema';
 import { LlamaEmbedder } from './engine/embedder';
@@ -16,12 +15,16 @@ import { ClassifierEngine } from './core/ports';
 import { ServerCliOptions, addServerOptions, checkServerOptions, openServerEngine } from './cliServer';
 import { resolveModel } from './engine/models';
 import { openDocOutput, runDocExtractJob } from './node/docExtract';
-import { documentFiles, documentOptions, resolveDocTemplate } from './node/jobs';
+import { documentFiles, documentOptions } from './node/jobs';
+import { resolveTemplate } from './node/resources';
 import { onInterrupt } from './node/interrupt';
 import { prepareReplace, usingOutput } from './node/output';
 import { readText, writeFileAtomic } from './node/files';
 import { ImportFormat, loadRecords, loadRelationSet } from './node/load';
 import { ProgressBar, RateBar } from './node/progress';
+import { NONE_ANSWER, docPromptView } from './core/prompts/views';
+import { chatPrompt } from './core/prompts/template';
+import { DocBatch, planBatches } from './core/pipelines/docPlan';
 
 export interface CliContext {
   load(file: string, opts: { format?: ImportFormat; relations?: string; relInfo?: string }): ReturnType<typeof loadRecords>;
@@ -287,7 +290,7 @@ export function addDocumentCommands(program: Command, bench: Command, ctx: CliCo
       if (!d.relationSet) throw new InputError('no relation set: pass --rel-info', opts.gold);
       const rs = d.relationSet;
       const records = opts.limit ? d.records.slice(0, opts.limit) : d.records;
-      const { template, none, evidence } = await resolveDocTemplate(opts.template, undefined);
+      const { template, none, evidence } = await resolveTemplate('document', opts.template);
       const modelPath = await resolveModel(ctx.modelSpec(opts.model));
       const engine = await LlamaEngine.open({ modelPath, parallel: 1, contextSize: opts.contextSize });
       try {
@@ -296,7 +299,7 @@ export function addDocumentCommands(program: Command, bench: Command, ctx: CliCo
         const t0 = Date.now();
         const cost = async (r: RelRecord, pairs: Array<[string, string]>) => {
           const byId = new Map(r.entities.map((e) => [e.id, e]));
-          const prompt = (b: DocBatch) => docPrompt(template, docPromptView(r, rs, { none }, b.pairs.map(([h, t]) => [byId.get(h)!, byId.get(t)!]), b.text));
+          const prompt = (b: DocBatch) => chatPrompt(template, docPromptView(r, rs, { none }, b.pairs.map(([h, t]) => [byId.get(h)!, byId.get(t)!]), b.text));
           const counted = new Map<DocBatch, number>();
           const count = async (b: DocBatch) => counted.get(b) ?? counted.set(b, await engine.countPromptTokens(prompt(b))).get(b)!;
           const { batches } = await planBatches(r, pairs, opts.k, async (b) => (await count(b)) + 16 * b.pairs.length <= opts.contextSize, evidence);

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { InputError } from './core/diagnostics';
 import { IMPORT_FORMATS, ImportFormat, detectFormat } from './node/load';
 import { ProgressBar, RateBar } from './node/progress';
-import { DecodeMode, DirectionMode } from './core/pipelines/sentence';
+import { DecodeMode } from './core/pipelines/sentence';
 import { LlamaEngine, parseLoraArg, runtimeVersions } from './engine/llama';
 import { RunRecord, appendRunRecord, fileDigest, textSha256 } from './node/provenance';
 import { resolveModel } from './engine/models';
@@ -24,6 +24,7 @@ import { ClassifierEngine } from './core/ports';
 import { ServerCliOptions, addServerOptions, checkServerOptions, openServerEngine } from './cliServer';
 import { effectiveMode } from './core/pipelines/sentence';
 import { ServerEngine } from './engine/server';
+import { DirectionMode } from './core/pipelines/answerSpace';
 
 /** An index folder may be new, empty, or (with --force) an index this tool built; nothing else. */
 async function checkIndexFolder(dir: string, force: boolean | undefined): Promise<void> {

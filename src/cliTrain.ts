@@ -6,7 +6,6 @@
 import { Command, Option } from 'commander';
 import * as path from 'node:path';
 import { InputError } from './core/diagnostics';
-import { DirectionMode } from './core/pipelines/sentence';
 import { TrainingRetriever } from './core/retrieval/retriever';
 import { PromptTemplate } from './core/prompts/template';
 import { RelationSet } from './core/schema';
@@ -21,6 +20,7 @@ import { checkAdapterExport, checkPrompts } from './node/adapterCheck';
 import { TrainHyper, trainLoraJob } from './node/trainLora';
 import { defaultVenv, runTrainer, setupTrainer } from './node/trainer';
 import type { CliContext } from './cliDoc';
+import { DirectionMode } from './core/pipelines/answerSpace';
 
 export interface TrainCliContext extends CliContext {
   resolveTemplate(name: string | undefined): Promise<PromptTemplate>;

@@ -5,7 +5,6 @@
  * channel. Engines are kept per (model, adapters, threads, sequences, context) and reused
  * between requests.
  */
-import { sumReports } from './core/pipelines/document';
 import { DocumentInput, runDocumentExtraction } from './core/pipelines/documentRunner';
 import { TrainingRetriever } from './core/retrieval/retriever';
 import { RelRecord, RelationSet, candidatePairs, validateRecord, validateRelationSet } from './core/schema';
@@ -20,6 +19,7 @@ import { loadRecords } from './node/load';
 import { AdapterRun, adapterManifestPath, checkAdapters } from './node/adapters';
 import { DocumentJob, EngineResponse, EngineSettings, ExtractResult, ExtractedItem, RequestSchema, SentenceJob, TrainLoraParams, TrainLoraResult } from './protocol/engine';
 import { trainLoraJob } from './node/trainLora';
+import { sumReports } from './core/pipelines/docReport';
 
 
 const pool = new EnginePool(2);

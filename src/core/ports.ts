@@ -1,7 +1,10 @@
 /**
  * Ports: what the core needs from an inference engine. The node-llama-cpp adapter in
- * src/engine implements them; the core never sees a model object.
+ * src/engine implements them; the core never sees a model object. The retriever port (RAG4RE
+ * demonstrations) is implemented in src/core/retrieval.
  */
+import type { Entity, RelRecord } from './schema';
+
 export type TokenId = number;
 
 /** The serving engines Relation Lens can talk to (their constraint and scoring fields differ). */
@@ -116,4 +119,19 @@ export class AbortError extends Error {
 
 export function throwIfAborted(signal?: AbortSignal): void {
   if (signal?.aborted) throw new AbortError();
+}
+
+/** A demonstration retrieved for a pair (RAG4RE): a labeled training example. */
+export interface RetrievedExample {
+  id: string;
+  sentence: string;
+  head: string;
+  tail: string;
+  label: string;
+  score: number;
+}
+
+/** A retriever gives demonstrations for a pair (RAG4RE). */
+export interface ExampleRetriever {
+  retrieve(record: RelRecord, head: Entity, tail: Entity, k: number): Promise<RetrievedExample[]>;
 }

@@ -7,10 +7,11 @@
  */
 import { SEMEVAL_RELATIONS } from '../core/formats/semeval';
 import { runSentenceExtraction } from '../core/pipelines/runner';
-import { DecodeMode, answerSpace, defaultDirection, pairPrompt } from '../core/pipelines/sentence';
+import { DecodeMode, pairPrompt } from '../core/pipelines/sentence';
 import { PromptTemplate } from '../core/prompts/template';
 import { RelRecord, RelationSet, candidatePairs } from '../core/schema';
 import { LlamaEngine } from '../engine/llama';
+import { answerSpace, defaultDirection } from '../core/pipelines/answerSpace';
 
 export interface ThroughputResult {
   model: string;

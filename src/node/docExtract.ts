@@ -7,12 +7,13 @@ import { promises as fs } from 'node:fs';
 import { ClassifierEngine } from '../core/ports';
 import { serializeRecord } from '../core/formats/canonical';
 import { toDocRedSubmission } from '../core/formats/docred';
-import { DocReport, DocumentOptions, sumReports } from '../core/pipelines/document';
+import { DocumentOptions } from '../core/pipelines/document';
 import { DocumentInput, documentInputId, runDocumentExtraction } from '../core/pipelines/documentRunner';
 import { EntityProposalReport } from '../core/pipelines/entities';
 import { RelRecord } from '../core/schema';
 import { readLines, writeFileAtomic } from './files';
 import { RecordOutput, openRecordOutput, prepareReplace } from './output';
+import { DocReport, sumReports } from '../core/pipelines/docReport';
 
 export interface DocExtractJob {
   engine: ClassifierEngine;

@@ -4,13 +4,14 @@
  * the output policy of ./output.ts). An interrupted run keeps what it wrote; run it again and it
  * resumes with the records that are not in the output yet.
  */
-import { ClassifierEngine } from '../core/ports';
+import { ClassifierEngine, ExampleRetriever } from '../core/ports';
 import { serializeRecord } from '../core/formats/canonical';
-import { DecodeMode, DirectionMode, ExampleRetriever } from '../core/pipelines/sentence';
+import { DecodeMode } from '../core/pipelines/sentence';
 import { runSentences } from './jobs';
 import { PromptTemplate } from '../core/prompts/template';
 import { RelRecord, RelationSet, candidatePairs } from '../core/schema';
 import { RecordOutput, openRecordOutput } from './output';
+import { DirectionMode } from '../core/pipelines/answerSpace';
 
 export interface ExtractJob {
   engine: ClassifierEngine | undefined;

@@ -3,17 +3,19 @@
  * process, and the sentence-level run both of them consume (the document-level run is
  * core/pipelines/documentRunner.ts). Callers decide where the finished records go.
  */
-import { promises as fs } from 'node:fs';
-import { InputError } from '../core/diagnostics';
 import { RelationAligner, TextEmbedder } from '../core/pipelines/align';
-import { DOC_TEMPLATES, DocumentOptions, NONE_ANSWER, PairFilterSpec } from '../core/pipelines/document';
+import { DocumentOptions } from '../core/pipelines/document';
 import { parsePairFilter } from '../core/pipelines/pairFilter';
 import { ExtractedRecord, runSentenceExtraction } from '../core/pipelines/runner';
-import { AnswerSpace, DecodeMode, DirectionMode, ExampleRetriever, answerSpace, defaultDirection } from '../core/pipelines/sentence';
-import { ClassifierEngine } from '../core/ports';
-import { PromptTemplate, parseTemplate } from '../core/prompts/template';
+import { DecodeMode } from '../core/pipelines/sentence';
+import { ClassifierEngine, ExampleRetriever } from '../core/ports';
+import { PromptTemplate } from '../core/prompts/template';
 import { RelRecord, RelationSet } from '../core/schema';
 import { readText } from './files';
+import { ResolvedTemplate, resolveTemplate } from './resources';
+import { NONE_ANSWER } from '../core/prompts/views';
+import { AnswerSpace, DirectionMode, answerSpace, defaultDirection } from '../core/pipelines/answerSpace';
+import { PairFilterSpec } from '../core/pipelines/candidates';
 
 export interface SentenceSpec {
   relationSet: RelationSet;
@@ -81,13 +83,6 @@ export interface DocumentSpec {
   signal?: AbortSignal;
 }
 
-export async function resolveDocTemplate(name: string, noneFlag?: boolean, evidenceFlag?: boolean): Promise<{ template: PromptTemplate; none: boolean; evidence: boolean }> {
-  const builtin = DOC_TEMPLATES[name];
-  if (builtin) return { template: builtin.template, none: noneFlag ?? builtin.none, evidence: evidenceFlag ?? builtin.evidence };
-  if (!(await fs.stat(name).then(() => true, () => false))) throw new InputError(`no built-in document template named "${name}" (built-in: ${Object.keys(DOC_TEMPLATES).join(', ')}) and no such file`);
-  return { template: parseTemplate((await readText(name)).text, name), none: noneFlag ?? true, evidence: evidenceFlag ?? false };
-}
-
 export async function pairFilterSpec(filter: string, threshold?: number): Promise<PairFilterSpec> {
   if (filter === 'none') return { kind: 'none' };
   if (filter === 'llm') return { kind: 'llm', threshold };
@@ -95,10 +90,10 @@ export async function pairFilterSpec(filter: string, threshold?: number): Promis
 }
 
 /** The files a document run reads besides its input: the template and the pair filter (read once, before any model loads). */
-export type DocumentFiles = Awaited<ReturnType<typeof resolveDocTemplate>> & { filter: PairFilterSpec };
+export type DocumentFiles = ResolvedTemplate & { filter: PairFilterSpec };
 
 export async function documentFiles(spec: Pick<DocumentSpec, 'template' | 'none' | 'evidence' | 'filter' | 'threshold'>): Promise<DocumentFiles> {
-  return { ...(await resolveDocTemplate(spec.template, spec.none, spec.evidence)), filter: await pairFilterSpec(spec.filter, spec.threshold) };
+  return { ...(await resolveTemplate('document', spec.template, { none: spec.none, evidence: spec.evidence })), filter: await pairFilterSpec(spec.filter, spec.threshold) };
 }
 
 /** The document pipeline's options from what a user sets (CLI flags or editor settings). */

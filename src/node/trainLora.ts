@@ -9,7 +9,6 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { InputError } from '../core/diagnostics';
-import { AnswerSpace, DirectionMode, ExampleRetriever } from '../core/pipelines/sentence';
 import { PromptTemplate } from '../core/prompts/template';
 import { RelRecord, RelationSet } from '../core/schema';
 import { RenderedExample, TrainingSelection, renderTrainingExamples, samplePairs, selectTrainingPairs } from '../core/training/trainingSet';
@@ -76,6 +75,8 @@ export interface AdapterManifest {
 
 import { adapterManifestPath } from './adapters';
 import { writeFileAtomic } from './files';
+import { AnswerSpace, DirectionMode } from '../core/pipelines/answerSpace';
+import { ExampleRetriever } from '../core/ports';
 
 async function writeTokenized(file: string, examples: AsyncIterable<RenderedExample>, tok: PromptTokenizer, withCandidates: boolean): Promise<{ n: number; promptTokens: number }> {
   const lines: string[] = [];

@@ -13,7 +13,7 @@ import { chooseMetric, evaluateRecords } from '../core/eval';
 import { EvalResult } from '../core/eval/types';
 import { SEMEVAL_RELATIONS } from '../core/formats/semeval';
 import { pairPrompt } from '../core/pipelines/sentence';
-import { BUILTIN_TEMPLATES, PromptTemplate, formatTemplate } from '../core/prompts/template';
+import { PromptTemplate, formatTemplate } from '../core/prompts/template';
 import { RelRecord, RelationSet, candidatePairs, validateRelationSet } from '../core/schema';
 import { CATALOG } from '../core/models/catalog';
 import { isInsideFolder, writeFileAtomic } from '../node/files';
@@ -25,6 +25,7 @@ import { isRecordDocument, recordAt, recordLines } from './records';
 import { relationSetFor, templateFor } from './resources';
 import { RunHistory } from './runs';
 import { Disposable } from './lifecycle';
+import { DEFAULT_TEMPLATE, builtinTemplateNames } from '../core/prompts/builtin';
 
 /** A file that exists with other content is replaced only when the user says so. */
 async function confirmReplace(file: string, content: string): Promise<boolean> {
@@ -129,11 +130,11 @@ export class RelationLensPanel extends Disposable {
     try {
       template = await templateFor(s, cur?.doc.uri);
     } catch {
-      template = BUILTIN_TEMPLATES['default']!;
+      template = DEFAULT_TEMPLATE;
     }
     return {
       template: { ...template },
-      templates: Object.keys(BUILTIN_TEMPLATES),
+      templates: builtinTemplateNames('sentence'),
       relationSet: rs ? { name: rs.set.name, noRelation: rs.set.noRelation, directed: rs.set.directed, labels: rs.set.labels.map((l) => ({ ...l })) } : null,
       relationSetFrom: rs?.from ?? '',
       model: s.model,

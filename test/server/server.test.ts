@@ -15,14 +15,15 @@ import { ServerEngine, ServerError } from '../../src/engine/server';
 import { OutOfSetAnswer } from '../../src/core/ports';
 import { runSentences } from '../../src/node/jobs';
 import { loadRecords } from '../../src/node/load';
-import { BUILTIN_TEMPLATES } from '../../src/core/prompts/template';
 import { ExtractedRecord } from '../../src/core/pipelines/runner';
-import { DecodeMode, answerSpace, effectiveMode } from '../../src/core/pipelines/sentence';
+import { DecodeMode, effectiveMode } from '../../src/core/pipelines/sentence';
 import { RelRecord, RelationSet } from '../../src/core/schema';
 import { SAMPLE, cli, cliAsync, ensureBuilt, tmp } from '../helpers/cli';
 import { RunningServer, freePort, llamaServerBin, startLlamaServer } from '../helpers/llamaServer';
 import { smolLM2 } from '../helpers/models';
 import { dataset, requireShared } from '../helpers/shared';
+import { DEFAULT_TEMPLATE } from '../../src/core/prompts/builtin';
+import { answerSpace } from '../../src/core/pipelines/answerSpace';
 
 const N = Number(process.env['RELATION_LENS_SERVER_AGREEMENT_N'] ?? 200);
 /**
@@ -104,7 +105,7 @@ describe('serving engine: llama.cpp llama-server (real server, SmolLM2-135M, --p
     const data = await loadRecords(file);
     const records: RelRecord[] = data.records.slice(0, N);
     const rs = data.relationSet as RelationSet;
-    const spec = { relationSet: rs, template: BUILTIN_TEMPLATES['default']!, model: 'smollm2' };
+    const spec = { relationSet: rs, template: DEFAULT_TEMPLATE, model: 'smollm2' };
     const results: Record<string, { local: string[]; server: string[] }> = {};
     let margins: number[] = [];
     const local = await LlamaEngine.open({ modelPath: model, parallel: 4, contextSize: 2048 });

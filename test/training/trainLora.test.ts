@@ -8,7 +8,6 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync, closeSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { DEFAULT_TEMPLATE } from '../../src/core/prompts/template';
 import type { ExportCheck } from '../../src/node/adapterCheck';
 import type { AdapterManifest } from '../../src/node/trainLora';
 import { ROOT, cli, cliAsync, ensureBuilt } from '../helpers/cli';
@@ -17,6 +16,7 @@ import { SEMEVAL_RELATIONS } from '../../src/core/formats/semeval';
 import { smolLM2 } from '../helpers/models';
 import { dataset, requireShared } from '../helpers/shared';
 import { trainerVenv } from '../helpers/trainer';
+import { DEFAULT_TEMPLATE } from '../../src/core/prompts/builtin';
 
 const TRAIN = dataset('semeval2010_task8', 'TRAIN_FILE.TXT');
 const TEST = dataset('semeval2010_task8', 'TEST_FILE_FULL.TXT');

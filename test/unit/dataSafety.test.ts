@@ -12,7 +12,6 @@ import { linesOfText } from '../../src/core/io/lines';
 import { maxJsonDepth } from '../../src/core/io/jsonDepth';
 import { pairPrompt } from '../../src/core/pipelines/sentence';
 import { exportSftChat } from '../../src/core/formats/sft';
-import { DEFAULT_TEMPLATE } from '../../src/core/prompts/template';
 import { RelRecord } from '../../src/core/schema';
 import { gbnfLiteral } from '../../src/core/util/gbnf';
 import { recordHoverMarkdown } from '../../src/core/editor/hover';
@@ -23,6 +22,7 @@ import { RequestSchema } from '../../src/protocol/webview';
 import { appendLines, lockOutput, lockPath, openRecordOutput, scanForResume } from '../../src/node/output';
 import { SAMPLE, cli, knnArgs, knnScratch } from '../helpers/cli';
 import { dataset, requireShared } from '../helpers/shared';
+import { DEFAULT_TEMPLATE } from '../../src/core/prompts/builtin';
 
 const sha = async (f: string) => (await fs.readFile(f)).toString('base64');
 const recordLine = (id: string, extra: Partial<RelRecord> = {}) => JSON.stringify({ id, text: 'a b', entities: [], relations: [], ...extra });

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { AbortError } from '../../src/core/ports';
 import { RelationAligner } from '../../src/core/pipelines/align';
-import { DocumentOptions, LMRC_EVIDENCE_TEMPLATE, LMRC_RC_TEMPLATE, LMRC_TEMPLATE, answerGrammar, extractDocument, planBatches, windowText } from '../../src/core/pipelines/document';
+import { DocumentOptions, extractDocument } from '../../src/core/pipelines/document';
 import { groundMentions, mergeEntities, parseEntityList, proposeEntities, splitSentences } from '../../src/core/pipelines/entities';
 import { FILTER_FORMAT, filterCurve, parsePairFilter, trainPairFilter } from '../../src/core/pipelines/pairFilter';
 import { RelRecord, RelationSet, candidatePairs, validateRecord } from '../../src/core/schema';
@@ -19,6 +19,8 @@ import { loadRecords } from '../../src/node/load';
 import { TensorType, llamaModel, writeGguf } from '../fixtures/gguf';
 import { smolLM2 } from '../helpers/models';
 import { dataset, requireShared } from '../helpers/shared';
+import { LMRC_EVIDENCE_TEMPLATE, LMRC_RC_TEMPLATE, LMRC_TEMPLATE } from '../../src/core/prompts/builtin';
+import { answerGrammar, planBatches, windowText } from '../../src/core/pipelines/docPlan';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const CLI = path.join(ROOT, 'dist', 'cli.js');

@@ -5,9 +5,11 @@
  */
 import { strict as assert } from 'node:assert';
 import { RelationAligner } from '../../src/core/pipelines/align';
-import { LMRC_TEMPLATE, NONE_ANSWER, extractDocument } from '../../src/core/pipelines/document';
+import { extractDocument } from '../../src/core/pipelines/document';
 import { RelRecord, RelationSet } from '../../src/core/schema';
 import { ScriptedEngine } from '../helpers/scriptedEngine';
+import { LMRC_TEMPLATE } from '../../src/core/prompts/builtin';
+import { NONE_ANSWER } from '../../src/core/prompts/views';
 
 const rs: RelationSet = { name: 'geo', noRelation: null, directed: true, labels: [{ name: 'capital of' }, { name: 'country' }] };
 const text = 'Paris is the capital of France. Berlin is far from Paris.';

@@ -6,10 +6,8 @@ import * as path from 'node:path';
 import { AbortError, PromptSession } from '../../src/core/ports';
 import { evaluateSemEval, semevalAnswers } from '../../src/core/eval';
 import { SEMEVAL_RELATIONS } from '../../src/core/formats/semeval';
-import { answerSpace, buildPrompt, pairPrompt } from '../../src/core/pipelines/sentence';
+import { pairPrompt } from '../../src/core/pipelines/sentence';
 import { gbnfLiteral } from '../../src/core/util/gbnf';
-import { promptView } from '../../src/core/formats/sft';
-import { DEFAULT_TEMPLATE } from '../../src/core/prompts/template';
 import { RelRecord } from '../../src/core/schema';
 import { EngineError, LlamaEngine } from '../../src/engine/llama';
 import { resolveModel } from '../../src/engine/models';
@@ -18,6 +16,10 @@ import { loadRecords } from '../../src/node/load';
 import { smolLM2 } from '../helpers/models';
 import { spawnSync } from 'node:child_process';
 import { loraAdapter, readGgufMetadata, writeGguf } from '../fixtures/gguf';
+import { answerSpace } from '../../src/core/pipelines/answerSpace';
+import { chatPrompt } from '../../src/core/prompts/template';
+import { promptView } from '../../src/core/prompts/views';
+import { DEFAULT_TEMPLATE } from '../../src/core/prompts/builtin';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const SAMPLE = path.join(ROOT, 'samples', 'semeval-sample.txt');
@@ -101,7 +103,7 @@ describe('engine (node-llama-cpp, real GGUF)', function () {
     const prompt = (r: RelRecord) => {
       const v = promptView(r, r.entities[0]!, r.entities[1]!, '', SEMEVAL_RELATIONS);
       v.relations = space.relations;
-      return buildPrompt(DEFAULT_TEMPLATE, v);
+      return chatPrompt(DEFAULT_TEMPLATE, v);
     };
     const single = await LlamaEngine.open({ modelPath: model, parallel: 1, contextSize: 1024 });
     try {

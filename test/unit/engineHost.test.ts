@@ -5,11 +5,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { SEMEVAL_RELATIONS } from '../../src/core/formats/semeval';
-import { DEFAULT_TEMPLATE } from '../../src/core/prompts/template';
 import { RelRecord, validateRecord } from '../../src/core/schema';
 import { EngineClient, EngineCrashedError, EngineRequestError } from '../../src/node/engineClient';
 import { loadRecords } from '../../src/node/load';
 import { TensorType, llamaModel, writeGguf } from '../fixtures/gguf';
+import { DEFAULT_TEMPLATE } from '../../src/core/prompts/builtin';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const HOST = path.join(ROOT, 'dist', 'engineHost.js');

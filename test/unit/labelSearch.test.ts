@@ -2,9 +2,9 @@
 import { strict as assert } from 'node:assert';
 import fc from 'fast-check';
 import { LabelTrie, logSumExp, scoreFirstTokens, scoreLabels } from '../../src/core/pipelines/labelSearch';
-import { answerCodes, answerSpace } from '../../src/core/pipelines/sentence';
 import { SEMEVAL_RELATIONS } from '../../src/core/formats/semeval';
 import { mulberry32 } from '../helpers/perturb';
+import { answerCodes, answerSpace } from '../../src/core/pipelines/answerSpace';
 
 const END = 0;
 const VOCAB = 12;

@@ -1,11 +1,11 @@
 /** Fine-tuning data: which curated pairs become examples, and that their prompts are extraction's. */
 import { strict as assert } from 'node:assert';
-import { DEFAULT_TEMPLATE, RAG4RE_TEMPLATE } from '../../src/core/prompts/template';
-import { answerSpace } from '../../src/core/pipelines/sentence';
 import { RelRecord, RelationSet } from '../../src/core/schema';
 import { renderTrainingExamples, samplePairs, selectTrainingPairs } from '../../src/core/training/trainingSet';
 import { runSentences } from '../../src/node/jobs';
 import { ScriptedEngine } from '../helpers/scriptedEngine';
+import { DEFAULT_TEMPLATE, RAG4RE_TEMPLATE } from '../../src/core/prompts/builtin';
+import { answerSpace } from '../../src/core/pipelines/answerSpace';
 
 const RS: RelationSet = {
   name: 'toy',

@@ -10,11 +10,12 @@
  * batch file (`BATCH.manifest.json`), written by export and read by import.
  */
 import { InputError } from '../diagnostics';
-import { AnswerSpace, DirectionMode, PairPrediction, answerCodes, answerSpace, applyPredictions, pairPrompt } from '../pipelines/sentence';
+import { PairPrediction, applyPredictions, pairPrompt } from '../pipelines/sentence';
 import { PromptTemplate } from '../prompts/template';
 import { ServerFlavor } from '../ports';
 import { RelRecord, RelationSet, candidatePairs } from '../schema';
 import { choiceFields } from '../serving';
+import { AnswerSpace, DirectionMode, answerCodes, answerSpace } from '../pipelines/answerSpace';
 
 export interface BatchManifest {
   kind: 'relation-lens/openai-batch';

@@ -6,39 +6,9 @@
  * head/tail shown follow the relation's direction, so a directed label reads "head LABEL tail".
  * Document-level records (no `pairs`) give one example per relation.
  */
-import { PromptTemplate, PromptView, renderTemplate } from '../prompts/template';
-import { Entity, RelRecord, RelationSet } from '../schema';
-import { insertEntityMarkers } from './semeval';
-
-function markSentence(r: RelRecord, head: Entity, tail: Entity): string {
-  const h = head.mentions[0];
-  const t = tail.mentions[0];
-  return h && t ? insertEntityMarkers(r.text, h, t) : r.text;
-}
-
-/** How the prompt's relation list describes the no-relation answer. */
-export const NO_RELATION_DESCRIPTION = 'none of the relations above holds';
-
-export function promptView(r: RelRecord, head: Entity, tail: Entity, label: string, rs?: RelationSet): PromptView {
-  // The answer list as extraction sends it: the labels, then the no-relation answer (once).
-  const relations = (rs?.labels ?? []).map((l) => ({ name: l.name, description: l.description ?? '' }));
-  if (rs?.noRelation && !relations.some((x) => x.name === rs.noRelation)) relations.push({ name: rs.noRelation, description: NO_RELATION_DESCRIPTION });
-  return {
-    id: r.id,
-    text: r.text,
-    sentence: r.text,
-    marked_sentence: markSentence(r, head, tail),
-    head: head.name,
-    tail: tail.name,
-    head_type: head.type ?? '',
-    tail_type: tail.type ?? '',
-    label,
-    no_relation: rs?.noRelation ?? '',
-    relations,
-    relation_names: relations.map((x) => x.name).join(', '),
-    examples: [],
-  };
-}
+import { PromptTemplate, renderTemplate } from '../prompts/template';
+import { promptView } from '../prompts/views';
+import { RelRecord, RelationSet } from '../schema';
 
 export interface SftExample {
   system?: string;

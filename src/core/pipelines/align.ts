@@ -11,7 +11,11 @@
  *    (the input's placeholder, copied back by the model) is dropped as such.
  */
 import * as fuzz from 'fuzzball';
-import { Entity } from '../schema';
+import { Generation } from '../ports';
+import { Entity, RelRecord, Relation } from '../schema';
+import type { DocBatch } from './docPlan';
+import { DocReport, bump } from './docReport';
+import { pairKey } from './pairFilter';
 import { cosine } from '../retrieval/searchers';
 
 // opencc-js ships its types as ESM; its CommonJS build (what esbuild bundles) has the same API.
@@ -213,4 +217,107 @@ export function parseTriples(output: string): { triples: ParsedTriple[]; bad: Ar
     triples.push(t);
   });
   return { triples, bad };
+}
+
+/** One prompt's generated answer (document level). */
+export interface BatchOutput {
+  index: number;
+  batch: DocBatch;
+  generation: Generation;
+}
+
+/** What aligning a document's outputs needs and where it puts its results. */
+export interface BatchAlignContext {
+  record: RelRecord;
+  /** Matcher over the document's entities and their mentions (fuzzy). */
+  docIndex: EntityIndex;
+  aligner: RelationAligner;
+  /** Candidate-stage scores by pair key (null: no score). */
+  scores: Map<string, number | null>;
+  model: string;
+  /** Evidence was asked for: the sentence numbers a whole-document prompt showed. */
+  allSentences?: number[];
+  report: DocReport;
+  /** Relations found so far, by head/tail/label (a repeat is counted, kept once). */
+  predicted: Map<string, Relation>;
+}
+
+/**
+ * Aligns one prompt's output lines to the document: each `(head| relation| tail)` line becomes a
+ * relation of the set between two entities, or is counted under the reason it was dropped
+ * (malformed line, relation not aligned, head/tail not found or ambiguous, same entity).
+ * Entity names are matched first among the prompt's own pairs (exact), then the whole document.
+ */
+export async function alignBatchOutput(o: BatchOutput, ctx: BatchAlignContext): Promise<void> {
+  const { report, record } = ctx;
+  const b = o.batch;
+  report.generatedTokens += o.generation.tokens;
+  if (o.generation.truncated) report.truncatedOutputs++;
+  const byId = new Map(record.entities.map((e) => [e.id, e]));
+  const batchIndex = entityIndex(
+    [...new Set(b.pairs.flat())].map((id) => ({ id, name: byId.get(id)!.name })),
+    0,
+  );
+  const drop = (line: number, text: string, reason: string) => {
+    bump(report.dropped, reason);
+    if (report.dropExamples.length < 5) report.dropExamples.push({ prompt: o.index, line, text, reason });
+  };
+  const { triples, bad } = parseTriples(o.generation.text);
+  report.outputLines += triples.length + bad.length;
+  report.malformedLines += bad.length;
+  for (const x of bad) drop(x.line, x.text, 'malformed-line');
+  report.triples += triples.length;
+  const local = (n: string): EntityMatch => {
+    const m = batchIndex.match(n);
+    return m.id !== null ? m : ctx.docIndex.match(n);
+  };
+  for (const tr of triples) {
+    const text = `(${tr.head}| ${tr.relation}| ${tr.tail})`;
+    const rel = await ctx.aligner.align(tr.relation);
+    if (rel.label === null) {
+      if (rel.none) report.noneAnswers++;
+      else drop(tr.line, text, `relation-${rel.reason}`);
+      continue;
+    }
+    const h = local(tr.head);
+    const t = local(tr.tail);
+    if (h.id === null) drop(tr.line, text, `head-${h.reason}`);
+    else if (t.id === null) drop(tr.line, text, `tail-${t.reason}`);
+    else if (h.id === t.id) drop(tr.line, text, 'same-entity');
+    else addRelation(ctx, o, tr, { h, t, rel, text });
+  }
+}
+
+type Aligned = { id: string; how: 'exact' | 'normalized' | 'fuzzy' };
+
+/** Records one aligned triple as a relation (with how it was aligned, its window and evidence). */
+function addRelation(ctx: BatchAlignContext, o: BatchOutput, tr: ParsedTriple, m: { h: Aligned; t: Aligned; rel: Extract<RelationMatch, { label: string }>; text: string }): void {
+  const { report } = ctx;
+  const b = o.batch;
+  const { h, t, rel } = m;
+  bump(report.aligned.entity, h.how);
+  bump(report.aligned.entity, t.how);
+  bump(report.aligned.relation, rel.how);
+  if (!b.pairs.some(([a, c]) => a === h.id && c === t.id)) report.outsidePrompt++;
+  const key = `${h.id}\u0000${t.id}\u0000${rel.label}`;
+  if (ctx.predicted.has(key)) {
+    report.duplicates++;
+    return;
+  }
+  const score = ctx.scores.get(pairKey(h.id, t.id));
+  const r: Relation = { head: h.id, tail: t.id, label: rel.label, source: 'model' };
+  if (typeof score === 'number') r.score = Number(score.toFixed(6));
+  const meta: Record<string, unknown> = { model: ctx.model, prompt: o.index, line: tr.line };
+  if (h.how !== 'exact' || t.how !== 'exact' || rel.how !== 'exact') meta['aligned'] = { head: h.how, tail: t.how, relation: rel.how, generated: m.text };
+  if (b.window) meta['window'] = b.window;
+  if (tr.evidence && ctx.allSentences) {
+    // Only sentences the prompt showed count as evidence.
+    const shown = new Set(b.window ?? ctx.allSentences);
+    const ok = tr.evidence.filter((x) => shown.has(x));
+    report.evidenceGiven += ok.length;
+    report.evidenceIgnored += tr.evidence.length - ok.length;
+    if (ok.length) r.evidence = ok;
+  }
+  r.meta = meta;
+  ctx.predicted.set(key, r);
 }

@@ -5,8 +5,9 @@
  */
 import { ClassifierEngine } from '../ports';
 import { RelRecord, validateRecord } from '../schema';
-import { DocReport, DocumentOptions, extractDocument } from './document';
+import { DocumentOptions, extractDocument } from './document';
 import { EntityProposalReport, proposeEntities } from './entities';
+import { DocReport } from './docReport';
 
 export type DocumentInput = { record: RelRecord } | { id: string; text: string };
 

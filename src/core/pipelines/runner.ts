@@ -5,7 +5,8 @@
  */
 import { ClassifierEngine } from '../ports';
 import { RelRecord, candidatePairs } from '../schema';
-import { AnswerSpace, PairPrediction, SentenceOptions, answerCodes, applyPredictions, classifyPair } from './sentence';
+import { PairPrediction, SentenceOptions, applyPredictions, classifyPair } from './sentence';
+import { AnswerSpace, answerCodes } from './answerSpace';
 
 export interface ExtractedRecord {
   record: RelRecord;

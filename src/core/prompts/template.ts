@@ -17,6 +17,7 @@
  */
 import Mustache from 'mustache';
 import { z } from 'zod';
+import type { ChatPrompt } from '../ports';
 
 /** A prompt template as data (the engine and webview protocols carry it in this shape). */
 export const TemplateSchema = z
@@ -51,79 +52,6 @@ export interface PromptView {
 const SECTIONS = ['system', 'instruction', 'input', 'output'] as const;
 type Section = (typeof SECTIONS)[number];
 
-export const DEFAULT_TEMPLATE: PromptTemplate = {
-  name: 'default',
-  system: 'You are an expert annotator of semantic relations between entities.',
-  instruction: [
-    'Classify the relation between the head entity and the tail entity in the sentence.',
-    'Answer with exactly one label from this list:',
-    '{{#relations}}',
-    '- {{name}}{{#description}}: {{description}}{{/description}}',
-    '{{/relations}}',
-  ].join('\n'),
-  input: [
-    '{{#examples}}',
-    'Example: {{sentence}}',
-    'Head: {{head}} | Tail: {{tail}} | Relation: {{label}}',
-    '',
-    '{{/examples}}',
-    'Sentence: {{sentence}}',
-    'Head: {{head}}',
-    'Tail: {{tail}}',
-  ].join('\n'),
-  output: '{{label}}',
-};
-
-/**
- * RAG4RE's prompt (seed 002, Figure 3). One change: the relation types move from after the
- * query into the instruction, so that everything before the example is identical for every
- * example (the KV-cache prefix). Retrieved examples, when any, precede the query.
- */
-export const RAG4RE_TEMPLATE: PromptTemplate = {
-  name: 'rag4re',
-  instruction: [
-    'Problem Definition:',
-    'Relation extraction is to identify the relationship between two entities in a sentence.',
-    '',
-    'Question:',
-    'What is the relation type between tail and head entities according to given relationships below in the following sentence?',
-    'Relation types: {{relation_names}}',
-    '',
-    'output format: relation_type',
-  ].join('\n'),
-  input: [
-    '{{#examples}}',
-    'Example Sentence: {{sentence}}',
-    'Head: {{head}}',
-    'Tail: {{tail}}',
-    'Relation: {{label}}',
-    '',
-    '{{/examples}}',
-    'Query Sentence: {{sentence}}',
-    'Head: {{head}}',
-    'Tail: {{tail}}',
-  ].join('\n'),
-  output: '{{label}}',
-};
-
-/**
- * The CRE-LLM instruction prompt (seed 001), written from its description: an instruction, the
- * text and the two entities, answered with the relation.
- */
-export const CRE_LLM_TEMPLATE: PromptTemplate = {
-  name: 'cre-llm',
-  system: '你是一个特定领域中文关系抽取的专家。',
-  instruction: [
-    '任务：阅读给定的中文文本，判断其中头实体与尾实体之间的关系。',
-    '只能从下列关系中选择一个作为答案：{{relation_names}}',
-    '{{#no_relation}}如果以上关系都不成立，请回答“{{no_relation}}”。{{/no_relation}}',
-    '只输出关系名称，不要输出其他内容。',
-  ].join('\n'),
-  input: ['{{#examples}}', '示例文本：{{sentence}}', '头实体：{{head}}', '尾实体：{{tail}}', '关系：{{label}}', '', '{{/examples}}', '文本：{{sentence}}', '头实体：{{head}}', '尾实体：{{tail}}'].join('\n'),
-  output: '{{label}}',
-};
-
-export const BUILTIN_TEMPLATES: Record<string, PromptTemplate> = { default: DEFAULT_TEMPLATE, rag4re: RAG4RE_TEMPLATE, 'cre-llm': CRE_LLM_TEMPLATE };
 
 /** Parses a template file (sectioned text or JSON). Errors name the line. */
 export function parseTemplate(source: string, name: string): PromptTemplate {
@@ -215,6 +143,17 @@ export interface RenderedPrompt {
 
 export function renderTemplate(t: PromptTemplate, view: PromptView): RenderedPrompt {
   return renderSections(t, t.markEntities ? { ...view, sentence: view.marked_sentence } : view);
+}
+
+/**
+ * The chat prompt of a rendered template, the one shape every level sends: the system message,
+ * then the instruction (the shared prefix) and the input in one user message.
+ */
+export function chatPrompt(t: PromptTemplate, view: PromptView | object): ChatPrompt {
+  const r = 'marked_sentence' in view ? renderTemplate(t, view as PromptView) : renderSections(t, view);
+  const p: ChatPrompt = { user: `${r.instruction}\n\n${r.input}` };
+  if (r.system !== undefined) p.system = r.system;
+  return p;
 }
 
 /** Serializes a template in the sectioned text format (parseTemplate reads it back). */

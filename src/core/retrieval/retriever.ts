@@ -3,10 +3,11 @@
  * the query's own record), rendered as demonstrations in the answer format of the prompt; and
  * the nearest-neighbour vote baseline, which predicts without an LLM.
  */
-import type { AnswerSpace, ExampleRetriever, RetrievedExample } from '../pipelines/sentence';
 import { Entity, RelRecord } from '../schema';
 import { TrainingExample, retrievalText } from './examples';
 import { Searcher } from './searchers';
+import { AnswerSpace } from '../pipelines/answerSpace';
+import { ExampleRetriever, RetrievedExample } from '../ports';
 
 export class TrainingRetriever implements ExampleRetriever {
   private readonly byRecord = new Map<string, number[]>();

@@ -14,10 +14,12 @@
  * relation whose label is not in the relation set.
  */
 import type { ChatPrompt } from '../ports';
-import { AnswerSpace, DirectionMode, ExampleRetriever, answerCodes, pairPrompt } from '../pipelines/sentence';
+import { pairPrompt } from '../pipelines/sentence';
 import { PromptTemplate } from '../prompts/template';
 import { Entity, RelRecord, Relation, RelationSet, candidatePairs } from '../schema';
 import { mulberry32 } from '../util/random';
+import { AnswerSpace, DirectionMode, answerCodes } from '../pipelines/answerSpace';
+import { ExampleRetriever } from '../ports';
 
 export interface TrainingPair {
   record: RelRecord;
