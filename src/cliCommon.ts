@@ -9,6 +9,8 @@ import { RelationSet } from './core/schema';
 import { setReadProgress } from './node/files';
 import { ImportFormat, detectFormat, loadRecords } from './node/load';
 import { ProgressBar } from './node/progress';
+import { Option } from 'commander';
+import { OPTIONS, OptionDecl, OptionName, checkOptionValue } from './core/options';
 import { DEFAULT_MODEL_ID } from './engine/models';
 import { resolveRelationSet, resolveTemplate as resolveResource } from './node/resources';
 
@@ -76,4 +78,25 @@ export function positiveInt(v: string, name: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new InputError(`${name} must be a positive integer, got ${JSON.stringify(v)}`);
   return n;
+}
+
+/**
+ * The CLI option of a declared option (core/options.ts): its flag, help text, choices, default
+ * and a parser that checks the value with the option's type. `overrides` changes what one
+ * command says differently (its help text).
+ */
+export function cliOption(name: OptionName, overrides: { description?: string } = {}): Option {
+  const d: OptionDecl = OPTIONS[name];
+  if (!d.flag) throw new Error(`option ${name} has no CLI flag`);
+  const o = new Option(d.flag, overrides.description ?? d.description);
+  const flag = d.flag.split(' ')[0]!;
+  if (d.value.type === 'enum') o.choices([...d.value.values]);
+  else if (d.value.type !== 'string')
+    o.argParser((v: string) => {
+      const r = checkOptionValue(name, v.trim() === '' ? Number.NaN : Number(v));
+      if (!r.ok) throw new InputError(`${flag} ${r.message}, got ${JSON.stringify(v)}`);
+      return r.value;
+    });
+  if (d.default !== undefined) o.default(d.default);
+  return o;
 }

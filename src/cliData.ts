@@ -3,7 +3,7 @@
  * in cli.ts.
  */
 import { Command, Option } from 'commander';
-import { load, relationSetFor, report, resolveTemplate } from './cliCommon';
+import { cliOption, load, relationSetFor, report, resolveTemplate } from './cliCommon';
 import * as path from 'node:path';
 import { InputError } from './core/diagnostics';
 import { serializeRecord } from './core/formats/canonical';
@@ -102,8 +102,8 @@ export function addDataCommands(program: Command): void {
     .option('--rel-info <file>', 'rel_info.json: maps names back to DocRED relation ids')
     .option('--served-model <name>', 'openai-batch: the model the requests name')
     .addOption(new Option('--server-flavor <flavor>', 'openai-batch: whose constraint fields the requests carry').choices([...SERVER_FLAVORS]).default('openai'))
-    .addOption(new Option('--answers <form>', 'openai-batch: relation names or one-token codes').choices(['names', 'codes']).default('names'))
-    .addOption(new Option('--direction <how>', 'openai-batch: label (SemEval) or pair').choices(['label', 'pair']))
+    .addOption(cliOption('answers', { description: 'openai-batch: relation names or one-token codes' }))
+    .addOption(cliOption('direction', { description: 'openai-batch: label (SemEval) or pair' }))
     .option('--force', 'replace the output file if it exists')
     .requiredOption('-o, --out <file>', 'output file')
     .action(async (input: string, opts: { format: ExportFormat; from?: ImportFormat; template?: string; relations?: string; relInfo?: string; out: string; force?: boolean; servedModel?: string; serverFlavor?: ServerFlavor; answers?: 'names' | 'codes'; direction?: DirectionMode }) => {

@@ -25,6 +25,7 @@ import { ProgressBar, RateBar } from './node/progress';
 import { NONE_ANSWER, docPromptView } from './core/prompts/views';
 import { chatPrompt } from './core/prompts/template';
 import { DocBatch, planBatches } from './core/pipelines/docPlan';
+import { cliOption } from './cliCommon';
 
 export interface CliContext {
   load(file: string, opts: { format?: ImportFormat; relations?: string; relInfo?: string }): ReturnType<typeof loadRecords>;
@@ -36,12 +37,6 @@ export interface CliContext {
 function fraction(v: string, name: string): number {
   const n = Number(v);
   if (!Number.isFinite(n) || n < 0 || n > 1) throw new InputError(`${name} must be a number between 0 and 1, got ${JSON.stringify(v)}`);
-  return n;
-}
-
-function percent(v: string, name: string): number {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0 || n > 100) throw new InputError(`${name} must be a number between 0 and 100, got ${JSON.stringify(v)}`);
   return n;
 }
 
@@ -119,22 +114,22 @@ export function addDocumentCommands(program: Command, bench: Command, ctx: CliCo
     .description('document-level extraction (LMRC): candidate pairs → filter → k pairs per prompt → aligned triples')
     .argument('<in>', 'DocRED JSON, canonical JSONL with entities, or a plain .txt file (entities are proposed by the model)')
     .option('--model <path|uri|id>', 'GGUF model: a path, hf:user/repo/file.gguf, an https URL, or a catalog id (default: $RELATION_LENS_MODEL, else the catalog default)')
-    .option('--filter <filter.json|none|llm>', 'candidate stage: a trained filter (train-filter), none (all pairs), or llm (a yes/no question per pair)', 'none')
-    .option('--threshold <p>', 'keep-threshold of the filter (default: the filter file\'s, or 0.5 for llm)', (v) => fraction(v, '--threshold'))
-    .option('--k <n>', 'entity pairs per prompt', (v) => ctx.positiveInt(v, '--k'), 8)
-    .option('--template <name|file>', 'prompt: lmrc (answers may be None), lmrc-rc (no None), lmrc-evidence (None, and evidence sentence numbers), or a template file', 'lmrc')
+    .addOption(cliOption('documentFilter'))
+    .addOption(cliOption('threshold'))
+    .addOption(cliOption('documentK'))
+    .addOption(cliOption('documentTemplate'))
     .option('--none', 'allow the answer None with a template file')
     .option('--evidence', 'with a template file: number the sentences and ask for evidence after each relation')
     .option('--relations <file>', 'relation set JSON')
     .option('--rel-info <file>', 'rel_info.json (DocRED; default: next to the input)')
     .addOption(new Option('--from <format>', 'input format (detected when omitted)').choices(['docred', 'jsonl']))
-    .option('--entity-fuzzy <0-100>', 'fuzzy threshold for generated entity names (fuzzball WRatio; 0: exact and normalized only)', (v) => percent(v, '--entity-fuzzy'), 88)
-    .option('--relation-fuzzy <0-100>', 'fuzzy threshold for near-miss relation names (fuzzball ratio; 0: off)', (v) => percent(v, '--relation-fuzzy'), 90)
+    .addOption(cliOption('entityFuzzy'))
+    .addOption(cliOption('relationFuzzy'))
     .option('--relation-embedder <kind>', 'map out-of-set relation names by embedding similarity: none, llm (the model), or gguf:PATH', 'none')
-    .option('--theta <cos>', 'cosine similarity needed to map an out-of-set relation name (seed: about 0.55)', (v) => fraction(v, '--theta'), 0.55)
-    .option('--parallel <n>', 'parallel sequences', (v) => ctx.positiveInt(v, '--parallel'), 2)
-    .option('--threads <n>', 'CPU threads (default: the math cores)', (v) => ctx.positiveInt(v, '--threads'))
-    .option('--context-size <n>', 'context size per sequence', (v) => ctx.positiveInt(v, '--context-size'), 4096)
+    .addOption(cliOption('theta'))
+    .addOption(cliOption('parallel'))
+    .addOption(cliOption('threads'))
+    .addOption(cliOption('contextSize'))
     .option('--limit <n>', 'only the first N documents', (v) => ctx.positiveInt(v, '--limit'))
     .option('--no-resume', 'start over instead of resuming after the documents already in the output (needs --force when the output exists)')
     .option('--force', 'with --no-resume: replace an existing output; also replace report/submission files or a file that is not a Relation Lens output')
@@ -278,10 +273,10 @@ export function addDocumentCommands(program: Command, bench: Command, ctx: CliCo
     .requiredOption('--gold <file>', 'documents (DocRED JSON or canonical JSONL)')
     .option('--model <path|uri|id>', 'GGUF model whose tokenizer and chat template count the tokens')
     .option('--rel-info <file>', 'rel_info.json (default: next to --gold)')
-    .option('--threshold <p>', 'keep-threshold (default: the filter file\'s)', (v) => fraction(v, '--threshold'))
-    .option('--k <n>', 'entity pairs per prompt', (v) => ctx.positiveInt(v, '--k'), 8)
-    .option('--template <name>', 'document template', 'lmrc')
-    .option('--context-size <n>', 'context size (long documents are windowed to fit)', (v) => ctx.positiveInt(v, '--context-size'), 4096)
+    .addOption(cliOption('threshold', { description: 'keep-threshold (default: the filter file\'s)' }))
+    .addOption(cliOption('documentK'))
+    .addOption(cliOption('documentTemplate'))
+    .addOption(cliOption('contextSize', { description: 'context size (long documents are windowed to fit)' }))
     .option('--limit <n>', 'only the first N documents', (v) => ctx.positiveInt(v, '--limit'))
     .option('--json', 'print one JSON object')
     .action(async (opts: { filter: string; gold: string; model?: string; relInfo?: string; threshold?: number; k: number; template: string; contextSize: number; limit?: number; json?: boolean }) => {

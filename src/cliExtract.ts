@@ -3,7 +3,7 @@
  * the program built in cli.ts.
  */
 import { Command, Option } from 'commander';
-import { MAX_SHOWN, load, modelSpec, positiveInt, positiveNumber, raiseExitCode, relationSetFor, resolveTemplate } from './cliCommon';
+import { MAX_SHOWN, cliOption, load, modelSpec, positiveInt, positiveNumber, raiseExitCode, relationSetFor, resolveTemplate } from './cliCommon';
 import * as path from 'node:path';
 import { InputError } from './core/diagnostics';
 import { IMPORT_FORMATS, ImportFormat, detectFormat } from './node/load';
@@ -187,19 +187,19 @@ export function addExtractCommands(program: Command, bench: Command): void {
     .argument('<in>', 'records (canonical JSONL or any importable format)')
     .option('--model <path|uri|id>', 'GGUF file, hf: URI, https URL or catalog id (default: $RELATION_LENS_MODEL, else the catalog default)')
     .option('--lora <file[:scale]>', 'LoRA adapter GGUF with an optional scale (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
-    .option('--template <name|file>', 'prompt template: default, rag4re, cre-llm, or a file', 'default')
+    .addOption(cliOption('template'))
     .option('--relations <file>', 'relation set (JSON or relation2id.txt); default: the one the input format defines')
     .addOption(new Option('--from <format>', 'input format (detected when omitted)').choices([...IMPORT_FORMATS]))
-    .addOption(new Option('--mode <mode>', 'score: label log-probabilities; generate: grammar-constrained generation; knn: nearest-neighbour vote over --rag (no LLM)').choices(['score', 'generate', 'knn']).default('score'))
+    .addOption(cliOption('mode'))
     .option('--rag <index>', 'retrieval index folder (relation-lens index build): add the k nearest training examples as demonstrations')
-    .option('--k <n>', 'demonstrations per prompt with --rag', (v) => positiveInt(v, '--k'), 5)
-    .option('--score-margin <ratio>', 'score mode: labels within this factor of the best are scored exactly, the others keep an upper bound (1 = only what the argmax needs)', (v) => positiveNumber(v, '--score-margin'), 1e4)
-    .addOption(new Option('--answers <form>', 'names: the model answers with the relation name; codes: with a one-token code (A, B, …) listed next to each name — score mode then reads one distribution per example').choices(['names', 'codes']).default('names'))
-    .addOption(new Option('--direction <how>', 'label: answers carry (e1,e2)/(e2,e1) (SemEval); pair: the pair order is head → tail').choices(['label', 'pair']))
-    .option('--parallel <n>', 'parallel sequences', (v) => positiveInt(v, '--parallel'), 2)
+    .addOption(cliOption('k', { description: 'demonstrations per prompt with --rag' }))
+    .addOption(cliOption('scoreMargin'))
+    .addOption(cliOption('answers'))
+    .addOption(cliOption('direction'))
+    .addOption(cliOption('parallel'))
     .option('--deterministic', 'the same labels and scores on every run: one sequence, so batches never mix examples (slower)')
-    .option('--threads <n>', 'CPU threads (default: the math cores)', (v) => positiveInt(v, '--threads'))
-    .option('--context-size <n>', 'context size per sequence', (v) => positiveInt(v, '--context-size'), 2048)
+    .addOption(cliOption('threads'))
+    .addOption(cliOption('contextSize'))
     .option('--limit <n>', 'only the first N records', (v) => positiveInt(v, '--limit'))
     .option('--no-resume', 'start over instead of resuming after the records already in the output (needs --force when the output exists)')
     .option('--force', 'with --no-resume: replace an existing output; also replace a file that is not a Relation Lens output')

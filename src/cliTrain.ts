@@ -21,6 +21,7 @@ import { TrainHyper, trainLoraJob } from './node/trainLora';
 import { defaultVenv, runTrainer, setupTrainer } from './node/trainer';
 import type { CliContext } from './cliDoc';
 import { DirectionMode } from './core/pipelines/answerSpace';
+import { cliOption } from './cliCommon';
 
 export interface TrainCliContext extends CliContext {
   resolveTemplate(name: string | undefined): Promise<PromptTemplate>;
@@ -126,11 +127,11 @@ export function addTrainingCommands(program: Command, bench: Command, ctx: Train
     .option('--model <path|uri|id>', 'the base GGUF model (default: $RELATION_LENS_MODEL, else the catalog default)')
     .option('--relations <file>', 'relation set (JSON or relation2id.txt); default: the one the input format defines')
     .addOption(new Option('--from <format>', 'input format (detected when omitted)').choices([...IMPORT_FORMATS]))
-    .option('--template <name|file>', 'prompt template (the one extraction will use): default, rag4re, cre-llm, or a file', 'default')
-    .addOption(new Option('--answers <form>', 'answer with relation names (the measured better form: F1 53.15 vs 0.00 with codes in bench/lora.ts) or one-token codes; extract --answers must match').choices(['names', 'codes']).default('names'))
-    .addOption(new Option('--direction <how>', 'label: directed answers (SemEval); pair: the pair order is head → tail').choices(['label', 'pair']))
+    .addOption(cliOption('template', { description: 'prompt template (the one extraction will use): default, rag4re, cre-llm, or a file' }))
+    .addOption(cliOption('answers', { description: 'answer with relation names (the measured better form: F1 53.15 vs 0.00 with codes in bench/lora.ts) or one-token codes; extract --answers must match' }))
+    .addOption(cliOption('direction'))
     .option('--rag <index>', 'train with retrieved demonstrations in the prompt (RAG4RE; extract with the same --rag and --k)')
-    .option('--k <n>', 'demonstrations per prompt with --rag', int('--k'), 5)
+    .addOption(cliOption('k', { description: 'demonstrations per prompt with --rag' }))
     .option('--dev <file>', 'held-out records: dev loss and answer accuracy after each epoch (at most 200 pairs)')
     .option('--epochs <n>', 'passes over the training pairs', int('--epochs'), 2)
     .option('--rank <r>', 'LoRA rank', int('--rank'), 16)

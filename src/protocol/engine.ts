@@ -11,15 +11,16 @@ import { z } from 'zod';
 import { TemplateSchema } from '../core/prompts/template';
 import { RecordSchema, RelRecord, RelationSetSchema } from '../core/schema';
 import { SERVER_FLAVORS } from '../core/ports';
+import { optionSchema } from '../core/options';
 
 export const EngineSettingsSchema = z
   .object({
     /** A GGUF path, hf: URI, https URL or catalog id. */
     model: z.string().min(1),
     loras: z.array(z.object({ path: z.string(), scale: z.number() }).strict()).default([]),
-    threads: z.number().int().positive().optional(),
-    parallel: z.number().int().positive().default(2),
-    contextSize: z.number().int().positive().default(4096),
+    threads: optionSchema('threads'),
+    parallel: optionSchema('parallel'),
+    contextSize: optionSchema('contextSize'),
     /** A serving engine instead of the in-process model (relationLens.backend = server). */
     server: z
       .object({
@@ -41,12 +42,11 @@ export const SentenceJobSchema = z
     records: z.array(RecordSchema),
     relationSet: RelationSetSchema,
     template: TemplateSchema,
-    mode: z.enum(['score', 'generate', 'knn']),
-    answers: z.enum(['names', 'codes']).default('names'),
-    /** Score mode: labels within this factor of the best are scored exactly (default 1e4). */
-    scoreMargin: z.number().min(1).optional(),
-    direction: z.enum(['label', 'pair']).optional(),
-    rag: z.object({ index: z.string(), k: z.number().int().positive() }).strict().optional(),
+    mode: optionSchema('mode'),
+    answers: optionSchema('answers'),
+    scoreMargin: optionSchema('scoreMargin'),
+    direction: optionSchema('direction'),
+    rag: z.object({ index: z.string(), k: optionSchema('k') }).strict().optional(),
   })
   .strict();
 
@@ -57,10 +57,10 @@ export const DocumentJobSchema = z
     inputs: z.array(z.union([z.object({ record: RecordSchema }).strict(), z.object({ id: z.string(), text: z.string() }).strict()])),
     relationSet: RelationSetSchema,
     /** A built-in document template (lmrc, lmrc-rc, lmrc-evidence) or a template file. */
-    template: z.string().default('lmrc'),
-    k: z.number().int().positive().default(8),
+    template: optionSchema('documentTemplate'),
+    k: optionSchema('documentK'),
     filter: z.union([z.literal('none'), z.literal('llm'), z.object({ file: z.string() }).strict()]).default('none'),
-    threshold: z.number().min(0).max(1).optional(),
+    threshold: optionSchema('threshold'),
   })
   .strict();
 
@@ -71,8 +71,8 @@ export const TrainLoraParamsSchema = z
     engine: EngineSettingsSchema,
     relationSet: RelationSetSchema,
     template: TemplateSchema,
-    answers: z.enum(['names', 'codes']).default('names'),
-    direction: z.enum(['label', 'pair']).optional(),
+    answers: optionSchema('answers'),
+    direction: optionSchema('direction'),
     hyper: z
       .object({
         epochs: z.number().int().positive(),

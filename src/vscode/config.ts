@@ -1,10 +1,12 @@
 /**
- * Typed settings. Paths from workspace settings (model, adapters, relation set, template, index,
+ * Typed settings. The extraction options (mode, answers, template, k, threads, parallel, context
+ * size, document k/filter/template) are declared in core/options.ts with the CLI's flags. Paths from workspace settings (model, adapters, relation set, template, index,
  * filter) are only honoured in a trusted workspace: in restricted mode the user-level values
  * apply (package.json lists them under `restrictedConfigurations` too).
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { OPTIONS, OptionDecl, OptionName, OptionValue, checkOptionValue } from '../core/options';
 import { ServerFlavor } from '../core/ports';
 
 export const SECTION = 'relationLens';
@@ -22,11 +24,12 @@ export interface Settings {
   loras: Array<{ path: string; scale: number }>;
   relationSet: string;
   template: string;
-  mode: 'score' | 'generate' | 'knn';
-  answers: 'names' | 'codes';
+  mode: OptionValue<'mode'>;
+  answers: OptionValue<'answers'>;
   method: 'auto' | 'sentence' | 'document';
   ragIndex: string;
   k: number;
+  /** 0: the machine's math cores. */
   threads: number;
   parallel: number;
   contextSize: number;
@@ -35,6 +38,19 @@ export interface Settings {
   documentTemplate: string;
   decorations: boolean;
   validateOnOpen: boolean;
+}
+
+/**
+ * A setting declared in core/options.ts: its key and default come from the declaration, and a
+ * value of the wrong type (hand-edited settings.json) falls back to the default.
+ */
+function option<N extends OptionName>(cfg: vscode.WorkspaceConfiguration, name: N): OptionValue<N> {
+  const d: OptionDecl = OPTIONS[name];
+  const fallback = (d.default ?? d.settingUnset) as OptionValue<N>;
+  const v = get<unknown>(cfg, d.setting!, fallback);
+  if (d.settingUnset !== undefined && v === d.settingUnset) return v as OptionValue<N>;
+  const r = checkOptionValue(name, v);
+  return r.ok ? (r.value as OptionValue<N>) : fallback;
 }
 
 function get<T>(cfg: vscode.WorkspaceConfiguration, key: string, fallback: T): T {
@@ -53,18 +69,18 @@ export function readSettings(): Settings {
     model: get(c, 'model', ''),
     loras: get(c, 'loras', [] as Array<{ path: string; scale: number }>),
     relationSet: get(c, 'relationSet', ''),
-    template: get(c, 'template', 'default'),
-    mode: get(c, 'mode', 'score'),
-    answers: get(c, 'answers', 'names'),
+    template: option(c, 'template'),
+    mode: option(c, 'mode'),
+    answers: option(c, 'answers'),
     method: get(c, 'method', 'auto'),
     ragIndex: get(c, 'ragIndex', ''),
-    k: get(c, 'k', 5),
-    threads: get(c, 'threads', 0),
-    parallel: get(c, 'parallel', 2),
-    contextSize: get(c, 'contextSize', 4096),
-    documentK: get(c, 'document.k', 8),
-    documentFilter: get(c, 'document.filter', 'none'),
-    documentTemplate: get(c, 'document.template', 'lmrc'),
+    k: option(c, 'k'),
+    threads: option(c, 'threads') ?? 0,
+    parallel: option(c, 'parallel'),
+    contextSize: option(c, 'contextSize'),
+    documentK: option(c, 'documentK'),
+    documentFilter: option(c, 'documentFilter'),
+    documentTemplate: option(c, 'documentTemplate'),
     decorations: get(c, 'decorations.enabled', true),
     validateOnOpen: get(c, 'validateOnOpen', true),
   };

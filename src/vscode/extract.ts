@@ -9,6 +9,7 @@ import * as vscode from 'vscode';
 import { mergePredictions } from '../core/curation';
 import { serializeRecord } from '../core/formats/canonical';
 import { RelRecord, RelationSet, candidatePairs } from '../core/schema';
+import { builtinTemplate } from '../core/prompts/builtin';
 import { EngineCrashedError } from '../node/engineClient';
 import { appendLines } from '../node/output';
 import { ExtractResult, ExtractedItem, Progress } from '../protocol/engine';
@@ -54,7 +55,7 @@ export async function extractRelations(engine: EngineService, runs: RunHistory, 
   if (!rs) return void askForRelationSet();
   const id = `${doc.uri.path.split('/').pop()}${range ? `:${range.start.line + 1}` : ''}`;
   const result = await run(log, `Extracting relations from ${id}`, (signal, progress) =>
-    engine.client.request('extract', { engine: engine.engineSettings(doc.uri), job: { kind: 'document', inputs: [{ id, text }], relationSet: rs.set, template: s.documentTemplate, k: s.documentK, filter: documentFilter(s.documentFilter, doc.uri), } }, { signal, onProgress: progress }),
+    engine.client.request('extract', { engine: engine.engineSettings(doc.uri), job: { kind: 'document', inputs: [{ id, text }], relationSet: rs.set, template: documentTemplate(s.documentTemplate, doc.uri), k: s.documentK, filter: documentFilter(s.documentFilter, doc.uri), } }, { signal, onProgress: progress }),
   );
   if (!result) return;
   const out = doc.uri.scheme === 'file' ? vscode.Uri.file(`${doc.uri.fsPath.replace(/\.[^./\\]+$/, '')}.relations.jsonl`) : undefined;
@@ -86,6 +87,11 @@ export async function extractRelations(engine: EngineService, runs: RunHistory, 
   await vscode.window.showTextDocument(target, { preview: false });
   runs.add({ file: doc.uri.fsPath, kind: 'document', records: result.items.length, result, relationSet: rs.from });
   summarize(engine, result, `${result.items.reduce((n, i) => n + i.record.relations.length, 0)} relation(s) in ${target.uri.path.split('/').pop()}`);
+}
+
+/** A built-in document template by name, else a template file resolved against the workspace. */
+function documentTemplate(t: string, doc: vscode.Uri): string {
+  return builtinTemplate('document', t) ? t : resolvePath(t, doc);
 }
 
 function documentFilter(f: string, doc: vscode.Uri): 'none' | 'llm' | { file: string } {
@@ -126,7 +132,7 @@ async function extractFromRecords(editor: vscode.TextEditor, scope: Scope, engin
       parts.push(
         await engine.client.request(
           'extract',
-          { engine: settings, job: { kind: 'document', inputs: docLevel.map((l) => ({ record: l.record })), relationSet: rs.set, template: s.documentTemplate, k: s.documentK, filter: documentFilter(s.documentFilter, doc.uri) } },
+          { engine: settings, job: { kind: 'document', inputs: docLevel.map((l) => ({ record: l.record })), relationSet: rs.set, template: documentTemplate(s.documentTemplate, doc.uri), k: s.documentK, filter: documentFilter(s.documentFilter, doc.uri) } },
           { signal, onProgress: (p) => progress({ ...p, done: offset + p.done, total }) },
         ),
       );
