@@ -1,4 +1,5 @@
-// Lint: the recommended JavaScript and typescript-eslint rule sets, plus the layer rules of the
+// Lint: the recommended JavaScript and typescript-eslint rule sets, function length and parameter
+// count, floating promises, plus the layer rules of the
 // project: src/core is pure TypeScript (no VS Code API, no Node modules, no engine, node or
 // editor code); the editor layer (src/vscode) talks to the engine only through its process and
 // protocol, never by importing src/engine.
@@ -13,6 +14,17 @@ export default tseslint.config(
     files: ['**/*.ts'],
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  // The product's code: short functions with few parameters (an options object beyond five), and
+  // no promise left floating (typed rule: an unhandled rejection kills the CLI or the engine process).
+  {
+    files: ['src/**/*.ts', 'webview/**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      'max-lines-per-function': ['error', { max: 80, skipBlankLines: true, skipComments: true }],
+      'max-params': ['error', 5],
+      '@typescript-eslint/no-floating-promises': 'error',
     },
   },
   {

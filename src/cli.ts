@@ -45,5 +45,5 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (require.main === module) {
-  main(process.argv).then((code) => process.exit(code));
+  void main(process.argv).then((code) => process.exit(code));
 }

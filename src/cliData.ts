@@ -75,21 +75,7 @@ export function addDataCommands(program: Command): void {
     .option('--batch <file>', 'with --from openai-batch-results: the batch file export wrote (its manifest beside it names the records)')
     .option('--force', 'replace output files that exist')
     .requiredOption('-o, --out <file>', 'output JSONL')
-    .action(async (input: string, o: { from?: ImportFormat | 'openai-batch-results'; format?: ImportFormat | 'openai-batch-results'; relations?: string; relInfo?: string; out: string; relationSetOut?: string; force?: boolean; batch?: string }) => {
-      const chosen = o.from ?? o.format;
-      if (chosen === 'openai-batch-results') return importOpenAiBatchResults(input, o);
-      if (o.batch) throw new InputError('--batch goes with --from openai-batch-results');
-      const opts = { ...o, format: chosen };
-      const inputs = [input, opts.relations, opts.relInfo];
-      if (opts.relationSetOut && path.resolve(opts.relationSetOut) === path.resolve(opts.out)) throw new InputError('--relation-set-out and -o name the same file', opts.out);
-      await prepareReplace(opts.out, inputs, opts.force);
-      if (opts.relationSetOut) await prepareReplace(opts.relationSetOut, inputs, opts.force);
-      const r = await load(input, opts);
-      if (opts.relationSetOut && !r.relationSet) throw new InputError(`the ${r.format} input defines no relation set (pass --relations or --rel-info)`);
-      await writeOutput(opts.out, inputs, opts.force, () => r.records.map((x) => serializeRecord(x) + '\n').join(''));
-      process.stderr.write(`wrote ${r.records.length} record(s) to ${opts.out}\n`);
-      if (opts.relationSetOut) await writeOutput(opts.relationSetOut, inputs, opts.force, () => JSON.stringify(r.relationSet, null, 2) + '\n');
-    });
+    .action((input: string, o: { from?: ImportFormat | 'openai-batch-results'; format?: ImportFormat | 'openai-batch-results'; relations?: string; relInfo?: string; out: string; relationSetOut?: string; force?: boolean; batch?: string }) => importCommand(input, o));
 
   program
     .command('export')
@@ -106,47 +92,7 @@ export function addDataCommands(program: Command): void {
     .addOption(cliOption('direction', { description: 'openai-batch: label (SemEval) or pair' }))
     .option('--force', 'replace the output file if it exists')
     .requiredOption('-o, --out <file>', 'output file')
-    .action(async (input: string, opts: { format: ExportFormat; from?: ImportFormat; template?: string; relations?: string; relInfo?: string; out: string; force?: boolean; servedModel?: string; serverFlavor?: ServerFlavor; answers?: 'names' | 'codes'; direction?: DirectionMode }) => {
-      if (opts.format === 'openai-batch') return exportOpenAiBatch(input, opts);
-      const inputs = [input, opts.template, opts.relations, opts.relInfo];
-      await prepareReplace(opts.out, inputs, opts.force);
-      const r = await load(input, { format: opts.from, relations: opts.relations, relInfo: opts.relInfo });
-      const rs = await relationSetFor(opts, r.relationSet);
-      let data: string;
-      switch (opts.format) {
-        case 'jsonl':
-          data = r.records.map((x) => serializeRecord(x) + '\n').join('');
-          break;
-        case 'semeval':
-          data = exportSemEvalAnswers(r.records);
-          break;
-        case 'semeval-txt':
-          data = exportSemEvalTxt(r.records);
-          break;
-        case 'docred':
-          data = JSON.stringify(toDocRedSubmission(r.records, rs)) + '\n';
-          break;
-        case 'sft-alpaca':
-          data = exportSftAlpaca(r.records, await resolveTemplate(opts.template), rs);
-          break;
-        case 'sft-chat':
-          data = exportSftChat(r.records, await resolveTemplate(opts.template), rs);
-          break;
-        case 'finre':
-          data = exportChineseTsv(r.records, rs?.noRelation ?? 'unknown', true);
-          break;
-        case 'sanwen':
-          data = exportChineseTsv(r.records, rs?.noRelation ?? 'unknown', false);
-          break;
-        case 'doccano':
-          data = exportDoccano(r.records);
-          break;
-        default:
-          throw new InputError(`unknown export format ${opts.format}`);
-      }
-      await writeOutput(opts.out, inputs, opts.force, () => data);
-      process.stderr.write(`wrote ${opts.format} to ${opts.out}\n`);
-    });
+    .action((input: string, opts: { format: ExportFormat; from?: ImportFormat; template?: string; relations?: string; relInfo?: string; out: string; force?: boolean; servedModel?: string; serverFlavor?: ServerFlavor; answers?: 'names' | 'codes'; direction?: DirectionMode }) => exportCommand(input, opts));
 
   program
     .command('eval')
@@ -161,42 +107,7 @@ export function addDataCommands(program: Command): void {
     .addOption(new Option('--pred-format <format>', 'prediction format (detected when omitted)').choices([...IMPORT_FORMATS]))
     .option('--only-predicted', 'score only the gold examples (documents) the predictions cover, e.g. a run with --limit')
     .option('--json', 'print one JSON object')
-    .action(async (opts: { metric: 'micro' | 'semeval' | 'docred'; gold: string; pred: string; train?: string; relations?: string; relInfo?: string; goldFormat?: ImportFormat; predFormat?: ImportFormat; onlyPredicted?: boolean; json?: boolean }) => {
-      let result: EvalResult;
-      if (opts.metric === 'semeval') {
-        let gold = await semevalMap(opts.gold, { format: opts.goldFormat });
-        const pred = await semevalMap(opts.pred, { format: opts.predFormat });
-        if (opts.onlyPredicted) gold = new Map([...gold].filter(([id]) => pred.has(id)));
-        result = evaluateSemEval(gold, pred, opts.pred);
-      } else if (opts.metric === 'docred') {
-        const g = await load(opts.gold, { format: opts.goldFormat, relInfo: opts.relInfo });
-        const rs = await relationSetFor(opts, g.relationSet);
-        const gold = docGoldOf(g.records, rs);
-        let preds;
-        if (!opts.predFormat && (await isSubmission(opts.pred))) {
-          const s = await loadDocRedSubmission(opts.pred);
-          report(s.diagnostics);
-          preds = s.predictions;
-        } else preds = docPredsOf((await load(opts.pred, { format: opts.predFormat, relInfo: opts.relInfo })).records, rs);
-        const train = opts.train ? docGoldOf((await load(opts.train, { relInfo: opts.relInfo })).records, rs) : undefined;
-        const titles = new Set(preds.map((x) => x.title));
-        result = evaluateDocRed(opts.onlyPredicted ? gold.filter((d) => titles.has(d.title)) : gold, preds, train);
-        const uncovered = gold.filter((d) => !titles.has(d.title)).length;
-        if (uncovered && !opts.onlyPredicted) result.warnings.push(`${uncovered} of ${gold.length} gold document(s) have no prediction: their facts count as misses in recall (score only the predicted documents with --only-predicted)`);
-      } else {
-        const g = await load(opts.gold, { format: opts.goldFormat, relations: opts.relations });
-        const p = await load(opts.pred, { format: opts.predFormat, relations: opts.relations });
-        const ids = new Set(p.records.map((x) => x.id));
-        result = evaluateMicro(opts.onlyPredicted ? g.records.filter((x) => ids.has(x.id)) : g.records, p.records, await relationSetFor(opts, g.relationSet));
-        // evaluateMicro warns about gold records without a prediction; say how to leave them out.
-        if (!opts.onlyPredicted && g.records.some((x) => !ids.has(x.id))) result.warnings.push('score only the predicted records with --only-predicted');
-      }
-      if (opts.json) {
-        const { metric, precision, recall, f1, ign_f1, per_relation, confusion, counts, warnings } = result;
-        process.stdout.write(JSON.stringify({ metric, precision, recall, f1, ...(ign_f1 !== undefined ? { ign_f1 } : {}), per_relation, confusion, counts, warnings }) + '\n');
-        for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
-      } else printResult(result);
-    });
+    .action((opts: { metric: 'micro' | 'semeval' | 'docred'; gold: string; pred: string; train?: string; relations?: string; relInfo?: string; goldFormat?: ImportFormat; predFormat?: ImportFormat; onlyPredicted?: boolean; json?: boolean }) => evalCommand(opts));
 
   program
     .command('validate')
@@ -209,4 +120,99 @@ export function addDataCommands(program: Command): void {
     .action(async (input: string, o: { from?: ImportFormat; format?: ImportFormat; relations?: string; relInfo?: string }) => {
       await load(input, { ...o, format: o.from ?? o.format }, true);
     });
+}
+
+async function importCommand(input: string, o: { from?: ImportFormat | 'openai-batch-results'; format?: ImportFormat | 'openai-batch-results'; relations?: string; relInfo?: string; out: string; relationSetOut?: string; force?: boolean; batch?: string }): Promise<void> {
+  const chosen = o.from ?? o.format;
+  if (chosen === 'openai-batch-results') return importOpenAiBatchResults(input, o);
+  if (o.batch) throw new InputError('--batch goes with --from openai-batch-results');
+  const opts = { ...o, format: chosen };
+  const inputs = [input, opts.relations, opts.relInfo];
+  if (opts.relationSetOut && path.resolve(opts.relationSetOut) === path.resolve(opts.out)) throw new InputError('--relation-set-out and -o name the same file', opts.out);
+  await prepareReplace(opts.out, inputs, opts.force);
+  if (opts.relationSetOut) await prepareReplace(opts.relationSetOut, inputs, opts.force);
+  const r = await load(input, opts);
+  if (opts.relationSetOut && !r.relationSet) throw new InputError(`the ${r.format} input defines no relation set (pass --relations or --rel-info)`);
+  await writeOutput(opts.out, inputs, opts.force, () => r.records.map((x) => serializeRecord(x) + '\n').join(''));
+  process.stderr.write(`wrote ${r.records.length} record(s) to ${opts.out}\n`);
+  if (opts.relationSetOut) await writeOutput(opts.relationSetOut, inputs, opts.force, () => JSON.stringify(r.relationSet, null, 2) + '\n');
+}
+
+async function exportCommand(input: string, opts: { format: ExportFormat; from?: ImportFormat; template?: string; relations?: string; relInfo?: string; out: string; force?: boolean; servedModel?: string; serverFlavor?: ServerFlavor; answers?: 'names' | 'codes'; direction?: DirectionMode }): Promise<void> {
+  if (opts.format === 'openai-batch') return exportOpenAiBatch(input, opts);
+  const inputs = [input, opts.template, opts.relations, opts.relInfo];
+  await prepareReplace(opts.out, inputs, opts.force);
+  const r = await load(input, { format: opts.from, relations: opts.relations, relInfo: opts.relInfo });
+  const rs = await relationSetFor(opts, r.relationSet);
+  let data: string;
+  switch (opts.format) {
+    case 'jsonl':
+      data = r.records.map((x) => serializeRecord(x) + '\n').join('');
+      break;
+    case 'semeval':
+      data = exportSemEvalAnswers(r.records);
+      break;
+    case 'semeval-txt':
+      data = exportSemEvalTxt(r.records);
+      break;
+    case 'docred':
+      data = JSON.stringify(toDocRedSubmission(r.records, rs)) + '\n';
+      break;
+    case 'sft-alpaca':
+      data = exportSftAlpaca(r.records, await resolveTemplate(opts.template), rs);
+      break;
+    case 'sft-chat':
+      data = exportSftChat(r.records, await resolveTemplate(opts.template), rs);
+      break;
+    case 'finre':
+      data = exportChineseTsv(r.records, rs?.noRelation ?? 'unknown', true);
+      break;
+    case 'sanwen':
+      data = exportChineseTsv(r.records, rs?.noRelation ?? 'unknown', false);
+      break;
+    case 'doccano':
+      data = exportDoccano(r.records);
+      break;
+    default:
+      throw new InputError(`unknown export format ${opts.format}`);
+  }
+  await writeOutput(opts.out, inputs, opts.force, () => data);
+  process.stderr.write(`wrote ${opts.format} to ${opts.out}\n`);
+}
+
+async function evalCommand(opts: { metric: 'micro' | 'semeval' | 'docred'; gold: string; pred: string; train?: string; relations?: string; relInfo?: string; goldFormat?: ImportFormat; predFormat?: ImportFormat; onlyPredicted?: boolean; json?: boolean }): Promise<void> {
+  let result: EvalResult;
+  if (opts.metric === 'semeval') {
+    let gold = await semevalMap(opts.gold, { format: opts.goldFormat });
+    const pred = await semevalMap(opts.pred, { format: opts.predFormat });
+    if (opts.onlyPredicted) gold = new Map([...gold].filter(([id]) => pred.has(id)));
+    result = evaluateSemEval(gold, pred, opts.pred);
+  } else if (opts.metric === 'docred') {
+    const g = await load(opts.gold, { format: opts.goldFormat, relInfo: opts.relInfo });
+    const rs = await relationSetFor(opts, g.relationSet);
+    const gold = docGoldOf(g.records, rs);
+    let preds;
+    if (!opts.predFormat && (await isSubmission(opts.pred))) {
+      const s = await loadDocRedSubmission(opts.pred);
+      report(s.diagnostics);
+      preds = s.predictions;
+    } else preds = docPredsOf((await load(opts.pred, { format: opts.predFormat, relInfo: opts.relInfo })).records, rs);
+    const train = opts.train ? docGoldOf((await load(opts.train, { relInfo: opts.relInfo })).records, rs) : undefined;
+    const titles = new Set(preds.map((x) => x.title));
+    result = evaluateDocRed(opts.onlyPredicted ? gold.filter((d) => titles.has(d.title)) : gold, preds, train);
+    const uncovered = gold.filter((d) => !titles.has(d.title)).length;
+    if (uncovered && !opts.onlyPredicted) result.warnings.push(`${uncovered} of ${gold.length} gold document(s) have no prediction: their facts count as misses in recall (score only the predicted documents with --only-predicted)`);
+  } else {
+    const g = await load(opts.gold, { format: opts.goldFormat, relations: opts.relations });
+    const p = await load(opts.pred, { format: opts.predFormat, relations: opts.relations });
+    const ids = new Set(p.records.map((x) => x.id));
+    result = evaluateMicro(opts.onlyPredicted ? g.records.filter((x) => ids.has(x.id)) : g.records, p.records, await relationSetFor(opts, g.relationSet));
+    // evaluateMicro warns about gold records without a prediction; say how to leave them out.
+    if (!opts.onlyPredicted && g.records.some((x) => !ids.has(x.id))) result.warnings.push('score only the predicted records with --only-predicted');
+  }
+  if (opts.json) {
+    const { metric, precision, recall, f1, ign_f1, per_relation, confusion, counts, warnings } = result;
+    process.stdout.write(JSON.stringify({ metric, precision, recall, f1, ...(ign_f1 !== undefined ? { ign_f1 } : {}), per_relation, confusion, counts, warnings }) + '\n');
+    for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
+  } else printResult(result);
 }

@@ -94,20 +94,7 @@ export function addDocumentCommands(program: Command, bench: Command, ctx: CliCo
     .option('--epochs <n>', 'training epochs', (v) => ctx.positiveInt(v, '--epochs'), 6)
     .option('--force', 'replace the output file if it exists')
     .requiredOption('-o, --out <file>', 'filter JSON')
-    .action(async (opts: { train: string; relInfo?: string; relations?: string; targetRecall: number; epochs: number; out: string; force?: boolean }) => {
-      await prepareReplace(opts.out, [opts.train, opts.relInfo, opts.relations], opts.force);
-      const { records, relationSet } = await loadDocs(ctx, opts.train, opts);
-      if (!records.length) throw new InputError('no documents to train on', opts.train);
-      const t0 = Date.now();
-      const model = trainPairFilter(records, { relationSet, targetRecall: opts.targetRecall, epochs: opts.epochs, file: path.basename(opts.train), onEpoch: (e, l) => process.stderr.write(`epoch ${e}: log-loss ${l.toFixed(4)}\n`) });
-      await writeFileAtomic(opts.out, JSON.stringify(model) + '\n');
-      const t = model.trainedOn;
-      process.stderr.write(
-        `trained on ${t.documents} document(s), ${t.pairs} pair(s) (${t.positives} with a relation) in ${((Date.now() - t0) / 1000).toFixed(1)} s; ${Object.keys(model.weights).length} features\n` +
-          `threshold ${model.threshold.toPrecision(4)}: on ${t.heldOutDocuments} held-out document(s) it keeps ${(100 * (model.heldOut?.keptFraction ?? 0)).toFixed(1)}% of the pairs and ${(100 * (model.heldOut?.recall ?? 0)).toFixed(1)}% of the gold pairs\n` +
-          `wrote ${opts.out}\n`,
-      );
-    });
+    .action((opts: { train: string; relInfo?: string; relations?: string; targetRecall: number; epochs: number; out: string; force?: boolean }) => trainFilterCommand(ctx, opts));
 
   program
     .command('extract-doc')
@@ -134,98 +121,8 @@ export function addDocumentCommands(program: Command, bench: Command, ctx: CliCo
     .option('--no-resume', 'start over instead of resuming after the documents already in the output (needs --force when the output exists)')
     .option('--force', 'with --no-resume: replace an existing output; also replace report/submission files or a file that is not a Relation Lens output')
     .requiredOption('-o, --out <file>', 'output JSONL (also OUT.report.json and, for DocRED relation sets, OUT.submission.json)')
-    .action(async (input: string, opts: ExtractDocOptions, cmd: Command) => {
-      checkServerOptions(cmd, opts);
-      if (opts.engine === 'openai' && opts.relationEmbedder === 'llm') throw new InputError('--relation-embedder llm embeds with the in-process model; with --engine openai use gguf:PATH or none');
-      // The outputs are checked and locked before anything is loaded (and long before the model).
-      const filterFile = opts.filter !== 'none' && opts.filter !== 'llm' ? opts.filter : undefined;
-      const output = await openDocOutput(opts.out, { inputs: [input, opts.relations, opts.relInfo, opts.model, filterFile, opts.template], resume: opts.resume, force: opts.force });
-      await usingOutput(output, (l) => process.stderr.write(l + '\n'), () => extractDocInto(output, input, opts, cmd));
-    });
+    .action((input: string, opts: ExtractDocOptions, cmd: Command) => extractDocCommand(ctx, input, opts, cmd));
   addServerOptions(program.commands.find((c) => c.name() === 'extract-doc')!);
-
-  async function extractDocInto(output: Awaited<ReturnType<typeof openDocOutput>>, input: string, opts: ExtractDocOptions, cmd: Command): Promise<void> {
-      const isText = /\.(txt|md|text)$/i.test(input);
-      let inputs: Array<{ record: RelRecord } | { id: string; text: string }>;
-      let rs: RelationSet | undefined;
-      if (isText) {
-        const { text } = await readText(input);
-        if (!text.trim()) throw new InputError('the text file is empty', input);
-        inputs = [{ id: path.basename(input), text }];
-        if (opts.relations) rs = await loadRelationSet(opts.relations);
-        else if (opts.relInfo) rs = relationSetFromRelInfo(parseRelInfo((await readText(opts.relInfo)).text, opts.relInfo));
-      } else {
-        const d = await loadDocs(ctx, input, opts);
-        inputs = d.records.map((record) => ({ record }));
-        rs = d.relationSet;
-      }
-      if (!rs) throw new InputError('no relation set: pass --rel-info (DocRED rel_info.json) or --relations (relation-set JSON)', input);
-      if (opts.limit) inputs = inputs.slice(0, opts.limit);
-      // Template and filter are read (and checked) before the model loads.
-      const files = await documentFiles(opts);
-      const controller = new AbortController();
-      const stopListening = onInterrupt(controller, 'stopping (Ctrl-C again to stop at once); the finished documents are kept, run the same command again to resume');
-      let spec: string;
-      let modelPath = '';
-      let engine: ClassifierEngine;
-      if (opts.engine === 'openai') {
-        const server = await openServerEngine(cmd, opts, controller.signal);
-        engine = server;
-        spec = server.info.model;
-      } else {
-        spec = ctx.modelSpec(opts.model);
-        const dl = new ProgressBar(`downloading ${spec}`);
-        modelPath = await resolveModel(spec, { signal: controller.signal, onProgress: (d, t) => dl.update(d, t) });
-        dl.stop();
-        engine = await LlamaEngine.open({ modelPath, threads: opts.threads, parallel: opts.parallel, contextSize: opts.contextSize, signal: controller.signal });
-      }
-      let embedder: LlamaEmbedder | undefined;
-      let done = 0;
-      try {
-        if (opts.relationEmbedder !== 'none') {
-          const gguf = opts.relationEmbedder.startsWith('gguf:') ? opts.relationEmbedder.slice(5) : undefined;
-          if (!gguf && opts.relationEmbedder !== 'llm') throw new InputError(`--relation-embedder must be none, llm or gguf:PATH, got ${JSON.stringify(opts.relationEmbedder)}`);
-          embedder = await LlamaEmbedder.open(gguf ?? modelPath, gguf ? 'gguf' : 'llm', { threads: opts.threads, signal: controller.signal });
-        }
-        const i = engine.info;
-        process.stderr.write(opts.engine === 'openai' ? `engine: ${i.backend}, model ${spec}, ${i.parallel} request(s) in flight, context ${i.contextSize} tokens\n` : `engine: ${i.backend}, ${i.threads} thread(s), ${i.parallel} sequence(s) × ${i.contextSize} tokens; model ${modelPath}\n`);
-        const options = await documentOptions({ relationSet: rs, template: opts.template, k: opts.k, filter: opts.filter, entityFuzzy: opts.entityFuzzy, relationFuzzy: opts.relationFuzzy, theta: opts.theta, embedder, model: spec, signal: controller.signal }, files);
-        process.stderr.write(`relation set ${rs.name} (${rs.labels.length} labels), template ${options.template.name}${options.none ? ` (answers may be ${NONE_ANSWER})` : ''}, k=${opts.k}, filter ${opts.filter}\n`);
-        const bar = new RateBar('documents', 'documents');
-        const res = await runDocExtractJob({
-          engine,
-          inputs,
-          options,
-          out: opts.out,
-          resume: opts.resume,
-          output,
-          onProgress: (p) => {
-            done = p.documents;
-            bar.update(p.documents, p.totalDocuments, p.elapsedMs);
-          },
-        }).finally(() => bar.stop());
-        const t = res.report;
-        const lines = [
-          `documents: ${res.documents}${res.skippedDocuments ? ` (+${res.skippedDocuments} already in ${opts.out})` : ''}`,
-          `candidate stage (${t.filter}${t.threshold !== null ? `, threshold ${t.threshold.toPrecision(4)}` : ''}): ${t.pairsIn} pair(s) in, ${t.pairsKept} kept (${(100 * t.keptFraction).toFixed(1)}%)${t.goldPairRecall !== null ? `, gold-pair recall ${(100 * t.goldPairRecall).toFixed(1)}%` : ''}`,
-          `prompts: ${t.prompts}, prompt tokens ${t.promptTokens} (${t.reusedTokens} from the KV cache), generated ${t.generatedTokens}${t.filterPromptTokens ? `, yes/no filter ${t.filterPromptTokens}` : ''}${t.windows ? `, ${t.windows} windowed prompt(s)` : ''}`,
-          `output: ${t.outputLines} line(s), ${t.malformedLines} malformed; ${t.triples} triple(s): ${t.relations} relation(s) written, ${t.noneAnswers} None, ${t.duplicates} repeated${t.outsidePrompt ? ` (${t.outsidePrompt} written about a pair the prompt did not ask for)` : ''}`,
-          `dropped: ${Object.entries(t.dropped).map(([k, v]) => `${k} ${v}`).join(', ') || 'nothing'}`,
-          ...res.proposedEntities.map((p) => `entities found in ${p.id} (${p.entities.length}): ${p.entities.join(', ') || 'none'}${p.ungrounded.length ? `; proposed but not in the text: ${p.ungrounded.join(', ')}` : ''}`),
-          `report: ${res.reportFile}${res.submissionFile ? `; DocRED submission: ${res.submissionFile}` : ''}`,
-        ];
-        process.stderr.write(lines.join('\n') + '\n');
-        if (t.errors.length) ctx.setExitCode(3);
-      } catch (e) {
-        if (!(controller.signal.aborted && (e as Error).name === 'AbortError')) throw e;
-        process.stderr.write(`interrupted: ${done} document(s) written to ${opts.out}; run the same command again to resume\n`);
-        ctx.setExitCode(130);
-      } finally {
-        stopListening();
-        await embedder?.dispose();
-        await engine.dispose();
-      }
-  }
 
   bench
     .command('filter')
@@ -234,37 +131,7 @@ export function addDocumentCommands(program: Command, bench: Command, ctx: CliCo
     .requiredOption('--gold <file>', 'labeled documents (DocRED JSON or canonical JSONL)')
     .option('--rel-info <file>', 'rel_info.json (default: next to --gold)')
     .option('--json', 'print one JSON object')
-    .action(async (opts: { filter: string; gold: string; relInfo?: string; json?: boolean }) => {
-      const model = await loadFilter(opts.filter);
-      const { records, relationSet } = await loadDocs(ctx, opts.gold, opts);
-      const c = filterCurve(model, records, relationSet);
-      const s = summarizeCurve(c);
-      const at95 = c.atRecall(0.95);
-      const atModel = c.atThreshold(model.threshold);
-      const step = Math.max(1, Math.floor(c.points.length / 200));
-      const res = {
-        documents: records.length,
-        pairs: c.pairs,
-        gold_pairs: c.goldPairs,
-        recall_at_95: at95.recall,
-        kept_fraction_at_95: at95.keptFraction,
-        threshold_at_95: at95.threshold,
-        model_threshold: { threshold: model.threshold, recall: atModel.recall, kept_fraction: atModel.keptFraction },
-        by_kept: s.byKept,
-        by_recall: s.byRecall,
-        curve: c.points.filter((_, i) => i % step === 0 || i === c.points.length - 1).map((p) => [+p.keptFraction.toFixed(5), +p.recall.toFixed(5)]),
-        by_sentence_distance_at_95: filterBySentenceDistance(model, records, at95.threshold, relationSet),
-      };
-      if (opts.json) return void process.stdout.write(JSON.stringify(res) + '\n');
-      const out = [`documents ${res.documents}, candidate pairs ${res.pairs}, gold pairs ${res.gold_pairs}`, '', `${'kept'.padStart(8)} ${'recall'.padStart(8)} ${'threshold'.padStart(10)}`];
-      for (const p of s.byKept) out.push(`${(100 * p.keptFraction).toFixed(1).padStart(7)}% ${(100 * p.recall).toFixed(1).padStart(7)}% ${p.threshold.toPrecision(4).padStart(10)}`);
-      out.push('', `95% recall: keeps ${(100 * at95.keptFraction).toFixed(1)}% of the pairs (threshold ${at95.threshold.toPrecision(4)})`);
-      out.push(`the filter's own threshold ${model.threshold.toPrecision(4)}: recall ${(100 * atModel.recall).toFixed(1)}%, kept ${(100 * atModel.keptFraction).toFixed(1)}%`);
-      const pct = (a: number, b: number) => `${b ? ((100 * a) / b).toFixed(1) : '-'}%`.padStart(8);
-      out.push('', 'by closest sentence distance of the mentions, at the 95%-recall threshold:', `${'distance'.padStart(8)} ${'pairs'.padStart(8)} ${'of gold'.padStart(8)} ${'related'.padStart(8)} ${'kept'.padStart(8)} ${'recall'.padStart(8)}`);
-      for (const r of res.by_sentence_distance_at_95) out.push(`${r.distance.padStart(8)} ${pct(r.pairs, res.pairs)} ${pct(r.goldPairs, res.gold_pairs)} ${pct(r.goldPairs, r.pairs)} ${pct(r.kept, r.pairs)} ${pct(r.goldKept, r.goldPairs)}`);
-      process.stdout.write(out.join('\n') + '\n');
-    });
+    .action((opts: { filter: string; gold: string; relInfo?: string; json?: boolean }) => filterCommand(ctx, opts));
 
   bench
     .command('doc-cost')
@@ -279,70 +146,217 @@ export function addDocumentCommands(program: Command, bench: Command, ctx: CliCo
     .addOption(cliOption('contextSize', { description: 'context size (long documents are windowed to fit)' }))
     .option('--limit <n>', 'only the first N documents', (v) => ctx.positiveInt(v, '--limit'))
     .option('--json', 'print one JSON object')
-    .action(async (opts: { filter: string; gold: string; model?: string; relInfo?: string; threshold?: number; k: number; template: string; contextSize: number; limit?: number; json?: boolean }) => {
-      const model = await loadFilter(opts.filter);
-      const d = await loadDocs(ctx, opts.gold, opts);
-      if (!d.relationSet) throw new InputError('no relation set: pass --rel-info', opts.gold);
-      const rs = d.relationSet;
-      const records = opts.limit ? d.records.slice(0, opts.limit) : d.records;
-      const { template, none, evidence } = await resolveTemplate('document', opts.template);
-      const modelPath = await resolveModel(ctx.modelSpec(opts.model));
-      const engine = await LlamaEngine.open({ modelPath, parallel: 1, contextSize: opts.contextSize });
-      try {
-        const threshold = opts.threshold ?? model.threshold;
-        const bar = new RateBar('documents');
-        const t0 = Date.now();
-        const cost = async (r: RelRecord, pairs: Array<[string, string]>) => {
-          const byId = new Map(r.entities.map((e) => [e.id, e]));
-          const prompt = (b: DocBatch) => chatPrompt(template, docPromptView(r, rs, { none }, b.pairs.map(([h, t]) => [byId.get(h)!, byId.get(t)!]), b.text));
-          const counted = new Map<DocBatch, number>();
-          const count = async (b: DocBatch) => counted.get(b) ?? counted.set(b, await engine.countPromptTokens(prompt(b))).get(b)!;
-          const { batches } = await planBatches(r, pairs, opts.k, async (b) => (await count(b)) + 16 * b.pairs.length <= opts.contextSize, evidence);
-          let tokens = 0;
-          for (const b of batches) tokens += await count(b);
-          return { prompts: batches.length, tokens };
-        };
-        let all = { prompts: 0, tokens: 0 };
-        let kept = { prompts: 0, tokens: 0, pairs: 0 };
-        let pairsIn = 0;
-        for (const [i, r] of records.entries()) {
-          const pairs = candidatePairs(r);
-          pairsIn += pairs.length;
-          const scores = scorePairs(model, r, pairs);
-          const keep = pairs.filter((_, j) => scores[j]! >= threshold);
-          const a = await cost(r, pairs);
-          const b = await cost(r, keep);
-          all = { prompts: all.prompts + a.prompts, tokens: all.tokens + a.tokens };
-          kept = { prompts: kept.prompts + b.prompts, tokens: kept.tokens + b.tokens, pairs: kept.pairs + keep.length };
-          bar.update(i + 1, records.length, Date.now() - t0);
-        }
-        bar.stop();
-        const res = {
-          documents: records.length,
-          k: opts.k,
-          template: template.name,
-          threshold,
-          pairs: pairsIn,
-          kept_pairs: kept.pairs,
-          all_pairs_prompts: all.prompts,
-          filtered_prompts: kept.prompts,
-          all_pairs_prompt_tokens: all.tokens,
-          filtered_prompt_tokens: kept.tokens,
-          tokens_per_document_all: all.tokens / Math.max(1, records.length),
-          tokens_per_document_filtered: kept.tokens / Math.max(1, records.length),
-          token_reduction: kept.tokens ? all.tokens / kept.tokens : Infinity,
-        };
-        if (opts.json) return void process.stdout.write(JSON.stringify(res) + '\n');
-        process.stdout.write(
-          [
-            `documents ${res.documents}, k ${res.k}, template ${res.template}, threshold ${threshold.toPrecision(4)}`,
-            `all pairs:  ${res.pairs} pairs, ${res.all_pairs_prompts} prompts, ${res.all_pairs_prompt_tokens} prompt tokens (${res.tokens_per_document_all.toFixed(0)} per document)`,
-            `filtered:   ${res.kept_pairs} pairs, ${res.filtered_prompts} prompts, ${res.filtered_prompt_tokens} prompt tokens (${res.tokens_per_document_filtered.toFixed(0)} per document)`,
-            `token reduction: ${res.token_reduction.toFixed(2)}×`,
-          ].join('\n') + '\n',
-        );
-      } finally {
-        await engine.dispose();
-      }
-    });
+    .action((opts: { filter: string; gold: string; model?: string; relInfo?: string; threshold?: number; k: number; template: string; contextSize: number; limit?: number; json?: boolean }) => docCostCommand(ctx, opts));
+}
+
+async function trainFilterCommand(ctx: CliContext, opts: { train: string; relInfo?: string; relations?: string; targetRecall: number; epochs: number; out: string; force?: boolean }): Promise<void> {
+  await prepareReplace(opts.out, [opts.train, opts.relInfo, opts.relations], opts.force);
+  const { records, relationSet } = await loadDocs(ctx, opts.train, opts);
+  if (!records.length) throw new InputError('no documents to train on', opts.train);
+  const t0 = Date.now();
+  const model = trainPairFilter(records, { relationSet, targetRecall: opts.targetRecall, epochs: opts.epochs, file: path.basename(opts.train), onEpoch: (e, l) => process.stderr.write(`epoch ${e}: log-loss ${l.toFixed(4)}\n`) });
+  await writeFileAtomic(opts.out, JSON.stringify(model) + '\n');
+  const t = model.trainedOn;
+  process.stderr.write(
+    `trained on ${t.documents} document(s), ${t.pairs} pair(s) (${t.positives} with a relation) in ${((Date.now() - t0) / 1000).toFixed(1)} s; ${Object.keys(model.weights).length} features\n` +
+      `threshold ${model.threshold.toPrecision(4)}: on ${t.heldOutDocuments} held-out document(s) it keeps ${(100 * (model.heldOut?.keptFraction ?? 0)).toFixed(1)}% of the pairs and ${(100 * (model.heldOut?.recall ?? 0)).toFixed(1)}% of the gold pairs\n` +
+      `wrote ${opts.out}\n`,
+  );
+}
+
+async function extractDocCommand(ctx: CliContext, input: string, opts: ExtractDocOptions, cmd: Command): Promise<void> {
+  checkServerOptions(cmd, opts);
+  if (opts.engine === 'openai' && opts.relationEmbedder === 'llm') throw new InputError('--relation-embedder llm embeds with the in-process model; with --engine openai use gguf:PATH or none');
+  // The outputs are checked and locked before anything is loaded (and long before the model).
+  const filterFile = opts.filter !== 'none' && opts.filter !== 'llm' ? opts.filter : undefined;
+  const output = await openDocOutput(opts.out, { inputs: [input, opts.relations, opts.relInfo, opts.model, filterFile, opts.template], resume: opts.resume, force: opts.force });
+  await usingOutput(output, (l) => process.stderr.write(l + '\n'), () => extractDocInto(ctx, output, { input, opts, cmd }));
+}
+
+async function filterCommand(ctx: CliContext, opts: { filter: string; gold: string; relInfo?: string; json?: boolean }): Promise<void> {
+  const model = await loadFilter(opts.filter);
+  const { records, relationSet } = await loadDocs(ctx, opts.gold, opts);
+  const c = filterCurve(model, records, relationSet);
+  const s = summarizeCurve(c);
+  const at95 = c.atRecall(0.95);
+  const atModel = c.atThreshold(model.threshold);
+  const step = Math.max(1, Math.floor(c.points.length / 200));
+  const res = {
+    documents: records.length,
+    pairs: c.pairs,
+    gold_pairs: c.goldPairs,
+    recall_at_95: at95.recall,
+    kept_fraction_at_95: at95.keptFraction,
+    threshold_at_95: at95.threshold,
+    model_threshold: { threshold: model.threshold, recall: atModel.recall, kept_fraction: atModel.keptFraction },
+    by_kept: s.byKept,
+    by_recall: s.byRecall,
+    curve: c.points.filter((_, i) => i % step === 0 || i === c.points.length - 1).map((p) => [+p.keptFraction.toFixed(5), +p.recall.toFixed(5)]),
+    by_sentence_distance_at_95: filterBySentenceDistance(model, records, at95.threshold, relationSet),
+  };
+  if (opts.json) return void process.stdout.write(JSON.stringify(res) + '\n');
+  const out = [`documents ${res.documents}, candidate pairs ${res.pairs}, gold pairs ${res.gold_pairs}`, '', `${'kept'.padStart(8)} ${'recall'.padStart(8)} ${'threshold'.padStart(10)}`];
+  for (const p of s.byKept) out.push(`${(100 * p.keptFraction).toFixed(1).padStart(7)}% ${(100 * p.recall).toFixed(1).padStart(7)}% ${p.threshold.toPrecision(4).padStart(10)}`);
+  out.push('', `95% recall: keeps ${(100 * at95.keptFraction).toFixed(1)}% of the pairs (threshold ${at95.threshold.toPrecision(4)})`);
+  out.push(`the filter's own threshold ${model.threshold.toPrecision(4)}: recall ${(100 * atModel.recall).toFixed(1)}%, kept ${(100 * atModel.keptFraction).toFixed(1)}%`);
+  const pct = (a: number, b: number) => `${b ? ((100 * a) / b).toFixed(1) : '-'}%`.padStart(8);
+  out.push('', 'by closest sentence distance of the mentions, at the 95%-recall threshold:', `${'distance'.padStart(8)} ${'pairs'.padStart(8)} ${'of gold'.padStart(8)} ${'related'.padStart(8)} ${'kept'.padStart(8)} ${'recall'.padStart(8)}`);
+  for (const r of res.by_sentence_distance_at_95) out.push(`${r.distance.padStart(8)} ${pct(r.pairs, res.pairs)} ${pct(r.goldPairs, res.gold_pairs)} ${pct(r.goldPairs, r.pairs)} ${pct(r.kept, r.pairs)} ${pct(r.goldKept, r.goldPairs)}`);
+  process.stdout.write(out.join('\n') + '\n');
+}
+
+async function docCostCommand(ctx: CliContext, opts: { filter: string; gold: string; model?: string; relInfo?: string; threshold?: number; k: number; template: string; contextSize: number; limit?: number; json?: boolean }): Promise<void> {
+  const model = await loadFilter(opts.filter);
+  const d = await loadDocs(ctx, opts.gold, opts);
+  if (!d.relationSet) throw new InputError('no relation set: pass --rel-info', opts.gold);
+  const rs = d.relationSet;
+  const records = opts.limit ? d.records.slice(0, opts.limit) : d.records;
+  const { template, none, evidence } = await resolveTemplate('document', opts.template);
+  const modelPath = await resolveModel(ctx.modelSpec(opts.model));
+  const engine = await LlamaEngine.open({ modelPath, parallel: 1, contextSize: opts.contextSize });
+  try {
+    const threshold = opts.threshold ?? model.threshold;
+    const bar = new RateBar('documents');
+    const t0 = Date.now();
+    const cost = async (r: RelRecord, pairs: Array<[string, string]>) => {
+      const byId = new Map(r.entities.map((e) => [e.id, e]));
+      const prompt = (b: DocBatch) => chatPrompt(template, docPromptView(r, rs, { none }, b.pairs.map(([h, t]) => [byId.get(h)!, byId.get(t)!]), b.text));
+      const counted = new Map<DocBatch, number>();
+      const count = async (b: DocBatch) => counted.get(b) ?? counted.set(b, await engine.countPromptTokens(prompt(b))).get(b)!;
+      const { batches } = await planBatches(r, pairs, opts.k, async (b) => (await count(b)) + 16 * b.pairs.length <= opts.contextSize, evidence);
+      let tokens = 0;
+      for (const b of batches) tokens += await count(b);
+      return { prompts: batches.length, tokens };
+    };
+    let all = { prompts: 0, tokens: 0 };
+    let kept = { prompts: 0, tokens: 0, pairs: 0 };
+    let pairsIn = 0;
+    for (const [i, r] of records.entries()) {
+      const pairs = candidatePairs(r);
+      pairsIn += pairs.length;
+      const scores = scorePairs(model, r, pairs);
+      const keep = pairs.filter((_, j) => scores[j]! >= threshold);
+      const a = await cost(r, pairs);
+      const b = await cost(r, keep);
+      all = { prompts: all.prompts + a.prompts, tokens: all.tokens + a.tokens };
+      kept = { prompts: kept.prompts + b.prompts, tokens: kept.tokens + b.tokens, pairs: kept.pairs + keep.length };
+      bar.update(i + 1, records.length, Date.now() - t0);
+    }
+    bar.stop();
+    const res = {
+      documents: records.length,
+      k: opts.k,
+      template: template.name,
+      threshold,
+      pairs: pairsIn,
+      kept_pairs: kept.pairs,
+      all_pairs_prompts: all.prompts,
+      filtered_prompts: kept.prompts,
+      all_pairs_prompt_tokens: all.tokens,
+      filtered_prompt_tokens: kept.tokens,
+      tokens_per_document_all: all.tokens / Math.max(1, records.length),
+      tokens_per_document_filtered: kept.tokens / Math.max(1, records.length),
+      token_reduction: kept.tokens ? all.tokens / kept.tokens : Infinity,
+    };
+    if (opts.json) return void process.stdout.write(JSON.stringify(res) + '\n');
+    process.stdout.write(
+      [
+        `documents ${res.documents}, k ${res.k}, template ${res.template}, threshold ${threshold.toPrecision(4)}`,
+        `all pairs:  ${res.pairs} pairs, ${res.all_pairs_prompts} prompts, ${res.all_pairs_prompt_tokens} prompt tokens (${res.tokens_per_document_all.toFixed(0)} per document)`,
+        `filtered:   ${res.kept_pairs} pairs, ${res.filtered_prompts} prompts, ${res.filtered_prompt_tokens} prompt tokens (${res.tokens_per_document_filtered.toFixed(0)} per document)`,
+        `token reduction: ${res.token_reduction.toFixed(2)}×`,
+      ].join('\n') + '\n',
+    );
+  } finally {
+    await engine.dispose();
+  }
+}
+
+/** The documents of an extract-doc input (records, or a text whose entities the model proposes) and the relation set. */
+async function docInputs(ctx: CliContext, input: string, opts: ExtractDocOptions): Promise<{ inputs: Array<{ record: RelRecord } | { id: string; text: string }>; rs: RelationSet }> {
+  let inputs: Array<{ record: RelRecord } | { id: string; text: string }>;
+  let rs: RelationSet | undefined;
+  if (/\.(txt|md|text)$/i.test(input)) {
+    const { text } = await readText(input);
+    if (!text.trim()) throw new InputError('the text file is empty', input);
+    inputs = [{ id: path.basename(input), text }];
+    if (opts.relations) rs = await loadRelationSet(opts.relations);
+    else if (opts.relInfo) rs = relationSetFromRelInfo(parseRelInfo((await readText(opts.relInfo)).text, opts.relInfo));
+  } else {
+    const d = await loadDocs(ctx, input, opts);
+    inputs = d.records.map((record) => ({ record }));
+    rs = d.relationSet;
+  }
+  if (!rs) throw new InputError('no relation set: pass --rel-info (DocRED rel_info.json) or --relations (relation-set JSON)', input);
+  return { inputs: opts.limit ? inputs.slice(0, opts.limit) : inputs, rs };
+}
+
+/** The engine of an extract-doc run: a serving engine (--engine openai) or the model in-process. */
+async function openDocEngine(ctx: CliContext, cmd: Command, opts: ExtractDocOptions, signal: AbortSignal): Promise<{ engine: ClassifierEngine; spec: string; modelPath: string }> {
+  if (opts.engine === 'openai') {
+    const server = await openServerEngine(cmd, opts, signal);
+    return { engine: server, spec: server.info.model, modelPath: '' };
+  }
+  const spec = ctx.modelSpec(opts.model);
+  const dl = new ProgressBar(`downloading ${spec}`);
+  const modelPath = await resolveModel(spec, { signal, onProgress: (d, t) => dl.update(d, t) });
+  dl.stop();
+  return { engine: await LlamaEngine.open({ modelPath, threads: opts.threads, parallel: opts.parallel, contextSize: opts.contextSize, signal }), spec, modelPath };
+}
+
+/** The relation embedder of --relation-embedder (none: undefined). */
+async function openRelationEmbedder(opts: ExtractDocOptions, modelPath: string, signal: AbortSignal): Promise<LlamaEmbedder | undefined> {
+  if (opts.relationEmbedder === 'none') return undefined;
+  const gguf = opts.relationEmbedder.startsWith('gguf:') ? opts.relationEmbedder.slice(5) : undefined;
+  if (!gguf && opts.relationEmbedder !== 'llm') throw new InputError(`--relation-embedder must be none, llm or gguf:PATH, got ${JSON.stringify(opts.relationEmbedder)}`);
+  return LlamaEmbedder.open(gguf ?? modelPath, gguf ? 'gguf' : 'llm', { threads: opts.threads, signal });
+}
+
+/** What extract-doc tells the user at the end: where every pair and triple went. */
+function docSummary(res: Awaited<ReturnType<typeof runDocExtractJob>>, out: string): string[] {
+  const t = res.report;
+  return [
+    `documents: ${res.documents}${res.skippedDocuments ? ` (+${res.skippedDocuments} already in ${out})` : ''}`,
+    `candidate stage (${t.filter}${t.threshold !== null ? `, threshold ${t.threshold.toPrecision(4)}` : ''}): ${t.pairsIn} pair(s) in, ${t.pairsKept} kept (${(100 * t.keptFraction).toFixed(1)}%)${t.goldPairRecall !== null ? `, gold-pair recall ${(100 * t.goldPairRecall).toFixed(1)}%` : ''}`,
+    `prompts: ${t.prompts}, prompt tokens ${t.promptTokens} (${t.reusedTokens} from the KV cache), generated ${t.generatedTokens}${t.filterPromptTokens ? `, yes/no filter ${t.filterPromptTokens}` : ''}${t.windows ? `, ${t.windows} windowed prompt(s)` : ''}`,
+    `output: ${t.outputLines} line(s), ${t.malformedLines} malformed; ${t.triples} triple(s): ${t.relations} relation(s) written, ${t.noneAnswers} None, ${t.duplicates} repeated${t.outsidePrompt ? ` (${t.outsidePrompt} written about a pair the prompt did not ask for)` : ''}`,
+    `dropped: ${Object.entries(t.dropped).map(([k, v]) => `${k} ${v}`).join(', ') || 'nothing'}`,
+    ...res.proposedEntities.map((p) => `entities found in ${p.id} (${p.entities.length}): ${p.entities.join(', ') || 'none'}${p.ungrounded.length ? `; proposed but not in the text: ${p.ungrounded.join(', ')}` : ''}`),
+    `report: ${res.reportFile}${res.submissionFile ? `; DocRED submission: ${res.submissionFile}` : ''}`,
+  ];
+}
+
+async function extractDocInto(ctx: CliContext, output: Awaited<ReturnType<typeof openDocOutput>>, run: { input: string; opts: ExtractDocOptions; cmd: Command }): Promise<void> {
+  const { input, opts, cmd } = run;
+  const { inputs, rs } = await docInputs(ctx, input, opts);
+  // Template and filter are read (and checked) before the model loads.
+  const files = await documentFiles(opts);
+  const controller = new AbortController();
+  const stopListening = onInterrupt(controller, 'stopping (Ctrl-C again to stop at once); the finished documents are kept, run the same command again to resume');
+  const { engine, spec, modelPath } = await openDocEngine(ctx, cmd, opts, controller.signal);
+  let embedder: LlamaEmbedder | undefined;
+  let done = 0;
+  try {
+    embedder = await openRelationEmbedder(opts, modelPath, controller.signal);
+    const i = engine.info;
+    process.stderr.write(opts.engine === 'openai' ? `engine: ${i.backend}, model ${spec}, ${i.parallel} request(s) in flight, context ${i.contextSize} tokens\n` : `engine: ${i.backend}, ${i.threads} thread(s), ${i.parallel} sequence(s) × ${i.contextSize} tokens; model ${modelPath}\n`);
+    const options = await documentOptions({ relationSet: rs, template: opts.template, k: opts.k, filter: opts.filter, entityFuzzy: opts.entityFuzzy, relationFuzzy: opts.relationFuzzy, theta: opts.theta, embedder, model: spec, signal: controller.signal }, files);
+    process.stderr.write(`relation set ${rs.name} (${rs.labels.length} labels), template ${options.template.name}${options.none ? ` (answers may be ${NONE_ANSWER})` : ''}, k=${opts.k}, filter ${opts.filter}\n`);
+    const bar = new RateBar('documents', 'documents');
+    const onProgress = (p: { documents: number; totalDocuments: number; elapsedMs: number }) => {
+      done = p.documents;
+      bar.update(p.documents, p.totalDocuments, p.elapsedMs);
+    };
+    const res = await runDocExtractJob({ engine, inputs, options, out: opts.out, resume: opts.resume, output, onProgress }).finally(() => bar.stop());
+    process.stderr.write(docSummary(res, opts.out).join('\n') + '\n');
+    if (res.report.errors.length) ctx.setExitCode(3);
+  } catch (e) {
+    if (!(controller.signal.aborted && (e as Error).name === 'AbortError')) throw e;
+    process.stderr.write(`interrupted: ${done} document(s) written to ${opts.out}; run the same command again to resume\n`);
+    ctx.setExitCode(130);
+  } finally {
+    stopListening();
+    await embedder?.dispose();
+    await engine.dispose();
+  }
 }

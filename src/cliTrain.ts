@@ -184,23 +184,25 @@ export function addTrainingCommands(program: Command, bench: Command, ctx: Train
     .option('--n <n>', 'prompts', int('--n'), 50)
     .option('--venv <dir>', 'the trainer\'s virtual environment', defaultVenv())
     .option('--json', 'print one JSON object')
-    .action(async (input: string, opts: { lora: string; model?: string; relations?: string; template?: string; n: number; venv: string; json?: boolean }) => {
-      const manifest = await readAdapterManifest(opts.lora);
-      const r = await ctx.load(input, { relations: opts.relations });
-      const rs = await ctx.relationSetFor(opts, r.relationSet);
-      if (!rs) throw new InputError('no relation set: pass --relations', input);
-      const template = await ctx.resolveTemplate(opts.template ?? manifest?.template.name);
-      const { space, direction } = sentenceSpace(rs, manifest?.direction);
-      const { prompts, answers } = await checkPrompts(r.records, opts.n, { relationSet: rs, template, space, direction, answerCodes: (manifest?.answers ?? 'codes') === 'codes' });
-      if (!prompts.length) throw new InputError('no labeled pairs to build prompts from', input);
-      const modelPath = await resolveModel(ctx.modelSpec(opts.model));
-      const c = await checkAdapterExport({ modelPath, adapter: opts.lora, prompts, answers, venv: opts.venv });
-      if (opts.json) return void process.stdout.write(JSON.stringify(c) + '\n');
-      process.stdout.write(
-        `${c.prompts} prompt(s) × ${c.answers} answers, answer log-probabilities, PyTorch vs node-llama-cpp\n` +
-          `with the adapter:  max |Δ| ${c.maxAbsDiff.toFixed(3)}, mean ${c.meanAbsDiff.toFixed(3)}, same best answer ${(100 * c.top1Agreement).toFixed(1)}% (${(100 * c.top1AgreementDecisive).toFixed(1)}% of the ${c.decisivePrompts} with a lead over ${c.base.maxAbsDiff.toFixed(3)})\n` +
-          `base alone:        max |Δ| ${c.base.maxAbsDiff.toFixed(3)}, mean ${c.base.meanAbsDiff.toFixed(3)}, same best answer ${(100 * c.base.top1Agreement).toFixed(1)}%\n` +
-          `the adapter moves the answers by ${c.adapterShift.toFixed(3)} on average\n`,
-      );
-    });
+    .action((input: string, opts: { lora: string; model?: string; relations?: string; template?: string; n: number; venv: string; json?: boolean }) => adapterCheckCommand(ctx, input, opts));
+}
+
+async function adapterCheckCommand(ctx: TrainCliContext, input: string, opts: { lora: string; model?: string; relations?: string; template?: string; n: number; venv: string; json?: boolean }): Promise<void> {
+  const manifest = await readAdapterManifest(opts.lora);
+  const r = await ctx.load(input, { relations: opts.relations });
+  const rs = await ctx.relationSetFor(opts, r.relationSet);
+  if (!rs) throw new InputError('no relation set: pass --relations', input);
+  const template = await ctx.resolveTemplate(opts.template ?? manifest?.template.name);
+  const { space, direction } = sentenceSpace(rs, manifest?.direction);
+  const { prompts, answers } = await checkPrompts(r.records, opts.n, { relationSet: rs, template, space, direction, answerCodes: (manifest?.answers ?? 'codes') === 'codes' });
+  if (!prompts.length) throw new InputError('no labeled pairs to build prompts from', input);
+  const modelPath = await resolveModel(ctx.modelSpec(opts.model));
+  const c = await checkAdapterExport({ modelPath, adapter: opts.lora, prompts, answers, venv: opts.venv });
+  if (opts.json) return void process.stdout.write(JSON.stringify(c) + '\n');
+  process.stdout.write(
+    `${c.prompts} prompt(s) × ${c.answers} answers, answer log-probabilities, PyTorch vs node-llama-cpp\n` +
+      `with the adapter:  max |Δ| ${c.maxAbsDiff.toFixed(3)}, mean ${c.meanAbsDiff.toFixed(3)}, same best answer ${(100 * c.top1Agreement).toFixed(1)}% (${(100 * c.top1AgreementDecisive).toFixed(1)}% of the ${c.decisivePrompts} with a lead over ${c.base.maxAbsDiff.toFixed(3)})\n` +
+      `base alone:        max |Δ| ${c.base.maxAbsDiff.toFixed(3)}, mean ${c.base.meanAbsDiff.toFixed(3)}, same best answer ${(100 * c.base.top1Agreement).toFixed(1)}%\n` +
+      `the adapter moves the answers by ${c.adapterShift.toFixed(3)} on average\n`,
+  );
 }

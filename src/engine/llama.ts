@@ -205,21 +205,41 @@ interface PathState {
   pending: Token[];
 }
 
+/** One prompt in its sequence: the head in the KV cache, its last token, and what follows it. */
+interface PromptPosition {
+  seq: LlamaContextSequence;
+  headLength: number;
+  last: Token;
+  state: PathState;
+  signal?: AbortSignal;
+}
+
+/** The loaded parts an engine owns (disposed with it). */
+interface LoadedModel {
+  m: NodeLlamaCpp;
+  llama: Llama;
+  model: LlamaModel;
+  context: LlamaContext;
+  chatWrapper: ChatWrapper;
+}
+
 export class LlamaEngine implements ClassifierEngine {
   private readonly sequences: ResourcePool<LlamaContextSequence>;
   private evaluated = 0;
   private readonly grammars = new Map<string, ReturnType<Llama['createGrammar']>>();
+  private readonly m: NodeLlamaCpp;
+  private readonly llama: Llama;
+  private readonly model: LlamaModel;
+  private readonly context: LlamaContext;
+  private readonly chatWrapper: ChatWrapper;
   private constructor(
-    private readonly m: NodeLlamaCpp,
-    private readonly llama: Llama,
-    private readonly model: LlamaModel,
-    private readonly context: LlamaContext,
-    private readonly chatWrapper: ChatWrapper,
+    loaded: LoadedModel,
     readonly info: EngineInfo,
     readonly endTokens: TokenId[],
     private readonly reusePrefix: boolean,
   ) {
-    this.sequences = new ResourcePool(Array.from({ length: info.parallel }, () => context.getSequence()));
+    ({ m: this.m, llama: this.llama, model: this.model, context: this.context, chatWrapper: this.chatWrapper } = loaded);
+    this.sequences = new ResourcePool(Array.from({ length: info.parallel }, () => loaded.context.getSequence()));
   }
 
   static async open(opts: EngineOptions): Promise<LlamaEngine> {
@@ -268,7 +288,7 @@ export class LlamaEngine implements ClassifierEngine {
       contextSize: context.contextSize,
       parallel,
     };
-    return new LlamaEngine(m, llama, model, context, chatWrapper, info, [...ends], opts.reusePrefix ?? true);
+    return new LlamaEngine({ m, llama, model, context, chatWrapper }, info, [...ends], opts.reusePrefix ?? true);
   }
 
   get evaluatedTokens(): number {
@@ -332,24 +352,25 @@ export class LlamaEngine implements ClassifierEngine {
       // read at each of those positions (reused when the next label shares the path prefix).
       // `pending`: the part of the head not evaluated yet, sent with the first evaluation.
       const state: PathState = { tokens: [], logprobs: [], pending: rest };
+      const pos: PromptPosition = { seq, headLength: head.length, last, state, signal };
       const session: PromptSession = {
         promptTokens: tokens.length,
         reusedTokens: reused,
         continuation: async (pathTokens, candidates) => {
           throwIfAborted(signal);
-          return this.continuation(seq, head.length, last, pathTokens as Token[], candidates as Token[][], state);
+          return this.continuation(pos, pathTokens as Token[], candidates as Token[][]);
         },
         generateConstrained: async (labels) => {
           throwIfAborted(signal);
-          return (await this.generate(seq, head.length, last, 64, await this.labelGrammar(labels), state, signal, labels)).text;
+          return (await this.generate(pos, 64, await this.labelGrammar(labels), labels)).text;
         },
         generateFree: async (maxTokens) => {
           throwIfAborted(signal);
-          return (await this.generate(seq, head.length, last, maxTokens, undefined, state, signal)).text;
+          return (await this.generate(pos, maxTokens, undefined)).text;
         },
         generateWithGrammar: async (spec, maxTokens) => {
           throwIfAborted(signal);
-          return this.generate(seq, head.length, last, Math.min(maxTokens, this.info.contextSize - tokens.length), await this.compileGrammar(spec), state, signal);
+          return this.generate(pos, Math.min(maxTokens, this.info.contextSize - tokens.length), await this.compileGrammar(spec));
         },
       };
       return await fn(session);
@@ -358,7 +379,8 @@ export class LlamaEngine implements ClassifierEngine {
     }
   }
 
-  private async continuation(seq: LlamaContextSequence, headLength: number, last: Token, pathTokens: Token[], candidates: Token[][], state: PathState): Promise<number[][]> {
+  private async continuation(pos: PromptPosition, pathTokens: Token[], candidates: Token[][]): Promise<number[][]> {
+    const { seq, headLength, last, state } = pos;
     const want = [last, ...pathTokens];
     // Position i's log-probabilities come from evaluating want[i]. Reuse the positions already in
     // the cache whose token and candidates match; evaluate the rest in one batch.
@@ -421,7 +443,8 @@ export class LlamaEngine implements ClassifierEngine {
    * starts exactly one label: the grammar forces the rest, so the answer is the same and the
    * forced tokens are never evaluated.
    */
-  private async generate(seq: LlamaContextSequence, headLength: number, last: Token, maxTokens: number, grammar: LlamaGrammar | undefined, state: PathState, signal?: AbortSignal, labels?: string[]): Promise<Generation> {
+  private async generate(pos: PromptPosition, maxTokens: number, grammar: LlamaGrammar | undefined, labels?: string[]): Promise<Generation> {
+    const { seq, headLength, last, state, signal } = pos;
     const have = seq.contextTokens.length;
     if (have > headLength) await seq.eraseContextTokenRanges([{ start: headLength, end: have }]);
     const pending = state.pending;

@@ -215,15 +215,18 @@ export class ServerEngine implements ClassifierEngine {
   private readonly labelIds = new Map<string, number>();
   private readonly labelTexts: string[] = [];
 
+  private readonly http: HttpJson;
+  private readonly root: string;
+  readonly endpoint: string;
+  readonly servedModel: string;
+  readonly flavor: ServerFlavor;
+
   private constructor(
-    private readonly http: HttpJson,
-    private readonly root: string,
-    readonly endpoint: string,
-    readonly servedModel: string,
-    readonly flavor: ServerFlavor,
+    server: { http: HttpJson; root: string; endpoint: string; servedModel: string; flavor: ServerFlavor },
     readonly info: EngineInfo,
     readonly endTokens: TokenId[],
   ) {
+    ({ http: this.http, root: this.root, endpoint: this.endpoint, servedModel: this.servedModel, flavor: this.flavor } = server);
     this.slots = new ResourcePool(Array.from({ length: info.parallel }, (_, i) => info.parallel - 1 - i));
   }
 
@@ -271,7 +274,7 @@ export class ServerEngine implements ClassifierEngine {
       scoring: flavor === 'llama.cpp' ? 'full' : 'first-token',
       ...(flavor === 'llama.cpp' ? {} : { topLogprobs: TOP_LOGPROBS_CAP }),
     };
-    return new ServerEngine(http, root, base, servedModel, flavor, info, endTokens);
+    return new ServerEngine({ http, root, endpoint: base, servedModel, flavor }, info, endTokens);
   }
 
   get evaluatedTokens(): number {

@@ -38,15 +38,34 @@ export interface ThroughputResult {
   naive_answers_in_set: number;
 }
 
+/** `n` records: the input's, repeated under new ids when it has fewer. */
+function repeatRecords(input: RelRecord[], n: number): RelRecord[] {
+  const records: RelRecord[] = [];
+  for (let i = 0; records.length < n; i++) {
+    const r = input[i % input.length]!;
+    records.push(i < input.length ? r : { ...r, id: `${r.id}~${i}` });
+  }
+  return records;
+}
+
+/**
+ * The same shape as the pipeline's work without the pipeline: the prompts' shared prefix, then
+ * each example's own tokens (their mean over the prompts given), in all sequences at once.
+ */
+async function sameShapeRate(engine: LlamaEngine, prompts: number[][], log: (s: string) => void): Promise<number> {
+  let prefix = Math.min(...prompts.map((p) => p.length));
+  for (const p of prompts.slice(1)) for (let i = 0; i < prefix; i++) if (p[i] !== prompts[0]![i]) prefix = i;
+  const chunk = Math.max(1, Math.round(prompts.reduce((a, p) => a + p.length - prefix, 0) / prompts.length));
+  const rate = await engine.chunkEvalRate(prefix, chunk);
+  log(`chunk eval (${engine.info.parallel} × ${chunk} tokens after a ${prefix}-token prefix): ${rate.toFixed(1)} tokens/s`);
+  return rate;
+}
+
 export async function benchThroughput(opts: { modelPath: string; records: RelRecord[]; n: number; naiveN?: number; parallel: number; threads?: number; template: PromptTemplate; relationSet?: RelationSet; mode?: DecodeMode; scoreMargin?: number; answerCodes?: boolean; log?: (s: string) => void }): Promise<ThroughputResult> {
   const rs = opts.relationSet ?? SEMEVAL_RELATIONS;
   const direction = defaultDirection(rs);
   const space = answerSpace(rs, direction);
-  const records: RelRecord[] = [];
-  for (let i = 0; records.length < opts.n; i++) {
-    const r = opts.records[i % opts.records.length]!;
-    records.push(i < opts.records.length ? r : { ...r, id: `${r.id}~${i}` });
-  }
+  const records = repeatRecords(opts.records, opts.n);
   const log = opts.log ?? (() => undefined);
   const mode = opts.mode ?? 'score';
   // Every example is the record's first candidate pair, prompted as classification prompts it.
@@ -90,14 +109,7 @@ export async function benchThroughput(opts: { modelPath: string; records: RelRec
       const optTime = performance.now() - t1;
       const optTokens = engine.evaluatedTokens - e1;
       log(`optimized: ${done} examples in ${(optTime / 1000).toFixed(1)} s`);
-      // The same shape without the pipeline: the prompts' shared prefix, then each example's own
-      // tokens (their mean over 32 examples), in K sequences at once.
-      const prompts = records.slice(0, 32).map((r) => engine.tokenizePrompt(firstPairPrompt(r, opts.answerCodes)));
-      let prefix = Math.min(...prompts.map((p) => p.length));
-      for (const p of prompts.slice(1)) for (let i = 0; i < prefix; i++) if (p[i] !== prompts[0]![i]) prefix = i;
-      const chunk = Math.max(1, Math.round(prompts.reduce((a, p) => a + p.length - prefix, 0) / prompts.length));
-      const chunkRate = await engine.chunkEvalRate(prefix, chunk);
-      log(`chunk eval (${opts.parallel} × ${chunk} tokens after a ${prefix}-token prefix): ${chunkRate.toFixed(1)} tokens/s`);
+      const chunkRate = await sameShapeRate(engine, records.slice(0, 32).map((r) => engine.tokenizePrompt(firstPairPrompt(r, opts.answerCodes))), log);
       const naiveRate = (1000 * naiveRecords.length) / naiveTime;
       const optRate = (1000 * records.length) / optTime;
       const optTokRate = (1000 * optTokens) / optTime;

@@ -76,13 +76,15 @@ export async function runDocExtractJob(job: DocExtractJob): Promise<DocExtractRe
       pairs += d.report.pairsIn;
       job.onProgress?.({ documents: reports.length, totalDocuments: todo.length, pairs, totalPairs, elapsedMs: Date.now() - t0 });
     }
-    return { ...(await finish(job, output, todo.length, reports, proposals, t0)), proposedEntities: proposed };
+    return { ...(await finish(job, output, { todo: todo.length, reports, proposals, t0 })), proposedEntities: proposed };
   } finally {
     if (!job.output) await output.close();
   }
 }
 
-async function finish(job: DocExtractJob, output: RecordOutput, todo: number, reports: DocReport[], proposals: EntityProposalReport[], t0: number): Promise<Omit<DocExtractResult, 'proposedEntities'>> {
+/** Writes the run's report and, for DocRED relation sets, the submission of every document in the output. */
+async function finish(job: DocExtractJob, output: RecordOutput, run: { todo: number; reports: DocReport[]; proposals: EntityProposalReport[]; t0: number }): Promise<Omit<DocExtractResult, 'proposedEntities'>> {
+  const { todo, reports, proposals, t0 } = run;
   const report = { ...sumReports(reports), ...(proposals.length ? { entityProposal: proposals } : {}) };
   const file = reportPath(job.out);
   // A resumed run with nothing left to do keeps the earlier run's report.

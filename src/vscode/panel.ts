@@ -178,80 +178,24 @@ export class RelationLensPanel extends Disposable {
   }
 
   private async handle(req: PanelRequest): Promise<Results[PanelRequest['method']]> {
-    const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
     if (!vscode.workspace.isTrusted && !['getState', 'renderPrompt', 'evaluate', 'compare'].includes(req.method))
       throw new Error('this workspace is in restricted mode: the panel does not change settings, save files or download models (trust the workspace to do so)');
     switch (req.method) {
       case 'getState':
         return this.state();
-      case 'renderPrompt': {
-        const cur = this.currentRecord();
-        const rs = (await this.relationSet())?.set ?? SEMEVAL_RELATIONS;
-        const record: RelRecord = cur?.record ?? {
-          id: 'example',
-          text: 'The kitchen is the last renovated part of the house.',
-          entities: [
-            { id: 'e1', name: 'kitchen', mentions: [{ start: 4, end: 11 }] },
-            { id: 'e2', name: 'house', mentions: [{ start: 46, end: 51 }] },
-          ],
-          relations: [],
-          pairs: [['e1', 'e2']],
-        };
-        const [h, t] = candidatePairs(record)[0] ?? [record.entities[0]?.id, record.entities[1]?.id];
-        const head = record.entities.find((e) => e.id === h);
-        const tail = record.entities.find((e) => e.id === t);
-        if (!head || !tail) throw new Error(`record ${record.id} has fewer than two entities`);
-        const p = pairPrompt(record, head, tail, { relationSet: rs, template: req.params.template as PromptTemplate, answerCodes: readSettings().answers === 'codes' });
-        return { ...p, tokensNote: `record ${record.id}${cur ? ` (line ${cur.line + 1})` : ' (built-in example)'}, pair ${head.name} → ${tail.name}; ${p.user.length} characters` };
-      }
+      case 'renderPrompt':
+        return this.renderPrompt(req.params.template as PromptTemplate);
       case 'saveTemplate': {
-        if (!folder) throw new Error('open a folder to save templates in it');
         const t = req.params.template;
-        const file = path.join(folder, '.relation-lens', 'templates', `${t.name.replace(/[^\w.-]+/g, '-')}.txt`);
-        const text = formatTemplate(t);
-        if (!(await confirmReplace(file, text))) return null;
-        await fs.mkdir(path.dirname(file), { recursive: true });
-        await writeFileAtomic(file, text);
-        await update('template', path.relative(folder, file));
-        return { file };
+        return this.saveInWorkspace({ what: 'templates', file: path.join('templates', `${t.name.replace(/[^\w.-]+/g, '-')}.txt`), text: formatTemplate(t), setting: 'template' });
       }
       case 'saveRelationSet': {
-        if (!folder) throw new Error('open a folder to save relation sets in it');
         const v = validateRelationSet(req.params.relationSet);
         if (!v.ok) throw new Error(`invalid relation set: ${v.problems.join('; ')}`);
-        const file = path.join(folder, '.relation-lens', `${v.value.name.replace(/[^\w.-]+/g, '-')}.relations.json`);
-        const text = JSON.stringify(v.value, null, 2) + '\n';
-        if (!(await confirmReplace(file, text))) return null;
-        await fs.mkdir(path.dirname(file), { recursive: true });
-        await writeFileAtomic(file, text);
-        await update('relationSet', path.relative(folder, file));
-        return { file };
+        return this.saveInWorkspace({ what: 'relation sets', file: `${v.value.name.replace(/[^\w.-]+/g, '-')}.relations.json`, text: JSON.stringify(v.value, null, 2) + '\n', setting: 'relationSet' });
       }
-      case 'useModel': {
-        const s0 = readSettings();
-        if (!CATALOG.some((c) => c.id === req.params.model) && !this.allowedPath(req.params.model, [s0.model]))
-          throw new Error(`the panel selects catalog models and files you choose with "Local GGUF file…"; ${JSON.stringify(req.params.model)} is neither (set relationLens.model in the settings to use it)`);
-        await update('model', req.params.model);
-        if (!req.params.download) return { model: req.params.model };
-        const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Relation Lens: getting ${req.params.model}`, cancellable: true }, (progress, token) => {
-          const c = new AbortController();
-          token.onCancellationRequested(() => c.abort());
-          let last = 0;
-          return this.engine.client.request(
-            'resolveModel',
-            { model: resolvePath(req.params.model) },
-            {
-              signal: c.signal,
-              onProgress: (p) => {
-                const pct = p.total ? (100 * p.done) / p.total : 0;
-                progress.report({ increment: pct - last, message: `${(p.done / 1e6).toFixed(0)} / ${(p.total / 1e6).toFixed(0)} MB` });
-                last = pct;
-              },
-            },
-          );
-        });
-        return { model: req.params.model, path: r.path };
-      }
+      case 'useModel':
+        return this.useModel(req.params.model, req.params.download);
       case 'pickModelFile': {
         const f = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'GGUF models': ['gguf'] }, title: 'Relation Lens: a GGUF model' });
         if (!f?.[0]) return null;
@@ -289,6 +233,67 @@ export class RelationLensPanel extends Disposable {
         return b ? { a, b } : null;
       }
     }
+  }
+
+  /** The prompt of the current record's first pair (or a built-in example) under a template being edited. */
+  private async renderPrompt(template: PromptTemplate): Promise<Results['renderPrompt']> {
+    const cur = this.currentRecord();
+    const rs = (await this.relationSet())?.set ?? SEMEVAL_RELATIONS;
+    const record: RelRecord = cur?.record ?? {
+      id: 'example',
+      text: 'The kitchen is the last renovated part of the house.',
+      entities: [
+        { id: 'e1', name: 'kitchen', mentions: [{ start: 4, end: 11 }] },
+        { id: 'e2', name: 'house', mentions: [{ start: 46, end: 51 }] },
+      ],
+      relations: [],
+      pairs: [['e1', 'e2']],
+    };
+    const [h, t] = candidatePairs(record)[0] ?? [record.entities[0]?.id, record.entities[1]?.id];
+    const head = record.entities.find((e) => e.id === h);
+    const tail = record.entities.find((e) => e.id === t);
+    if (!head || !tail) throw new Error(`record ${record.id} has fewer than two entities`);
+    const p = pairPrompt(record, head, tail, { relationSet: rs, template, answerCodes: readSettings().answers === 'codes' });
+    return { ...p, tokensNote: `record ${record.id}${cur ? ` (line ${cur.line + 1})` : ' (built-in example)'}, pair ${head.name} → ${tail.name}; ${p.user.length} characters` };
+  }
+
+  /** Saves a template or relation set under .relation-lens/ in the workspace (asking before replacing) and selects it. */
+  private async saveInWorkspace(o: { what: string; file: string; text: string; setting: 'template' | 'relationSet' }): Promise<{ file: string } | null> {
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+    if (!folder) throw new Error(`open a folder to save ${o.what} in it`);
+    const file = path.join(folder, '.relation-lens', o.file);
+    if (!(await confirmReplace(file, o.text))) return null;
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    await writeFileAtomic(file, o.text);
+    await update(o.setting, path.relative(folder, file));
+    return { file };
+  }
+
+  /** Selects a catalog model or a chosen file, and downloads it when asked (with progress and cancel). */
+  private async useModel(model: string, download?: boolean): Promise<Results['useModel']> {
+    const s0 = readSettings();
+    if (!CATALOG.some((c) => c.id === model) && !this.allowedPath(model, [s0.model]))
+      throw new Error(`the panel selects catalog models and files you choose with "Local GGUF file…"; ${JSON.stringify(model)} is neither (set relationLens.model in the settings to use it)`);
+    await update('model', model);
+    if (!download) return { model: model };
+    const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Relation Lens: getting ${model}`, cancellable: true }, (progress, token) => {
+      const c = new AbortController();
+      token.onCancellationRequested(() => c.abort());
+      let last = 0;
+      return this.engine.client.request(
+        'resolveModel',
+        { model: resolvePath(model) },
+        {
+          signal: c.signal,
+          onProgress: (p) => {
+            const pct = p.total ? (100 * p.done) / p.total : 0;
+            progress.report({ increment: pct - last, message: `${(p.done / 1e6).toFixed(0)} / ${(p.total / 1e6).toFixed(0)} MB` });
+            last = pct;
+          },
+        },
+      );
+    });
+    return { model: model, path: r.path };
   }
 
   /** Scores a predictions file (default: the current record file, against its own gold relations). */

@@ -41,6 +41,30 @@ function factKey(a: string, b: string, r: string): string {
   return `${a}\u0000${b}\u0000${r}`;
 }
 
+/** Sorted and de-duplicated as the scorer does (its sort order does not change the result, only which evidence is kept). */
+function distinctAnswers(predictions: DocPred[]): DocPred[] {
+  const sorted = [...predictions].sort((x, y) => cmp(x.title, y.title) || x.h_idx - y.h_idx || x.t_idx - y.t_idx || cmp(x.r, y.r));
+  const answers: DocPred[] = [];
+  for (const p of sorted) {
+    const q = answers[answers.length - 1];
+    if (!q || q.title !== p.title || q.h_idx !== p.h_idx || q.t_idx !== p.t_idx || q.r !== p.r) answers.push(p);
+  }
+  return answers;
+}
+
+/** Gold and predicted labels per entity pair (per-relation scores and the confusion matrix). */
+function pairDecisions(gold: DocGold[], answers: DocPred[]): Decision[] {
+  const decisions = new Map<string, Decision>();
+  const get = (k: string) => {
+    let d = decisions.get(k);
+    if (!d) decisions.set(k, (d = { key: k, gold: [], pred: [] }));
+    return d;
+  };
+  for (const d of gold) for (const f of d.facts) get(`${d.title}\u0000${f.h}\u0000${f.t}`).gold.push(f.r);
+  for (const x of answers) get(`${x.title}\u0000${x.h_idx}\u0000${x.t_idx}`).pred.push(x.r);
+  return [...decisions.values()];
+}
+
 export function scoreDocRed(gold: DocGold[], predictions: DocPred[], train?: Set<string>): EvalResult {
   const warnings: string[] = [];
   const std = new Map<string, Set<number>>();
@@ -55,13 +79,7 @@ export function scoreDocRed(gold: DocGold[], predictions: DocPred[], train?: Set
   }
   const totRelations = std.size;
 
-  // Sort and de-duplicate as the scorer does (its sort order does not change the result, only which evidence is kept).
-  const sorted = [...predictions].sort((x, y) => cmp(x.title, y.title) || x.h_idx - y.h_idx || x.t_idx - y.t_idx || cmp(x.r, y.r));
-  const answers: DocPred[] = [];
-  for (const p of sorted) {
-    const q = answers[answers.length - 1];
-    if (!q || q.title !== p.title || q.h_idx !== p.h_idx || q.t_idx !== p.t_idx || q.r !== p.r) answers.push(p);
-  }
+  const answers = distinctAnswers(predictions);
   let correctRe = 0;
   let correctEvidence = 0;
   let predEvidence = 0;
@@ -95,16 +113,7 @@ export function scoreDocRed(gold: DocGold[], predictions: DocPred[], train?: Set
   const ignP = (correctRe - correctInTrain) / (answers.length - correctInTrain + 1e-5);
   const ignF1 = f1Of(ignP, reR);
 
-  // Per-relation scores and the confusion matrix, over entity pairs.
-  const decisions = new Map<string, Decision>();
-  const get = (k: string) => {
-    let d = decisions.get(k);
-    if (!d) decisions.set(k, (d = { key: k, gold: [], pred: [] }));
-    return d;
-  };
-  for (const d of gold) for (const f of d.facts) get(`${d.title}\u0000${f.h}\u0000${f.t}`).gold.push(f.r);
-  for (const x of answers) get(`${x.title}\u0000${x.h_idx}\u0000${x.t_idx}`).pred.push(x.r);
-  const dl = [...decisions.values()];
+  const dl = pairDecisions(gold, answers);
   const micro = microScores(dl);
   const result: EvalResult = {
     metric: 'docred',

@@ -23,6 +23,45 @@ function isWs(c: number): boolean {
   return c === 32 || c === 9 || c === 10 || c === 13;
 }
 
+/** One JSON object instead of an array (a single DocRED document, one Label Studio task…): read as a one-element array, and said so. */
+function readOneObject(text: string, i: number, file: string): ArrayReadResult {
+  const where = lineColumnAt(text, i);
+  if (maxJsonDepth(text) > MAX_JSON_DEPTH + 1) return { elements: [], diagnostics: [{ file, line: where.line, severity: 'error', message: `the JSON nests deeper than ${MAX_JSON_DEPTH} levels` }], skipped: 1 };
+  try {
+    const elements = [{ value: JSON.parse(text.slice(i)) as unknown, line: where.line, index: 0 }];
+    return { elements, diagnostics: [{ file, line: where.line, severity: 'warning', message: 'the file holds one JSON object, not an array: read as a single element' }], skipped: 0 };
+  } catch (err) {
+    const { message, offset } = jsonErrorPosition(err, text.slice(i));
+    const at = offset !== undefined ? lineColumnAt(text, i + offset) : where;
+    return { elements: [], diagnostics: [{ file, line: at.line, column: at.column, severity: 'error', message: `invalid JSON: ${message}` }], skipped: 1 };
+  }
+}
+
+/**
+ * The extent of one array element from `i`: brackets counted outside strings, up to the comma
+ * or closing bracket at depth 0 (`end`, its offset; the text's length when it never comes).
+ */
+function scanElement(text: string, i: number): { end: number; maxDepth: number } {
+  let depth = 0;
+  let maxDepth = 0;
+  let inString = false;
+  for (; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++; // backslash: skip the escaped char
+      else if (c === 34) inString = false;
+      continue;
+    }
+    if (c === 34) inString = true;
+    else if (c === 91 || c === 123) maxDepth = Math.max(maxDepth, ++depth);
+    else if (c === 93 || c === 125) {
+      if (depth === 0) break; // the closing ']' of the top-level array
+      depth--;
+    } else if (c === 44 && depth === 0) break;
+  }
+  return { end: i, maxDepth };
+}
+
 /**
  * Splits `text` (a JSON document whose top level is an array) into element texts by scanning
  * brackets outside strings, then parses each one. Falls back to a single JSON.parse when the
@@ -35,25 +74,7 @@ export function readJsonArray(text: string, file: string): ArrayReadResult {
   let i = 0;
   if (text.charCodeAt(0) === 0xfeff) i = 1;
   while (i < text.length && isWs(text.charCodeAt(i))) i++;
-  if (text[i] === '{') {
-    // One JSON object instead of an array (a single DocRED document, one Label Studio task…):
-    // read as a one-element array, and say so.
-    const where = lineColumnAt(text, i);
-    if (maxJsonDepth(text) > MAX_JSON_DEPTH + 1) {
-      diagnostics.push({ file, line: where.line, severity: 'error', message: `the JSON nests deeper than ${MAX_JSON_DEPTH} levels` });
-      return { elements, diagnostics, skipped: 1 };
-    }
-    try {
-      elements.push({ value: JSON.parse(text.slice(i)), line: where.line, index: 0 });
-      diagnostics.push({ file, line: where.line, severity: 'warning', message: 'the file holds one JSON object, not an array: read as a single element' });
-      return { elements, diagnostics, skipped: 0 };
-    } catch (err) {
-      const { message, offset } = jsonErrorPosition(err, text.slice(i));
-      const at = offset !== undefined ? lineColumnAt(text, i + offset) : where;
-      diagnostics.push({ file, line: at.line, column: at.column, severity: 'error', message: `invalid JSON: ${message}` });
-      return { elements, diagnostics, skipped: 1 };
-    }
-  }
+  if (text[i] === '{') return readOneObject(text, i, file);
   if (text[i] !== '[') {
     const where = lineColumnAt(text, i);
     diagnostics.push({ file, line: where.line, column: where.column, severity: 'error', message: `expected a JSON array ('[') but found ${text[i] === undefined ? 'end of file' : JSON.stringify(text[i])}` });
@@ -86,23 +107,9 @@ export function readJsonArray(text: string, file: string): ArrayReadResult {
       break;
     }
     const start = i;
-    let depth = 0;
-    let maxDepth = 0;
-    let inString = false;
-    for (; i < text.length; i++) {
-      const c = text.charCodeAt(i);
-      if (inString) {
-        if (c === 92) i++; // backslash: skip the escaped char
-        else if (c === 34) inString = false;
-        continue;
-      }
-      if (c === 34) inString = true;
-      else if (c === 91 || c === 123) maxDepth = Math.max(maxDepth, ++depth);
-      else if (c === 93 || c === 125) {
-        if (depth === 0) break; // the closing ']' of the top-level array
-        depth--;
-      } else if (c === 44 && depth === 0) break;
-    }
+    const scan = scanElement(text, i);
+    const maxDepth = scan.maxDepth;
+    i = scan.end;
     const startLine = lineOf(start);
     const chunk = text.slice(start, i);
     if (i >= text.length) {

@@ -30,7 +30,7 @@ export async function* runSentenceExtraction(
   };
   for await (const record of records) {
     const pairs = candidatePairs(record);
-    const done = Promise.all(pairs.map((p) => classifyPair(engine, record, p, space, opts, labelTokens)));
+    const done = Promise.all(pairs.map((p) => classifyPair(engine, record, p, { space, labelTokens }, opts)));
     done.catch(() => undefined); // awaited in order below; avoid an unhandled rejection meanwhile
     window.push({ record, pairs: pairs.length, done });
     pending += pairs.length;

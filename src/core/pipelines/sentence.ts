@@ -59,8 +59,16 @@ export interface PairPrediction {
   error?: string;
 }
 
-function viewFor(record: RelRecord, head: Entity, tail: Entity, rs: RelationSet, space: AnswerSpace, examples: RetrievedExample[], coded?: ReturnType<typeof answerCodes>): PromptView {
-  const v = promptView(record, head, tail, '', rs);
+/** The answers a prompt lists: the space of the set and direction, coded or by name. */
+interface PromptAnswers {
+  rs: RelationSet;
+  space: AnswerSpace;
+  coded?: ReturnType<typeof answerCodes>;
+}
+
+function viewFor(record: RelRecord, pair: { head: Entity; tail: Entity }, answers: PromptAnswers, examples: RetrievedExample[]): PromptView {
+  const { space, coded } = answers;
+  const v = promptView(record, pair.head, pair.tail, '', answers.rs);
   v.relations = coded ? coded.relations : space.relations;
   v.relation_names = coded ? coded.relations.map((r) => `${r.name}: ${r.description}`).join('; ') : space.answers.join(', ');
   v.examples = examples.map((e) => ({ sentence: e.sentence, head: e.head, tail: e.tail, label: coded?.codeOf.get(e.label) ?? e.label }));
@@ -73,11 +81,12 @@ function viewFor(record: RelRecord, head: Entity, tail: Entity, rs: RelationSet,
  */
 export function pairPrompt(record: RelRecord, head: Entity, tail: Entity, opts: { relationSet: RelationSet; template: PromptTemplate; direction?: DirectionMode; answerCodes?: boolean; examples?: RetrievedExample[] }): ChatPrompt {
   const space = answerSpace(opts.relationSet, opts.direction ?? defaultDirection(opts.relationSet));
-  return chatPrompt(opts.template, viewFor(record, head, tail, opts.relationSet, space, opts.examples ?? [], opts.answerCodes ? answerCodes(space) : undefined));
+  return chatPrompt(opts.template, viewFor(record, { head, tail }, { rs: opts.relationSet, space, coded: opts.answerCodes ? answerCodes(space) : undefined }, opts.examples ?? []));
 }
 
 /** Classifies one pair of a record. Overflow and other per-example problems come back as `error`. */
-export async function classifyPair(engine: ClassifierEngine | undefined, record: RelRecord, pair: [string, string], space: AnswerSpace, opts: SentenceOptions, labelTokens: number[][]): Promise<PairPrediction> {
+export async function classifyPair(engine: ClassifierEngine | undefined, record: RelRecord, pair: [string, string], answers: { space: AnswerSpace; labelTokens: number[][] }, opts: SentenceOptions): Promise<PairPrediction> {
+  const { space, labelTokens } = answers;
   throwIfAborted(opts.signal);
   const head = record.entities.find((e) => e.id === pair[0]);
   const tail = record.entities.find((e) => e.id === pair[1]);
@@ -85,7 +94,7 @@ export async function classifyPair(engine: ClassifierEngine | undefined, record:
   if (!head || !tail) return { ...base, answer: '', confidence: null, error: `pair ${pair.join(',')}: unknown entity` };
   const examples = opts.retriever ? await opts.retriever.retrieve(record, head, tail, opts.k ?? 5) : [];
   const coded = opts.answerCodes && opts.mode !== 'knn' ? answerCodes(space) : undefined;
-  const prompt = chatPrompt(opts.template, viewFor(record, head, tail, opts.relationSet, space, examples, coded));
+  const prompt = chatPrompt(opts.template, viewFor(record, { head, tail }, { rs: opts.relationSet, space, coded }, examples));
   const neighbours = opts.retriever ? examples.map((e) => e.id) : undefined;
   if (opts.mode === 'knn') {
     if (!opts.retriever) throw new Error('the knn mode needs a retrieval index');
