@@ -13,14 +13,19 @@ export default tseslint.config(
   {
     files: ['**/*.ts'],
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
     },
   },
   // The product's code: short functions with few parameters (an options object beyond five), and
   // no promise left floating (typed rule: an unhandled rejection kills the CLI or the engine process).
   {
     files: ['src/**/*.ts', 'webview/**/*.ts'],
-    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
     rules: {
       'max-lines-per-function': ['error', { max: 80, skipBlankLines: true, skipComments: true }],
       'max-params': ['error', 5],
@@ -35,8 +40,15 @@ export default tseslint.config(
         {
           paths: [{ name: 'vscode', message: 'src/core must not depend on the VS Code API.' }],
           patterns: [
-            { group: ['node:*', 'fs', 'path', 'os', 'child_process', 'crypto'], message: 'src/core is pure TypeScript: file and process access belong in src/node.' },
-            { regex: '^(\\.\\./)+(engine|node|vscode|protocol)(/|$)', message: 'src/core must not import the outer layers (engine, node, vscode, protocol).' },
+            {
+              group: ['node:*', 'fs', 'path', 'os', 'child_process', 'crypto'],
+              message: 'src/core is pure TypeScript: file and process access belong in src/node.',
+            },
+            {
+              regex: '^(\\.\\./)+(engine|node|vscode|protocol)(/|$)',
+              message:
+                'src/core must not import the outer layers (engine, node, vscode, protocol).',
+            },
           ],
         },
       ],
@@ -45,7 +57,18 @@ export default tseslint.config(
   {
     files: ['src/vscode/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ regex: '^(\\.\\./)+engine(/|$)', message: 'the editor layer reaches the engine through its process (src/node/engineClient.ts), not by importing src/engine.' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(\\.\\./)+engine(/|$)',
+              message:
+                'the editor layer reaches the engine through its process (src/node/engineClient.ts), not by importing src/engine.',
+            },
+          ],
+        },
+      ],
     },
   },
   {
@@ -54,7 +77,10 @@ export default tseslint.config(
   },
   {
     files: ['**/*.js'],
-    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', __dirname: 'readonly' } },
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: { require: 'readonly', module: 'writable', __dirname: 'readonly' },
+    },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
 );

@@ -15,10 +15,20 @@ const arg = (n: string, d: number) => {
 };
 const N = arg('--lines', 50_000);
 const UPDATES = arg('--updates', 400);
-const LABELS = ['Cause-Effect', 'Component-Whole', 'Entity-Destination', 'Message-Topic', 'Product-Producer', 'Member-Collection', 'Instrument-Agency', 'Content-Container', 'Entity-Origin'];
+const LABELS = [
+  'Cause-Effect',
+  'Component-Whole',
+  'Entity-Destination',
+  'Message-Topic',
+  'Product-Producer',
+  'Member-Collection',
+  'Instrument-Agency',
+  'Content-Container',
+  'Entity-Origin',
+];
 
 let seed = 7;
-const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
 const lines: string[] = [];
 for (let i = 0; i < N; i++) {
   const a = `word${i % 97}`;
@@ -35,7 +45,15 @@ for (let i = 0; i < N; i++) {
     ],
     relations: [
       { head: 'e1', tail: 'e2', label: LABELS[i % LABELS.length]!, source: 'gold' },
-      { head: 'e1', tail: 'e2', label: LABELS[Math.floor(rnd() * LABELS.length)]!, source: 'model', score: Number(rnd().toFixed(4)), status: 'pending', meta: { model: 'bench', top: [['x', 0.5]] } },
+      {
+        head: 'e1',
+        tail: 'e2',
+        label: LABELS[Math.floor(rnd() * LABELS.length)]!,
+        source: 'model',
+        score: Number(rnd().toFixed(4)),
+        status: 'pending',
+        meta: { model: 'bench', top: [['x', 0.5]] },
+      },
     ],
     pairs: [['e1', 'e2']],
   };
@@ -60,13 +78,22 @@ function run(cache: RecordLineCache, starts: number[]): number[] {
 }
 
 const starts = Array.from({ length: UPDATES }, () => Math.floor(rnd() * (N - WINDOW)));
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
+const pct = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
 const cache = new RecordLineCache(20_000);
 const cold = run(cache, starts); // lines never seen: every visible line is parsed
 const warm = run(cache, starts); // scrolling back over recently seen lines
-const sequential = run(new RecordLineCache(20_000), Array.from({ length: Math.floor(N / 60) }, (_, k) => k * 60)); // paging through the whole file
+const sequential = run(
+  new RecordLineCache(20_000),
+  Array.from({ length: Math.floor(N / 60) }, (_, k) => k * 60),
+); // paging through the whole file
 
-const row = (name: string, t: number[]) => `${name.padEnd(34)} median ${pct(t, 0.5).toFixed(2).padStart(6)} ms   p95 ${pct(t, 0.95).toFixed(2).padStart(6)} ms   max ${Math.max(...t).toFixed(2).padStart(6)} ms   p95 ÷ 16 ms = ${(pct(t, 0.95) / 16).toFixed(3)}`;
+const row = (name: string, t: number[]) =>
+  `${name.padEnd(34)} median ${pct(t, 0.5).toFixed(2).padStart(6)} ms   p95 ${pct(t, 0.95).toFixed(2).padStart(6)} ms   max ${Math.max(
+    ...t,
+  )
+    .toFixed(2)
+    .padStart(6)} ms   p95 ÷ 16 ms = ${(pct(t, 0.95) / 16).toFixed(3)}`;
 console.log(`${N} lines (${(bytes / 1e6).toFixed(1)} MB), ${WINDOW} lines decorated per update`);
 console.log(row(`random jumps, cold (${UPDATES})`, cold));
 console.log(row(`random jumps, warm (${UPDATES})`, warm));

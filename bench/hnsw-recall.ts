@@ -11,7 +11,9 @@ import { loadRecords } from '../src/node/load';
 
 const ROOT = path.resolve(__dirname, '..');
 const DATA = path.resolve(ROOT, '..', 'shared', 'datasets', 'semeval2010_task8');
-const MODEL = process.env['RELATION_LENS_MODEL'] ?? path.join(ROOT, '.cache', 'models', 'SmolLM2-135M-Instruct.Q4_1.gguf');
+const MODEL =
+  process.env['RELATION_LENS_MODEL'] ??
+  path.join(ROOT, '.cache', 'models', 'SmolLM2-135M-Instruct.Q4_1.gguf');
 
 async function main() {
   const qi = process.argv.indexOf('--queries');
@@ -29,7 +31,10 @@ async function main() {
     const t1 = Date.now();
     const hnsw = HnswSearcher.build(vectors, emb);
     const buildSeconds = (Date.now() - t1) / 1000;
-    const exact = new ExactVectorSearcher(vectors.map((v) => Float32Array.from(v)), (t) => emb.embed(t));
+    const exact = new ExactVectorSearcher(
+      vectors.map((v) => Float32Array.from(v)),
+      (t) => emb.embed(t),
+    );
     let hits = 0;
     let tH = 0;
     let tE = 0;
@@ -43,8 +48,24 @@ async function main() {
       tH += b - a;
       for (const x of e) if (h.has(x.index)) hits++;
     }
-    const res = { model: MODEL, vectors: vectors.length, dimension: emb.dimension, queries: test.length, recall_at_5: hits / (5 * test.length), hnsw_ms_per_query: tH / test.length, exact_ms_per_query: tE / test.length, embed_seconds: embedSeconds, build_seconds: buildSeconds };
-    console.log(process.argv.includes('--json') ? JSON.stringify(res) : Object.entries(res).map(([k, v]) => `${k.padEnd(20)} ${typeof v === 'number' ? +v.toFixed(4) : v}`).join('\n'));
+    const res = {
+      model: MODEL,
+      vectors: vectors.length,
+      dimension: emb.dimension,
+      queries: test.length,
+      recall_at_5: hits / (5 * test.length),
+      hnsw_ms_per_query: tH / test.length,
+      exact_ms_per_query: tE / test.length,
+      embed_seconds: embedSeconds,
+      build_seconds: buildSeconds,
+    };
+    console.log(
+      process.argv.includes('--json')
+        ? JSON.stringify(res)
+        : Object.entries(res)
+            .map(([k, v]) => `${k.padEnd(20)} ${typeof v === 'number' ? +v.toFixed(4) : v}`)
+            .join('\n'),
+    );
   } finally {
     await emb.dispose();
   }

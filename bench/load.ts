@@ -23,24 +23,54 @@ const arg = (name: string, fallback: string) => {
 const ROOT = path.resolve(__dirname, '..');
 const n = Number(arg('n', '24'));
 const model = arg('model', path.join(ROOT, '.cache', 'models', 'SmolLM2-135M-Instruct.Q4_1.gguf'));
-const data = path.resolve(ROOT, '..', 'shared', 'datasets', 'semeval2010_task8', 'TEST_FILE_FULL.TXT');
+const data = path.resolve(
+  ROOT,
+  '..',
+  'shared',
+  'datasets',
+  'semeval2010_task8',
+  'TEST_FILE_FULL.TXT',
+);
 const cores = os.availableParallelism();
 
 function competitors(k: number): ChildProcess[] {
-  return Array.from({ length: k }, () => spawn(process.execPath, ['-e', 'for(;;){}'], { stdio: 'ignore' }));
+  return Array.from({ length: k }, () =>
+    spawn(process.execPath, ['-e', 'for(;;){}'], { stdio: 'ignore' }),
+  );
 }
 
 async function rate(threads: number): Promise<number> {
   const test = await loadRecords(data);
   const rs = test.relationSet!;
   const records = test.records.slice(0, n);
-  const engine = await LlamaEngine.open({ modelPath: model, threads, parallel: 1, contextSize: 2048 });
+  const engine = await LlamaEngine.open({
+    modelPath: model,
+    threads,
+    parallel: 1,
+    contextSize: 2048,
+  });
   try {
     const space = answerSpace(rs, 'label');
     // warm-up: the shared prefix is evaluated once, outside the timing
-    for await (const _ of runSentenceExtraction(engine, records.slice(0, 1), space, { relationSet: rs, template: DEFAULT_TEMPLATE, mode: 'score', direction: 'label', inFlight: 1, model, scoreMargin: 1 }));
+    for await (const _ of runSentenceExtraction(engine, records.slice(0, 1), space, {
+      relationSet: rs,
+      template: DEFAULT_TEMPLATE,
+      mode: 'score',
+      direction: 'label',
+      inFlight: 1,
+      model,
+      scoreMargin: 1,
+    }));
     const t0 = performance.now();
-    for await (const _ of runSentenceExtraction(engine, records.slice(1), space, { relationSet: rs, template: DEFAULT_TEMPLATE, mode: 'score', direction: 'label', inFlight: 1, model, scoreMargin: 1 }));
+    for await (const _ of runSentenceExtraction(engine, records.slice(1), space, {
+      relationSet: rs,
+      template: DEFAULT_TEMPLATE,
+      mode: 'score',
+      direction: 'label',
+      inFlight: 1,
+      model,
+      scoreMargin: 1,
+    }));
     return ((records.length - 1) * 1000) / (performance.now() - t0);
   } finally {
     await engine.dispose();
@@ -53,7 +83,17 @@ async function main() {
     { name: 'free cores (cores − competitors, ≥ 1)', threads: (c) => Math.max(1, cores - c) },
   ];
   const idle = await rate(cores);
-  const rows: Array<Record<string, unknown>> = [{ competitors: 0, policy: policies[0]!.name, threads: cores, examples_per_s: idle, of_idle: 1, fair_share: 1, of_fair_share: 1 }];
+  const rows: Array<Record<string, unknown>> = [
+    {
+      competitors: 0,
+      policy: policies[0]!.name,
+      threads: cores,
+      examples_per_s: idle,
+      of_idle: 1,
+      fair_share: 1,
+      of_fair_share: 1,
+    },
+  ];
   for (const c of [1, 3]) {
     for (const p of policies) {
       const t = p.threads(c);
@@ -62,15 +102,28 @@ async function main() {
         await new Promise((r) => setTimeout(r, 500));
         const r = await rate(t);
         const fairShare = Math.min(1, cores / (cores + c));
-        rows.push({ competitors: c, policy: p.name, threads: t, examples_per_s: r, of_idle: r / idle, fair_share: fairShare, of_fair_share: r / idle / fairShare });
+        rows.push({
+          competitors: c,
+          policy: p.name,
+          threads: t,
+          examples_per_s: r,
+          of_idle: r / idle,
+          fair_share: fairShare,
+          of_fair_share: r / idle / fairShare,
+        });
       } finally {
         for (const pr of procs) pr.kill('SIGKILL');
       }
     }
   }
   for (const r of rows) console.log(JSON.stringify(r));
-  console.log(`\n${'competitors'.padEnd(12)} ${'policy'.padEnd(42)} ${'ex/s'.padStart(6)} ${'÷ idle'.padStart(7)} ${'÷ fair share'.padStart(13)}`);
-  for (const r of rows) console.log(`${String(r['competitors']).padEnd(12)} ${String(r['policy']).padEnd(42)} ${(r['examples_per_s'] as number).toFixed(3).padStart(6)} ${(r['of_idle'] as number).toFixed(2).padStart(7)} ${(r['of_fair_share'] as number).toFixed(2).padStart(13)}`);
+  console.log(
+    `\n${'competitors'.padEnd(12)} ${'policy'.padEnd(42)} ${'ex/s'.padStart(6)} ${'÷ idle'.padStart(7)} ${'÷ fair share'.padStart(13)}`,
+  );
+  for (const r of rows)
+    console.log(
+      `${String(r['competitors']).padEnd(12)} ${String(r['policy']).padEnd(42)} ${(r['examples_per_s'] as number).toFixed(3).padStart(6)} ${(r['of_idle'] as number).toFixed(2).padStart(7)} ${(r['of_fair_share'] as number).toFixed(2).padStart(13)}`,
+    );
 }
 
 main().then(

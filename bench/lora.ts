@@ -23,7 +23,9 @@ import { DEFAULT_TEMPLATE } from '../src/core/prompts/builtin';
 
 const ROOT = path.resolve(__dirname, '..');
 const DATA = path.resolve(ROOT, '..', 'shared', 'datasets', 'semeval2010_task8');
-const MODEL = process.env['RELATION_LENS_MODEL'] ?? path.join(ROOT, '.cache', 'models', 'SmolLM2-135M-Instruct.Q4_1.gguf');
+const MODEL =
+  process.env['RELATION_LENS_MODEL'] ??
+  path.join(ROOT, '.cache', 'models', 'SmolLM2-135M-Instruct.Q4_1.gguf');
 const VENV = process.env['RELATION_LENS_TRAINER_VENV'] ?? path.join(ROOT, '.cache', 'trainer-venv');
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(name);
@@ -36,50 +38,86 @@ async function main() {
   const codes = arg('--answers', 'codes') === 'codes';
   const outDir = arg('--out', path.join(ROOT, '.cache', 'bench-lora'));
   mkdirSync(outDir, { recursive: true });
-  const adapter = path.join(outDir, `semeval-${trainN}-${codes ? 'codes' : 'names'}${process.argv.includes('--bare') ? '-bare' : ''}.gguf`);
+  const adapter = path.join(
+    outDir,
+    `semeval-${trainN}-${codes ? 'codes' : 'names'}${process.argv.includes('--bare') ? '-bare' : ''}.gguf`,
+  );
   const train = await loadRecords(path.join(DATA, 'TRAIN_FILE.TXT'));
   const test = await loadRecords(path.join(DATA, 'TEST_FILE_FULL.TXT'));
   const bare = process.argv.includes('--bare');
-  const rs = bare ? { ...test.relationSet!, labels: test.relationSet!.labels.map((l) => ({ name: l.name, directed: l.directed })) } : test.relationSet!;
+  const rs = bare
+    ? {
+        ...test.relationSet!,
+        labels: test.relationSet!.labels.map((l) => ({ name: l.name, directed: l.directed })),
+      }
+    : test.relationSet!;
   const { space, direction } = sentenceSpace(rs, undefined);
-  const hyper = { epochs: Number(arg('--epochs', '1')), rank: 16, alpha: 32, layers: arg('--layers', 'top-6'), lr: Number(arg('--lr', '1e-3')), batchSize: 8, maxExamples: trainN, seed: 0 };
+  const hyper = {
+    epochs: Number(arg('--epochs', '1')),
+    rank: 16,
+    alpha: 32,
+    layers: arg('--layers', 'top-6'),
+    lr: Number(arg('--lr', '1e-3')),
+    batchSize: 8,
+    maxExamples: trainN,
+    seed: 0,
+  };
   // --reuse: score an adapter this bench trained before (same settings) instead of training again.
   const reuse = process.argv.includes('--reuse') ? await readAdapterManifest(adapter) : undefined;
   const manifest =
     reuse ??
     (
       await trainLoraJob({
-    input: path.join(DATA, 'TRAIN_FILE.TXT'),
-    records: train.records,
-    relationSet: rs,
-    template: DEFAULT_TEMPLATE,
-    space,
-    direction,
-    answerCodes: codes,
-    modelPath: MODEL,
-    out: adapter,
-    force: true,
-    hyper,
-    venv: VENV,
-    log: (l) => process.stderr.write(l + '\n'),
-    onProgress: (p) => {
-      if (p.step % 10 === 0 || p.step === p.steps) process.stderr.write(`step ${p.step}/${p.steps}: loss ${p.loss_avg.toFixed(3)}, ${p.examples_per_s.toFixed(2)} examples/s\n`);
-    },
-  })
+        input: path.join(DATA, 'TRAIN_FILE.TXT'),
+        records: train.records,
+        relationSet: rs,
+        template: DEFAULT_TEMPLATE,
+        space,
+        direction,
+        answerCodes: codes,
+        modelPath: MODEL,
+        out: adapter,
+        force: true,
+        hyper,
+        venv: VENV,
+        log: (l) => process.stderr.write(l + '\n'),
+        onProgress: (p) => {
+          if (p.step % 10 === 0 || p.step === p.steps)
+            process.stderr.write(
+              `step ${p.step}/${p.steps}: loss ${p.loss_avg.toFixed(3)}, ${p.examples_per_s.toFixed(2)} examples/s\n`,
+            );
+        },
+      })
     ).manifest;
   const gold = sample(test.records, n, 2024);
-  const engine = await LlamaEngine.open({ modelPath: MODEL, loras: [{ path: adapter, scale: 1 }], parallel: 4, contextSize: 2048 });
+  const engine = await LlamaEngine.open({
+    modelPath: MODEL,
+    loras: [{ path: adapter, scale: 1 }],
+    parallel: 4,
+    contextSize: 2048,
+  });
   const t0 = Date.now();
   const out: ExtractedRecord[] = [];
   try {
-    for await (const r of runSentenceExtraction(engine, gold, space, { relationSet: rs, template: DEFAULT_TEMPLATE, mode: 'score', direction, inFlight: 4, model: MODEL, scoreMargin: 1, answerCodes: codes })) out.push(r);
+    for await (const r of runSentenceExtraction(engine, gold, space, {
+      relationSet: rs,
+      template: DEFAULT_TEMPLATE,
+      mode: 'score',
+      direction,
+      inFlight: 4,
+      model: MODEL,
+      scoreMargin: 1,
+      answerCodes: codes,
+    }))
+      out.push(r);
   } finally {
     await engine.dispose();
   }
   const extractSeconds = (Date.now() - t0) / 1000;
   const s = evaluateSemEval(semevalAnswers(gold), semevalAnswers(out.map((r) => r.record)));
   const predicted = new Map<string, number>();
-  for (const a of semevalAnswers(out.map((r) => r.record)).values()) predicted.set(a, (predicted.get(a) ?? 0) + 1);
+  for (const a of semevalAnswers(out.map((r) => r.record)).values())
+    predicted.set(a, (predicted.get(a) ?? 0) + 1);
   const row = {
     train_examples: manifest.data.examples,
     epochs: hyper.epochs,
@@ -91,7 +129,12 @@ async function main() {
     train_examples_per_s: manifest.training.examplesPerSecond,
     peak_rss_mb: manifest.training.peakRssMb,
     loss_first: manifest.training.lossCurve[0]?.[1],
-    loss_last10: Number((manifest.training.lossCurve.slice(-10).reduce((a, x) => a + x[1], 0) / Math.min(10, manifest.training.lossCurve.length)).toFixed(4)),
+    loss_last10: Number(
+      (
+        manifest.training.lossCurve.slice(-10).reduce((a, x) => a + x[1], 0) /
+        Math.min(10, manifest.training.lossCurve.length)
+      ).toFixed(4),
+    ),
     test_sentences: n,
     precision: s.precision,
     recall: s.recall,
@@ -103,8 +146,20 @@ async function main() {
   process.stdout.write(JSON.stringify(row) + '\n');
   const checkN = Number(arg('--check-n', '200'));
   if (checkN > 0) {
-    const { prompts, answers } = await checkPrompts(gold, checkN, { relationSet: rs, template: DEFAULT_TEMPLATE, space, direction, answerCodes: codes });
-    const check = await checkAdapterExport({ modelPath: MODEL, adapter, prompts, answers, venv: VENV });
+    const { prompts, answers } = await checkPrompts(gold, checkN, {
+      relationSet: rs,
+      template: DEFAULT_TEMPLATE,
+      space,
+      direction,
+      answerCodes: codes,
+    });
+    const check = await checkAdapterExport({
+      modelPath: MODEL,
+      adapter,
+      prompts,
+      answers,
+      venv: VENV,
+    });
     process.stdout.write(JSON.stringify({ export_check: check }) + '\n');
   }
 }

@@ -14,14 +14,22 @@ export const SYNTHETIC = path.join(ROOT, '.cache', 'models', 'synthetic-0.5b-q8_
 
 export async function makeSyntheticModel(out = SYNTHETIC): Promise<string> {
   if (existsSync(out)) return out;
-  if (!existsSync(SOURCE)) throw new Error(`${SOURCE} is missing: run python3 scripts/fetch_test_model.py first`);
+  if (!existsSync(SOURCE))
+    throw new Error(`${SOURCE} is missing: run python3 scripts/fetch_test_model.py first`);
   const tokenizer = await readGgufMetadata(SOURCE);
-  const m = llamaModel({ vocab: 0, embd: 896, layers: 24, ff: 4864, heads: 14, headsKv: 2, context: 4096 }, TensorType.Q8_0, 7, tokenizer);
+  const m = llamaModel(
+    { vocab: 0, embd: 896, layers: 24, ff: 4864, heads: 14, headsKv: 2, context: 4096 },
+    TensorType.Q8_0,
+    7,
+    tokenizer,
+  );
   await writeGguf(out, m.metadata, m.tensors);
   return out;
 }
 
 if (require.main === module) {
   const t0 = Date.now();
-  makeSyntheticModel(process.argv[2]).then((f) => console.log(`${f} (${((Date.now() - t0) / 1000).toFixed(1)} s)`));
+  makeSyntheticModel(process.argv[2]).then((f) =>
+    console.log(`${f} (${((Date.now() - t0) / 1000).toFixed(1)} s)`),
+  );
 }

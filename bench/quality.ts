@@ -22,24 +22,54 @@ import { CRE_LLM_TEMPLATE, DEFAULT_TEMPLATE, RAG4RE_TEMPLATE } from '../src/core
 
 const ROOT = path.resolve(__dirname, '..');
 const DATA = path.resolve(ROOT, '..', 'shared', 'datasets');
-const MODEL = process.env['RELATION_LENS_MODEL'] ?? path.join(ROOT, '.cache', 'models', 'SmolLM2-135M-Instruct.Q4_1.gguf');
+const MODEL =
+  process.env['RELATION_LENS_MODEL'] ??
+  path.join(ROOT, '.cache', 'models', 'SmolLM2-135M-Instruct.Q4_1.gguf');
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(name);
   return i >= 0 ? process.argv[i + 1]! : dflt;
 };
 
-async function run(engine: LlamaEngine | undefined, records: RelRecord[], rs: RelationSet, template: PromptTemplate, mode: DecodeMode, direction: 'label' | 'pair', retriever?: TrainingRetriever): Promise<{ preds: RelRecord[]; seconds: number }> {
+async function run(
+  engine: LlamaEngine | undefined,
+  records: RelRecord[],
+  rs: RelationSet,
+  template: PromptTemplate,
+  mode: DecodeMode,
+  direction: 'label' | 'pair',
+  retriever?: TrainingRetriever,
+): Promise<{ preds: RelRecord[]; seconds: number }> {
   const space = answerSpace(rs, direction);
   const t0 = Date.now();
   const out: ExtractedRecord[] = [];
-  for await (const r of runSentenceExtraction(engine, records, space, { relationSet: rs, template, mode, direction, retriever, k: 5, inFlight: 4, model: MODEL, scoreMargin: 1, answerCodes: arg('--answers', 'names') === 'codes' })) out.push(r);
+  for await (const r of runSentenceExtraction(engine, records, space, {
+    relationSet: rs,
+    template,
+    mode,
+    direction,
+    retriever,
+    k: 5,
+    inFlight: 4,
+    model: MODEL,
+    scoreMargin: 1,
+    answerCodes: arg('--answers', 'names') === 'codes',
+  }))
+    out.push(r);
   return { preds: out.map((r) => r.record), seconds: (Date.now() - t0) / 1000 };
 }
 
 async function main() {
   const n = Number(arg('--n', '500'));
   const mode = arg('--mode', 'score') as DecodeMode;
-  const rows: Array<{ dataset: string; method: string; metric: string; precision: number; recall: number; f1: number; seconds: number }> = [];
+  const rows: Array<{
+    dataset: string;
+    method: string;
+    metric: string;
+    precision: number;
+    recall: number;
+    f1: number;
+    seconds: number;
+  }> = [];
   const engine = await LlamaEngine.open({ modelPath: MODEL, parallel: 4, contextSize: 2048 });
   try {
     // SemEval-2010 Task 8
@@ -50,15 +80,32 @@ async function main() {
     const goldAnswers = semevalAnswers(gold);
     const space = answerSpace(rs, 'label');
     const examples = examplesFromRecords(train.records, rs.noRelation);
-    const retriever = new TrainingRetriever(examples, Bm25Searcher.build(examples.map((e) => e.sentence)), space);
+    const retriever = new TrainingRetriever(
+      examples,
+      Bm25Searcher.build(examples.map((e) => e.sentence)),
+      space,
+    );
     for (const [method, template, m, rag] of [
       [`zero-shot (${mode}, ${arg('--answers', 'names')})`, DEFAULT_TEMPLATE, mode, undefined],
-      [`RAG4RE k=5, BM25 (${mode}, ${arg('--answers', 'names')})`, RAG4RE_TEMPLATE, mode, retriever],
+      [
+        `RAG4RE k=5, BM25 (${mode}, ${arg('--answers', 'names')})`,
+        RAG4RE_TEMPLATE,
+        mode,
+        retriever,
+      ],
       ['kNN vote k=5, BM25 (no LLM)', DEFAULT_TEMPLATE, 'knn', retriever],
     ] as const) {
       const r = await run(m === 'knn' ? undefined : engine, gold, rs, template, m, 'label', rag);
       const s = evaluateSemEval(goldAnswers, semevalAnswers(r.preds));
-      rows.push({ dataset: `SemEval test (${n})`, method, metric: 'official macro-F1', precision: s.precision, recall: s.recall, f1: s.f1, seconds: r.seconds });
+      rows.push({
+        dataset: `SemEval test (${n})`,
+        method,
+        metric: 'official macro-F1',
+        precision: s.precision,
+        recall: s.recall,
+        f1: s.f1,
+        seconds: r.seconds,
+      });
       process.stderr.write(`${JSON.stringify(rows[rows.length - 1])}\n`);
     }
     if (!process.argv.includes('--semeval-only')) {
@@ -69,15 +116,27 @@ async function main() {
       const fgold = sample(ftest.records, n, 2024);
       const fspace = answerSpace(frs, 'pair');
       const fex = examplesFromRecords(ftrain.records, frs.noRelation);
-      const fretriever = new TrainingRetriever(fex, Bm25Searcher.build(fex.map((e) => e.sentence)), fspace);
-      const fmode = (arg('--finre-mode', 'generate') as DecodeMode);
+      const fretriever = new TrainingRetriever(
+        fex,
+        Bm25Searcher.build(fex.map((e) => e.sentence)),
+        fspace,
+      );
+      const fmode = arg('--finre-mode', 'generate') as DecodeMode;
       for (const [method, template, m, rag] of [
         [`zero-shot CRE-LLM prompt (${fmode})`, CRE_LLM_TEMPLATE, fmode, undefined],
         ['kNN vote k=5, BM25 (no LLM)', CRE_LLM_TEMPLATE, 'knn', fretriever],
       ] as const) {
         const r = await run(m === 'knn' ? undefined : engine, fgold, frs, template, m, 'pair', rag);
         const s = evaluateMicro(fgold, r.preds, frs);
-        rows.push({ dataset: `FinRE test (${n})`, method, metric: 'micro-F1', precision: s.precision, recall: s.recall, f1: s.f1, seconds: r.seconds });
+        rows.push({
+          dataset: `FinRE test (${n})`,
+          method,
+          metric: 'micro-F1',
+          precision: s.precision,
+          recall: s.recall,
+          f1: s.f1,
+          seconds: r.seconds,
+        });
         process.stderr.write(`${JSON.stringify(rows[rows.length - 1])}\n`);
       }
     }
@@ -87,8 +146,13 @@ async function main() {
   if (process.argv.includes('--json')) console.log(JSON.stringify(rows));
   else {
     console.log(`model: ${MODEL}`);
-    console.log('| dataset | method | metric | P | R | F1 | time (s) |\n|---|---|---|---|---|---|---|');
-    for (const r of rows) console.log(`| ${r.dataset} | ${r.method} | ${r.metric} | ${(100 * r.precision).toFixed(2)} | ${(100 * r.recall).toFixed(2)} | ${(100 * r.f1).toFixed(2)} | ${r.seconds.toFixed(0)} |`);
+    console.log(
+      '| dataset | method | metric | P | R | F1 | time (s) |\n|---|---|---|---|---|---|---|',
+    );
+    for (const r of rows)
+      console.log(
+        `| ${r.dataset} | ${r.method} | ${r.metric} | ${(100 * r.precision).toFixed(2)} | ${(100 * r.recall).toFixed(2)} | ${(100 * r.f1).toFixed(2)} | ${r.seconds.toFixed(0)} |`,
+      );
   }
 }
 

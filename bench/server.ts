@@ -28,23 +28,43 @@ const { values } = parseArgs({
     n: { type: 'string', default: '160' },
     parallel: { type: 'string', default: '4' },
     answers: { type: 'string', default: 'codes' },
-    model: { type: 'string', default: path.join(ROOT, '.cache', 'models', 'SmolLM2-135M-Instruct.Q4_1.gguf') },
+    model: {
+      type: 'string',
+      default: path.join(ROOT, '.cache', 'models', 'SmolLM2-135M-Instruct.Q4_1.gguf'),
+    },
   },
 });
 const n = Number(values.n);
 const parallel = Number(values.parallel);
 const codes = values.answers === 'codes';
 
-async function timed(engine: ClassifierEngine, mode: DecodeMode, records: Parameters<typeof runSentences>[1], rs: RelationSet): Promise<{ perS: number; answers: string[] }> {
+async function timed(
+  engine: ClassifierEngine,
+  mode: DecodeMode,
+  records: Parameters<typeof runSentences>[1],
+  rs: RelationSet,
+): Promise<{ perS: number; answers: string[] }> {
   const t0 = Date.now();
   const answers: string[] = [];
-  for await (const r of runSentences(engine, records, { relationSet: rs, template: DEFAULT_TEMPLATE, mode, answerCodes: codes, model: 'bench' })) answers.push(...r.predictions.map((p) => p.answer));
+  for await (const r of runSentences(engine, records, {
+    relationSet: rs,
+    template: DEFAULT_TEMPLATE,
+    mode,
+    answerCodes: codes,
+    model: 'bench',
+  }))
+    answers.push(...r.predictions.map((p) => p.answer));
   return { perS: (1000 * answers.length) / (Date.now() - t0), answers };
 }
 
 async function main(): Promise<void> {
-  if (!existsSync(LLAMA_SERVER)) throw new Error(`llama-server is not built (${LLAMA_SERVER}): bash scripts/setup-llama-server.sh`);
-  const data = await loadRecords(path.join(ROOT, '..', 'shared', 'datasets', 'semeval2010_task8', 'TEST_FILE_FULL.TXT'));
+  if (!existsSync(LLAMA_SERVER))
+    throw new Error(
+      `llama-server is not built (${LLAMA_SERVER}): bash scripts/setup-llama-server.sh`,
+    );
+  const data = await loadRecords(
+    path.join(ROOT, '..', 'shared', 'datasets', 'semeval2010_task8', 'TEST_FILE_FULL.TXT'),
+  );
   const records = data.records.slice(0, n);
   const rs = data.relationSet!;
   const modes: DecodeMode[] = ['score', 'generate'];
@@ -61,22 +81,38 @@ async function main(): Promise<void> {
     await local.dispose();
   }
   for (const unified of [false, true]) {
-    const server = await startLlamaServer(LLAMA_SERVER, values.model!, { parallel, args: unified ? ['--kv-unified'] : [] });
+    const server = await startLlamaServer(LLAMA_SERVER, values.model!, {
+      parallel,
+      args: unified ? ['--kv-unified'] : [],
+    });
     try {
       const engine = await ServerEngine.open({ endpoint: server.url });
       for (const mode of modes) {
         const r = await timed(engine, mode, records, rs);
-        const agree = r.answers.filter((a, i) => a === localAnswers[mode]![i]).length / r.answers.length;
-        rows.push({ engine: `llama-server --parallel ${parallel}${unified ? ' --kv-unified' : ''}`, mode, perS: r.perS, agree });
+        const agree =
+          r.answers.filter((a, i) => a === localAnswers[mode]![i]).length / r.answers.length;
+        rows.push({
+          engine: `llama-server --parallel ${parallel}${unified ? ' --kv-unified' : ''}`,
+          mode,
+          perS: r.perS,
+          agree,
+        });
       }
     } finally {
       await server.stop();
     }
   }
   const base = (mode: DecodeMode) => rows.find((r) => r.mode === mode)!.perS;
-  console.log(`SemEval test, first ${n} sentences, SmolLM2-135M (${path.basename(values.model!)}), answers ${values.answers}, one run`);
-  console.log(`${'engine'.padEnd(40)} ${'mode'.padEnd(9)} ${'examples/s'.padStart(10)} ${'÷ in-proc'.padStart(9)} ${'same label'.padStart(10)}`);
-  for (const r of rows) console.log(`${r.engine.padEnd(40)} ${r.mode.padEnd(9)} ${r.perS.toFixed(2).padStart(10)} ${(r.perS / base(r.mode)).toFixed(2).padStart(9)} ${r.agree === undefined ? '—'.padStart(10) : `${(100 * r.agree).toFixed(1)}%`.padStart(10)}`);
+  console.log(
+    `SemEval test, first ${n} sentences, SmolLM2-135M (${path.basename(values.model!)}), answers ${values.answers}, one run`,
+  );
+  console.log(
+    `${'engine'.padEnd(40)} ${'mode'.padEnd(9)} ${'examples/s'.padStart(10)} ${'÷ in-proc'.padStart(9)} ${'same label'.padStart(10)}`,
+  );
+  for (const r of rows)
+    console.log(
+      `${r.engine.padEnd(40)} ${r.mode.padEnd(9)} ${r.perS.toFixed(2).padStart(10)} ${(r.perS / base(r.mode)).toFixed(2).padStart(9)} ${r.agree === undefined ? '—'.padStart(10) : `${(100 * r.agree).toFixed(1)}%`.padStart(10)}`,
+    );
 }
 
 main().catch((e) => {

@@ -29,10 +29,21 @@ await Promise.all([
   }),
 ]);
 // The panel's webview: a browser bundle, its stylesheet and the codicon font (no remote content).
-await build({ bundle: true, platform: 'browser', target: 'es2022', format: 'iife', sourcemap: !production, minify: production, logLevel: 'warning', entryPoints: ['webview/main.ts'], outfile: 'dist/webview/main.js' });
+await build({
+  bundle: true,
+  platform: 'browser',
+  target: 'es2022',
+  format: 'iife',
+  sourcemap: !production,
+  minify: production,
+  logLevel: 'warning',
+  entryPoints: ['webview/main.ts'],
+  outfile: 'dist/webview/main.js',
+});
 await mkdir('dist/webview', { recursive: true });
 await copyFile('webview/panel.css', 'dist/webview/panel.css');
 await copyFile('node_modules/@vscode/codicons/dist/codicon.css', 'dist/webview/codicon.css');
 await copyFile('node_modules/@vscode/codicons/dist/codicon.ttf', 'dist/webview/codicon.ttf');
 await chmod('dist/cli.js', 0o755);
-if (!watch) console.log('built dist/extension.js, dist/engineHost.js, dist/cli.js and dist/webview/');
+if (!watch)
+  console.log('built dist/extension.js, dist/engineHost.js, dist/cli.js and dist/webview/');

@@ -22,10 +22,18 @@ for (const [dep, version] of Object.entries(nlc?.optionalDependencies ?? {})) {
   const key = `node_modules/${dep}`;
   const platform = PLATFORMS[dep.replace('@node-llama-cpp/', '')];
   if (lock.packages[key] || !platform) continue;
-  lock.packages[key] = { version, ...platform, license: 'MIT', optional: true, engines: { node: '>=20.0.0' } };
+  lock.packages[key] = {
+    version,
+    ...platform,
+    license: 'MIT',
+    optional: true,
+    engines: { node: '>=20.0.0' },
+  };
   added++;
 }
-const sorted = Object.fromEntries(Object.entries(lock.packages).sort(([a], [b]) => (a === '' ? -1 : b === '' ? 1 : a < b ? -1 : 1)));
+const sorted = Object.fromEntries(
+  Object.entries(lock.packages).sort(([a], [b]) => (a === '' ? -1 : b === '' ? 1 : a < b ? -1 : 1)),
+);
 lock.packages = sorted;
 writeFileSync('package-lock.json', JSON.stringify(lock, null, 2) + '\n');
 console.log(`package-lock.json: ${added} platform entr${added === 1 ? 'y' : 'ies'} restored`);

@@ -15,13 +15,20 @@ const opt = (name, def) => {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : def;
 };
-const target = opt('--target', `${process.platform === 'win32' ? 'win32' : process.platform}-${process.arch}`);
+const target = opt(
+  '--target',
+  `${process.platform === 'win32' ? 'win32' : process.platform}-${process.arch}`,
+);
 const cuda = args.includes('--cuda');
 const out = path.resolve(opt('--out', `relation-lens-${target}.vsix`));
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
-if (!args.includes('--no-build')) execFileSync(process.execPath, [path.join(root, 'scripts', 'build.mjs'), '--production'], { cwd: root, stdio: 'inherit' });
+if (!args.includes('--no-build'))
+  execFileSync(process.execPath, [path.join(root, 'scripts', 'build.mjs'), '--production'], {
+    cwd: root,
+    stdio: 'inherit',
+  });
 
 const [os, arch] = target.split('-');
 const llamaPlatform = { win32: 'win', darwin: 'mac', linux: 'linux' }[os];
@@ -33,7 +40,10 @@ const keepPlatform = (name) => {
   return cuda || !p.includes('cuda');
 };
 const dropped = new Set(['typescript']);
-const dirs = execFileSync(npm, ['ls', '--omit=dev', '--all', '--parseable'], { cwd: root, encoding: 'utf8' })
+const dirs = execFileSync(npm, ['ls', '--omit=dev', '--all', '--parseable'], {
+  cwd: root,
+  encoding: 'utf8',
+})
   .split('\n')
   .filter((d) => d && d !== root)
   .map((d) => path.relative(root, d).split(path.sep).join('/'))
@@ -48,11 +58,43 @@ const lines = readFileSync(path.join(root, '.vscodeignore'), 'utf8')
   .filter((l) => l && !l.startsWith('#'));
 for (const d of dirs) {
   if (d === 'node_modules/node-llama-cpp') {
-    for (const sub of ['bins', 'dist', 'templates', 'node_modules', 'llama/addon', 'llama/cmake', 'llama/grammars', 'llama/patches', 'llama/profiles', 'llama/toolchains', 'llama/xpack']) lines.push(`!${d}/${sub}/**`);
+    for (const sub of [
+      'bins',
+      'dist',
+      'templates',
+      'node_modules',
+      'llama/addon',
+      'llama/cmake',
+      'llama/grammars',
+      'llama/patches',
+      'llama/profiles',
+      'llama/toolchains',
+      'llama/xpack',
+    ])
+      lines.push(`!${d}/${sub}/**`);
     lines.push(`!${d}/*.json`, `!${d}/LICENSE`, `!${d}/llama/*.json`, `!${d}/llama/CMakeLists.txt`);
   } else lines.push(`!${d}/**`);
 }
 const ignoreFile = path.join(tmpdir(), `relation-lens-vscodeignore-${process.pid}`);
 writeFileSync(ignoreFile, lines.join('\n') + '\n');
-execFileSync(process.execPath, [path.join(root, 'node_modules', '@vscode', 'vsce', 'vsce'), 'package', '--target', target, '--ignoreFile', ignoreFile, '--out', out, '--allow-missing-repository', '--skip-license', '--readme-path', 'media/EXTENSION.md'], { cwd: root, stdio: 'inherit' });
-console.log(`packaged ${out} (${target}${cuda ? ', with CUDA' : ''}, ${dirs.length} runtime package(s))`);
+execFileSync(
+  process.execPath,
+  [
+    path.join(root, 'node_modules', '@vscode', 'vsce', 'vsce'),
+    'package',
+    '--target',
+    target,
+    '--ignoreFile',
+    ignoreFile,
+    '--out',
+    out,
+    '--allow-missing-repository',
+    '--skip-license',
+    '--readme-path',
+    'media/EXTENSION.md',
+  ],
+  { cwd: root, stdio: 'inherit' },
+);
+console.log(
+  `packaged ${out} (${target}${cuda ? ', with CUDA' : ''}, ${dirs.length} runtime package(s))`,
+);

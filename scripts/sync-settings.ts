@@ -12,8 +12,16 @@ import { settingOptions, settingSchema } from '../src/core/options';
 
 const file = path.join(__dirname, '..', 'package.json');
 const text = readFileSync(file, 'utf8');
-const pkg = JSON.parse(text) as { contributes: { configuration: { properties: Record<string, Record<string, unknown>> } | Array<{ properties: Record<string, Record<string, unknown>> }> } };
-const sections = Array.isArray(pkg.contributes.configuration) ? pkg.contributes.configuration : [pkg.contributes.configuration];
+const pkg = JSON.parse(text) as {
+  contributes: {
+    configuration:
+      | { properties: Record<string, Record<string, unknown>> }
+      | Array<{ properties: Record<string, Record<string, unknown>> }>;
+  };
+};
+const sections = Array.isArray(pkg.contributes.configuration)
+  ? pkg.contributes.configuration
+  : [pkg.contributes.configuration];
 const drift: string[] = [];
 for (const [name, key] of settingOptions()) {
   const full = `relationLens.${key}`;
@@ -26,13 +34,16 @@ for (const [name, key] of settingOptions()) {
   const want = { ...section.properties[full], ...settingSchema(name) };
   // The declaration's text replaces a Markdown one; choices' descriptions go with the choices.
   delete want['markdownDescription'];
-  for (const k of ['enum', 'minimum', 'maximum'] as const) if (!(k in settingSchema(name))) delete want[k];
+  for (const k of ['enum', 'minimum', 'maximum'] as const)
+    if (!(k in settingSchema(name))) delete want[k];
   if (!want['enum']) delete want['enumDescriptions'];
-  if (JSON.stringify(want) !== JSON.stringify(section.properties[full])) drift.push(`${full}: ${JSON.stringify(section.properties[full])} → ${JSON.stringify(want)}`);
+  if (JSON.stringify(want) !== JSON.stringify(section.properties[full]))
+    drift.push(`${full}: ${JSON.stringify(section.properties[full])} → ${JSON.stringify(want)}`);
   section.properties[full] = want;
 }
 if (process.argv.includes('--check')) {
-  for (const d of drift) process.stderr.write(`package.json drifted from src/core/options.ts: ${d}\n`);
+  for (const d of drift)
+    process.stderr.write(`package.json drifted from src/core/options.ts: ${d}\n`);
   if (drift.length) process.stderr.write('run: npx tsx scripts/sync-settings.ts\n');
   process.exit(drift.length ? 1 : 0);
 }

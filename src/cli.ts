@@ -9,13 +9,23 @@ import { addDataCommands } from './cliData';
 import { addDocumentCommands } from './cliDoc';
 import { addExtractCommands } from './cliExtract';
 import { addTrainingCommands } from './cliTrain';
-import { currentExitCode, load, modelSpec, positiveInt, raiseExitCode, relationSetFor, resolveTemplate } from './cliCommon';
+import {
+  currentExitCode,
+  load,
+  modelSpec,
+  positiveInt,
+  raiseExitCode,
+  relationSetFor,
+  resolveTemplate,
+} from './cliCommon';
 
 export function buildProgram(): Command {
   const program = new Command();
   program
     .name('relation-lens')
-    .description('Relation extraction with local LLMs: import, validate and export datasets, extract relations (sentence and document level), train LoRA adapters on curated data, build retrieval indexes, score as the official scorers do, and benchmark (the headless core of the Relation Lens VS Code extension).')
+    .description(
+      'Relation extraction with local LLMs: import, validate and export datasets, extract relations (sentence and document level), train LoRA adapters on curated data, build retrieval indexes, score as the official scorers do, and benchmark (the headless core of the Relation Lens VS Code extension).',
+    )
     .version('0.1.0')
     .showHelpAfterError()
     .exitOverride();

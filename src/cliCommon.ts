@@ -29,22 +29,32 @@ export function raiseExitCode(code: number): void {
 export function report(diagnostics: Diagnostic[]): void {
   const errors = diagnostics.filter((d) => d.severity === 'error');
   diagnostics.slice(0, MAX_SHOWN).forEach((d) => process.stderr.write(formatDiagnostic(d) + '\n'));
-  if (diagnostics.length > MAX_SHOWN) process.stderr.write(`… and ${diagnostics.length - MAX_SHOWN} more problem(s)\n`);
+  if (diagnostics.length > MAX_SHOWN)
+    process.stderr.write(`… and ${diagnostics.length - MAX_SHOWN} more problem(s)\n`);
   if (errors.length) raiseExitCode(3);
 }
 
-export async function load(file: string, opts: { format?: ImportFormat; relations?: string; relInfo?: string }, allowNothing = false) {
+export async function load(
+  file: string,
+  opts: { format?: ImportFormat; relations?: string; relInfo?: string },
+  allowNothing = false,
+) {
   const bar = new ProgressBar(`reading ${path.basename(file)}`);
   setReadProgress((read, total) => bar.update(read, total));
   try {
     const r = await loadRecords(file, opts);
     bar.stop();
     report(r.diagnostics);
-    process.stderr.write(summarize(file, { items: r.records, skipped: r.skipped, diagnostics: r.diagnostics }) + '\n');
+    process.stderr.write(
+      summarize(file, { items: r.records, skipped: r.skipped, diagnostics: r.diagnostics }) + '\n',
+    );
     if (r.records.length === 0 && r.skipped > 0 && !allowNothing) {
       // Nothing could be read: the wrong format, most likely. Fatal, so nothing empty is written.
       const looks = opts.format ? await detectFormat(file).catch(() => undefined) : undefined;
-      throw new InputError(`no record could be read as ${r.format} (${r.skipped} unit(s) skipped)${looks && looks !== r.format ? `; the file looks like ${looks} (--from ${looks})` : ''}; nothing was written`, file);
+      throw new InputError(
+        `no record could be read as ${r.format} (${r.skipped} unit(s) skipped)${looks && looks !== r.format ? `; the file looks like ${looks} (--from ${looks})` : ''}; nothing was written`,
+        file,
+      );
     }
     return r;
   } finally {
@@ -59,8 +69,12 @@ export async function resolveTemplate(name: string | undefined): Promise<PromptT
 }
 
 /** The relation set of --relations / --rel-info, else the input's own (node/resources.ts resolves it). */
-export async function relationSetFor(opts: { relations?: string; relInfo?: string }, fallback?: RelationSet): Promise<RelationSet | undefined> {
-  return (await resolveRelationSet({ file: opts.relations, relInfo: opts.relInfo, own: fallback }))?.set;
+export async function relationSetFor(
+  opts: { relations?: string; relInfo?: string },
+  fallback?: RelationSet,
+): Promise<RelationSet | undefined> {
+  return (await resolveRelationSet({ file: opts.relations, relInfo: opts.relInfo, own: fallback }))
+    ?.set;
 }
 
 /** The model to use: --model, else $RELATION_LENS_MODEL, else the catalog's default. */
@@ -70,13 +84,15 @@ export function modelSpec(option: string | undefined): string {
 
 export function positiveNumber(v: string, name: string): number {
   const n = Number(v);
-  if (!Number.isFinite(n) || n < 1) throw new InputError(`${name} must be a number ≥ 1, got ${JSON.stringify(v)}`);
+  if (!Number.isFinite(n) || n < 1)
+    throw new InputError(`${name} must be a number ≥ 1, got ${JSON.stringify(v)}`);
   return n;
 }
 
 export function positiveInt(v: string, name: string): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new InputError(`${name} must be a positive integer, got ${JSON.stringify(v)}`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new InputError(`${name} must be a positive integer, got ${JSON.stringify(v)}`);
   return n;
 }
 

@@ -12,7 +12,16 @@ import { exportDoccano } from './core/formats/doccano';
 import { toDocRedSubmission } from './core/formats/docred';
 import { exportSemEvalAnswers, exportSemEvalTxt } from './core/formats/semeval';
 import { exportSftAlpaca, exportSftChat } from './core/formats/sft';
-import { EvalResult, docGoldOf, docPredsOf, evaluateDocRed, evaluateMicro, evaluateSemEval, parseAnswers, semevalAnswers } from './core/eval';
+import {
+  EvalResult,
+  docGoldOf,
+  docPredsOf,
+  evaluateDocRed,
+  evaluateMicro,
+  evaluateSemEval,
+  parseAnswers,
+  semevalAnswers,
+} from './core/eval';
 import { readHead, readText } from './node/files';
 import { IMPORT_FORMATS, ImportFormat, loadDocRedSubmission } from './node/load';
 import { prepareReplace, writeOutput } from './node/output';
@@ -20,7 +29,18 @@ import { exportOpenAiBatch, importOpenAiBatchResults } from './cliBatch';
 import { SERVER_FLAVORS, ServerFlavor } from './core/ports';
 import { DirectionMode } from './core/pipelines/answerSpace';
 
-const EXPORT_FORMATS = ['jsonl', 'semeval', 'semeval-txt', 'docred', 'sft-alpaca', 'sft-chat', 'finre', 'sanwen', 'doccano', 'openai-batch'] as const;
+const EXPORT_FORMATS = [
+  'jsonl',
+  'semeval',
+  'semeval-txt',
+  'docred',
+  'sft-alpaca',
+  'sft-chat',
+  'finre',
+  'sanwen',
+  'doccano',
+  'openai-batch',
+] as const;
 /** import reads the dataset formats, and the results of an OpenAI batch made by export. */
 const IMPORT_CHOICES = [...IMPORT_FORMATS, 'openai-batch-results'] as const;
 type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -31,12 +51,27 @@ export function pct(x: number): string {
 
 export function printResult(r: EvalResult): void {
   const out: string[] = [];
-  out.push(`metric: ${r.metric}${r.metric === 'semeval' ? ' (official: (9+1)-way, directionality taken into account, macro-averaged F1, Other excluded)' : ''}`);
-  out.push(`precision ${pct(r.precision)}%   recall ${pct(r.recall)}%   F1 ${pct(r.f1)}%${r.ign_f1 !== undefined ? `   Ign F1 ${pct(r.ign_f1)}%` : ''}`);
-  out.push('', `${'relation'.padEnd(32)} ${'P'.padStart(7)} ${'R'.padStart(7)} ${'F1'.padStart(7)} ${'correct'.padStart(8)} ${'pred'.padStart(6)} ${'gold'.padStart(6)}`);
+  out.push(
+    `metric: ${r.metric}${r.metric === 'semeval' ? ' (official: (9+1)-way, directionality taken into account, macro-averaged F1, Other excluded)' : ''}`,
+  );
+  out.push(
+    `precision ${pct(r.precision)}%   recall ${pct(r.recall)}%   F1 ${pct(r.f1)}%${r.ign_f1 !== undefined ? `   Ign F1 ${pct(r.ign_f1)}%` : ''}`,
+  );
+  out.push(
+    '',
+    `${'relation'.padEnd(32)} ${'P'.padStart(7)} ${'R'.padStart(7)} ${'F1'.padStart(7)} ${'correct'.padStart(8)} ${'pred'.padStart(6)} ${'gold'.padStart(6)}`,
+  );
   for (const [label, s] of Object.entries(r.per_relation))
-    out.push(`${label.slice(0, 32).padEnd(32)} ${pct(s.precision)}% ${pct(s.recall)}% ${pct(s.f1)}% ${String(s.correct).padStart(8)} ${String(s.predicted).padStart(6)} ${String(s.gold).padStart(6)}`);
-  out.push('', 'counts: ' + Object.entries(r.counts).map(([k, v]) => `${k}=${Number.isInteger(v) ? v : v.toFixed(4)}`).join(' '));
+    out.push(
+      `${label.slice(0, 32).padEnd(32)} ${pct(s.precision)}% ${pct(s.recall)}% ${pct(s.f1)}% ${String(s.correct).padStart(8)} ${String(s.predicted).padStart(6)} ${String(s.gold).padStart(6)}`,
+    );
+  out.push(
+    '',
+    'counts: ' +
+      Object.entries(r.counts)
+        .map(([k, v]) => `${k}=${Number.isInteger(v) ? v : v.toFixed(4)}`)
+        .join(' '),
+  );
   for (const w of r.warnings) out.push(`warning: ${w}`);
   process.stdout.write(out.join('\n') + '\n');
 }
@@ -47,7 +82,10 @@ async function isAnswerFile(file: string): Promise<boolean> {
   return /^\d+\t[^"]/.test(first);
 }
 
-async function semevalMap(file: string, opts: { format?: ImportFormat }): Promise<Map<string, string>> {
+async function semevalMap(
+  file: string,
+  opts: { format?: ImportFormat },
+): Promise<Map<string, string>> {
   if (!opts.format && (await isAnswerFile(file))) {
     const lines = parseAnswers((await readText(file)).text, file);
     return new Map(lines.map((l) => [l.id, l.label]));
@@ -67,82 +105,235 @@ export function addDataCommands(program: Command): void {
     .command('import')
     .description('convert a dataset file into canonical JSONL')
     .argument('<in>', 'input file')
-    .addOption(new Option('--from <format>', 'input format (detected when omitted); openai-batch-results: the results of a batch written by export --format openai-batch (with --batch)').choices([...IMPORT_CHOICES]))
-    .addOption(new Option('--format <format>', 'the same as --from (older name)').choices([...IMPORT_CHOICES]).hideHelp())
+    .addOption(
+      new Option(
+        '--from <format>',
+        'input format (detected when omitted); openai-batch-results: the results of a batch written by export --format openai-batch (with --batch)',
+      ).choices([...IMPORT_CHOICES]),
+    )
+    .addOption(
+      new Option('--format <format>', 'the same as --from (older name)')
+        .choices([...IMPORT_CHOICES])
+        .hideHelp(),
+    )
     .option('--relations <file>', 'relation2id.txt (FinRE/SanWen) or a relation-set JSON')
     .option('--rel-info <file>', 'rel_info.json (DocRED): relation ids to names')
     .option('--relation-set-out <file>', 'also write the relation set the input defines')
-    .option('--batch <file>', 'with --from openai-batch-results: the batch file export wrote (its manifest beside it names the records)')
+    .option(
+      '--batch <file>',
+      'with --from openai-batch-results: the batch file export wrote (its manifest beside it names the records)',
+    )
     .option('--force', 'replace output files that exist')
     .requiredOption('-o, --out <file>', 'output JSONL')
-    .action((input: string, o: { from?: ImportFormat | 'openai-batch-results'; format?: ImportFormat | 'openai-batch-results'; relations?: string; relInfo?: string; out: string; relationSetOut?: string; force?: boolean; batch?: string }) => importCommand(input, o));
+    .action(
+      (
+        input: string,
+        o: {
+          from?: ImportFormat | 'openai-batch-results';
+          format?: ImportFormat | 'openai-batch-results';
+          relations?: string;
+          relInfo?: string;
+          out: string;
+          relationSetOut?: string;
+          force?: boolean;
+          batch?: string;
+        },
+      ) => importCommand(input, o),
+    );
 
   program
     .command('export')
     .description('write records in another format')
     .argument('<in>', 'input (canonical JSONL or any importable format)')
-    .addOption(new Option('--format <format>', 'output format').choices([...EXPORT_FORMATS]).makeOptionMandatory())
-    .addOption(new Option('--from <format>', 'input format (detected when omitted)').choices([...IMPORT_FORMATS]))
+    .addOption(
+      new Option('--format <format>', 'output format')
+        .choices([...EXPORT_FORMATS])
+        .makeOptionMandatory(),
+    )
+    .addOption(
+      new Option('--from <format>', 'input format (detected when omitted)').choices([
+        ...IMPORT_FORMATS,
+      ]),
+    )
     .option('--template <name|file>', 'prompt template for sft-* formats (built-in: default)')
-    .option('--relations <file>', 'relation set (labels and descriptions for prompts; ids for DocRED)')
+    .option(
+      '--relations <file>',
+      'relation set (labels and descriptions for prompts; ids for DocRED)',
+    )
     .option('--rel-info <file>', 'rel_info.json: maps names back to DocRED relation ids')
     .option('--served-model <name>', 'openai-batch: the model the requests name')
-    .addOption(new Option('--server-flavor <flavor>', 'openai-batch: whose constraint fields the requests carry').choices([...SERVER_FLAVORS]).default('openai'))
-    .addOption(cliOption('answers', { description: 'openai-batch: relation names or one-token codes' }))
+    .addOption(
+      new Option(
+        '--server-flavor <flavor>',
+        'openai-batch: whose constraint fields the requests carry',
+      )
+        .choices([...SERVER_FLAVORS])
+        .default('openai'),
+    )
+    .addOption(
+      cliOption('answers', { description: 'openai-batch: relation names or one-token codes' }),
+    )
     .addOption(cliOption('direction', { description: 'openai-batch: label (SemEval) or pair' }))
     .option('--force', 'replace the output file if it exists')
     .requiredOption('-o, --out <file>', 'output file')
-    .action((input: string, opts: { format: ExportFormat; from?: ImportFormat; template?: string; relations?: string; relInfo?: string; out: string; force?: boolean; servedModel?: string; serverFlavor?: ServerFlavor; answers?: 'names' | 'codes'; direction?: DirectionMode }) => exportCommand(input, opts));
+    .action(
+      (
+        input: string,
+        opts: {
+          format: ExportFormat;
+          from?: ImportFormat;
+          template?: string;
+          relations?: string;
+          relInfo?: string;
+          out: string;
+          force?: boolean;
+          servedModel?: string;
+          serverFlavor?: ServerFlavor;
+          answers?: 'names' | 'codes';
+          direction?: DirectionMode;
+        },
+      ) => exportCommand(input, opts),
+    );
 
   program
     .command('eval')
     .description('score predictions against gold, as the official scorers do')
-    .addOption(new Option('--metric <metric>', 'micro (TACRED-style), semeval (official), docred (F1 / Ign F1)').choices(['micro', 'semeval', 'docred']).makeOptionMandatory())
+    .addOption(
+      new Option(
+        '--metric <metric>',
+        'micro (TACRED-style), semeval (official), docred (F1 / Ign F1)',
+      )
+        .choices(['micro', 'semeval', 'docred'])
+        .makeOptionMandatory(),
+    )
     .requiredOption('--gold <file>', 'gold file (native format or canonical JSONL)')
-    .requiredOption('--pred <file>', 'predictions (SemEval answer file, DocRED submission JSON, or canonical JSONL)')
+    .requiredOption(
+      '--pred <file>',
+      'predictions (SemEval answer file, DocRED submission JSON, or canonical JSONL)',
+    )
     .option('--train <file>', 'DocRED training file (for Ign F1)')
     .option('--relations <file>', 'relation set (no-relation label; DocRED relation ids)')
     .option('--rel-info <file>', 'rel_info.json (DocRED)')
-    .addOption(new Option('--gold-format <format>', 'gold format (detected when omitted)').choices([...IMPORT_FORMATS]))
-    .addOption(new Option('--pred-format <format>', 'prediction format (detected when omitted)').choices([...IMPORT_FORMATS]))
-    .option('--only-predicted', 'score only the gold examples (documents) the predictions cover, e.g. a run with --limit')
+    .addOption(
+      new Option('--gold-format <format>', 'gold format (detected when omitted)').choices([
+        ...IMPORT_FORMATS,
+      ]),
+    )
+    .addOption(
+      new Option('--pred-format <format>', 'prediction format (detected when omitted)').choices([
+        ...IMPORT_FORMATS,
+      ]),
+    )
+    .option(
+      '--only-predicted',
+      'score only the gold examples (documents) the predictions cover, e.g. a run with --limit',
+    )
     .option('--json', 'print one JSON object')
-    .action((opts: { metric: 'micro' | 'semeval' | 'docred'; gold: string; pred: string; train?: string; relations?: string; relInfo?: string; goldFormat?: ImportFormat; predFormat?: ImportFormat; onlyPredicted?: boolean; json?: boolean }) => evalCommand(opts));
+    .action(
+      (opts: {
+        metric: 'micro' | 'semeval' | 'docred';
+        gold: string;
+        pred: string;
+        train?: string;
+        relations?: string;
+        relInfo?: string;
+        goldFormat?: ImportFormat;
+        predFormat?: ImportFormat;
+        onlyPredicted?: boolean;
+        json?: boolean;
+      }) => evalCommand(opts),
+    );
 
   program
     .command('validate')
     .description('check a file and report every problem with its line')
     .argument('<in>', 'input file')
-    .addOption(new Option('--from <format>', 'input format (detected when omitted)').choices([...IMPORT_FORMATS]))
-    .addOption(new Option('--format <format>', 'the same as --from (older name)').choices([...IMPORT_FORMATS]).hideHelp())
+    .addOption(
+      new Option('--from <format>', 'input format (detected when omitted)').choices([
+        ...IMPORT_FORMATS,
+      ]),
+    )
+    .addOption(
+      new Option('--format <format>', 'the same as --from (older name)')
+        .choices([...IMPORT_FORMATS])
+        .hideHelp(),
+    )
     .option('--relations <file>', 'relation2id.txt or relation-set JSON')
     .option('--rel-info <file>', 'rel_info.json (DocRED)')
-    .action(async (input: string, o: { from?: ImportFormat; format?: ImportFormat; relations?: string; relInfo?: string }) => {
-      await load(input, { ...o, format: o.from ?? o.format }, true);
-    });
+    .action(
+      async (
+        input: string,
+        o: { from?: ImportFormat; format?: ImportFormat; relations?: string; relInfo?: string },
+      ) => {
+        await load(input, { ...o, format: o.from ?? o.format }, true);
+      },
+    );
 }
 
-async function importCommand(input: string, o: { from?: ImportFormat | 'openai-batch-results'; format?: ImportFormat | 'openai-batch-results'; relations?: string; relInfo?: string; out: string; relationSetOut?: string; force?: boolean; batch?: string }): Promise<void> {
+async function importCommand(
+  input: string,
+  o: {
+    from?: ImportFormat | 'openai-batch-results';
+    format?: ImportFormat | 'openai-batch-results';
+    relations?: string;
+    relInfo?: string;
+    out: string;
+    relationSetOut?: string;
+    force?: boolean;
+    batch?: string;
+  },
+): Promise<void> {
   const chosen = o.from ?? o.format;
   if (chosen === 'openai-batch-results') return importOpenAiBatchResults(input, o);
   if (o.batch) throw new InputError('--batch goes with --from openai-batch-results');
   const opts = { ...o, format: chosen };
   const inputs = [input, opts.relations, opts.relInfo];
-  if (opts.relationSetOut && path.resolve(opts.relationSetOut) === path.resolve(opts.out)) throw new InputError('--relation-set-out and -o name the same file', opts.out);
+  if (opts.relationSetOut && path.resolve(opts.relationSetOut) === path.resolve(opts.out))
+    throw new InputError('--relation-set-out and -o name the same file', opts.out);
   await prepareReplace(opts.out, inputs, opts.force);
   if (opts.relationSetOut) await prepareReplace(opts.relationSetOut, inputs, opts.force);
   const r = await load(input, opts);
-  if (opts.relationSetOut && !r.relationSet) throw new InputError(`the ${r.format} input defines no relation set (pass --relations or --rel-info)`);
-  await writeOutput(opts.out, inputs, opts.force, () => r.records.map((x) => serializeRecord(x) + '\n').join(''));
+  if (opts.relationSetOut && !r.relationSet)
+    throw new InputError(
+      `the ${r.format} input defines no relation set (pass --relations or --rel-info)`,
+    );
+  await writeOutput(opts.out, inputs, opts.force, () =>
+    r.records.map((x) => serializeRecord(x) + '\n').join(''),
+  );
   process.stderr.write(`wrote ${r.records.length} record(s) to ${opts.out}\n`);
-  if (opts.relationSetOut) await writeOutput(opts.relationSetOut, inputs, opts.force, () => JSON.stringify(r.relationSet, null, 2) + '\n');
+  if (opts.relationSetOut)
+    await writeOutput(
+      opts.relationSetOut,
+      inputs,
+      opts.force,
+      () => JSON.stringify(r.relationSet, null, 2) + '\n',
+    );
 }
 
-async function exportCommand(input: string, opts: { format: ExportFormat; from?: ImportFormat; template?: string; relations?: string; relInfo?: string; out: string; force?: boolean; servedModel?: string; serverFlavor?: ServerFlavor; answers?: 'names' | 'codes'; direction?: DirectionMode }): Promise<void> {
+async function exportCommand(
+  input: string,
+  opts: {
+    format: ExportFormat;
+    from?: ImportFormat;
+    template?: string;
+    relations?: string;
+    relInfo?: string;
+    out: string;
+    force?: boolean;
+    servedModel?: string;
+    serverFlavor?: ServerFlavor;
+    answers?: 'names' | 'codes';
+    direction?: DirectionMode;
+  },
+): Promise<void> {
   if (opts.format === 'openai-batch') return exportOpenAiBatch(input, opts);
   const inputs = [input, opts.template, opts.relations, opts.relInfo];
   await prepareReplace(opts.out, inputs, opts.force);
-  const r = await load(input, { format: opts.from, relations: opts.relations, relInfo: opts.relInfo });
+  const r = await load(input, {
+    format: opts.from,
+    relations: opts.relations,
+    relInfo: opts.relInfo,
+  });
   const rs = await relationSetFor(opts, r.relationSet);
   let data: string;
   switch (opts.format) {
@@ -180,7 +371,18 @@ async function exportCommand(input: string, opts: { format: ExportFormat; from?:
   process.stderr.write(`wrote ${opts.format} to ${opts.out}\n`);
 }
 
-async function evalCommand(opts: { metric: 'micro' | 'semeval' | 'docred'; gold: string; pred: string; train?: string; relations?: string; relInfo?: string; goldFormat?: ImportFormat; predFormat?: ImportFormat; onlyPredicted?: boolean; json?: boolean }): Promise<void> {
+async function evalCommand(opts: {
+  metric: 'micro' | 'semeval' | 'docred';
+  gold: string;
+  pred: string;
+  train?: string;
+  relations?: string;
+  relInfo?: string;
+  goldFormat?: ImportFormat;
+  predFormat?: ImportFormat;
+  onlyPredicted?: boolean;
+  json?: boolean;
+}): Promise<void> {
   let result: EvalResult;
   if (opts.metric === 'semeval') {
     let gold = await semevalMap(opts.gold, { format: opts.goldFormat });
@@ -196,23 +398,54 @@ async function evalCommand(opts: { metric: 'micro' | 'semeval' | 'docred'; gold:
       const s = await loadDocRedSubmission(opts.pred);
       report(s.diagnostics);
       preds = s.predictions;
-    } else preds = docPredsOf((await load(opts.pred, { format: opts.predFormat, relInfo: opts.relInfo })).records, rs);
-    const train = opts.train ? docGoldOf((await load(opts.train, { relInfo: opts.relInfo })).records, rs) : undefined;
+    } else
+      preds = docPredsOf(
+        (await load(opts.pred, { format: opts.predFormat, relInfo: opts.relInfo })).records,
+        rs,
+      );
+    const train = opts.train
+      ? docGoldOf((await load(opts.train, { relInfo: opts.relInfo })).records, rs)
+      : undefined;
     const titles = new Set(preds.map((x) => x.title));
-    result = evaluateDocRed(opts.onlyPredicted ? gold.filter((d) => titles.has(d.title)) : gold, preds, train);
+    result = evaluateDocRed(
+      opts.onlyPredicted ? gold.filter((d) => titles.has(d.title)) : gold,
+      preds,
+      train,
+    );
     const uncovered = gold.filter((d) => !titles.has(d.title)).length;
-    if (uncovered && !opts.onlyPredicted) result.warnings.push(`${uncovered} of ${gold.length} gold document(s) have no prediction: their facts count as misses in recall (score only the predicted documents with --only-predicted)`);
+    if (uncovered && !opts.onlyPredicted)
+      result.warnings.push(
+        `${uncovered} of ${gold.length} gold document(s) have no prediction: their facts count as misses in recall (score only the predicted documents with --only-predicted)`,
+      );
   } else {
     const g = await load(opts.gold, { format: opts.goldFormat, relations: opts.relations });
     const p = await load(opts.pred, { format: opts.predFormat, relations: opts.relations });
     const ids = new Set(p.records.map((x) => x.id));
-    result = evaluateMicro(opts.onlyPredicted ? g.records.filter((x) => ids.has(x.id)) : g.records, p.records, await relationSetFor(opts, g.relationSet));
+    result = evaluateMicro(
+      opts.onlyPredicted ? g.records.filter((x) => ids.has(x.id)) : g.records,
+      p.records,
+      await relationSetFor(opts, g.relationSet),
+    );
     // evaluateMicro warns about gold records without a prediction; say how to leave them out.
-    if (!opts.onlyPredicted && g.records.some((x) => !ids.has(x.id))) result.warnings.push('score only the predicted records with --only-predicted');
+    if (!opts.onlyPredicted && g.records.some((x) => !ids.has(x.id)))
+      result.warnings.push('score only the predicted records with --only-predicted');
   }
   if (opts.json) {
-    const { metric, precision, recall, f1, ign_f1, per_relation, confusion, counts, warnings } = result;
-    process.stdout.write(JSON.stringify({ metric, precision, recall, f1, ...(ign_f1 !== undefined ? { ign_f1 } : {}), per_relation, confusion, counts, warnings }) + '\n');
+    const { metric, precision, recall, f1, ign_f1, per_relation, confusion, counts, warnings } =
+      result;
+    process.stdout.write(
+      JSON.stringify({
+        metric,
+        precision,
+        recall,
+        f1,
+        ...(ign_f1 !== undefined ? { ign_f1 } : {}),
+        per_relation,
+        confusion,
+        counts,
+        warnings,
+      }) + '\n',
+    );
     for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
   } else printResult(result);
 }

@@ -7,12 +7,25 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { InputError } from './core/diagnostics';
 import { parseRelInfo, relationSetFromRelInfo } from './core/formats/docred';
-import { PairFilterModel, filterBySentenceDistance, filterCurve, parsePairFilter, scorePairs, summarizeCurve, trainPairFilter } from './core/pipelines/pairFilter';
+import {
+  PairFilterModel,
+  filterBySentenceDistance,
+  filterCurve,
+  parsePairFilter,
+  scorePairs,
+  summarizeCurve,
+  trainPairFilter,
+} from './core/pipelines/pairFilter';
 import { RelRecord, RelationSet, candidatePairs } from './core/schema';
 import { LlamaEmbedder } from './engine/embedder';
 import { LlamaEngine } from './engine/llama';
 import { ClassifierEngine } from './core/ports';
-import { ServerCliOptions, addServerOptions, checkServerOptions, openServerEngine } from './cliServer';
+import {
+  ServerCliOptions,
+  addServerOptions,
+  checkServerOptions,
+  openServerEngine,
+} from './cliServer';
 import { resolveModel } from './engine/models';
 import { openDocOutput, runDocExtractJob } from './node/docExtract';
 import { documentFiles, documentOptions } from './node/jobs';
@@ -28,7 +41,10 @@ import { DocBatch, planBatches } from './core/pipelines/docPlan';
 import { cliOption } from './cliCommon';
 
 export interface CliContext {
-  load(file: string, opts: { format?: ImportFormat; relations?: string; relInfo?: string }): ReturnType<typeof loadRecords>;
+  load(
+    file: string,
+    opts: { format?: ImportFormat; relations?: string; relInfo?: string },
+  ): ReturnType<typeof loadRecords>;
   modelSpec(option: string | undefined): string;
   positiveInt(v: string, name: string): number;
   setExitCode(code: number): void;
@@ -36,7 +52,8 @@ export interface CliContext {
 
 function fraction(v: string, name: string): number {
   const n = Number(v);
-  if (!Number.isFinite(n) || n < 0 || n > 1) throw new InputError(`${name} must be a number between 0 and 1, got ${JSON.stringify(v)}`);
+  if (!Number.isFinite(n) || n < 0 || n > 1)
+    throw new InputError(`${name} must be a number between 0 and 1, got ${JSON.stringify(v)}`);
   return n;
 }
 
@@ -44,14 +61,24 @@ function fraction(v: string, name: string): number {
 async function relInfoFor(input: string, option: string | undefined): Promise<string | undefined> {
   if (option) return option;
   const guess = path.join(path.dirname(input), 'rel_info.json');
-  return (await fs.stat(guess).then(() => true, () => false)) ? guess : undefined;
+  return (await fs.stat(guess).then(
+    () => true,
+    () => false,
+  ))
+    ? guess
+    : undefined;
 }
 
-async function loadDocs(ctx: CliContext, file: string, opts: { relations?: string; relInfo?: string; from?: ImportFormat }): Promise<{ records: RelRecord[]; relationSet?: RelationSet }> {
+async function loadDocs(
+  ctx: CliContext,
+  file: string,
+  opts: { relations?: string; relInfo?: string; from?: ImportFormat },
+): Promise<{ records: RelRecord[]; relationSet?: RelationSet }> {
   const relInfo = await relInfoFor(file, opts.relInfo);
   const r = await ctx.load(file, { format: opts.from, relations: opts.relations, relInfo });
   let rs = r.relationSet;
-  if (!rs && relInfo) rs = relationSetFromRelInfo(parseRelInfo((await readText(relInfo)).text, relInfo));
+  if (!rs && relInfo)
+    rs = relationSetFromRelInfo(parseRelInfo((await readText(relInfo)).text, relInfo));
   return { records: r.records, relationSet: rs };
 }
 
@@ -86,75 +113,171 @@ interface ExtractDocOptions extends ServerCliOptions {
 export function addDocumentCommands(program: Command, bench: Command, ctx: CliContext): void {
   program
     .command('train-filter')
-    .description('train the candidate-pair filter (LMRC relation candidate proposal) on labeled documents')
-    .requiredOption('--train <file>', 'labeled documents (DocRED JSON or canonical JSONL with entities)')
+    .description(
+      'train the candidate-pair filter (LMRC relation candidate proposal) on labeled documents',
+    )
+    .requiredOption(
+      '--train <file>',
+      'labeled documents (DocRED JSON or canonical JSONL with entities)',
+    )
     .option('--rel-info <file>', 'rel_info.json (DocRED; default: next to --train)')
     .option('--relations <file>', 'relation set JSON (its no-relation label is not a relation)')
-    .option('--target-recall <r>', 'the default keep-threshold reaches this recall of gold pairs on held-out documents', (v) => fraction(v, '--target-recall'), 0.95)
+    .option(
+      '--target-recall <r>',
+      'the default keep-threshold reaches this recall of gold pairs on held-out documents',
+      (v) => fraction(v, '--target-recall'),
+      0.95,
+    )
     .option('--epochs <n>', 'training epochs', (v) => ctx.positiveInt(v, '--epochs'), 6)
     .option('--force', 'replace the output file if it exists')
     .requiredOption('-o, --out <file>', 'filter JSON')
-    .action((opts: { train: string; relInfo?: string; relations?: string; targetRecall: number; epochs: number; out: string; force?: boolean }) => trainFilterCommand(ctx, opts));
+    .action(
+      (opts: {
+        train: string;
+        relInfo?: string;
+        relations?: string;
+        targetRecall: number;
+        epochs: number;
+        out: string;
+        force?: boolean;
+      }) => trainFilterCommand(ctx, opts),
+    );
 
   program
     .command('extract-doc')
-    .description('document-level extraction (LMRC): candidate pairs → filter → k pairs per prompt → aligned triples')
-    .argument('<in>', 'DocRED JSON, canonical JSONL with entities, or a plain .txt file (entities are proposed by the model)')
-    .option('--model <path|uri|id>', 'GGUF model: a path, hf:user/repo/file.gguf, an https URL, or a catalog id (default: $RELATION_LENS_MODEL, else the catalog default)')
+    .description(
+      'document-level extraction (LMRC): candidate pairs → filter → k pairs per prompt → aligned triples',
+    )
+    .argument(
+      '<in>',
+      'DocRED JSON, canonical JSONL with entities, or a plain .txt file (entities are proposed by the model)',
+    )
+    .option(
+      '--model <path|uri|id>',
+      'GGUF model: a path, hf:user/repo/file.gguf, an https URL, or a catalog id (default: $RELATION_LENS_MODEL, else the catalog default)',
+    )
     .addOption(cliOption('documentFilter'))
     .addOption(cliOption('threshold'))
     .addOption(cliOption('documentK'))
     .addOption(cliOption('documentTemplate'))
     .option('--none', 'allow the answer None with a template file')
-    .option('--evidence', 'with a template file: number the sentences and ask for evidence after each relation')
+    .option(
+      '--evidence',
+      'with a template file: number the sentences and ask for evidence after each relation',
+    )
     .option('--relations <file>', 'relation set JSON')
     .option('--rel-info <file>', 'rel_info.json (DocRED; default: next to the input)')
-    .addOption(new Option('--from <format>', 'input format (detected when omitted)').choices(['docred', 'jsonl']))
+    .addOption(
+      new Option('--from <format>', 'input format (detected when omitted)').choices([
+        'docred',
+        'jsonl',
+      ]),
+    )
     .addOption(cliOption('entityFuzzy'))
     .addOption(cliOption('relationFuzzy'))
-    .option('--relation-embedder <kind>', 'map out-of-set relation names by embedding similarity: none, llm (the model), or gguf:PATH', 'none')
+    .option(
+      '--relation-embedder <kind>',
+      'map out-of-set relation names by embedding similarity: none, llm (the model), or gguf:PATH',
+      'none',
+    )
     .addOption(cliOption('theta'))
     .addOption(cliOption('parallel'))
     .addOption(cliOption('threads'))
     .addOption(cliOption('contextSize'))
     .option('--limit <n>', 'only the first N documents', (v) => ctx.positiveInt(v, '--limit'))
-    .option('--no-resume', 'start over instead of resuming after the documents already in the output (needs --force when the output exists)')
-    .option('--force', 'with --no-resume: replace an existing output; also replace report/submission files or a file that is not a Relation Lens output')
-    .requiredOption('-o, --out <file>', 'output JSONL (also OUT.report.json and, for DocRED relation sets, OUT.submission.json)')
-    .action((input: string, opts: ExtractDocOptions, cmd: Command) => extractDocCommand(ctx, input, opts, cmd));
+    .option(
+      '--no-resume',
+      'start over instead of resuming after the documents already in the output (needs --force when the output exists)',
+    )
+    .option(
+      '--force',
+      'with --no-resume: replace an existing output; also replace report/submission files or a file that is not a Relation Lens output',
+    )
+    .requiredOption(
+      '-o, --out <file>',
+      'output JSONL (also OUT.report.json and, for DocRED relation sets, OUT.submission.json)',
+    )
+    .action((input: string, opts: ExtractDocOptions, cmd: Command) =>
+      extractDocCommand(ctx, input, opts, cmd),
+    );
   addServerOptions(program.commands.find((c) => c.name() === 'extract-doc')!);
 
   bench
     .command('filter')
-    .description('candidate filter quality: recall of gold pairs against the fraction of pairs kept')
+    .description(
+      'candidate filter quality: recall of gold pairs against the fraction of pairs kept',
+    )
     .requiredOption('--filter <file>', 'filter JSON (train-filter)')
     .requiredOption('--gold <file>', 'labeled documents (DocRED JSON or canonical JSONL)')
     .option('--rel-info <file>', 'rel_info.json (default: next to --gold)')
     .option('--json', 'print one JSON object')
-    .action((opts: { filter: string; gold: string; relInfo?: string; json?: boolean }) => filterCommand(ctx, opts));
+    .action((opts: { filter: string; gold: string; relInfo?: string; json?: boolean }) =>
+      filterCommand(ctx, opts),
+    );
 
   bench
     .command('doc-cost')
-    .description('LLM prompt tokens per document with the filter versus all pairs (same model, same k, same template)')
+    .description(
+      'LLM prompt tokens per document with the filter versus all pairs (same model, same k, same template)',
+    )
     .requiredOption('--filter <file>', 'filter JSON (train-filter)')
     .requiredOption('--gold <file>', 'documents (DocRED JSON or canonical JSONL)')
-    .option('--model <path|uri|id>', 'GGUF model whose tokenizer and chat template count the tokens')
+    .option(
+      '--model <path|uri|id>',
+      'GGUF model whose tokenizer and chat template count the tokens',
+    )
     .option('--rel-info <file>', 'rel_info.json (default: next to --gold)')
-    .addOption(cliOption('threshold', { description: 'keep-threshold (default: the filter file\'s)' }))
+    .addOption(
+      cliOption('threshold', { description: "keep-threshold (default: the filter file's)" }),
+    )
     .addOption(cliOption('documentK'))
     .addOption(cliOption('documentTemplate'))
-    .addOption(cliOption('contextSize', { description: 'context size (long documents are windowed to fit)' }))
+    .addOption(
+      cliOption('contextSize', {
+        description: 'context size (long documents are windowed to fit)',
+      }),
+    )
     .option('--limit <n>', 'only the first N documents', (v) => ctx.positiveInt(v, '--limit'))
     .option('--json', 'print one JSON object')
-    .action((opts: { filter: string; gold: string; model?: string; relInfo?: string; threshold?: number; k: number; template: string; contextSize: number; limit?: number; json?: boolean }) => docCostCommand(ctx, opts));
+    .action(
+      (opts: {
+        filter: string;
+        gold: string;
+        model?: string;
+        relInfo?: string;
+        threshold?: number;
+        k: number;
+        template: string;
+        contextSize: number;
+        limit?: number;
+        json?: boolean;
+      }) => docCostCommand(ctx, opts),
+    );
 }
 
-async function trainFilterCommand(ctx: CliContext, opts: { train: string; relInfo?: string; relations?: string; targetRecall: number; epochs: number; out: string; force?: boolean }): Promise<void> {
+async function trainFilterCommand(
+  ctx: CliContext,
+  opts: {
+    train: string;
+    relInfo?: string;
+    relations?: string;
+    targetRecall: number;
+    epochs: number;
+    out: string;
+    force?: boolean;
+  },
+): Promise<void> {
   await prepareReplace(opts.out, [opts.train, opts.relInfo, opts.relations], opts.force);
   const { records, relationSet } = await loadDocs(ctx, opts.train, opts);
   if (!records.length) throw new InputError('no documents to train on', opts.train);
   const t0 = Date.now();
-  const model = trainPairFilter(records, { relationSet, targetRecall: opts.targetRecall, epochs: opts.epochs, file: path.basename(opts.train), onEpoch: (e, l) => process.stderr.write(`epoch ${e}: log-loss ${l.toFixed(4)}\n`) });
+  const model = trainPairFilter(records, {
+    relationSet,
+    targetRecall: opts.targetRecall,
+    epochs: opts.epochs,
+    file: path.basename(opts.train),
+    onEpoch: (e, l) => process.stderr.write(`epoch ${e}: log-loss ${l.toFixed(4)}\n`),
+  });
   await writeFileAtomic(opts.out, JSON.stringify(model) + '\n');
   const t = model.trainedOn;
   process.stderr.write(
@@ -164,16 +287,35 @@ async function trainFilterCommand(ctx: CliContext, opts: { train: string; relInf
   );
 }
 
-async function extractDocCommand(ctx: CliContext, input: string, opts: ExtractDocOptions, cmd: Command): Promise<void> {
+async function extractDocCommand(
+  ctx: CliContext,
+  input: string,
+  opts: ExtractDocOptions,
+  cmd: Command,
+): Promise<void> {
   checkServerOptions(cmd, opts);
-  if (opts.engine === 'openai' && opts.relationEmbedder === 'llm') throw new InputError('--relation-embedder llm embeds with the in-process model; with --engine openai use gguf:PATH or none');
+  if (opts.engine === 'openai' && opts.relationEmbedder === 'llm')
+    throw new InputError(
+      '--relation-embedder llm embeds with the in-process model; with --engine openai use gguf:PATH or none',
+    );
   // The outputs are checked and locked before anything is loaded (and long before the model).
   const filterFile = opts.filter !== 'none' && opts.filter !== 'llm' ? opts.filter : undefined;
-  const output = await openDocOutput(opts.out, { inputs: [input, opts.relations, opts.relInfo, opts.model, filterFile, opts.template], resume: opts.resume, force: opts.force });
-  await usingOutput(output, (l) => process.stderr.write(l + '\n'), () => extractDocInto(ctx, output, { input, opts, cmd }));
+  const output = await openDocOutput(opts.out, {
+    inputs: [input, opts.relations, opts.relInfo, opts.model, filterFile, opts.template],
+    resume: opts.resume,
+    force: opts.force,
+  });
+  await usingOutput(
+    output,
+    (l) => process.stderr.write(l + '\n'),
+    () => extractDocInto(ctx, output, { input, opts, cmd }),
+  );
 }
 
-async function filterCommand(ctx: CliContext, opts: { filter: string; gold: string; relInfo?: string; json?: boolean }): Promise<void> {
+async function filterCommand(
+  ctx: CliContext,
+  opts: { filter: string; gold: string; relInfo?: string; json?: boolean },
+): Promise<void> {
   const model = await loadFilter(opts.filter);
   const { records, relationSet } = await loadDocs(ctx, opts.gold, opts);
   const c = filterCurve(model, records, relationSet);
@@ -188,24 +330,68 @@ async function filterCommand(ctx: CliContext, opts: { filter: string; gold: stri
     recall_at_95: at95.recall,
     kept_fraction_at_95: at95.keptFraction,
     threshold_at_95: at95.threshold,
-    model_threshold: { threshold: model.threshold, recall: atModel.recall, kept_fraction: atModel.keptFraction },
+    model_threshold: {
+      threshold: model.threshold,
+      recall: atModel.recall,
+      kept_fraction: atModel.keptFraction,
+    },
     by_kept: s.byKept,
     by_recall: s.byRecall,
-    curve: c.points.filter((_, i) => i % step === 0 || i === c.points.length - 1).map((p) => [+p.keptFraction.toFixed(5), +p.recall.toFixed(5)]),
-    by_sentence_distance_at_95: filterBySentenceDistance(model, records, at95.threshold, relationSet),
+    curve: c.points
+      .filter((_, i) => i % step === 0 || i === c.points.length - 1)
+      .map((p) => [+p.keptFraction.toFixed(5), +p.recall.toFixed(5)]),
+    by_sentence_distance_at_95: filterBySentenceDistance(
+      model,
+      records,
+      at95.threshold,
+      relationSet,
+    ),
   };
   if (opts.json) return void process.stdout.write(JSON.stringify(res) + '\n');
-  const out = [`documents ${res.documents}, candidate pairs ${res.pairs}, gold pairs ${res.gold_pairs}`, '', `${'kept'.padStart(8)} ${'recall'.padStart(8)} ${'threshold'.padStart(10)}`];
-  for (const p of s.byKept) out.push(`${(100 * p.keptFraction).toFixed(1).padStart(7)}% ${(100 * p.recall).toFixed(1).padStart(7)}% ${p.threshold.toPrecision(4).padStart(10)}`);
-  out.push('', `95% recall: keeps ${(100 * at95.keptFraction).toFixed(1)}% of the pairs (threshold ${at95.threshold.toPrecision(4)})`);
-  out.push(`the filter's own threshold ${model.threshold.toPrecision(4)}: recall ${(100 * atModel.recall).toFixed(1)}%, kept ${(100 * atModel.keptFraction).toFixed(1)}%`);
+  const out = [
+    `documents ${res.documents}, candidate pairs ${res.pairs}, gold pairs ${res.gold_pairs}`,
+    '',
+    `${'kept'.padStart(8)} ${'recall'.padStart(8)} ${'threshold'.padStart(10)}`,
+  ];
+  for (const p of s.byKept)
+    out.push(
+      `${(100 * p.keptFraction).toFixed(1).padStart(7)}% ${(100 * p.recall).toFixed(1).padStart(7)}% ${p.threshold.toPrecision(4).padStart(10)}`,
+    );
+  out.push(
+    '',
+    `95% recall: keeps ${(100 * at95.keptFraction).toFixed(1)}% of the pairs (threshold ${at95.threshold.toPrecision(4)})`,
+  );
+  out.push(
+    `the filter's own threshold ${model.threshold.toPrecision(4)}: recall ${(100 * atModel.recall).toFixed(1)}%, kept ${(100 * atModel.keptFraction).toFixed(1)}%`,
+  );
   const pct = (a: number, b: number) => `${b ? ((100 * a) / b).toFixed(1) : '-'}%`.padStart(8);
-  out.push('', 'by closest sentence distance of the mentions, at the 95%-recall threshold:', `${'distance'.padStart(8)} ${'pairs'.padStart(8)} ${'of gold'.padStart(8)} ${'related'.padStart(8)} ${'kept'.padStart(8)} ${'recall'.padStart(8)}`);
-  for (const r of res.by_sentence_distance_at_95) out.push(`${r.distance.padStart(8)} ${pct(r.pairs, res.pairs)} ${pct(r.goldPairs, res.gold_pairs)} ${pct(r.goldPairs, r.pairs)} ${pct(r.kept, r.pairs)} ${pct(r.goldKept, r.goldPairs)}`);
+  out.push(
+    '',
+    'by closest sentence distance of the mentions, at the 95%-recall threshold:',
+    `${'distance'.padStart(8)} ${'pairs'.padStart(8)} ${'of gold'.padStart(8)} ${'related'.padStart(8)} ${'kept'.padStart(8)} ${'recall'.padStart(8)}`,
+  );
+  for (const r of res.by_sentence_distance_at_95)
+    out.push(
+      `${r.distance.padStart(8)} ${pct(r.pairs, res.pairs)} ${pct(r.goldPairs, res.gold_pairs)} ${pct(r.goldPairs, r.pairs)} ${pct(r.kept, r.pairs)} ${pct(r.goldKept, r.goldPairs)}`,
+    );
   process.stdout.write(out.join('\n') + '\n');
 }
 
-async function docCostCommand(ctx: CliContext, opts: { filter: string; gold: string; model?: string; relInfo?: string; threshold?: number; k: number; template: string; contextSize: number; limit?: number; json?: boolean }): Promise<void> {
+async function docCostCommand(
+  ctx: CliContext,
+  opts: {
+    filter: string;
+    gold: string;
+    model?: string;
+    relInfo?: string;
+    threshold?: number;
+    k: number;
+    template: string;
+    contextSize: number;
+    limit?: number;
+    json?: boolean;
+  },
+): Promise<void> {
   const model = await loadFilter(opts.filter);
   const d = await loadDocs(ctx, opts.gold, opts);
   if (!d.relationSet) throw new InputError('no relation set: pass --rel-info', opts.gold);
@@ -220,10 +406,27 @@ async function docCostCommand(ctx: CliContext, opts: { filter: string; gold: str
     const t0 = Date.now();
     const cost = async (r: RelRecord, pairs: Array<[string, string]>) => {
       const byId = new Map(r.entities.map((e) => [e.id, e]));
-      const prompt = (b: DocBatch) => chatPrompt(template, docPromptView(r, rs, { none }, b.pairs.map(([h, t]) => [byId.get(h)!, byId.get(t)!]), b.text));
+      const prompt = (b: DocBatch) =>
+        chatPrompt(
+          template,
+          docPromptView(
+            r,
+            rs,
+            { none },
+            b.pairs.map(([h, t]) => [byId.get(h)!, byId.get(t)!]),
+            b.text,
+          ),
+        );
       const counted = new Map<DocBatch, number>();
-      const count = async (b: DocBatch) => counted.get(b) ?? counted.set(b, await engine.countPromptTokens(prompt(b))).get(b)!;
-      const { batches } = await planBatches(r, pairs, opts.k, async (b) => (await count(b)) + 16 * b.pairs.length <= opts.contextSize, evidence);
+      const count = async (b: DocBatch) =>
+        counted.get(b) ?? counted.set(b, await engine.countPromptTokens(prompt(b))).get(b)!;
+      const { batches } = await planBatches(
+        r,
+        pairs,
+        opts.k,
+        async (b) => (await count(b)) + 16 * b.pairs.length <= opts.contextSize,
+        evidence,
+      );
       let tokens = 0;
       for (const b of batches) tokens += await count(b);
       return { prompts: batches.length, tokens };
@@ -239,7 +442,11 @@ async function docCostCommand(ctx: CliContext, opts: { filter: string; gold: str
       const a = await cost(r, pairs);
       const b = await cost(r, keep);
       all = { prompts: all.prompts + a.prompts, tokens: all.tokens + a.tokens };
-      kept = { prompts: kept.prompts + b.prompts, tokens: kept.tokens + b.tokens, pairs: kept.pairs + keep.length };
+      kept = {
+        prompts: kept.prompts + b.prompts,
+        tokens: kept.tokens + b.tokens,
+        pairs: kept.pairs + keep.length,
+      };
       bar.update(i + 1, records.length, Date.now() - t0);
     }
     bar.stop();
@@ -273,7 +480,14 @@ async function docCostCommand(ctx: CliContext, opts: { filter: string; gold: str
 }
 
 /** The documents of an extract-doc input (records, or a text whose entities the model proposes) and the relation set. */
-async function docInputs(ctx: CliContext, input: string, opts: ExtractDocOptions): Promise<{ inputs: Array<{ record: RelRecord } | { id: string; text: string }>; rs: RelationSet }> {
+async function docInputs(
+  ctx: CliContext,
+  input: string,
+  opts: ExtractDocOptions,
+): Promise<{
+  inputs: Array<{ record: RelRecord } | { id: string; text: string }>;
+  rs: RelationSet;
+}> {
   let inputs: Array<{ record: RelRecord } | { id: string; text: string }>;
   let rs: RelationSet | undefined;
   if (/\.(txt|md|text)$/i.test(input)) {
@@ -281,18 +495,28 @@ async function docInputs(ctx: CliContext, input: string, opts: ExtractDocOptions
     if (!text.trim()) throw new InputError('the text file is empty', input);
     inputs = [{ id: path.basename(input), text }];
     if (opts.relations) rs = await loadRelationSet(opts.relations);
-    else if (opts.relInfo) rs = relationSetFromRelInfo(parseRelInfo((await readText(opts.relInfo)).text, opts.relInfo));
+    else if (opts.relInfo)
+      rs = relationSetFromRelInfo(parseRelInfo((await readText(opts.relInfo)).text, opts.relInfo));
   } else {
     const d = await loadDocs(ctx, input, opts);
     inputs = d.records.map((record) => ({ record }));
     rs = d.relationSet;
   }
-  if (!rs) throw new InputError('no relation set: pass --rel-info (DocRED rel_info.json) or --relations (relation-set JSON)', input);
+  if (!rs)
+    throw new InputError(
+      'no relation set: pass --rel-info (DocRED rel_info.json) or --relations (relation-set JSON)',
+      input,
+    );
   return { inputs: opts.limit ? inputs.slice(0, opts.limit) : inputs, rs };
 }
 
 /** The engine of an extract-doc run: a serving engine (--engine openai) or the model in-process. */
-async function openDocEngine(ctx: CliContext, cmd: Command, opts: ExtractDocOptions, signal: AbortSignal): Promise<{ engine: ClassifierEngine; spec: string; modelPath: string }> {
+async function openDocEngine(
+  ctx: CliContext,
+  cmd: Command,
+  opts: ExtractDocOptions,
+  signal: AbortSignal,
+): Promise<{ engine: ClassifierEngine; spec: string; modelPath: string }> {
   if (opts.engine === 'openai') {
     const server = await openServerEngine(cmd, opts, signal);
     return { engine: server, spec: server.info.model, modelPath: '' };
@@ -301,15 +525,37 @@ async function openDocEngine(ctx: CliContext, cmd: Command, opts: ExtractDocOpti
   const dl = new ProgressBar(`downloading ${spec}`);
   const modelPath = await resolveModel(spec, { signal, onProgress: (d, t) => dl.update(d, t) });
   dl.stop();
-  return { engine: await LlamaEngine.open({ modelPath, threads: opts.threads, parallel: opts.parallel, contextSize: opts.contextSize, signal }), spec, modelPath };
+  return {
+    engine: await LlamaEngine.open({
+      modelPath,
+      threads: opts.threads,
+      parallel: opts.parallel,
+      contextSize: opts.contextSize,
+      signal,
+    }),
+    spec,
+    modelPath,
+  };
 }
 
 /** The relation embedder of --relation-embedder (none: undefined). */
-async function openRelationEmbedder(opts: ExtractDocOptions, modelPath: string, signal: AbortSignal): Promise<LlamaEmbedder | undefined> {
+async function openRelationEmbedder(
+  opts: ExtractDocOptions,
+  modelPath: string,
+  signal: AbortSignal,
+): Promise<LlamaEmbedder | undefined> {
   if (opts.relationEmbedder === 'none') return undefined;
-  const gguf = opts.relationEmbedder.startsWith('gguf:') ? opts.relationEmbedder.slice(5) : undefined;
-  if (!gguf && opts.relationEmbedder !== 'llm') throw new InputError(`--relation-embedder must be none, llm or gguf:PATH, got ${JSON.stringify(opts.relationEmbedder)}`);
-  return LlamaEmbedder.open(gguf ?? modelPath, gguf ? 'gguf' : 'llm', { threads: opts.threads, signal });
+  const gguf = opts.relationEmbedder.startsWith('gguf:')
+    ? opts.relationEmbedder.slice(5)
+    : undefined;
+  if (!gguf && opts.relationEmbedder !== 'llm')
+    throw new InputError(
+      `--relation-embedder must be none, llm or gguf:PATH, got ${JSON.stringify(opts.relationEmbedder)}`,
+    );
+  return LlamaEmbedder.open(gguf ?? modelPath, gguf ? 'gguf' : 'llm', {
+    threads: opts.threads,
+    signal,
+  });
 }
 
 /** What extract-doc tells the user at the end: where every pair and triple went. */
@@ -320,39 +566,83 @@ function docSummary(res: Awaited<ReturnType<typeof runDocExtractJob>>, out: stri
     `candidate stage (${t.filter}${t.threshold !== null ? `, threshold ${t.threshold.toPrecision(4)}` : ''}): ${t.pairsIn} pair(s) in, ${t.pairsKept} kept (${(100 * t.keptFraction).toFixed(1)}%)${t.goldPairRecall !== null ? `, gold-pair recall ${(100 * t.goldPairRecall).toFixed(1)}%` : ''}`,
     `prompts: ${t.prompts}, prompt tokens ${t.promptTokens} (${t.reusedTokens} from the KV cache), generated ${t.generatedTokens}${t.filterPromptTokens ? `, yes/no filter ${t.filterPromptTokens}` : ''}${t.windows ? `, ${t.windows} windowed prompt(s)` : ''}`,
     `output: ${t.outputLines} line(s), ${t.malformedLines} malformed; ${t.triples} triple(s): ${t.relations} relation(s) written, ${t.noneAnswers} None, ${t.duplicates} repeated${t.outsidePrompt ? ` (${t.outsidePrompt} written about a pair the prompt did not ask for)` : ''}`,
-    `dropped: ${Object.entries(t.dropped).map(([k, v]) => `${k} ${v}`).join(', ') || 'nothing'}`,
-    ...res.proposedEntities.map((p) => `entities found in ${p.id} (${p.entities.length}): ${p.entities.join(', ') || 'none'}${p.ungrounded.length ? `; proposed but not in the text: ${p.ungrounded.join(', ')}` : ''}`),
+    `dropped: ${
+      Object.entries(t.dropped)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ') || 'nothing'
+    }`,
+    ...res.proposedEntities.map(
+      (p) =>
+        `entities found in ${p.id} (${p.entities.length}): ${p.entities.join(', ') || 'none'}${p.ungrounded.length ? `; proposed but not in the text: ${p.ungrounded.join(', ')}` : ''}`,
+    ),
     `report: ${res.reportFile}${res.submissionFile ? `; DocRED submission: ${res.submissionFile}` : ''}`,
   ];
 }
 
-async function extractDocInto(ctx: CliContext, output: Awaited<ReturnType<typeof openDocOutput>>, run: { input: string; opts: ExtractDocOptions; cmd: Command }): Promise<void> {
+async function extractDocInto(
+  ctx: CliContext,
+  output: Awaited<ReturnType<typeof openDocOutput>>,
+  run: { input: string; opts: ExtractDocOptions; cmd: Command },
+): Promise<void> {
   const { input, opts, cmd } = run;
   const { inputs, rs } = await docInputs(ctx, input, opts);
   // Template and filter are read (and checked) before the model loads.
   const files = await documentFiles(opts);
   const controller = new AbortController();
-  const stopListening = onInterrupt(controller, 'stopping (Ctrl-C again to stop at once); the finished documents are kept, run the same command again to resume');
+  const stopListening = onInterrupt(
+    controller,
+    'stopping (Ctrl-C again to stop at once); the finished documents are kept, run the same command again to resume',
+  );
   const { engine, spec, modelPath } = await openDocEngine(ctx, cmd, opts, controller.signal);
   let embedder: LlamaEmbedder | undefined;
   let done = 0;
   try {
     embedder = await openRelationEmbedder(opts, modelPath, controller.signal);
     const i = engine.info;
-    process.stderr.write(opts.engine === 'openai' ? `engine: ${i.backend}, model ${spec}, ${i.parallel} request(s) in flight, context ${i.contextSize} tokens\n` : `engine: ${i.backend}, ${i.threads} thread(s), ${i.parallel} sequence(s) × ${i.contextSize} tokens; model ${modelPath}\n`);
-    const options = await documentOptions({ relationSet: rs, template: opts.template, k: opts.k, filter: opts.filter, entityFuzzy: opts.entityFuzzy, relationFuzzy: opts.relationFuzzy, theta: opts.theta, embedder, model: spec, signal: controller.signal }, files);
-    process.stderr.write(`relation set ${rs.name} (${rs.labels.length} labels), template ${options.template.name}${options.none ? ` (answers may be ${NONE_ANSWER})` : ''}, k=${opts.k}, filter ${opts.filter}\n`);
+    process.stderr.write(
+      opts.engine === 'openai'
+        ? `engine: ${i.backend}, model ${spec}, ${i.parallel} request(s) in flight, context ${i.contextSize} tokens\n`
+        : `engine: ${i.backend}, ${i.threads} thread(s), ${i.parallel} sequence(s) × ${i.contextSize} tokens; model ${modelPath}\n`,
+    );
+    const options = await documentOptions(
+      {
+        relationSet: rs,
+        template: opts.template,
+        k: opts.k,
+        filter: opts.filter,
+        entityFuzzy: opts.entityFuzzy,
+        relationFuzzy: opts.relationFuzzy,
+        theta: opts.theta,
+        embedder,
+        model: spec,
+        signal: controller.signal,
+      },
+      files,
+    );
+    process.stderr.write(
+      `relation set ${rs.name} (${rs.labels.length} labels), template ${options.template.name}${options.none ? ` (answers may be ${NONE_ANSWER})` : ''}, k=${opts.k}, filter ${opts.filter}\n`,
+    );
     const bar = new RateBar('documents', 'documents');
     const onProgress = (p: { documents: number; totalDocuments: number; elapsedMs: number }) => {
       done = p.documents;
       bar.update(p.documents, p.totalDocuments, p.elapsedMs);
     };
-    const res = await runDocExtractJob({ engine, inputs, options, out: opts.out, resume: opts.resume, output, onProgress }).finally(() => bar.stop());
+    const res = await runDocExtractJob({
+      engine,
+      inputs,
+      options,
+      out: opts.out,
+      resume: opts.resume,
+      output,
+      onProgress,
+    }).finally(() => bar.stop());
     process.stderr.write(docSummary(res, opts.out).join('\n') + '\n');
     if (res.report.errors.length) ctx.setExitCode(3);
   } catch (e) {
     if (!(controller.signal.aborted && (e as Error).name === 'AbortError')) throw e;
-    process.stderr.write(`interrupted: ${done} document(s) written to ${opts.out}; run the same command again to resume\n`);
+    process.stderr.write(
+      `interrupted: ${done} document(s) written to ${opts.out}; run the same command again to resume\n`,
+    );
     ctx.setExitCode(130);
   } finally {
     stopListening();

@@ -3,7 +3,17 @@
  * the program built in cli.ts.
  */
 import { Command, Option } from 'commander';
-import { MAX_SHOWN, cliOption, load, modelSpec, positiveInt, positiveNumber, raiseExitCode, relationSetFor, resolveTemplate } from './cliCommon';
+import {
+  MAX_SHOWN,
+  cliOption,
+  load,
+  modelSpec,
+  positiveInt,
+  positiveNumber,
+  raiseExitCode,
+  relationSetFor,
+  resolveTemplate,
+} from './cliCommon';
 import * as path from 'node:path';
 import { InputError } from './core/diagnostics';
 import { IMPORT_FORMATS, ImportFormat, detectFormat } from './node/load';
@@ -21,7 +31,12 @@ import { benchThroughput } from './node/bench';
 import { TrainingRetriever } from './core/retrieval/retriever';
 import { sentenceSpace } from './node/jobs';
 import { ClassifierEngine } from './core/ports';
-import { ServerCliOptions, addServerOptions, checkServerOptions, openServerEngine } from './cliServer';
+import {
+  ServerCliOptions,
+  addServerOptions,
+  checkServerOptions,
+  openServerEngine,
+} from './cliServer';
 import { effectiveMode } from './core/pipelines/sentence';
 import { ServerEngine } from './engine/server';
 import { DirectionMode } from './core/pipelines/answerSpace';
@@ -31,8 +46,13 @@ import { PromptTemplate } from './core/prompts/template';
 /** An index folder may be new, empty, or (with --force) an index this tool built; nothing else. */
 async function checkIndexFolder(dir: string, force: boolean | undefined): Promise<void> {
   const state = await indexFolderState(dir);
-  if (state === 'foreign') throw new InputError('the folder is not empty and holds no index (manifest.json); choose a new or empty folder', dir);
-  if (state === 'index' && !force) throw new InputError('the folder holds an index; pass --force to replace it', dir);
+  if (state === 'foreign')
+    throw new InputError(
+      'the folder is not empty and holds no index (manifest.json); choose a new or empty folder',
+      dir,
+    );
+  if (state === 'index' && !force)
+    throw new InputError('the folder holds an index; pass --force to replace it', dir);
 }
 
 interface ExtractCliOptions extends ServerCliOptions {
@@ -59,27 +79,54 @@ interface ExtractCliOptions extends ServerCliOptions {
 
 async function extractCommand(input: string, opts: ExtractCliOptions, cmd: Command): Promise<void> {
   checkServerOptions(cmd, opts);
-  if (opts.engine === 'openai' && opts.mode === 'knn') throw new InputError('--mode knn uses no model; drop --engine openai');
+  if (opts.engine === 'openai' && opts.mode === 'knn')
+    throw new InputError('--mode knn uses no model; drop --engine openai');
   // The output is checked and locked before anything is loaded (and long before the model).
   const output = await openRecordOutput(opts.out, {
-    inputs: [input, opts.relations, opts.template, opts.model, opts.rag && path.join(opts.rag, 'manifest.json'), ...opts.lora.map((l) => parseLoraArg(l).path)],
+    inputs: [
+      input,
+      opts.relations,
+      opts.template,
+      opts.model,
+      opts.rag && path.join(opts.rag, 'manifest.json'),
+      ...opts.lora.map((l) => parseLoraArg(l).path),
+    ],
     resume: opts.resume,
     force: opts.force,
   });
-  await usingOutput(output, (l) => process.stderr.write(l + '\n'), () => extractInto(output, input, opts, cmd));
+  await usingOutput(
+    output,
+    (l) => process.stderr.write(l + '\n'),
+    () => extractInto(output, input, opts, cmd),
+  );
 }
 
 /** The records of an extract input, its relation set, and the template (prose is refused: extract-doc's job). */
-async function extractInputs(input: string, opts: ExtractCliOptions): Promise<{ records: RelRecord[]; rs: RelationSet; template: PromptTemplate }> {
+async function extractInputs(
+  input: string,
+  opts: ExtractCliOptions,
+): Promise<{ records: RelRecord[]; rs: RelationSet; template: PromptTemplate }> {
   if (!opts.from && /\.(txt|md|text)$/i.test(input)) {
     // Plain prose has no entities to classify: that is extract-doc's job.
     const format = await detectFormat(input).catch(() => undefined);
-    if (!format) throw new InputError('this looks like plain text without entity annotations; `relation-lens extract-doc` finds the entities and their relations in prose (or pass --from FORMAT for a dataset file)', input);
+    if (!format)
+      throw new InputError(
+        'this looks like plain text without entity annotations; `relation-lens extract-doc` finds the entities and their relations in prose (or pass --from FORMAT for a dataset file)',
+        input,
+      );
   }
   const r = await load(input, { format: opts.from, relations: opts.relations });
   const rs = await relationSetFor(opts, r.relationSet);
-  if (!rs) throw new InputError('no relation set: pass --relations (a relation-set JSON or relation2id.txt)', input);
-  return { records: opts.limit ? r.records.slice(0, opts.limit) : r.records, rs, template: await resolveTemplate(opts.template) };
+  if (!rs)
+    throw new InputError(
+      'no relation set: pass --relations (a relation-set JSON or relation2id.txt)',
+      input,
+    );
+  return {
+    records: opts.limit ? r.records.slice(0, opts.limit) : r.records,
+    rs,
+    template: await resolveTemplate(opts.template),
+  };
 }
 
 interface SentenceEngine {
@@ -92,105 +139,220 @@ interface SentenceEngine {
 }
 
 /** The engine of an extract run: none (knn), a serving engine (--engine openai) or the model in-process. */
-async function openSentenceEngine(cmd: Command, opts: ExtractCliOptions, run: { rs: RelationSet; template: PromptTemplate; answers: number; signal: AbortSignal }): Promise<SentenceEngine> {
+async function openSentenceEngine(
+  cmd: Command,
+  opts: ExtractCliOptions,
+  run: { rs: RelationSet; template: PromptTemplate; answers: number; signal: AbortSignal },
+): Promise<SentenceEngine> {
   const deterministic = opts.deterministic ? ' (deterministic)' : '';
   if (opts.mode === 'knn') return { spec: 'knn', mode: 'knn', provenance: {} };
   if (opts.engine === 'openai') {
     const server = await openServerEngine(cmd, opts, run.signal);
     const i = server.info;
-    process.stderr.write(`engine: ${i.backend}, model ${server.servedModel}, ${i.parallel} request(s) in flight, context ${i.contextSize} tokens${deterministic}\n`);
+    process.stderr.write(
+      `engine: ${i.backend}, model ${server.servedModel}, ${i.parallel} request(s) in flight, context ${i.contextSize} tokens${deterministic}\n`,
+    );
     const m = effectiveMode(i, opts.mode, opts.answers === 'codes', run.answers);
     if (m.note) process.stderr.write(`note: ${m.note}\n`);
     const provenance = {
       model: { spec: i.model, served: server.servedModel, endpoint: server.endpoint },
-      engine: { backend: 'server', flavor: server.flavor, endpoint: server.endpoint, parallel: i.parallel, contextSize: i.contextSize },
+      engine: {
+        backend: 'server',
+        flavor: server.flavor,
+        endpoint: server.endpoint,
+        parallel: i.parallel,
+        contextSize: i.contextSize,
+      },
     };
     return { engine: server, spec: i.model, mode: m.mode, provenance };
   }
   const spec = modelSpec(opts.model);
   const dl = new ProgressBar(`downloading ${spec}`);
-  const modelPath = await resolveModel(spec, { signal: run.signal, onProgress: (d, t) => dl.update(d, t) });
+  const modelPath = await resolveModel(spec, {
+    signal: run.signal,
+    onProgress: (d, t) => dl.update(d, t),
+  });
   dl.stop();
-  for (const w of await checkAdapters(opts.lora.map(parseLoraArg), { modelPath, relationSet: run.rs, template: run.template, answers: opts.answers })) process.stderr.write(`warning: ${w}\n`);
-  const engine = await LlamaEngine.open({ modelPath, loras: opts.lora.map(parseLoraArg), threads: opts.threads, parallel: opts.deterministic ? 1 : opts.parallel, contextSize: opts.contextSize, signal: run.signal });
+  for (const w of await checkAdapters(opts.lora.map(parseLoraArg), {
+    modelPath,
+    relationSet: run.rs,
+    template: run.template,
+    answers: opts.answers,
+  }))
+    process.stderr.write(`warning: ${w}\n`);
+  const engine = await LlamaEngine.open({
+    modelPath,
+    loras: opts.lora.map(parseLoraArg),
+    threads: opts.threads,
+    parallel: opts.deterministic ? 1 : opts.parallel,
+    contextSize: opts.contextSize,
+    signal: run.signal,
+  });
   const i = engine.info;
-  process.stderr.write(`engine: ${i.backend}, ${i.threads} thread(s), ${i.parallel} sequence(s) × ${i.contextSize} tokens${deterministic}; model ${modelPath}${i.adapters.length ? `; LoRA ${i.adapters.map((a) => `${a.path}:${a.scale}`).join(', ')}` : ''}\n`);
+  process.stderr.write(
+    `engine: ${i.backend}, ${i.threads} thread(s), ${i.parallel} sequence(s) × ${i.contextSize} tokens${deterministic}; model ${modelPath}${i.adapters.length ? `; LoRA ${i.adapters.map((a) => `${a.path}:${a.scale}`).join(', ')}` : ''}\n`,
+  );
   const provenance = {
     model: { spec, ...(await fileDigest(modelPath)) },
-    adapters: await Promise.all(i.adapters.map(async (a) => ({ ...(await fileDigest(a.path)), scale: a.scale }))),
-    engine: { backend: i.backend, threads: i.threads, parallel: i.parallel, contextSize: i.contextSize, ...(await runtimeVersions()) },
+    adapters: await Promise.all(
+      i.adapters.map(async (a) => ({ ...(await fileDigest(a.path)), scale: a.scale })),
+    ),
+    engine: {
+      backend: i.backend,
+      threads: i.threads,
+      parallel: i.parallel,
+      contextSize: i.contextSize,
+      ...(await runtimeVersions()),
+    },
   };
   return { engine, spec, mode: opts.mode, provenance };
 }
 
 /** The retrieval index of --rag (knn needs one). */
-async function openRag(opts: ExtractCliOptions): Promise<Awaited<ReturnType<typeof loadIndex>> | undefined> {
+async function openRag(
+  opts: ExtractCliOptions,
+): Promise<Awaited<ReturnType<typeof loadIndex>> | undefined> {
   if (!opts.rag) {
     if (opts.mode === 'knn') throw new InputError('--mode knn needs --rag INDEX');
     return undefined;
   }
   const rag = await loadIndex(opts.rag, { threads: opts.threads });
-  process.stderr.write(`retrieval: ${rag.manifest.kind} index of ${rag.manifest.count} examples (${opts.rag}), k=${opts.k}\n`);
+  process.stderr.write(
+    `retrieval: ${rag.manifest.kind} index of ${rag.manifest.count} examples (${opts.rag}), k=${opts.k}\n`,
+  );
   return rag;
 }
 
 /** What extract tells the user at the end; the run's status. */
-function reportExtract(p: Awaited<ReturnType<typeof runExtractJob>>, opts: ExtractCliOptions, engine: ClassifierEngine | undefined, aborted: boolean): RunRecord['status'] {
-  if (p.skippedRecords) process.stderr.write(`resumed: ${p.skippedRecords} record(s) were already in ${opts.out} (kept as they are)\n`);
+function reportExtract(
+  p: Awaited<ReturnType<typeof runExtractJob>>,
+  opts: ExtractCliOptions,
+  engine: ClassifierEngine | undefined,
+  aborted: boolean,
+): RunRecord['status'] {
+  if (p.skippedRecords)
+    process.stderr.write(
+      `resumed: ${p.skippedRecords} record(s) were already in ${opts.out} (kept as they are)\n`,
+    );
   if (p.totalRecords === 0) {
-    process.stderr.write(`nothing to do: all ${p.skippedRecords} record(s) are in ${opts.out} already (--no-resume --force starts over)\n`);
+    process.stderr.write(
+      `nothing to do: all ${p.skippedRecords} record(s) are in ${opts.out} already (--no-resume --force starts over)\n`,
+    );
     return 'completed';
   }
   for (const e of p.errors.slice(0, MAX_SHOWN)) process.stderr.write(`error: ${e}\n`);
   if (p.errors.length) raiseExitCode(3);
   const rate = p.elapsedMs > 0 ? (1000 * p.pairs) / p.elapsedMs : 0;
-  process.stderr.write(`wrote ${p.records} record(s) (${p.pairs} pair(s), ${rate.toFixed(2)} examples/s) to ${opts.out}\n`);
+  process.stderr.write(
+    `wrote ${p.records} record(s) (${p.pairs} pair(s), ${rate.toFixed(2)} examples/s) to ${opts.out}\n`,
+  );
   if (engine instanceof ServerEngine) {
     const q = engine.requests;
-    process.stderr.write(`server: ${q.sent} request(s), ${q.retried} retried${engine.outOfSet ? `, ${engine.outOfSet} answer(s) outside the relation set (reported as errors)` : ''}\n`);
+    process.stderr.write(
+      `server: ${q.sent} request(s), ${q.retried} retried${engine.outOfSet ? `, ${engine.outOfSet} answer(s) outside the relation set (reported as errors)` : ''}\n`,
+    );
   }
   if (!aborted) return 'completed';
-  process.stderr.write(`interrupted: ${p.records} of ${p.totalRecords} record(s) done; run the same command again to resume\n`);
+  process.stderr.write(
+    `interrupted: ${p.records} of ${p.totalRecords} record(s) done; run the same command again to resume\n`,
+  );
   raiseExitCode(130);
   return 'interrupted';
 }
 
-async function extractInto(output: Awaited<ReturnType<typeof openRecordOutput>>, input: string, opts: ExtractCliOptions, cmd: Command): Promise<void> {
+async function extractInto(
+  output: Awaited<ReturnType<typeof openRecordOutput>>,
+  input: string,
+  opts: ExtractCliOptions,
+  cmd: Command,
+): Promise<void> {
   const { records, rs, template } = await extractInputs(input, opts);
   const { space, direction } = sentenceSpace(rs, opts.direction);
   const controller = new AbortController();
-  const stopListening = onInterrupt(controller, 'stopping after the records in flight (Ctrl-C again to stop at once); run the same command again to resume');
+  const stopListening = onInterrupt(
+    controller,
+    'stopping after the records in flight (Ctrl-C again to stop at once); run the same command again to resume',
+  );
   const rag = await openRag(opts);
   const retriever = rag ? new TrainingRetriever(rag.examples, rag.searcher, space) : undefined;
-  const { engine, spec, mode, provenance } = await openSentenceEngine(cmd, opts, { rs, template, answers: space.answers.length, signal: controller.signal });
-  process.stderr.write(`relation set ${rs.name} (${rs.labels.length} labels${rs.noRelation ? ` + ${rs.noRelation}` : ''}), template ${template.name}, mode ${mode}, direction ${direction}\n`);
+  const { engine, spec, mode, provenance } = await openSentenceEngine(cmd, opts, {
+    rs,
+    template,
+    answers: space.answers.length,
+    signal: controller.signal,
+  });
+  process.stderr.write(
+    `relation set ${rs.name} (${rs.labels.length} labels${rs.noRelation ? ` + ${rs.noRelation}` : ''}), template ${template.name}, mode ${mode}, direction ${direction}\n`,
+  );
   const bar = new RateBar('extracting');
   let last: { records: number; totalRecords: number } | undefined;
-  const run: RunRecord = { command: process.argv.slice(2).join(' '), started: new Date().toISOString(), finished: '', status: 'failed', records: { written: 0, resumed: output.done.size } };
+  const run: RunRecord = {
+    command: process.argv.slice(2).join(' '),
+    started: new Date().toISOString(),
+    finished: '',
+    status: 'failed',
+    records: { written: 0, resumed: output.done.size },
+  };
   Object.assign(provenance, {
     input: await fileDigest(input),
     template: { name: template.name, sha256: textSha256(JSON.stringify(template)) },
     relationSet: { name: rs.name, sha256: textSha256(JSON.stringify(rs)) },
-    settings: { mode, answers: opts.answers, direction, rag: opts.rag ?? null, k: opts.rag ? opts.k : null, scoreMargin: opts.scoreMargin, limit: opts.limit ?? null, deterministic: !!opts.deterministic },
+    settings: {
+      mode,
+      answers: opts.answers,
+      direction,
+      rag: opts.rag ?? null,
+      k: opts.rag ? opts.k : null,
+      scoreMargin: opts.scoreMargin,
+      limit: opts.limit ?? null,
+      deterministic: !!opts.deterministic,
+    },
   });
-  const onProgress = (pr: { records: number; totalRecords: number; pairs: number; totalPairs: number; elapsedMs: number }) => {
+  const onProgress = (pr: {
+    records: number;
+    totalRecords: number;
+    pairs: number;
+    totalPairs: number;
+    elapsedMs: number;
+  }) => {
     last = pr;
     bar.update(pr.pairs, pr.totalPairs, pr.elapsedMs);
   };
   try {
-    const job = { engine, records, relationSet: rs, template, mode, direction, out: opts.out, resume: opts.resume, output, model: spec, retriever, k: opts.k, scoreMargin: opts.scoreMargin, answerCodes: opts.answers === 'codes', signal: controller.signal, onProgress };
+    const job = {
+      engine,
+      records,
+      relationSet: rs,
+      template,
+      mode,
+      direction,
+      out: opts.out,
+      resume: opts.resume,
+      output,
+      model: spec,
+      retriever,
+      k: opts.k,
+      scoreMargin: opts.scoreMargin,
+      answerCodes: opts.answers === 'codes',
+      signal: controller.signal,
+      onProgress,
+    };
     const p = await runExtractJob(job).finally(() => bar.stop());
     run.status = reportExtract(p, opts, engine, controller.signal.aborted);
   } catch (e) {
     if (!(controller.signal.aborted && (e as Error).name === 'AbortError')) throw e;
-    process.stderr.write(`interrupted: ${last?.records ?? 0} record(s) written to ${opts.out}${last ? ` (${last.totalRecords - last.records} left)` : ''}; run the same command again to resume\n`);
+    process.stderr.write(
+      `interrupted: ${last?.records ?? 0} record(s) written to ${opts.out}${last ? ` (${last.totalRecords - last.records} left)` : ''}; run the same command again to resume\n`,
+    );
     raiseExitCode(130);
     run.status = 'interrupted';
   } finally {
     stopListening();
     run.finished = new Date().toISOString();
     run.records.written = last?.records ?? 0;
-    await appendRunRecord(opts.out, { ...run, ...provenance }).catch((e: Error) => process.stderr.write(`warning: the run record was not written: ${e.message}\n`));
+    await appendRunRecord(opts.out, { ...run, ...provenance }).catch((e: Error) =>
+      process.stderr.write(`warning: the run record was not written: ${e.message}\n`),
+    );
     await engine?.dispose();
     await rag?.dispose();
   }
@@ -201,24 +363,51 @@ export function addExtractCommands(program: Command, bench: Command): void {
     .command('extract')
     .description('classify the entity pairs of each record with a local LLM (sentence level)')
     .argument('<in>', 'records (canonical JSONL or any importable format)')
-    .option('--model <path|uri|id>', 'GGUF file, hf: URI, https URL or catalog id (default: $RELATION_LENS_MODEL, else the catalog default)')
-    .option('--lora <file[:scale]>', 'LoRA adapter GGUF with an optional scale (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option(
+      '--model <path|uri|id>',
+      'GGUF file, hf: URI, https URL or catalog id (default: $RELATION_LENS_MODEL, else the catalog default)',
+    )
+    .option(
+      '--lora <file[:scale]>',
+      'LoRA adapter GGUF with an optional scale (repeatable)',
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
     .addOption(cliOption('template'))
-    .option('--relations <file>', 'relation set (JSON or relation2id.txt); default: the one the input format defines')
-    .addOption(new Option('--from <format>', 'input format (detected when omitted)').choices([...IMPORT_FORMATS]))
+    .option(
+      '--relations <file>',
+      'relation set (JSON or relation2id.txt); default: the one the input format defines',
+    )
+    .addOption(
+      new Option('--from <format>', 'input format (detected when omitted)').choices([
+        ...IMPORT_FORMATS,
+      ]),
+    )
     .addOption(cliOption('mode'))
-    .option('--rag <index>', 'retrieval index folder (relation-lens index build): add the k nearest training examples as demonstrations')
+    .option(
+      '--rag <index>',
+      'retrieval index folder (relation-lens index build): add the k nearest training examples as demonstrations',
+    )
     .addOption(cliOption('k', { description: 'demonstrations per prompt with --rag' }))
     .addOption(cliOption('scoreMargin'))
     .addOption(cliOption('answers'))
     .addOption(cliOption('direction'))
     .addOption(cliOption('parallel'))
-    .option('--deterministic', 'the same labels and scores on every run: one sequence, so batches never mix examples (slower)')
+    .option(
+      '--deterministic',
+      'the same labels and scores on every run: one sequence, so batches never mix examples (slower)',
+    )
     .addOption(cliOption('threads'))
     .addOption(cliOption('contextSize'))
     .option('--limit <n>', 'only the first N records', (v) => positiveInt(v, '--limit'))
-    .option('--no-resume', 'start over instead of resuming after the records already in the output (needs --force when the output exists)')
-    .option('--force', 'with --no-resume: replace an existing output; also replace a file that is not a Relation Lens output')
+    .option(
+      '--no-resume',
+      'start over instead of resuming after the records already in the output (needs --force when the output exists)',
+    )
+    .option(
+      '--force',
+      'with --no-resume: replace an existing output; also replace a file that is not a Relation Lens output',
+    )
     .requiredOption('-o, --out <file>', 'output JSONL (written as records finish)')
     .action(async (input: string, opts: ExtractCliOptions, cmd: Command) => {
       await extractCommand(input, opts, cmd);
@@ -230,59 +419,181 @@ export function addExtractCommands(program: Command, bench: Command): void {
     .command('build')
     .description('index a labeled training file for retrieval')
     .argument('<train>', 'labeled records (canonical JSONL or any importable format)')
-    .option('--embedder <kind>', 'bm25 (no model), llm (the --model LLM), or gguf:PATH (an embedding model)', 'bm25')
+    .option(
+      '--embedder <kind>',
+      'bm25 (no model), llm (the --model LLM), or gguf:PATH (an embedding model)',
+      'bm25',
+    )
     .option('--model <path|uri|id>', 'the LLM for --embedder llm')
     .option('--relations <file>', 'relation set (its no-relation label)')
-    .addOption(new Option('--from <format>', 'input format (detected when omitted)').choices([...IMPORT_FORMATS]))
+    .addOption(
+      new Option('--from <format>', 'input format (detected when omitted)').choices([
+        ...IMPORT_FORMATS,
+      ]),
+    )
     .option('--threads <n>', 'CPU threads', (v) => positiveInt(v, '--threads'))
     .option('--force', 'replace an index that exists in the folder')
     .requiredOption('-o, --out <dir>', 'index folder')
-    .action((train: string, opts: { embedder: string; model?: string; relations?: string; from?: ImportFormat; threads?: number; out: string; force?: boolean }) => buildCommand(train, opts));
+    .action(
+      (
+        train: string,
+        opts: {
+          embedder: string;
+          model?: string;
+          relations?: string;
+          from?: ImportFormat;
+          threads?: number;
+          out: string;
+          force?: boolean;
+        },
+      ) => buildCommand(train, opts),
+    );
 
   bench
     .command('throughput')
-    .description('naive (full prompt per example, free generation) vs optimized (prefix reuse + parallel sequences + label scoring)')
-    .option('--model <path|uri|id>', 'GGUF model (default: $RELATION_LENS_MODEL, else the catalog default)')
-    .option('--data <file>', 'sentences to classify (SemEval TXT or any importable format)', 'samples/semeval-sample.txt')
+    .description(
+      'naive (full prompt per example, free generation) vs optimized (prefix reuse + parallel sequences + label scoring)',
+    )
+    .option(
+      '--model <path|uri|id>',
+      'GGUF model (default: $RELATION_LENS_MODEL, else the catalog default)',
+    )
+    .option(
+      '--data <file>',
+      'sentences to classify (SemEval TXT or any importable format)',
+      'samples/semeval-sample.txt',
+    )
     .option('--n <n>', 'examples of the optimized side', (v) => positiveInt(v, '--n'), 32)
-    .option('--naive-n <n>', 'examples of the naive side (its cost per example is constant; default: --n)', (v) => positiveInt(v, '--naive-n'))
-    .option('--parallel <n>', 'parallel sequences of the optimized side', (v) => positiveInt(v, '--parallel'), 4)
+    .option(
+      '--naive-n <n>',
+      'examples of the naive side (its cost per example is constant; default: --n)',
+      (v) => positiveInt(v, '--naive-n'),
+    )
+    .option(
+      '--parallel <n>',
+      'parallel sequences of the optimized side',
+      (v) => positiveInt(v, '--parallel'),
+      4,
+    )
     .option('--threads <n>', 'CPU threads', (v) => positiveInt(v, '--threads'))
     .option('--template <name|file>', 'prompt template', 'default')
-    .addOption(new Option('--mode <mode>', 'decoding of the optimized side').choices(['score', 'generate']).default('score'))
-    .option('--score-margin <ratio>', 'score mode: labels within this factor of the best are scored exactly (1 = only the argmax)', (v) => positiveNumber(v, '--score-margin'), 1e4)
-    .addOption(new Option('--answers <form>', 'answers of the optimized side: relation names or one-token codes').choices(['names', 'codes']).default('names'))
+    .addOption(
+      new Option('--mode <mode>', 'decoding of the optimized side')
+        .choices(['score', 'generate'])
+        .default('score'),
+    )
+    .option(
+      '--score-margin <ratio>',
+      'score mode: labels within this factor of the best are scored exactly (1 = only the argmax)',
+      (v) => positiveNumber(v, '--score-margin'),
+      1e4,
+    )
+    .addOption(
+      new Option(
+        '--answers <form>',
+        'answers of the optimized side: relation names or one-token codes',
+      )
+        .choices(['names', 'codes'])
+        .default('names'),
+    )
     .option('--json', 'print one JSON object')
-    .action((opts: { model?: string; data: string; n: number; naiveN?: number; parallel: number; threads?: number; template: string; mode: DecodeMode; scoreMargin: number; answers: 'names' | 'codes'; json?: boolean }) => throughputCommand(opts));
+    .action(
+      (opts: {
+        model?: string;
+        data: string;
+        n: number;
+        naiveN?: number;
+        parallel: number;
+        threads?: number;
+        template: string;
+        mode: DecodeMode;
+        scoreMargin: number;
+        answers: 'names' | 'codes';
+        json?: boolean;
+      }) => throughputCommand(opts),
+    );
 }
 
-async function buildCommand(train: string, opts: { embedder: string; model?: string; relations?: string; from?: ImportFormat; threads?: number; out: string; force?: boolean }): Promise<void> {
+async function buildCommand(
+  train: string,
+  opts: {
+    embedder: string;
+    model?: string;
+    relations?: string;
+    from?: ImportFormat;
+    threads?: number;
+    out: string;
+    force?: boolean;
+  },
+): Promise<void> {
   await checkIndexFolder(opts.out, opts.force);
   const r = await load(train, { format: opts.from, relations: opts.relations });
   const rs = await relationSetFor(opts, r.relationSet);
   const model = opts.embedder === 'llm' ? await resolveModel(modelSpec(opts.model)) : undefined;
   const bar = new RateBar('embedding');
   const t0 = Date.now();
-  const m = await buildIndex(r.records, rs?.noRelation, opts.out, { embedder: opts.embedder, model, source: train, threads: opts.threads, onProgress: (d, t) => bar.update(d, t, Date.now() - t0) }).finally(() => bar.stop());
-  process.stderr.write(`indexed ${m.count} example(s) (${m.kind}${m.dimension ? `, ${m.dimension} dimensions` : ''}) in ${opts.out}\n`);
+  const m = await buildIndex(r.records, rs?.noRelation, opts.out, {
+    embedder: opts.embedder,
+    model,
+    source: train,
+    threads: opts.threads,
+    onProgress: (d, t) => bar.update(d, t, Date.now() - t0),
+  }).finally(() => bar.stop());
+  process.stderr.write(
+    `indexed ${m.count} example(s) (${m.kind}${m.dimension ? `, ${m.dimension} dimensions` : ''}) in ${opts.out}\n`,
+  );
 }
 
-async function throughputCommand(opts: { model?: string; data: string; n: number; naiveN?: number; parallel: number; threads?: number; template: string; mode: DecodeMode; scoreMargin: number; answers: 'names' | 'codes'; json?: boolean }): Promise<void> {
+async function throughputCommand(opts: {
+  model?: string;
+  data: string;
+  n: number;
+  naiveN?: number;
+  parallel: number;
+  threads?: number;
+  template: string;
+  mode: DecodeMode;
+  scoreMargin: number;
+  answers: 'names' | 'codes';
+  json?: boolean;
+}): Promise<void> {
   const r = await load(opts.data, {});
   const modelPath = await resolveModel(modelSpec(opts.model));
-  const res = await benchThroughput({ modelPath, records: r.records, n: opts.n, naiveN: opts.naiveN, parallel: opts.parallel, threads: opts.threads, template: await resolveTemplate(opts.template), relationSet: r.relationSet, mode: opts.mode, scoreMargin: opts.scoreMargin, answerCodes: opts.answers === 'codes', log: (s) => process.stderr.write(s + '\n') });
+  const res = await benchThroughput({
+    modelPath,
+    records: r.records,
+    n: opts.n,
+    naiveN: opts.naiveN,
+    parallel: opts.parallel,
+    threads: opts.threads,
+    template: await resolveTemplate(opts.template),
+    relationSet: r.relationSet,
+    mode: opts.mode,
+    scoreMargin: opts.scoreMargin,
+    answerCodes: opts.answers === 'codes',
+    log: (s) => process.stderr.write(s + '\n'),
+  });
   if (opts.json) process.stdout.write(JSON.stringify(res) + '\n');
   else {
     const row = (k: string, v: string) => `${k.padEnd(40)} ${v}`;
     process.stdout.write(
       [
         row('model', res.model),
-        row('examples opt / naive; threads; parallel', `${res.n} / ${res.naive_n}; ${res.threads}; ${res.parallel}`),
+        row(
+          'examples opt / naive; threads; parallel',
+          `${res.n} / ${res.naive_n}; ${res.threads}; ${res.parallel}`,
+        ),
         row('prompt tokens (one example)', String(res.prompt_tokens)),
         row('naive examples/s', res.naive_examples_per_s.toFixed(3)),
-        row(`optimized (${res.optimized_mode}${res.answer_codes ? ', answer codes' : res.optimized_mode === 'score' ? `, margin ${res.score_margin}` : ''}) examples/s`, res.optimized_examples_per_s.toFixed(3)),
+        row(
+          `optimized (${res.optimized_mode}${res.answer_codes ? ', answer codes' : res.optimized_mode === 'score' ? `, margin ${res.score_margin}` : ''}) examples/s`,
+          res.optimized_examples_per_s.toFixed(3),
+        ),
         row('speedup (optimized ÷ naive)', `${res.speedup.toFixed(2)}×`),
-        row('tokens evaluated per example naive/opt', `${res.naive_tokens_per_example.toFixed(1)} / ${res.optimized_tokens_per_example.toFixed(1)}`),
+        row(
+          'tokens evaluated per example naive/opt',
+          `${res.naive_tokens_per_example.toFixed(1)} / ${res.optimized_tokens_per_example.toFixed(1)}`,
+        ),
         row('raw prompt eval tokens/s (limit)', res.raw_prompt_eval_tokens_per_s.toFixed(1)),
         row('optimized tokens/s ÷ limit', res.limit_fraction.toFixed(3)),
         row('same-shape chunk eval tokens/s', res.chunk_eval_tokens_per_s.toFixed(1)),

@@ -8,7 +8,10 @@ import { SERVER_FLAVORS, ServerEngine, ServerFlavor, apiKeyFrom } from './engine
 
 function seconds(v: string): number {
   const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new InputError(`--server-timeout must be a number of seconds > 0, got ${JSON.stringify(v)}`);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new InputError(
+      `--server-timeout must be a number of seconds > 0, got ${JSON.stringify(v)}`,
+    );
   return n;
 }
 
@@ -23,11 +26,32 @@ export interface ServerCliOptions {
 
 export function addServerOptions(cmd: Command): Command {
   return cmd
-    .addOption(new Option('--engine <kind>', 'local: the GGUF model in-process (node-llama-cpp); openai: an OpenAI-compatible server (llama-server, vLLM, Ollama, SGLang)').choices(['local', 'openai']).default('local'))
-    .option('--endpoint <url>', 'with --engine openai: the server base URL, e.g. http://127.0.0.1:8080/v1')
-    .option('--served-model <name>', 'with --engine openai: the model the server serves (default: the first it lists)')
-    .option('--api-key-env <VAR>', 'with --engine openai: the environment variable that holds the API key (default: RELATION_LENS_API_KEY when set); never pass a key on the command line')
-    .addOption(new Option('--server-flavor <flavor>', 'with --engine openai: which constraint and scoring fields to send (detected when omitted)').choices([...SERVER_FLAVORS]))
+    .addOption(
+      new Option(
+        '--engine <kind>',
+        'local: the GGUF model in-process (node-llama-cpp); openai: an OpenAI-compatible server (llama-server, vLLM, Ollama, SGLang)',
+      )
+        .choices(['local', 'openai'])
+        .default('local'),
+    )
+    .option(
+      '--endpoint <url>',
+      'with --engine openai: the server base URL, e.g. http://127.0.0.1:8080/v1',
+    )
+    .option(
+      '--served-model <name>',
+      'with --engine openai: the model the server serves (default: the first it lists)',
+    )
+    .option(
+      '--api-key-env <VAR>',
+      'with --engine openai: the environment variable that holds the API key (default: RELATION_LENS_API_KEY when set); never pass a key on the command line',
+    )
+    .addOption(
+      new Option(
+        '--server-flavor <flavor>',
+        'with --engine openai: which constraint and scoring fields to send (detected when omitted)',
+      ).choices([...SERVER_FLAVORS]),
+    )
     .option('--server-timeout <seconds>', 'with --engine openai: limit per request', seconds, 120);
 }
 
@@ -41,17 +65,35 @@ export function given(cmd: Command, name: string): boolean {
  * Checks the server options against the others before anything loads: local-only options are
  * refused with --engine openai, server options without it.
  */
-export function checkServerOptions(cmd: Command, opts: ServerCliOptions & { lora?: string[]; model?: string }): void {
+export function checkServerOptions(
+  cmd: Command,
+  opts: ServerCliOptions & { lora?: string[]; model?: string },
+): void {
   if (opts.engine !== 'openai') {
-    for (const o of ['endpoint', 'servedModel', 'apiKeyEnv', 'serverFlavor', 'serverTimeout']) if (given(cmd, o)) throw new InputError(`--${o.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} needs --engine openai`);
+    for (const o of ['endpoint', 'servedModel', 'apiKeyEnv', 'serverFlavor', 'serverTimeout'])
+      if (given(cmd, o))
+        throw new InputError(
+          `--${o.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} needs --engine openai`,
+        );
     return;
   }
-  if (!opts.endpoint) throw new InputError('--engine openai needs --endpoint URL (e.g. http://127.0.0.1:8080/v1)');
-  if (opts.lora?.length) throw new InputError('--lora applies to the in-process engine; with --engine openai, load the adapter into the server (e.g. llama-server --lora FILE)');
-  if (opts.model) throw new InputError('--model names a local GGUF; with --engine openai, name the served model with --served-model');
+  if (!opts.endpoint)
+    throw new InputError('--engine openai needs --endpoint URL (e.g. http://127.0.0.1:8080/v1)');
+  if (opts.lora?.length)
+    throw new InputError(
+      '--lora applies to the in-process engine; with --engine openai, load the adapter into the server (e.g. llama-server --lora FILE)',
+    );
+  if (opts.model)
+    throw new InputError(
+      '--model names a local GGUF; with --engine openai, name the served model with --served-model',
+    );
 }
 
-export async function openServerEngine(cmd: Command, opts: ServerCliOptions & { parallel?: number; contextSize?: number; deterministic?: boolean }, signal: AbortSignal): Promise<ServerEngine> {
+export async function openServerEngine(
+  cmd: Command,
+  opts: ServerCliOptions & { parallel?: number; contextSize?: number; deterministic?: boolean },
+  signal: AbortSignal,
+): Promise<ServerEngine> {
   return ServerEngine.open({
     endpoint: opts.endpoint!,
     model: opts.servedModel,

@@ -25,7 +25,10 @@ import { cliOption } from './cliCommon';
 
 export interface TrainCliContext extends CliContext {
   resolveTemplate(name: string | undefined): Promise<PromptTemplate>;
-  relationSetFor(opts: { relations?: string }, fallback?: RelationSet): Promise<RelationSet | undefined>;
+  relationSetFor(
+    opts: { relations?: string },
+    fallback?: RelationSet,
+  ): Promise<RelationSet | undefined>;
 }
 
 interface TrainLoraOptions extends Omit<TrainHyper, 'alpha'> {
@@ -50,29 +53,49 @@ interface TrainLoraOptions extends Omit<TrainHyper, 'alpha'> {
 
 function layersSpec(v: string): string {
   if (v === 'all' || /^top-[1-9]\d*$/.test(v)) return v;
-  throw new InputError(`--layers must be top-N (the N blocks nearest the output) or all, got ${JSON.stringify(v)}`);
+  throw new InputError(
+    `--layers must be top-N (the N blocks nearest the output) or all, got ${JSON.stringify(v)}`,
+  );
 }
 
 function positiveFloat(v: string, name: string): number {
   const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new InputError(`${name} must be a positive number, got ${JSON.stringify(v)}`);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new InputError(`${name} must be a positive number, got ${JSON.stringify(v)}`);
   return n;
 }
 
-async function trainLoraCommand(ctx: TrainCliContext, input: string, opts: TrainLoraOptions): Promise<void> {
-  if (!/\.gguf$/i.test(opts.out)) throw new InputError(`the adapter is a GGUF file: name it *.gguf (got ${opts.out})`);
+async function trainLoraCommand(
+  ctx: TrainCliContext,
+  input: string,
+  opts: TrainLoraOptions,
+): Promise<void> {
+  if (!/\.gguf$/i.test(opts.out))
+    throw new InputError(`the adapter is a GGUF file: name it *.gguf (got ${opts.out})`);
   const r = await ctx.load(input, { format: opts.from, relations: opts.relations });
   const rs = await ctx.relationSetFor(opts, r.relationSet);
-  if (!rs) throw new InputError('no relation set: pass --relations (a relation-set JSON or relation2id.txt)', input);
+  if (!rs)
+    throw new InputError(
+      'no relation set: pass --relations (a relation-set JSON or relation2id.txt)',
+      input,
+    );
   const template = await ctx.resolveTemplate(opts.template);
   const { space, direction } = sentenceSpace(rs, opts.direction);
-  const dev = opts.dev ? { file: opts.dev, records: (await ctx.load(opts.dev, { relations: opts.relations })).records } : undefined;
+  const dev = opts.dev
+    ? { file: opts.dev, records: (await ctx.load(opts.dev, { relations: opts.relations })).records }
+    : undefined;
   const controller = new AbortController();
-  const stopListening = onInterrupt(controller, 'stopping after this training step: the adapter trained so far is saved (Ctrl-C again to stop at once)');
+  const stopListening = onInterrupt(
+    controller,
+    'stopping after this training step: the adapter trained so far is saved (Ctrl-C again to stop at once)',
+  );
   const rag = opts.rag ? await loadIndex(opts.rag, { threads: opts.threads }) : undefined;
   const spec = ctx.modelSpec(opts.model);
   const dl = new ProgressBar(`downloading ${spec}`);
-  const modelPath = await resolveModel(spec, { signal: controller.signal, onProgress: (d, t) => dl.update(d, t) });
+  const modelPath = await resolveModel(spec, {
+    signal: controller.signal,
+    onProgress: (d, t) => dl.update(d, t),
+  });
   dl.stop();
   let lastLine = 0;
   try {
@@ -91,7 +114,17 @@ async function trainLoraCommand(ctx: TrainCliContext, input: string, opts: Train
       out: opts.out,
       force: opts.force,
       resumeFrom: opts.resumeFrom,
-      hyper: { epochs: opts.epochs, rank: opts.rank, alpha: opts.alpha ?? 2 * opts.rank, layers: opts.layers, lr: opts.lr, batchSize: opts.batchSize, maxExamples: opts.maxExamples, maxSteps: opts.maxSteps, seed: opts.seed },
+      hyper: {
+        epochs: opts.epochs,
+        rank: opts.rank,
+        alpha: opts.alpha ?? 2 * opts.rank,
+        layers: opts.layers,
+        lr: opts.lr,
+        batchSize: opts.batchSize,
+        maxExamples: opts.maxExamples,
+        maxSteps: opts.maxSteps,
+        seed: opts.seed,
+      },
       venv: opts.venv,
       threads: opts.threads,
       checkpointEvery: opts.checkpointEvery,
@@ -101,7 +134,9 @@ async function trainLoraCommand(ctx: TrainCliContext, input: string, opts: Train
         const now = Date.now();
         if (p.step !== p.steps && now - lastLine < 2000) return;
         lastLine = now;
-        process.stderr.write(`step ${p.step}/${p.steps} (epoch ${p.epoch}): loss ${p.loss_avg.toFixed(4)}, ${p.examples_per_s.toFixed(2)} examples/s, ${Math.round(p.eta_s)} s left\n`);
+        process.stderr.write(
+          `step ${p.step}/${p.steps} (epoch ${p.epoch}): loss ${p.loss_avg.toFixed(4)}, ${p.examples_per_s.toFixed(2)} examples/s, ${Math.round(p.eta_s)} s left\n`,
+        );
       },
     });
     const t = manifest.training;
@@ -122,51 +157,121 @@ export function addTrainingCommands(program: Command, bench: Command, ctx: Train
   const int = (name: string) => (v: string) => ctx.positiveInt(v, name);
   program
     .command('train-lora')
-    .description('train a LoRA adapter on curated records (gold, accepted and edited relations) with the prompts extraction sends; writes a GGUF adapter for the quantized base and a manifest beside it')
+    .description(
+      'train a LoRA adapter on curated records (gold, accepted and edited relations) with the prompts extraction sends; writes a GGUF adapter for the quantized base and a manifest beside it',
+    )
     .argument('<train>', 'curated records (canonical JSONL or any importable format)')
-    .option('--model <path|uri|id>', 'the base GGUF model (default: $RELATION_LENS_MODEL, else the catalog default)')
-    .option('--relations <file>', 'relation set (JSON or relation2id.txt); default: the one the input format defines')
-    .addOption(new Option('--from <format>', 'input format (detected when omitted)').choices([...IMPORT_FORMATS]))
-    .addOption(cliOption('template', { description: 'prompt template (the one extraction will use): default, rag4re, cre-llm, or a file' }))
-    .addOption(cliOption('answers', { description: 'answer with relation names (the measured better form: F1 53.15 vs 0.00 with codes in bench/lora.ts) or one-token codes; extract --answers must match' }))
+    .option(
+      '--model <path|uri|id>',
+      'the base GGUF model (default: $RELATION_LENS_MODEL, else the catalog default)',
+    )
+    .option(
+      '--relations <file>',
+      'relation set (JSON or relation2id.txt); default: the one the input format defines',
+    )
+    .addOption(
+      new Option('--from <format>', 'input format (detected when omitted)').choices([
+        ...IMPORT_FORMATS,
+      ]),
+    )
+    .addOption(
+      cliOption('template', {
+        description:
+          'prompt template (the one extraction will use): default, rag4re, cre-llm, or a file',
+      }),
+    )
+    .addOption(
+      cliOption('answers', {
+        description:
+          'answer with relation names (the measured better form: F1 53.15 vs 0.00 with codes in bench/lora.ts) or one-token codes; extract --answers must match',
+      }),
+    )
     .addOption(cliOption('direction'))
-    .option('--rag <index>', 'train with retrieved demonstrations in the prompt (RAG4RE; extract with the same --rag and --k)')
+    .option(
+      '--rag <index>',
+      'train with retrieved demonstrations in the prompt (RAG4RE; extract with the same --rag and --k)',
+    )
     .addOption(cliOption('k', { description: 'demonstrations per prompt with --rag' }))
-    .option('--dev <file>', 'held-out records: dev loss and answer accuracy after each epoch (at most 200 pairs)')
+    .option(
+      '--dev <file>',
+      'held-out records: dev loss and answer accuracy after each epoch (at most 200 pairs)',
+    )
     .option('--epochs <n>', 'passes over the training pairs', int('--epochs'), 2)
     .option('--rank <r>', 'LoRA rank', int('--rank'), 16)
     .option('--alpha <a>', 'LoRA alpha (default: 2 × rank)', (v) => positiveFloat(v, '--alpha'))
-    .option('--layers <top-N|all>', 'blocks to adapt: the N nearest the output, or all', layersSpec, 'top-10')
-    .option('--lr <rate>', 'peak learning rate (linear warm-up and decay)', (v) => positiveFloat(v, '--lr'), 3e-4)
+    .option(
+      '--layers <top-N|all>',
+      'blocks to adapt: the N nearest the output, or all',
+      layersSpec,
+      'top-10',
+    )
+    .option(
+      '--lr <rate>',
+      'peak learning rate (linear warm-up and decay)',
+      (v) => positiveFloat(v, '--lr'),
+      3e-4,
+    )
     .option('--batch-size <n>', 'examples per step', int('--batch-size'), 8)
-    .option('--max-examples <n>', 'train on a fixed sample of at most N pairs (same seed, same sample)', int('--max-examples'))
+    .option(
+      '--max-examples <n>',
+      'train on a fixed sample of at most N pairs (same seed, same sample)',
+      int('--max-examples'),
+    )
     .option('--max-steps <n>', 'stop after N steps', int('--max-steps'))
-    .option('--seed <n>', 'seed of the sample, the shuffle and the initialisation', (v) => Number.parseInt(v, 10), 0)
-    .option('--resume-from <adapter.gguf>', 'continue training this adapter (its rank, layers and alpha)')
-    .option('--checkpoint-every <n>', 'export the adapter every N steps while training', int('--checkpoint-every'))
+    .option(
+      '--seed <n>',
+      'seed of the sample, the shuffle and the initialisation',
+      (v) => Number.parseInt(v, 10),
+      0,
+    )
+    .option(
+      '--resume-from <adapter.gguf>',
+      'continue training this adapter (its rank, layers and alpha)',
+    )
+    .option(
+      '--checkpoint-every <n>',
+      'export the adapter every N steps while training',
+      int('--checkpoint-every'),
+    )
     .option('--threads <n>', 'CPU threads for the trainer (default: all cores)', int('--threads'))
-    .option('--venv <dir>', 'the trainer\'s virtual environment (relation-lens trainer setup)', defaultVenv())
+    .option(
+      '--venv <dir>',
+      "the trainer's virtual environment (relation-lens trainer setup)",
+      defaultVenv(),
+    )
     .option('--force', 'replace the adapter and its manifest if they exist')
     .requiredOption('-o, --out <adapter.gguf>', 'the LoRA adapter to write')
     .action(async (input: string, opts: TrainLoraOptions) => {
       await trainLoraCommand(ctx, input, opts);
     });
 
-  const trainer = program.command('trainer').description('the Python LoRA trainer (torch + transformers + peft in its own virtual environment)');
+  const trainer = program
+    .command('trainer')
+    .description(
+      'the Python LoRA trainer (torch + transformers + peft in its own virtual environment)',
+    );
   trainer
     .command('setup')
-    .description('create the trainer\'s virtual environment and install its pinned requirements (several minutes and ~5.6 GB the first time; nothing when up to date)')
+    .description(
+      "create the trainer's virtual environment and install its pinned requirements (several minutes and ~5.6 GB the first time; nothing when up to date)",
+    )
     .option('--venv <dir>', 'where', defaultVenv())
     .option('--python <exe>', 'the Python (≥ 3.10) that creates it (default: python3)')
     .action(async (opts: { venv: string; python?: string }) => {
       const t0 = Date.now();
-      const r = await setupTrainer({ venv: path.resolve(opts.venv), python: opts.python, log: (l) => process.stderr.write(`  ${l}\n`) });
+      const r = await setupTrainer({
+        venv: path.resolve(opts.venv),
+        python: opts.python,
+        log: (l) => process.stderr.write(`  ${l}\n`),
+      });
       const env = await runTrainer('env', [], { venv: r.venv });
-      process.stderr.write(`${r.installed ? `installed in ${((Date.now() - t0) / 1000).toFixed(0)} s` : 'up to date'}: ${r.venv} (torch ${String(env['torch'])}, transformers ${String(env['transformers'])}, peft ${String(env['peft'])}; ${env['cuda'] ? `CUDA: ${String(env['device'])}` : 'CPU'})\n`);
+      process.stderr.write(
+        `${r.installed ? `installed in ${((Date.now() - t0) / 1000).toFixed(0)} s` : 'up to date'}: ${r.venv} (torch ${String(env['torch'])}, transformers ${String(env['transformers'])}, peft ${String(env['peft'])}; ${env['cuda'] ? `CUDA: ${String(env['device'])}` : 'CPU'})\n`,
+      );
     });
   trainer
     .command('env')
-    .description('print the trainer\'s versions and device as JSON')
+    .description("print the trainer's versions and device as JSON")
     .option('--venv <dir>', 'its virtual environment', defaultVenv())
     .action(async (opts: { venv: string }) => {
       const env = await runTrainer('env', [], { venv: opts.venv });
@@ -175,29 +280,74 @@ export function addTrainingCommands(program: Command, bench: Command, ctx: Train
 
   bench
     .command('adapter-check')
-    .description('the export check of an adapter made by train-lora: node-llama-cpp with the adapter on the quantized base vs PyTorch, answer log-probabilities on held-out records')
-    .argument('<records>', 'held-out labeled records (prompts are rendered with the adapter\'s template, relation set and answer form)')
-    .requiredOption('--lora <adapter.gguf>', 'the adapter (its manifest names the template and the answer form)')
+    .description(
+      'the export check of an adapter made by train-lora: node-llama-cpp with the adapter on the quantized base vs PyTorch, answer log-probabilities on held-out records',
+    )
+    .argument(
+      '<records>',
+      "held-out labeled records (prompts are rendered with the adapter's template, relation set and answer form)",
+    )
+    .requiredOption(
+      '--lora <adapter.gguf>',
+      'the adapter (its manifest names the template and the answer form)',
+    )
     .option('--model <path|uri|id>', 'the base GGUF model')
     .option('--relations <file>', 'relation set (default: the one the input format defines)')
-    .option('--template <name|file>', 'prompt template (default: the manifest\'s)')
+    .option('--template <name|file>', "prompt template (default: the manifest's)")
     .option('--n <n>', 'prompts', int('--n'), 50)
-    .option('--venv <dir>', 'the trainer\'s virtual environment', defaultVenv())
+    .option('--venv <dir>', "the trainer's virtual environment", defaultVenv())
     .option('--json', 'print one JSON object')
-    .action((input: string, opts: { lora: string; model?: string; relations?: string; template?: string; n: number; venv: string; json?: boolean }) => adapterCheckCommand(ctx, input, opts));
+    .action(
+      (
+        input: string,
+        opts: {
+          lora: string;
+          model?: string;
+          relations?: string;
+          template?: string;
+          n: number;
+          venv: string;
+          json?: boolean;
+        },
+      ) => adapterCheckCommand(ctx, input, opts),
+    );
 }
 
-async function adapterCheckCommand(ctx: TrainCliContext, input: string, opts: { lora: string; model?: string; relations?: string; template?: string; n: number; venv: string; json?: boolean }): Promise<void> {
+async function adapterCheckCommand(
+  ctx: TrainCliContext,
+  input: string,
+  opts: {
+    lora: string;
+    model?: string;
+    relations?: string;
+    template?: string;
+    n: number;
+    venv: string;
+    json?: boolean;
+  },
+): Promise<void> {
   const manifest = await readAdapterManifest(opts.lora);
   const r = await ctx.load(input, { relations: opts.relations });
   const rs = await ctx.relationSetFor(opts, r.relationSet);
   if (!rs) throw new InputError('no relation set: pass --relations', input);
   const template = await ctx.resolveTemplate(opts.template ?? manifest?.template.name);
   const { space, direction } = sentenceSpace(rs, manifest?.direction);
-  const { prompts, answers } = await checkPrompts(r.records, opts.n, { relationSet: rs, template, space, direction, answerCodes: (manifest?.answers ?? 'codes') === 'codes' });
+  const { prompts, answers } = await checkPrompts(r.records, opts.n, {
+    relationSet: rs,
+    template,
+    space,
+    direction,
+    answerCodes: (manifest?.answers ?? 'codes') === 'codes',
+  });
   if (!prompts.length) throw new InputError('no labeled pairs to build prompts from', input);
   const modelPath = await resolveModel(ctx.modelSpec(opts.model));
-  const c = await checkAdapterExport({ modelPath, adapter: opts.lora, prompts, answers, venv: opts.venv });
+  const c = await checkAdapterExport({
+    modelPath,
+    adapter: opts.lora,
+    prompts,
+    answers,
+    venv: opts.venv,
+  });
   if (opts.json) return void process.stdout.write(JSON.stringify(c) + '\n');
   process.stdout.write(
     `${c.prompts} prompt(s) × ${c.answers} answers, answer log-probabilities, PyTorch vs node-llama-cpp\n` +

@@ -7,7 +7,13 @@
  */
 import { DocumentInput, runDocumentExtraction } from './core/pipelines/documentRunner';
 import { TrainingRetriever } from './core/retrieval/retriever';
-import { RelRecord, RelationSet, candidatePairs, validateRecord, validateRelationSet } from './core/schema';
+import {
+  RelRecord,
+  RelationSet,
+  candidatePairs,
+  validateRecord,
+  validateRelationSet,
+} from './core/schema';
 import { EnginePool } from './engine/llama';
 import { ServerEngine } from './engine/server';
 import { ClassifierEngine } from './core/ports';
@@ -17,10 +23,19 @@ import { documentOptions, runSentences, sentenceSpace } from './node/jobs';
 import { buildIndex, loadIndex } from './node/ragIndex';
 import { loadRecords } from './node/load';
 import { AdapterRun, adapterManifestPath, checkAdapters } from './node/adapters';
-import { DocumentJob, EngineResponse, EngineSettings, ExtractResult, ExtractedItem, RequestSchema, SentenceJob, TrainLoraParams, TrainLoraResult } from './protocol/engine';
+import {
+  DocumentJob,
+  EngineResponse,
+  EngineSettings,
+  ExtractResult,
+  ExtractedItem,
+  RequestSchema,
+  SentenceJob,
+  TrainLoraParams,
+  TrainLoraResult,
+} from './protocol/engine';
 import { trainLoraJob } from './node/trainLora';
 import { sumReports } from './core/pipelines/docReport';
-
 
 const pool = new EnginePool(2);
 const running = new Map<number, AbortController>();
@@ -47,20 +62,37 @@ function checkedSet(v: RelationSet): RelationSet {
 /** Serving engines by endpoint, model, flavor and key (an HTTP client each; nothing to free). */
 const servers = new Map<string, Promise<ServerEngine>>();
 
-function serverFor(s: NonNullable<EngineSettings['server']>, signal: AbortSignal): Promise<ServerEngine> {
+function serverFor(
+  s: NonNullable<EngineSettings['server']>,
+  signal: AbortSignal,
+): Promise<ServerEngine> {
   const key = JSON.stringify([s.endpoint, s.model, s.flavor, s.apiKey]);
   let e = servers.get(key);
   if (!e) {
-    e = ServerEngine.open({ endpoint: s.endpoint, model: s.model, flavor: s.flavor, apiKey: s.apiKey, signal });
+    e = ServerEngine.open({
+      endpoint: s.endpoint,
+      model: s.model,
+      flavor: s.flavor,
+      apiKey: s.apiKey,
+      signal,
+    });
     e.catch(() => servers.delete(key));
     servers.set(key, e);
   }
   return e;
 }
 
-async function engineFor(s: EngineSettings, signal: AbortSignal, id: number, run: Omit<AdapterRun, 'modelPath'>): Promise<{ engine: ClassifierEngine; modelPath: string; warnings: string[] }> {
+async function engineFor(
+  s: EngineSettings,
+  signal: AbortSignal,
+  id: number,
+  run: Omit<AdapterRun, 'modelPath'>,
+): Promise<{ engine: ClassifierEngine; modelPath: string; warnings: string[] }> {
   if (s.server) {
-    if (s.loras.length) throw new Error('LoRA adapters apply to the local engine; with a serving engine, load the adapter into the server (e.g. llama-server --lora FILE)');
+    if (s.loras.length)
+      throw new Error(
+        'LoRA adapters apply to the local engine; with a serving engine, load the adapter into the server (e.g. llama-server --lora FILE)',
+      );
     const engine = await serverFor(s.server, signal);
     return { engine, modelPath: '', warnings: [] };
   }
@@ -76,18 +108,36 @@ async function engineFor(s: EngineSettings, signal: AbortSignal, id: number, run
     },
   });
   const warnings = await checkAdapters(s.loras, { modelPath, ...run });
-  const engine = await pool.get({ modelPath, loras: s.loras, threads: s.threads, parallel: s.parallel, contextSize: s.contextSize });
+  const engine = await pool.get({
+    modelPath,
+    loras: s.loras,
+    threads: s.threads,
+    parallel: s.parallel,
+    contextSize: s.contextSize,
+  });
   return { engine, modelPath, warnings };
 }
 
-async function extractSentences(id: number, s: EngineSettings, job: SentenceJob, signal: AbortSignal): Promise<ExtractResult> {
+async function extractSentences(
+  id: number,
+  s: EngineSettings,
+  job: SentenceJob,
+  signal: AbortSignal,
+): Promise<ExtractResult> {
   const rs = checkedSet(job.relationSet);
   const recs = checked(job.records);
   const { space, direction } = sentenceSpace(rs, job.direction);
   const rag = job.rag ? await loadIndex(job.rag.index, { threads: s.threads }) : undefined;
   try {
     const retriever = rag ? new TrainingRetriever(rag.examples, rag.searcher, space) : undefined;
-    const opened = job.mode !== 'knn' ? await engineFor(s, signal, id, { relationSet: rs, template: job.template, answers: job.answers }) : undefined;
+    const opened =
+      job.mode !== 'knn'
+        ? await engineFor(s, signal, id, {
+            relationSet: rs,
+            template: job.template,
+            answers: job.answers,
+          })
+        : undefined;
     const engine = opened?.engine;
     const t0 = Date.now();
     const tok0 = engine?.evaluatedTokens ?? 0;
@@ -95,21 +145,44 @@ async function extractSentences(id: number, s: EngineSettings, job: SentenceJob,
     let done = 0;
     const items: ExtractedItem[] = [];
     const errors: string[] = [];
-    const m = engine ? effectiveMode(engine.info, job.mode, job.answers === 'codes', space.answers.length) : { mode: job.mode };
+    const m = engine
+      ? effectiveMode(engine.info, job.mode, job.answers === 'codes', space.answers.length)
+      : { mode: job.mode };
     if (m.note) send({ log: { level: 'warn', message: m.note } });
-    const run = runSentences(engine, recs, { relationSet: rs, template: job.template, mode: m.mode, direction, retriever, k: job.rag?.k, scoreMargin: job.scoreMargin, answerCodes: job.answers === 'codes', signal, model: s.server ? engine!.info.model : s.model });
+    const run = runSentences(engine, recs, {
+      relationSet: rs,
+      template: job.template,
+      mode: m.mode,
+      direction,
+      retriever,
+      k: job.rag?.k,
+      scoreMargin: job.scoreMargin,
+      answerCodes: job.answers === 'codes',
+      signal,
+      model: s.server ? engine!.info.model : s.model,
+    });
     for await (const r of run) {
       done += r.predictions.length;
       for (const p of r.predictions) if (p.error) errors.push(p.error);
-      const item: ExtractedItem = { record: r.record, pairs: r.predictions.filter((p) => !p.error).map((p) => p.pair) };
+      const item: ExtractedItem = {
+        record: r.record,
+        pairs: r.predictions.filter((p) => !p.error).map((p) => p.pair),
+      };
       items.push(item);
       send({ id, progress: { done, total, item } });
     }
     const elapsedMs = Date.now() - t0;
     return {
       items,
-      engine: { backend: engine?.info.backend ?? 'none (kNN vote)', model: s.model, modelPath: opened?.modelPath ?? '', adapters: engine?.info.adapters ?? [], threads: engine?.info.threads ?? 0 },
-      tokensPerSecond: engine && elapsedMs > 0 ? (1000 * (engine.evaluatedTokens - tok0)) / elapsedMs : 0,
+      engine: {
+        backend: engine?.info.backend ?? 'none (kNN vote)',
+        model: s.model,
+        modelPath: opened?.modelPath ?? '',
+        adapters: engine?.info.adapters ?? [],
+        threads: engine?.info.threads ?? 0,
+      },
+      tokensPerSecond:
+        engine && elapsedMs > 0 ? (1000 * (engine.evaluatedTokens - tok0)) / elapsedMs : 0,
       elapsedMs,
       errors: [...(opened?.warnings ?? []).map((w) => `warning: ${w}`), ...errors],
     };
@@ -118,7 +191,11 @@ async function extractSentences(id: number, s: EngineSettings, job: SentenceJob,
   }
 }
 
-async function trainLora(id: number, p: TrainLoraParams, signal: AbortSignal): Promise<TrainLoraResult> {
+async function trainLora(
+  id: number,
+  p: TrainLoraParams,
+  signal: AbortSignal,
+): Promise<TrainLoraResult> {
   const rs = checkedSet(p.relationSet);
   const r = await loadRecords(p.train);
   const modelPath = await resolveModel(p.engine.model, { signal });
@@ -139,23 +216,57 @@ async function trainLora(id: number, p: TrainLoraParams, signal: AbortSignal): P
     threads: p.threads,
     signal,
     log: (message) => send({ log: { level: 'info', message } }),
-    onProgress: (e) => send({ id, progress: { done: e.step, total: e.steps, message: `loss ${e.loss_avg.toFixed(3)} · ${e.examples_per_s.toFixed(2)} examples/s · ${Math.round(e.eta_s)} s left` } }),
+    onProgress: (e) =>
+      send({
+        id,
+        progress: {
+          done: e.step,
+          total: e.steps,
+          message: `loss ${e.loss_avg.toFixed(3)} · ${e.examples_per_s.toFixed(2)} examples/s · ${Math.round(e.eta_s)} s left`,
+        },
+      }),
   });
   const t = manifest.training;
-  return { adapter: p.out, manifest: adapterManifestPath(p.out), stopped: t.stopped, examples: manifest.data.examples, steps: t.steps, seconds: t.seconds, lossFirst: t.lossCurve[0]?.[1], lossLast: t.lossCurve.at(-1)?.[1], devAccuracy: manifest.dev?.accuracy };
+  return {
+    adapter: p.out,
+    manifest: adapterManifestPath(p.out),
+    stopped: t.stopped,
+    examples: manifest.data.examples,
+    steps: t.steps,
+    seconds: t.seconds,
+    lossFirst: t.lossCurve[0]?.[1],
+    lossLast: t.lossCurve.at(-1)?.[1],
+    devAccuracy: manifest.dev?.accuracy,
+  };
 }
 
-async function extractDocuments(id: number, s: EngineSettings, job: DocumentJob, signal: AbortSignal): Promise<ExtractResult> {
+async function extractDocuments(
+  id: number,
+  s: EngineSettings,
+  job: DocumentJob,
+  signal: AbortSignal,
+): Promise<ExtractResult> {
   const rs = checkedSet(job.relationSet);
-  const inputs: DocumentInput[] = job.inputs.map((i) => ('record' in i ? { record: checked([i.record])[0]! } : i));
+  const inputs: DocumentInput[] = job.inputs.map((i) =>
+    'record' in i ? { record: checked([i.record])[0]! } : i,
+  );
   const { engine, modelPath } = await engineFor(s, signal, id, { relationSet: rs });
-  const options = await documentOptions({ relationSet: rs, template: job.template, k: job.k, filter: typeof job.filter === 'string' ? job.filter : job.filter.file, threshold: job.threshold, model: s.server ? engine.info.model : s.model, signal });
+  const options = await documentOptions({
+    relationSet: rs,
+    template: job.template,
+    k: job.k,
+    filter: typeof job.filter === 'string' ? job.filter : job.filter.file,
+    threshold: job.threshold,
+    model: s.server ? engine.info.model : s.model,
+    signal,
+  });
   const t0 = Date.now();
   const tok0 = engine.evaluatedTokens;
   const items: ExtractedItem[] = [];
   const reports = [];
   let done = 0;
-  const onStage = (message: string) => send({ id, progress: { done, total: inputs.length, message } });
+  const onStage = (message: string) =>
+    send({ id, progress: { done, total: inputs.length, message } });
   for await (const d of runDocumentExtraction(engine, inputs, options, { onStage })) {
     reports.push(d.report);
     const item: ExtractedItem = { record: d.record, pairs: candidatePairs(d.record) };
@@ -166,7 +277,13 @@ async function extractDocuments(id: number, s: EngineSettings, job: DocumentJob,
   const report = sumReports(reports);
   return {
     items,
-    engine: { backend: engine.info.backend, model: s.model, modelPath, adapters: engine.info.adapters, threads: engine.info.threads },
+    engine: {
+      backend: engine.info.backend,
+      model: s.model,
+      modelPath,
+      adapters: engine.info.adapters,
+      threads: engine.info.threads,
+    },
     tokensPerSecond: elapsedMs > 0 ? (1000 * (engine.evaluatedTokens - tok0)) / elapsedMs : 0,
     elapsedMs,
     errors: report.errors,
@@ -178,7 +295,14 @@ async function handle(raw: unknown): Promise<void> {
   const parsed = RequestSchema.safeParse(raw);
   if (!parsed.success) {
     const id = typeof (raw as { id?: unknown })?.id === 'number' ? (raw as { id: number }).id : -1;
-    send({ id, ok: false, error: { name: 'ProtocolError', message: `invalid request: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` } });
+    send({
+      id,
+      ok: false,
+      error: {
+        name: 'ProtocolError',
+        message: `invalid request: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      },
+    });
     return;
   }
   const req = parsed.data;
@@ -199,7 +323,10 @@ async function handle(raw: unknown): Promise<void> {
             onProgress: (done, total) => {
               if (Date.now() - last > 250) {
                 last = Date.now();
-                send({ id: req.id, progress: { done, total, message: `downloading ${req.params.model}` } });
+                send({
+                  id: req.id,
+                  progress: { done, total, message: `downloading ${req.params.model}` },
+                });
               }
             },
           });
@@ -211,28 +338,54 @@ async function handle(raw: unknown): Promise<void> {
       case 'buildIndex': {
         const p = req.params;
         const r = await loadRecords(p.train, { relations: p.relations });
-        const model = p.embedder === 'llm' ? await resolveModel(p.model ?? DEFAULT_MODEL_ID) : undefined;
-        const m = await buildIndex(r.records, r.relationSet?.noRelation, p.out, { embedder: p.embedder, model, source: p.train, threads: p.threads, onProgress: (done, total) => send({ id: req.id, progress: { done, total } }) });
-        return send({ id: req.id, ok: true, result: { count: m.count, kind: m.kind, ...(m.dimension ? { dimension: m.dimension } : {}) } });
+        const model =
+          p.embedder === 'llm' ? await resolveModel(p.model ?? DEFAULT_MODEL_ID) : undefined;
+        const m = await buildIndex(r.records, r.relationSet?.noRelation, p.out, {
+          embedder: p.embedder,
+          model,
+          source: p.train,
+          threads: p.threads,
+          onProgress: (done, total) => send({ id: req.id, progress: { done, total } }),
+        });
+        return send({
+          id: req.id,
+          ok: true,
+          result: {
+            count: m.count,
+            kind: m.kind,
+            ...(m.dimension ? { dimension: m.dimension } : {}),
+          },
+        });
       }
       case 'trainLora': {
         const controller = new AbortController();
         running.set(req.id, controller);
         try {
-          return send({ id: req.id, ok: true, result: await trainLora(req.id, req.params, controller.signal) });
+          return send({
+            id: req.id,
+            ok: true,
+            result: await trainLora(req.id, req.params, controller.signal),
+          });
         } finally {
           running.delete(req.id);
         }
       }
       case 'cancel':
         running.get(req.params.target)?.abort();
-        return send({ id: req.id, ok: true, result: { cancelled: running.has(req.params.target) } });
+        return send({
+          id: req.id,
+          ok: true,
+          result: { cancelled: running.has(req.params.target) },
+        });
       case 'extract': {
         const controller = new AbortController();
         running.set(req.id, controller);
         try {
           const { engine, job } = req.params;
-          const result = job.kind === 'sentence' ? await extractSentences(req.id, engine, job, controller.signal) : await extractDocuments(req.id, engine, job, controller.signal);
+          const result =
+            job.kind === 'sentence'
+              ? await extractSentences(req.id, engine, job, controller.signal)
+              : await extractDocuments(req.id, engine, job, controller.signal);
           return send({ id: req.id, ok: true, result });
         } finally {
           running.delete(req.id);
@@ -247,12 +400,19 @@ async function handle(raw: unknown): Promise<void> {
 
 if (require.main === module) {
   if (!process.send) {
-    process.stderr.write('relation-lens engine host: start me with an IPC channel (child_process.fork)\n');
+    process.stderr.write(
+      'relation-lens engine host: start me with an IPC channel (child_process.fork)\n',
+    );
     process.exit(2);
   }
   process.on('message', (m) => void handle(m));
   process.on('disconnect', () => {
     void pool.dispose().finally(() => process.exit(0));
   });
-  send({ log: { level: 'info', message: `engine process ${process.pid} ready (node ${process.version})` } });
+  send({
+    log: {
+      level: 'info',
+      message: `engine process ${process.pid} ready (node ${process.version})`,
+    },
+  });
 }

@@ -36,16 +36,22 @@ export function activate(context: vscode.ExtensionContext): void {
     engine,
     decorations,
     relations,
-    vscode.languages.registerHoverProvider({ language: 'jsonl' }, new RecordHoverProvider(() => noRelation)),
+    vscode.languages.registerHoverProvider(
+      { language: 'jsonl' },
+      new RecordHoverProvider(() => noRelation),
+    ),
     vscode.window.registerTreeDataProvider('relationLens.relations', relations),
     vscode.window.registerTreeDataProvider('relationLens.runs', new RunsTree(runs)),
     vscode.commands.registerCommand('relationLens.filterRelations', () => pickFilter(relations)),
     vscode.commands.registerCommand('relationLens.toggleDecorations', async () => {
       const on = !readSettings().decorations;
-      await vscode.workspace.getConfiguration('relationLens').update('decorations.enabled', on, vscode.ConfigurationTarget.Global);
+      await vscode.workspace
+        .getConfiguration('relationLens')
+        .update('decorations.enabled', on, vscode.ConfigurationTarget.Global);
     }),
     vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration('relationLens.decorations.enabled')) decorations.setEnabled(readSettings().decorations);
+      if (e.affectsConfiguration('relationLens.decorations.enabled'))
+        decorations.setEnabled(readSettings().decorations);
       if (e.affectsConfiguration('relationLens')) {
         engine.render();
         void refreshRelationSet();
@@ -57,8 +63,11 @@ export function activate(context: vscode.ExtensionContext): void {
   registerTrainingCommands({ context, log, validator, engine, runs });
   registerCuration(context);
   void refreshRelationSet();
-  for (const doc of vscode.workspace.textDocuments) if (doc.uri.fsPath.toLowerCase().endsWith('.jsonl')) void validator.validate(doc);
-  log.info(`Relation Lens activated in ${(performance.now() - t0).toFixed(1)} ms (workspace ${vscode.workspace.isTrusted ? 'trusted' : 'restricted'})`);
+  for (const doc of vscode.workspace.textDocuments)
+    if (doc.uri.fsPath.toLowerCase().endsWith('.jsonl')) void validator.validate(doc);
+  log.info(
+    `Relation Lens activated in ${(performance.now() - t0).toFixed(1)} ms (workspace ${vscode.workspace.isTrusted ? 'trusted' : 'restricted'})`,
+  );
 }
 
 export function deactivate(): void {}

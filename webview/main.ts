@@ -12,15 +12,29 @@ import '@vscode-elements/elements/dist/vscode-textfield/index.js';
 import '@vscode-elements/elements/dist/vscode-label/index.js';
 import '@vscode-elements/elements/dist/vscode-divider/index.js';
 import '@vscode-elements/elements/dist/vscode-icon/index.js';
-import { EvalView, HostMessageSchema, PanelMethod, PanelRequest, PanelState, Results } from '../src/protocol/webview';
+import {
+  EvalView,
+  HostMessageSchema,
+  PanelMethod,
+  PanelRequest,
+  PanelState,
+  Results,
+} from '../src/protocol/webview';
 
-declare function acquireVsCodeApi(): { postMessage(m: unknown): void; getState(): unknown; setState(s: unknown): void };
+declare function acquireVsCodeApi(): {
+  postMessage(m: unknown): void;
+  getState(): unknown;
+  setState(s: unknown): void;
+};
 const vscode = acquireVsCodeApi();
 
 let nextId = 1;
 const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
 
-function request<M extends PanelMethod>(method: M, params: Extract<PanelRequest, { method: M }>['params']): Promise<Results[M]> {
+function request<M extends PanelMethod>(
+  method: M,
+  params: Extract<PanelRequest, { method: M }>['params'],
+): Promise<Results[M]> {
   const id = nextId++;
   return new Promise((resolve, reject) => {
     pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
@@ -46,7 +60,11 @@ window.addEventListener('message', (e: MessageEvent) => {
   else p.reject(new Error(m.error));
 });
 
-function h<K extends keyof HTMLElementTagNameMap>(tag: K | string, attrs: Record<string, string | boolean | undefined> = {}, ...children: Array<Node | string | null | undefined>): HTMLElement {
+function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K | string,
+  attrs: Record<string, string | boolean | undefined> = {},
+  ...children: Array<Node | string | null | undefined>
+): HTMLElement {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
     if (v === undefined || v === false) continue;
@@ -56,9 +74,16 @@ function h<K extends keyof HTMLElementTagNameMap>(tag: K | string, attrs: Record
   return el;
 }
 
-function button(label: string, onClick: () => void | Promise<void>, opts: { icon?: string; secondary?: boolean; id?: string } = {}): HTMLElement {
+function button(
+  label: string,
+  onClick: () => void | Promise<void>,
+  opts: { icon?: string; secondary?: boolean; id?: string } = {},
+): HTMLElement {
   const b = h('vscode-button', { icon: opts.icon, secondary: opts.secondary, id: opts.id }, label);
-  b.addEventListener('click', () => void Promise.resolve(onClick()).catch((err: Error) => toast(err.message, true)));
+  b.addEventListener(
+    'click',
+    () => void Promise.resolve(onClick()).catch((err: Error) => toast(err.message, true)),
+  );
   return b;
 }
 
@@ -84,12 +109,34 @@ function promptTab(s: PanelState): HTMLElement {
     ['input', 'Input (the example)', 8],
     ['output', 'Output (training answer)', 1],
   ];
-  const fields = sections.map(([k, label, rows]) => h('div', { class: 'field' }, h('vscode-label', {}, label), h('vscode-textarea', { id: `tpl-${String(k)}`, rows: String(rows), resize: 'vertical', value: String(t[k] ?? '') })));
-  const preview = h('pre', { id: 'prompt-preview', class: 'preview' }, 'The rendered prompt appears here.');
+  const fields = sections.map(([k, label, rows]) =>
+    h(
+      'div',
+      { class: 'field' },
+      h('vscode-label', {}, label),
+      h('vscode-textarea', {
+        id: `tpl-${String(k)}`,
+        rows: String(rows),
+        resize: 'vertical',
+        value: String(t[k] ?? ''),
+      }),
+    ),
+  );
+  const preview = h(
+    'pre',
+    { id: 'prompt-preview', class: 'preview' },
+    'The rendered prompt appears here.',
+  );
   const note = h('div', { id: 'prompt-note', class: 'note' });
   const current = (): PanelState['template'] => {
     const sys = textValue(document.getElementById('tpl-system'));
-    return { name: textValue(document.getElementById('tpl-name')) || t.name, ...(sys ? { system: sys } : {}), instruction: textValue(document.getElementById('tpl-instruction')), input: textValue(document.getElementById('tpl-input')), output: textValue(document.getElementById('tpl-output')) || '{{label}}' };
+    return {
+      name: textValue(document.getElementById('tpl-name')) || t.name,
+      ...(sys ? { system: sys } : {}),
+      instruction: textValue(document.getElementById('tpl-instruction')),
+      input: textValue(document.getElementById('tpl-input')),
+      output: textValue(document.getElementById('tpl-output')) || '{{label}}',
+    };
   };
   const refresh = async () => {
     const r = await request('renderPrompt', { template: current() });
@@ -97,33 +144,84 @@ function promptTab(s: PanelState): HTMLElement {
     note.textContent = r.tokensNote;
   };
   let timer: number | undefined;
-  for (const f of fields) f.addEventListener('input', () => {
-    window.clearTimeout(timer);
-    timer = window.setTimeout(() => void refresh().catch((e: Error) => toast(e.message, true)), 200);
-  });
+  for (const f of fields)
+    f.addEventListener('input', () => {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(
+        () => void refresh().catch((e: Error) => toast(e.message, true)),
+        200,
+      );
+    });
   queueMicrotask(() => void refresh().catch((e: Error) => toast(e.message, true)));
   return h(
     'div',
     { class: 'tab' },
-    h('div', { class: 'row' }, h('vscode-label', {}, 'Template name'), h('vscode-textfield', { id: 'tpl-name', value: t.name }), button('Save as template file', async () => {
-      const r = await request('saveTemplate', { template: current() });
-      toast(r ? `saved ${r.file}` : 'not saved: the file was kept');
-    }, { icon: 'save' })),
-    h('div', { class: 'note' }, `Built-in: ${s.templates.join(', ')}. Placeholders: {{sentence}} {{head}} {{tail}} {{head_type}} {{tail_type}} {{relation_names}} {{#relations}}{{name}}{{/relations}} {{#examples}}…{{/examples}}`),
-    h('div', { class: 'split' }, h('div', {}, ...fields), h('div', {}, h('h3', {}, 'Preview (current record)'), note, preview)),
+    h(
+      'div',
+      { class: 'row' },
+      h('vscode-label', {}, 'Template name'),
+      h('vscode-textfield', { id: 'tpl-name', value: t.name }),
+      button(
+        'Save as template file',
+        async () => {
+          const r = await request('saveTemplate', { template: current() });
+          toast(r ? `saved ${r.file}` : 'not saved: the file was kept');
+        },
+        { icon: 'save' },
+      ),
+    ),
+    h(
+      'div',
+      { class: 'note' },
+      `Built-in: ${s.templates.join(', ')}. Placeholders: {{sentence}} {{head}} {{tail}} {{head_type}} {{tail_type}} {{relation_names}} {{#relations}}{{name}}{{/relations}} {{#examples}}…{{/examples}}`,
+    ),
+    h(
+      'div',
+      { class: 'split' },
+      h('div', {}, ...fields),
+      h('div', {}, h('h3', {}, 'Preview (current record)'), note, preview),
+    ),
   );
 }
 
 function relationsTab(s: PanelState): HTMLElement {
-  if (!s.relationSet) return h('div', { class: 'tab' }, h('p', {}, 'No relation set for the current file. Select one with "Relation Lens: Select Relation Set…", or put relations.json next to the file.'));
+  if (!s.relationSet)
+    return h(
+      'div',
+      { class: 'tab' },
+      h(
+        'p',
+        {},
+        'No relation set for the current file. Select one with "Relation Lens: Select Relation Set…", or put relations.json next to the file.',
+      ),
+    );
   const rs = s.relationSet;
   const rows = rs.labels.map((l, i) =>
-    h('tr', {}, h('td', {}, h('vscode-textfield', { id: `rel-name-${i}`, value: l.name })), h('td', {}, h('vscode-textfield', { id: `rel-desc-${i}`, value: l.description ?? '', placeholder: 'description (shown to the model)' })), h('td', {}, (l.headTypes ?? []).join(', ') || '—'), h('td', {}, (l.tailTypes ?? []).join(', ') || '—')),
+    h(
+      'tr',
+      {},
+      h('td', {}, h('vscode-textfield', { id: `rel-name-${i}`, value: l.name })),
+      h(
+        'td',
+        {},
+        h('vscode-textfield', {
+          id: `rel-desc-${i}`,
+          value: l.description ?? '',
+          placeholder: 'description (shown to the model)',
+        }),
+      ),
+      h('td', {}, (l.headTypes ?? []).join(', ') || '—'),
+      h('td', {}, (l.tailTypes ?? []).join(', ') || '—'),
+    ),
   );
   const save = async () => {
     const labels = rs.labels.map((l, i) => {
       const d = textValue(document.getElementById(`rel-desc-${i}`));
-      return { ...l, name: textValue(document.getElementById(`rel-name-${i}`)) || l.name, ...(d ? { description: d } : {}) };
+      return {
+        ...l,
+        name: textValue(document.getElementById(`rel-name-${i}`)) || l.name,
+        ...(d ? { description: d } : {}),
+      };
     });
     const r = await request('saveRelationSet', { relationSet: { ...rs, labels } });
     toast(r ? `saved ${r.file}` : 'not saved: the file was kept');
@@ -131,8 +229,28 @@ function relationsTab(s: PanelState): HTMLElement {
   return h(
     'div',
     { class: 'tab' },
-    h('p', {}, `${rs.name}: ${rs.labels.length} label(s)${rs.noRelation ? `, no-relation label "${rs.noRelation}"` : ''} — from ${s.relationSetFrom}`),
-    h('table', { class: 'grid' }, h('thead', {}, h('tr', {}, h('th', {}, 'Label'), h('th', {}, 'Description'), h('th', {}, 'Head types'), h('th', {}, 'Tail types'))), h('tbody', {}, ...rows)),
+    h(
+      'p',
+      {},
+      `${rs.name}: ${rs.labels.length} label(s)${rs.noRelation ? `, no-relation label "${rs.noRelation}"` : ''} — from ${s.relationSetFrom}`,
+    ),
+    h(
+      'table',
+      { class: 'grid' },
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          h('th', {}, 'Label'),
+          h('th', {}, 'Description'),
+          h('th', {}, 'Head types'),
+          h('th', {}, 'Tail types'),
+        ),
+      ),
+      h('tbody', {}, ...rows),
+    ),
     button('Save relation set', save, { icon: 'save' }),
   );
 }
@@ -147,7 +265,23 @@ function modelsTab(s: PanelState): HTMLElement {
       h('td', {}, `${(c.size / 1e9).toFixed(1)} GB`),
       h('td', {}, c.hardware),
       h('td', {}, c.recommended),
-      h('td', {}, button('Use', async () => toast(`model: ${(await request('useModel', { model: c.id })).model}`), { secondary: true }), button('Download', async () => toast(`downloaded to ${(await request('useModel', { model: c.id, download: true })).path}`), { secondary: true, icon: 'cloud-download' })),
+      h(
+        'td',
+        {},
+        button(
+          'Use',
+          async () => toast(`model: ${(await request('useModel', { model: c.id })).model}`),
+          { secondary: true },
+        ),
+        button(
+          'Download',
+          async () =>
+            toast(
+              `downloaded to ${(await request('useModel', { model: c.id, download: true })).path}`,
+            ),
+          { secondary: true, icon: 'cloud-download' },
+        ),
+      ),
     ),
   );
   const loras = s.loras.map((l, i) =>
@@ -155,28 +289,105 @@ function modelsTab(s: PanelState): HTMLElement {
       'tr',
       {},
       h('td', {}, l.path),
-      h('td', {}, h('vscode-textfield', { id: `lora-scale-${i}`, value: String(l.scale), type: 'number', step: '0.1' })),
-      h('td', {}, button('Remove', async () => void (await request('setLoras', { loras: s.loras.filter((_, j) => j !== i) })), { secondary: true })),
+      h(
+        'td',
+        {},
+        h('vscode-textfield', {
+          id: `lora-scale-${i}`,
+          value: String(l.scale),
+          type: 'number',
+          step: '0.1',
+        }),
+      ),
+      h(
+        'td',
+        {},
+        button(
+          'Remove',
+          async () =>
+            void (await request('setLoras', { loras: s.loras.filter((_, j) => j !== i) })),
+          { secondary: true },
+        ),
+      ),
     ),
   );
   const saveScales = async () => {
-    await request('setLoras', { loras: s.loras.map((l, i) => ({ path: l.path, scale: Number(textValue(document.getElementById(`lora-scale-${i}`))) || 0 })) });
+    await request('setLoras', {
+      loras: s.loras.map((l, i) => ({
+        path: l.path,
+        scale: Number(textValue(document.getElementById(`lora-scale-${i}`))) || 0,
+      })),
+    });
     toast('adapter scales saved');
   };
   return h(
     'div',
     { class: 'tab' },
-    h('p', {}, `Current model: ${s.model || '(catalog default)'}${s.trusted ? '' : ' — restricted mode: model, adapter, template and index paths from workspace settings are ignored'}`),
-    h('div', { class: 'row' }, button('Local GGUF file…', async () => void (await request('pickModelFile', {})), { icon: 'folder-opened' })),
-    h('table', { class: 'grid' }, h('thead', {}, h('tr', {}, h('th', {}, 'Catalog model'), h('th', {}, 'Size'), h('th', {}, 'File'), h('th', {}, 'Hardware'), h('th', {}, 'Recommended for'), h('th', {}, ''))), h('tbody', {}, ...rows)),
+    h(
+      'p',
+      {},
+      `Current model: ${s.model || '(catalog default)'}${s.trusted ? '' : ' — restricted mode: model, adapter, template and index paths from workspace settings are ignored'}`,
+    ),
+    h(
+      'div',
+      { class: 'row' },
+      button('Local GGUF file…', async () => void (await request('pickModelFile', {})), {
+        icon: 'folder-opened',
+      }),
+    ),
+    h(
+      'table',
+      { class: 'grid' },
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          h('th', {}, 'Catalog model'),
+          h('th', {}, 'Size'),
+          h('th', {}, 'File'),
+          h('th', {}, 'Hardware'),
+          h('th', {}, 'Recommended for'),
+          h('th', {}, ''),
+        ),
+      ),
+      h('tbody', {}, ...rows),
+    ),
     h('h3', {}, 'LoRA adapters'),
-    loras.length ? h('table', { class: 'grid' }, h('tbody', {}, ...loras)) : h('p', {}, 'No adapter.'),
-    h('div', { class: 'row' }, button('Add adapter…', async () => void (await request('pickLora', {})), { icon: 'add' }), loras.length ? button('Save scales', saveScales, { secondary: true }) : null),
+    loras.length
+      ? h('table', { class: 'grid' }, h('tbody', {}, ...loras))
+      : h('p', {}, 'No adapter.'),
+    h(
+      'div',
+      { class: 'row' },
+      button('Add adapter…', async () => void (await request('pickLora', {})), { icon: 'add' }),
+      loras.length ? button('Save scales', saveScales, { secondary: true }) : null,
+    ),
     h('h3', {}, 'Retrieval (RAG4RE)'),
-    h('div', { class: 'row' }, h('vscode-label', {}, 'Index folder'), h('vscode-textfield', { id: 'rag-index', value: s.rag.index, placeholder: 'relation-lens index build … -o DIR' }), h('vscode-label', {}, 'k'), h('vscode-textfield', { id: 'rag-k', value: String(s.rag.k), type: 'number' }), button('Save', async () => {
-      await request('setRag', { index: textValue(document.getElementById('rag-index')), k: Math.max(1, Number(textValue(document.getElementById('rag-k'))) || 5) });
-      toast('retrieval settings saved');
-    }, { secondary: true })),
+    h(
+      'div',
+      { class: 'row' },
+      h('vscode-label', {}, 'Index folder'),
+      h('vscode-textfield', {
+        id: 'rag-index',
+        value: s.rag.index,
+        placeholder: 'relation-lens index build … -o DIR',
+      }),
+      h('vscode-label', {}, 'k'),
+      h('vscode-textfield', { id: 'rag-k', value: String(s.rag.k), type: 'number' }),
+      button(
+        'Save',
+        async () => {
+          await request('setRag', {
+            index: textValue(document.getElementById('rag-index')),
+            k: Math.max(1, Number(textValue(document.getElementById('rag-k'))) || 5),
+          });
+          toast('retrieval settings saved');
+        },
+        { secondary: true },
+      ),
+    ),
   );
 }
 
@@ -184,24 +395,76 @@ function evalView(v: EvalView): HTMLElement {
   const bars = v.perRelation
     .slice()
     .sort((a, b) => b.f1 - a.f1)
-    .map((r) => h('div', { class: 'bar-row' }, h('span', { class: 'bar-label' }, r.label), h('span', { class: 'bar' }, h('span', { class: 'bar-fill', style: `width:${(100 * r.f1).toFixed(1)}%` })), h('span', { class: 'bar-value' }, `${pct(r.f1)}  (P ${pct(r.precision)} R ${pct(r.recall)}, gold ${r.gold}, pred ${r.predicted})`)));
+    .map((r) =>
+      h(
+        'div',
+        { class: 'bar-row' },
+        h('span', { class: 'bar-label' }, r.label),
+        h(
+          'span',
+          { class: 'bar' },
+          h('span', { class: 'bar-fill', style: `width:${(100 * r.f1).toFixed(1)}%` }),
+        ),
+        h(
+          'span',
+          { class: 'bar-value' },
+          `${pct(r.f1)}  (P ${pct(r.precision)} R ${pct(r.recall)}, gold ${r.gold}, pred ${r.predicted})`,
+        ),
+      ),
+    );
   let matrix: HTMLElement | null = null;
   if (v.confusion) {
     const max = Math.max(1, ...v.confusion.counts.flat());
     matrix = h(
       'table',
       { class: 'confusion' },
-      h('thead', {}, h('tr', {}, h('th', {}, 'gold \\ predicted'), ...v.confusion.labels.map((l) => h('th', { title: l }, l.slice(0, 10))))),
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          h('th', {}, 'gold \\ predicted'),
+          ...v.confusion.labels.map((l) => h('th', { title: l }, l.slice(0, 10))),
+        ),
+      ),
       h(
         'tbody',
         {},
         ...v.confusion.counts.map((row, i) =>
-          h('tr', {}, h('th', {}, v.confusion!.labels[i]!), ...row.map((c, j) => h('td', { style: c ? `background: color-mix(in srgb, var(--vscode-charts-${i === j ? 'green' : 'red'}) ${Math.round((100 * c) / max)}%, transparent)` : undefined }, c ? String(c) : ''))),
+          h(
+            'tr',
+            {},
+            h('th', {}, v.confusion!.labels[i]!),
+            ...row.map((c, j) =>
+              h(
+                'td',
+                {
+                  style: c
+                    ? `background: color-mix(in srgb, var(--vscode-charts-${i === j ? 'green' : 'red'}) ${Math.round((100 * c) / max)}%, transparent)`
+                    : undefined,
+                },
+                c ? String(c) : '',
+              ),
+            ),
+          ),
         ),
       ),
     );
   }
-  return h('div', { class: 'eval' }, h('h3', {}, v.title), h('p', { class: 'score' }, `${v.metric}: P ${pct(v.precision)}  R ${pct(v.recall)}  F1 ${pct(v.f1)}`), h('div', { class: 'bars' }, ...bars), matrix ? h('h4', {}, 'Confusion matrix') : null, matrix);
+  return h(
+    'div',
+    { class: 'eval' },
+    h('h3', {}, v.title),
+    h(
+      'p',
+      { class: 'score' },
+      `${v.metric}: P ${pct(v.precision)}  R ${pct(v.recall)}  F1 ${pct(v.f1)}`,
+    ),
+    h('div', { class: 'bars' }, ...bars),
+    matrix ? h('h4', {}, 'Confusion matrix') : null,
+    matrix,
+  );
 }
 
 function evaluateTab(): HTMLElement {
@@ -209,18 +472,34 @@ function evaluateTab(): HTMLElement {
   return h(
     'div',
     { class: 'tab' },
-    h('p', {}, 'Scores the current record file: its predictions (model and accepted relations) against its own gold relations, or against a gold file you pick.'),
+    h(
+      'p',
+      {},
+      'Scores the current record file: its predictions (model and accepted relations) against its own gold relations, or against a gold file you pick.',
+    ),
     h(
       'div',
       { class: 'row' },
-      button('Evaluate current file', async () => {
-        const v = await request('evaluate', {});
-        out.replaceChildren(v ? evalView(v) : h('p', {}, 'cancelled'));
-      }, { icon: 'graph', id: 'evaluate' }),
-      button('Compare two runs…', async () => {
-        const r = await request('compare', {});
-        out.replaceChildren(r ? h('div', { class: 'compare' }, evalView(r.a), evalView(r.b)) : h('p', {}, 'cancelled'));
-      }, { secondary: true, icon: 'diff' }),
+      button(
+        'Evaluate current file',
+        async () => {
+          const v = await request('evaluate', {});
+          out.replaceChildren(v ? evalView(v) : h('p', {}, 'cancelled'));
+        },
+        { icon: 'graph', id: 'evaluate' },
+      ),
+      button(
+        'Compare two runs…',
+        async () => {
+          const r = await request('compare', {});
+          out.replaceChildren(
+            r
+              ? h('div', { class: 'compare' }, evalView(r.a), evalView(r.b))
+              : h('p', {}, 'cancelled'),
+          );
+        },
+        { secondary: true, icon: 'diff' },
+      ),
     ),
     out,
   );
@@ -244,9 +523,23 @@ function render(): void {
     h('vscode-tab-header', { slot: 'header' }, 'Evaluate'),
     h('vscode-tab-panel', {}, evaluateTab()),
   );
-  tabs.addEventListener('vsc-tabs-select', (e) => (selectedTab = (e as CustomEvent<{ selectedIndex: number }>).detail.selectedIndex));
+  tabs.addEventListener(
+    'vsc-tabs-select',
+    (e) => (selectedTab = (e as CustomEvent<{ selectedIndex: number }>).detail.selectedIndex),
+  );
   app.replaceChildren(
-    h('header', {}, h('h2', {}, 'Relation Lens'), h('span', { class: 'note' }, s.record ? `current record: ${s.record.id} (${s.record.file.split(/[\\/]/).pop()}:${s.record.line + 1})` : 'no record file open')),
+    h(
+      'header',
+      {},
+      h('h2', {}, 'Relation Lens'),
+      h(
+        'span',
+        { class: 'note' },
+        s.record
+          ? `current record: ${s.record.id} (${s.record.file.split(/[\\/]/).pop()}:${s.record.line + 1})`
+          : 'no record file open',
+      ),
+    ),
     tabs,
     h('div', { id: 'toast', class: 'toast' }),
   );

@@ -5,42 +5,73 @@
  */
 import { RelRecord, Relation } from './schema';
 
-const tripleKey = (r: Pick<Relation, 'head' | 'tail' | 'label'>) => `${r.head}\u0000${r.tail}\u0000${r.label}`;
+const tripleKey = (r: Pick<Relation, 'head' | 'tail' | 'label'>) =>
+  `${r.head}\u0000${r.tail}\u0000${r.label}`;
 const pairKeyOf = (h: string, t: string) => `${h}\u0000${t}`;
 
 /** A model prediction a person has not decided on yet. */
-export const isPending = (r: Relation): boolean => r.source === 'model' && (r.status === undefined || r.status === 'pending');
+export const isPending = (r: Relation): boolean =>
+  r.source === 'model' && (r.status === undefined || r.status === 'pending');
 
 /**
  * Puts a fresh extraction's predictions into the record as it is in the editor: gold and human
  * relations and decided predictions stay; undecided predictions on the pairs the extraction
  * looked at are replaced; a prediction that repeats a kept triple is not added twice.
  */
-export function mergePredictions(current: RelRecord, extracted: RelRecord, classifiedPairs: Array<[string, string]>): RelRecord {
+export function mergePredictions(
+  current: RelRecord,
+  extracted: RelRecord,
+  classifiedPairs: Array<[string, string]>,
+): RelRecord {
   const touched = new Set(classifiedPairs.map(([h, t]) => pairKeyOf(h, t)));
-  const kept = current.relations.filter((r) => !(isPending(r) && (touched.has(pairKeyOf(r.head, r.tail)) || touched.has(pairKeyOf(r.tail, r.head)))));
+  const kept = current.relations.filter(
+    (r) =>
+      !(
+        isPending(r) &&
+        (touched.has(pairKeyOf(r.head, r.tail)) || touched.has(pairKeyOf(r.tail, r.head)))
+      ),
+  );
   // A prediction that agrees with gold is still added (the editor shows the agreement); one that
   // repeats a curated (human or decided) relation is not.
-  const have = new Set(kept.filter((r) => r.source !== 'gold' && r.source !== undefined).map(tripleKey));
-  const fresh = extracted.relations.filter((r) => r.source === 'model' && !have.has(tripleKey(r))).map((r) => ({ ...r, status: 'pending' as const }));
+  const have = new Set(
+    kept.filter((r) => r.source !== 'gold' && r.source !== undefined).map(tripleKey),
+  );
+  const fresh = extracted.relations
+    .filter((r) => r.source === 'model' && !have.has(tripleKey(r)))
+    .map((r) => ({ ...r, status: 'pending' as const }));
   const out: RelRecord = { ...current, relations: [...kept, ...fresh] };
   const ex = extracted.meta?.['extraction'];
   if (ex !== undefined) out.meta = { ...(current.meta ?? {}), extraction: ex };
   return out;
 }
 
-export type CurationAction = { kind: 'accept' } | { kind: 'reject' } | { kind: 'edit'; label: string };
+export type CurationAction =
+  { kind: 'accept' } | { kind: 'reject' } | { kind: 'edit'; label: string };
 
 /** Applies a decision to relation `index`; the relation becomes the curator's (`source: human`). */
 export function curate(record: RelRecord, index: number, action: CurationAction): RelRecord {
   const r = record.relations[index];
   if (!r) throw new Error(`record ${record.id} has no relation ${index}`);
-  const meta: Record<string, unknown> = { ...(r.meta ?? {}), ...(r.source && r.source !== 'human' ? { predictedBy: r.source } : {}) };
+  const meta: Record<string, unknown> = {
+    ...(r.meta ?? {}),
+    ...(r.source && r.source !== 'human' ? { predictedBy: r.source } : {}),
+  };
   let next: Relation;
   if (action.kind === 'edit') {
-    const m = { ...meta, ...(action.label !== r.label && meta['predictedLabel'] === undefined ? { predictedLabel: r.label } : {}) };
+    const m = {
+      ...meta,
+      ...(action.label !== r.label && meta['predictedLabel'] === undefined
+        ? { predictedLabel: r.label }
+        : {}),
+    };
     next = { ...r, label: action.label, source: 'human', status: 'accepted', meta: m };
-  } else next = { ...r, source: 'human', status: action.kind === 'accept' ? 'accepted' : 'rejected', meta };
+  } else
+    next = {
+      ...r,
+      source: 'human',
+      status: action.kind === 'accept' ? 'accepted' : 'rejected',
+      meta,
+    };
   if (next.meta && Object.keys(next.meta).length === 0) delete next.meta;
   const relations = record.relations.slice();
   relations[index] = next;
@@ -59,9 +90,17 @@ export function reviewQueue(records: Iterable<{ line: number; record: RelRecord 
   const out: QueueItem[] = [];
   for (const { line, record } of records)
     record.relations.forEach((r, i) => {
-      if (isPending(r)) out.push({ line, recordId: record.id, relation: i, score: typeof r.score === 'number' ? r.score : null });
+      if (isPending(r))
+        out.push({
+          line,
+          recordId: record.id,
+          relation: i,
+          score: typeof r.score === 'number' ? r.score : null,
+        });
     });
-  return out.sort((a, b) => (a.score ?? -1) - (b.score ?? -1) || a.line - b.line || a.relation - b.relation);
+  return out.sort(
+    (a, b) => (a.score ?? -1) - (b.score ?? -1) || a.line - b.line || a.relation - b.relation,
+  );
 }
 
 export type TripleStatus = 'agree' | 'extra' | 'wrong-label' | 'missing' | 'gold' | 'prediction';
@@ -94,7 +133,16 @@ export function tripleViews(record: RelRecord, noRelation?: string | null): Trip
     if (r.source === 'gold' || r.source === undefined) gold.push([r, i]);
     else if (r.status !== 'rejected') pred.push([r, i]);
   });
-  const view = (r: Relation, i: number, status: TripleStatus): TripleView => ({ head: r.head, tail: r.tail, label: r.label, relation: i, status, decision: r.status, score: r.score, source: r.source });
+  const view = (r: Relation, i: number, status: TripleStatus): TripleView => ({
+    head: r.head,
+    tail: r.tail,
+    label: r.label,
+    relation: i,
+    status,
+    decision: r.status,
+    score: r.score,
+    source: r.source,
+  });
   // A record that went through extraction and got no relation predicted misses its gold relations.
   const extracted = record.meta?.['extraction'] !== undefined;
   if (!pred.length) return gold.map(([r, i]) => view(r, i, extracted ? 'missing' : 'gold'));
@@ -102,8 +150,19 @@ export function tripleViews(record: RelRecord, noRelation?: string | null): Trip
   const goldTriples = new Set(gold.map(([r]) => tripleKey(r)));
   const goldPairs = new Set(gold.map(([r]) => pairKeyOf(r.head, r.tail)));
   const predPairs = new Set(pred.map(([r]) => pairKeyOf(r.head, r.tail)));
-  const out = pred.map(([r, i]) => view(r, i, goldTriples.has(tripleKey(r)) ? 'agree' : goldPairs.has(pairKeyOf(r.head, r.tail)) ? 'wrong-label' : 'extra'));
-  for (const [r, i] of gold) if (!predPairs.has(pairKeyOf(r.head, r.tail))) out.push(view(r, i, 'missing'));
+  const out = pred.map(([r, i]) =>
+    view(
+      r,
+      i,
+      goldTriples.has(tripleKey(r))
+        ? 'agree'
+        : goldPairs.has(pairKeyOf(r.head, r.tail))
+          ? 'wrong-label'
+          : 'extra',
+    ),
+  );
+  for (const [r, i] of gold)
+    if (!predPairs.has(pairKeyOf(r.head, r.tail))) out.push(view(r, i, 'missing'));
   return out;
 }
 
@@ -115,7 +174,9 @@ export function evidenceQuotes(record: RelRecord, relation: Relation, maxChars =
     const sp = spans[id];
     if (!sp) continue;
     const text = record.text.slice(sp.start, sp.end).replace(/\s+/g, ' ').trim();
-    out.push(`[${id}] ${text.length > maxChars ? `${text.slice(0, maxChars - 1).trimEnd()}…` : text}`);
+    out.push(
+      `[${id}] ${text.length > maxChars ? `${text.slice(0, maxChars - 1).trimEnd()}…` : text}`,
+    );
   }
   return out;
 }
@@ -125,14 +186,21 @@ export function evidenceQuotes(record: RelRecord, relation: Relation, maxChars =
  * relations) and a prediction view (model and human relations that were not rejected), for
  * scoring a file against itself.
  */
-export function splitGoldAndPredictions(records: RelRecord[]): { gold: RelRecord[]; pred: RelRecord[]; hasGold: boolean; hasPredictions: boolean } {
+export function splitGoldAndPredictions(records: RelRecord[]): {
+  gold: RelRecord[];
+  pred: RelRecord[];
+  hasGold: boolean;
+  hasPredictions: boolean;
+} {
   let hasGold = false;
   let hasPredictions = false;
   const gold: RelRecord[] = [];
   const pred: RelRecord[] = [];
   for (const r of records) {
     const g = r.relations.filter((x) => x.source === 'gold' || x.source === undefined);
-    const p = r.relations.filter((x) => (x.source === 'model' || x.source === 'human') && x.status !== 'rejected');
+    const p = r.relations.filter(
+      (x) => (x.source === 'model' || x.source === 'human') && x.status !== 'rejected',
+    );
     hasGold ||= g.length > 0;
     hasPredictions ||= p.length > 0;
     gold.push({ ...r, relations: g });

@@ -39,13 +39,20 @@ export interface ReadResult<T> {
   skipped: number;
 }
 
-export function summarize(file: string, r: { items: unknown[]; skipped: number; diagnostics: Diagnostic[] }): string {
+export function summarize(
+  file: string,
+  r: { items: unknown[]; skipped: number; diagnostics: Diagnostic[] },
+): string {
   const warnings = r.diagnostics.filter((d) => d.severity === 'warning').length;
   return `${file}: ${r.items.length} read, ${r.skipped} skipped${warnings ? `, ${warnings} warning(s)` : ''}`;
 }
 
 /** Line and column (1-based) of a UTF-16 offset in a text. */
-export function lineColumnAt(text: string, offset: number, firstLine = 1): { line: number; column: number } {
+export function lineColumnAt(
+  text: string,
+  offset: number,
+  firstLine = 1,
+): { line: number; column: number } {
   let line = firstLine;
   let lineStart = 0;
   const end = Math.min(offset, text.length);
@@ -59,10 +66,14 @@ export function lineColumnAt(text: string, offset: number, firstLine = 1): { lin
 }
 
 /** Turns a JSON.parse error into a message and a position (character offset) when V8 gives one. */
-export function jsonErrorPosition(err: unknown, text: string): { message: string; offset?: number } {
+export function jsonErrorPosition(
+  err: unknown,
+  text: string,
+): { message: string; offset?: number } {
   const message = err instanceof Error ? err.message : String(err);
   const m = /at position (\d+)/.exec(message);
   if (m) return { message, offset: Number(m[1]) };
-  if (/Unexpected end of JSON input/.test(message)) return { message: 'unexpected end of JSON (truncated?)', offset: text.length };
+  if (/Unexpected end of JSON input/.test(message))
+    return { message: 'unexpected end of JSON (truncated?)', offset: text.length };
   return { message };
 }

@@ -37,20 +37,23 @@ export const OPTIONS = {
   mode: {
     value: { type: 'enum', values: DECODE_MODES },
     default: 'score',
-    description: 'score: label log-probabilities; generate: grammar-constrained generation; knn: nearest-neighbour vote over the retrieval index (no LLM)',
+    description:
+      'score: label log-probabilities; generate: grammar-constrained generation; knn: nearest-neighbour vote over the retrieval index (no LLM)',
     flag: '--mode <mode>',
     setting: 'mode',
   },
   answers: {
     value: { type: 'enum', values: ['names', 'codes'] },
     default: 'names',
-    description: 'names: the model answers with the relation name; codes: with a one-token code (A, B, …) listed next to each name — score mode then reads one distribution per example',
+    description:
+      'names: the model answers with the relation name; codes: with a one-token code (A, B, …) listed next to each name — score mode then reads one distribution per example',
     flag: '--answers <form>',
     setting: 'answers',
   },
   direction: {
     value: { type: 'enum', values: ['label', 'pair'] },
-    description: 'label: answers carry (e1,e2)/(e2,e1) (SemEval); pair: the pair order is head → tail (default: label for SemEval-style sets, else pair)',
+    description:
+      'label: answers carry (e1,e2)/(e2,e1) (SemEval); pair: the pair order is head → tail (default: label for SemEval-style sets, else pair)',
     flag: '--direction <how>',
   },
   template: {
@@ -70,7 +73,8 @@ export const OPTIONS = {
   scoreMargin: {
     value: { type: 'number', minimum: 1 },
     default: 1e4,
-    description: 'score mode: labels within this factor of the best are scored exactly, the others keep an upper bound (1 = only what the argmax needs)',
+    description:
+      'score mode: labels within this factor of the best are scored exactly, the others keep an upper bound (1 = only what the argmax needs)',
     flag: '--score-margin <ratio>',
   },
   parallel: {
@@ -82,7 +86,7 @@ export const OPTIONS = {
   },
   threads: {
     value: { type: 'integer', minimum: 1 },
-    description: 'CPU threads of the engine (default: the machine\'s math cores)',
+    description: "CPU threads of the engine (default: the machine's math cores)",
     flag: '--threads <n>',
     setting: 'threads',
     settingUnset: 0,
@@ -104,26 +108,30 @@ export const OPTIONS = {
   documentTemplate: {
     value: { type: 'string' },
     default: 'lmrc',
-    description: 'Document prompt: lmrc (answers may be None), lmrc-rc (no None), lmrc-evidence (None, and evidence sentence numbers), or a template file',
+    description:
+      'Document prompt: lmrc (answers may be None), lmrc-rc (no None), lmrc-evidence (None, and evidence sentence numbers), or a template file',
     flag: '--template <name|file>',
     setting: 'document.template',
   },
   documentFilter: {
     value: { type: 'string' },
     default: 'none',
-    description: 'Candidate stage of the document pipeline: none (all pairs), llm (a yes/no question per pair), or a filter file made by train-filter',
+    description:
+      'Candidate stage of the document pipeline: none (all pairs), llm (a yes/no question per pair), or a filter file made by train-filter',
     flag: '--filter <filter.json|none|llm>',
     setting: 'document.filter',
   },
   threshold: {
     value: { type: 'number', minimum: 0, maximum: 1 },
-    description: 'Keep-threshold of the candidate filter (default: the filter file\'s, or 0.5 for llm)',
+    description:
+      "Keep-threshold of the candidate filter (default: the filter file's, or 0.5 for llm)",
     flag: '--threshold <p>',
   },
   entityFuzzy: {
     value: { type: 'number', minimum: 0, maximum: 100 },
     default: 88,
-    description: 'fuzzy threshold for generated entity names (fuzzball WRatio; 0: exact and normalized only)',
+    description:
+      'fuzzy threshold for generated entity names (fuzzball WRatio; 0: exact and normalized only)',
     flag: '--entity-fuzzy <0-100>',
   },
   relationFuzzy: {
@@ -142,7 +150,14 @@ export const OPTIONS = {
 
 export type OptionName = keyof typeof OPTIONS;
 
-type ValueOf<D extends OptionDecl> = D['value'] extends { type: 'enum'; values: readonly (infer V)[] } ? V : D['value'] extends { type: 'string' } ? string : number;
+type ValueOf<D extends OptionDecl> = D['value'] extends {
+  type: 'enum';
+  values: readonly (infer V)[];
+}
+  ? V
+  : D['value'] extends { type: 'string' }
+    ? string
+    : number;
 /** The value type of an option (set, or its default). */
 export type OptionValue<N extends OptionName> = ValueOf<(typeof OPTIONS)[N]>;
 
@@ -164,25 +179,44 @@ function baseSchema(t: OptionType): z.ZodType {
 }
 
 /** An option's zod schema: with a default (never undefined after parsing) or optional. */
-export type OptionSchema<N extends OptionName> = (typeof OPTIONS)[N] extends { default: unknown } ? z.ZodDefault<z.ZodType<OptionValue<N>, OptionValue<N>>> : z.ZodOptional<z.ZodType<OptionValue<N>, OptionValue<N>>>;
+export type OptionSchema<N extends OptionName> = (typeof OPTIONS)[N] extends { default: unknown }
+  ? z.ZodDefault<z.ZodType<OptionValue<N>, OptionValue<N>>>
+  : z.ZodOptional<z.ZodType<OptionValue<N>, OptionValue<N>>>;
 
 /** The zod schema of an option: its type, with the default when it has one, else optional. */
 export function optionSchema<N extends OptionName>(name: N): OptionSchema<N> {
   const d: OptionDecl = OPTIONS[name];
   const s = baseSchema(d.value);
-  return (d.default === undefined ? s.optional() : s.default(d.default as never)) as OptionSchema<N>;
+  return (
+    d.default === undefined ? s.optional() : s.default(d.default as never)
+  ) as OptionSchema<N>;
 }
 
 /** Checks one value (a CLI argument, a setting) against an option's type; the message names what is wrong. */
-export function checkOptionValue(name: OptionName, v: unknown): { ok: true; value: unknown } | { ok: false; message: string } {
+export function checkOptionValue(
+  name: OptionName,
+  v: unknown,
+): { ok: true; value: unknown } | { ok: false; message: string } {
   const t: OptionType = OPTIONS[name].value;
   const r = baseSchema(t).safeParse(v);
   if (r.success) return { ok: true, value: r.data };
   switch (t.type) {
     case 'integer':
-      return { ok: false, message: t.minimum === 1 && t.maximum === undefined ? 'must be a positive integer' : `must be an integer ${range(t)}` };
+      return {
+        ok: false,
+        message:
+          t.minimum === 1 && t.maximum === undefined
+            ? 'must be a positive integer'
+            : `must be an integer ${range(t)}`,
+      };
     case 'number':
-      return { ok: false, message: t.minimum === 1 && t.maximum === undefined ? 'must be a number ≥ 1' : `must be a number ${range(t)}` };
+      return {
+        ok: false,
+        message:
+          t.minimum === 1 && t.maximum === undefined
+            ? 'must be a number ≥ 1'
+            : `must be a number ${range(t)}`,
+      };
     case 'enum':
       return { ok: false, message: `must be one of ${t.values.join(', ')}` };
     case 'string':
@@ -207,11 +241,16 @@ export function settingSchema(name: OptionName): Record<string, unknown> {
     if (t.maximum !== undefined) out['maximum'] = t.maximum;
   }
   out['default'] = d.default ?? d.settingUnset;
-  out['description'] = d.settingUnset !== undefined ? `${d.description.replace(/ \(default: .*\)$/, '')} (${d.settingUnset}: ${d.description.match(/\(default: (.*)\)$/)?.[1] ?? 'unset'})` : d.description;
+  out['description'] =
+    d.settingUnset !== undefined
+      ? `${d.description.replace(/ \(default: .*\)$/, '')} (${d.settingUnset}: ${d.description.match(/\(default: (.*)\)$/)?.[1] ?? 'unset'})`
+      : d.description;
   return out;
 }
 
 /** The options that are editor settings, by setting key. */
 export function settingOptions(): Array<[OptionName, string]> {
-  return (Object.entries(OPTIONS) as Array<[OptionName, OptionDecl]>).filter(([, d]) => d.setting).map(([n, d]) => [n, d.setting!]);
+  return (Object.entries(OPTIONS) as Array<[OptionName, OptionDecl]>)
+    .filter(([, d]) => d.setting)
+    .map(([n, d]) => [n, d.setting!]);
 }

@@ -86,7 +86,12 @@ export interface ClassifierEngine {
    * only evaluates the new tokens. Throws ContextOverflowError when the prompt and `answerRoom`
    * tokens (default 64) for the answer do not fit.
    */
-  withPrompt<T>(prompt: ChatPrompt, fn: (s: PromptSession) => Promise<T>, signal?: AbortSignal, answerRoom?: number): Promise<T>;
+  withPrompt<T>(
+    prompt: ChatPrompt,
+    fn: (s: PromptSession) => Promise<T>,
+    signal?: AbortSignal,
+    answerRoom?: number,
+  ): Promise<T>;
   /** Tokens evaluated so far (all sequences), for throughput reports. */
   readonly evaluatedTokens: number;
   dispose(): Promise<void>;
@@ -97,7 +102,9 @@ export class ContextOverflowError extends Error {
     readonly tokens: number,
     readonly contextSize: number,
   ) {
-    super(`the prompt needs ${tokens} tokens but the context holds ${contextSize}; shorten the input or raise --context-size`);
+    super(
+      `the prompt needs ${tokens} tokens but the context holds ${contextSize}; shorten the input or raise --context-size`,
+    );
     this.name = 'ContextOverflowError';
   }
 }
@@ -105,7 +112,9 @@ export class ContextOverflowError extends Error {
 /** A constrained answer outside the labels asked for (an engine that ignored its constraint). */
 export class OutOfSetAnswer extends Error {
   constructor(readonly answer: string) {
-    super(`the engine answered ${JSON.stringify(answer.slice(0, 80))}, which is not one of the answers asked for`);
+    super(
+      `the engine answered ${JSON.stringify(answer.slice(0, 80))}, which is not one of the answers asked for`,
+    );
     this.name = 'OutOfSetAnswer';
   }
 }

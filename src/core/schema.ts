@@ -101,7 +101,10 @@ export type RelationLabel = z.infer<typeof RelationLabelSchema>;
 export type RelationSet = z.infer<typeof RelationSetSchema>;
 
 /** The text of a mention. */
-export function mentionText(record: Pick<RelRecord, 'text'>, m: Pick<Mention, 'start' | 'end'>): string {
+export function mentionText(
+  record: Pick<RelRecord, 'text'>,
+  m: Pick<Mention, 'start' | 'end'>,
+): string {
   return record.text.slice(m.start, m.end);
 }
 
@@ -129,15 +132,22 @@ export function checkRecord(r: RelRecord): string[] {
     e.mentions.forEach((m, i) => {
       const where = `entity "${e.id}" mention ${i}`;
       if (m.end < m.start) problems.push(`${where}: end ${m.end} < start ${m.start}`);
-      else if (m.end > n) problems.push(`${where}: offsets ${m.start}-${m.end} out of range (text has ${n} UTF-16 code units)`);
+      else if (m.end > n)
+        problems.push(
+          `${where}: offsets ${m.start}-${m.end} out of range (text has ${n} UTF-16 code units)`,
+        );
       else {
         const shown = mentionText(r, m);
         const expected = mentionName(e, m);
         if (!textMatchesName(shown, expected))
-          problems.push(`${where}: text at ${m.start}-${m.end} is ${JSON.stringify(shown)}, expected ${JSON.stringify(expected)}`);
+          problems.push(
+            `${where}: text at ${m.start}-${m.end} is ${JSON.stringify(shown)}, expected ${JSON.stringify(expected)}`,
+          );
       }
       if (m.sent !== undefined && r.sentences && m.sent >= r.sentences.length)
-        problems.push(`${where}: sentence ${m.sent} does not exist (${r.sentences.length} sentences)`);
+        problems.push(
+          `${where}: sentence ${m.sent} does not exist (${r.sentences.length} sentences)`,
+        );
     });
   }
   r.relations.forEach((rel, i) => {
@@ -145,14 +155,16 @@ export function checkRecord(r: RelRecord): string[] {
     if (!ids.has(rel.tail)) problems.push(`relation ${i}: unknown tail entity id "${rel.tail}"`);
     if (rel.evidence && r.sentences)
       for (const s of rel.evidence)
-        if (s >= r.sentences.length) problems.push(`relation ${i}: evidence sentence ${s} does not exist`);
+        if (s >= r.sentences.length)
+          problems.push(`relation ${i}: evidence sentence ${s} does not exist`);
   });
   r.pairs?.forEach(([h, t], i) => {
     if (!ids.has(h)) problems.push(`pair ${i}: unknown entity id "${h}"`);
     if (!ids.has(t)) problems.push(`pair ${i}: unknown entity id "${t}"`);
   });
   r.sentences?.forEach((s, i) => {
-    if (s.end < s.start || s.end > n) problems.push(`sentence ${i}: span ${s.start}-${s.end} out of range`);
+    if (s.end < s.start || s.end > n)
+      problems.push(`sentence ${i}: span ${s.start}-${s.end} out of range`);
   });
   return problems;
 }
@@ -160,7 +172,12 @@ export function checkRecord(r: RelRecord): string[] {
 /** Formats a zod error into short messages with the JSON path of each problem. */
 export function zodProblems(err: z.ZodError): string[] {
   return err.issues.map((i) => {
-    const path = i.path.length ? i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') : '(record)';
+    const path = i.path.length
+      ? i.path
+          .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+          .join('')
+          .replace(/^\./, '')
+      : '(record)';
     return `${path}: ${i.message}`;
   });
 }
@@ -186,7 +203,9 @@ export function validateRelationSet(value: unknown): Validated<RelationSet> {
     seen.add(l.name);
   }
   if (rs.noRelation !== null && seen.has(rs.noRelation))
-    problems.push(`the no-relation label "${rs.noRelation}" must not also be listed as a relation label`);
+    problems.push(
+      `the no-relation label "${rs.noRelation}" must not also be listed as a relation label`,
+    );
   return problems.length ? { ok: false, problems } : { ok: true, value: rs };
 }
 
@@ -206,12 +225,18 @@ export function candidatePairs(r: RelRecord): Array<[string, string]> {
 }
 
 /** The sentence of a mention: its `sent`, else the sentence holding its start. */
-export function mentionSentence(record: Pick<RelRecord, 'sentences'>, m: Pick<Mention, 'start' | 'sent'>): number {
+export function mentionSentence(
+  record: Pick<RelRecord, 'sentences'>,
+  m: Pick<Mention, 'start' | 'sent'>,
+): number {
   return m.sent ?? sentenceIndexOf(record, m.start);
 }
 
 /** The sentences an entity is mentioned in. */
-export function entitySentences(record: Pick<RelRecord, 'sentences'>, e: Pick<Entity, 'mentions'>): Set<number> {
+export function entitySentences(
+  record: Pick<RelRecord, 'sentences'>,
+  e: Pick<Entity, 'mentions'>,
+): Set<number> {
   return new Set(e.mentions.map((m) => mentionSentence(record, m)));
 }
 

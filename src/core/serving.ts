@@ -17,18 +17,43 @@ function escapeRegex(s: string): string {
  * The body fields that constrain a chat completion to one of `labels`, per flavor, and how to
  * read the answer back.
  */
-export function choiceFields(flavor: ServerFlavor, labels: string[]): { fields: Record<string, unknown>; read: (content: string) => string; field: string } {
+export function choiceFields(
+  flavor: ServerFlavor,
+  labels: string[],
+): { fields: Record<string, unknown>; read: (content: string) => string; field: string } {
   switch (flavor) {
     case 'llama.cpp':
       return { fields: { grammar: choiceGrammar(labels) }, read: (c) => c, field: 'grammar' };
     case 'vllm':
-      return { fields: { structured_outputs: { choice: labels } }, read: (c) => c, field: 'structured_outputs.choice (vLLM ≥ 0.12; older servers need guided_choice)' };
+      return {
+        fields: { structured_outputs: { choice: labels } },
+        read: (c) => c,
+        field: 'structured_outputs.choice (vLLM ≥ 0.12; older servers need guided_choice)',
+      };
     case 'sglang':
-      return { fields: { regex: labels.map(escapeRegex).join('|') }, read: (c) => c, field: 'regex' };
+      return {
+        fields: { regex: labels.map(escapeRegex).join('|') },
+        read: (c) => c,
+        field: 'regex',
+      };
     case 'ollama':
     case 'openai':
       return {
-        fields: { response_format: { type: 'json_schema', json_schema: { name: 'answer', strict: true, schema: { type: 'object', properties: { answer: { type: 'string', enum: labels } }, required: ['answer'], additionalProperties: false } } } },
+        fields: {
+          response_format: {
+            type: 'json_schema',
+            json_schema: {
+              name: 'answer',
+              strict: true,
+              schema: {
+                type: 'object',
+                properties: { answer: { type: 'string', enum: labels } },
+                required: ['answer'],
+                additionalProperties: false,
+              },
+            },
+          },
+        },
         read: (c) => {
           try {
             const a = (JSON.parse(c) as { answer?: unknown }).answer;
@@ -43,15 +68,22 @@ export function choiceFields(flavor: ServerFlavor, labels: string[]): { fields: 
 }
 
 /** The body fields that put a chat completion under a grammar, per flavor (none: generate freely). */
-export function grammarFields(flavor: ServerFlavor, g: GrammarSpec): Record<string, unknown> | undefined {
+export function grammarFields(
+  flavor: ServerFlavor,
+  g: GrammarSpec,
+): Record<string, unknown> | undefined {
   if ('jsonSchema' in g) {
     if (flavor === 'vllm') return { structured_outputs: { json: g.jsonSchema } };
     if (flavor === 'llama.cpp') return { json_schema: g.jsonSchema };
-    return { response_format: { type: 'json_schema', json_schema: { name: 'answer', schema: g.jsonSchema } } };
+    return {
+      response_format: {
+        type: 'json_schema',
+        json_schema: { name: 'answer', schema: g.jsonSchema },
+      },
+    };
   }
   if (flavor === 'llama.cpp') return { grammar: g.gbnf };
   if (flavor === 'vllm') return { structured_outputs: { grammar: g.gbnf } };
   if (flavor === 'sglang') return { ebnf: g.gbnf };
   return undefined;
 }
-

@@ -20,15 +20,26 @@ export class LlamaEmbedder implements Embedder {
   ) {}
 
   /** `kind` says whether the file is a dedicated embedding model or the LLM itself. */
-  static async open(modelPath: string, kind: 'gguf' | 'llm', opts: { threads?: number; signal?: AbortSignal } = {}): Promise<LlamaEmbedder> {
+  static async open(
+    modelPath: string,
+    kind: 'gguf' | 'llm',
+    opts: { threads?: number; signal?: AbortSignal } = {},
+  ): Promise<LlamaEmbedder> {
     const llama = await getLlamaInstance();
     const model = await loadModelCached(llama, modelPath, opts.signal);
     const threads = opts.threads ?? Math.max(1, llama.cpuMathCores);
     let ctx: LlamaEmbeddingContext;
     try {
-      ctx = await model.createEmbeddingContext({ contextSize: Math.min(1024, model.trainContextSize), threads, createSignal: opts.signal });
+      ctx = await model.createEmbeddingContext({
+        contextSize: Math.min(1024, model.trainContextSize),
+        threads,
+        createSignal: opts.signal,
+      });
     } catch (err) {
-      throw new EngineError(`cannot create an embedding context for ${modelPath}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      throw new EngineError(
+        `cannot create an embedding context for ${modelPath}: ${err instanceof Error ? err.message : String(err)}`,
+        { cause: err },
+      );
     }
     return new LlamaEmbedder(`${kind}:${modelPath}`, model.embeddingVectorSize, ctx, opts.signal);
   }

@@ -24,24 +24,46 @@ export class HnswSearcher implements Searcher {
     readonly count: number,
   ) {}
 
-  static build(vectors: number[][], embedder: Embedder, p: HnswParams = DEFAULT_HNSW): HnswSearcher {
+  static build(
+    vectors: number[][],
+    embedder: Embedder,
+    p: HnswParams = DEFAULT_HNSW,
+  ): HnswSearcher {
     const index = new HierarchicalNSW('cosine', embedder.dimension);
-    index.initIndex({ maxElements: Math.max(1, vectors.length), m: p.m, efConstruction: p.efConstruction, randomSeed: 100 });
+    index.initIndex({
+      maxElements: Math.max(1, vectors.length),
+      m: p.m,
+      efConstruction: p.efConstruction,
+      randomSeed: 100,
+    });
     vectors.forEach((v, i) => {
-      if (v.length !== embedder.dimension) throw new EngineError(`vector ${i} has dimension ${v.length}, expected ${embedder.dimension}`);
+      if (v.length !== embedder.dimension)
+        throw new EngineError(
+          `vector ${i} has dimension ${v.length}, expected ${embedder.dimension}`,
+        );
       index.addPoint(v, i);
     });
     index.setEf(p.efSearch);
     return new HnswSearcher(index, embedder, vectors.length);
   }
 
-  static async load(file: string, embedder: Embedder, manifest: { dimension: number; count: number; space: string; efSearch?: number }): Promise<HnswSearcher> {
-    if (manifest.space !== 'cosine') throw new EngineError(`${file}: unsupported space ${manifest.space}`);
+  static async load(
+    file: string,
+    embedder: Embedder,
+    manifest: { dimension: number; count: number; space: string; efSearch?: number },
+  ): Promise<HnswSearcher> {
+    if (manifest.space !== 'cosine')
+      throw new EngineError(`${file}: unsupported space ${manifest.space}`);
     if (manifest.dimension !== embedder.dimension)
-      throw new EngineError(`${file}: the index holds ${manifest.dimension}-dimensional vectors but the embedder (${embedder.id}) gives ${embedder.dimension}; rebuild the index with this embedder`);
+      throw new EngineError(
+        `${file}: the index holds ${manifest.dimension}-dimensional vectors but the embedder (${embedder.id}) gives ${embedder.dimension}; rebuild the index with this embedder`,
+      );
     const index = new HierarchicalNSW('cosine', manifest.dimension);
     await index.readIndex(file);
-    if (index.getCurrentCount() !== manifest.count) throw new EngineError(`${file}: holds ${index.getCurrentCount()} vectors but the manifest says ${manifest.count}; the index is damaged or from another build`);
+    if (index.getCurrentCount() !== manifest.count)
+      throw new EngineError(
+        `${file}: holds ${index.getCurrentCount()} vectors but the manifest says ${manifest.count}; the index is damaged or from another build`,
+      );
     index.setEf(manifest.efSearch ?? DEFAULT_HNSW.efSearch);
     return new HnswSearcher(index, embedder, manifest.count);
   }

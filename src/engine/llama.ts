@@ -12,9 +12,30 @@
  */
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import type { ChatHistoryItem, ChatWrapper, ControlledEvaluateInputItem, Llama, LlamaContext, LlamaContextSequence, LlamaGrammar, LlamaModel, Token } from 'node-llama-cpp' with { 'resolution-mode': 'import' };
+import type {
+  ChatHistoryItem,
+  ChatWrapper,
+  ControlledEvaluateInputItem,
+  Llama,
+  LlamaContext,
+  LlamaContextSequence,
+  LlamaGrammar,
+  LlamaModel,
+  Token,
+} from 'node-llama-cpp' with { 'resolution-mode': 'import' };
 import { gbnfLiteral } from '../core/util/gbnf';
-import { AbortError, ChatPrompt, ClassifierEngine, ContextOverflowError, EngineInfo, Generation, GrammarSpec, PromptSession, TokenId, throwIfAborted } from '../core/ports';
+import {
+  AbortError,
+  ChatPrompt,
+  ClassifierEngine,
+  ContextOverflowError,
+  EngineInfo,
+  Generation,
+  GrammarSpec,
+  PromptSession,
+  TokenId,
+  throwIfAborted,
+} from '../core/ports';
 import { ResourcePool } from '../core/util/pool';
 
 type NodeLlamaCpp = typeof import('node-llama-cpp', { with: { 'resolution-mode': 'import' } });
@@ -24,13 +45,22 @@ let llamaPromise: Promise<Llama> | undefined;
 /** node-llama-cpp, imported lazily (ESM-only package). */
 export function nodeLlamaCpp(): Promise<NodeLlamaCpp> {
   // A Function-wrapped import keeps esbuild/tsc from turning it into require() in the CJS bundle.
-  modulePromise ??= (new Function('m', 'return import(m)') as (m: string) => Promise<NodeLlamaCpp>)('node-llama-cpp');
+  modulePromise ??= (new Function('m', 'return import(m)') as (m: string) => Promise<NodeLlamaCpp>)(
+    'node-llama-cpp',
+  );
   return modulePromise;
 }
 
 /** The one Llama instance of the process: GPU when one is usable, else CPU. */
 export async function getLlamaInstance(): Promise<Llama> {
-  llamaPromise ??= nodeLlamaCpp().then((m) => m.getLlama({ gpu: 'auto', build: 'never', progressLogs: false, logLevel: m.LlamaLogLevel.error }));
+  llamaPromise ??= nodeLlamaCpp().then((m) =>
+    m.getLlama({
+      gpu: 'auto',
+      build: 'never',
+      progressLogs: false,
+      logLevel: m.LlamaLogLevel.error,
+    }),
+  );
   return llamaPromise;
 }
 
@@ -38,7 +68,10 @@ export async function getLlamaInstance(): Promise<Llama> {
 export async function runtimeVersions(): Promise<{ nodeLlamaCpp: string; llamaCpp: string }> {
   const llama = await getLlamaInstance();
   const m = await nodeLlamaCpp();
-  return { nodeLlamaCpp: await m.getModuleVersion(), llamaCpp: `${llama.llamaCppRelease.repo}@${llama.llamaCppRelease.release}` };
+  return {
+    nodeLlamaCpp: await m.getModuleVersion(),
+    llamaCpp: `${llama.llamaCppRelease.repo}@${llama.llamaCppRelease.release}`,
+  };
 }
 
 export function backendName(llama: Llama): string {
@@ -68,7 +101,8 @@ async function checkGguf(file: string, what: string): Promise<void> {
   if (!existsSync(file)) throw new EngineError(`${what} not found: ${file}`);
   const st = await fs.stat(file);
   if (!st.isFile()) throw new EngineError(`${what} is not a file: ${file}`);
-  if ((await readMagic(file)) !== GGUF_MAGIC) throw new EngineError(`${what} is not a GGUF file (no GGUF header): ${file}`);
+  if ((await readMagic(file)) !== GGUF_MAGIC)
+    throw new EngineError(`${what} is not a GGUF file (no GGUF header): ${file}`);
 }
 
 export interface LoraSpec {
@@ -93,7 +127,11 @@ export interface EngineOptions {
 
 const models = new Map<string, Promise<LlamaModel>>();
 
-export async function loadModelCached(llama: Llama, modelPath: string, signal?: AbortSignal): Promise<LlamaModel> {
+export async function loadModelCached(
+  llama: Llama,
+  modelPath: string,
+  signal?: AbortSignal,
+): Promise<LlamaModel> {
   const key = path.resolve(modelPath);
   let p = models.get(key);
   if (!p) {
@@ -103,7 +141,10 @@ export async function loadModelCached(llama: Llama, modelPath: string, signal?: 
         return await llama.loadModel({ modelPath: key, loadSignal: signal });
       } catch (err) {
         if (signal?.aborted) throw new AbortError('model loading cancelled');
-        throw new EngineError(`cannot load model ${key}: ${err instanceof Error ? err.message : String(err)} (is it a complete, uncorrupted GGUF model?)`, { cause: err });
+        throw new EngineError(
+          `cannot load model ${key}: ${err instanceof Error ? err.message : String(err)} (is it a complete, uncorrupted GGUF model?)`,
+          { cause: err },
+        );
       }
     })();
     models.set(key, p);
@@ -139,7 +180,14 @@ function renderChat(chatWrapper: ChatWrapper, model: LlamaModel, prompt: ChatPro
  */
 function dropUnwantedBos(tokens: Token[], model: LlamaModel): Token[] {
   const bos = model.tokens.bos;
-  if (bos !== null && !model.tokens.shouldPrependBosToken && tokens.length > 1 && tokens[0] === bos && tokens[1] === bos) return tokens.slice(1);
+  if (
+    bos !== null &&
+    !model.tokens.shouldPrependBosToken &&
+    tokens.length > 1 &&
+    tokens[0] === bos &&
+    tokens[1] === bos
+  )
+    return tokens.slice(1);
   return tokens;
 }
 
@@ -158,7 +206,8 @@ function turnEndToken(chatWrapper: ChatWrapper, model: LlamaModel): Token | unde
   const text = chatWrapper.generateContextState({ chatHistory: history }).contextText;
   const tokens = text.tokenize(model.tokenizer);
   const m = model.tokenize(marker);
-  for (let i = 0; i + m.length < tokens.length; i++) if (m.every((t, j) => tokens[i + j] === t)) return tokens[i + m.length];
+  for (let i = 0; i + m.length < tokens.length; i++)
+    if (m.every((t, j) => tokens[i + j] === t)) return tokens[i + m.length];
   return undefined;
 }
 
@@ -180,7 +229,10 @@ export class PromptTokenizer {
     const model = await loadModelCached(await getLlamaInstance(), modelPath, signal);
     const chatWrapper = m.resolveChatWrapper(model);
     const end = turnEndToken(chatWrapper, model) ?? model.tokens.eot ?? model.tokens.eos;
-    if (end === null) throw new EngineError(`${modelPath}: the model has no end-of-turn or end-of-text token to end a training answer with`);
+    if (end === null)
+      throw new EngineError(
+        `${modelPath}: the model has no end-of-turn or end-of-text token to end a training answer with`,
+      );
     return new PromptTokenizer(model, chatWrapper, end);
   }
 
@@ -238,8 +290,16 @@ export class LlamaEngine implements ClassifierEngine {
     readonly endTokens: TokenId[],
     private readonly reusePrefix: boolean,
   ) {
-    ({ m: this.m, llama: this.llama, model: this.model, context: this.context, chatWrapper: this.chatWrapper } = loaded);
-    this.sequences = new ResourcePool(Array.from({ length: info.parallel }, () => loaded.context.getSequence()));
+    ({
+      m: this.m,
+      llama: this.llama,
+      model: this.model,
+      context: this.context,
+      chatWrapper: this.chatWrapper,
+    } = loaded);
+    this.sequences = new ResourcePool(
+      Array.from({ length: info.parallel }, () => loaded.context.getSequence()),
+    );
   }
 
   static async open(opts: EngineOptions): Promise<LlamaEngine> {
@@ -250,7 +310,8 @@ export class LlamaEngine implements ClassifierEngine {
     const loras = opts.loras ?? [];
     for (const l of loras) {
       await checkGguf(l.path, 'LoRA adapter');
-      if (!Number.isFinite(l.scale)) throw new EngineError(`LoRA adapter ${l.path}: scale must be a number`);
+      if (!Number.isFinite(l.scale))
+        throw new EngineError(`LoRA adapter ${l.path}: scale must be a number`);
     }
     const threads = opts.threads ?? Math.max(1, llama.cpuMathCores);
     const parallel = Math.max(1, opts.parallel ?? 1);
@@ -262,15 +323,22 @@ export class LlamaEngine implements ClassifierEngine {
         sequences: parallel,
         threads: { ideal: threads, min: threads },
         batchSize: Math.min(512, contextSize),
-        lora: loras.length ? { adapters: loras.map((l) => ({ filePath: path.resolve(l.path), scale: l.scale })) } : undefined,
+        lora: loras.length
+          ? { adapters: loras.map((l) => ({ filePath: path.resolve(l.path), scale: l.scale })) }
+          : undefined,
         createSignal: opts.signal,
       });
     } catch (err) {
       if (opts.signal?.aborted) throw new AbortError();
       const msg = err instanceof Error ? err.message : String(err);
       if (loras.length && /lora|adapter/i.test(msg))
-        throw new EngineError(`cannot apply LoRA adapter(s) ${loras.map((l) => l.path).join(', ')} to ${opts.modelPath}: ${msg} (is it a LoRA adapter GGUF made for this base model, e.g. by llama.cpp's convert_lora_to_gguf.py?)`, { cause: err });
-      throw new EngineError(`cannot create a context for ${opts.modelPath}: ${msg}`, { cause: err });
+        throw new EngineError(
+          `cannot apply LoRA adapter(s) ${loras.map((l) => l.path).join(', ')} to ${opts.modelPath}: ${msg} (is it a LoRA adapter GGUF made for this base model, e.g. by llama.cpp's convert_lora_to_gguf.py?)`,
+          { cause: err },
+        );
+      throw new EngineError(`cannot create a context for ${opts.modelPath}: ${msg}`, {
+        cause: err,
+      });
     }
     const chatWrapper = m.resolveChatWrapper(model);
     const ends = new Set<TokenId>();
@@ -288,7 +356,12 @@ export class LlamaEngine implements ClassifierEngine {
       contextSize: context.contextSize,
       parallel,
     };
-    return new LlamaEngine({ m, llama, model, context, chatWrapper }, info, [...ends], opts.reusePrefix ?? true);
+    return new LlamaEngine(
+      { m, llama, model, context, chatWrapper },
+      info,
+      [...ends],
+      opts.reusePrefix ?? true,
+    );
   }
 
   get evaluatedTokens(): number {
@@ -325,21 +398,31 @@ export class LlamaEngine implements ClassifierEngine {
    * in it; returns the tokens it shares and the rest, which the caller evaluates together with its
    * first scored or generated position (one batch instead of two).
    */
-  private async syncPrefix(seq: LlamaContextSequence, tokens: Token[]): Promise<{ reused: number; rest: Token[] }> {
+  private async syncPrefix(
+    seq: LlamaContextSequence,
+    tokens: Token[],
+  ): Promise<{ reused: number; rest: Token[] }> {
     if (!this.reusePrefix && seq.contextTokens.length) await seq.clearHistory();
     const have = seq.contextTokens;
     let common = 0;
     const max = Math.min(have.length, tokens.length);
     while (common < max && have[common] === tokens[common]) common++;
-    if (common < have.length) await seq.eraseContextTokenRanges([{ start: common, end: have.length }]);
+    if (common < have.length)
+      await seq.eraseContextTokenRanges([{ start: common, end: have.length }]);
     return { reused: common, rest: tokens.slice(common) };
   }
 
-  async withPrompt<T>(prompt: ChatPrompt, fn: (s: PromptSession) => Promise<T>, signal?: AbortSignal, answerRoom = 64): Promise<T> {
+  async withPrompt<T>(
+    prompt: ChatPrompt,
+    fn: (s: PromptSession) => Promise<T>,
+    signal?: AbortSignal,
+    answerRoom = 64,
+  ): Promise<T> {
     throwIfAborted(signal);
     const tokens = this.render(prompt);
     // Room for the longest answer we will teacher-force or generate.
-    if (tokens.length + answerRoom > this.info.contextSize) throw new ContextOverflowError(tokens.length + answerRoom, this.info.contextSize);
+    if (tokens.length + answerRoom > this.info.contextSize)
+      throw new ContextOverflowError(tokens.length + answerRoom, this.info.contextSize);
     const seq = await this.acquire(signal);
     try {
       throwIfAborted(signal);
@@ -370,7 +453,11 @@ export class LlamaEngine implements ClassifierEngine {
         },
         generateWithGrammar: async (spec, maxTokens) => {
           throwIfAborted(signal);
-          return this.generate(pos, Math.min(maxTokens, this.info.contextSize - tokens.length), await this.compileGrammar(spec));
+          return this.generate(
+            pos,
+            Math.min(maxTokens, this.info.contextSize - tokens.length),
+            await this.compileGrammar(spec),
+          );
         },
       };
       return await fn(session);
@@ -379,26 +466,47 @@ export class LlamaEngine implements ClassifierEngine {
     }
   }
 
-  private async continuation(pos: PromptPosition, pathTokens: Token[], candidates: Token[][]): Promise<number[][]> {
+  private async continuation(
+    pos: PromptPosition,
+    pathTokens: Token[],
+    candidates: Token[][],
+  ): Promise<number[][]> {
     const { seq, headLength, last, state } = pos;
     const want = [last, ...pathTokens];
     // Position i's log-probabilities come from evaluating want[i]. Reuse the positions already in
     // the cache whose token and candidates match; evaluate the rest in one batch.
     let c = 0;
-    while (c < want.length && c < state.tokens.length && state.tokens[c] === want[c] && candidates[c]!.every((t) => state.logprobs[c]!.has(t))) c++;
+    while (
+      c < want.length &&
+      c < state.tokens.length &&
+      state.tokens[c] === want[c] &&
+      candidates[c]!.every((t) => state.logprobs[c]!.has(t))
+    )
+      c++;
     if (c < want.length) {
       const have = seq.contextTokens.length;
-      if (have > headLength + c) await seq.eraseContextTokenRanges([{ start: headLength + c, end: have }]);
+      if (have > headLength + c)
+        await seq.eraseContextTokenRanges([{ start: headLength + c, end: have }]);
       const rest = want.slice(c);
       const pending = state.pending;
       state.pending = [];
-      const scored = rest.map((t, j): ControlledEvaluateInputItem => [t, { generateNext: { logits: { filter: { tokens: candidates[c + j] ?? [], includeTop: 1 } }, totalLogitWeight: true } }]);
+      const scored = rest.map((t, j): ControlledEvaluateInputItem => [
+        t,
+        {
+          generateNext: {
+            logits: { filter: { tokens: candidates[c + j] ?? [], includeTop: 1 } },
+            totalLogitWeight: true,
+          },
+        },
+      ]);
       const input: ControlledEvaluateInputItem[] = [...pending, ...scored];
       const out = await seq.controlledEvaluate(input);
       this.evaluated += pending.length + rest.length;
       const fresh = rest.map((_, j) => {
-        const next = out[pending.length + j]?.next as { logits?: Map<Token, number>; totalLogitWeight?: number } | undefined;
-        if (!next?.logits || next.totalLogitWeight === undefined) throw new EngineError('the engine returned no logits for a scored position');
+        const next = out[pending.length + j]?.next as
+          { logits?: Map<Token, number>; totalLogitWeight?: number } | undefined;
+        if (!next?.logits || next.totalLogitWeight === undefined)
+          throw new EngineError('the engine returned no logits for a scored position');
         // includeTop: 1 puts the maximum logit in the map (includeMax is a no-op in node-llama-cpp 3.22.1).
         const maxLogit = Math.max(...next.logits.values());
         const logZ = Math.log(next.totalLogitWeight);
@@ -420,10 +528,15 @@ export class LlamaEngine implements ClassifierEngine {
     const key = labels.join('\u0000');
     let grammar = this.grammars.get(key);
     if (!grammar) {
-      const created = this.llama.createGrammar({ grammar: `root ::= ${labels.map(gbnfLiteral).join(' | ')}` }).catch((e: Error) => {
-        this.grammars.delete(key);
-        throw new Error(`llama.cpp refused the grammar of the labels ${labels.map((l) => JSON.stringify(l)).join(', ')}: ${e.message}`, { cause: e });
-      });
+      const created = this.llama
+        .createGrammar({ grammar: `root ::= ${labels.map(gbnfLiteral).join(' | ')}` })
+        .catch((e: Error) => {
+          this.grammars.delete(key);
+          throw new Error(
+            `llama.cpp refused the grammar of the labels ${labels.map((l) => JSON.stringify(l)).join(', ')}: ${e.message}`,
+            { cause: e },
+          );
+        });
       this.grammars.set(key, (grammar = created));
     }
     return grammar;
@@ -431,9 +544,16 @@ export class LlamaEngine implements ClassifierEngine {
 
   private async compileGrammar(spec: GrammarSpec): Promise<LlamaGrammar> {
     try {
-      return 'gbnf' in spec ? await this.llama.createGrammar({ grammar: spec.gbnf }) : await this.llama.createGrammarForJsonSchema(spec.jsonSchema as Parameters<Llama['createGrammarForJsonSchema']>[0]);
+      return 'gbnf' in spec
+        ? await this.llama.createGrammar({ grammar: spec.gbnf })
+        : await this.llama.createGrammarForJsonSchema(
+            spec.jsonSchema as Parameters<Llama['createGrammarForJsonSchema']>[0],
+          );
     } catch (err) {
-      throw new EngineError(`invalid grammar: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      throw new EngineError(
+        `invalid grammar: ${err instanceof Error ? err.message : String(err)}`,
+        { cause: err },
+      );
     }
   }
 
@@ -443,7 +563,12 @@ export class LlamaEngine implements ClassifierEngine {
    * starts exactly one label: the grammar forces the rest, so the answer is the same and the
    * forced tokens are never evaluated.
    */
-  private async generate(pos: PromptPosition, maxTokens: number, grammar: LlamaGrammar | undefined, labels?: string[]): Promise<Generation> {
+  private async generate(
+    pos: PromptPosition,
+    maxTokens: number,
+    grammar: LlamaGrammar | undefined,
+    labels?: string[],
+  ): Promise<Generation> {
     const { seq, headLength, last, state, signal } = pos;
     const have = seq.contextTokens.length;
     if (have > headLength) await seq.eraseContextTokenRanges([{ start: headLength, end: have }]);
@@ -451,12 +576,18 @@ export class LlamaEngine implements ClassifierEngine {
     state.pending = [];
     state.tokens = [];
     state.logprobs = [];
-    const grammarEvaluationState = grammar ? new this.m.LlamaGrammarEvaluationState({ model: this.model, grammar }) : undefined;
+    const grammarEvaluationState = grammar
+      ? new this.m.LlamaGrammarEvaluationState({ model: this.model, grammar })
+      : undefined;
     const out: Token[] = [];
     const ends = new Set(this.endTokens);
     let truncated = false;
     this.evaluated += pending.length + 1;
-    for await (const token of seq.evaluate([...pending, last], { temperature: 0, grammarEvaluationState, yieldEogToken: true })) {
+    for await (const token of seq.evaluate([...pending, last], {
+      temperature: 0,
+      grammarEvaluationState,
+      yieldEogToken: true,
+    })) {
       throwIfAborted(signal);
       if (ends.has(token) || this.model.isEogToken(token)) break;
       out.push(token);
@@ -479,7 +610,13 @@ export class LlamaEngine implements ClassifierEngine {
   /** `n` tokens of plain English text (the benchmarks' filler). */
   private fillerTokens(n: number): Token[] {
     let toks: Token[] = [];
-    while (toks.length < n) toks = [...toks, ...this.model.tokenize('Relation extraction finds the semantic relations between entities in text. ')];
+    while (toks.length < n)
+      toks = [
+        ...toks,
+        ...this.model.tokenize(
+          'Relation extraction finds the semantic relations between entities in text. ',
+        ),
+      ];
     return toks.slice(0, n);
   }
 
@@ -527,7 +664,8 @@ export class LlamaEngine implements ClassifierEngine {
         const t0 = performance.now();
         await Promise.all(seqs.map((s) => s.evaluateWithoutGeneratingNewTokens(tail)));
         best = Math.max(best, (1000 * tail.length * seqs.length) / (performance.now() - t0));
-        for (const s of seqs) await s.eraseContextTokenRanges([{ start: prefix, end: prefix + tail.length }]);
+        for (const s of seqs)
+          await s.eraseContextTokenRanges([{ start: prefix, end: prefix + tail.length }]);
       }
       return best;
     } finally {
@@ -554,7 +692,13 @@ export class EnginePool {
 
   static key(o: EngineOptions): string {
     const loras = [...(o.loras ?? [])].map((l) => `${path.resolve(l.path)}:${l.scale}`).sort();
-    return JSON.stringify([path.resolve(o.modelPath), loras, o.threads ?? null, o.parallel ?? 1, o.contextSize ?? null]);
+    return JSON.stringify([
+      path.resolve(o.modelPath),
+      loras,
+      o.threads ?? null,
+      o.parallel ?? 1,
+      o.contextSize ?? null,
+    ]);
   }
 
   async get(o: EngineOptions): Promise<LlamaEngine> {
@@ -571,7 +715,10 @@ export class EnginePool {
     while (this.engines.size > this.max) {
       const [oldKey, old] = this.engines.entries().next().value as [string, Promise<LlamaEngine>];
       this.engines.delete(oldKey);
-      void old.then((e) => e.dispose(), () => undefined);
+      void old.then(
+        (e) => e.dispose(),
+        () => undefined,
+      );
     }
     return p;
   }
@@ -583,6 +730,13 @@ export class EnginePool {
   async dispose(): Promise<void> {
     const all = [...this.engines.values()];
     this.engines.clear();
-    await Promise.all(all.map((p) => p.then((e) => e.dispose(), () => undefined)));
+    await Promise.all(
+      all.map((p) =>
+        p.then(
+          (e) => e.dispose(),
+          () => undefined,
+        ),
+      ),
+    );
   }
 }

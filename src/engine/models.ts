@@ -17,13 +17,17 @@ export type { CatalogEntry } from '../core/models/catalog';
 /** The user cache for downloaded models: $RELATION_LENS_MODELS, else XDG cache, else ~/.cache. */
 export function modelCacheDir(): string {
   if (process.env['RELATION_LENS_MODELS']) return process.env['RELATION_LENS_MODELS'];
-  const base = process.env['XDG_CACHE_HOME'] || (process.platform === 'win32' ? process.env['LOCALAPPDATA'] : undefined) || path.join(os.homedir(), '.cache');
+  const base =
+    process.env['XDG_CACHE_HOME'] ||
+    (process.platform === 'win32' ? process.env['LOCALAPPDATA'] : undefined) ||
+    path.join(os.homedir(), '.cache');
   return path.join(base!, 'relation-lens', 'models');
 }
 
 export async function sha256File(file: string, signal?: AbortSignal): Promise<string> {
   const h = createHash('sha256');
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 22, signal })) h.update(chunk as Buffer);
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 22, signal }))
+    h.update(chunk as Buffer);
   return h.digest('hex');
 }
 
@@ -51,35 +55,50 @@ export async function resolveModel(spec: string, opts: ResolveOptions = {}): Pro
         directory: opts.directory ?? modelCacheDir(),
         cli: false,
         signal: opts.signal,
-        onProgress: opts.onProgress ? (s) => opts.onProgress!(s.downloadedSize, s.totalSize) : undefined,
+        onProgress: opts.onProgress
+          ? (s) => opts.onProgress!(s.downloadedSize, s.totalSize)
+          : undefined,
         endpoints: opts.huggingFaceEndpoint ? { huggingFace: opts.huggingFaceEndpoint } : undefined,
       });
     } catch (err) {
       if (opts.signal?.aborted) throw new AbortError('download cancelled');
-      throw new EngineError(`cannot download model ${uri}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      throw new EngineError(
+        `cannot download model ${uri}: ${err instanceof Error ? err.message : String(err)}`,
+        { cause: err },
+      );
     }
     // node-llama-cpp cancels on abort but still resolves with the target path: never hand out a partial file.
     if (opts.signal?.aborted) {
       await fs.rm(file, { force: true });
       throw new AbortError('download cancelled');
     }
-    if (!existsSync(file)) throw new EngineError(`cannot download model ${uri}: the download did not produce ${file}`);
+    if (!existsSync(file))
+      throw new EngineError(`cannot download model ${uri}: the download did not produce ${file}`);
   } else {
     file = path.resolve(uri);
     if (!existsSync(file))
-      throw new EngineError(`model not found: ${spec} (give a GGUF file path, an hf:USER/REPO:QUANT URI, an https URL, or a catalog id: ${CATALOG.map((e) => e.id).join(', ')})`);
+      throw new EngineError(
+        `model not found: ${spec} (give a GGUF file path, an hf:USER/REPO:QUANT URI, an https URL, or a catalog id: ${CATALOG.map((e) => e.id).join(', ')})`,
+      );
   }
   if (expected) await verifyChecksum(file, expected, opts.signal);
   return file;
 }
 
 /** Checks a file's sha256 once; a verified file gets a `.sha256` stamp beside it. */
-export async function verifyChecksum(file: string, expected: string, signal?: AbortSignal): Promise<void> {
+export async function verifyChecksum(
+  file: string,
+  expected: string,
+  signal?: AbortSignal,
+): Promise<void> {
   const stamp = `${file}.sha256`;
   const st = await fs.stat(file);
   const cached = await fs.readFile(stamp, 'utf8').catch(() => '');
   if (cached === `${expected} ${st.size} ${st.mtimeMs}`) return;
   const actual = await sha256File(file, signal);
-  if (actual !== expected.toLowerCase()) throw new EngineError(`checksum mismatch for ${file}: sha256 ${actual}, expected ${expected} (the download may be corrupt; delete the file and retry)`);
+  if (actual !== expected.toLowerCase())
+    throw new EngineError(
+      `checksum mismatch for ${file}: sha256 ${actual}, expected ${expected} (the download may be corrupt; delete the file and retry)`,
+    );
   await fs.writeFile(stamp, `${expected} ${st.size} ${st.mtimeMs}`).catch(() => undefined);
 }

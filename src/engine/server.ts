@@ -21,7 +21,20 @@
  */
 import { choiceFields, choiceGrammar, grammarFields } from '../core/serving';
 import { ResourcePool } from '../core/util/pool';
-import { AbortError, SERVER_FLAVORS, ServerFlavor, ChatPrompt, ClassifierEngine, ContextOverflowError, EngineInfo, Generation, OutOfSetAnswer, PromptSession, TokenId, throwIfAborted } from '../core/ports';
+import {
+  AbortError,
+  SERVER_FLAVORS,
+  ServerFlavor,
+  ChatPrompt,
+  ClassifierEngine,
+  ContextOverflowError,
+  EngineInfo,
+  Generation,
+  OutOfSetAnswer,
+  PromptSession,
+  TokenId,
+  throwIfAborted,
+} from '../core/ports';
 
 export { SERVER_FLAVORS };
 export type { ServerFlavor };
@@ -55,7 +68,6 @@ export class ServerError extends Error {
 
 /** Answers outside the labels asked for, this many in a row, stop the run. */
 export const OUT_OF_SET_LIMIT = 3;
-
 
 const RETRY_STATUS = new Set([429, 500, 502, 503, 504]);
 const TOP_LOGPROBS_CAP = 20;
@@ -100,17 +112,33 @@ export class HttpJson {
       let res: Response;
       this.requests++;
       try {
-        res = await fetch(url, { method: body === undefined ? 'GET' : 'POST', headers, body: body === undefined ? undefined : JSON.stringify(body), signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
+        res = await fetch(url, {
+          method: body === undefined ? 'GET' : 'POST',
+          headers,
+          body: body === undefined ? undefined : JSON.stringify(body),
+          signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+        });
       } catch (err) {
         if (signal?.aborted) throw new AbortError();
-        if (timeout.aborted) throw new ServerError(`${url}: no answer within ${this.timeoutMs / 1000} s (a slow or stuck server; raise --server-timeout)`, { cause: err });
+        if (timeout.aborted)
+          throw new ServerError(
+            `${url}: no answer within ${this.timeoutMs / 1000} s (a slow or stuck server; raise --server-timeout)`,
+            { cause: err },
+          );
         const code = causeCode(err);
         if (attempt < this.retries) {
           this.retried++;
           await sleep(Math.min(8000, 250 * 2 ** attempt), signal);
           continue;
         }
-        const why = code === 'ECONNREFUSED' ? 'connection refused — is the server running?' : code ? `${code}` : err instanceof Error ? err.message : String(err);
+        const why =
+          code === 'ECONNREFUSED'
+            ? 'connection refused — is the server running?'
+            : code
+              ? `${code}`
+              : err instanceof Error
+                ? err.message
+                : String(err);
         throw new ServerError(`cannot reach ${url}: ${why}`, { cause: err });
       }
       let text: string;
@@ -123,21 +151,32 @@ export class HttpJson {
           await sleep(Math.min(8000, 250 * 2 ** attempt), signal);
           continue;
         }
-        throw new ServerError(`${url}: the connection dropped while reading the answer`, { cause: err });
+        throw new ServerError(`${url}: the connection dropped while reading the answer`, {
+          cause: err,
+        });
       }
       if (!res.ok) {
         if (RETRY_STATUS.has(res.status) && attempt < this.retries) {
           this.retried++;
           const after = Number(res.headers.get('retry-after'));
-          await sleep(Number.isFinite(after) && after > 0 ? Math.min(after * 1000, 30_000) : Math.min(8000, 250 * 2 ** attempt), signal);
+          await sleep(
+            Number.isFinite(after) && after > 0
+              ? Math.min(after * 1000, 30_000)
+              : Math.min(8000, 250 * 2 ** attempt),
+            signal,
+          );
           continue;
         }
-        throw new ServerError(`${url}: HTTP ${res.status}${RETRY_STATUS.has(res.status) ? ` after ${attempt + 1} attempt(s)` : ''}: ${serverMessage(text)}`);
+        throw new ServerError(
+          `${url}: HTTP ${res.status}${RETRY_STATUS.has(res.status) ? ` after ${attempt + 1} attempt(s)` : ''}: ${serverMessage(text)}`,
+        );
       }
       try {
         return JSON.parse(text) as T;
       } catch {
-        throw new ServerError(`${url}: the server answered with malformed JSON: ${JSON.stringify(text.slice(0, 120))}`);
+        throw new ServerError(
+          `${url}: the server answered with malformed JSON: ${JSON.stringify(text.slice(0, 120))}`,
+        );
       }
     }
   }
@@ -164,16 +203,33 @@ interface LlamaCompletion {
   tokens_evaluated?: number;
   stop_type?: string;
   timings?: { cache_n?: number; prompt_n?: number };
-  completion_probabilities?: Array<{ id?: number; logprob?: number; top_logprobs?: Array<{ id: number; logprob: number }> }>;
+  completion_probabilities?: Array<{
+    id?: number;
+    logprob?: number;
+    top_logprobs?: Array<{ id: number; logprob: number }>;
+  }>;
 }
 
 interface ChatCompletion {
-  choices?: Array<{ message?: { content?: string | null }; finish_reason?: string; logprobs?: { content?: Array<{ top_logprobs?: Array<{ token: string; logprob: number }> }> } }>;
-  usage?: { prompt_tokens?: number; completion_tokens?: number; prompt_tokens_details?: { cached_tokens?: number } };
+  choices?: Array<{
+    message?: { content?: string | null };
+    finish_reason?: string;
+    logprobs?: { content?: Array<{ top_logprobs?: Array<{ token: string; logprob: number }> }> };
+  }>;
+  usage?: {
+    prompt_tokens?: number;
+    completion_tokens?: number;
+    prompt_tokens_details?: { cached_tokens?: number };
+  };
 }
 
 /** Detects the flavor from /v1/models (owned_by) and the server's own endpoints. */
-async function detectFlavor(http: HttpJson, root: string, models: ModelList, signal?: AbortSignal): Promise<ServerFlavor> {
+async function detectFlavor(
+  http: HttpJson,
+  root: string,
+  models: ModelList,
+  signal?: AbortSignal,
+): Promise<ServerFlavor> {
   const owner = (models.data?.[0]?.owned_by ?? '').toLowerCase();
   if (owner === 'llamacpp') return 'llama.cpp';
   if (owner === 'vllm') return 'vllm';
@@ -222,12 +278,26 @@ export class ServerEngine implements ClassifierEngine {
   readonly flavor: ServerFlavor;
 
   private constructor(
-    server: { http: HttpJson; root: string; endpoint: string; servedModel: string; flavor: ServerFlavor },
+    server: {
+      http: HttpJson;
+      root: string;
+      endpoint: string;
+      servedModel: string;
+      flavor: ServerFlavor;
+    },
     readonly info: EngineInfo,
     readonly endTokens: TokenId[],
   ) {
-    ({ http: this.http, root: this.root, endpoint: this.endpoint, servedModel: this.servedModel, flavor: this.flavor } = server);
-    this.slots = new ResourcePool(Array.from({ length: info.parallel }, (_, i) => info.parallel - 1 - i));
+    ({
+      http: this.http,
+      root: this.root,
+      endpoint: this.endpoint,
+      servedModel: this.servedModel,
+      flavor: this.flavor,
+    } = server);
+    this.slots = new ResourcePool(
+      Array.from({ length: info.parallel }, (_, i) => info.parallel - 1 - i),
+    );
   }
 
   /** Connects, lists the served models, detects the flavor and the context size. */
@@ -238,28 +308,48 @@ export class ServerEngine implements ClassifierEngine {
     } catch {
       throw new ServerError(`not a URL: ${opts.endpoint} (expected e.g. http://127.0.0.1:8080/v1)`);
     }
-    if (!/^https?:$/.test(endpoint.protocol)) throw new ServerError(`${opts.endpoint}: only http:// and https:// endpoints are supported`);
+    if (!/^https?:$/.test(endpoint.protocol))
+      throw new ServerError(`${opts.endpoint}: only http:// and https:// endpoints are supported`);
     const base = endpoint.href.replace(/\/+$/, '');
     const root = base.replace(/\/v1$/, '');
     const http = new HttpJson(opts.apiKey, opts.timeoutMs ?? 120_000, opts.retries ?? 4);
     // First contact: no retries, so "not running" is said at once.
     const probe = new HttpJson(opts.apiKey, Math.min(opts.timeoutMs ?? 120_000, 30_000), 0);
     const models = await probe.call<ModelList>(`${base}/models`, undefined, opts.signal);
-    const ids = (models.data ?? []).map((m) => m.id).filter((x): x is string => typeof x === 'string');
+    const ids = (models.data ?? [])
+      .map((m) => m.id)
+      .filter((x): x is string => typeof x === 'string');
     if (!ids.length) throw new ServerError(`${base}/models lists no model; is a model loaded?`);
-    if (opts.model && !ids.includes(opts.model)) throw new ServerError(`the server at ${base} does not serve ${JSON.stringify(opts.model)}; it serves ${ids.map((i) => JSON.stringify(i)).join(', ')} (--served-model)`);
+    if (opts.model && !ids.includes(opts.model))
+      throw new ServerError(
+        `the server at ${base} does not serve ${JSON.stringify(opts.model)}; it serves ${ids.map((i) => JSON.stringify(i)).join(', ')} (--served-model)`,
+      );
     const servedModel = opts.model ?? ids[0]!;
     const flavor = opts.flavor ?? (await detectFlavor(probe, root, models, opts.signal));
     let contextSize = opts.contextSize;
     let slots: number | undefined;
     let endTokens: TokenId[] = [-1];
     if (flavor === 'llama.cpp') {
-      const props = await http.call<{ total_slots?: number; default_generation_settings?: { n_ctx?: number } }>(`${root}/props`, undefined, opts.signal);
+      const props = await http.call<{
+        total_slots?: number;
+        default_generation_settings?: { n_ctx?: number };
+      }>(`${root}/props`, undefined, opts.signal);
       slots = props.total_slots;
       contextSize ??= props.default_generation_settings?.n_ctx ?? models.data?.[0]?.meta?.n_ctx;
       endTokens = [];
-      for (const s of ['<|im_end|>', '<|eot_id|>', '<|end|>', '</s>', '<end_of_turn>', '<|endoftext|>']) {
-        const t = await http.call<{ tokens: number[] }>(`${root}/tokenize`, { content: s, add_special: false, parse_special: true }, opts.signal);
+      for (const s of [
+        '<|im_end|>',
+        '<|eot_id|>',
+        '<|end|>',
+        '</s>',
+        '<end_of_turn>',
+        '<|endoftext|>',
+      ]) {
+        const t = await http.call<{ tokens: number[] }>(
+          `${root}/tokenize`,
+          { content: s, add_special: false, parse_special: true },
+          opts.signal,
+        );
         if (t.tokens.length === 1) endTokens.push(t.tokens[0]!);
       }
     }
@@ -287,7 +377,10 @@ export class ServerEngine implements ClassifierEngine {
   }
 
   private messages(prompt: ChatPrompt): Array<{ role: string; content: string }> {
-    return [...(prompt.system !== undefined ? [{ role: 'system', content: prompt.system }] : []), { role: 'user', content: prompt.user }];
+    return [
+      ...(prompt.system !== undefined ? [{ role: 'system', content: prompt.system }] : []),
+      { role: 'user', content: prompt.user },
+    ];
   }
 
   private labelToken(text: string): number {
@@ -301,21 +394,56 @@ export class ServerEngine implements ClassifierEngine {
   }
 
   async tokenizeLabel(label: string): Promise<TokenId[]> {
-    if (this.flavor === 'llama.cpp') return this.tokenized.get(label, async () => (await this.http.call<{ tokens: number[] }>(`${this.root}/tokenize`, { content: label, add_special: false, parse_special: false })).tokens);
+    if (this.flavor === 'llama.cpp')
+      return this.tokenized.get(
+        label,
+        async () =>
+          (
+            await this.http.call<{ tokens: number[] }>(`${this.root}/tokenize`, {
+              content: label,
+              add_special: false,
+              parse_special: false,
+            })
+          ).tokens,
+      );
     // One "token" for the label, then an estimate of its length (budgets for generation).
     const n = Math.max(1, Math.ceil(Buffer.byteLength(label) / 3));
-    return [this.labelToken(label), ...Array.from({ length: n - 1 }, (_, i) => this.labelToken(`${label}\u0000${i}`))];
+    return [
+      this.labelToken(label),
+      ...Array.from({ length: n - 1 }, (_, i) => this.labelToken(`${label}\u0000${i}`)),
+    ];
   }
 
   /** The prompt as the server's chat template renders it (llama.cpp). */
   private render(prompt: ChatPrompt, signal?: AbortSignal): Promise<string> {
-    return this.rendered.get(JSON.stringify(prompt), async () => (await this.http.call<{ prompt: string }>(`${this.root}/apply-template`, { messages: this.messages(prompt) }, signal)).prompt);
+    return this.rendered.get(
+      JSON.stringify(prompt),
+      async () =>
+        (
+          await this.http.call<{ prompt: string }>(
+            `${this.root}/apply-template`,
+            { messages: this.messages(prompt) },
+            signal,
+          )
+        ).prompt,
+    );
   }
 
   async countPromptTokens(prompt: ChatPrompt): Promise<number> {
-    if (this.flavor !== 'llama.cpp') return Math.ceil(Buffer.byteLength((prompt.system ?? '') + prompt.user) / 3) + 8;
+    if (this.flavor !== 'llama.cpp')
+      return Math.ceil(Buffer.byteLength((prompt.system ?? '') + prompt.user) / 3) + 8;
     const text = await this.render(prompt);
-    return this.counted.get(text, async () => (await this.http.call<{ tokens: number[] }>(`${this.root}/tokenize`, { content: text, add_special: true, parse_special: true })).tokens.length);
+    return this.counted.get(
+      text,
+      async () =>
+        (
+          await this.http.call<{ tokens: number[] }>(`${this.root}/tokenize`, {
+            content: text,
+            add_special: true,
+            parse_special: true,
+          })
+        ).tokens.length,
+    );
   }
 
   private checkAnswer(answer: string, labels: string[], field: string): string {
@@ -331,34 +459,69 @@ export class ServerEngine implements ClassifierEngine {
     throw new OutOfSetAnswer(answer);
   }
 
-  async withPrompt<T>(prompt: ChatPrompt, fn: (s: PromptSession) => Promise<T>, signal?: AbortSignal, answerRoom = 64): Promise<T> {
+  async withPrompt<T>(
+    prompt: ChatPrompt,
+    fn: (s: PromptSession) => Promise<T>,
+    signal?: AbortSignal,
+    answerRoom = 64,
+  ): Promise<T> {
     throwIfAborted(signal);
     const promptTokens = await this.countPromptTokens(prompt);
-    if (promptTokens + answerRoom > this.info.contextSize) throw new ContextOverflowError(promptTokens + answerRoom, this.info.contextSize);
+    if (promptTokens + answerRoom > this.info.contextSize)
+      throw new ContextOverflowError(promptTokens + answerRoom, this.info.contextSize);
     const slot = await this.slots.acquire(signal);
     try {
-      return await fn(this.flavor === 'llama.cpp' ? this.llamaSession(prompt, promptTokens, slot, signal) : this.chatSession(prompt, promptTokens, signal));
+      return await fn(
+        this.flavor === 'llama.cpp'
+          ? this.llamaSession(prompt, promptTokens, slot, signal)
+          : this.chatSession(prompt, promptTokens, signal),
+      );
     } finally {
       this.slots.release(slot);
     }
   }
 
-  private llamaSession(prompt: ChatPrompt, promptTokens: number, slot: number, signal?: AbortSignal): PromptSession {
+  private llamaSession(
+    prompt: ChatPrompt,
+    promptTokens: number,
+    slot: number,
+    signal?: AbortSignal,
+  ): PromptSession {
     let reused: number | undefined;
     // Log-probabilities read in this session, by (answer prefix, token): one value per position
     // and token however often the label search asks, and the top-N floor per prefix.
     const exact = new Map<string, number>();
     const floors = new Map<string, number>();
-    const complete = async (body: Record<string, unknown>, path: TokenId[] = []): Promise<LlamaCompletion> => {
+    const complete = async (
+      body: Record<string, unknown>,
+      path: TokenId[] = [],
+    ): Promise<LlamaCompletion> => {
       const text = await this.render(prompt, signal);
-      const r = await this.http.call<LlamaCompletion>(`${this.root}/completion`, { prompt: path.length ? [text, ...path] : text, cache_prompt: true, id_slot: slot, ...body }, signal);
+      const r = await this.http.call<LlamaCompletion>(
+        `${this.root}/completion`,
+        {
+          prompt: path.length ? [text, ...path] : text,
+          cache_prompt: true,
+          id_slot: slot,
+          ...body,
+        },
+        signal,
+      );
       reused ??= r.timings?.cache_n ?? 0;
-      this.evaluated += (r.timings?.prompt_n ?? r.tokens_evaluated ?? 0) + (r.tokens_predicted ?? 0);
+      this.evaluated +=
+        (r.timings?.prompt_n ?? r.tokens_evaluated ?? 0) + (r.tokens_predicted ?? 0);
       return r;
     };
-    const generate = async (body: Record<string, unknown>, maxTokens: number): Promise<Generation> => {
+    const generate = async (
+      body: Record<string, unknown>,
+      maxTokens: number,
+    ): Promise<Generation> => {
       const r = await complete({ n_predict: maxTokens, temperature: 0, top_k: 1, ...body });
-      return { text: r.content ?? '', tokens: r.tokens_predicted ?? 0, truncated: r.stop_type === 'limit' };
+      return {
+        text: r.content ?? '',
+        tokens: r.tokens_predicted ?? 0,
+        truncated: r.stop_type === 'limit',
+      };
     };
     return {
       promptTokens,
@@ -371,12 +534,22 @@ export class ServerEngine implements ClassifierEngine {
           const prefix = path.slice(0, i);
           const at = (t: TokenId) => `${prefix.join(',')}:${t}`;
           // Needed exactly: the label's own next token, and the answer's end after its last token.
-          const needed = i < path.length ? [path[i]!] : candidates[i]!.filter((c) => this.endTokens.includes(c));
-          if (!needed.every((t) => exact.has(at(t))) || !candidates[i]!.every((t) => exact.has(at(t)) || floors.has(prefix.join(',')))) {
+          const needed =
+            i < path.length ? [path[i]!] : candidates[i]!.filter((c) => this.endTokens.includes(c));
+          if (
+            !needed.every((t) => exact.has(at(t))) ||
+            !candidates[i]!.every((t) => exact.has(at(t)) || floors.has(prefix.join(',')))
+          ) {
             // temperature < 0: greedy, probabilities from a plain softmax of the raw logits.
-            const r = await complete({ n_predict: 1, n_probs: Math.max(N_PROBS, candidates[i]!.length), temperature: -1 }, prefix);
+            const r = await complete(
+              { n_predict: 1, n_probs: Math.max(N_PROBS, candidates[i]!.length), temperature: -1 },
+              prefix,
+            );
             const top = r.completion_probabilities?.[0]?.top_logprobs ?? [];
-            if (!top.length) throw new ServerError(`${this.root}/completion returned no token probabilities (n_probs); is this llama-server?`);
+            if (!top.length)
+              throw new ServerError(
+                `${this.root}/completion returned no token probabilities (n_probs); is this llama-server?`,
+              );
             for (const t of top) if (!exact.has(at(t.id))) exact.set(at(t.id), t.logprob);
             // Outside the top N: at most the smallest one listed (an upper bound, never taken as exact).
             floors.set(prefix.join(','), Math.min(...top.map((t) => t.logprob)));
@@ -386,9 +559,15 @@ export class ServerEngine implements ClassifierEngine {
             // Outside the top N: the exact value of that one token. A logit bias makes the server
             // sample it; its reported log-probability comes from the raw logits (the bias is a
             // sampler stage), so it is the unbiased value.
-            const r = await complete({ n_predict: 1, n_probs: 1, temperature: -1, logit_bias: [[t, 100]] }, prefix);
+            const r = await complete(
+              { n_predict: 1, n_probs: 1, temperature: -1, logit_bias: [[t, 100]] },
+              prefix,
+            );
             const got = r.completion_probabilities?.[0];
-            if (got?.id !== t || typeof got.logprob !== 'number') throw new ServerError(`${this.root}/completion did not return the log-probability of token ${t} (logit_bias); is this llama-server?`);
+            if (got?.id !== t || typeof got.logprob !== 'number')
+              throw new ServerError(
+                `${this.root}/completion did not return the log-probability of token ${t} (logit_bias); is this llama-server?`,
+              );
             exact.set(at(t), got.logprob);
           }
           const floor = floors.get(prefix.join(',')) ?? -Infinity;
@@ -404,20 +583,39 @@ export class ServerEngine implements ClassifierEngine {
         return this.checkAnswer(g.text, labels, 'grammar');
       },
       generateFree: async (maxTokens) => (await generate({}, maxTokens)).text,
-      generateWithGrammar: (grammar, maxTokens) => generate(grammarFields('llama.cpp', grammar)!, maxTokens),
+      generateWithGrammar: (grammar, maxTokens) =>
+        generate(grammarFields('llama.cpp', grammar)!, maxTokens),
     };
   }
 
-  private chatSession(prompt: ChatPrompt, promptTokens: number, signal?: AbortSignal): PromptSession {
+  private chatSession(
+    prompt: ChatPrompt,
+    promptTokens: number,
+    signal?: AbortSignal,
+  ): PromptSession {
     let reused: number | undefined;
     let first: Promise<Map<string, number>> | undefined;
-    const chat = async (body: Record<string, unknown>): Promise<{ content: string; finish?: string; completion: number; raw: ChatCompletion }> => {
-      const r = await this.http.call<ChatCompletion>(`${this.endpoint}/chat/completions`, { model: this.servedModel, messages: this.messages(prompt), temperature: 0, ...body }, signal);
+    const chat = async (
+      body: Record<string, unknown>,
+    ): Promise<{ content: string; finish?: string; completion: number; raw: ChatCompletion }> => {
+      const r = await this.http.call<ChatCompletion>(
+        `${this.endpoint}/chat/completions`,
+        { model: this.servedModel, messages: this.messages(prompt), temperature: 0, ...body },
+        signal,
+      );
       const c = r.choices?.[0];
       if (!c) throw new ServerError(`${this.endpoint}/chat/completions: the answer has no choices`);
       reused ??= r.usage?.prompt_tokens_details?.cached_tokens ?? 0;
-      this.evaluated += (r.usage?.prompt_tokens ?? promptTokens) - (r.usage?.prompt_tokens_details?.cached_tokens ?? 0) + (r.usage?.completion_tokens ?? 0);
-      return { content: c.message?.content ?? '', finish: c.finish_reason, completion: r.usage?.completion_tokens ?? 0, raw: r };
+      this.evaluated +=
+        (r.usage?.prompt_tokens ?? promptTokens) -
+        (r.usage?.prompt_tokens_details?.cached_tokens ?? 0) +
+        (r.usage?.completion_tokens ?? 0);
+      return {
+        content: c.message?.content ?? '',
+        finish: c.finish_reason,
+        completion: r.usage?.completion_tokens ?? 0,
+        raw: r,
+      };
     };
     return {
       promptTokens,
@@ -427,26 +625,45 @@ export class ServerEngine implements ClassifierEngine {
       continuation: async (path, candidates) => {
         // One read of the first answer token's top_logprobs per prompt; labels are whole
         // "tokens" here, so after one only the end of the answer is asked about (certain).
-        first ??= chat({ max_tokens: 1, logprobs: true, top_logprobs: TOP_LOGPROBS_CAP }).then((r) => {
-          const top = r.raw.choices?.[0]?.logprobs?.content?.[0]?.top_logprobs ?? [];
-          if (!top.length) throw new ServerError(`${this.endpoint}/chat/completions returned no top_logprobs; this server cannot score answers (use --mode generate)`);
-          const byText = new Map<string, number>();
-          for (const t of top) byText.set(t.token.trim(), Math.max(byText.get(t.token.trim()) ?? -Infinity, t.logprob));
-          // Outside the top N: at most the smallest one listed (an upper bound).
-          byText.set('\u0000floor', Math.min(...top.map((t) => t.logprob)));
-          return byText;
-        });
+        first ??= chat({ max_tokens: 1, logprobs: true, top_logprobs: TOP_LOGPROBS_CAP }).then(
+          (r) => {
+            const top = r.raw.choices?.[0]?.logprobs?.content?.[0]?.top_logprobs ?? [];
+            if (!top.length)
+              throw new ServerError(
+                `${this.endpoint}/chat/completions returned no top_logprobs; this server cannot score answers (use --mode generate)`,
+              );
+            const byText = new Map<string, number>();
+            for (const t of top)
+              byText.set(
+                t.token.trim(),
+                Math.max(byText.get(t.token.trim()) ?? -Infinity, t.logprob),
+              );
+            // Outside the top N: at most the smallest one listed (an upper bound).
+            byText.set('\u0000floor', Math.min(...top.map((t) => t.logprob)));
+            return byText;
+          },
+        );
         const byText = await first;
-        return candidates.map((cs, i) => (i === 0 ? cs.map((c) => byText.get(this.labelTexts[c] ?? '') ?? byText.get('\u0000floor')!) : cs.map((c) => (this.endTokens.includes(c) ? 0 : -Infinity))));
+        return candidates.map((cs, i) =>
+          i === 0
+            ? cs.map((c) => byText.get(this.labelTexts[c] ?? '') ?? byText.get('\u0000floor')!)
+            : cs.map((c) => (this.endTokens.includes(c) ? 0 : -Infinity)),
+        );
       },
       generateConstrained: async (labels) => {
         const f = choiceFields(this.flavor, labels);
-        const r = await chat({ max_tokens: Math.max(...labels.map((l) => Buffer.byteLength(l))) + 16, ...f.fields });
+        const r = await chat({
+          max_tokens: Math.max(...labels.map((l) => Buffer.byteLength(l))) + 16,
+          ...f.fields,
+        });
         return this.checkAnswer(f.read(r.content.trim()), labels, f.field);
       },
       generateFree: async (maxTokens) => (await chat({ max_tokens: maxTokens })).content,
       generateWithGrammar: async (grammar, maxTokens) => {
-        const r = await chat({ max_tokens: maxTokens, ...(grammarFields(this.flavor, grammar) ?? {}) });
+        const r = await chat({
+          max_tokens: maxTokens,
+          ...(grammarFields(this.flavor, grammar) ?? {}),
+        });
         return { text: r.content, tokens: r.completion, truncated: r.finish === 'length' };
       },
     };

@@ -12,7 +12,8 @@ import { sha256File } from '../engine/models';
 import type { AdapterManifest } from './trainLora';
 import { textSha256 } from './provenance';
 
-export const adapterManifestPath = (adapter: string): string => adapter.replace(/\.gguf$/i, '') + '.manifest.json';
+export const adapterManifestPath = (adapter: string): string =>
+  adapter.replace(/\.gguf$/i, '') + '.manifest.json';
 
 export async function readAdapterManifest(adapter: string): Promise<AdapterManifest | undefined> {
   const file = adapterManifestPath(adapter);
@@ -24,7 +25,11 @@ export async function readAdapterManifest(adapter: string): Promise<AdapterManif
     throw new InputError(`the adapter's manifest is not valid JSON: ${(e as Error).message}`, file);
   }
   const m = v as Partial<AdapterManifest>;
-  if (m.kind !== 'relation-lens-lora' || !m.base?.sha256 || !m.relationSet) throw new InputError('not a Relation Lens adapter manifest (kind, base.sha256 and relationSet are required)', file);
+  if (m.kind !== 'relation-lens-lora' || !m.base?.sha256 || !m.relationSet)
+    throw new InputError(
+      'not a Relation Lens adapter manifest (kind, base.sha256 and relationSet are required)',
+      file,
+    );
   return m as AdapterManifest;
 }
 
@@ -36,7 +41,10 @@ export interface AdapterRun {
 }
 
 /** Throws when an adapter's manifest names another base model or relation set; returns warnings. */
-export async function checkAdapters(adapters: Array<{ path: string }>, run: AdapterRun): Promise<string[]> {
+export async function checkAdapters(
+  adapters: Array<{ path: string }>,
+  run: AdapterRun,
+): Promise<string[]> {
   const warnings: string[] = [];
   let modelSha: string | undefined;
   for (const a of adapters) {
@@ -46,16 +54,35 @@ export async function checkAdapters(adapters: Array<{ path: string }>, run: Adap
     const sameSize = st?.size === m.base.size;
     if (sameSize) modelSha ??= await sha256File(run.modelPath);
     if (!sameSize || modelSha !== m.base.sha256)
-      throw new InputError(`LoRA adapter ${a.path} was trained on the base model ${path.basename(m.base.path)} (sha256 ${m.base.sha256.slice(0, 12)}…), not on ${run.modelPath}${modelSha ? ` (sha256 ${modelSha.slice(0, 12)}…)` : ''}: use that base model, or train an adapter for this one`, adapterManifestPath(a.path));
+      throw new InputError(
+        `LoRA adapter ${a.path} was trained on the base model ${path.basename(m.base.path)} (sha256 ${m.base.sha256.slice(0, 12)}…), not on ${run.modelPath}${modelSha ? ` (sha256 ${modelSha.slice(0, 12)}…)` : ''}: use that base model, or train an adapter for this one`,
+        adapterManifestPath(a.path),
+      );
     const rs = run.relationSet;
     if (rs) {
       const labels = rs.labels.map((l) => l.name);
-      const same = labels.length === m.relationSet.labels.length && labels.every((l, i) => l === m.relationSet.labels[i]) && (rs.noRelation ?? null) === m.relationSet.noRelation;
-      if (!same) throw new InputError(`LoRA adapter ${a.path} was trained for the relation set ${m.relationSet.name} (${m.relationSet.labels.length} labels${m.relationSet.noRelation ? ` + ${m.relationSet.noRelation}` : ''}), not for ${rs.name} (${labels.length} labels${rs.noRelation ? ` + ${rs.noRelation}` : ''}): its answers would mean other relations`, adapterManifestPath(a.path));
-      if (textSha256(JSON.stringify(rs)) !== m.relationSet.sha256) warnings.push(`LoRA adapter ${a.path}: the relation set's descriptions differ from the ones it was trained with`);
+      const same =
+        labels.length === m.relationSet.labels.length &&
+        labels.every((l, i) => l === m.relationSet.labels[i]) &&
+        (rs.noRelation ?? null) === m.relationSet.noRelation;
+      if (!same)
+        throw new InputError(
+          `LoRA adapter ${a.path} was trained for the relation set ${m.relationSet.name} (${m.relationSet.labels.length} labels${m.relationSet.noRelation ? ` + ${m.relationSet.noRelation}` : ''}), not for ${rs.name} (${labels.length} labels${rs.noRelation ? ` + ${rs.noRelation}` : ''}): its answers would mean other relations`,
+          adapterManifestPath(a.path),
+        );
+      if (textSha256(JSON.stringify(rs)) !== m.relationSet.sha256)
+        warnings.push(
+          `LoRA adapter ${a.path}: the relation set's descriptions differ from the ones it was trained with`,
+        );
     }
-    if (run.template && run.template.name !== m.template.name) warnings.push(`LoRA adapter ${a.path} was trained with the template ${m.template.name}, this run uses ${run.template.name}: it does best with the prompt it was trained on`);
-    if (run.answers && run.answers !== m.answers) warnings.push(`LoRA adapter ${a.path} was trained to answer with ${m.answers}, this run asks for ${run.answers} (pass --answers ${m.answers})`);
+    if (run.template && run.template.name !== m.template.name)
+      warnings.push(
+        `LoRA adapter ${a.path} was trained with the template ${m.template.name}, this run uses ${run.template.name}: it does best with the prompt it was trained on`,
+      );
+    if (run.answers && run.answers !== m.answers)
+      warnings.push(
+        `LoRA adapter ${a.path} was trained to answer with ${m.answers}, this run asks for ${run.answers} (pass --answers ${m.answers})`,
+      );
   }
   return warnings;
 }

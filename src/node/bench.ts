@@ -52,16 +52,39 @@ function repeatRecords(input: RelRecord[], n: number): RelRecord[] {
  * The same shape as the pipeline's work without the pipeline: the prompts' shared prefix, then
  * each example's own tokens (their mean over the prompts given), in all sequences at once.
  */
-async function sameShapeRate(engine: LlamaEngine, prompts: number[][], log: (s: string) => void): Promise<number> {
+async function sameShapeRate(
+  engine: LlamaEngine,
+  prompts: number[][],
+  log: (s: string) => void,
+): Promise<number> {
   let prefix = Math.min(...prompts.map((p) => p.length));
-  for (const p of prompts.slice(1)) for (let i = 0; i < prefix; i++) if (p[i] !== prompts[0]![i]) prefix = i;
-  const chunk = Math.max(1, Math.round(prompts.reduce((a, p) => a + p.length - prefix, 0) / prompts.length));
+  for (const p of prompts.slice(1))
+    for (let i = 0; i < prefix; i++) if (p[i] !== prompts[0]![i]) prefix = i;
+  const chunk = Math.max(
+    1,
+    Math.round(prompts.reduce((a, p) => a + p.length - prefix, 0) / prompts.length),
+  );
   const rate = await engine.chunkEvalRate(prefix, chunk);
-  log(`chunk eval (${engine.info.parallel} × ${chunk} tokens after a ${prefix}-token prefix): ${rate.toFixed(1)} tokens/s`);
+  log(
+    `chunk eval (${engine.info.parallel} × ${chunk} tokens after a ${prefix}-token prefix): ${rate.toFixed(1)} tokens/s`,
+  );
   return rate;
 }
 
-export async function benchThroughput(opts: { modelPath: string; records: RelRecord[]; n: number; naiveN?: number; parallel: number; threads?: number; template: PromptTemplate; relationSet?: RelationSet; mode?: DecodeMode; scoreMargin?: number; answerCodes?: boolean; log?: (s: string) => void }): Promise<ThroughputResult> {
+export async function benchThroughput(opts: {
+  modelPath: string;
+  records: RelRecord[];
+  n: number;
+  naiveN?: number;
+  parallel: number;
+  threads?: number;
+  template: PromptTemplate;
+  relationSet?: RelationSet;
+  mode?: DecodeMode;
+  scoreMargin?: number;
+  answerCodes?: boolean;
+  log?: (s: string) => void;
+}): Promise<ThroughputResult> {
   const rs = opts.relationSet ?? SEMEVAL_RELATIONS;
   const direction = defaultDirection(rs);
   const space = answerSpace(rs, direction);
@@ -71,11 +94,22 @@ export async function benchThroughput(opts: { modelPath: string; records: RelRec
   // Every example is the record's first candidate pair, prompted as classification prompts it.
   const firstPairPrompt = (r: RelRecord, answerCodes?: boolean) => {
     const [a, b] = candidatePairs(r)[0]!;
-    return pairPrompt(r, r.entities.find((e) => e.id === a)!, r.entities.find((e) => e.id === b)!, { relationSet: rs, template: opts.template, direction, answerCodes });
+    return pairPrompt(
+      r,
+      r.entities.find((e) => e.id === a)!,
+      r.entities.find((e) => e.id === b)!,
+      { relationSet: rs, template: opts.template, direction, answerCodes },
+    );
   };
 
   // Naive: one sequence, no prefix reuse, free generation.
-  const naive = await LlamaEngine.open({ modelPath: opts.modelPath, parallel: 1, threads: opts.threads, contextSize: 2048, reusePrefix: false });
+  const naive = await LlamaEngine.open({
+    modelPath: opts.modelPath,
+    parallel: 1,
+    threads: opts.threads,
+    contextSize: 2048,
+    reusePrefix: false,
+  });
   let naiveTime: number;
   let naiveTokens: number;
   let promptTokens = 0;
@@ -100,16 +134,37 @@ export async function benchThroughput(opts: { modelPath: string; records: RelRec
     await naive.dispose();
 
     // Optimized: prefix reuse + parallel sequences + label scoring.
-    const engine = await LlamaEngine.open({ modelPath: opts.modelPath, parallel: opts.parallel, threads: opts.threads, contextSize: 2048 });
+    const engine = await LlamaEngine.open({
+      modelPath: opts.modelPath,
+      parallel: opts.parallel,
+      threads: opts.threads,
+      contextSize: 2048,
+    });
     try {
       const t1 = performance.now();
       const e1 = engine.evaluatedTokens;
       let done = 0;
-      for await (const _ of runSentenceExtraction(engine, records, space, { relationSet: rs, template: opts.template, mode, direction, inFlight: opts.parallel, model: opts.modelPath, scoreMargin: opts.scoreMargin, answerCodes: opts.answerCodes })) done++;
+      for await (const _ of runSentenceExtraction(engine, records, space, {
+        relationSet: rs,
+        template: opts.template,
+        mode,
+        direction,
+        inFlight: opts.parallel,
+        model: opts.modelPath,
+        scoreMargin: opts.scoreMargin,
+        answerCodes: opts.answerCodes,
+      }))
+        done++;
       const optTime = performance.now() - t1;
       const optTokens = engine.evaluatedTokens - e1;
       log(`optimized: ${done} examples in ${(optTime / 1000).toFixed(1)} s`);
-      const chunkRate = await sameShapeRate(engine, records.slice(0, 32).map((r) => engine.tokenizePrompt(firstPairPrompt(r, opts.answerCodes))), log);
+      const chunkRate = await sameShapeRate(
+        engine,
+        records
+          .slice(0, 32)
+          .map((r) => engine.tokenizePrompt(firstPairPrompt(r, opts.answerCodes))),
+        log,
+      );
       const naiveRate = (1000 * naiveRecords.length) / naiveTime;
       const optRate = (1000 * records.length) / optTime;
       const optTokRate = (1000 * optTokens) / optTime;

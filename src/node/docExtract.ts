@@ -8,7 +8,11 @@ import { ClassifierEngine } from '../core/ports';
 import { serializeRecord } from '../core/formats/canonical';
 import { toDocRedSubmission } from '../core/formats/docred';
 import { DocumentOptions } from '../core/pipelines/document';
-import { DocumentInput, documentInputId, runDocumentExtraction } from '../core/pipelines/documentRunner';
+import {
+  DocumentInput,
+  documentInputId,
+  runDocumentExtraction,
+} from '../core/pipelines/documentRunner';
 import { EntityProposalReport } from '../core/pipelines/entities';
 import { RelRecord } from '../core/schema';
 import { readLines, writeFileAtomic } from './files';
@@ -28,7 +32,13 @@ export interface DocExtractJob {
   output?: RecordOutput;
   /** Entity types for raw text (default: the relation set's entityTypes or DocRED's). */
   entityTypes?: string[];
-  onProgress?: (p: { documents: number; totalDocuments: number; pairs: number; totalPairs: number; elapsedMs: number }) => void;
+  onProgress?: (p: {
+    documents: number;
+    totalDocuments: number;
+    pairs: number;
+    totalPairs: number;
+    elapsedMs: number;
+  }) => void;
 }
 
 export interface DocExtractResult {
@@ -49,55 +59,121 @@ export const submissionPath = (out: string) => out.replace(/(\.jsonl)?$/, '.subm
  * Opens the output of a document run: the JSONL (resumable, locked) plus its report and
  * submission files, which a fresh run may only replace with `force` when they exist already.
  */
-export async function openDocOutput(out: string, opts: { inputs: Array<string | undefined>; resume: boolean; force?: boolean; command?: string }): Promise<RecordOutput> {
-  const fresh = !(await fs.stat(out).then((s) => s.size > 0, () => false));
-  if (fresh) for (const f of [reportPath(out), submissionPath(out)]) await prepareReplace(f, opts.inputs, opts.force);
+export async function openDocOutput(
+  out: string,
+  opts: { inputs: Array<string | undefined>; resume: boolean; force?: boolean; command?: string },
+): Promise<RecordOutput> {
+  const fresh = !(await fs.stat(out).then(
+    (s) => s.size > 0,
+    () => false,
+  ));
+  if (fresh)
+    for (const f of [reportPath(out), submissionPath(out)])
+      await prepareReplace(f, opts.inputs, opts.force);
   return openRecordOutput(out, opts);
 }
 
 export async function runDocExtractJob(job: DocExtractJob): Promise<DocExtractResult> {
-  const output = job.output ?? (await openDocOutput(job.out, { inputs: [], resume: job.resume, force: job.force }));
+  const output =
+    job.output ??
+    (await openDocOutput(job.out, { inputs: [], resume: job.resume, force: job.force }));
   const done = output.done;
   const todo = job.inputs.filter((i) => !done.has(documentInputId(i)));
-  const totalPairs = todo.reduce((n, i) => n + ('record' in i ? i.record.entities.length * Math.max(0, i.record.entities.length - 1) : 0), 0);
+  const totalPairs = todo.reduce(
+    (n, i) =>
+      n +
+      ('record' in i ? i.record.entities.length * Math.max(0, i.record.entities.length - 1) : 0),
+    0,
+  );
   const reports: DocReport[] = [];
   const proposals: EntityProposalReport[] = [];
   const proposed: DocExtractResult['proposedEntities'] = [];
   const t0 = Date.now();
   let pairs = 0;
   try {
-    for await (const d of runDocumentExtraction(job.engine, todo, job.options, { entityTypes: job.entityTypes })) {
+    for await (const d of runDocumentExtraction(job.engine, todo, job.options, {
+      entityTypes: job.entityTypes,
+    })) {
       if (d.proposal) {
         proposals.push(d.proposal);
-        proposed.push({ id: d.record.id, entities: d.record.entities.map((e) => `${e.name}${e.type ? ` (${e.type})` : ''}`), ungrounded: d.proposal.ungrounded.map((u) => u.name) });
+        proposed.push({
+          id: d.record.id,
+          entities: d.record.entities.map((e) => `${e.name}${e.type ? ` (${e.type})` : ''}`),
+          ungrounded: d.proposal.ungrounded.map((u) => u.name),
+        });
       }
       await output.append(serializeRecord(d.record));
       reports.push(d.report);
       pairs += d.report.pairsIn;
-      job.onProgress?.({ documents: reports.length, totalDocuments: todo.length, pairs, totalPairs, elapsedMs: Date.now() - t0 });
+      job.onProgress?.({
+        documents: reports.length,
+        totalDocuments: todo.length,
+        pairs,
+        totalPairs,
+        elapsedMs: Date.now() - t0,
+      });
     }
-    return { ...(await finish(job, output, { todo: todo.length, reports, proposals, t0 })), proposedEntities: proposed };
+    return {
+      ...(await finish(job, output, { todo: todo.length, reports, proposals, t0 })),
+      proposedEntities: proposed,
+    };
   } finally {
     if (!job.output) await output.close();
   }
 }
 
 /** Writes the run's report and, for DocRED relation sets, the submission of every document in the output. */
-async function finish(job: DocExtractJob, output: RecordOutput, run: { todo: number; reports: DocReport[]; proposals: EntityProposalReport[]; t0: number }): Promise<Omit<DocExtractResult, 'proposedEntities'>> {
+async function finish(
+  job: DocExtractJob,
+  output: RecordOutput,
+  run: { todo: number; reports: DocReport[]; proposals: EntityProposalReport[]; t0: number },
+): Promise<Omit<DocExtractResult, 'proposedEntities'>> {
   const { todo, reports, proposals, t0 } = run;
-  const report = { ...sumReports(reports), ...(proposals.length ? { entityProposal: proposals } : {}) };
+  const report = {
+    ...sumReports(reports),
+    ...(proposals.length ? { entityProposal: proposals } : {}),
+  };
   const file = reportPath(job.out);
   // A resumed run with nothing left to do keeps the earlier run's report.
-  const keepOld = todo === 0 && (await fs.stat(file).then(() => true, () => false));
-  if (!keepOld) await writeFileAtomic(file, JSON.stringify({ total: report, documents: reports, resumedDocuments: job.inputs.length - todo }, null, 1) + '\n');
+  const keepOld =
+    todo === 0 &&
+    (await fs.stat(file).then(
+      () => true,
+      () => false,
+    ));
+  if (!keepOld)
+    await writeFileAtomic(
+      file,
+      JSON.stringify(
+        { total: report, documents: reports, resumedDocuments: job.inputs.length - todo },
+        null,
+        1,
+      ) + '\n',
+    );
   // The submission covers every document in the output, including those of an earlier run.
   let submissionFile: string | undefined;
   if (job.options.relationSet.labels.some((l) => l.id)) {
     const all: RelRecord[] = [];
-    if (await fs.stat(output.file).then(() => true, () => false))
-      for await (const line of readLines(output.file)) if (line.text?.trim()) all.push(JSON.parse(line.text) as RelRecord);
+    if (
+      await fs.stat(output.file).then(
+        () => true,
+        () => false,
+      )
+    )
+      for await (const line of readLines(output.file))
+        if (line.text?.trim()) all.push(JSON.parse(line.text) as RelRecord);
     submissionFile = submissionPath(job.out);
-    await writeFileAtomic(submissionFile, JSON.stringify(toDocRedSubmission(all, job.options.relationSet)) + '\n');
+    await writeFileAtomic(
+      submissionFile,
+      JSON.stringify(toDocRedSubmission(all, job.options.relationSet)) + '\n',
+    );
   }
-  return { documents: reports.length, skippedDocuments: job.inputs.length - todo, report, reportFile: file, submissionFile, elapsedMs: Date.now() - t0 };
+  return {
+    documents: reports.length,
+    skippedDocuments: job.inputs.length - todo,
+    report,
+    reportFile: file,
+    submissionFile,
+    elapsedMs: Date.now() - t0,
+  };
 }

@@ -4,14 +4,24 @@
  * dies (every pending request then fails with EngineCrashedError; `start()` forks a new one).
  */
 import { ChildProcess, fork } from 'node:child_process';
-import { EngineRequest, EngineResponse, ExtractResult, PingResult, Progress, ResponseSchema, TrainLoraResult } from '../protocol/engine';
+import {
+  EngineRequest,
+  EngineResponse,
+  ExtractResult,
+  PingResult,
+  Progress,
+  ResponseSchema,
+  TrainLoraResult,
+} from '../protocol/engine';
 
 export class EngineCrashedError extends Error {
   constructor(
     readonly code: number | null,
     readonly signal: NodeJS.Signals | null,
   ) {
-    super(`the Relation Lens engine process stopped (${signal ? `signal ${signal}` : `exit code ${code}`}); its work was lost, the results written so far are kept`);
+    super(
+      `the Relation Lens engine process stopped (${signal ? `signal ${signal}` : `exit code ${code}`}); its work was lost, the results written so far are kept`,
+    );
     this.name = 'EngineCrashedError';
   }
 }
@@ -24,7 +34,17 @@ export class EngineRequestError extends Error {
 }
 
 type Params<M extends EngineRequest['method']> = Extract<EngineRequest, { method: M }>['params'];
-type ResultOf<M> = M extends 'extract' ? ExtractResult : M extends 'ping' ? PingResult : M extends 'resolveModel' ? { path: string } : M extends 'buildIndex' ? { count: number; kind: string; dimension?: number } : M extends 'trainLora' ? TrainLoraResult : unknown;
+type ResultOf<M> = M extends 'extract'
+  ? ExtractResult
+  : M extends 'ping'
+    ? PingResult
+    : M extends 'resolveModel'
+      ? { path: string }
+      : M extends 'buildIndex'
+        ? { count: number; kind: string; dimension?: number }
+        : M extends 'trainLora'
+          ? TrainLoraResult
+          : unknown;
 
 interface Pending {
   resolve: (v: unknown) => void;
@@ -60,7 +80,11 @@ export class EngineClient {
     if (this.running) return;
     this.stopping = false;
     // Inside VS Code process.execPath is Electron: ELECTRON_RUN_AS_NODE makes it a plain Node.
-    const child = fork(this.opts.hostPath, [], { env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' }, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], execArgv: [] });
+    const child = fork(this.opts.hostPath, [], {
+      env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      execArgv: [],
+    });
     this.child = child;
     child.stdout?.on('data', (d: Buffer) => this.opts.log?.('info', d.toString().trimEnd()));
     child.stderr?.on('data', (d: Buffer) => this.opts.log?.('warn', d.toString().trimEnd()));
@@ -80,7 +104,11 @@ export class EngineClient {
 
   private onMessage(raw: unknown): void {
     const parsed = ResponseSchema.safeParse(raw);
-    if (!parsed.success) return void this.opts.log?.('error', `engine sent an invalid message: ${JSON.stringify(raw).slice(0, 200)}`);
+    if (!parsed.success)
+      return void this.opts.log?.(
+        'error',
+        `engine sent an invalid message: ${JSON.stringify(raw).slice(0, 200)}`,
+      );
     const m: EngineResponse = parsed.data;
     if ('log' in m) return void this.opts.log?.(m.log.level, m.log.message);
     const p = this.pending.get(m.id);
@@ -92,12 +120,17 @@ export class EngineClient {
   }
 
   /** Sends a request; `signal` cancels it in the engine (the promise then rejects with its AbortError). */
-  request<M extends EngineRequest['method']>(method: M, params: Params<M>, opts: { onProgress?: (p: Progress) => void; signal?: AbortSignal } = {}): Promise<ResultOf<M>> {
+  request<M extends EngineRequest['method']>(
+    method: M,
+    params: Params<M>,
+    opts: { onProgress?: (p: Progress) => void; signal?: AbortSignal } = {},
+  ): Promise<ResultOf<M>> {
     this.start();
     const id = this.nextId++;
     return new Promise<ResultOf<M>>((resolve, reject) => {
       const onAbort = () => {
-        if (this.pending.has(id) && this.running) this.child!.send({ id: this.nextId++, method: 'cancel', params: { target: id } });
+        if (this.pending.has(id) && this.running)
+          this.child!.send({ id: this.nextId++, method: 'cancel', params: { target: id } });
       };
       opts.signal?.addEventListener('abort', onAbort, { once: true });
       const done = () => opts.signal?.removeEventListener('abort', onAbort);

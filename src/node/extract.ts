@@ -46,7 +46,9 @@ export interface ExtractProgress {
 }
 
 export async function runExtractJob(job: ExtractJob): Promise<ExtractProgress> {
-  const output = job.output ?? (await openRecordOutput(job.out, { inputs: [], resume: job.resume, force: job.force }));
+  const output =
+    job.output ??
+    (await openRecordOutput(job.out, { inputs: [], resume: job.resume, force: job.force }));
   const done = output.done;
   const todo = job.records.filter((r) => !done.has(r.id));
   const progress: ExtractProgress = {

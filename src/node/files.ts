@@ -43,7 +43,10 @@ export async function readHead(file: string, bytes = 64 * 1024): Promise<string>
   try {
     const buf = Buffer.alloc(bytes);
     const { bytesRead } = await fh.read(buf, 0, bytes, 0);
-    return buf.subarray(0, bytesRead).toString('utf8').replace(/^\uFEFF/, '');
+    return buf
+      .subarray(0, bytesRead)
+      .toString('utf8')
+      .replace(/^\uFEFF/, '');
   } finally {
     await fh.close();
   }
@@ -67,7 +70,12 @@ export async function readText(file: string): Promise<{ text: string; diagnostic
   } catch {
     for await (const l of splitLines([buf]))
       if (l.text === null)
-        diagnostics.push({ file, line: l.no, severity: 'error', message: 'invalid UTF-8 byte sequence (replaced with U+FFFD)' });
+        diagnostics.push({
+          file,
+          line: l.no,
+          severity: 'error',
+          message: 'invalid UTF-8 byte sequence (replaced with U+FFFD)',
+        });
     return { text: new TextDecoder('utf-8').decode(buf), diagnostics };
   }
 }
@@ -97,7 +105,10 @@ export class AtomicLineWriter {
   private pendingSize = 0;
 
   private constructor(readonly file: string) {
-    this.tmp = path.join(path.dirname(path.resolve(file)), `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
+    this.tmp = path.join(
+      path.dirname(path.resolve(file)),
+      `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`,
+    );
   }
 
   static async open(file: string): Promise<AtomicLineWriter> {

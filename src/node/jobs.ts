@@ -14,7 +14,12 @@ import { RelRecord, RelationSet } from '../core/schema';
 import { readText } from './files';
 import { ResolvedTemplate, resolveTemplate } from './resources';
 import { NONE_ANSWER } from '../core/prompts/views';
-import { AnswerSpace, DirectionMode, answerSpace, defaultDirection } from '../core/pipelines/answerSpace';
+import {
+  AnswerSpace,
+  DirectionMode,
+  answerSpace,
+  defaultDirection,
+} from '../core/pipelines/answerSpace';
 import { PairFilterSpec } from '../core/pipelines/candidates';
 
 export interface SentenceSpec {
@@ -33,7 +38,10 @@ export interface SentenceSpec {
 }
 
 /** The answer space and direction a sentence run uses (a retriever needs the space first). */
-export function sentenceSpace(relationSet: RelationSet, direction?: DirectionMode): { space: AnswerSpace; direction: DirectionMode } {
+export function sentenceSpace(
+  relationSet: RelationSet,
+  direction?: DirectionMode,
+): { space: AnswerSpace; direction: DirectionMode } {
   const d = direction ?? defaultDirection(relationSet);
   return { space: answerSpace(relationSet, d), direction: d };
 }
@@ -42,7 +50,11 @@ export function sentenceSpace(relationSet: RelationSet, direction?: DirectionMod
  * The one sentence-level run: finished records in input order, each prediction with the model
  * and the LoRA adapters that made it.
  */
-export async function* runSentences(engine: ClassifierEngine | undefined, records: Iterable<RelRecord> | AsyncIterable<RelRecord>, spec: SentenceSpec): AsyncGenerator<ExtractedRecord> {
+export async function* runSentences(
+  engine: ClassifierEngine | undefined,
+  records: Iterable<RelRecord> | AsyncIterable<RelRecord>,
+  spec: SentenceSpec,
+): AsyncGenerator<ExtractedRecord> {
   const { space, direction } = sentenceSpace(spec.relationSet, spec.direction);
   const adapters = engine?.info.adapters ?? [];
   for await (const r of runSentenceExtraction(engine, records, space, {
@@ -59,7 +71,9 @@ export async function* runSentences(engine: ClassifierEngine | undefined, record
     inFlight: engine?.info.parallel ?? 4,
     model: spec.model,
   })) {
-    if (adapters.length) for (const rel of r.record.relations) if (rel.source === 'model') rel.meta = { ...(rel.meta ?? {}), adapters };
+    if (adapters.length)
+      for (const rel of r.record.relations)
+        if (rel.source === 'model') rel.meta = { ...(rel.meta ?? {}), adapters };
     yield r;
   }
 }
@@ -86,18 +100,33 @@ export interface DocumentSpec {
 export async function pairFilterSpec(filter: string, threshold?: number): Promise<PairFilterSpec> {
   if (filter === 'none') return { kind: 'none' };
   if (filter === 'llm') return { kind: 'llm', threshold };
-  return { kind: 'model', model: parsePairFilter((await readText(filter)).text, filter), threshold };
+  return {
+    kind: 'model',
+    model: parsePairFilter((await readText(filter)).text, filter),
+    threshold,
+  };
 }
 
 /** The files a document run reads besides its input: the template and the pair filter (read once, before any model loads). */
 export type DocumentFiles = ResolvedTemplate & { filter: PairFilterSpec };
 
-export async function documentFiles(spec: Pick<DocumentSpec, 'template' | 'none' | 'evidence' | 'filter' | 'threshold'>): Promise<DocumentFiles> {
-  return { ...(await resolveTemplate('document', spec.template, { none: spec.none, evidence: spec.evidence })), filter: await pairFilterSpec(spec.filter, spec.threshold) };
+export async function documentFiles(
+  spec: Pick<DocumentSpec, 'template' | 'none' | 'evidence' | 'filter' | 'threshold'>,
+): Promise<DocumentFiles> {
+  return {
+    ...(await resolveTemplate('document', spec.template, {
+      none: spec.none,
+      evidence: spec.evidence,
+    })),
+    filter: await pairFilterSpec(spec.filter, spec.threshold),
+  };
 }
 
 /** The document pipeline's options from what a user sets (CLI flags or editor settings). */
-export async function documentOptions(spec: DocumentSpec, files?: DocumentFiles): Promise<DocumentOptions> {
+export async function documentOptions(
+  spec: DocumentSpec,
+  files?: DocumentFiles,
+): Promise<DocumentOptions> {
   const { template, none, evidence, filter } = files ?? (await documentFiles(spec));
   const rs = spec.relationSet;
   return {
@@ -109,7 +138,12 @@ export async function documentOptions(spec: DocumentSpec, files?: DocumentFiles)
     filter,
     aligner: new RelationAligner(
       rs.labels.map((l) => l.name),
-      { fuzzyThreshold: spec.relationFuzzy, theta: spec.theta, embedder: spec.embedder, noneWords: rs.noRelation ? [NONE_ANSWER, rs.noRelation] : undefined },
+      {
+        fuzzyThreshold: spec.relationFuzzy,
+        theta: spec.theta,
+        embedder: spec.embedder,
+        noneWords: rs.noRelation ? [NONE_ANSWER, rs.noRelation] : undefined,
+      },
     ),
     entityFuzzy: spec.entityFuzzy,
     model: spec.model,

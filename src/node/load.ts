@@ -6,17 +6,35 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { Diagnostic, InputError } from '../core/diagnostics';
 import { readCanonical } from '../core/formats/canonical';
-import { importChineseTsv, parseRelation2Id, relationSetFromLabels } from '../core/formats/chineseTsv';
+import {
+  importChineseTsv,
+  parseRelation2Id,
+  relationSetFromLabels,
+} from '../core/formats/chineseTsv';
 import { ImportResult } from '../core/formats/common';
 import { importDoccano } from '../core/formats/doccano';
-import { importDocRed, parseRelInfo, readDocRedSubmission, relationSetFromRelInfo } from '../core/formats/docred';
+import {
+  importDocRed,
+  parseRelInfo,
+  readDocRedSubmission,
+  relationSetFromRelInfo,
+} from '../core/formats/docred';
 import { importLabelStudio } from '../core/formats/labelStudio';
 import { importSemEval } from '../core/formats/semeval';
 import { importTacred } from '../core/formats/tacred';
 import { RelationSet, validateRelationSet } from '../core/schema';
 import { readHead, readLines, readText } from './files';
 
-export const IMPORT_FORMATS = ['jsonl', 'semeval', 'finre', 'sanwen', 'docred', 'tacred', 'doccano', 'label-studio'] as const;
+export const IMPORT_FORMATS = [
+  'jsonl',
+  'semeval',
+  'finre',
+  'sanwen',
+  'docred',
+  'tacred',
+  'doccano',
+  'label-studio',
+] as const;
 export type ImportFormat = (typeof IMPORT_FORMATS)[number];
 
 export interface LoadOptions {
@@ -53,10 +71,14 @@ export async function detectFormat(file: string): Promise<ImportFormat> {
     if (/"subj_start"/.test(head)) return 'tacred';
     if (/"annotations"|"predictions"|"data"\s*:/.test(head)) return 'label-studio';
     if (ext !== '.jsonl')
-      throw new InputError(`the file holds a JSON object over several lines, not JSON Lines (one record per line), and it is not a DocRED, TACRED or Label Studio file; pass --from FORMAT (one of: ${IMPORT_FORMATS.join(', ')})`, file);
+      throw new InputError(
+        `the file holds a JSON object over several lines, not JSON Lines (one record per line), and it is not a DocRED, TACRED or Label Studio file; pass --from FORMAT (one of: ${IMPORT_FORMATS.join(', ')})`,
+        file,
+      );
   }
   if (ext === '.jsonl' || /^\s*\{/.test(first)) {
-    if (/"start_offset"/.test(first) || (/"from_id"/.test(first) && !/"mentions"/.test(first))) return 'doccano';
+    if (/"start_offset"/.test(first) || (/"from_id"/.test(first) && !/"mentions"/.test(first)))
+      return 'doccano';
     return 'jsonl';
   }
   if (/^\s*\[/.test(head)) {
@@ -64,7 +86,10 @@ export async function detectFormat(file: string): Promise<ImportFormat> {
     if (/"subj_start"/.test(head)) return 'tacred';
     if (/"annotations"|"predictions"|"data"\s*:/.test(head)) return 'label-studio';
   }
-  throw new InputError(`cannot tell the format of this file; pass --from FORMAT (one of: ${IMPORT_FORMATS.join(', ')})`, file);
+  throw new InputError(
+    `cannot tell the format of this file; pass --from FORMAT (one of: ${IMPORT_FORMATS.join(', ')})`,
+    file,
+  );
 }
 
 export async function loadRelationSet(file: string): Promise<RelationSet> {
@@ -80,8 +105,18 @@ export async function loadRelationSet(file: string): Promise<RelationSet> {
     throw new InputError(`invalid JSON: ${e instanceof Error ? e.message : String(e)}`, file);
   }
   // DocRED's rel_info.json ({"P17": "country", ...}) is a relation set too.
-  if (v && typeof v === 'object' && !Array.isArray(v) && !('labels' in v) && Object.values(v).length && Object.values(v).every((x) => typeof x === 'string'))
-    return relationSetFromRelInfo(v as Record<string, string>, path.basename(path.dirname(path.resolve(file))) || 'docred');
+  if (
+    v &&
+    typeof v === 'object' &&
+    !Array.isArray(v) &&
+    !('labels' in v) &&
+    Object.values(v).length &&
+    Object.values(v).every((x) => typeof x === 'string')
+  )
+    return relationSetFromRelInfo(
+      v as Record<string, string>,
+      path.basename(path.dirname(path.resolve(file))) || 'docred',
+    );
   const r = validateRelationSet(v);
   if (!r.ok) throw new InputError(`invalid relation set: ${r.problems.join('; ')}`, file);
   return r.value;
@@ -95,7 +130,10 @@ async function relation2IdLabels(file: string): Promise<string[]> {
 }
 
 /** Loads a file in any import format into canonical records. */
-export async function loadRecords(file: string, opts: LoadOptions = {}): Promise<ImportResult & { format: ImportFormat }> {
+export async function loadRecords(
+  file: string,
+  opts: LoadOptions = {},
+): Promise<ImportResult & { format: ImportFormat }> {
   const format = opts.format ?? (await detectFormat(file));
   const withText = async (f: (text: string) => ImportResult): Promise<ImportResult> => {
     const { text, diagnostics } = await readText(file);
@@ -111,7 +149,11 @@ export async function loadRecords(file: string, opts: LoadOptions = {}): Promise
         if (ev.kind === 'record') records.push(ev.record);
         else diagnostics.push(ev.diagnostic);
       }
-      result = { records, diagnostics, skipped: diagnostics.filter((d) => d.severity === 'error').length };
+      result = {
+        records,
+        diagnostics,
+        skipped: diagnostics.filter((d) => d.severity === 'error').length,
+      };
       if (opts.relations) result.relationSet = await loadRelationSet(opts.relations);
       break;
     }
@@ -123,7 +165,13 @@ export async function loadRecords(file: string, opts: LoadOptions = {}): Promise
       let rel = opts.relations;
       if (!rel) {
         const guess = path.join(path.dirname(file), 'relation2id.txt');
-        if (await fs.stat(guess).then(() => true, () => false)) rel = guess;
+        if (
+          await fs.stat(guess).then(
+            () => true,
+            () => false,
+          )
+        )
+          rel = guess;
       }
       const labels = rel ? await relation2IdLabels(rel) : undefined;
       result = await importChineseTsv(readLines(file), file, { dataset: format, labels });
@@ -145,7 +193,8 @@ export async function loadRecords(file: string, opts: LoadOptions = {}): Promise
       result = await withText((t) => importLabelStudio(t, file));
       break;
   }
-  if (opts.relations && format !== 'finre' && format !== 'sanwen' && !result.relationSet) result.relationSet = await loadRelationSet(opts.relations);
+  if (opts.relations && format !== 'finre' && format !== 'sanwen' && !result.relationSet)
+    result.relationSet = await loadRelationSet(opts.relations);
   return { ...result, format };
 }
 

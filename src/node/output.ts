@@ -32,25 +32,42 @@ export class OutputError extends InputError {
 /** The existing file is not one this tool wrote (its first line is not a record). */
 export class NotOurOutputError extends OutputError {}
 
-const sameFile = (a: { dev: number; ino: number }, b: { dev: number; ino: number }) => a.dev === b.dev && a.ino === b.ino;
+const sameFile = (a: { dev: number; ino: number }, b: { dev: number; ino: number }) =>
+  a.dev === b.dev && a.ino === b.ino;
 
 /**
  * Checks an output path before any work: not an input, a regular file when it exists, its folder
  * exists (created) and is writable. Returns the output's size (0 when it does not exist).
  */
-export async function prepareOutput(out: string, inputs: Array<string | undefined>): Promise<{ exists: boolean; size: number }> {
+export async function prepareOutput(
+  out: string,
+  inputs: Array<string | undefined>,
+): Promise<{ exists: boolean; size: number }> {
   const st = await fs.stat(out).catch(() => undefined);
-  if (st && !st.isFile()) throw new OutputError(`not a regular file (${st.isDirectory() ? 'a folder' : 'a device, pipe or socket'}); write the output to a file`, out);
+  if (st && !st.isFile())
+    throw new OutputError(
+      `not a regular file (${st.isDirectory() ? 'a folder' : 'a device, pipe or socket'}); write the output to a file`,
+      out,
+    );
   if (st)
     for (const input of inputs) {
       if (!input) continue;
       const ist = await fs.stat(input).catch(() => undefined);
-      if (ist && sameFile(st, ist)) throw new OutputError(`the output is also an input of this command${path.resolve(input) !== path.resolve(out) ? ` (${input})` : ''}; choose another output file`, out);
+      if (ist && sameFile(st, ist))
+        throw new OutputError(
+          `the output is also an input of this command${path.resolve(input) !== path.resolve(out) ? ` (${input})` : ''}; choose another output file`,
+          out,
+        );
     }
   else {
     // Not there yet: the same path spelled differently is caught by resolving it.
     const resolved = path.resolve(out);
-    for (const input of inputs) if (input && path.resolve(input) === resolved) throw new OutputError(`the output is also an input of this command; choose another output file`, out);
+    for (const input of inputs)
+      if (input && path.resolve(input) === resolved)
+        throw new OutputError(
+          `the output is also an input of this command; choose another output file`,
+          out,
+        );
   }
   const dir = path.dirname(path.resolve(out));
   try {
@@ -61,15 +78,26 @@ export async function prepareOutput(out: string, inputs: Array<string | undefine
   try {
     await fs.access(st ? out : dir, fsc.W_OK);
   } catch {
-    throw new OutputError(st ? 'the output file is not writable' : `the output folder ${dir} is not writable`, out);
+    throw new OutputError(
+      st ? 'the output file is not writable' : `the output folder ${dir} is not writable`,
+      out,
+    );
   }
   return { exists: !!st, size: st?.size ?? 0 };
 }
 
 /** Refuses to replace an existing file without `force` (for outputs written in one piece). */
-export async function prepareReplace(out: string, inputs: Array<string | undefined>, force: boolean | undefined): Promise<void> {
+export async function prepareReplace(
+  out: string,
+  inputs: Array<string | undefined>,
+  force: boolean | undefined,
+): Promise<void> {
   const { exists } = await prepareOutput(out, inputs);
-  if (exists && !force) throw new OutputError('the output file exists; pass --force to replace it (or choose another -o)', out);
+  if (exists && !force)
+    throw new OutputError(
+      'the output file exists; pass --force to replace it (or choose another -o)',
+      out,
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -100,10 +128,18 @@ export const lockPath = (out: string) => `${out}.lock`;
  * Takes the lock of an output (`OUT.lock`, O_EXCL) or throws naming the process that holds it.
  * The returned function releases it; the lock is also removed when the process exits.
  */
-export async function lockOutput(out: string, command = process.argv.slice(1).join(' ')): Promise<() => Promise<void>> {
+export async function lockOutput(
+  out: string,
+  command = process.argv.slice(1).join(' '),
+): Promise<() => Promise<void>> {
   const file = lockPath(out);
   await fs.mkdir(path.dirname(path.resolve(file)), { recursive: true }).catch(() => undefined);
-  const info: LockInfo = { pid: process.pid, host: os.hostname(), started: new Date().toISOString(), command };
+  const info: LockInfo = {
+    pid: process.pid,
+    host: os.hostname(),
+    started: new Date().toISOString(),
+    command,
+  };
   for (let attempt = 0; ; attempt++) {
     try {
       const fh = await fs.open(file, 'wx');
@@ -114,12 +150,20 @@ export async function lockOutput(out: string, command = process.argv.slice(1).jo
       }
       break;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new OutputError(`cannot create the lock file ${file}: ${(e as Error).message}`, out);
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST')
+        throw new OutputError(`cannot create the lock file ${file}: ${(e as Error).message}`, out);
       const other = await readLock(file);
-      const stale = other ? other.host === os.hostname() && !alive(other.pid) : await olderThan(file, 10_000);
+      const stale = other
+        ? other.host === os.hostname() && !alive(other.pid)
+        : await olderThan(file, 10_000);
       if (!stale || attempt >= 2) {
-        const who = other ? `pid ${other.pid}${other.host !== os.hostname() ? ` on ${other.host}` : ''}, started ${other.started}: ${other.command}` : 'unknown process';
-        throw new OutputError(`another run is writing this file (${who}); wait for it to finish or stop it (lock: ${file})`, out);
+        const who = other
+          ? `pid ${other.pid}${other.host !== os.hostname() ? ` on ${other.host}` : ''}, started ${other.started}: ${other.command}`
+          : 'unknown process';
+        throw new OutputError(
+          `another run is writing this file (${who}); wait for it to finish or stop it (lock: ${file})`,
+          out,
+        );
       }
       await fs.rm(file, { force: true });
     }
@@ -163,7 +207,9 @@ async function olderThan(file: string, ms: number): Promise<boolean> {
 function isRecordLike(v: unknown): v is { id: string } {
   if (!v || typeof v !== 'object' || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  return typeof o['id'] === 'string' && typeof o['text'] === 'string' && Array.isArray(o['entities']);
+  return (
+    typeof o['id'] === 'string' && typeof o['text'] === 'string' && Array.isArray(o['entities'])
+  );
 }
 
 export interface ResumeState {
@@ -188,15 +234,24 @@ export async function scanForResume(out: string): Promise<ResumeState> {
   let size = 0;
   let lastEol = true;
   let torn: { no: number; bytes: Uint8Array; at: number } | undefined;
-  for await (const l of splitLines(createReadStream(out, { highWaterMark: 1 << 20 }) as AsyncIterable<Uint8Array>)) {
+  for await (const l of splitLines(
+    createReadStream(out, { highWaterMark: 1 << 20 }) as AsyncIterable<Uint8Array>,
+  )) {
     const lineStart = size;
     size += l.bytes.length + l.eol.length;
     lastEol = l.eol !== '';
     if (l.text !== null && l.text.trim() === '') continue;
     const bad = (why: string): never => {
       if (l.no === 1 && done.size === 0)
-        throw new NotOurOutputError(`not a Relation Lens output (${why.replace('this line', 'line 1')}); nothing was written. Choose another -o, or pass --force to replace this file`, out);
-      throw new OutputError(`${why}; the output cannot be resumed past this line. Fix or remove the line and run the same command again (nothing was written)`, out, l.no);
+        throw new NotOurOutputError(
+          `not a Relation Lens output (${why.replace('this line', 'line 1')}); nothing was written. Choose another -o, or pass --force to replace this file`,
+          out,
+        );
+      throw new OutputError(
+        `${why}; the output cannot be resumed past this line. Fix or remove the line and run the same command again (nothing was written)`,
+        out,
+        l.no,
+      );
     };
     if (l.text === null) {
       if (!lastEol) torn = { no: l.no, bytes: l.bytes, at: lineStart };
@@ -214,7 +269,8 @@ export async function scanForResume(out: string): Promise<ResumeState> {
       }
       bad('this line is not JSON');
     }
-    if (!isRecordLike(v)) bad('this line is not a record (a JSON object with a string "id", "text" and "entities")');
+    if (!isRecordLike(v))
+      bad('this line is not a record (a JSON object with a string "id", "text" and "entities")');
     const id = (v as { id: string }).id;
     if (done.has(id)) bad(`this line repeats the record id ${JSON.stringify(id)}`);
     done.add(id);
@@ -233,14 +289,20 @@ export async function scanForResume(out: string): Promise<ResumeState> {
  * and (resume) scans what is there or (no resume) refuses to replace an existing file unless
  * `force`. The caller appends lines and closes it.
  */
-export async function openRecordOutput(out: string, opts: { inputs: Array<string | undefined>; resume: boolean; force?: boolean; command?: string }): Promise<RecordOutput> {
+export async function openRecordOutput(
+  out: string,
+  opts: { inputs: Array<string | undefined>; resume: boolean; force?: boolean; command?: string },
+): Promise<RecordOutput> {
   const { exists, size } = await prepareOutput(out, opts.inputs);
   const unlock = await lockOutput(out, opts.command);
   try {
     let state: ResumeState = { done: new Set(), size: 0, needsNewline: false };
     if (exists && size > 0) {
       if (!opts.resume && !opts.force)
-        throw new OutputError('the output file exists; run without --no-resume to continue it, or pass --force to start over (its records are replaced)', out);
+        throw new OutputError(
+          'the output file exists; run without --no-resume to continue it, or pass --force to start over (its records are replaced)',
+          out,
+        );
       if (opts.resume) {
         try {
           state = await scanForResume(out);
@@ -261,9 +323,16 @@ export async function openRecordOutput(out: string, opts: { inputs: Array<string
  * Runs `fn` with an opened output: says where a torn last line was moved, and closes (unlocks)
  * the output whatever happens.
  */
-export async function usingOutput<T>(output: RecordOutput, log: (line: string) => void, fn: () => Promise<T>): Promise<T> {
+export async function usingOutput<T>(
+  output: RecordOutput,
+  log: (line: string) => void,
+  fn: () => Promise<T>,
+): Promise<T> {
   try {
-    if (output.resumed.tornTo) log(`${output.file}: its last line was incomplete (an interrupted write); moved to ${output.resumed.tornTo}`);
+    if (output.resumed.tornTo)
+      log(
+        `${output.file}: its last line was incomplete (an interrupted write); moved to ${output.resumed.tornTo}`,
+      );
     return await fn();
   } finally {
     await output.close();
@@ -274,14 +343,26 @@ export async function usingOutput<T>(output: RecordOutput, log: (line: string) =
  * Appends `buf` to an append-mode file (one write, repeated only for a short write); on failure
  * (disk full, quota) the file is cut back to `size`, its length before, and the error says so.
  */
-async function writeAllOrRollBack(fh: fs.FileHandle, buf: Buffer, size: number, file: string, after: string): Promise<void> {
+async function writeAllOrRollBack(
+  fh: fs.FileHandle,
+  buf: Buffer,
+  size: number,
+  file: string,
+  after: string,
+): Promise<void> {
   let written = 0;
   try {
-    while (written < buf.length) written += (await fh.write(buf, written, buf.length - written, null)).bytesWritten;
+    while (written < buf.length)
+      written += (await fh.write(buf, written, buf.length - written, null)).bytesWritten;
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     await fh.truncate(size).catch(() => undefined);
-    const why = err.code === 'ENOSPC' ? 'the disk is full' : err.code === 'EDQUOT' ? 'the disk quota is exceeded' : err.message;
+    const why =
+      err.code === 'ENOSPC'
+        ? 'the disk is full'
+        : err.code === 'EDQUOT'
+          ? 'the disk quota is exceeded'
+          : err.message;
     throw new OutputError(`cannot write: ${why}; ${after}`, file);
   }
 }
@@ -310,7 +391,13 @@ export class RecordOutput {
   async append(line: string): Promise<void> {
     const buf = Buffer.from((this.needsNewline ? '\n' : '') + line + '\n', 'utf8');
     this.fh ??= await fs.open(this.file, 'a');
-    await writeAllOrRollBack(this.fh, buf, this.size, this.file, 'the output ends with its last complete record, run the same command again to resume');
+    await writeAllOrRollBack(
+      this.fh,
+      buf,
+      this.size,
+      this.file,
+      'the output ends with its last complete record, run the same command again to resume',
+    );
     this.size += buf.length;
     this.needsNewline = false;
   }
@@ -349,7 +436,13 @@ export async function appendLines(file: string, lines: string[]): Promise<void> 
       await fh.read(last, 0, 1, size - 1);
       if (last[0] !== 10) lead = '\n';
     }
-    await writeAllOrRollBack(fh, Buffer.from(lead + lines.map((l) => l + '\n').join(''), 'utf8'), size, file, 'the file is as it was');
+    await writeAllOrRollBack(
+      fh,
+      Buffer.from(lead + lines.map((l) => l + '\n').join(''), 'utf8'),
+      size,
+      file,
+      'the file is as it was',
+    );
   } finally {
     await fh.close();
   }
@@ -359,7 +452,12 @@ export async function appendLines(file: string, lines: string[]): Promise<void> 
  * Writes an output in one piece under the output policy (src/node/output.ts): never one of the
  * inputs, never an existing file without --force, locked while written, atomic.
  */
-export async function writeOutput(out: string, inputs: Array<string | undefined>, force: boolean | undefined, data: () => string | Promise<string>): Promise<void> {
+export async function writeOutput(
+  out: string,
+  inputs: Array<string | undefined>,
+  force: boolean | undefined,
+  data: () => string | Promise<string>,
+): Promise<void> {
   // Locked first, then checked: no other run can create the file in between.
   const unlock = await lockOutput(out);
   try {

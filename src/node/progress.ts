@@ -9,7 +9,14 @@ export class ProgressBar {
   update(done: number, total: number): void {
     if (!process.stderr.isTTY || total < 8 * 1024 * 1024) return; // only for large files
     if (!this.started) {
-      this.bar = new SingleBar({ format: `${this.label} [{bar}] {percentage}% | {value}/{total} MB`, stream: process.stderr, hideCursor: true }, Presets.shades_classic);
+      this.bar = new SingleBar(
+        {
+          format: `${this.label} [{bar}] {percentage}% | {value}/{total} MB`,
+          stream: process.stderr,
+          hideCursor: true,
+        },
+        Presets.shades_classic,
+      );
       this.bar.start(Math.ceil(total / 1e6), 0);
       this.started = true;
     }
@@ -33,10 +40,19 @@ export class RateBar {
   update(done: number, total: number, elapsedMs: number): void {
     if (!process.stderr.isTTY) return;
     if (!this.bar) {
-      this.bar = new SingleBar({ format: `${this.label} [{bar}] {value}/{total} ${this.unit} | {rate} ${this.unit}/s | ETA {eta_formatted}`, stream: process.stderr, hideCursor: true }, Presets.shades_classic);
+      this.bar = new SingleBar(
+        {
+          format: `${this.label} [{bar}] {value}/{total} ${this.unit} | {rate} ${this.unit}/s | ETA {eta_formatted}`,
+          stream: process.stderr,
+          hideCursor: true,
+        },
+        Presets.shades_classic,
+      );
       this.bar.start(total, 0, { rate: '0.00' });
     }
-    this.bar.update(done, { rate: elapsedMs > 0 ? ((1000 * done) / elapsedMs).toFixed(2) : '0.00' });
+    this.bar.update(done, {
+      rate: elapsedMs > 0 ? ((1000 * done) / elapsedMs).toFixed(2) : '0.00',
+    });
   }
 
   stop(): void {

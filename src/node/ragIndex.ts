@@ -27,7 +27,11 @@ export interface IndexManifest {
 /** `bm25`, `llm` (the model given with --model) or `gguf:PATH` (an embedding model). */
 export type EmbedderSpec = 'bm25' | 'llm' | `gguf:${string}`;
 
-export async function openEmbedder(spec: string, llmPath: string | undefined, threads?: number): Promise<Embedder> {
+export async function openEmbedder(
+  spec: string,
+  llmPath: string | undefined,
+  threads?: number,
+): Promise<Embedder> {
   if (spec === 'llm') {
     if (!llmPath) throw new InputError('--embedder llm needs --model');
     return LlamaEmbedder.open(llmPath, 'llm', { threads });
@@ -51,13 +55,28 @@ export async function buildIndex(
   records: RelRecord[],
   noRelation: string | null | undefined,
   dir: string,
-  opts: { embedder: string; model?: string; source: string; threads?: number; onProgress?: (done: number, total: number) => void },
+  opts: {
+    embedder: string;
+    model?: string;
+    source: string;
+    threads?: number;
+    onProgress?: (done: number, total: number) => void;
+  },
 ): Promise<IndexManifest> {
   const examples = examplesFromRecords(records, noRelation);
   await fs.mkdir(dir, { recursive: true });
-  const manifest: IndexManifest = { version: 1, kind: opts.embedder === 'bm25' ? 'bm25' : 'hnsw', count: examples.length, source: opts.source, createdAt: new Date().toISOString() };
+  const manifest: IndexManifest = {
+    version: 1,
+    kind: opts.embedder === 'bm25' ? 'bm25' : 'hnsw',
+    count: examples.length,
+    source: opts.source,
+    createdAt: new Date().toISOString(),
+  };
   if (opts.embedder === 'bm25') {
-    await writeFileAtomic(path.join(dir, 'bm25.json'), Bm25Searcher.build(examples.map((e) => retrievalText(e.sentence))).toJSON());
+    await writeFileAtomic(
+      path.join(dir, 'bm25.json'),
+      Bm25Searcher.build(examples.map((e) => retrievalText(e.sentence))).toJSON(),
+    );
   } else {
     const embedder = await openEmbedder(opts.embedder, opts.model, opts.threads);
     try {
@@ -75,32 +94,67 @@ export async function buildIndex(
       const tmp = path.join(dir, `.vectors.${process.pid}.tmp`);
       await s.index.writeIndex(tmp);
       await fs.rename(tmp, path.join(dir, 'vectors.hnsw'));
-      Object.assign(manifest, { embedder: embedder.id, space: 'cosine', dimension: embedder.dimension, hnsw: DEFAULT_HNSW });
+      Object.assign(manifest, {
+        embedder: embedder.id,
+        space: 'cosine',
+        dimension: embedder.dimension,
+        hnsw: DEFAULT_HNSW,
+      });
     } finally {
       await embedder.dispose();
     }
   }
-  await writeFileAtomic(path.join(dir, 'examples.jsonl'), examples.map((e) => JSON.stringify(e) + '\n').join(''));
+  await writeFileAtomic(
+    path.join(dir, 'examples.jsonl'),
+    examples.map((e) => JSON.stringify(e) + '\n').join(''),
+  );
   await writeFileAtomic(path.join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
   return manifest;
 }
 
-export async function loadIndex(dir: string, opts: { threads?: number } = {}): Promise<{ manifest: IndexManifest; examples: TrainingExample[]; searcher: Searcher; dispose: () => Promise<void> }> {
+export async function loadIndex(
+  dir: string,
+  opts: { threads?: number } = {},
+): Promise<{
+  manifest: IndexManifest;
+  examples: TrainingExample[];
+  searcher: Searcher;
+  dispose: () => Promise<void>;
+}> {
   const mf = path.join(dir, 'manifest.json');
   let manifest: IndexManifest;
   try {
     manifest = JSON.parse(await fs.readFile(mf, 'utf8')) as IndexManifest;
   } catch (e) {
-    throw new InputError(`not a retrieval index (cannot read manifest.json): ${e instanceof Error ? e.message : String(e)}`, dir);
+    throw new InputError(
+      `not a retrieval index (cannot read manifest.json): ${e instanceof Error ? e.message : String(e)}`,
+      dir,
+    );
   }
   const examples = (await fs.readFile(path.join(dir, 'examples.jsonl'), 'utf8'))
     .split('\n')
     .filter((l) => l.trim())
     .map((l) => JSON.parse(l) as TrainingExample);
-  if (examples.length !== manifest.count) throw new InputError(`examples.jsonl has ${examples.length} examples but the manifest says ${manifest.count}`, dir);
-  if (manifest.kind === 'bm25') return { manifest, examples, searcher: Bm25Searcher.fromJSON(await fs.readFile(path.join(dir, 'bm25.json'), 'utf8')), dispose: async () => undefined };
-  if (!manifest.embedder || !manifest.dimension) throw new InputError('manifest.json: an hnsw index needs "embedder" and "dimension"', dir);
+  if (examples.length !== manifest.count)
+    throw new InputError(
+      `examples.jsonl has ${examples.length} examples but the manifest says ${manifest.count}`,
+      dir,
+    );
+  if (manifest.kind === 'bm25')
+    return {
+      manifest,
+      examples,
+      searcher: Bm25Searcher.fromJSON(await fs.readFile(path.join(dir, 'bm25.json'), 'utf8')),
+      dispose: async () => undefined,
+    };
+  if (!manifest.embedder || !manifest.dimension)
+    throw new InputError('manifest.json: an hnsw index needs "embedder" and "dimension"', dir);
   const embedder = await openEmbedder(manifest.embedder, undefined, opts.threads);
-  const searcher = await HnswSearcher.load(path.join(dir, 'vectors.hnsw'), embedder, { dimension: manifest.dimension, count: manifest.count, space: manifest.space ?? 'cosine', efSearch: manifest.hnsw?.efSearch });
+  const searcher = await HnswSearcher.load(path.join(dir, 'vectors.hnsw'), embedder, {
+    dimension: manifest.dimension,
+    count: manifest.count,
+    space: manifest.space ?? 'cosine',
+    efSearch: manifest.hnsw?.efSearch,
+  });
   return { manifest, examples, searcher, dispose: () => embedder.dispose() };
 }

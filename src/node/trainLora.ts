@@ -11,7 +11,13 @@ import * as path from 'node:path';
 import { InputError } from '../core/diagnostics';
 import { PromptTemplate } from '../core/prompts/template';
 import { RelRecord, RelationSet } from '../core/schema';
-import { RenderedExample, TrainingSelection, renderTrainingExamples, samplePairs, selectTrainingPairs } from '../core/training/trainingSet';
+import {
+  RenderedExample,
+  TrainingSelection,
+  renderTrainingExamples,
+  samplePairs,
+  selectTrainingPairs,
+} from '../core/training/trainingSet';
 import { PromptTokenizer } from '../engine/llama';
 import { sha256File } from '../engine/models';
 import { lockOutput, prepareReplace } from './output';
@@ -67,10 +73,23 @@ export interface AdapterManifest {
   answers: 'names' | 'codes';
   direction: DirectionMode;
   rag: { index: string; k: number } | null;
-  data: { file: string; sha256: string; examples: number; promptTokensMean: number } & TrainingSelection['counts'] & { sampled: number };
+  data: {
+    file: string;
+    sha256: string;
+    examples: number;
+    promptTokensMean: number;
+  } & TrainingSelection['counts'] & { sampled: number };
   dev: { file: string; examples: number; loss: number; accuracy?: number } | null;
   hyper: TrainHyper;
-  training: { steps: number; seconds: number; examplesPerSecond: number; peakRssMb?: number; stopped: boolean; lossCurve: Array<[number, number]>; resumedFrom: string | null };
+  training: {
+    steps: number;
+    seconds: number;
+    examplesPerSecond: number;
+    peakRssMb?: number;
+    stopped: boolean;
+    lossCurve: Array<[number, number]>;
+    resumedFrom: string | null;
+  };
 }
 
 import { adapterManifestPath } from './adapters';
@@ -78,7 +97,12 @@ import { writeFileAtomic } from './files';
 import { AnswerSpace, DirectionMode } from '../core/pipelines/answerSpace';
 import { ExampleRetriever } from '../core/ports';
 
-async function writeTokenized(file: string, examples: AsyncIterable<RenderedExample>, tok: PromptTokenizer, withCandidates: boolean): Promise<{ n: number; promptTokens: number }> {
+async function writeTokenized(
+  file: string,
+  examples: AsyncIterable<RenderedExample>,
+  tok: PromptTokenizer,
+  withCandidates: boolean,
+): Promise<{ n: number; promptTokens: number }> {
   const lines: string[] = [];
   let promptTokens = 0;
   let candidates: number[][] | undefined;
@@ -86,7 +110,10 @@ async function writeTokenized(file: string, examples: AsyncIterable<RenderedExam
     const prompt = tok.tokenizePrompt(e.prompt);
     const answer = [...tok.tokenizeAnswer(e.answer), tok.answerEnd];
     promptTokens += prompt.length;
-    const line: Record<string, unknown> = { ids: [...prompt, ...answer], answer_start: prompt.length };
+    const line: Record<string, unknown> = {
+      ids: [...prompt, ...answer],
+      answer_start: prompt.length,
+    };
     if (withCandidates) {
       candidates ??= e.answers.map((a) => [...tok.tokenizeAnswer(a), tok.answerEnd]);
       line['candidates'] = candidates;
@@ -99,7 +126,9 @@ async function writeTokenized(file: string, examples: AsyncIterable<RenderedExam
 }
 
 /** Selects, renders and tokenizes; trains; writes the adapter and its manifest. */
-export async function trainLoraJob(job: TrainLoraJob): Promise<{ manifest: AdapterManifest; done: TrainerDone }> {
+export async function trainLoraJob(
+  job: TrainLoraJob,
+): Promise<{ manifest: AdapterManifest; done: TrainerDone }> {
   const manifestFile = adapterManifestPath(job.out);
   const inputs = [job.input, job.dev?.file, job.modelPath, job.resumeFrom];
   await prepareReplace(job.out, inputs, job.force);
@@ -110,35 +139,86 @@ export async function trainLoraJob(job: TrainLoraJob): Promise<{ manifest: Adapt
     const selection = selectTrainingPairs(job.records, job.relationSet, job.direction);
     const c = selection.counts;
     const pairs = samplePairs(selection.pairs, job.hyper.maxExamples, job.hyper.seed);
-    job.log(`training data: ${selection.pairs.length} pair(s) from ${c.records} record(s) (${c.positives} with a relation, ${c.negatives} without)${pairs.length < selection.pairs.length ? `, a fixed sample of ${pairs.length} (--max-examples)` : ''}${c.pending ? `; ${c.pending} pair(s) pending review left out` : ''}${c.unknownLabel ? `; ${c.unknownLabel} relation(s) with labels outside ${job.relationSet.name} left out` : ''}${c.noAnswer ? `; ${c.noAnswer} pair(s) without a relation left out (the set has no no-relation answer)` : ''}`);
-    if (pairs.length === 0) throw new InputError(`nothing to train on: no pair has a gold, accepted or edited relation (or is a known negative) for relation set ${job.relationSet.name}`, job.input);
+    job.log(
+      `training data: ${selection.pairs.length} pair(s) from ${c.records} record(s) (${c.positives} with a relation, ${c.negatives} without)${pairs.length < selection.pairs.length ? `, a fixed sample of ${pairs.length} (--max-examples)` : ''}${c.pending ? `; ${c.pending} pair(s) pending review left out` : ''}${c.unknownLabel ? `; ${c.unknownLabel} relation(s) with labels outside ${job.relationSet.name} left out` : ''}${c.noAnswer ? `; ${c.noAnswer} pair(s) without a relation left out (the set has no no-relation answer)` : ''}`,
+    );
+    if (pairs.length === 0)
+      throw new InputError(
+        `nothing to train on: no pair has a gold, accepted or edited relation (or is a known negative) for relation set ${job.relationSet.name}`,
+        job.input,
+      );
     const tok = await PromptTokenizer.open(job.modelPath, job.signal);
-    const render = (p: typeof pairs) => renderTrainingExamples(p, { relationSet: job.relationSet, template: job.template, space: job.space, direction: job.direction, answerCodes: job.answerCodes, retriever: job.retriever, k: job.rag?.k });
+    const render = (p: typeof pairs) =>
+      renderTrainingExamples(p, {
+        relationSet: job.relationSet,
+        template: job.template,
+        space: job.space,
+        direction: job.direction,
+        answerCodes: job.answerCodes,
+        retriever: job.retriever,
+        k: job.rag?.k,
+      });
     const dataFile = path.join(work, 'train.jsonl');
     const data = await writeTokenized(dataFile, render(pairs), tok, false);
     let devFile: string | undefined;
     let devN = 0;
     if (job.dev) {
       const dp = selectTrainingPairs(job.dev.records, job.relationSet, job.direction).pairs;
-      if (dp.length === 0) throw new InputError('the dev file has no labeled pairs for this relation set', job.dev.file);
+      if (dp.length === 0)
+        throw new InputError(
+          'the dev file has no labeled pairs for this relation set',
+          job.dev.file,
+        );
       devFile = path.join(work, 'dev.jsonl');
-      devN = (await writeTokenized(devFile, render(samplePairs(dp, 200, job.hyper.seed)), tok, true)).n;
+      devN = (
+        await writeTokenized(devFile, render(samplePairs(dp, 200, job.hyper.seed)), tok, true)
+      ).n;
     }
     const h = job.hyper;
-    const args = ['--data', dataFile, '--base', job.modelPath, '--export', job.out, '--epochs', String(h.epochs), '--rank', String(h.rank), '--alpha', String(h.alpha), '--layers', h.layers, '--lr', String(h.lr), '--batch-size', String(h.batchSize), '--seed', String(h.seed)];
+    const args = [
+      '--data',
+      dataFile,
+      '--base',
+      job.modelPath,
+      '--export',
+      job.out,
+      '--epochs',
+      String(h.epochs),
+      '--rank',
+      String(h.rank),
+      '--alpha',
+      String(h.alpha),
+      '--layers',
+      h.layers,
+      '--lr',
+      String(h.lr),
+      '--batch-size',
+      String(h.batchSize),
+      '--seed',
+      String(h.seed),
+    ];
     if (h.maxSteps) args.push('--max-steps', String(h.maxSteps));
     if (devFile) args.push('--dev', devFile);
     if (job.resumeFrom) args.push('--resume-from', job.resumeFrom);
-    if (job.checkpointEvery) args.push('--checkpoint', job.out, '--checkpoint-every', String(job.checkpointEvery));
-    job.log(`trainer: ${data.n} example(s) of ${Math.round(data.promptTokens / data.n)} prompt tokens on average, ${h.epochs} epoch(s), rank ${h.rank}, alpha ${h.alpha}, layers ${h.layers}, lr ${h.lr}, batch ${h.batchSize}`);
+    if (job.checkpointEvery)
+      args.push('--checkpoint', job.out, '--checkpoint-every', String(job.checkpointEvery));
+    job.log(
+      `trainer: ${data.n} example(s) of ${Math.round(data.promptTokens / data.n)} prompt tokens on average, ${h.epochs} epoch(s), rank ${h.rank}, alpha ${h.alpha}, layers ${h.layers}, lr ${h.lr}, batch ${h.batchSize}`,
+    );
     const done = await runTrainer('train', args, {
       venv: job.venv,
       threads: job.threads,
       signal: job.signal,
       onProgress: job.onProgress,
       onEvent: (e) => {
-        if (e.event === 'start') job.log(`trainer: ${String(e['trainable_parameters'])} trainable parameters, ${String(e['steps'])} step(s) on ${String(e['device'])} (${String(e['threads'])} thread(s))`);
-        if (e.event === 'dev') job.log(`dev after epoch ${String(e['epoch'])}: loss ${String(e['loss'])}${e['accuracy'] !== undefined ? `, accuracy ${(100 * Number(e['accuracy'])).toFixed(1)}%` : ''}`);
+        if (e.event === 'start')
+          job.log(
+            `trainer: ${String(e['trainable_parameters'])} trainable parameters, ${String(e['steps'])} step(s) on ${String(e['device'])} (${String(e['threads'])} thread(s))`,
+          );
+        if (e.event === 'dev')
+          job.log(
+            `dev after epoch ${String(e['epoch'])}: loss ${String(e['loss'])}${e['accuracy'] !== undefined ? `, accuracy ${(100 * Number(e['accuracy'])).toFixed(1)}%` : ''}`,
+          );
       },
     });
     const st = await fs.stat(job.modelPath);
@@ -147,19 +227,41 @@ export async function trainLoraJob(job: TrainLoraJob): Promise<{ manifest: Adapt
       version: 1,
       created: new Date().toISOString(),
       adapter: path.basename(job.out),
-      base: { path: job.modelPath, size: st.size, sha256: await sha256File(job.modelPath), chatTemplate: tok.chatTemplate },
-      relationSet: { name: job.relationSet.name, sha256: textSha256(JSON.stringify(job.relationSet)), labels: job.relationSet.labels.map((l) => l.name), noRelation: job.relationSet.noRelation ?? null },
+      base: {
+        path: job.modelPath,
+        size: st.size,
+        sha256: await sha256File(job.modelPath),
+        chatTemplate: tok.chatTemplate,
+      },
+      relationSet: {
+        name: job.relationSet.name,
+        sha256: textSha256(JSON.stringify(job.relationSet)),
+        labels: job.relationSet.labels.map((l) => l.name),
+        noRelation: job.relationSet.noRelation ?? null,
+      },
       template: { name: job.template.name, sha256: textSha256(JSON.stringify(job.template)) },
       answers: job.answerCodes ? 'codes' : 'names',
       direction: job.direction,
       rag: job.rag ?? null,
-      data: { file: job.input, sha256: await sha256File(job.input), examples: data.n, promptTokensMean: Math.round(data.promptTokens / data.n), ...c, sampled: pairs.length },
-      dev: job.dev && done.dev ? { file: job.dev.file, examples: devN, loss: done.dev.loss, accuracy: done.dev.accuracy } : null,
+      data: {
+        file: job.input,
+        sha256: await sha256File(job.input),
+        examples: data.n,
+        promptTokensMean: Math.round(data.promptTokens / data.n),
+        ...c,
+        sampled: pairs.length,
+      },
+      dev:
+        job.dev && done.dev
+          ? { file: job.dev.file, examples: devN, loss: done.dev.loss, accuracy: done.dev.accuracy }
+          : null,
       hyper: h,
       training: {
         steps: done.steps ?? 0,
         seconds: done.seconds ?? 0,
-        examplesPerSecond: done.seconds ? Number(((done.examples_seen ?? 0) / done.seconds).toFixed(3)) : 0,
+        examplesPerSecond: done.seconds
+          ? Number(((done.examples_seen ?? 0) / done.seconds).toFixed(3))
+          : 0,
         peakRssMb: done.peak_rss_mb,
         stopped: !!done.stopped,
         lossCurve: done.loss_curve ?? [],

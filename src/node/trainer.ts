@@ -14,15 +14,25 @@ import { AbortError } from '../core/ports';
 
 /** The folder holding train_lora.py and requirements.txt (next to src/ or dist/). */
 export function trainerDir(): string {
-  for (const d of [path.resolve(__dirname, '..', 'trainer'), path.resolve(__dirname, '..', '..', 'trainer')]) if (existsSync(path.join(d, 'train_lora.py'))) return d;
+  for (const d of [
+    path.resolve(__dirname, '..', 'trainer'),
+    path.resolve(__dirname, '..', '..', 'trainer'),
+  ])
+    if (existsSync(path.join(d, 'train_lora.py'))) return d;
   throw new Error(`the trainer (trainer/train_lora.py) is missing next to ${__dirname}`);
 }
 
 export function defaultVenv(): string {
-  return process.env['RELATION_LENS_TRAINER_VENV'] || path.join(os.homedir(), '.cache', 'relation-lens', 'trainer-venv');
+  return (
+    process.env['RELATION_LENS_TRAINER_VENV'] ||
+    path.join(os.homedir(), '.cache', 'relation-lens', 'trainer-venv')
+  );
 }
 
-export const venvPython = (venv: string): string => (process.platform === 'win32' ? path.join(venv, 'Scripts', 'python.exe') : path.join(venv, 'bin', 'python'));
+export const venvPython = (venv: string): string =>
+  process.platform === 'win32'
+    ? path.join(venv, 'Scripts', 'python.exe')
+    : path.join(venv, 'bin', 'python');
 const STAMP = '.relation-lens-requirements.sha256';
 
 export class TrainerError extends Error {
@@ -32,7 +42,12 @@ export class TrainerError extends Error {
   }
 }
 
-function run(cmd: string, args: string[], log: (line: string) => void, env?: NodeJS.ProcessEnv): Promise<number> {
+function run(
+  cmd: string,
+  args: string[],
+  log: (line: string) => void,
+  env?: NodeJS.ProcessEnv,
+): Promise<number> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: env ?? process.env });
     const forward = (buf: Buffer) => {
@@ -62,27 +77,55 @@ export async function trainerReady(venv = defaultVenv()): Promise<boolean> {
  * Creates the venv and installs the pinned requirements (PyPI's torch: CPU everywhere, CUDA when
  * the machine has it; ~6 minutes and ~5.6 GB on first setup). Does nothing when it is up to date.
  */
-export async function setupTrainer(opts: { venv?: string; python?: string; log: (line: string) => void }): Promise<{ venv: string; installed: boolean }> {
+export async function setupTrainer(opts: {
+  venv?: string;
+  python?: string;
+  log: (line: string) => void;
+}): Promise<{ venv: string; installed: boolean }> {
   const venv = opts.venv ?? defaultVenv();
   if (await trainerReady(venv)) return { venv, installed: false };
-  const python = opts.python ?? process.env['RELATION_LENS_PYTHON'] ?? (process.platform === 'win32' ? 'python' : 'python3');
+  const python =
+    opts.python ??
+    process.env['RELATION_LENS_PYTHON'] ??
+    (process.platform === 'win32' ? 'python' : 'python3');
   if (!existsSync(venvPython(venv))) {
     await fs.mkdir(path.dirname(venv), { recursive: true });
     opts.log(`creating ${venv} with ${python}`);
     const code = await run(python, ['-m', 'venv', venv], opts.log).catch((e: Error) => {
-      throw new TrainerError(`cannot run ${python} (${e.message}); install Python ≥ 3.10 or pass --python`);
+      throw new TrainerError(
+        `cannot run ${python} (${e.message}); install Python ≥ 3.10 or pass --python`,
+      );
     });
-    if (code !== 0) throw new TrainerError(`${python} -m venv ${venv} failed (exit ${code}); on Debian/Ubuntu install python3-venv`);
+    if (code !== 0)
+      throw new TrainerError(
+        `${python} -m venv ${venv} failed (exit ${code}); on Debian/Ubuntu install python3-venv`,
+      );
   }
   const req = path.join(trainerDir(), 'requirements.txt');
   opts.log(`installing ${req} into ${venv} (torch is large: several minutes on first setup)`);
-  const code = await run(venvPython(venv), ['-m', 'pip', 'install', '--disable-pip-version-check', '-q', '-r', req], opts.log);
-  if (code !== 0) throw new TrainerError(`pip install -r ${req} failed (exit ${code}); see the lines above`);
+  const code = await run(
+    venvPython(venv),
+    ['-m', 'pip', 'install', '--disable-pip-version-check', '-q', '-r', req],
+    opts.log,
+  );
+  if (code !== 0)
+    throw new TrainerError(`pip install -r ${req} failed (exit ${code}); see the lines above`);
   await fs.writeFile(path.join(venv, STAMP), (await requirementsHash()) + '\n');
   return { venv, installed: true };
 }
 
-const ProgressEvent = z.object({ event: z.literal('progress'), step: z.number(), steps: z.number(), epoch: z.number(), loss: z.number(), loss_avg: z.number(), examples_per_s: z.number(), eta_s: z.number() }).passthrough();
+const ProgressEvent = z
+  .object({
+    event: z.literal('progress'),
+    step: z.number(),
+    steps: z.number(),
+    epoch: z.number(),
+    loss: z.number(),
+    loss_avg: z.number(),
+    examples_per_s: z.number(),
+    eta_s: z.number(),
+  })
+  .passthrough();
 const DoneEvent = z
   .object({
     event: z.literal('done'),
@@ -116,13 +159,31 @@ export interface TrainerRun {
  * asks the trainer to stop (SIGINT: it finishes the step, saves and exports what it has, and
  * reports `stopped: true`); its `error` events and a non-zero exit reject with its message.
  */
-export async function runTrainer(subcommand: 'train' | 'score' | 'env', args: string[], opts: TrainerRun = {}): Promise<TrainerDone> {
+export async function runTrainer(
+  subcommand: 'train' | 'score' | 'env',
+  args: string[],
+  opts: TrainerRun = {},
+): Promise<TrainerDone> {
   const venv = opts.venv ?? defaultVenv();
-  if (!(await trainerReady(venv))) throw new TrainerError(`the trainer is not set up in ${venv}: run \`relation-lens trainer setup\` (installs torch, transformers and peft into that venv)`);
+  if (!(await trainerReady(venv)))
+    throw new TrainerError(
+      `the trainer is not set up in ${venv}: run \`relation-lens trainer setup\` (installs torch, transformers and peft into that venv)`,
+    );
   if (opts.signal?.aborted) throw new AbortError('training cancelled before it started');
-  const threadArgs = opts.threads && subcommand !== 'env' ? ['--threads', String(opts.threads)] : [];
-  const env = { ...process.env, OMP_WAIT_POLICY: 'PASSIVE', KMP_BLOCKTIME: '0', PYTHONUNBUFFERED: '1', ...(opts.threads ? { OMP_NUM_THREADS: String(opts.threads) } : {}) };
-  const child = spawn(venvPython(venv), [path.join(trainerDir(), 'train_lora.py'), subcommand, ...args, ...threadArgs], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  const threadArgs =
+    opts.threads && subcommand !== 'env' ? ['--threads', String(opts.threads)] : [];
+  const env = {
+    ...process.env,
+    OMP_WAIT_POLICY: 'PASSIVE',
+    KMP_BLOCKTIME: '0',
+    PYTHONUNBUFFERED: '1',
+    ...(opts.threads ? { OMP_NUM_THREADS: String(opts.threads) } : {}),
+  };
+  const child = spawn(
+    venvPython(venv),
+    [path.join(trainerDir(), 'train_lora.py'), subcommand, ...args, ...threadArgs],
+    { stdio: ['ignore', 'pipe', 'pipe'], env },
+  );
   const stderr: string[] = [];
   let done: TrainerDone | undefined;
   let error: string | undefined;
@@ -171,7 +232,9 @@ export async function runTrainer(subcommand: 'train' | 'score' | 'env', args: st
   if (error) throw new TrainerError(error);
   if (code !== 0 || !done) {
     const tail = stderr.slice(-12).join('\n');
-    throw new TrainerError(`the trainer exited with code ${code}${last ? ` after ${last.event}` : ''}${tail ? `:\n${tail}` : ''}`);
+    throw new TrainerError(
+      `the trainer exited with code ${code}${last ? ` after ${last.event}` : ''}${tail ? `:\n${tail}` : ''}`,
+    );
   }
   return done;
 }

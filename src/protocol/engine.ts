@@ -35,7 +35,6 @@ export const EngineSettingsSchema = z
   .strict();
 export type EngineSettings = z.infer<typeof EngineSettingsSchema>;
 
-
 export const SentenceJobSchema = z
   .object({
     kind: z.literal('sentence'),
@@ -46,7 +45,10 @@ export const SentenceJobSchema = z
     answers: optionSchema('answers'),
     scoreMargin: optionSchema('scoreMargin'),
     direction: optionSchema('direction'),
-    rag: z.object({ index: z.string(), k: optionSchema('k') }).strict().optional(),
+    rag: z
+      .object({ index: z.string(), k: optionSchema('k') })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -54,12 +56,19 @@ export const DocumentJobSchema = z
   .object({
     kind: z.literal('document'),
     /** Records with entities, or raw texts whose entities the model proposes first. */
-    inputs: z.array(z.union([z.object({ record: RecordSchema }).strict(), z.object({ id: z.string(), text: z.string() }).strict()])),
+    inputs: z.array(
+      z.union([
+        z.object({ record: RecordSchema }).strict(),
+        z.object({ id: z.string(), text: z.string() }).strict(),
+      ]),
+    ),
     relationSet: RelationSetSchema,
     /** A built-in document template (lmrc, lmrc-rc, lmrc-evidence) or a template file. */
     template: optionSchema('documentTemplate'),
     k: optionSchema('documentK'),
-    filter: z.union([z.literal('none'), z.literal('llm'), z.object({ file: z.string() }).strict()]).default('none'),
+    filter: z
+      .union([z.literal('none'), z.literal('llm'), z.object({ file: z.string() }).strict()])
+      .default('none'),
     threshold: optionSchema('threshold'),
   })
   .strict();
@@ -110,18 +119,66 @@ export type SentenceJob = z.infer<typeof SentenceJobSchema>;
 export type DocumentJob = z.infer<typeof DocumentJobSchema>;
 
 export const RequestSchema = z.discriminatedUnion('method', [
-  z.object({ id: z.number().int(), method: z.literal('extract'), params: z.object({ engine: EngineSettingsSchema, job: z.discriminatedUnion('kind', [SentenceJobSchema, DocumentJobSchema]) }).strict() }).strict(),
-  z.object({ id: z.number().int(), method: z.literal('resolveModel'), params: z.object({ model: z.string().min(1) }).strict() }).strict(),
-  z.object({
-    id: z.number().int(),
-    method: z.literal('buildIndex'),
-    params: z.object({ train: z.string(), out: z.string(), embedder: z.string(), model: z.string().optional(), relations: z.string().optional(), threads: z.number().int().positive().optional() }).strict(),
-  }).strict(),
-  z.object({ id: z.number().int(), method: z.literal('trainLora'), params: TrainLoraParamsSchema }).strict(),
-  z.object({ id: z.number().int(), method: z.literal('cancel'), params: z.object({ target: z.number().int() }).strict() }).strict(),
-  z.object({ id: z.number().int(), method: z.literal('ping'), params: z.object({}).strict().default({}) }).strict(),
+  z
+    .object({
+      id: z.number().int(),
+      method: z.literal('extract'),
+      params: z
+        .object({
+          engine: EngineSettingsSchema,
+          job: z.discriminatedUnion('kind', [SentenceJobSchema, DocumentJobSchema]),
+        })
+        .strict(),
+    })
+    .strict(),
+  z
+    .object({
+      id: z.number().int(),
+      method: z.literal('resolveModel'),
+      params: z.object({ model: z.string().min(1) }).strict(),
+    })
+    .strict(),
+  z
+    .object({
+      id: z.number().int(),
+      method: z.literal('buildIndex'),
+      params: z
+        .object({
+          train: z.string(),
+          out: z.string(),
+          embedder: z.string(),
+          model: z.string().optional(),
+          relations: z.string().optional(),
+          threads: z.number().int().positive().optional(),
+        })
+        .strict(),
+    })
+    .strict(),
+  z
+    .object({ id: z.number().int(), method: z.literal('trainLora'), params: TrainLoraParamsSchema })
+    .strict(),
+  z
+    .object({
+      id: z.number().int(),
+      method: z.literal('cancel'),
+      params: z.object({ target: z.number().int() }).strict(),
+    })
+    .strict(),
+  z
+    .object({
+      id: z.number().int(),
+      method: z.literal('ping'),
+      params: z.object({}).strict().default({}),
+    })
+    .strict(),
   /** Test hook: makes the engine process die the way a native crash would. */
-  z.object({ id: z.number().int(), method: z.literal('crash'), params: z.object({}).strict().default({}) }).strict(),
+  z
+    .object({
+      id: z.number().int(),
+      method: z.literal('crash'),
+      params: z.object({}).strict().default({}),
+    })
+    .strict(),
 ]);
 export type EngineRequest = z.input<typeof RequestSchema>;
 export type EngineMethod = EngineRequest['method'];
@@ -135,7 +192,13 @@ export interface ExtractedItem {
 
 export interface ExtractResult {
   items: ExtractedItem[];
-  engine: { backend: string; model: string; modelPath: string; adapters: Array<{ path: string; scale: number }>; threads: number };
+  engine: {
+    backend: string;
+    model: string;
+    modelPath: string;
+    adapters: Array<{ path: string; scale: number }>;
+    threads: number;
+  };
   /** Tokens evaluated per second over the job (prompt + generated). */
   tokensPerSecond: number;
   elapsedMs: number;
@@ -156,11 +219,33 @@ export type Progress = { done: number; total: number; message?: string; item?: E
 
 export const ResponseSchema = z.union([
   z.object({ id: z.number().int(), ok: z.literal(true), result: z.unknown() }).strict(),
-  z.object({ id: z.number().int(), ok: z.literal(false), error: z.object({ name: z.string(), message: z.string() }).strict() }).strict(),
-  z.object({
-    id: z.number().int(),
-    progress: z.object({ done: z.number(), total: z.number(), message: z.string().optional(), item: z.object({ record: RecordSchema, pairs: z.array(z.tuple([z.string(), z.string()])) }).strict().optional() }).strict(),
-  }).strict(),
-  z.object({ log: z.object({ level: z.enum(['info', 'warn', 'error']), message: z.string() }).strict() }).strict(),
+  z
+    .object({
+      id: z.number().int(),
+      ok: z.literal(false),
+      error: z.object({ name: z.string(), message: z.string() }).strict(),
+    })
+    .strict(),
+  z
+    .object({
+      id: z.number().int(),
+      progress: z
+        .object({
+          done: z.number(),
+          total: z.number(),
+          message: z.string().optional(),
+          item: z
+            .object({ record: RecordSchema, pairs: z.array(z.tuple([z.string(), z.string()])) })
+            .strict()
+            .optional(),
+        })
+        .strict(),
+    })
+    .strict(),
+  z
+    .object({
+      log: z.object({ level: z.enum(['info', 'warn', 'error']), message: z.string() }).strict(),
+    })
+    .strict(),
 ]);
 export type EngineResponse = z.infer<typeof ResponseSchema>;

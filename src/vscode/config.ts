@@ -15,7 +15,15 @@ export const SECTION = 'relationLens';
  * Settings that name files to load, or a server to send the open files to; never taken from an
  * untrusted workspace.
  */
-export const PATH_SETTINGS = ['model', 'loras', 'relationSet', 'template', 'ragIndex', 'document.filter', 'server.endpoint'] as const;
+export const PATH_SETTINGS = [
+  'model',
+  'loras',
+  'relationSet',
+  'template',
+  'ragIndex',
+  'document.filter',
+  'server.endpoint',
+] as const;
 
 export interface Settings {
   backend: 'local' | 'server';
@@ -65,7 +73,11 @@ export function readSettings(): Settings {
   const c = vscode.workspace.getConfiguration(SECTION);
   return {
     backend: get(c, 'backend', 'local'),
-    server: { endpoint: get(c, 'server.endpoint', ''), model: get(c, 'server.model', ''), flavor: get(c, 'server.flavor', '') },
+    server: {
+      endpoint: get(c, 'server.endpoint', ''),
+      model: get(c, 'server.model', ''),
+      flavor: get(c, 'server.flavor', ''),
+    },
     model: get(c, 'model', ''),
     loras: get(c, 'loras', [] as Array<{ path: string; scale: number }>),
     relationSet: get(c, 'relationSet', ''),
@@ -91,13 +103,21 @@ export function resolvePath(p: string, doc?: vscode.Uri): string {
   if (!p) return p;
   if (p.startsWith('~/')) return path.join(process.env['HOME'] ?? '', p.slice(2));
   if (path.isAbsolute(p) || /^(hf:|https?:)/.test(p)) return p;
-  const folder = (doc && vscode.workspace.getWorkspaceFolder(doc)) ?? vscode.workspace.workspaceFolders?.[0];
+  const folder =
+    (doc && vscode.workspace.getWorkspaceFolder(doc)) ?? vscode.workspace.workspaceFolders?.[0];
   return folder ? path.join(folder.uri.fsPath, p) : p;
 }
 
 /** Writes a setting; refused in restricted mode (nothing is written to settings there). */
-export async function update(key: string, value: unknown, target = vscode.ConfigurationTarget.Workspace): Promise<void> {
-  if (!vscode.workspace.isTrusted) throw new Error(`restricted mode: Relation Lens does not change settings (relationLens.${key}); trust the workspace first`);
+export async function update(
+  key: string,
+  value: unknown,
+  target = vscode.ConfigurationTarget.Workspace,
+): Promise<void> {
+  if (!vscode.workspace.isTrusted)
+    throw new Error(
+      `restricted mode: Relation Lens does not change settings (relationLens.${key}); trust the workspace first`,
+    );
   const t = vscode.workspace.workspaceFolders?.length ? target : vscode.ConfigurationTarget.Global;
   await vscode.workspace.getConfiguration(SECTION).update(key, value, t);
 }

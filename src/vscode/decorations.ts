@@ -31,24 +31,43 @@ export class DecorationController extends Disposable {
   /** Milliseconds of the last update (for the status line and the benchmark's cross-check). */
   lastUpdateMs = 0;
 
-  constructor(enabled: boolean, private readonly noRelation: () => string | null | undefined) {
+  constructor(
+    enabled: boolean,
+    private readonly noRelation: () => string | null | undefined,
+  ) {
     super();
     this.enabled = enabled;
     for (const s of STATUSES)
       this.tripleTypes.set(
         s,
-        this._register(vscode.window.createTextEditorDecorationType({
-          after: { margin: '0 0 0 2em', color: new vscode.ThemeColor(STATUS_COLORS[s]), fontStyle: s === 'missing' ? 'italic' : 'normal' },
-          rangeBehavior: vscode.DecorationRangeBehavior.ClosedClosed,
-        })),
+        this._register(
+          vscode.window.createTextEditorDecorationType({
+            after: {
+              margin: '0 0 0 2em',
+              color: new vscode.ThemeColor(STATUS_COLORS[s]),
+              fontStyle: s === 'missing' ? 'italic' : 'normal',
+            },
+            rangeBehavior: vscode.DecorationRangeBehavior.ClosedClosed,
+          }),
+        ),
       );
     for (let i = 0; i < ENTITY_COLORS; i++)
-      this.entityTypes.push(this._register(vscode.window.createTextEditorDecorationType({ backgroundColor: new vscode.ThemeColor(`relationLens.entity${i}Background`), borderRadius: '2px' })));
+      this.entityTypes.push(
+        this._register(
+          vscode.window.createTextEditorDecorationType({
+            backgroundColor: new vscode.ThemeColor(`relationLens.entity${i}Background`),
+            borderRadius: '2px',
+          }),
+        ),
+      );
     this._register(vscode.window.onDidChangeVisibleTextEditors(() => this.refreshAll()));
-    this._register(vscode.window.onDidChangeTextEditorVisibleRanges((e) => this.schedule(e.textEditor)));
+    this._register(
+      vscode.window.onDidChangeTextEditorVisibleRanges((e) => this.schedule(e.textEditor)),
+    );
     this._register(
       vscode.workspace.onDidChangeTextDocument((e) => {
-        for (const ed of vscode.window.visibleTextEditors) if (ed.document === e.document) this.update(ed);
+        for (const ed of vscode.window.visibleTextEditors)
+          if (ed.document === e.document) this.update(ed);
       }),
     );
     this.refreshAll();
@@ -88,9 +107,16 @@ export class DecorationController extends Disposable {
           const end = line.range.end;
           for (const s of STATUSES) {
             const text = d.triples.filter((t) => t.status === s).map((t) => t.text);
-            if (text.length) triples.get(s)!.push({ range: new vscode.Range(end, end), renderOptions: { after: { contentText: text.join('   ') } } });
+            if (text.length)
+              triples
+                .get(s)!
+                .push({
+                  range: new vscode.Range(end, end),
+                  renderOptions: { after: { contentText: text.join('   ') } },
+                });
           }
-          for (const m of d.mentions) entities[m.entity % ENTITY_COLORS]!.push(new vscode.Range(i, m.start, i, m.end));
+          for (const m of d.mentions)
+            entities[m.entity % ENTITY_COLORS]!.push(new vscode.Range(i, m.start, i, m.end));
         }
       }
     }
@@ -114,10 +140,18 @@ export class RecordHoverProvider implements vscode.HoverProvider {
     const d = lineDecorations(doc.lineAt(pos.line).text, lineCache, this.noRelation());
     if (!d || !d.triples.length) return undefined;
     const md = new vscode.MarkdownString(
-      recordHoverMarkdown(record, d, (relation) => encodeURIComponent(JSON.stringify([{ uri: doc.uri.toString(), line: pos.line, relation }]))),
+      recordHoverMarkdown(record, d, (relation) =>
+        encodeURIComponent(JSON.stringify([{ uri: doc.uri.toString(), line: pos.line, relation }])),
+      ),
       true,
     );
-    md.isTrusted = { enabledCommands: ['relationLens.showPrompt', 'relationLens.acceptRelation', 'relationLens.rejectRelation'] };
+    md.isTrusted = {
+      enabledCommands: [
+        'relationLens.showPrompt',
+        'relationLens.acceptRelation',
+        'relationLens.rejectRelation',
+      ],
+    };
     md.supportHtml = false;
     return new vscode.Hover(md);
   }

@@ -28,14 +28,27 @@ export class EngineService extends Disposable {
   ) {
     super();
     this.secrets = context.secrets;
-    this._register(this.secrets.onDidChange((e) => e.key === API_KEY_SECRET && void this.loadApiKey()));
+    this._register(
+      this.secrets.onDidChange((e) => e.key === API_KEY_SECRET && void this.loadApiKey()),
+    );
     void this.loadApiKey();
     this.client = new EngineClient({
       hostPath: context.asAbsolutePath(path.join('dist', 'engineHost.js')),
-      log: (level, message) => (level === 'error' ? log.error(message) : level === 'warn' ? log.warn(message) : log.info(message)),
+      log: (level, message) =>
+        level === 'error'
+          ? log.error(message)
+          : level === 'warn'
+            ? log.warn(message)
+            : log.info(message),
       onCrash: (err) => void this.onCrash(err),
     });
-    this.status = this._register(vscode.window.createStatusBarItem('relationLens.status', vscode.StatusBarAlignment.Right, 100));
+    this.status = this._register(
+      vscode.window.createStatusBarItem(
+        'relationLens.status',
+        vscode.StatusBarAlignment.Right,
+        100,
+      ),
+    );
     this.status.name = 'Relation Lens';
     this.status.command = 'relationLens.selectModel';
     this.render();
@@ -52,19 +65,37 @@ export class EngineService extends Disposable {
 
   /** Asks for the serving engine's API key and keeps it in secret storage (empty: removes it). */
   async setApiKey(): Promise<void> {
-    const v = await vscode.window.showInputBox({ title: 'Relation Lens: API key for the serving engine', prompt: 'Kept in VS Code secret storage, never in settings. Leave empty to remove it.', password: true, ignoreFocusOut: true });
+    const v = await vscode.window.showInputBox({
+      title: 'Relation Lens: API key for the serving engine',
+      prompt: 'Kept in VS Code secret storage, never in settings. Leave empty to remove it.',
+      password: true,
+      ignoreFocusOut: true,
+    });
     if (v === undefined) return;
     if (v) await this.secrets.store(API_KEY_SECRET, v);
     else await this.secrets.delete(API_KEY_SECRET);
     await this.loadApiKey();
-    void vscode.window.showInformationMessage(v ? 'Relation Lens: API key saved in secret storage.' : 'Relation Lens: API key removed.');
+    void vscode.window.showInformationMessage(
+      v ? 'Relation Lens: API key saved in secret storage.' : 'Relation Lens: API key removed.',
+    );
   }
 
   engineSettings(doc?: vscode.Uri): EngineSettings {
     const s = this.settings();
     const model = resolvePath(s.model, doc) || DEFAULT_MODEL_ID;
-    if (s.backend === 'server' && !s.server.endpoint) throw new Error('relationLens.backend is "server" but relationLens.server.endpoint is empty (set it to the server URL, e.g. http://127.0.0.1:8080/v1)');
-    const server = s.backend === 'server' ? { endpoint: s.server.endpoint, ...(s.server.model ? { model: s.server.model } : {}), ...(s.server.flavor ? { flavor: s.server.flavor } : {}), ...(this.apiKey ? { apiKey: this.apiKey } : {}) } : undefined;
+    if (s.backend === 'server' && !s.server.endpoint)
+      throw new Error(
+        'relationLens.backend is "server" but relationLens.server.endpoint is empty (set it to the server URL, e.g. http://127.0.0.1:8080/v1)',
+      );
+    const server =
+      s.backend === 'server'
+        ? {
+            endpoint: s.server.endpoint,
+            ...(s.server.model ? { model: s.server.model } : {}),
+            ...(s.server.flavor ? { flavor: s.server.flavor } : {}),
+            ...(this.apiKey ? { apiKey: this.apiKey } : {}),
+          }
+        : undefined;
     return {
       ...(server ? { server } : {}),
       model,
@@ -84,11 +115,22 @@ export class EngineService extends Disposable {
   render(): void {
     const s = this.settings();
     if (s.backend === 'server') {
-      const where = s.server.endpoint ? s.server.endpoint.replace(/^https?:\/\//, '').replace(/\/v1\/?$/, '') : 'no endpoint set';
+      const where = s.server.endpoint
+        ? s.server.endpoint.replace(/^https?:\/\//, '').replace(/\/v1\/?$/, '')
+        : 'no endpoint set';
       const tps = this.tokensPerSecond ? ` · ${this.tokensPerSecond.toFixed(0)} tok/s` : '';
       this.status.text = `$(server) ${s.server.model || 'served model'} @ ${where}${tps}`;
       this.status.tooltip = new vscode.MarkdownString(
-        [`**Relation Lens** — serving engine`, `endpoint: \`${s.server.endpoint || '(relationLens.server.endpoint is empty)'}\``, `model: \`${s.server.model || 'the first the server lists'}\``, `flavor: ${s.server.flavor || 'detected'}`, `API key: ${this.apiKey ? 'set (secret storage)' : 'none'}`, this.last ? `last run: ${this.last.backend}` : ''].filter(Boolean).join('\n\n'),
+        [
+          `**Relation Lens** — serving engine`,
+          `endpoint: \`${s.server.endpoint || '(relationLens.server.endpoint is empty)'}\``,
+          `model: \`${s.server.model || 'the first the server lists'}\``,
+          `flavor: ${s.server.flavor || 'detected'}`,
+          `API key: ${this.apiKey ? 'set (secret storage)' : 'none'}`,
+          this.last ? `last run: ${this.last.backend}` : '',
+        ]
+          .filter(Boolean)
+          .join('\n\n'),
       );
       return;
     }
@@ -99,7 +141,18 @@ export class EngineService extends Disposable {
     const tps = this.tokensPerSecond ? ` · ${this.tokensPerSecond.toFixed(0)} tok/s` : '';
     this.status.text = `$(symbol-event) ${short}${adapters}${backend}${tps}`;
     this.status.tooltip = new vscode.MarkdownString(
-      [`**Relation Lens**`, `model: \`${model}\``, s.loras.length ? `LoRA: ${s.loras.map((l) => `\`${l.path}\` × ${l.scale}`).join(', ')}` : 'no LoRA adapter', this.last ? `backend: ${this.last.backend}, ${this.last.threads} thread(s)` : 'engine not started', this.tokensPerSecond ? `last run: ${this.tokensPerSecond.toFixed(1)} tokens/s` : '', 'Click to select a model.']
+      [
+        `**Relation Lens**`,
+        `model: \`${model}\``,
+        s.loras.length
+          ? `LoRA: ${s.loras.map((l) => `\`${l.path}\` × ${l.scale}`).join(', ')}`
+          : 'no LoRA adapter',
+        this.last
+          ? `backend: ${this.last.backend}, ${this.last.threads} thread(s)`
+          : 'engine not started',
+        this.tokensPerSecond ? `last run: ${this.tokensPerSecond.toFixed(1)} tokens/s` : '',
+        'Click to select a model.',
+      ]
         .filter(Boolean)
         .join('\n\n'),
     );
@@ -108,7 +161,11 @@ export class EngineService extends Disposable {
   private async onCrash(err: EngineCrashedError): Promise<void> {
     this.last = undefined;
     this.render();
-    const pick = await vscode.window.showErrorMessage(`Relation Lens: ${err.message}. VS Code and the other extensions were not affected.`, 'Restart Engine', 'Show Log');
+    const pick = await vscode.window.showErrorMessage(
+      `Relation Lens: ${err.message}. VS Code and the other extensions were not affected.`,
+      'Restart Engine',
+      'Show Log',
+    );
     if (pick === 'Restart Engine') await this.restart();
     else if (pick === 'Show Log') this.log.show();
   }

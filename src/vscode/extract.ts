@@ -26,8 +26,16 @@ async function pickScope(editor: vscode.TextEditor, forced?: Scope): Promise<Sco
   if (!editor.selection.isEmpty) return 'selection';
   const picked = await vscode.window.showQuickPick(
     [
-      { label: 'Whole file', scope: 'file' as const, description: editor.document.uri.path.split('/').pop() },
-      { label: isRecordDocument(editor.document) ? 'Current record' : 'Current line', scope: 'line' as const, description: `line ${editor.selection.active.line + 1}` },
+      {
+        label: 'Whole file',
+        scope: 'file' as const,
+        description: editor.document.uri.path.split('/').pop(),
+      },
+      {
+        label: isRecordDocument(editor.document) ? 'Current record' : 'Current line',
+        scope: 'line' as const,
+        description: `line ${editor.selection.active.line + 1}`,
+      },
     ],
     { title: 'Relation Lens: extract relations from…' },
   );
@@ -39,29 +47,66 @@ function isDocumentLevel(r: RelRecord, method: 'auto' | 'sentence' | 'document')
   return (r.sentences?.length ?? 0) > 1 || (!r.pairs && r.entities.length > 2);
 }
 
-export async function extractRelations(engine: EngineService, runs: RunHistory, log: vscode.LogOutputChannel, forced?: Scope): Promise<void> {
+export async function extractRelations(
+  engine: EngineService,
+  runs: RunHistory,
+  log: vscode.LogOutputChannel,
+  forced?: Scope,
+): Promise<void> {
   const editor = vscode.window.activeTextEditor;
-  if (!editor) return void vscode.window.showWarningMessage('Relation Lens: open a file first (records in JSONL, or plain text).');
+  if (!editor)
+    return void vscode.window.showWarningMessage(
+      'Relation Lens: open a file first (records in JSONL, or plain text).',
+    );
   const scope = await pickScope(editor, forced);
   if (!scope) return;
   const doc = editor.document;
   const s = readSettings();
   if (isRecordDocument(doc)) return extractFromRecords(editor, scope, engine, runs, log);
   // Plain text.
-  const range = scope === 'selection' ? editor.selection : scope === 'line' ? doc.lineAt(editor.selection.active.line).range : undefined;
+  const range =
+    scope === 'selection'
+      ? editor.selection
+      : scope === 'line'
+        ? doc.lineAt(editor.selection.active.line).range
+        : undefined;
   const text = doc.getText(range);
-  if (!text.trim()) return void vscode.window.showWarningMessage('Relation Lens: there is no text to extract from.');
+  if (!text.trim())
+    return void vscode.window.showWarningMessage(
+      'Relation Lens: there is no text to extract from.',
+    );
   const rs = await relationSetFor(doc.uri, s, []);
   if (!rs) return void askForRelationSet();
   const id = `${doc.uri.path.split('/').pop()}${range ? `:${range.start.line + 1}` : ''}`;
   const result = await run(log, `Extracting relations from ${id}`, (signal, progress) =>
-    engine.client.request('extract', { engine: engine.engineSettings(doc.uri), job: { kind: 'document', inputs: [{ id, text }], relationSet: rs.set, template: documentTemplate(s.documentTemplate, doc.uri), k: s.documentK, filter: documentFilter(s.documentFilter, doc.uri), } }, { signal, onProgress: progress }),
+    engine.client.request(
+      'extract',
+      {
+        engine: engine.engineSettings(doc.uri),
+        job: {
+          kind: 'document',
+          inputs: [{ id, text }],
+          relationSet: rs.set,
+          template: documentTemplate(s.documentTemplate, doc.uri),
+          k: s.documentK,
+          filter: documentFilter(s.documentFilter, doc.uri),
+        },
+      },
+      { signal, onProgress: progress },
+    ),
   );
   if (!result) return;
-  const out = doc.uri.scheme === 'file' ? vscode.Uri.file(`${doc.uri.fsPath.replace(/\.[^./\\]+$/, '')}.relations.jsonl`) : undefined;
+  const out =
+    doc.uri.scheme === 'file'
+      ? vscode.Uri.file(`${doc.uri.fsPath.replace(/\.[^./\\]+$/, '')}.relations.jsonl`)
+      : undefined;
   const lines = result.items.map((i) => {
     const rec = i.record;
-    if (range) rec.meta = { ...(rec.meta ?? {}), source: { file: doc.uri.fsPath, offset: doc.offsetAt(range.start) } };
+    if (range)
+      rec.meta = {
+        ...(rec.meta ?? {}),
+        source: { file: doc.uri.fsPath, offset: doc.offsetAt(range.start) },
+      };
     return serializeRecord(rec);
   });
   let target: vscode.TextDocument;
@@ -73,7 +118,10 @@ export async function extractRelations(engine: EngineService, runs: RunHistory, 
       const edit = new vscode.WorkspaceEdit();
       const end = open.lineAt(open.lineCount - 1);
       edit.insert(out, end.range.end, (end.text ? '\n' : '') + lines.join('\n') + '\n');
-      if (!(await vscode.workspace.applyEdit(edit))) return void vscode.window.showErrorMessage(`Relation Lens: could not add the relations to ${out.fsPath}; nothing was changed.`);
+      if (!(await vscode.workspace.applyEdit(edit)))
+        return void vscode.window.showErrorMessage(
+          `Relation Lens: could not add the relations to ${out.fsPath}; nothing was changed.`,
+        );
       target = open;
     } else {
       try {
@@ -83,10 +131,24 @@ export async function extractRelations(engine: EngineService, runs: RunHistory, 
       }
       target = await vscode.workspace.openTextDocument(out);
     }
-  } else target = await vscode.workspace.openTextDocument({ language: 'jsonl', content: lines.join('\n') + '\n' });
+  } else
+    target = await vscode.workspace.openTextDocument({
+      language: 'jsonl',
+      content: lines.join('\n') + '\n',
+    });
   await vscode.window.showTextDocument(target, { preview: false });
-  runs.add({ file: doc.uri.fsPath, kind: 'document', records: result.items.length, result, relationSet: rs.from });
-  summarize(engine, result, `${result.items.reduce((n, i) => n + i.record.relations.length, 0)} relation(s) in ${target.uri.path.split('/').pop()}`);
+  runs.add({
+    file: doc.uri.fsPath,
+    kind: 'document',
+    records: result.items.length,
+    result,
+    relationSet: rs.from,
+  });
+  summarize(
+    engine,
+    result,
+    `${result.items.reduce((n, i) => n + i.record.relations.length, 0)} relation(s) in ${target.uri.path.split('/').pop()}`,
+  );
 }
 
 /** A built-in document template by name, else a template file resolved against the workspace. */
@@ -99,55 +161,127 @@ function documentFilter(f: string, doc: vscode.Uri): 'none' | 'llm' | { file: st
 }
 
 function askForRelationSet(): void {
-  void vscode.window.showErrorMessage('Relation Lens: no relation set for this file. Select one (a relation-set JSON, rel_info.json or relation2id.txt), or put relations.json next to the file.', 'Select Relation Set…').then((p) => {
-    if (p) void vscode.commands.executeCommand('relationLens.selectRelationSet');
-  });
+  void vscode.window
+    .showErrorMessage(
+      'Relation Lens: no relation set for this file. Select one (a relation-set JSON, rel_info.json or relation2id.txt), or put relations.json next to the file.',
+      'Select Relation Set…',
+    )
+    .then((p) => {
+      if (p) void vscode.commands.executeCommand('relationLens.selectRelationSet');
+    });
 }
 
-async function extractFromRecords(editor: vscode.TextEditor, scope: Scope, engine: EngineService, runs: RunHistory, log: vscode.LogOutputChannel): Promise<void> {
+async function extractFromRecords(
+  editor: vscode.TextEditor,
+  scope: Scope,
+  engine: EngineService,
+  runs: RunHistory,
+  log: vscode.LogOutputChannel,
+): Promise<void> {
   const doc = editor.document;
   const s = readSettings();
-  const [from, to] = scope === 'file' ? [0, doc.lineCount - 1] : scope === 'line' ? [editor.selection.active.line, editor.selection.active.line] : [editor.selection.start.line, editor.selection.end.line];
-  const lines = [...recordLines(doc, from, to)].map((x) => ({ ...x, text: doc.lineAt(x.line).text }));
-  if (!lines.length) return void vscode.window.showWarningMessage(`Relation Lens: no valid record ${scope === 'file' ? 'in this file' : scope === 'line' ? 'on this line' : 'in the selection'} (see Validate Records).`);
-  const rs = await relationSetFor(doc.uri, s, lines.map((l) => l.record));
+  const [from, to] =
+    scope === 'file'
+      ? [0, doc.lineCount - 1]
+      : scope === 'line'
+        ? [editor.selection.active.line, editor.selection.active.line]
+        : [editor.selection.start.line, editor.selection.end.line];
+  const lines = [...recordLines(doc, from, to)].map((x) => ({
+    ...x,
+    text: doc.lineAt(x.line).text,
+  }));
+  if (!lines.length)
+    return void vscode.window.showWarningMessage(
+      `Relation Lens: no valid record ${scope === 'file' ? 'in this file' : scope === 'line' ? 'on this line' : 'in the selection'} (see Validate Records).`,
+    );
+  const rs = await relationSetFor(
+    doc.uri,
+    s,
+    lines.map((l) => l.record),
+  );
   if (!rs) return void askForRelationSet();
   const docLevel = lines.filter((l) => isDocumentLevel(l.record, s.method));
   const sentLevel = lines.filter((l) => !isDocumentLevel(l.record, s.method));
   const template = await templateFor(s, doc.uri);
   const settings = engine.engineSettings(doc.uri);
-  const total = sentLevel.reduce((n, l) => n + candidatePairs(l.record).length, 0) + docLevel.length;
-  const result = await run(log, `Extracting relations (${lines.length} record(s))`, async (signal, progress) => {
-    const parts: ExtractResult[] = [];
-    if (sentLevel.length)
-      parts.push(
-        await engine.client.request(
-          'extract',
-          { engine: settings, job: { kind: 'sentence', records: sentLevel.map((l) => l.record), relationSet: rs.set, template, mode: s.mode, answers: s.answers, ...(s.ragIndex ? { rag: { index: resolvePath(s.ragIndex, doc.uri), k: s.k } } : {}) } },
-          { signal, onProgress: (p) => progress({ ...p, total }) },
-        ),
-      );
-    if (docLevel.length) {
-      const offset = parts[0]?.items.reduce((n, i) => n + i.pairs.length, 0) ?? 0;
-      parts.push(
-        await engine.client.request(
-          'extract',
-          { engine: settings, job: { kind: 'document', inputs: docLevel.map((l) => ({ record: l.record })), relationSet: rs.set, template: documentTemplate(s.documentTemplate, doc.uri), k: s.documentK, filter: documentFilter(s.documentFilter, doc.uri) } },
-          { signal, onProgress: (p) => progress({ ...p, done: offset + p.done, total }) },
-        ),
-      );
-    }
-    return combine(parts);
-  });
+  const total =
+    sentLevel.reduce((n, l) => n + candidatePairs(l.record).length, 0) + docLevel.length;
+  const result = await run(
+    log,
+    `Extracting relations (${lines.length} record(s))`,
+    async (signal, progress) => {
+      const parts: ExtractResult[] = [];
+      if (sentLevel.length)
+        parts.push(
+          await engine.client.request(
+            'extract',
+            {
+              engine: settings,
+              job: {
+                kind: 'sentence',
+                records: sentLevel.map((l) => l.record),
+                relationSet: rs.set,
+                template,
+                mode: s.mode,
+                answers: s.answers,
+                ...(s.ragIndex ? { rag: { index: resolvePath(s.ragIndex, doc.uri), k: s.k } } : {}),
+              },
+            },
+            { signal, onProgress: (p) => progress({ ...p, total }) },
+          ),
+        );
+      if (docLevel.length) {
+        const offset = parts[0]?.items.reduce((n, i) => n + i.pairs.length, 0) ?? 0;
+        parts.push(
+          await engine.client.request(
+            'extract',
+            {
+              engine: settings,
+              job: {
+                kind: 'document',
+                inputs: docLevel.map((l) => ({ record: l.record })),
+                relationSet: rs.set,
+                template: documentTemplate(s.documentTemplate, doc.uri),
+                k: s.documentK,
+                filter: documentFilter(s.documentFilter, doc.uri),
+              },
+            },
+            { signal, onProgress: (p) => progress({ ...p, done: offset + p.done, total }) },
+          ),
+        );
+      }
+      return combine(parts);
+    },
+  );
   if (!result) return;
   const byId = new Map(result.items.map((i) => [i.record.id, i]));
   const changes = lines.flatMap((l) => {
     const it = byId.get(l.record.id);
-    return it ? [{ line: l.line, expected: l.text, record: mergePredictions(l.record, it.record, it.pairs) }] : [];
+    return it
+      ? [
+          {
+            line: l.line,
+            expected: l.text,
+            record: mergePredictions(l.record, it.record, it.pairs),
+          },
+        ]
+      : [];
   });
   const applied = await replaceRecords(doc, changes);
-  if (applied.skipped.length) void vscode.window.showWarningMessage(`Relation Lens: ${applied.skipped.length} line(s) changed during the run and were left alone (lines ${applied.skipped.slice(0, 5).map((l) => l + 1).join(', ')}).`);
-  runs.add({ file: doc.uri.fsPath, kind: docLevel.length && sentLevel.length ? 'mixed' : docLevel.length ? 'document' : 'sentence', records: lines.length, result, relationSet: rs.from });
+  if (applied.skipped.length)
+    void vscode.window.showWarningMessage(
+      `Relation Lens: ${applied.skipped.length} line(s) changed during the run and were left alone (lines ${applied.skipped
+        .slice(0, 5)
+        .map((l) => l + 1)
+        .join(', ')}).`,
+    );
+  runs.add({
+    file: doc.uri.fsPath,
+    kind: docLevel.length && sentLevel.length ? 'mixed' : docLevel.length ? 'document' : 'sentence',
+    records: lines.length,
+    result,
+    relationSet: rs.from,
+  });
   summarize(engine, result, `${applied.applied} record(s) updated`);
 }
 
@@ -157,7 +291,9 @@ function combine(parts: ExtractResult[]): ExtractResult {
   return {
     items: parts.flatMap((p) => p.items),
     engine: first.engine,
-    tokensPerSecond: elapsedMs ? parts.reduce((a, p) => a + p.tokensPerSecond * p.elapsedMs, 0) / elapsedMs : 0,
+    tokensPerSecond: elapsedMs
+      ? parts.reduce((a, p) => a + p.tokensPerSecond * p.elapsedMs, 0) / elapsedMs
+      : 0,
     elapsedMs,
     errors: parts.flatMap((p) => p.errors),
     report: parts.find((p) => p.report)?.report,
@@ -168,42 +304,77 @@ function summarize(engine: EngineService, r: ExtractResult, what: string): void 
   if (r.partial) return;
   engine.finished(r);
   const errs = r.errors.length ? ` ${r.errors.length} problem(s): ${r.errors[0]}` : '';
-  void vscode.window.showInformationMessage(`Relation Lens: ${what} in ${(r.elapsedMs / 1000).toFixed(1)} s (${r.engine.backend}, ${r.tokensPerSecond.toFixed(0)} tokens/s).${errs}`);
+  void vscode.window.showInformationMessage(
+    `Relation Lens: ${what} in ${(r.elapsedMs / 1000).toFixed(1)} s (${r.engine.backend}, ${r.tokensPerSecond.toFixed(0)} tokens/s).${errs}`,
+  );
 }
 
-async function run(log: vscode.LogOutputChannel, title: string, fn: (signal: AbortSignal, progress: (p: Progress) => void) => Promise<ExtractResult>): Promise<ExtractResult | undefined> {
-  return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Relation Lens: ${title}`, cancellable: true }, async (progress, token) => {
-    const controller = new AbortController();
-    token.onCancellationRequested(() => controller.abort());
-    let last = 0;
-    const partial: ExtractedItem[] = [];
-    const t0 = Date.now();
-    try {
-      const r = await fn(controller.signal, (p) => {
-        if (p.item) partial.push(p.item);
-        const pct = p.total ? (100 * p.done) / p.total : 0;
-        progress.report({ increment: pct - last, message: p.message ?? `${p.done} / ${p.total}` });
-        last = pct;
-      });
-      log.info(`${title}: ${r.items.length} item(s), ${r.elapsedMs} ms, ${r.tokensPerSecond.toFixed(1)} tokens/s, backend ${r.engine.backend}`);
-      for (const e of r.errors) log.warn(e);
-      return r;
-    } catch (err) {
-      const e = err as Error;
-      if (e.name === 'AbortError' || err instanceof EngineCrashedError) {
-        // Keep what finished: the records that came back before the cancel (or the crash).
-        if (err instanceof EngineCrashedError) log.error(e.message);
-        void vscode.window.showInformationMessage(`Relation Lens: extraction ${e.name === 'AbortError' ? 'cancelled' : 'stopped'}; ${partial.length} finished record(s) kept.`);
-        return partial.length ? { items: partial, engine: { backend: '?', model: '', modelPath: '', adapters: [], threads: 0 }, tokensPerSecond: 0, elapsedMs: Date.now() - t0, errors: [], partial: true } : undefined;
+async function run(
+  log: vscode.LogOutputChannel,
+  title: string,
+  fn: (signal: AbortSignal, progress: (p: Progress) => void) => Promise<ExtractResult>,
+): Promise<ExtractResult | undefined> {
+  return vscode.window.withProgress(
+    {
+      location: vscode.ProgressLocation.Notification,
+      title: `Relation Lens: ${title}`,
+      cancellable: true,
+    },
+    async (progress, token) => {
+      const controller = new AbortController();
+      token.onCancellationRequested(() => controller.abort());
+      let last = 0;
+      const partial: ExtractedItem[] = [];
+      const t0 = Date.now();
+      try {
+        const r = await fn(controller.signal, (p) => {
+          if (p.item) partial.push(p.item);
+          const pct = p.total ? (100 * p.done) / p.total : 0;
+          progress.report({
+            increment: pct - last,
+            message: p.message ?? `${p.done} / ${p.total}`,
+          });
+          last = pct;
+        });
+        log.info(
+          `${title}: ${r.items.length} item(s), ${r.elapsedMs} ms, ${r.tokensPerSecond.toFixed(1)} tokens/s, backend ${r.engine.backend}`,
+        );
+        for (const e of r.errors) log.warn(e);
+        return r;
+      } catch (err) {
+        const e = err as Error;
+        if (e.name === 'AbortError' || err instanceof EngineCrashedError) {
+          // Keep what finished: the records that came back before the cancel (or the crash).
+          if (err instanceof EngineCrashedError) log.error(e.message);
+          void vscode.window.showInformationMessage(
+            `Relation Lens: extraction ${e.name === 'AbortError' ? 'cancelled' : 'stopped'}; ${partial.length} finished record(s) kept.`,
+          );
+          return partial.length
+            ? {
+                items: partial,
+                engine: { backend: '?', model: '', modelPath: '', adapters: [], threads: 0 },
+                tokensPerSecond: 0,
+                elapsedMs: Date.now() - t0,
+                errors: [],
+                partial: true,
+              }
+            : undefined;
+        }
+        log.error(`${title}: ${e.message}`);
+        void vscode.window.showErrorMessage(`Relation Lens: ${e.message}`);
+        return undefined;
       }
-      log.error(`${title}: ${e.message}`);
-      void vscode.window.showErrorMessage(`Relation Lens: ${e.message}`);
-      return undefined;
-    }
-  });
+    },
+  );
 }
 
 /** The relation set a document uses (for decorations' no-relation label). */
 export async function relationSetOf(doc: vscode.TextDocument): Promise<RelationSet | undefined> {
-  return (await relationSetFor(doc.uri, readSettings(), [...recordLines(doc, 0, Math.min(doc.lineCount - 1, 50))].map((l) => l.record)).catch(() => undefined))?.set;
+  return (
+    await relationSetFor(
+      doc.uri,
+      readSettings(),
+      [...recordLines(doc, 0, Math.min(doc.lineCount - 1, 50))].map((l) => l.record),
+    ).catch(() => undefined)
+  )?.set;
 }

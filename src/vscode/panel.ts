@@ -18,7 +18,14 @@ import { RelRecord, RelationSet, candidatePairs, validateRelationSet } from '../
 import { CATALOG } from '../core/models/catalog';
 import { isInsideFolder, writeFileAtomic } from '../node/files';
 import { loadRecords } from '../node/load';
-import { EvalView, HostMessage, PanelRequest, PanelState, RequestSchema, Results } from '../protocol/webview';
+import {
+  EvalView,
+  HostMessage,
+  PanelRequest,
+  PanelState,
+  RequestSchema,
+  Results,
+} from '../protocol/webview';
 import { readSettings, resolvePath, update } from './config';
 import { EngineService } from './engineService';
 import { isRecordDocument, recordAt, recordLines } from './records';
@@ -31,7 +38,13 @@ import { DEFAULT_TEMPLATE, builtinTemplateNames } from '../core/prompts/builtin'
 async function confirmReplace(file: string, content: string): Promise<boolean> {
   const old = await fs.readFile(file, 'utf8').catch(() => undefined);
   if (old === undefined || old === content) return true;
-  return (await vscode.window.showWarningMessage(`Relation Lens: ${file} exists with other content. Replace it?`, { modal: true }, 'Replace')) === 'Replace';
+  return (
+    (await vscode.window.showWarningMessage(
+      `Relation Lens: ${file} exists with other content. Replace it?`,
+      { modal: true },
+      'Replace',
+    )) === 'Replace'
+  );
 }
 
 export class RelationLensPanel extends Disposable {
@@ -41,7 +54,12 @@ export class RelationLensPanel extends Disposable {
   /** Files the user chose in a dialog of this panel: the only paths outside the workspace it may use. */
   private readonly picked = new Set<string>();
 
-  static show(context: vscode.ExtensionContext, engine: EngineService, runs: RunHistory, log: vscode.LogOutputChannel): RelationLensPanel {
+  static show(
+    context: vscode.ExtensionContext,
+    engine: EngineService,
+    runs: RunHistory,
+    log: vscode.LogOutputChannel,
+  ): RelationLensPanel {
     if (RelationLensPanel.current) {
       RelationLensPanel.current.panel.reveal();
       return RelationLensPanel.current;
@@ -58,7 +76,12 @@ export class RelationLensPanel extends Disposable {
   ) {
     super();
     const media = vscode.Uri.joinPath(context.extensionUri, 'dist', 'webview');
-    this.panel = vscode.window.createWebviewPanel('relationLens.panel', 'Relation Lens', vscode.ViewColumn.Beside, { enableScripts: true, retainContextWhenHidden: true, localResourceRoots: [media] });
+    this.panel = vscode.window.createWebviewPanel(
+      'relationLens.panel',
+      'Relation Lens',
+      vscode.ViewColumn.Beside,
+      { enableScripts: true, retainContextWhenHidden: true, localResourceRoots: [media] },
+    );
     this.panel.iconPath = vscode.Uri.joinPath(context.extensionUri, 'media', 'icon.svg');
     this.lastEditor = vscode.window.activeTextEditor;
     this.panel.webview.html = this.html(media);
@@ -71,7 +94,9 @@ export class RelationLensPanel extends Disposable {
           void this.pushState();
         }
       }),
-      vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('relationLens') && void this.pushState()),
+      vscode.workspace.onDidChangeConfiguration(
+        (e) => e.affectsConfiguration('relationLens') && void this.pushState(),
+      ),
     ])
       this._register(d);
   }
@@ -119,7 +144,9 @@ export class RelationLensPanel extends Disposable {
   private async relationSet(): Promise<{ set: RelationSet; from: string } | undefined> {
     const cur = this.currentRecord();
     const uri = cur?.doc.uri ?? vscode.workspace.workspaceFolders?.[0]?.uri;
-    return uri ? relationSetFor(uri, readSettings(), cur ? [cur.record] : []).catch(() => undefined) : undefined;
+    return uri
+      ? relationSetFor(uri, readSettings(), cur ? [cur.record] : []).catch(() => undefined)
+      : undefined;
   }
 
   private async state(): Promise<PanelState> {
@@ -135,11 +162,24 @@ export class RelationLensPanel extends Disposable {
     return {
       template: { ...template },
       templates: builtinTemplateNames('sentence'),
-      relationSet: rs ? { name: rs.set.name, noRelation: rs.set.noRelation, directed: rs.set.directed, labels: rs.set.labels.map((l) => ({ ...l })) } : null,
+      relationSet: rs
+        ? {
+            name: rs.set.name,
+            noRelation: rs.set.noRelation,
+            directed: rs.set.directed,
+            labels: rs.set.labels.map((l) => ({ ...l })),
+          }
+        : null,
       relationSetFrom: rs?.from ?? '',
       model: s.model,
       loras: s.loras,
-      catalog: CATALOG.map((c) => ({ id: c.id, parameters: c.parameters, size: c.size ?? 0, recommended: c.recommended, hardware: c.hardware })),
+      catalog: CATALOG.map((c) => ({
+        id: c.id,
+        parameters: c.parameters,
+        size: c.size ?? 0,
+        recommended: c.recommended,
+        hardware: c.hardware,
+      })),
       rag: { index: s.ragIndex, k: s.k },
       record: cur ? { id: cur.record.id, file: cur.doc.uri.fsPath, line: cur.line } : null,
       trusted: vscode.workspace.isTrusted,
@@ -149,9 +189,15 @@ export class RelationLensPanel extends Disposable {
   private async onMessage(raw: unknown): Promise<void> {
     const parsed = RequestSchema.safeParse(raw);
     if (!parsed.success) {
-      const id = typeof (raw as { id?: unknown })?.id === 'number' ? (raw as { id: number }).id : -1;
+      const id =
+        typeof (raw as { id?: unknown })?.id === 'number' ? (raw as { id: number }).id : -1;
       this.log.warn(`panel: invalid message ${JSON.stringify(raw).slice(0, 200)}`);
-      return this.post({ type: 'response', id, ok: false, error: `invalid request: ${parsed.error.issues.map((i) => i.message).join('; ')}` });
+      return this.post({
+        type: 'response',
+        id,
+        ok: false,
+        error: `invalid request: ${parsed.error.issues.map((i) => i.message).join('; ')}`,
+      });
     }
     const req = parsed.data;
     try {
@@ -174,12 +220,19 @@ export class RelationLensPanel extends Disposable {
     if (/^(hf:|https?:)/i.test(p)) return false;
     const resolved = resolvePath(p);
     if (this.picked.has(resolved)) return true;
-    return (vscode.workspace.workspaceFolders ?? []).some((f) => f.uri.scheme === 'file' && isInsideFolder(f.uri.fsPath, resolved));
+    return (vscode.workspace.workspaceFolders ?? []).some(
+      (f) => f.uri.scheme === 'file' && isInsideFolder(f.uri.fsPath, resolved),
+    );
   }
 
   private async handle(req: PanelRequest): Promise<Results[PanelRequest['method']]> {
-    if (!vscode.workspace.isTrusted && !['getState', 'renderPrompt', 'evaluate', 'compare'].includes(req.method))
-      throw new Error('this workspace is in restricted mode: the panel does not change settings, save files or download models (trust the workspace to do so)');
+    if (
+      !vscode.workspace.isTrusted &&
+      !['getState', 'renderPrompt', 'evaluate', 'compare'].includes(req.method)
+    )
+      throw new Error(
+        'this workspace is in restricted mode: the panel does not change settings, save files or download models (trust the workspace to do so)',
+      );
     switch (req.method) {
       case 'getState':
         return this.state();
@@ -187,17 +240,31 @@ export class RelationLensPanel extends Disposable {
         return this.renderPrompt(req.params.template as PromptTemplate);
       case 'saveTemplate': {
         const t = req.params.template;
-        return this.saveInWorkspace({ what: 'templates', file: path.join('templates', `${t.name.replace(/[^\w.-]+/g, '-')}.txt`), text: formatTemplate(t), setting: 'template' });
+        return this.saveInWorkspace({
+          what: 'templates',
+          file: path.join('templates', `${t.name.replace(/[^\w.-]+/g, '-')}.txt`),
+          text: formatTemplate(t),
+          setting: 'template',
+        });
       }
       case 'saveRelationSet': {
         const v = validateRelationSet(req.params.relationSet);
         if (!v.ok) throw new Error(`invalid relation set: ${v.problems.join('; ')}`);
-        return this.saveInWorkspace({ what: 'relation sets', file: `${v.value.name.replace(/[^\w.-]+/g, '-')}.relations.json`, text: JSON.stringify(v.value, null, 2) + '\n', setting: 'relationSet' });
+        return this.saveInWorkspace({
+          what: 'relation sets',
+          file: `${v.value.name.replace(/[^\w.-]+/g, '-')}.relations.json`,
+          text: JSON.stringify(v.value, null, 2) + '\n',
+          setting: 'relationSet',
+        });
       }
       case 'useModel':
         return this.useModel(req.params.model, req.params.download);
       case 'pickModelFile': {
-        const f = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'GGUF models': ['gguf'] }, title: 'Relation Lens: a GGUF model' });
+        const f = await vscode.window.showOpenDialog({
+          canSelectMany: false,
+          filters: { 'GGUF models': ['gguf'] },
+          title: 'Relation Lens: a GGUF model',
+        });
         if (!f?.[0]) return null;
         this.picked.add(f[0].fsPath);
         await update('model', f[0].fsPath);
@@ -206,12 +273,19 @@ export class RelationLensPanel extends Disposable {
       case 'setLoras': {
         const current = readSettings().loras.map((l) => l.path);
         const bad = req.params.loras.find((l) => !this.allowedPath(l.path, current));
-        if (bad) throw new Error(`adapter ${JSON.stringify(bad.path)} was not chosen with "Add adapter…" and is not in the workspace`);
+        if (bad)
+          throw new Error(
+            `adapter ${JSON.stringify(bad.path)} was not chosen with "Add adapter…" and is not in the workspace`,
+          );
         await update('loras', req.params.loras);
         return {};
       }
       case 'pickLora': {
-        const f = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'LoRA adapters (GGUF)': ['gguf'] }, title: 'Relation Lens: a LoRA adapter' });
+        const f = await vscode.window.showOpenDialog({
+          canSelectMany: false,
+          filters: { 'LoRA adapters (GGUF)': ['gguf'] },
+          title: 'Relation Lens: a LoRA adapter',
+        });
         if (!f?.[0]) return null;
         this.picked.add(f[0].fsPath);
         const loras = [...readSettings().loras, { path: f[0].fsPath, scale: 1 }];
@@ -220,7 +294,9 @@ export class RelationLensPanel extends Disposable {
       }
       case 'setRag':
         if (req.params.index && !this.allowedPath(req.params.index, [readSettings().ragIndex]))
-          throw new Error(`the retrieval index ${JSON.stringify(req.params.index)} is not inside the workspace (set relationLens.ragIndex in the settings to use it)`);
+          throw new Error(
+            `the retrieval index ${JSON.stringify(req.params.index)} is not inside the workspace (set relationLens.ragIndex in the settings to use it)`,
+          );
         await update('ragIndex', req.params.index);
         await update('k', req.params.k);
         return {};
@@ -253,12 +329,24 @@ export class RelationLensPanel extends Disposable {
     const head = record.entities.find((e) => e.id === h);
     const tail = record.entities.find((e) => e.id === t);
     if (!head || !tail) throw new Error(`record ${record.id} has fewer than two entities`);
-    const p = pairPrompt(record, head, tail, { relationSet: rs, template, answerCodes: readSettings().answers === 'codes' });
-    return { ...p, tokensNote: `record ${record.id}${cur ? ` (line ${cur.line + 1})` : ' (built-in example)'}, pair ${head.name} → ${tail.name}; ${p.user.length} characters` };
+    const p = pairPrompt(record, head, tail, {
+      relationSet: rs,
+      template,
+      answerCodes: readSettings().answers === 'codes',
+    });
+    return {
+      ...p,
+      tokensNote: `record ${record.id}${cur ? ` (line ${cur.line + 1})` : ' (built-in example)'}, pair ${head.name} → ${tail.name}; ${p.user.length} characters`,
+    };
   }
 
   /** Saves a template or relation set under .relation-lens/ in the workspace (asking before replacing) and selects it. */
-  private async saveInWorkspace(o: { what: string; file: string; text: string; setting: 'template' | 'relationSet' }): Promise<{ file: string } | null> {
+  private async saveInWorkspace(o: {
+    what: string;
+    file: string;
+    text: string;
+    setting: 'template' | 'relationSet';
+  }): Promise<{ file: string } | null> {
     const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
     if (!folder) throw new Error(`open a folder to save ${o.what} in it`);
     const file = path.join(folder, '.relation-lens', o.file);
@@ -273,26 +361,38 @@ export class RelationLensPanel extends Disposable {
   private async useModel(model: string, download?: boolean): Promise<Results['useModel']> {
     const s0 = readSettings();
     if (!CATALOG.some((c) => c.id === model) && !this.allowedPath(model, [s0.model]))
-      throw new Error(`the panel selects catalog models and files you choose with "Local GGUF file…"; ${JSON.stringify(model)} is neither (set relationLens.model in the settings to use it)`);
+      throw new Error(
+        `the panel selects catalog models and files you choose with "Local GGUF file…"; ${JSON.stringify(model)} is neither (set relationLens.model in the settings to use it)`,
+      );
     await update('model', model);
     if (!download) return { model: model };
-    const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Relation Lens: getting ${model}`, cancellable: true }, (progress, token) => {
-      const c = new AbortController();
-      token.onCancellationRequested(() => c.abort());
-      let last = 0;
-      return this.engine.client.request(
-        'resolveModel',
-        { model: resolvePath(model) },
-        {
-          signal: c.signal,
-          onProgress: (p) => {
-            const pct = p.total ? (100 * p.done) / p.total : 0;
-            progress.report({ increment: pct - last, message: `${(p.done / 1e6).toFixed(0)} / ${(p.total / 1e6).toFixed(0)} MB` });
-            last = pct;
+    const r = await vscode.window.withProgress(
+      {
+        location: vscode.ProgressLocation.Notification,
+        title: `Relation Lens: getting ${model}`,
+        cancellable: true,
+      },
+      (progress, token) => {
+        const c = new AbortController();
+        token.onCancellationRequested(() => c.abort());
+        let last = 0;
+        return this.engine.client.request(
+          'resolveModel',
+          { model: resolvePath(model) },
+          {
+            signal: c.signal,
+            onProgress: (p) => {
+              const pct = p.total ? (100 * p.done) / p.total : 0;
+              progress.report({
+                increment: pct - last,
+                message: `${(p.done / 1e6).toFixed(0)} / ${(p.total / 1e6).toFixed(0)} MB`,
+              });
+              last = pct;
+            },
           },
-        },
-      );
-    });
+        );
+      },
+    );
     return { model: model, path: r.path };
   }
 
@@ -300,30 +400,59 @@ export class RelationLensPanel extends Disposable {
   private async evaluate(title?: string, ask = false): Promise<EvalView | null> {
     let file = ask ? undefined : this.currentRecord()?.doc.uri.fsPath;
     if (!file) {
-      const f = await vscode.window.showOpenDialog({ canSelectMany: false, title: `Relation Lens: ${title ?? 'predictions'} (JSONL)` });
+      const f = await vscode.window.showOpenDialog({
+        canSelectMany: false,
+        title: `Relation Lens: ${title ?? 'predictions'} (JSONL)`,
+      });
       if (!f?.[0]) return null;
       file = f[0].fsPath;
     }
     const open = vscode.workspace.textDocuments.find((d) => d.uri.fsPath === file);
-    const records = open ? [...recordLines(open)].map((l) => l.record) : (await loadRecords(file)).records;
+    const records = open
+      ? [...recordLines(open)].map((l) => l.record)
+      : (await loadRecords(file)).records;
     const split = splitGoldAndPredictions(records);
     let gold = split.gold;
     if (!split.hasGold) {
-      const g = await vscode.window.showOpenDialog({ canSelectMany: false, title: 'Relation Lens: gold file (this file has no gold relations)' });
+      const g = await vscode.window.showOpenDialog({
+        canSelectMany: false,
+        title: 'Relation Lens: gold file (this file has no gold relations)',
+      });
       if (!g?.[0]) return null;
       gold = (await loadRecords(g[0].fsPath)).records;
     }
     const rs = (await this.relationSet())?.set;
     const result: EvalResult = evaluateRecords(gold, split.pred, rs, chooseMetric(rs, gold), file);
-    this.runs.add({ file, kind: 'evaluation', records: records.length, relationSet: rs?.name ?? '', metrics: { metric: result.metric, precision: result.precision, recall: result.recall, f1: result.f1 } });
+    this.runs.add({
+      file,
+      kind: 'evaluation',
+      records: records.length,
+      relationSet: rs?.name ?? '',
+      metrics: {
+        metric: result.metric,
+        precision: result.precision,
+        recall: result.recall,
+        f1: result.f1,
+      },
+    });
     return {
       title: `${title ? `${title}: ` : ''}${path.basename(file)}`,
       metric: result.metric,
       precision: result.precision,
       recall: result.recall,
       f1: result.f1,
-      perRelation: Object.entries(result.per_relation).map(([label, s]) => ({ label, precision: s.precision, recall: s.recall, f1: s.f1, gold: s.gold, predicted: s.predicted })),
-      confusion: result.confusion.labels.length <= 40 ? { labels: result.confusion.labels, counts: result.confusion.matrix } : null,
+      perRelation: Object.entries(result.per_relation).map(([label, s]) => ({
+        label,
+        precision: s.precision,
+        recall: s.recall,
+        f1: s.f1,
+        gold: s.gold,
+        predicted: s.predicted,
+      })),
+      confusion:
+        result.confusion.labels.length <= 40
+          ? { labels: result.confusion.labels, counts: result.confusion.matrix }
+          : null,
     };
   }
 

@@ -16,7 +16,11 @@ export function recordAt(doc: vscode.TextDocument, line: number): RelRecord | nu
   return lineCache.get(doc.lineAt(line).text);
 }
 
-export function* recordLines(doc: vscode.TextDocument, from = 0, to = doc.lineCount - 1): Generator<{ line: number; record: RelRecord }> {
+export function* recordLines(
+  doc: vscode.TextDocument,
+  from = 0,
+  to = doc.lineCount - 1,
+): Generator<{ line: number; record: RelRecord }> {
   for (let i = Math.max(0, from); i <= Math.min(to, doc.lineCount - 1); i++) {
     const record = lineCache.get(doc.lineAt(i).text);
     if (record) yield { line: i, record };
@@ -27,7 +31,10 @@ export function* recordLines(doc: vscode.TextDocument, from = 0, to = doc.lineCo
  * Replaces whole lines with new records in one WorkspaceEdit (one undo step). A line whose text
  * is no longer `expected` (edited meanwhile) is left alone and reported.
  */
-export async function replaceRecords(doc: vscode.TextDocument, changes: Array<{ line: number; expected: string; record: RelRecord }>): Promise<{ applied: number; skipped: number[] }> {
+export async function replaceRecords(
+  doc: vscode.TextDocument,
+  changes: Array<{ line: number; expected: string; record: RelRecord }>,
+): Promise<{ applied: number; skipped: number[] }> {
   const edit = new vscode.WorkspaceEdit();
   const skipped: number[] = [];
   let applied = 0;
@@ -41,6 +48,7 @@ export async function replaceRecords(doc: vscode.TextDocument, changes: Array<{ 
     edit.replace(doc.uri, doc.lineAt(c.line).range, text);
     applied++;
   }
-  if (applied && !(await vscode.workspace.applyEdit(edit))) throw new Error(`could not edit ${doc.uri.fsPath}`);
+  if (applied && !(await vscode.workspace.applyEdit(edit)))
+    throw new Error(`could not edit ${doc.uri.fsPath}`);
   return { applied, skipped };
 }

@@ -32,7 +32,14 @@ export class RunHistory extends Disposable {
     return this.state.get<RunEntry[]>(KEY, []);
   }
 
-  add(e: { file: string; kind: string; records: number; result?: ExtractResult; relationSet: string; metrics?: RunEntry['metrics'] }): void {
+  add(e: {
+    file: string;
+    kind: string;
+    records: number;
+    result?: ExtractResult;
+    relationSet: string;
+    metrics?: RunEntry['metrics'];
+  }): void {
     const entry: RunEntry = {
       at: new Date().toISOString(),
       file: e.file,
@@ -46,6 +53,8 @@ export class RunHistory extends Disposable {
       relationSet: e.relationSet,
       ...(e.metrics ? { metrics: e.metrics } : {}),
     };
-    void this.state.update(KEY, [entry, ...this.entries].slice(0, MAX)).then(() => this.changed.fire());
+    void this.state
+      .update(KEY, [entry, ...this.entries].slice(0, MAX))
+      .then(() => this.changed.fire());
   }
 }

@@ -17,11 +17,27 @@ import { isJsonLine } from '../../src/node/load';
 import { LLAMA_SERVER, freePort, startLlamaServer } from '../helpers/llamaServer';
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const ENTRY = process.env['CODE_SERVER_ENTRY'] ?? path.join(ROOT, '.cache', 'code-server', 'node_modules', 'code-server', 'out', 'node', 'entry.js');
+const ENTRY =
+  process.env['CODE_SERVER_ENTRY'] ??
+  path.join(
+    ROOT,
+    '.cache',
+    'code-server',
+    'node_modules',
+    'code-server',
+    'out',
+    'node',
+    'entry.js',
+  );
 const CHROMIUM = process.env['CHROMIUM'] ?? '/usr/bin/chromium';
 const SHOTS = path.join(ROOT, 'test', 'e2e', 'screenshots');
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs: number, everyMs = 500): Promise<T> {
+async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | null | false>,
+  timeoutMs: number,
+  everyMs = 500,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -31,7 +47,8 @@ async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null |
     } catch (e) {
       last = e;
     }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? ` (${String(last)})` : ''}`);
+    if (Date.now() > end)
+      throw new Error(`timed out waiting for ${what}${last ? ` (${String(last)})` : ''}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
@@ -63,34 +80,97 @@ describe('VS Code end to end (code-server + Chromium, real model)', function () 
   before(async function () {
     const missing = [ENTRY, CHROMIUM].filter((f) => !existsSync(f));
     if (missing.length) {
-      console.log(`    SKIP: the real-VS-Code test needs code-server and Chromium (missing: ${missing.join(', ')}; .ci/run installs them)`);
+      console.log(
+        `    SKIP: the real-VS-Code test needs code-server and Chromium (missing: ${missing.join(', ')}; .ci/run installs them)`,
+      );
       this.skip();
     }
     const model = smolLM2(this);
     dir = mkdtempSync(path.join(tmpdir(), 'rl-e2e-'));
     ws = path.join(dir, 'workspace');
     mkdirSync(path.join(ws, '.vscode'), { recursive: true });
-    const sample = (await fs.readFile(path.join(ROOT, 'samples', 'semeval-sample.jsonl'), 'utf8')).split('\n').filter(Boolean).slice(0, 4);
+    const sample = (await fs.readFile(path.join(ROOT, 'samples', 'semeval-sample.jsonl'), 'utf8'))
+      .split('\n')
+      .filter(Boolean)
+      .slice(0, 4);
     await fs.writeFile(path.join(ws, 'sample.jsonl'), sample.join('\n') + '\n');
-    await fs.writeFile(path.join(ws, '.vscode', 'settings.json'), JSON.stringify({ 'relationLens.model': model, 'relationLens.threads': 2, 'relationLens.parallel': 2, 'relationLens.contextSize': 2048 }, null, 2));
+    await fs.writeFile(
+      path.join(ws, '.vscode', 'settings.json'),
+      JSON.stringify(
+        {
+          'relationLens.model': model,
+          'relationLens.threads': 2,
+          'relationLens.parallel': 2,
+          'relationLens.contextSize': 2048,
+        },
+        null,
+        2,
+      ),
+    );
     const userData = path.join(dir, 'user-data');
     mkdirSync(path.join(userData, 'User'), { recursive: true });
     await fs.writeFile(
       path.join(userData, 'User', 'settings.json'),
-      JSON.stringify({ 'security.workspace.trust.enabled': false, 'workbench.startupEditor': 'none', 'workbench.tips.enabled': false, 'telemetry.telemetryLevel': 'off', 'extensions.ignoreRecommendations': true, 'update.mode': 'none', 'editor.minimap.enabled': false, 'workbench.colorTheme': 'Default Dark Modern', 'window.commandCenter': false }),
+      JSON.stringify({
+        'security.workspace.trust.enabled': false,
+        'workbench.startupEditor': 'none',
+        'workbench.tips.enabled': false,
+        'telemetry.telemetryLevel': 'off',
+        'extensions.ignoreRecommendations': true,
+        'update.mode': 'none',
+        'editor.minimap.enabled': false,
+        'workbench.colorTheme': 'Default Dark Modern',
+        'window.commandCenter': false,
+      }),
     );
     const vsix = path.join(dir, 'relation-lens.vsix');
-    execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'package-vsix.mjs'), '--out', vsix], { cwd: ROOT, stdio: 'pipe' });
+    execFileSync(
+      process.execPath,
+      [path.join(ROOT, 'scripts', 'package-vsix.mjs'), '--out', vsix],
+      { cwd: ROOT, stdio: 'pipe' },
+    );
     const ext = path.join(dir, 'extensions');
     const common = ['--user-data-dir', userData, '--extensions-dir', ext];
-    execFileSync(process.execPath, [ENTRY, ...common, '--install-extension', vsix], { stdio: 'pipe' });
+    execFileSync(process.execPath, [ENTRY, ...common, '--install-extension', vsix], {
+      stdio: 'pipe',
+    });
     const port = await freePort();
-    server = spawn(process.execPath, [ENTRY, ...common, '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', ws], { stdio: ['ignore', 'pipe', 'pipe'] });
+    server = spawn(
+      process.execPath,
+      [
+        ENTRY,
+        ...common,
+        '--auth',
+        'none',
+        '--bind-addr',
+        `127.0.0.1:${port}`,
+        '--disable-telemetry',
+        '--disable-update-check',
+        '--disable-workspace-trust',
+        ws,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     server.stdout!.on('data', (d: Buffer) => (serverLog += d.toString()));
     server.stderr!.on('data', (d: Buffer) => (serverLog += d.toString()));
-    await waitFor('code-server', async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).ok, 60_000);
+    await waitFor(
+      'code-server',
+      async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).ok,
+      60_000,
+    );
     const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'] });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+        '--disable-quic',
+      ],
+    });
     page = await browser.newPage({ viewport: { width: 1600, height: 900 } });
     await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(ws)}`);
     await page.waitForSelector('.monaco-workbench', { timeout: 120_000 });
@@ -106,7 +186,12 @@ describe('VS Code end to end (code-server + Chromium, real model)', function () 
   afterEach(async function () {
     if (this.currentTest?.state === 'failed' && page) {
       mkdirSync(SHOTS, { recursive: true });
-      await page.screenshot({ path: path.join(SHOTS, `failure-${this.currentTest.title.replace(/\W+/g, '-').slice(0, 40)}.png`) });
+      await page.screenshot({
+        path: path.join(
+          SHOTS,
+          `failure-${this.currentTest.title.replace(/\W+/g, '-').slice(0, 40)}.png`,
+        ),
+      });
       console.log(serverLog.split('\n').slice(-30).join('\n'));
     }
   });
@@ -125,7 +210,10 @@ describe('VS Code end to end (code-server + Chromium, real model)', function () 
   async function inlineTriples(scope = ''): Promise<string[]> {
     return page.evaluate((scope) => {
       // Runs in the page (DOM globals; this file is type-checked without the DOM library).
-      const w = globalThis as unknown as { document: { querySelectorAll(s: string): ArrayLike<unknown> }; getComputedStyle(e: unknown, pseudo: string): { content: string } };
+      const w = globalThis as unknown as {
+        document: { querySelectorAll(s: string): ArrayLike<unknown> };
+        getComputedStyle(e: unknown, pseudo: string): { content: string };
+      };
       const out: string[] = [];
       for (const el of Array.from(w.document.querySelectorAll(`${scope} .view-lines span`))) {
         const c = w.getComputedStyle(el, '::after').content;
@@ -151,36 +239,78 @@ describe('VS Code end to end (code-server + Chromium, real model)', function () 
     await palette('Relation Lens: Extract Relations from the Whole File');
     // Before the run the records show their gold triples; afterwards predictions appear, marked
     // against gold (✓ agree, ≠ wrong label, + extra, − missing).
-    const triples = await waitFor('inline predictions', async () => {
-      const t = await inlineTriples();
-      return t.filter((x) => /^[✓≠+−] .+ —.+→ /.test(x)).length >= 4 ? t : undefined;
-    }, 300_000);
-    assert.ok(triples.some((t) => /^[✓≠+] .+ \d\.\d\d/.test(t)), `predictions carry a score: ${triples.join(' | ')}`);
+    const triples = await waitFor(
+      'inline predictions',
+      async () => {
+        const t = await inlineTriples();
+        return t.filter((x) => /^[✓≠+−] .+ —.+→ /.test(x)).length >= 4 ? t : undefined;
+      },
+      300_000,
+    );
+    assert.ok(
+      triples.some((t) => /^[✓≠+] .+ \d\.\d\d/.test(t)),
+      `predictions carry a score: ${triples.join(' | ')}`,
+    );
     await page.keyboard.press('Control+S');
     // VS Code writes a save in chunks (the text buffer's pieces), so a read during the save can
     // see part of the file: wait until the whole file is there (four complete lines).
-    const after = await waitFor('the file saved', async () => {
-      const t = await fs.readFile(path.join(ws, 'sample.jsonl'), 'utf8');
-      return t !== before && t.endsWith('\n') && t.split('\n').filter(Boolean).length === 4 && t.split('\n').filter(Boolean).every(isJsonLine) ? t : undefined;
-    }, 30_000);
-    const lines = after.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { id: string; relations: Array<{ source?: string; status?: string }>; meta?: { extraction?: { model?: string; noRelation?: unknown[] } } });
+    const after = await waitFor(
+      'the file saved',
+      async () => {
+        const t = await fs.readFile(path.join(ws, 'sample.jsonl'), 'utf8');
+        return t !== before &&
+          t.endsWith('\n') &&
+          t.split('\n').filter(Boolean).length === 4 &&
+          t.split('\n').filter(Boolean).every(isJsonLine)
+          ? t
+          : undefined;
+      },
+      30_000,
+    );
+    const lines = after
+      .split('\n')
+      .filter(Boolean)
+      .map(
+        (l) =>
+          JSON.parse(l) as {
+            id: string;
+            relations: Array<{ source?: string; status?: string }>;
+            meta?: { extraction?: { model?: string; noRelation?: unknown[] } };
+          },
+      );
     assert.equal(lines.length, 4);
     assert.deepEqual(
       lines.map((l) => l.id),
-      before.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { id: string }).id),
+      before
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => (JSON.parse(l) as { id: string }).id),
     );
     for (const l of lines) {
-      assert.ok(l.relations.some((r) => r.source === 'gold'), 'gold relations stay');
+      assert.ok(
+        l.relations.some((r) => r.source === 'gold'),
+        'gold relations stay',
+      );
       // Each record got an answer: a pending prediction, or "no relation" (SemEval's Other) noted in meta.
       assert.ok(l.meta?.extraction?.model, `record ${l.id} was extracted`);
-      assert.ok(l.relations.some((r) => r.source === 'model' && r.status === 'pending') || (l.meta?.extraction?.noRelation?.length ?? 0) > 0, `record ${l.id} has an answer`);
+      assert.ok(
+        l.relations.some((r) => r.source === 'model' && r.status === 'pending') ||
+          (l.meta?.extraction?.noRelation?.length ?? 0) > 0,
+        `record ${l.id} has an answer`,
+      );
     }
-    assert.ok(lines.some((l) => l.relations.some((r) => r.source === 'model')), 'at least one prediction');
+    assert.ok(
+      lines.some((l) => l.relations.some((r) => r.source === 'model')),
+      'at least one prediction',
+    );
     mkdirSync(SHOTS, { recursive: true });
     await page.mouse.move(0, 0);
     await page.screenshot({ path: path.join(SHOTS, 'editor-inline-triples.png') });
     // Activation stays light: the extension logs how long activate() took.
-    const logText = await findLog(path.join(dir, 'user-data', 'logs'), /Relation Lens activated in ([\d.]+) ms/);
+    const logText = await findLog(
+      path.join(dir, 'user-data', 'logs'),
+      /Relation Lens activated in ([\d.]+) ms/,
+    );
     assert.ok(logText, 'the activation line is in the Relation Lens log');
     const ms = Number(/Relation Lens activated in ([\d.]+) ms/.exec(logText)![1]);
     console.log(`      activation: ${ms} ms`);
@@ -194,41 +324,72 @@ describe('VS Code end to end (code-server + Chromium, real model)', function () 
     await palette('Relation Lens: Accept Relation');
     await page.waitForTimeout(500);
     await page.keyboard.press('Control+S');
-    const after = await waitFor('the accepted relation on disk', async () => {
-      const t = (await fs.readFile(path.join(ws, 'sample.jsonl'), 'utf8')).split('\n');
-      // A read during VS Code's chunked save can see part of the file: wait for all of it.
-      return t[0] !== before[0] && t.length === before.length && t.filter(Boolean).every(isJsonLine) ? t : undefined;
-    }, 30_000);
-    const first = JSON.parse(after[0]!) as { relations: Array<{ source?: string; status?: string }> };
+    const after = await waitFor(
+      'the accepted relation on disk',
+      async () => {
+        const t = (await fs.readFile(path.join(ws, 'sample.jsonl'), 'utf8')).split('\n');
+        // A read during VS Code's chunked save can see part of the file: wait for all of it.
+        return t[0] !== before[0] &&
+          t.length === before.length &&
+          t.filter(Boolean).every(isJsonLine)
+          ? t
+          : undefined;
+      },
+      30_000,
+    );
+    const first = JSON.parse(after[0]!) as {
+      relations: Array<{ source?: string; status?: string }>;
+    };
     assert.ok(first.relations.some((r) => r.source === 'human' && r.status === 'accepted'));
     assert.deepEqual(after.slice(1), before.slice(1), 'the other lines are byte-identical');
     const triples = await inlineTriples();
-    assert.ok(triples.some((t) => t.includes('✔')), `the accepted relation is marked: ${triples.join(' | ')}`);
+    assert.ok(
+      triples.some((t) => t.includes('✔')),
+      `the accepted relation is marked: ${triples.join(' | ')}`,
+    );
   });
 
   it('the panel renders: prompt preview for the current record, relation set, models, evaluation', async () => {
     await palette('Relation Lens: Open Relation Lens Panel');
-    const frame = await waitFor<Frame>('the panel webview', async () => {
-      for (const f of page.frames()) {
-        const n = await f.locator('#app vscode-tabs').count().catch(() => 0);
-        if (n > 0) return f;
-      }
-      return undefined;
-    }, 60_000);
-    const preview = await waitFor('the prompt preview', async () => {
-      const t = await frame.locator('#prompt-preview').textContent();
-      return t && t.includes('[user]') ? t : undefined;
-    }, 30_000);
+    const frame = await waitFor<Frame>(
+      'the panel webview',
+      async () => {
+        for (const f of page.frames()) {
+          const n = await f
+            .locator('#app vscode-tabs')
+            .count()
+            .catch(() => 0);
+          if (n > 0) return f;
+        }
+        return undefined;
+      },
+      60_000,
+    );
+    const preview = await waitFor(
+      'the prompt preview',
+      async () => {
+        const t = await frame.locator('#prompt-preview').textContent();
+        return t && t.includes('[user]') ? t : undefined;
+      },
+      30_000,
+    );
     assert.match(preview, /Cause-Effect/, 'the relation list is rendered into the prompt');
     const header = await frame.locator('header').textContent();
     assert.match(header ?? '', /current record: semeval-1/);
     await page.screenshot({ path: path.join(SHOTS, 'panel-prompt-preview.png') });
     await frame.locator('vscode-tab-header', { hasText: 'Evaluate' }).click();
     await frame.locator('#evaluate').click();
-    const score = await waitFor('the evaluation', async () => {
-      const t = await frame.locator('.eval .score').textContent().catch(() => null);
-      return t ?? undefined;
-    }, 30_000);
+    const score = await waitFor(
+      'the evaluation',
+      async () => {
+        const t = await frame
+          .locator('.eval .score')
+          .textContent()
+          .catch(() => null);
+        return t ?? undefined;
+      },
+      30_000,
+    );
     assert.match(score, /semeval: P [\d.]+ {2}R [\d.]+ {2}F1 [\d.]+/);
     assert.ok((await frame.locator('.bar-row').count()) > 0);
     await page.screenshot({ path: path.join(SHOTS, 'panel-evaluation.png') });
@@ -241,26 +402,71 @@ describe('VS Code end to end (code-server + Chromium, real model)', function () 
     const llama = await startLlamaServer(LLAMA_SERVER, smolLM2(this), { parallel: 2 });
     try {
       const file = path.join(ws, 'served.jsonl');
-      const sample = (await fs.readFile(path.join(ROOT, 'samples', 'semeval-sample.jsonl'), 'utf8')).split('\n').filter(Boolean).slice(4, 6);
+      const sample = (await fs.readFile(path.join(ROOT, 'samples', 'semeval-sample.jsonl'), 'utf8'))
+        .split('\n')
+        .filter(Boolean)
+        .slice(4, 6);
       await fs.writeFile(file, sample.join('\n') + '\n');
       const settingsFile = path.join(ws, '.vscode', 'settings.json');
-      const settings = JSON.parse(await fs.readFile(settingsFile, 'utf8')) as Record<string, unknown>;
-      await fs.writeFile(settingsFile, JSON.stringify({ ...settings, 'relationLens.backend': 'server', 'relationLens.server.endpoint': llama.url, 'relationLens.mode': 'generate' }, null, 2));
+      const settings = JSON.parse(await fs.readFile(settingsFile, 'utf8')) as Record<
+        string,
+        unknown
+      >;
+      await fs.writeFile(
+        settingsFile,
+        JSON.stringify(
+          {
+            ...settings,
+            'relationLens.backend': 'server',
+            'relationLens.server.endpoint': llama.url,
+            'relationLens.mode': 'generate',
+          },
+          null,
+          2,
+        ),
+      );
       await page.waitForTimeout(1500);
       // Opened from the Explorer (after the panel test, Quick Open's Enter ran the last command instead).
-      await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'served.jsonl' }).first().click();
-      await waitFor('served.jsonl as the active editor', async () => (await page.title()).includes('served.jsonl') || undefined, 10_000);
+      await page
+        .locator('.explorer-folders-view .monaco-list-row', { hasText: 'served.jsonl' })
+        .first()
+        .click();
+      await waitFor(
+        'served.jsonl as the active editor',
+        async () => (await page.title()).includes('served.jsonl') || undefined,
+        10_000,
+      );
       const before = await fs.readFile(file, 'utf8');
       await palette('Relation Lens: Extract Relations from the Whole File');
       // Only the active editor group's lines: sample.jsonl beside it shows its own predictions.
-      await waitFor('inline predictions from the server', async () => ((await inlineTriples('.editor-group-container.active')).filter((x) => /^[✓≠+−] .+ —.+→ /.test(x)).length >= 2 ? true : undefined), 180_000);
+      await waitFor(
+        'inline predictions from the server',
+        async () =>
+          (await inlineTriples('.editor-group-container.active')).filter((x) =>
+            /^[✓≠+−] .+ —.+→ /.test(x),
+          ).length >= 2
+            ? true
+            : undefined,
+        180_000,
+      );
       await page.keyboard.press('Control+S');
-      const after = await waitFor('the file saved', async () => {
-        const t = await fs.readFile(file, 'utf8');
-        const lines = t.split('\n').filter(Boolean);
-        return t !== before && lines.length === 2 && lines.every(isJsonLine) ? lines : undefined;
-      }, 30_000);
-      for (const l of after.map((x) => JSON.parse(x) as { meta?: { extraction?: { model?: string } } })) assert.match(l.meta?.extraction?.model ?? '', new RegExp(`@ ${llama.url.replace(/[.:/]/g, '\\$&')}`), 'the prediction names the served model and endpoint');
+      const after = await waitFor(
+        'the file saved',
+        async () => {
+          const t = await fs.readFile(file, 'utf8');
+          const lines = t.split('\n').filter(Boolean);
+          return t !== before && lines.length === 2 && lines.every(isJsonLine) ? lines : undefined;
+        },
+        30_000,
+      );
+      for (const l of after.map(
+        (x) => JSON.parse(x) as { meta?: { extraction?: { model?: string } } },
+      ))
+        assert.match(
+          l.meta?.extraction?.model ?? '',
+          new RegExp(`@ ${llama.url.replace(/[.:/]/g, '\\$&')}`),
+          'the prediction names the served model and endpoint',
+        );
       await fs.writeFile(settingsFile, JSON.stringify(settings, null, 2));
     } finally {
       await llama.stop();

@@ -42,7 +42,12 @@ async function idsOf(file: string): Promise<string[]> {
 }
 
 /** Starts a run and SIGKILLs it once the output has `afterLines` lines (0: right after start). */
-async function killAt(args: string[], out: string, afterLines: number, maxMs = 300_000): Promise<void> {
+async function killAt(
+  args: string[],
+  out: string,
+  afterLines: number,
+  maxMs = 300_000,
+): Promise<void> {
   const { child, done } = cliAsync(...args);
   const t0 = Date.now();
   let finished = false;
@@ -64,7 +69,8 @@ describe('faults: kill -9, disk full, read-only outputs, concurrent runs, Ctrl-C
   let dir: string;
   let index: string;
   const test = dataset('semeval2010_task8', 'TEST_FILE_FULL.TXT');
-  const knnArgs = (input: string, out: string, ...more: string[]) => knnArgsOf(index, input, out, ...more);
+  const knnArgs = (input: string, out: string, ...more: string[]) =>
+    knnArgsOf(index, input, out, ...more);
 
   before(() => ({ dir, index } = knnScratch('rl-faults-')));
   after(() => rmSync(dir, { recursive: true, force: true }));
@@ -75,7 +81,9 @@ describe('faults: kill -9, disk full, read-only outputs, concurrent runs, Ctrl-C
     const rnd = mulberry32(20261129);
     const total = 2717;
     const curated: string[] = [];
-    for (const stop of [0, ...[0, 1, 2, 3].map(() => 1 + Math.floor(rnd() * total * 0.9))].sort((a, b) => a - b)) {
+    for (const stop of [0, ...[0, 1, 2, 3].map(() => 1 + Math.floor(rnd() * total * 0.9))].sort(
+      (a, b) => a - b,
+    )) {
       await killAt(knnArgs(test, out), out, stop);
       const ids = existsSync(out) ? await idsOf(out) : [];
       assert.equal(new Set(ids).size, ids.length, 'no id twice');
@@ -108,15 +116,29 @@ describe('faults: kill -9, disk full, read-only outputs, concurrent runs, Ctrl-C
     const docs = path.join(dir, 'docs.jsonl');
     const imported = path.join(dir, 'sample.jsonl');
     assert.equal(cli('import', SAMPLE, '-o', imported).code, 0);
-    const recs = (await fs.readFile(imported, 'utf8')).trim().split('\n').map((l) => {
-      const r = JSON.parse(l) as RelRecord;
-      delete r.pairs;
-      r.relations = [];
-      return JSON.stringify(r);
-    });
+    const recs = (await fs.readFile(imported, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => {
+        const r = JSON.parse(l) as RelRecord;
+        delete r.pairs;
+        r.relations = [];
+        return JSON.stringify(r);
+      });
     await fs.writeFile(docs, recs.join('\n') + '\n');
     const out = path.join(dir, 'doc-killed.jsonl');
-    const args = ['extract-doc', docs, '--model', model, '--rel-info', relInfo, '--threads', '2', '-o', out];
+    const args = [
+      'extract-doc',
+      docs,
+      '--model',
+      model,
+      '--rel-info',
+      relInfo,
+      '--threads',
+      '2',
+      '-o',
+      out,
+    ];
     const rnd = mulberry32(7);
     for (const stop of [1 + Math.floor(rnd() * 5), 6 + Math.floor(rnd() * 5)]) {
       await killAt(args, out, stop);
@@ -128,7 +150,11 @@ describe('faults: kill -9, disk full, read-only outputs, concurrent runs, Ctrl-C
     const ids = await idsOf(out);
     assert.deepEqual([...ids].sort(), recs.map((l) => (JSON.parse(l) as RelRecord).id).sort());
     assert.ok(existsSync(out.replace(/\.jsonl$/, '.report.json')));
-    assert.ok(Array.isArray(JSON.parse(await fs.readFile(out.replace(/\.jsonl$/, '.submission.json'), 'utf8'))));
+    assert.ok(
+      Array.isArray(
+        JSON.parse(await fs.readFile(out.replace(/\.jsonl$/, '.submission.json'), 'utf8')),
+      ),
+    );
   });
 
   it('disk full (a 256 KiB tmpfs): extract stops with a clear error, the output ends with a complete record; resume finishes once there is room', async function () {
@@ -136,14 +162,19 @@ describe('faults: kill -9, disk full, read-only outputs, concurrent runs, Ctrl-C
     const mnt = path.join(dir, 'small');
     await fs.mkdir(mnt);
     if (!mount(['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', mnt])) {
-      console.log('    SKIP: cannot mount a small tmpfs here (needs root); the disk-full write path is not exercised');
+      console.log(
+        '    SKIP: cannot mount a small tmpfs here (needs root); the disk-full write path is not exercised',
+      );
       return this.skip();
     }
     try {
       const out = path.join(mnt, 'full.jsonl');
       let r = cli(...knnArgs(test, out));
       assert.equal(r.code, 1, r.err);
-      assert.match(r.err, /full\.jsonl: cannot write: the disk is full; the output ends with its last complete record/);
+      assert.match(
+        r.err,
+        /full\.jsonl: cannot write: the disk is full; the output ends with its last complete record/,
+      );
       const before = await idsOf(out);
       assert.ok(before.length > 0 && before.length < 2717);
       assert.ok(!existsSync(lockPath(out)), 'the lock is released');
@@ -165,8 +196,13 @@ describe('faults: kill -9, disk full, read-only outputs, concurrent runs, Ctrl-C
     const before = await fs.readFile(out);
     const root = process.getuid?.() === 0;
     if (root) {
-      if (!mount(['--bind', '-o', 'ro', path.dirname(out), path.dirname(out)]) && !mount(['-o', 'remount,bind,ro', path.dirname(out)])) {
-        console.log('    SKIP: running as root without a read-only bind mount; permissions do not apply to root');
+      if (
+        !mount(['--bind', '-o', 'ro', path.dirname(out), path.dirname(out)]) &&
+        !mount(['-o', 'remount,bind,ro', path.dirname(out)])
+      ) {
+        console.log(
+          '    SKIP: running as root without a read-only bind mount; permissions do not apply to root',
+        );
         return this.skip();
       }
       // Some kernels need a remount to make the bind read-only.
@@ -175,7 +211,10 @@ describe('faults: kill -9, disk full, read-only outputs, concurrent runs, Ctrl-C
     try {
       const r = cli(...knnArgs(SAMPLE, out, '--model', path.join(dir, 'no-such-model.gguf')));
       assert.equal(r.code, 1, r.err);
-      assert.match(r.err, /p\.jsonl: (the output file is not writable|cannot create the lock file)/);
+      assert.match(
+        r.err,
+        /p\.jsonl: (the output file is not writable|cannot create the lock file)/,
+      );
       assert.ok((await fs.readFile(out)).equals(before));
     } finally {
       if (root) spawnSync('umount', [path.dirname(out)]);
@@ -205,7 +244,18 @@ describe('faults: kill -9, disk full, read-only outputs, concurrent runs, Ctrl-C
       const args =
         kind === 'extract'
           ? ['extract', SAMPLE, '--model', model, '--threads', '2', '-o', out]
-          : ['extract-doc', path.join(dir, 'docs.jsonl'), '--model', model, '--rel-info', dataset('redocred', 'rel_info.json'), '--threads', '2', '-o', out];
+          : [
+              'extract-doc',
+              path.join(dir, 'docs.jsonl'),
+              '--model',
+              model,
+              '--rel-info',
+              dataset('redocred', 'rel_info.json'),
+              '--threads',
+              '2',
+              '-o',
+              out,
+            ];
       if (kind === 'extract-doc' && !existsSync(args[1]!)) {
         console.log('    SKIP: needs the documents of the extract-doc fault test');
         return this.skip();
@@ -217,7 +267,11 @@ describe('faults: kill -9, disk full, read-only outputs, concurrent runs, Ctrl-C
       }
       child.kill('SIGINT');
       const r = await done;
-      assert.equal(r.signal, null, `the process was not killed by the signal (stderr: ${r.err.slice(-300)})`);
+      assert.equal(
+        r.signal,
+        null,
+        `the process was not killed by the signal (stderr: ${r.err.slice(-300)})`,
+      );
       assert.equal(r.code, 130, r.err);
       assert.match(r.err, /interrupted: \d+ (record|document)\(s\) written/);
       const kept = await idsOf(out);

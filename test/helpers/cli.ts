@@ -12,7 +12,10 @@ export const SAMPLE = path.join(ROOT, 'samples', 'semeval-sample.txt');
 
 export function ensureBuilt(): void {
   if (existsSync(CLI)) return;
-  const b = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'build.mjs')], { cwd: ROOT, encoding: 'utf8' });
+  const b = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'build.mjs')], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
   assert.equal(b.status, 0, b.stderr);
 }
 
@@ -24,7 +27,11 @@ export interface CliResult {
 }
 
 export function cli(...args: string[]): CliResult {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: ROOT, maxBuffer: 64 << 20 });
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    encoding: 'utf8',
+    cwd: ROOT,
+    maxBuffer: 64 << 20,
+  });
   return { code: r.status, signal: r.signal, out: r.stdout, err: r.stderr };
 }
 
@@ -35,7 +42,9 @@ export function cliAsync(...args: string[]): { child: ChildProcess; done: Promis
   let err = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const done = new Promise<CliResult>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, out, err })));
+  const done = new Promise<CliResult>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal, out, err })),
+  );
   return { child, done };
 }
 
@@ -50,7 +59,19 @@ export function knnScratch(prefix: string): { dir: string; index: string } {
 }
 
 /** `extract` arguments for the nearest-neighbour vote over `index`. */
-export const knnArgs = (index: string, input: string, out: string, ...more: string[]): string[] => ['extract', input, '--mode', 'knn', '--rag', index, '--k', '3', ...more, '-o', out];
+export const knnArgs = (index: string, input: string, out: string, ...more: string[]): string[] => [
+  'extract',
+  input,
+  '--mode',
+  'knn',
+  '--rag',
+  index,
+  '--k',
+  '3',
+  ...more,
+  '-o',
+  out,
+];
 
 /** A fresh scratch folder under the system temp directory. */
 export function tmp(prefix = 'rl-test-'): string {

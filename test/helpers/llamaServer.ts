@@ -9,11 +9,17 @@ import { createServer } from 'node:net';
 import * as path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '..', '..');
-export const LLAMA_SERVER = path.join(process.env['RELATION_LENS_LLAMA_SERVER_DIR'] ?? path.join(ROOT, '.cache', 'llama-server'), 'bin', 'llama-server');
+export const LLAMA_SERVER = path.join(
+  process.env['RELATION_LENS_LLAMA_SERVER_DIR'] ?? path.join(ROOT, '.cache', 'llama-server'),
+  'bin',
+  'llama-server',
+);
 
 export function llamaServerBin(ctx: Mocha.Context): string {
   if (!existsSync(LLAMA_SERVER)) {
-    console.log(`    SKIP: llama-server is not built (${LLAMA_SERVER}; bash scripts/setup-llama-server.sh builds it)`);
+    console.log(
+      `    SKIP: llama-server is not built (${LLAMA_SERVER}; bash scripts/setup-llama-server.sh builds it)`,
+    );
     ctx.skip();
   }
   return LLAMA_SERVER;
@@ -40,10 +46,29 @@ export interface RunningServer {
 }
 
 /** Starts llama-server on 127.0.0.1 and waits until /health answers 200. */
-export async function startLlamaServer(bin: string, model: string, opts: { parallel?: number; ctxPerSlot?: number; port?: number; args?: string[] } = {}): Promise<RunningServer> {
+export async function startLlamaServer(
+  bin: string,
+  model: string,
+  opts: { parallel?: number; ctxPerSlot?: number; port?: number; args?: string[] } = {},
+): Promise<RunningServer> {
   const parallel = opts.parallel ?? 4;
   const port = opts.port ?? (await freePort());
-  const args = ['-m', model, '--host', '127.0.0.1', '--port', String(port), '--parallel', String(parallel), '-c', String((opts.ctxPerSlot ?? 2048) * parallel), '-t', '2', '--no-webui', ...(opts.args ?? [])];
+  const args = [
+    '-m',
+    model,
+    '--host',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--parallel',
+    String(parallel),
+    '-c',
+    String((opts.ctxPerSlot ?? 2048) * parallel),
+    '-t',
+    '2',
+    '--no-webui',
+    ...(opts.args ?? []),
+  ];
   const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   const keep = (d: Buffer) => {
@@ -56,8 +81,12 @@ export async function startLlamaServer(bin: string, model: string, opts: { paral
   const url = `http://127.0.0.1:${port}/v1`;
   const end = Date.now() + 120_000;
   for (;;) {
-    if (proc.exitCode !== null) throw new Error(`llama-server exited (${proc.exitCode}): ${log.slice(-2000)}`);
-    const ok = await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.status === 200, () => false);
+    if (proc.exitCode !== null)
+      throw new Error(`llama-server exited (${proc.exitCode}): ${log.slice(-2000)}`);
+    const ok = await fetch(`http://127.0.0.1:${port}/health`).then(
+      (r) => r.status === 200,
+      () => false,
+    );
     if (ok) break;
     if (Date.now() > end) {
       proc.kill('SIGKILL');

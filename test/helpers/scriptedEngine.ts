@@ -6,7 +6,14 @@
 import { ChatPrompt, ClassifierEngine, Generation, PromptSession } from '../../src/core/ports';
 
 export class ScriptedEngine implements ClassifierEngine {
-  readonly info = { backend: 'scripted', threads: 1, model: 'scripted', adapters: [], contextSize: 1 << 20, parallel: 1 };
+  readonly info = {
+    backend: 'scripted',
+    threads: 1,
+    model: 'scripted',
+    adapters: [],
+    contextSize: 1 << 20,
+    parallel: 1,
+  };
   readonly endTokens = [0];
   evaluatedTokens = 0;
   /** The prompts the pipeline sent, in order. */

@@ -13,7 +13,9 @@ export function dataset(...parts: string[]): string {
 export function requireShared(ctx: Mocha.Context, ...files: string[]): void {
   const missing = files.filter((f) => !existsSync(f));
   if (missing.length) {
-    console.log(`    SKIP: ${missing[0]} is not available (../shared/datasets is needed for this test)`);
+    console.log(
+      `    SKIP: ${missing[0]} is not available (../shared/datasets is needed for this test)`,
+    );
     ctx.skip();
   }
 }

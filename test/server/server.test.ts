@@ -45,12 +45,26 @@ function answers(rs: ExtractedRecord[]): string[] {
   return rs.flatMap((r) => r.predictions.map((p) => p.answer));
 }
 
-async function readJsonl(file: string): Promise<Array<{ id: string; relations: Array<{ label: string; source?: string }>; meta?: { extraction?: { errors?: string[] } } }>> {
-  return (await fs.readFile(file, 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l));
+async function readJsonl(
+  file: string,
+): Promise<
+  Array<{
+    id: string;
+    relations: Array<{ label: string; source?: string }>;
+    meta?: { extraction?: { errors?: string[] } };
+  }>
+> {
+  return (await fs.readFile(file, 'utf8'))
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
 }
 
 /** A proxy in front of the real server that fails the first requests of a path as told. */
-function faultProxy(target: number, faults: Array<{ path: RegExp; status?: number; malformed?: boolean; retryAfter?: number }>): Promise<{ url: string; server: Server; seen: string[] }> {
+function faultProxy(
+  target: number,
+  faults: Array<{ path: RegExp; status?: number; malformed?: boolean; retryAfter?: number }>,
+): Promise<{ url: string; server: Server; seen: string[] }> {
   const seen: string[] = [];
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     seen.push(`${req.method} ${req.url}`);
@@ -61,26 +75,48 @@ function faultProxy(target: number, faults: Array<{ path: RegExp; status?: numbe
       if (i >= 0) {
         const f = faults.splice(i, 1)[0]!;
         if (f.status) {
-          res.writeHead(f.status, { 'content-type': 'application/json', ...(f.retryAfter ? { 'retry-after': String(f.retryAfter) } : {}) });
+          res.writeHead(f.status, {
+            'content-type': 'application/json',
+            ...(f.retryAfter ? { 'retry-after': String(f.retryAfter) } : {}),
+          });
           return void res.end(JSON.stringify({ error: { message: `injected ${f.status}` } }));
         }
       }
-      const fwd = request({ host: '127.0.0.1', port: target, path: req.url, method: req.method, headers: req.headers }, (up) => {
-        const body: Buffer[] = [];
-        up.on('data', (c: Buffer) => body.push(c));
-        up.on('end', () => {
-          let b = Buffer.concat(body);
-          const malformed = i >= 0;
-          if (malformed) b = b.subarray(0, Math.floor(b.length / 2));
-          res.writeHead(up.statusCode ?? 500, { 'content-type': up.headers['content-type'] ?? 'application/json' });
-          res.end(b);
-        });
-      });
+      const fwd = request(
+        {
+          host: '127.0.0.1',
+          port: target,
+          path: req.url,
+          method: req.method,
+          headers: req.headers,
+        },
+        (up) => {
+          const body: Buffer[] = [];
+          up.on('data', (c: Buffer) => body.push(c));
+          up.on('end', () => {
+            let b = Buffer.concat(body);
+            const malformed = i >= 0;
+            if (malformed) b = b.subarray(0, Math.floor(b.length / 2));
+            res.writeHead(up.statusCode ?? 500, {
+              'content-type': up.headers['content-type'] ?? 'application/json',
+            });
+            res.end(b);
+          });
+        },
+      );
       fwd.on('error', () => res.destroy());
       fwd.end(Buffer.concat(chunks));
     });
   });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${(server.address() as { port: number }).port}/v1`, server, seen })));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () =>
+      resolve({
+        url: `http://127.0.0.1:${(server.address() as { port: number }).port}/v1`,
+        server,
+        seen,
+      }),
+    ),
+  );
 }
 
 describe('serving engine: llama.cpp llama-server (real server, SmolLM2-135M, --parallel 4)', function () {
@@ -115,7 +151,14 @@ describe('serving engine: llama.cpp llama-server (real server, SmolLM2-135M, --p
         results[mode] = { local: answers(got), server: [] };
         // How far the best answer leads the runner-up (score mode): a lead within the engines'
         // numerical difference can go either way.
-        if (mode === 'score') margins = got.flatMap((r) => r.predictions.map((p) => (p.distribution && p.distribution.length > 1 ? Math.log(p.distribution[0]!.probability / p.distribution[1]!.probability) : Infinity)));
+        if (mode === 'score')
+          margins = got.flatMap((r) =>
+            r.predictions.map((p) =>
+              p.distribution && p.distribution.length > 1
+                ? Math.log(p.distribution[0]!.probability / p.distribution[1]!.probability)
+                : Infinity,
+            ),
+          );
       }
     } finally {
       await local.dispose();
@@ -124,49 +167,113 @@ describe('serving engine: llama.cpp llama-server (real server, SmolLM2-135M, --p
     assert.equal(remote.flavor, 'llama.cpp', 'detected from /v1/models');
     assert.equal(remote.info.parallel, 4, "the server's slot count");
     const t0 = Date.now();
-    for (const mode of ['score', 'generate'] as DecodeMode[]) results[mode]!.server = answers(await collect(runSentences(remote, records, { ...spec, mode })));
+    for (const mode of ['score', 'generate'] as DecodeMode[])
+      results[mode]!.server = answers(
+        await collect(runSentences(remote, records, { ...spec, mode })),
+      );
     const space = new Set(answerSpace(rs, 'label').answers);
     for (const [mode, r] of Object.entries(results)) {
       assert.equal(r.server.length, records.length);
-      assert.ok(r.server.every((a) => space.has(a)), `${mode}: every server answer is in the answer set`);
+      assert.ok(
+        r.server.every((a) => space.has(a)),
+        `${mode}: every server answer is in the answer set`,
+      );
       const same = r.server.filter((a, i) => a === r.local[i]).length;
       const decisive = margins.map((m, i) => (m > DECISIVE ? i : -1)).filter((i) => i >= 0);
       const sameDecisive = decisive.filter((i) => r.server[i] === r.local[i]).length;
-      console.log(`      ${mode}: server and in-process agree on ${same}/${r.server.length} (${((100 * same) / r.server.length).toFixed(1)}%); on the ${decisive.length} pairs whose best answer leads by more than ${DECISIVE} nats: ${sameDecisive} (${((100 * sameDecisive) / decisive.length).toFixed(1)}%)`);
-      for (const [lo, hi] of [[0, 0.1], [0.1, 0.25], [0.25, 0.5], [0.5, 1], [1, Infinity]] as const) {
+      console.log(
+        `      ${mode}: server and in-process agree on ${same}/${r.server.length} (${((100 * same) / r.server.length).toFixed(1)}%); on the ${decisive.length} pairs whose best answer leads by more than ${DECISIVE} nats: ${sameDecisive} (${((100 * sameDecisive) / decisive.length).toFixed(1)}%)`,
+      );
+      for (const [lo, hi] of [
+        [0, 0.1],
+        [0.1, 0.25],
+        [0.25, 0.5],
+        [0.5, 1],
+        [1, Infinity],
+      ] as const) {
         const idx = margins.map((m, i) => (m > lo && m <= hi ? i : -1)).filter((i) => i >= 0);
-        if (idx.length) console.log(`        lead ${lo}–${hi}: ${idx.filter((i) => r.server[i] === r.local[i]).length}/${idx.length} agree`);
+        if (idx.length)
+          console.log(
+            `        lead ${lo}–${hi}: ${idx.filter((i) => r.server[i] === r.local[i]).length}/${idx.length} agree`,
+          );
       }
       // Score mode: ≥ 95 % where the answer's lead is beyond the engines' numerical difference.
       // Generate mode decides token by token (greedy under the grammar), so the whole-answer lead
       // does not say which of its decisions are close: measured 94.5 % of 200 and 96.7 % of 60
       // overall, 77/82 on the score-decisive pairs; asserted ≥ 90 % overall (the issue's 95 % is
       // not reached reliably with SmolLM2's near-flat answers).
-      if (mode === 'score') assert.ok(sameDecisive / decisive.length >= 0.95, `score: agreement on decisive pairs ${sameDecisive}/${decisive.length}`);
-      else assert.ok(same / r.server.length >= 0.9, `generate: agreement ${same}/${r.server.length}`);
+      if (mode === 'score')
+        assert.ok(
+          sameDecisive / decisive.length >= 0.95,
+          `score: agreement on decisive pairs ${sameDecisive}/${decisive.length}`,
+        );
+      else
+        assert.ok(same / r.server.length >= 0.9, `generate: agreement ${same}/${r.server.length}`);
     }
-    console.log(`      server: ${remote.requests.sent} request(s) in ${((Date.now() - t0) / 1000).toFixed(1)} s, ${remote.outOfSet} out of set`);
+    console.log(
+      `      server: ${remote.requests.sent} request(s) in ${((Date.now() - t0) / 1000).toFixed(1)} s, ${remote.outOfSet} out of set`,
+    );
   });
 
   it('extract and extract-doc run end to end through the server: labels in the set, the same report and outputs', async () => {
     const dir = tmp();
     const out = path.join(dir, 'pred.jsonl');
-    const r = cli('extract', SAMPLE, '--engine', 'openai', '--endpoint', server.url, '--mode', 'generate', '-o', out);
+    const r = cli(
+      'extract',
+      SAMPLE,
+      '--engine',
+      'openai',
+      '--endpoint',
+      server.url,
+      '--mode',
+      'generate',
+      '-o',
+      out,
+    );
     assert.equal(r.code, 0, r.err);
-    assert.match(r.err, /engine: server \(llama\.cpp, http:\/\/127\.0\.0\.1:\d+\/v1\), model .*, 4 request\(s\) in flight/);
+    assert.match(
+      r.err,
+      /engine: server \(llama\.cpp, http:\/\/127\.0\.0\.1:\d+\/v1\), model .*, 4 request\(s\) in flight/,
+    );
     assert.match(r.err, /wrote 12 record\(s\)/);
     assert.match(r.err, /server: \d+ request\(s\), 0 retried/);
     const recs = await readJsonl(out);
     assert.equal(recs.length, 12);
-    const labels = new Set(['Cause-Effect', 'Component-Whole', 'Content-Container', 'Entity-Destination', 'Entity-Origin', 'Instrument-Agency', 'Member-Collection', 'Message-Topic', 'Product-Producer']);
-    for (const rec of recs) for (const rel of rec.relations.filter((x) => x.source === 'model')) assert.ok(labels.has(rel.label), rel.label);
+    const labels = new Set([
+      'Cause-Effect',
+      'Component-Whole',
+      'Content-Container',
+      'Entity-Destination',
+      'Entity-Origin',
+      'Instrument-Agency',
+      'Member-Collection',
+      'Message-Topic',
+      'Product-Producer',
+    ]);
+    for (const rec of recs)
+      for (const rel of rec.relations.filter((x) => x.source === 'model'))
+        assert.ok(labels.has(rel.label), rel.label);
     const runs = (await fs.readFile(`${out}.runs.jsonl`, 'utf8').catch(() => '')).trim();
     if (runs) assert.match(runs, /"flavor":"llama.cpp"/);
 
     const docOut = path.join(dir, 'doc.jsonl');
     const text = path.join(dir, 'para.txt');
-    await fs.writeFile(text, 'Marie Curie was born in Warsaw. She worked in Paris with Pierre Curie, her husband.\n');
-    const d = cli('extract-doc', text, '--engine', 'openai', '--endpoint', server.url, '--rel-info', dataset('redocred', 'rel_info.json'), '-o', docOut);
+    await fs.writeFile(
+      text,
+      'Marie Curie was born in Warsaw. She worked in Paris with Pierre Curie, her husband.\n',
+    );
+    const d = cli(
+      'extract-doc',
+      text,
+      '--engine',
+      'openai',
+      '--endpoint',
+      server.url,
+      '--rel-info',
+      dataset('redocred', 'rel_info.json'),
+      '-o',
+      docOut,
+    );
     assert.equal(d.code, 0, d.err);
     assert.match(d.err, /output: (\d+) line\(s\), 0 malformed/);
     assert.match(d.err, /report: /);
@@ -177,21 +284,54 @@ describe('serving engine: llama.cpp llama-server (real server, SmolLM2-135M, --p
   it('an OpenAI batch round-trips: export --format openai-batch, the requests answered by the server, import --from openai-batch-results', async () => {
     const dir = tmp();
     const batch = path.join(dir, 'batch.jsonl');
-    const e = cli('export', SAMPLE, '--format', 'openai-batch', '--served-model', 'smollm2', '--server-flavor', 'llama.cpp', '-o', batch);
+    const e = cli(
+      'export',
+      SAMPLE,
+      '--format',
+      'openai-batch',
+      '--served-model',
+      'smollm2',
+      '--server-flavor',
+      'llama.cpp',
+      '-o',
+      batch,
+    );
     assert.equal(e.code, 0, e.err);
     // What a batch runner does: each line's body to its url, the answer back under its custom_id.
     const results: string[] = [];
     for (const line of (await fs.readFile(batch, 'utf8')).split('\n').filter(Boolean)) {
       const req = JSON.parse(line) as { custom_id: string; url: string; body: unknown };
-      const res = await fetch(`http://127.0.0.1:${server.port}${req.url}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(req.body) });
-      results.push(JSON.stringify({ custom_id: req.custom_id, response: { status_code: res.status, body: await res.json() }, error: null }));
+      const res = await fetch(`http://127.0.0.1:${server.port}${req.url}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(req.body),
+      });
+      results.push(
+        JSON.stringify({
+          custom_id: req.custom_id,
+          response: { status_code: res.status, body: await res.json() },
+          error: null,
+        }),
+      );
     }
     const resultsFile = path.join(dir, 'results.jsonl');
     await fs.writeFile(resultsFile, results.join('\n') + '\n');
     const out = path.join(dir, 'pred.jsonl');
-    const r = cli('import', resultsFile, '--from', 'openai-batch-results', '--batch', batch, '-o', out);
+    const r = cli(
+      'import',
+      resultsFile,
+      '--from',
+      'openai-batch-results',
+      '--batch',
+      batch,
+      '-o',
+      out,
+    );
     assert.equal(r.code, 0, r.err);
-    assert.match(r.err, /wrote 12 record\(s\) to .*: 12 pair\(s\) answered, 0 problem\(s\), 0 pair\(s\) without a result/);
+    assert.match(
+      r.err,
+      /wrote 12 record\(s\) to .*: 12 pair\(s\) answered, 0 problem\(s\), 0 pair\(s\) without a result/,
+    );
     const ev = cli('eval', '--metric', 'semeval', '--gold', SAMPLE, '--pred', out);
     assert.equal(ev.code, 0, ev.err);
   });
@@ -200,21 +340,83 @@ describe('serving engine: llama.cpp llama-server (real server, SmolLM2-135M, --p
     const dir = tmp();
     const out = path.join(dir, 'pred.jsonl');
     const port = await freePort();
-    const r = cli('extract', SAMPLE, '--engine', 'openai', '--endpoint', `http://127.0.0.1:${port}/v1`, '-o', out);
+    const r = cli(
+      'extract',
+      SAMPLE,
+      '--engine',
+      'openai',
+      '--endpoint',
+      `http://127.0.0.1:${port}/v1`,
+      '-o',
+      out,
+    );
     assert.equal(r.code, 1, r.err);
-    assert.match(r.err, new RegExp(`cannot reach http://127\\.0\\.0\\.1:${port}/v1/models: connection refused — is the server running\\?`));
+    assert.match(
+      r.err,
+      new RegExp(
+        `cannot reach http://127\\.0\\.0\\.1:${port}/v1/models: connection refused — is the server running\\?`,
+      ),
+    );
     const written = await fs.readFile(out, 'utf8').catch(() => '');
     assert.equal(written, '', 'no records written');
   });
 
   it('local-only and server options are checked against --engine before anything runs', () => {
     const out = path.join(tmp(), 'x.jsonl');
-    assert.match(cli('extract', SAMPLE, '--endpoint', server.url, '-o', out).err, /--endpoint needs --engine openai/);
-    assert.match(cli('extract', SAMPLE, '--engine', 'openai', '-o', out).err, /--engine openai needs --endpoint URL/);
-    assert.match(cli('extract', SAMPLE, '--engine', 'openai', '--endpoint', server.url, '--lora', 'a.gguf', '-o', out).err, /load the adapter into the server/);
-    assert.match(cli('extract', SAMPLE, '--engine', 'openai', '--endpoint', server.url, '--served-model', 'nope', '-o', out).err, /does not serve "nope"; it serves "/);
-    const r = cli('extract', SAMPLE, '--engine', 'openai', '--endpoint', server.url, '--api-key-env', 'RL_TEST_NO_SUCH_VAR', '-o', out);
-    assert.match(r.err, /the environment variable RL_TEST_NO_SUCH_VAR \(--api-key-env\) is not set/);
+    assert.match(
+      cli('extract', SAMPLE, '--endpoint', server.url, '-o', out).err,
+      /--endpoint needs --engine openai/,
+    );
+    assert.match(
+      cli('extract', SAMPLE, '--engine', 'openai', '-o', out).err,
+      /--engine openai needs --endpoint URL/,
+    );
+    assert.match(
+      cli(
+        'extract',
+        SAMPLE,
+        '--engine',
+        'openai',
+        '--endpoint',
+        server.url,
+        '--lora',
+        'a.gguf',
+        '-o',
+        out,
+      ).err,
+      /load the adapter into the server/,
+    );
+    assert.match(
+      cli(
+        'extract',
+        SAMPLE,
+        '--engine',
+        'openai',
+        '--endpoint',
+        server.url,
+        '--served-model',
+        'nope',
+        '-o',
+        out,
+      ).err,
+      /does not serve "nope"; it serves "/,
+    );
+    const r = cli(
+      'extract',
+      SAMPLE,
+      '--engine',
+      'openai',
+      '--endpoint',
+      server.url,
+      '--api-key-env',
+      'RL_TEST_NO_SUCH_VAR',
+      '-o',
+      out,
+    );
+    assert.match(
+      r.err,
+      /the environment variable RL_TEST_NO_SUCH_VAR \(--api-key-env\) is not set/,
+    );
   });
 
   it('HTTP 503 and 429 are retried (Retry-After honoured); malformed JSON is a clear error', async () => {
@@ -225,14 +427,36 @@ describe('serving engine: llama.cpp llama-server (real server, SmolLM2-135M, --p
     ]);
     try {
       const out = path.join(tmp(), 'pred.jsonl');
-      const r = await cliAsync('extract', SAMPLE, '--engine', 'openai', '--endpoint', proxy.url, '--limit', '3', '-o', out).done;
+      const r = await cliAsync(
+        'extract',
+        SAMPLE,
+        '--engine',
+        'openai',
+        '--endpoint',
+        proxy.url,
+        '--limit',
+        '3',
+        '-o',
+        out,
+      ).done;
       assert.equal(r.code, 0, r.err);
       assert.match(r.err, /server: \d+ request\(s\), 3 retried/);
       assert.equal((await readJsonl(out)).length, 3);
       const bad = await faultProxy(server.port, [{ path: /\/completion$/, malformed: true }]);
       try {
         const out2 = path.join(tmp(), 'pred.jsonl');
-        const m = await cliAsync('extract', SAMPLE, '--engine', 'openai', '--endpoint', bad.url, '--limit', '2', '-o', out2).done;
+        const m = await cliAsync(
+          'extract',
+          SAMPLE,
+          '--engine',
+          'openai',
+          '--endpoint',
+          bad.url,
+          '--limit',
+          '2',
+          '-o',
+          out2,
+        ).done;
         assert.equal(m.code, 1, m.err);
         assert.match(m.err, /\/completion: the server answered with malformed JSON: "/);
       } finally {
@@ -245,9 +469,23 @@ describe('serving engine: llama.cpp llama-server (real server, SmolLM2-135M, --p
 
   it('a slow server: the request times out with a message that says what to raise', async () => {
     const out = path.join(tmp(), 'pred.jsonl');
-    const r = cli('extract', SAMPLE, '--engine', 'openai', '--endpoint', server.url, '--server-timeout', '0.001', '-o', out);
+    const r = cli(
+      'extract',
+      SAMPLE,
+      '--engine',
+      'openai',
+      '--endpoint',
+      server.url,
+      '--server-timeout',
+      '0.001',
+      '-o',
+      out,
+    );
     assert.equal(r.code, 1, r.err);
-    assert.match(r.err, /no answer within 0\.001 s \(a slow or stuck server; raise --server-timeout\)/);
+    assert.match(
+      r.err,
+      /no answer within 0\.001 s \(a slow or stuck server; raise --server-timeout\)/,
+    );
   });
 
   it('the server killed mid-run: the run stops with a clear error, complete records kept; the same command resumes after a restart', async function () {
@@ -255,26 +493,47 @@ describe('serving engine: llama.cpp llama-server (real server, SmolLM2-135M, --p
     requireShared(this, file);
     const own = await startLlamaServer(bin, model, { parallel: 2 });
     const out = path.join(tmp(), 'pred.jsonl');
-    const args = ['extract', file, '--engine', 'openai', '--endpoint', own.url, '--limit', '60', '--mode', 'generate', '-o', out];
+    const args = [
+      'extract',
+      file,
+      '--engine',
+      'openai',
+      '--endpoint',
+      own.url,
+      '--limit',
+      '60',
+      '--mode',
+      'generate',
+      '-o',
+      out,
+    ];
     try {
       const run = cliAsync(...args);
       // Kill the server once some records are on disk.
       for (let i = 0; i < 600; i++) {
-        const n = (await fs.readFile(out, 'utf8').catch(() => '')).split('\n').filter(Boolean).length;
+        const n = (await fs.readFile(out, 'utf8').catch(() => ''))
+          .split('\n')
+          .filter(Boolean).length;
         if (n >= 5) break;
         await new Promise((r) => setTimeout(r, 100));
       }
       own.proc.kill('SIGKILL');
       const r = await run.done;
       assert.equal(r.code, 1, r.err);
-      assert.match(r.err, /cannot reach http:\/\/127\.0\.0\.1:\d+\/completion|the connection dropped/);
+      assert.match(
+        r.err,
+        /cannot reach http:\/\/127\.0\.0\.1:\d+\/completion|the connection dropped/,
+      );
       const partial = await readJsonl(out);
       assert.ok(partial.length >= 5 && partial.length < 60, `${partial.length} record(s) kept`);
       const restarted = await startLlamaServer(bin, model, { parallel: 2, port: own.port });
       try {
         const again = cli(...args);
         assert.equal(again.code, 0, again.err);
-        assert.match(again.err, new RegExp(`resumed: ${partial.length} record\\(s\\) were already in`));
+        assert.match(
+          again.err,
+          new RegExp(`resumed: ${partial.length} record\\(s\\) were already in`),
+        );
         const all = await readJsonl(out);
         assert.equal(all.length, 60);
         assert.equal(new Set(all.map((x) => x.id)).size, 60, 'each id once');
@@ -297,35 +556,77 @@ describe('serving engine: a server that ignores the constraint (a stub answering
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         res.writeHead(200, { 'content-type': 'application/json' });
-        if (req.url === '/v1/models') return void res.end(JSON.stringify({ object: 'list', data: [{ id: 'free-text', owned_by: 'vllm' }] }));
-        res.end(JSON.stringify({ choices: [{ message: { role: 'assistant', content: 'I think the relation is probably a cause.' }, finish_reason: 'stop' }], usage: { prompt_tokens: 100, completion_tokens: 9 } }));
+        if (req.url === '/v1/models')
+          return void res.end(
+            JSON.stringify({ object: 'list', data: [{ id: 'free-text', owned_by: 'vllm' }] }),
+          );
+        res.end(
+          JSON.stringify({
+            choices: [
+              {
+                message: {
+                  role: 'assistant',
+                  content: 'I think the relation is probably a cause.',
+                },
+                finish_reason: 'stop',
+              },
+            ],
+            usage: { prompt_tokens: 100, completion_tokens: 9 },
+          }),
+        );
       });
     });
-    const port = await new Promise<number>((resolve) => stub.listen(0, '127.0.0.1', () => resolve((stub.address() as { port: number }).port)));
+    const port = await new Promise<number>((resolve) =>
+      stub.listen(0, '127.0.0.1', () => resolve((stub.address() as { port: number }).port)),
+    );
     url = `http://127.0.0.1:${port}/v1`;
   });
   after(() => stub?.close());
 
   it('an answer outside the set is an error of that example; three in a row stop the run, naming the ignored field', async () => {
     const engine = await ServerEngine.open({ endpoint: url, parallel: 1 });
-    await assert.rejects(engine.withPrompt({ user: 'x' }, (s) => s.generateConstrained(['Other', 'Cause-Effect'])), (e: Error) => e instanceof OutOfSetAnswer && /not one of the answers asked for/.test(e.message));
+    await assert.rejects(
+      engine.withPrompt({ user: 'x' }, (s) => s.generateConstrained(['Other', 'Cause-Effect'])),
+      (e: Error) =>
+        e instanceof OutOfSetAnswer && /not one of the answers asked for/.test(e.message),
+    );
     assert.equal(engine.outOfSet, 1);
     const out = path.join(tmp(), 'pred.jsonl');
     // The stub runs in this process: the CLI must not block it (spawn, not spawnSync).
-    const r = await cliAsync('extract', SAMPLE, '--engine', 'openai', '--endpoint', url, '--mode', 'generate', '--parallel', '1', '-o', out).done;
+    const r = await cliAsync(
+      'extract',
+      SAMPLE,
+      '--engine',
+      'openai',
+      '--endpoint',
+      url,
+      '--mode',
+      'generate',
+      '--parallel',
+      '1',
+      '-o',
+      out,
+    ).done;
     assert.equal(r.code, 1, r.err);
-    assert.match(r.err, /the server answered outside the relation set 3 times in a row \(last: "I think the relation is probably a cause\."\): it ignores the constraint field structured_outputs\.choice/);
+    assert.match(
+      r.err,
+      /the server answered outside the relation set 3 times in a row \(last: "I think the relation is probably a cause\."\): it ignores the constraint field structured_outputs\.choice/,
+    );
     assert.match(r.err, /detected or set: vllm; --server-flavor/);
   });
 
   it('score mode with relation names on a first-token server generates instead, and says so', async () => {
     const engine = await ServerEngine.open({ endpoint: url });
     assert.equal(engine.info.scoring, 'first-token');
-    assert.match(effectiveMode(engine.info, 'score', false, 19).note ?? '', /scores only the first answer token/);
-    assert.match(effectiveMode(engine.info, 'score', true, 40).note ?? '', /at most 20 top_logprobs, fewer than the 40 answers/);
+    assert.match(
+      effectiveMode(engine.info, 'score', false, 19).note ?? '',
+      /scores only the first answer token/,
+    );
+    assert.match(
+      effectiveMode(engine.info, 'score', true, 40).note ?? '',
+      /at most 20 top_logprobs, fewer than the 40 answers/,
+    );
     assert.equal(effectiveMode(engine.info, 'score', true, 19).mode, 'score');
     await assert.rejects(ServerEngine.open({ endpoint: 'ftp://x' }), ServerError);
   });
 });
-
-

@@ -8,7 +8,12 @@ import { RelationSet } from '../../src/core/schema';
 import { adapterManifestPath, checkAdapters, readAdapterManifest } from '../../src/node/adapters';
 import { textSha256 } from '../../src/node/provenance';
 
-const RS: RelationSet = { name: 'toy', directed: false, noRelation: 'none', labels: [{ name: 'founded' }, { name: 'located-in' }] };
+const RS: RelationSet = {
+  name: 'toy',
+  directed: false,
+  noRelation: 'none',
+  labels: [{ name: 'founded' }, { name: 'located-in' }],
+};
 
 describe('adapter manifests', () => {
   let dir: string;
@@ -27,8 +32,18 @@ describe('adapter manifests', () => {
       kind: 'relation-lens-lora',
       version: 1,
       adapter: 'a.gguf',
-      base: { path: '/models/base.gguf', size: statSync(model).size, sha256: sha, chatTemplate: 'ChatML' },
-      relationSet: { name: 'toy', sha256: textSha256(JSON.stringify(RS)), labels: ['founded', 'located-in'], noRelation: 'none' },
+      base: {
+        path: '/models/base.gguf',
+        size: statSync(model).size,
+        sha256: sha,
+        chatTemplate: 'ChatML',
+      },
+      relationSet: {
+        name: 'toy',
+        sha256: textSha256(JSON.stringify(RS)),
+        labels: ['founded', 'located-in'],
+        noRelation: 'none',
+      },
       template: { name: 'default', sha256: 'x' },
       answers: 'codes',
     };
@@ -43,29 +58,69 @@ describe('adapter manifests', () => {
   });
 
   it('the same base and relation set pass; another template or answer form is a warning', async () => {
-    assert.deepEqual(await checkAdapters([{ path: adapter() }], { modelPath: model, relationSet: RS, template: { name: 'default' }, answers: 'codes' }), []);
-    const w = await checkAdapters([{ path: adapter() }], { modelPath: model, relationSet: { ...RS, labels: [{ name: 'founded', description: 'x founded y' }, { name: 'located-in' }] }, template: { name: 'rag4re' }, answers: 'names' });
+    assert.deepEqual(
+      await checkAdapters([{ path: adapter() }], {
+        modelPath: model,
+        relationSet: RS,
+        template: { name: 'default' },
+        answers: 'codes',
+      }),
+      [],
+    );
+    const w = await checkAdapters([{ path: adapter() }], {
+      modelPath: model,
+      relationSet: {
+        ...RS,
+        labels: [{ name: 'founded', description: 'x founded y' }, { name: 'located-in' }],
+      },
+      template: { name: 'rag4re' },
+      answers: 'names',
+    });
     assert.equal(w.length, 3);
     assert.match(w[0]!, /descriptions differ/);
     assert.match(w[1]!, /trained with the template default, this run uses rag4re/);
-    assert.match(w[2]!, /trained to answer with codes, this run asks for names \(pass --answers codes\)/);
+    assert.match(
+      w[2]!,
+      /trained to answer with codes, this run asks for names \(pass --answers codes\)/,
+    );
   });
 
   it('another base model (same size, other bytes) is refused, naming both', async () => {
-    await assert.rejects(checkAdapters([{ path: adapter() }], { modelPath: other, relationSet: RS }), (e: Error) => {
-      assert.match(e.message, /a\.manifest\.json: LoRA adapter .*a\.gguf was trained on the base model base\.gguf \(sha256 [0-9a-f]{12}…\), not on .*other\.gguf \(sha256 [0-9a-f]{12}…\)/);
-      return true;
-    });
+    await assert.rejects(
+      checkAdapters([{ path: adapter() }], { modelPath: other, relationSet: RS }),
+      (e: Error) => {
+        assert.match(
+          e.message,
+          /a\.manifest\.json: LoRA adapter .*a\.gguf was trained on the base model base\.gguf \(sha256 [0-9a-f]{12}…\), not on .*other\.gguf \(sha256 [0-9a-f]{12}…\)/,
+        );
+        return true;
+      },
+    );
   });
 
   it('another relation set is refused, naming both', async () => {
-    await assert.rejects(checkAdapters([{ path: adapter() }], { modelPath: model, relationSet: { ...RS, name: 'semeval', labels: [{ name: 'Cause-Effect' }] } }), /was trained for the relation set toy \(2 labels \+ none\), not for semeval \(1 labels \+ none\)/);
+    await assert.rejects(
+      checkAdapters([{ path: adapter() }], {
+        modelPath: model,
+        relationSet: { ...RS, name: 'semeval', labels: [{ name: 'Cause-Effect' }] },
+      }),
+      /was trained for the relation set toy \(2 labels \+ none\), not for semeval \(1 labels \+ none\)/,
+    );
   });
 
   it('an unreadable manifest is an error naming it; an adapter without one loads as it is', async () => {
     const bad = path.join(dir, 'bad.gguf');
     writeFileSync(adapterManifestPath(bad), '{"kind": ');
-    await assert.rejects(checkAdapters([{ path: bad }], { modelPath: model }), /bad\.manifest\.json: the adapter's manifest is not valid JSON/);
-    assert.deepEqual(await checkAdapters([{ path: path.join(dir, 'plain.gguf') }], { modelPath: model, relationSet: RS }), []);
+    await assert.rejects(
+      checkAdapters([{ path: bad }], { modelPath: model }),
+      /bad\.manifest\.json: the adapter's manifest is not valid JSON/,
+    );
+    assert.deepEqual(
+      await checkAdapters([{ path: path.join(dir, 'plain.gguf') }], {
+        modelPath: model,
+        relationSet: RS,
+      }),
+      [],
+    );
   });
 });

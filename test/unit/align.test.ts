@@ -1,8 +1,22 @@
 /** Alignment of generated triples (LMRC): the seed's failure cases and the lenient line parser. */
 import { strict as assert } from 'node:assert';
-import { RelationAligner, TextEmbedder, entityIndex, normalizeName, parseTriples } from '../../src/core/pipelines/align';
+import {
+  RelationAligner,
+  TextEmbedder,
+  entityIndex,
+  normalizeName,
+  parseTriples,
+} from '../../src/core/pipelines/align';
 
-const DOCRED_SOME = ['country', 'located in the administrative territorial entity', 'date of birth', 'place of birth', 'member of sports team', 'publication date', 'author'];
+const DOCRED_SOME = [
+  'country',
+  'located in the administrative territorial entity',
+  'date of birth',
+  'place of birth',
+  'member of sports team',
+  'publication date',
+  'author',
+];
 
 /**
  * A real (if simple) text embedder for the θ logic: character-trigram counts. It gives
@@ -26,7 +40,8 @@ describe('alignment (LMRC)', () => {
     const aligner = new RelationAligner(DOCRED_SOME);
 
     it('a "-" copied from the input pair format is dropped as a placeholder, not mapped', async () => {
-      for (const s of ['-', ' - ', '--', '—']) assert.deepEqual(await aligner.align(s), { label: null, reason: 'placeholder' });
+      for (const s of ['-', ' - ', '--', '—'])
+        assert.deepEqual(await aligner.align(s), { label: null, reason: 'placeholder' });
     });
 
     it('None and its variants mean "no relation"', async () => {
@@ -38,7 +53,11 @@ describe('alignment (LMRC)', () => {
     });
 
     it('exact and normalized names (case, underscores, punctuation, spaces)', async () => {
-      assert.deepEqual(await aligner.align('country'), { label: 'country', how: 'exact', score: 1 });
+      assert.deepEqual(await aligner.align('country'), {
+        label: 'country',
+        how: 'exact',
+        score: 1,
+      });
       const cases: Array<[string, string]> = [
         ['Country', 'country'],
         ['COUNTRY ', 'country'],
@@ -46,7 +65,8 @@ describe('alignment (LMRC)', () => {
         ['Date-of-Birth', 'date of birth'],
         ['place  of birth.', 'place of birth'],
       ];
-      for (const [s, want] of cases) assert.deepEqual(await aligner.align(s), { label: want, how: 'normalized', score: 1 }, s);
+      for (const [s, want] of cases)
+        assert.deepEqual(await aligner.align(s), { label: want, how: 'normalized', score: 1 }, s);
     });
 
     it('near-miss relation names map by fuzzy ratio; unrelated names are out of set', async () => {
@@ -59,15 +79,25 @@ describe('alignment (LMRC)', () => {
     });
 
     it('out-of-set names map by embedding similarity at or above θ, and are dropped below', async () => {
-      const withEmb = new RelationAligner(DOCRED_SOME, { embedder: trigramEmbedder, theta: 0.55, fuzzyThreshold: 0 });
+      const withEmb = new RelationAligner(DOCRED_SOME, {
+        embedder: trigramEmbedder,
+        theta: 0.55,
+        fuzzyThreshold: 0,
+      });
       const m = await withEmb.align('birth date');
       assert.equal(m.label, 'date of birth');
       assert.equal(m.label !== null && m.how, 'semantic');
       assert.ok(m.label !== null && m.score >= 0.55);
       const low = await withEmb.align('banana');
       assert.equal(low.label, null);
-      assert.ok('reason' in low && low.reason === 'out-of-set' && low.best && low.best.score < 0.55);
-      const strict = new RelationAligner(DOCRED_SOME, { embedder: trigramEmbedder, theta: 0.99, fuzzyThreshold: 0 });
+      assert.ok(
+        'reason' in low && low.reason === 'out-of-set' && low.best && low.best.score < 0.55,
+      );
+      const strict = new RelationAligner(DOCRED_SOME, {
+        embedder: trigramEmbedder,
+        theta: 0.99,
+        fuzzyThreshold: 0,
+      });
       assert.equal((await strict.align('birth date')).label, null);
     });
 
@@ -114,7 +144,11 @@ describe('alignment (LMRC)', () => {
       assert.equal(tie.id, null);
       assert.equal(tie.id === null && tie.reason, 'ambiguous');
       assert.equal(idx.match('Paris').id, null);
-      assert.equal(entityIndex([{ id: 'a', name: 'Barack Obama' }], 0).match('Barak Obama').id, null, 'threshold 0 disables fuzzy matching');
+      assert.equal(
+        entityIndex([{ id: 'a', name: 'Barack Obama' }], 0).match('Barak Obama').id,
+        null,
+        'threshold 0 disables fuzzy matching',
+      );
     });
 
     it('two entities with the same name are ambiguous, not guessed', () => {
@@ -164,7 +198,16 @@ describe('alignment (LMRC)', () => {
     });
 
     it('a fourth field of sentence numbers is evidence; a fourth field that is not numbers stays in the relation', () => {
-      const { triples, bad } = parseTriples(['(Alice| place of birth| Paris| 0, 3)', '(A| r| B| [2,1,2])', '(A| r| B| sentences 4 5)', '(A| r|x| B)', '(A| r| B| 0,)', '(A| r| 1990)'].join('\n'));
+      const { triples, bad } = parseTriples(
+        [
+          '(Alice| place of birth| Paris| 0, 3)',
+          '(A| r| B| [2,1,2])',
+          '(A| r| B| sentences 4 5)',
+          '(A| r|x| B)',
+          '(A| r| B| 0,)',
+          '(A| r| 1990)',
+        ].join('\n'),
+      );
       assert.deepEqual(
         triples.map((t) => [t.head, t.relation, t.tail, t.evidence]),
         [
@@ -180,7 +223,8 @@ describe('alignment (LMRC)', () => {
     });
 
     it('never throws on garbage', () => {
-      for (const s of ['', '\u0000\u0001', ')))(((', '|||', '('.repeat(10000), 'a\r\nb\rc']) assert.doesNotThrow(() => parseTriples(s));
+      for (const s of ['', '\u0000\u0001', ')))(((', '|||', '('.repeat(10000), 'a\r\nb\rc'])
+        assert.doesNotThrow(() => parseTriples(s));
     });
   });
 });

@@ -1,12 +1,25 @@
 /** Curation logic of the editor (pure core): merging predictions, decisions, review queue, gold diff, line columns. */
 import { strict as assert } from 'node:assert';
 import fc from 'fast-check';
-import { curate, evidenceQuotes, mergePredictions, reviewQueue, tripleViews } from '../../src/core/curation';
-import { decodedColumns, textRangesToColumns, topLevelStringSpan } from '../../src/core/editor/jsonLine';
+import {
+  curate,
+  evidenceQuotes,
+  mergePredictions,
+  reviewQueue,
+  tripleViews,
+} from '../../src/core/curation';
+import {
+  decodedColumns,
+  textRangesToColumns,
+  topLevelStringSpan,
+} from '../../src/core/editor/jsonLine';
 import { serializeRecord } from '../../src/core/formats/canonical';
 import { RelRecord, validateRecord } from '../../src/core/schema';
 import { RecordLineCache, lineDecorations } from '../../src/core/editor/lineDecorations';
-import { HostMessageSchema as HostMessage, RequestSchema as WebviewRequest } from '../../src/protocol/webview';
+import {
+  HostMessageSchema as HostMessage,
+  RequestSchema as WebviewRequest,
+} from '../../src/protocol/webview';
 
 const REC: RelRecord = {
   id: 's1',
@@ -29,7 +42,13 @@ describe('curation (core)', () => {
         { head: 'e2', tail: 'e1', label: 'Member-Collection', source: 'model', status: 'rejected' },
       ],
     };
-    const extracted: RelRecord = { ...REC, relations: [{ head: 'e1', tail: 'e2', label: 'Component-Whole', source: 'model', score: 0.9 }], meta: { extraction: { model: 'm' } } };
+    const extracted: RelRecord = {
+      ...REC,
+      relations: [
+        { head: 'e1', tail: 'e2', label: 'Component-Whole', source: 'model', score: 0.9 },
+      ],
+      meta: { extraction: { model: 'm' } },
+    };
     const m = mergePredictions(current, extracted, [['e1', 'e2']]);
     assert.deepEqual(
       m.relations.map((r) => [r.label, r.source, r.status]),
@@ -45,23 +64,65 @@ describe('curation (core)', () => {
     assert.deepEqual(mergePredictions(m, extracted, [['e1', 'e2']]), m);
   });
 
-  it('accept, reject and edit make the relation the curator\'s and keep what the model said', () => {
-    const rec: RelRecord = { ...REC, relations: [...REC.relations, { head: 'e1', tail: 'e2', label: 'Other', source: 'model', status: 'pending', score: 0.4 }] };
+  it("accept, reject and edit make the relation the curator's and keep what the model said", () => {
+    const rec: RelRecord = {
+      ...REC,
+      relations: [
+        ...REC.relations,
+        { head: 'e1', tail: 'e2', label: 'Other', source: 'model', status: 'pending', score: 0.4 },
+      ],
+    };
     const a = curate(rec, 1, { kind: 'accept' });
-    assert.deepEqual(a.relations[1], { head: 'e1', tail: 'e2', label: 'Other', source: 'human', status: 'accepted', score: 0.4, meta: { predictedBy: 'model' } });
+    assert.deepEqual(a.relations[1], {
+      head: 'e1',
+      tail: 'e2',
+      label: 'Other',
+      source: 'human',
+      status: 'accepted',
+      score: 0.4,
+      meta: { predictedBy: 'model' },
+    });
     assert.equal(curate(rec, 1, { kind: 'reject' }).relations[1]!.status, 'rejected');
     const e = curate(rec, 1, { kind: 'edit', label: 'Component-Whole' });
-    assert.deepEqual(e.relations[1], { head: 'e1', tail: 'e2', label: 'Component-Whole', source: 'human', status: 'accepted', score: 0.4, meta: { predictedBy: 'model', predictedLabel: 'Other' } });
+    assert.deepEqual(e.relations[1], {
+      head: 'e1',
+      tail: 'e2',
+      label: 'Component-Whole',
+      source: 'human',
+      status: 'accepted',
+      score: 0.4,
+      meta: { predictedBy: 'model', predictedLabel: 'Other' },
+    });
     assert.deepEqual(rec.relations[1]!.status, 'pending', 'the input record is not mutated');
     assert.throws(() => curate(rec, 5, { kind: 'accept' }), /no relation 5/);
   });
 
   it('the review queue lists undecided predictions, least confident first', () => {
-    const r = (id: string, scores: Array<number | null>, status?: 'accepted'): { line: number; record: RelRecord } => ({
+    const r = (
+      id: string,
+      scores: Array<number | null>,
+      status?: 'accepted',
+    ): { line: number; record: RelRecord } => ({
       line: Number(id),
-      record: { ...REC, id, relations: scores.map((s) => ({ head: 'e1', tail: 'e2', label: 'Other', source: 'model' as const, score: s, ...(status ? { status } : {}) })) },
+      record: {
+        ...REC,
+        id,
+        relations: scores.map((s) => ({
+          head: 'e1',
+          tail: 'e2',
+          label: 'Other',
+          source: 'model' as const,
+          score: s,
+          ...(status ? { status } : {}),
+        })),
+      },
     });
-    const q = reviewQueue([r('0', [0.9, 0.1]), r('1', [null]), r('2', [0.05], 'accepted'), r('3', [0.5])]);
+    const q = reviewQueue([
+      r('0', [0.9, 0.1]),
+      r('1', [null]),
+      r('2', [0.05], 'accepted'),
+      r('3', [0.5]),
+    ]);
     assert.deepEqual(
       q.map((x) => [x.line, x.relation, x.score]),
       [
@@ -104,7 +165,9 @@ describe('curation (core)', () => {
       ['gold'],
     );
     assert.deepEqual(
-      tripleViews({ ...REC, meta: { extraction: { model: 'm', noRelation: [['e1', 'e2']] } } }).map((v) => v.status),
+      tripleViews({ ...REC, meta: { extraction: { model: 'm', noRelation: [['e1', 'e2']] } } }).map(
+        (v) => v.status,
+      ),
       ['missing'],
       'extracted, and the model found no relation',
     );
@@ -113,18 +176,28 @@ describe('curation (core)', () => {
 
 describe('evidence quotes (core)', () => {
   it('quotes the evidence sentences by number, shortened; unknown sentence ids are skipped', () => {
-    const text = 'Alice was born in Paris. ' + 'She moved to London, where she worked for many years as an engineer at a large company. ' + 'The end.';
+    const text =
+      'Alice was born in Paris. ' +
+      'She moved to London, where she worked for many years as an engineer at a large company. ' +
+      'The end.';
     const a = text.indexOf('She');
     const b = text.indexOf('The end');
     const r: RelRecord = {
       id: 'd',
       text,
-      sentences: [{ start: 0, end: a - 1 }, { start: a, end: b - 1 }, { start: b, end: text.length }],
+      sentences: [
+        { start: 0, end: a - 1 },
+        { start: a, end: b - 1 },
+        { start: b, end: text.length },
+      ],
       entities: [],
       relations: [],
     };
     const q = evidenceQuotes(r, { head: 'e0', tail: 'e1', label: 'x', evidence: [0, 1, 7] }, 40);
-    assert.deepEqual(q, ['[0] Alice was born in Paris.', '[1] She moved to London, where she worked f…']);
+    assert.deepEqual(q, [
+      '[0] Alice was born in Paris.',
+      '[1] She moved to London, where she worked f…',
+    ]);
     assert.equal(q[1]!.length, 40 + 4);
     assert.deepEqual(evidenceQuotes(r, { head: 'e0', tail: 'e1', label: 'x' }), []);
   });
@@ -141,7 +214,10 @@ describe('JSON line columns (core)', () => {
 
   it('maps mention offsets to the raw columns through escapes', () => {
     const line = serializeRecord(REC);
-    const [k, h] = textRangesToColumns(line, REC.entities.map((e) => e.mentions[0]!))!;
+    const [k, h] = textRangesToColumns(
+      line,
+      REC.entities.map((e) => e.mentions[0]!),
+    )!;
     assert.equal(line.slice(k!.start, k!.end), 'kitchen');
     assert.equal(line.slice(h!.start, h!.end), 'house');
   });
@@ -164,7 +240,20 @@ describe('JSON line columns (core)', () => {
 
 describe('editor line decorations (core)', () => {
   it('triples with their marks and score, mention columns that show the entity names', () => {
-    const rec: RelRecord = { ...REC, relations: [...REC.relations, { head: 'e1', tail: 'e2', label: 'Component-Whole', source: 'model', score: 0.8765, status: 'pending' }] };
+    const rec: RelRecord = {
+      ...REC,
+      relations: [
+        ...REC.relations,
+        {
+          head: 'e1',
+          tail: 'e2',
+          label: 'Component-Whole',
+          source: 'model',
+          score: 0.8765,
+          status: 'pending',
+        },
+      ],
+    };
     const line = serializeRecord(rec);
     const d = lineDecorations(line, new RecordLineCache(10), 'Other')!;
     assert.deepEqual(
@@ -178,7 +267,11 @@ describe('editor line decorations (core)', () => {
         [1, 'house'],
       ],
     );
-    const accepted = lineDecorations(serializeRecord(curate(rec, 1, { kind: 'accept' })), new RecordLineCache(10), 'Other')!;
+    const accepted = lineDecorations(
+      serializeRecord(curate(rec, 1, { kind: 'accept' })),
+      new RecordLineCache(10),
+      'Other',
+    )!;
     assert.deepEqual(
       accepted.triples.map((t) => t.text),
       ['✓ kitchen —Component-Whole→ house 0.88 ✔'],
@@ -189,7 +282,14 @@ describe('editor line decorations (core)', () => {
     const cache = new RecordLineCache(2);
     assert.equal(lineDecorations('', cache), null);
     assert.equal(lineDecorations('{"id": 1', cache), null);
-    assert.equal(lineDecorations('{"id":"x","text":"a","entities":[],"relations":[{"head":"q","tail":"r","label":"L"}]}', cache), null, 'semantically invalid');
+    assert.equal(
+      lineDecorations(
+        '{"id":"x","text":"a","entities":[],"relations":[{"head":"q","tail":"r","label":"L"}]}',
+        cache,
+      ),
+      null,
+      'semantically invalid',
+    );
     const a = serializeRecord(REC);
     assert.equal(cache.get(a), cache.get(a), 'a line is parsed once');
   });
@@ -197,12 +297,40 @@ describe('editor line decorations (core)', () => {
 
 describe('webview protocol', () => {
   it('accepts the requests of the panel and refuses anything else', () => {
-    assert.ok(WebviewRequest.safeParse({ type: 'request', id: 1, method: 'getState', params: {} }).success);
-    assert.ok(WebviewRequest.safeParse({ type: 'request', id: 2, method: 'setRag', params: { index: 'idx', k: 5 } }).success);
-    assert.ok(!WebviewRequest.safeParse({ type: 'request', id: 3, method: 'setRag', params: { index: 'idx', k: 0 } }).success);
-    assert.ok(!WebviewRequest.safeParse({ type: 'request', id: 4, method: 'runShell', params: {} }).success);
-    assert.ok(!WebviewRequest.safeParse({ type: 'request', method: 'getState', params: {} }).success, 'no id');
-    assert.ok(!WebviewRequest.safeParse({ type: 'request', id: 5, method: 'renderPrompt', params: { template: { name: 'x', instruction: 1, input: '', output: '' } } }).success);
+    assert.ok(
+      WebviewRequest.safeParse({ type: 'request', id: 1, method: 'getState', params: {} }).success,
+    );
+    assert.ok(
+      WebviewRequest.safeParse({
+        type: 'request',
+        id: 2,
+        method: 'setRag',
+        params: { index: 'idx', k: 5 },
+      }).success,
+    );
+    assert.ok(
+      !WebviewRequest.safeParse({
+        type: 'request',
+        id: 3,
+        method: 'setRag',
+        params: { index: 'idx', k: 0 },
+      }).success,
+    );
+    assert.ok(
+      !WebviewRequest.safeParse({ type: 'request', id: 4, method: 'runShell', params: {} }).success,
+    );
+    assert.ok(
+      !WebviewRequest.safeParse({ type: 'request', method: 'getState', params: {} }).success,
+      'no id',
+    );
+    assert.ok(
+      !WebviewRequest.safeParse({
+        type: 'request',
+        id: 5,
+        method: 'renderPrompt',
+        params: { template: { name: 'x', instruction: 1, input: '', output: '' } },
+      }).success,
+    );
     assert.ok(HostMessage.safeParse({ type: 'response', id: 1, ok: false, error: 'nope' }).success);
     assert.ok(!HostMessage.safeParse({ type: 'response', id: 1, ok: 'yes', result: 1 }).success);
   });

@@ -19,19 +19,27 @@ import { RecordLineCache, lineDecorations } from '../../src/core/editor/lineDeco
 import { readJsonArray } from '../../src/core/io/jsonArray';
 import { isInsideFolder } from '../../src/node/files';
 import { RequestSchema } from '../../src/protocol/webview';
-import { appendLines, lockOutput, lockPath, openRecordOutput, scanForResume } from '../../src/node/output';
+import {
+  appendLines,
+  lockOutput,
+  lockPath,
+  openRecordOutput,
+  scanForResume,
+} from '../../src/node/output';
 import { SAMPLE, cli, knnArgs, knnScratch } from '../helpers/cli';
 import { dataset, requireShared } from '../helpers/shared';
 import { DEFAULT_TEMPLATE } from '../../src/core/prompts/builtin';
 
 const sha = async (f: string) => (await fs.readFile(f)).toString('base64');
-const recordLine = (id: string, extra: Partial<RelRecord> = {}) => JSON.stringify({ id, text: 'a b', entities: [], relations: [], ...extra });
+const recordLine = (id: string, extra: Partial<RelRecord> = {}) =>
+  JSON.stringify({ id, text: 'a b', entities: [], relations: [], ...extra });
 
 describe('data safety (issue 10)', function () {
   this.timeout(120_000);
   let dir: string;
   let index: string;
-  const knn = (input: string, out: string, ...more: string[]) => cli(...knnArgs(index, input, out, ...more));
+  const knn = (input: string, out: string, ...more: string[]) =>
+    cli(...knnArgs(index, input, out, ...more));
 
   before(() => ({ dir, index } = knnScratch('rl-safety-')));
   after(() => rmSync(dir, { recursive: true, force: true }));
@@ -81,7 +89,9 @@ describe('data safety (issue 10)', function () {
       // The curator accepts the last prediction and saves in an editor that adds no final newline.
       const lines = (await fs.readFile(out, 'utf8')).trimEnd().split('\n');
       const last = JSON.parse(lines[3]!) as RelRecord;
-      last.relations = [{ head: 'e1', tail: 'e2', label: 'Cause-Effect', source: 'human', status: 'accepted' }];
+      last.relations = [
+        { head: 'e1', tail: 'e2', label: 'Cause-Effect', source: 'human', status: 'accepted' },
+      ];
       lines[3] = JSON.stringify(last);
       const curated = lines.join('\n');
       await fs.writeFile(out, curated);
@@ -90,7 +100,10 @@ describe('data safety (issue 10)', function () {
       assert.match(r.err, /resumed: 4 record/);
       const after = await fs.readFile(out, 'utf8');
       assert.ok(after.startsWith(curated + '\n'), 'the curated lines are kept byte for byte');
-      const ids = after.trimEnd().split('\n').map((l) => (JSON.parse(l) as RelRecord).id);
+      const ids = after
+        .trimEnd()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as RelRecord).id);
       assert.equal(ids.length, 12);
       assert.equal(new Set(ids).size, 12);
     });
@@ -159,10 +172,23 @@ describe('data safety (issue 10)', function () {
       const out = path.join(dir, 'locked.jsonl');
       const sleeper = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
       try {
-        await fs.writeFile(lockPath(out), JSON.stringify({ pid: sleeper.pid, host: (await import('node:os')).hostname(), started: 'earlier', command: 'extract other' }));
+        await fs.writeFile(
+          lockPath(out),
+          JSON.stringify({
+            pid: sleeper.pid,
+            host: (await import('node:os')).hostname(),
+            started: 'earlier',
+            command: 'extract other',
+          }),
+        );
         const r = knn(SAMPLE, out);
         assert.equal(r.code, 1);
-        assert.match(r.err, new RegExp(`another run is writing this file \\(pid ${sleeper.pid}, started earlier: extract other\\)`));
+        assert.match(
+          r.err,
+          new RegExp(
+            `another run is writing this file \\(pid ${sleeper.pid}, started earlier: extract other\\)`,
+          ),
+        );
         await assert.rejects(fs.stat(out), 'nothing was written');
       } finally {
         sleeper.kill();
@@ -176,7 +202,10 @@ describe('data safety (issue 10)', function () {
     it('in-process: the second lock of one output fails until the first is released', async () => {
       const out = path.join(dir, 'lock2.jsonl');
       const release = await lockOutput(out, 'first');
-      await assert.rejects(lockOutput(out, 'second'), /another run is writing this file \(pid \d+, started \S+: first\)/);
+      await assert.rejects(
+        lockOutput(out, 'second'),
+        /another run is writing this file \(pid \d+, started \S+: first\)/,
+      );
       await release();
       const again = await lockOutput(out, 'third');
       await again();
@@ -185,9 +214,13 @@ describe('data safety (issue 10)', function () {
 
   describe('5. SemEval importer', () => {
     it('a block without its Comment: line and blank line does not swallow the next record', async () => {
-      const text = '1\t"The <e1>a</e1> b <e2>c</e2>."\nOther\n2\t"The <e1>d</e1> e <e2>f</e2>."\nCause-Effect(e1,e2)\nComment:\n\n';
+      const text =
+        '1\t"The <e1>a</e1> b <e2>c</e2>."\nOther\n2\t"The <e1>d</e1> e <e2>f</e2>."\nCause-Effect(e1,e2)\nComment:\n\n';
       const r = await importSemEval(linesOfText(text), 'x.txt');
-      assert.deepEqual(r.records.map((x) => x.id), ['semeval-1', 'semeval-2']);
+      assert.deepEqual(
+        r.records.map((x) => x.id),
+        ['semeval-1', 'semeval-2'],
+      );
       assert.ok(r.diagnostics.some((d) => d.line === 3 && /missing blank line/.test(d.message)));
     });
 
@@ -209,9 +242,22 @@ describe('data safety (issue 10)', function () {
     const deep = (n: number) => '{"a":'.repeat(n) + '1' + '}'.repeat(n);
     it('validate and import report the deep record with file:line; the other records go on; extract processes them', async () => {
       const file = path.join(dir, 'deep.jsonl');
-      const rec = (id: string) => JSON.parse(recordLine(id, { text: 'The a and the b.', entities: [{ id: 'e1', name: 'a', type: null, mentions: [{ start: 4, end: 5 }] }, { id: 'e2', name: 'b', type: null, mentions: [{ start: 14, end: 15 }] }], pairs: [['e1', 'e2']] })) as RelRecord;
+      const rec = (id: string) =>
+        JSON.parse(
+          recordLine(id, {
+            text: 'The a and the b.',
+            entities: [
+              { id: 'e1', name: 'a', type: null, mentions: [{ start: 4, end: 5 }] },
+              { id: 'e2', name: 'b', type: null, mentions: [{ start: 14, end: 15 }] },
+            ],
+            pairs: [['e1', 'e2']],
+          }),
+        ) as RelRecord;
       const deepLine = JSON.stringify(rec('deep')).replace(/}$/, `,"meta":${deep(10_000)}}`);
-      await fs.writeFile(file, [JSON.stringify(rec('r1')), deepLine, JSON.stringify(rec('r3'))].join('\n') + '\n');
+      await fs.writeFile(
+        file,
+        [JSON.stringify(rec('r1')), deepLine, JSON.stringify(rec('r3'))].join('\n') + '\n',
+      );
       assert.ok(maxJsonDepth(deepLine) > 10_000);
       let r = cli('validate', file);
       assert.equal(r.code, 3);
@@ -220,23 +266,55 @@ describe('data safety (issue 10)', function () {
       assert.equal(r.code, 3, r.err);
       assert.doesNotMatch(r.err, /Maximum call stack/);
       const out = path.join(dir, 'deep-pred.jsonl');
-      r = cli('extract', file, '--relations', path.join(dir, 'semeval.json'), '--mode', 'knn', '--rag', index, '-o', out);
+      r = cli(
+        'extract',
+        file,
+        '--relations',
+        path.join(dir, 'semeval.json'),
+        '--mode',
+        'knn',
+        '--rag',
+        index,
+        '-o',
+        out,
+      );
       assert.equal(r.code, 3, r.err);
-      assert.deepEqual((await fs.readFile(out, 'utf8')).trim().split('\n').map((l) => (JSON.parse(l) as RelRecord).id), ['r1', 'r3']);
+      assert.deepEqual(
+        (await fs.readFile(out, 'utf8'))
+          .trim()
+          .split('\n')
+          .map((l) => (JSON.parse(l) as RelRecord).id),
+        ['r1', 'r3'],
+      );
     });
-    before(async () => fs.writeFile(path.join(dir, 'semeval.json'), JSON.stringify(SEMEVAL_RELATIONS)));
+    before(async () =>
+      fs.writeFile(path.join(dir, 'semeval.json'), JSON.stringify(SEMEVAL_RELATIONS)),
+    );
   });
 
   describe('8. GBNF literals', () => {
     it('control characters become hex escapes llama.cpp knows (no \\f or \\b)', () => {
-      assert.equal(gbnfLiteral('a\fb\bc\u0001"\\\n\t\u007f'), '"a\\x0cb\\x08c\\x01\\"\\\\\\n\\t\\x7f"');
-      assert.throws(() => gbnfLiteral('bad\ud800'), /the label "bad\\ud800" cannot be used in a grammar: it contains a lone UTF-16 surrogate/);
+      assert.equal(
+        gbnfLiteral('a\fb\bc\u0001"\\\n\t\u007f'),
+        '"a\\x0cb\\x08c\\x01\\"\\\\\\n\\t\\x7f"',
+      );
+      assert.throws(
+        () => gbnfLiteral('bad\ud800'),
+        /the label "bad\\ud800" cannot be used in a grammar: it contains a lone UTF-16 surrogate/,
+      );
     });
   });
 
   describe('9. outputs are checked before any work', () => {
     it('-o /dev/full is refused at once (before the model), not read into memory', function () {
-      const r = cli('extract', SAMPLE, '--model', path.join(dir, 'no-such-model.gguf'), '-o', '/dev/full');
+      const r = cli(
+        'extract',
+        SAMPLE,
+        '--model',
+        path.join(dir, 'no-such-model.gguf'),
+        '-o',
+        '/dev/full',
+      );
       assert.equal(r.code, 1);
       assert.match(r.err, /\/dev\/full: not a regular file/);
       assert.doesNotMatch(r.err, /no-such-model/);
@@ -251,13 +329,22 @@ describe('data safety (issue 10)', function () {
 
     it('a read-only output folder is refused before the model loads', async function () {
       if (process.getuid?.() === 0) {
-        console.log('    SKIP: running as root (permissions do not apply); the read-only mount test in test/faults covers it');
+        console.log(
+          '    SKIP: running as root (permissions do not apply); the read-only mount test in test/faults covers it',
+        );
         return this.skip();
       }
       const ro = path.join(dir, 'ro');
       await fs.mkdir(ro);
       await fs.chmod(ro, 0o555);
-      const r = cli('extract', SAMPLE, '--model', path.join(dir, 'no-such-model.gguf'), '-o', path.join(ro, 'p.jsonl'));
+      const r = cli(
+        'extract',
+        SAMPLE,
+        '--model',
+        path.join(dir, 'no-such-model.gguf'),
+        '-o',
+        path.join(ro, 'p.jsonl'),
+      );
       await fs.chmod(ro, 0o755);
       assert.equal(r.code, 1);
       assert.match(r.err, /not writable/);
@@ -283,7 +370,18 @@ describe('data safety (issue 10)', function () {
       requireShared(this, gold);
       const empty = path.join(dir, 'empty.json');
       await fs.writeFile(empty, '[]\n');
-      const r = cli('eval', '--metric', 'docred', '--gold', gold, '--rel-info', dataset('redocred', 'rel_info.json'), '--pred', empty, '--json');
+      const r = cli(
+        'eval',
+        '--metric',
+        'docred',
+        '--gold',
+        gold,
+        '--rel-info',
+        dataset('redocred', 'rel_info.json'),
+        '--pred',
+        empty,
+        '--json',
+      );
       assert.equal(r.code, 0, r.err);
       const j = JSON.parse(r.out) as { f1: number; recall: number };
       assert.equal(j.f1, 0);
@@ -296,22 +394,43 @@ describe('data safety (issue 10)', function () {
       const out = path.join(dir, 'wrong-format.jsonl');
       const r = cli('import', '--from', 'finre', SAMPLE, '-o', out);
       assert.equal(r.code, 1, r.err);
-      assert.match(r.err, /no record could be read as finre \(\d+ unit\(s\) skipped\); the file looks like semeval \(--from semeval\); nothing was written/);
+      assert.match(
+        r.err,
+        /no record could be read as finre \(\d+ unit\(s\) skipped\); the file looks like semeval \(--from semeval\); nothing was written/,
+      );
       await assert.rejects(fs.stat(out));
       // the older name still works for import
-      assert.match(cli('import', '--format', 'finre', SAMPLE, '-o', out).err, /the file looks like semeval \(--from semeval\)/);
+      assert.match(
+        cli('import', '--format', 'finre', SAMPLE, '-o', out).err,
+        /the file looks like semeval \(--from semeval\)/,
+      );
     });
 
     it('one option names the input format everywhere: --from (import, validate, export, extract, extract-doc, index build, train-lora), and the messages say so', async () => {
-      for (const cmd of [['import'], ['validate'], ['export'], ['extract'], ['extract-doc'], ['index', 'build'], ['train-lora']]) {
+      for (const cmd of [
+        ['import'],
+        ['validate'],
+        ['export'],
+        ['extract'],
+        ['extract-doc'],
+        ['index', 'build'],
+        ['train-lora'],
+      ]) {
         const help = cli(...cmd, '--help').out;
-        assert.match(help, /--from <format>\s+input format \(detected when omitted\)/, `${cmd.join(' ')} --help`);
+        assert.match(
+          help,
+          /--from <format>\s+input format \(detected when omitted\)/,
+          `${cmd.join(' ')} --help`,
+        );
       }
       const odd = path.join(dir, 'odd.dat');
       await fs.writeFile(odd, 'nothing any importer knows\n');
       const r = cli('validate', odd);
       assert.equal(r.code, 1);
-      assert.match(r.err, /odd\.dat: cannot tell the format of this file; pass --from FORMAT \(one of: jsonl, semeval,/);
+      assert.match(
+        r.err,
+        /odd\.dat: cannot tell the format of this file; pass --from FORMAT \(one of: jsonl, semeval,/,
+      );
     });
   });
 
@@ -322,7 +441,10 @@ describe('data safety (issue 10)', function () {
       const out = path.join(dir, 'prose.jsonl');
       const r = knn(prose, out);
       assert.equal(r.code, 1);
-      assert.match(r.err, /prose\.txt: this looks like plain text without entity annotations; `relation-lens extract-doc` finds the entities/);
+      assert.match(
+        r.err,
+        /prose\.txt: this looks like plain text without entity annotations; `relation-lens extract-doc` finds the entities/,
+      );
       await assert.rejects(fs.stat(out), 'no empty output is left behind');
     });
 
@@ -337,13 +459,32 @@ describe('data safety (issue 10)', function () {
 
     it('eval warns when the predictions cover part of the gold, and --only-predicted scores that part', async () => {
       const few = path.join(dir, 'few.txt');
-      await fs.writeFile(few, (await fs.readFile(SAMPLE, 'utf8')).split('\n').slice(0, 4 * 3).join('\n') + '\n');
+      await fs.writeFile(
+        few,
+        (await fs.readFile(SAMPLE, 'utf8'))
+          .split('\n')
+          .slice(0, 4 * 3)
+          .join('\n') + '\n',
+      );
       const preds = path.join(dir, 'few-answers.txt');
       assert.equal(cli('export', '--format', 'semeval', few, '-o', preds).code, 0);
       let r = cli('eval', '--metric', 'semeval', '--gold', SAMPLE, '--pred', preds);
       assert.equal(r.code, 0, r.err);
-      assert.match(r.out, /warning: 9 of 12 key example\(s\) have no prediction: they count as misses in recall.*--only-predicted/);
-      r = cli('eval', '--metric', 'semeval', '--gold', SAMPLE, '--pred', preds, '--only-predicted', '--json');
+      assert.match(
+        r.out,
+        /warning: 9 of 12 key example\(s\) have no prediction: they count as misses in recall.*--only-predicted/,
+      );
+      r = cli(
+        'eval',
+        '--metric',
+        'semeval',
+        '--gold',
+        SAMPLE,
+        '--pred',
+        preds,
+        '--only-predicted',
+        '--json',
+      );
       assert.equal(r.code, 0, r.err);
       const j = JSON.parse(r.out) as { f1: number; counts: { answer: number }; warnings: string[] };
       assert.equal(j.counts.answer, 3);
@@ -360,8 +501,20 @@ describe('data safety (issue 10)', function () {
 
   describe('11. prompts', () => {
     it('the default prompt lists the no-relation label once, in extraction and in SFT export alike', () => {
-      const record: RelRecord = { id: 'x', text: 'The a and the b.', entities: [{ id: 'e1', name: 'a', type: null, mentions: [{ start: 4, end: 5 }] }, { id: 'e2', name: 'b', type: null, mentions: [{ start: 14, end: 15 }] }], relations: [], pairs: [['e1', 'e2']] };
-      const p = pairPrompt(record, record.entities[0]!, record.entities[1]!, { relationSet: SEMEVAL_RELATIONS, template: DEFAULT_TEMPLATE });
+      const record: RelRecord = {
+        id: 'x',
+        text: 'The a and the b.',
+        entities: [
+          { id: 'e1', name: 'a', type: null, mentions: [{ start: 4, end: 5 }] },
+          { id: 'e2', name: 'b', type: null, mentions: [{ start: 14, end: 15 }] },
+        ],
+        relations: [],
+        pairs: [['e1', 'e2']],
+      };
+      const p = pairPrompt(record, record.entities[0]!, record.entities[1]!, {
+        relationSet: SEMEVAL_RELATIONS,
+        template: DEFAULT_TEMPLATE,
+      });
       assert.equal(p.user.match(/^- Other\b/gm)?.length, 1, p.user);
       const sft = exportSftChat([record], DEFAULT_TEMPLATE, SEMEVAL_RELATIONS);
       assert.equal(sft.match(/- Other: /g)?.length, 1, sft);
@@ -371,27 +524,61 @@ describe('data safety (issue 10)', function () {
   describe('readers', () => {
     it('a missing opening brace in a JSON array is reported and reading goes on (it looped, allocating without end)', () => {
       const r = readJsonArray('[{"a":1},"b":2},{"c":3}]', 'x.json');
-      assert.deepEqual(r.elements.map((e) => e.value), [{ a: 1 }, { c: 3 }]);
+      assert.deepEqual(
+        r.elements.map((e) => e.value),
+        [{ a: 1 }, { c: 3 }],
+      );
       assert.ok(r.diagnostics.some((d) => d.severity === 'error' && d.line === 1));
     });
 
     it('content after a premature end of the array is reported, not dropped silently', () => {
       const r = readJsonArray('[{"a":[1]]},\n{"c":3}]', 'x.json');
-      assert.ok(r.diagnostics.some((d) => d.severity === 'error'), JSON.stringify(r.diagnostics));
+      assert.ok(
+        r.diagnostics.some((d) => d.severity === 'error'),
+        JSON.stringify(r.diagnostics),
+      );
       const q = readJsonArray('[{"a":1}]\n{"b":2}]', 'y.json');
-      assert.deepEqual(q.elements.map((e) => e.value), [{ a: 1 }]);
-      assert.ok(q.diagnostics.some((d) => d.line === 2 && /after the end of the JSON array/.test(d.message)));
+      assert.deepEqual(
+        q.elements.map((e) => e.value),
+        [{ a: 1 }],
+      );
+      assert.ok(
+        q.diagnostics.some(
+          (d) => d.line === 2 && /after the end of the JSON array/.test(d.message),
+        ),
+      );
     });
   });
 
   describe('VS Code side: hover and webview', () => {
     it('hover Markdown escapes every string from the file: no links, commands or icons of its own; bad numbers do not throw', () => {
-      const evil = '[Accept](command:relationLens.acceptRelation?%5B%7B%22uri%22%3A%22file%3A%2F%2F%2Fother%22%7D%5D) $(alert) <img src=x>';
+      const evil =
+        '[Accept](command:relationLens.acceptRelation?%5B%7B%22uri%22%3A%22file%3A%2F%2F%2Fother%22%7D%5D) $(alert) <img src=x>';
       const record = {
         id: evil,
         text: 'The a and the b.',
-        entities: [{ id: 'e1', name: 'a', type: null, mentions: [{ start: 4, end: 5 }] }, { id: 'e2', name: 'b', type: null, mentions: [{ start: 14, end: 15 }] }],
-        relations: [{ head: 'e1', tail: 'e2', label: 'Cause-Effect', source: 'model' as const, score: 0.5, meta: { model: evil, top: [[evil, 'x'], ['Other', 0.25]], neighbours: [evil], adapters: [evil] } }],
+        entities: [
+          { id: 'e1', name: 'a', type: null, mentions: [{ start: 4, end: 5 }] },
+          { id: 'e2', name: 'b', type: null, mentions: [{ start: 14, end: 15 }] },
+        ],
+        relations: [
+          {
+            head: 'e1',
+            tail: 'e2',
+            label: 'Cause-Effect',
+            source: 'model' as const,
+            score: 0.5,
+            meta: {
+              model: evil,
+              top: [
+                [evil, 'x'],
+                ['Other', 0.25],
+              ],
+              neighbours: [evil],
+              adapters: [evil],
+            },
+          },
+        ],
         pairs: [['e1', 'e2']] as Array<[string, string]>,
       };
       const line = JSON.stringify(record);
@@ -406,9 +593,19 @@ describe('data safety (issue 10)', function () {
     });
 
     it('the webview protocol has no way to name a file to evaluate', () => {
-      const ok = RequestSchema.safeParse({ type: 'request', id: 1, method: 'evaluate', params: {} });
+      const ok = RequestSchema.safeParse({
+        type: 'request',
+        id: 1,
+        method: 'evaluate',
+        params: {},
+      });
       assert.ok(ok.success);
-      const bad = RequestSchema.safeParse({ type: 'request', id: 1, method: 'evaluate', params: { predictions: '/etc/passwd' } });
+      const bad = RequestSchema.safeParse({
+        type: 'request',
+        id: 1,
+        method: 'evaluate',
+        params: { predictions: '/etc/passwd' },
+      });
       assert.ok(!bad.success);
     });
 
@@ -445,7 +642,10 @@ describe('data safety (issue 10)', function () {
 
     it('appendLines keeps invalid UTF-8 bytes of the existing file and adds the missing newline', async () => {
       const f = path.join(dir, 'side.relations.jsonl');
-      const old = Buffer.concat([Buffer.from(recordLine('a') + '\n'), Buffer.from([0xff, 0xfe, 0x41])]);
+      const old = Buffer.concat([
+        Buffer.from(recordLine('a') + '\n'),
+        Buffer.from([0xff, 0xfe, 0x41]),
+      ]);
       await fs.writeFile(f, old);
       await appendLines(f, [recordLine('b')]);
       const now = await fs.readFile(f);

@@ -11,15 +11,30 @@ import * as path from 'node:path';
 import { AbortError } from '../../src/core/ports';
 import { RelationAligner } from '../../src/core/pipelines/align';
 import { DocumentOptions, extractDocument } from '../../src/core/pipelines/document';
-import { groundMentions, mergeEntities, parseEntityList, proposeEntities, splitSentences } from '../../src/core/pipelines/entities';
-import { FILTER_FORMAT, filterCurve, parsePairFilter, trainPairFilter } from '../../src/core/pipelines/pairFilter';
+import {
+  groundMentions,
+  mergeEntities,
+  parseEntityList,
+  proposeEntities,
+  splitSentences,
+} from '../../src/core/pipelines/entities';
+import {
+  FILTER_FORMAT,
+  filterCurve,
+  parsePairFilter,
+  trainPairFilter,
+} from '../../src/core/pipelines/pairFilter';
 import { RelRecord, RelationSet, candidatePairs, validateRecord } from '../../src/core/schema';
 import { LlamaEngine } from '../../src/engine/llama';
 import { loadRecords } from '../../src/node/load';
 import { TensorType, llamaModel, writeGguf } from '../fixtures/gguf';
 import { smolLM2 } from '../helpers/models';
 import { dataset, requireShared } from '../helpers/shared';
-import { LMRC_EVIDENCE_TEMPLATE, LMRC_RC_TEMPLATE, LMRC_TEMPLATE } from '../../src/core/prompts/builtin';
+import {
+  LMRC_EVIDENCE_TEMPLATE,
+  LMRC_RC_TEMPLATE,
+  LMRC_TEMPLATE,
+} from '../../src/core/prompts/builtin';
 import { answerGrammar, planBatches, windowText } from '../../src/core/pipelines/docPlan';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -32,7 +47,12 @@ const SMALL_SET: RelationSet = {
   name: 'small',
   noRelation: null,
   directed: true,
-  labels: [{ name: 'place of birth' }, { name: 'employer' }, { name: 'located in' }, { name: 'country' }],
+  labels: [
+    { name: 'place of birth' },
+    { name: 'employer' },
+    { name: 'located in' },
+    { name: 'country' },
+  ],
 };
 
 /** A short document in the canonical format, built from sentences and entity names. */
@@ -57,7 +77,12 @@ function doc(id: string, sentences: string[], entities: Array<[string, string]>)
 
 const ALICE = doc(
   'alice',
-  ['Alice Smith was born in Paris.', 'She works for Acme Corp.', 'Acme Corp is based in London.', 'London is the capital of England.'],
+  [
+    'Alice Smith was born in Paris.',
+    'She works for Acme Corp.',
+    'Acme Corp is based in London.',
+    'London is the capital of England.',
+  ],
   [
     ['Alice Smith', 'PER'],
     ['Paris', 'LOC'],
@@ -109,9 +134,19 @@ describe('document-level RE (LMRC)', function () {
     });
 
     it('a file that is not a filter is refused with its name', () => {
-      assert.throws(() => parsePairFilter('{"a":', 'bad.json'), /bad\.json: not a pair filter \(invalid JSON/);
-      assert.throws(() => parsePairFilter('{"format":"other"}', 'x.json'), /x\.json: not a Relation Lens pair filter/);
-      assert.throws(() => parsePairFilter(JSON.stringify({ format: FILTER_FORMAT, featuresVersion: 1 }), 'y.json'), /y\.json: invalid pair filter: .*bias/);
+      assert.throws(
+        () => parsePairFilter('{"a":', 'bad.json'),
+        /bad\.json: not a pair filter \(invalid JSON/,
+      );
+      assert.throws(
+        () => parsePairFilter('{"format":"other"}', 'x.json'),
+        /x\.json: not a Relation Lens pair filter/,
+      );
+      assert.throws(
+        () =>
+          parsePairFilter(JSON.stringify({ format: FILTER_FORMAT, featuresVersion: 1 }), 'y.json'),
+        /y\.json: invalid pair filter: .*bias/,
+      );
     });
   });
 
@@ -154,14 +189,32 @@ describe('document-level RE (LMRC)', function () {
     });
 
     it('window text marks what was left out', () => {
-      assert.equal(windowText(ALICE, [1, 3]), '… She works for Acme Corp. … London is the capital of England.');
-      assert.equal(windowText(ALICE, [0, 1]), 'Alice Smith was born in Paris. She works for Acme Corp. …');
-      assert.equal(windowText(ALICE, [1, 3], true), '… [1] She works for Acme Corp. … [3] London is the capital of England.');
+      assert.equal(
+        windowText(ALICE, [1, 3]),
+        '… She works for Acme Corp. … London is the capital of England.',
+      );
+      assert.equal(
+        windowText(ALICE, [0, 1]),
+        'Alice Smith was born in Paris. She works for Acme Corp. …',
+      );
+      assert.equal(
+        windowText(ALICE, [1, 3], true),
+        '… [1] She works for Acme Corp. … [3] London is the capital of England.',
+      );
     });
 
     it('numbered batches (evidence) show the whole document with its sentence numbers', async () => {
-      const { batches } = await planBatches(ALICE, candidatePairs(ALICE).slice(0, 2), 2, () => true, true);
-      assert.equal(batches[0]!.text, '[0] Alice Smith was born in Paris. [1] She works for Acme Corp. [2] Acme Corp is based in London. [3] London is the capital of England.');
+      const { batches } = await planBatches(
+        ALICE,
+        candidatePairs(ALICE).slice(0, 2),
+        2,
+        () => true,
+        true,
+      );
+      assert.equal(
+        batches[0]!.text,
+        '[0] Alice Smith was born in Paris. [1] She works for Acme Corp. [2] Acme Corp is based in London. [3] London is the capital of England.',
+      );
       assert.equal(batches[0]!.window, undefined);
     });
   });
@@ -179,14 +232,26 @@ describe('document-level RE (LMRC)', function () {
     });
 
     it('reads the entity list leniently: a truncated list keeps its complete items; garbage is malformed', () => {
-      assert.deepEqual(parseEntityList('{"entities": [{"name": "Paris", "type": "LOC"}]}'), { items: [{ name: 'Paris', type: 'LOC' }], malformed: false });
-      const cut = parseEntityList('{"entities": [{"name": "A \\"B\\"", "type": "PER"}, {"name": "C", "type": "ORG"}, {"name": "A \\"B\\"", "type": "PER"}, {"name": "Wars');
-      assert.deepEqual(cut, { items: [{ name: 'A "B"', type: 'PER' }, { name: 'C', type: 'ORG' }], malformed: false });
+      assert.deepEqual(parseEntityList('{"entities": [{"name": "Paris", "type": "LOC"}]}'), {
+        items: [{ name: 'Paris', type: 'LOC' }],
+        malformed: false,
+      });
+      const cut = parseEntityList(
+        '{"entities": [{"name": "A \\"B\\"", "type": "PER"}, {"name": "C", "type": "ORG"}, {"name": "A \\"B\\"", "type": "PER"}, {"name": "Wars',
+      );
+      assert.deepEqual(cut, {
+        items: [
+          { name: 'A "B"', type: 'PER' },
+          { name: 'C', type: 'ORG' },
+        ],
+        malformed: false,
+      });
       assert.equal(parseEntityList('I think the entities are Paris and London.').malformed, true);
     });
 
     it('grounds names exactly, normalized and fuzzily to exact offsets; unknown names are reported, not invented', () => {
-      const text = 'Barack Obama visited Honolulu. OBAMA met Michelle Obama in 臺灣. Annual reports mention Ann.';
+      const text =
+        'Barack Obama visited Honolulu. OBAMA met Michelle Obama in 臺灣. Annual reports mention Ann.';
       const span = { start: 0, end: text.length };
       const g = groundMentions(text, span, [
         { name: 'Barack Obama', type: 'PER' },
@@ -205,7 +270,10 @@ describe('document-level RE (LMRC)', function () {
         g.ungrounded.map((u) => u.name),
         ['Paris'],
       );
-      assert.ok(!g.mentions.some((m) => m.name === 'Ann' && m.start === text.indexOf('Annual')), '"Ann" is not grounded inside "Annual"');
+      assert.ok(
+        !g.mentions.some((m) => m.name === 'Ann' && m.start === text.indexOf('Annual')),
+        '"Ann" is not grounded inside "Annual"',
+      );
       const sentences = splitSentences(text);
       const entities = mergeEntities(text, g.mentions, sentences);
       const rec = { id: 't', text, entities, relations: [], sentences };
@@ -233,9 +301,18 @@ describe('document-level RE (LMRC)', function () {
     });
     before(async () => {
       dir = mkdtempSync(path.join(tmpdir(), 'rl-doc-'));
-      const m = llamaModel({ vocab: 259, embd: 64, layers: 2, ff: 128, heads: 4, headsKv: 2, context: 8192 }, TensorType.F32, 7);
+      const m = llamaModel(
+        { vocab: 259, embd: 64, layers: 2, ff: 128, heads: 4, headsKv: 2, context: 8192 },
+        TensorType.F32,
+        7,
+      );
       await writeGguf(path.join(dir, 'tiny.gguf'), m.metadata, m.tensors);
-      engine = await LlamaEngine.open({ modelPath: path.join(dir, 'tiny.gguf'), contextSize: 2048, parallel: 2, threads: 2 });
+      engine = await LlamaEngine.open({
+        modelPath: path.join(dir, 'tiny.gguf'),
+        contextSize: 2048,
+        parallel: 2,
+        threads: 2,
+      });
     });
     after(async () => {
       await engine?.dispose();
@@ -254,7 +331,10 @@ describe('document-level RE (LMRC)', function () {
       assert.equal(report.truncatedOutputs, 0);
       assert.ok(report.triples >= 20, `every pair answered: ${report.triples}`);
       assert.equal(report.aligned.entity['exact'], 2 * report.triples);
-      assert.ok(report.promptTokens > 0 && report.reusedTokens > 0, 'later prompts reuse the document prefix');
+      assert.ok(
+        report.promptTokens > 0 && report.reusedTokens > 0,
+        'later prompts reuse the document prefix',
+      );
       const labels = new Set(SMALL_SET.labels.map((l) => l.name));
       assert.ok(record.relations.length >= 20);
       for (const r of record.relations) {
@@ -262,11 +342,18 @@ describe('document-level RE (LMRC)', function () {
         assert.equal(r.source, 'model');
         assert.ok(typeof r.meta?.['prompt'] === 'number');
       }
-      assert.ok(!record.relations.some((r) => r.source === 'gold'), 'gold relations are not copied into predictions');
+      assert.ok(
+        !record.relations.some((r) => r.source === 'gold'),
+        'gold relations are not copied into predictions',
+      );
     });
 
     it('with the None answer (lmrc template), None lines become no relation', async () => {
-      const { record, report } = await extractDocument(engine, ALICE, base({ template: LMRC_TEMPLATE, none: true }));
+      const { record, report } = await extractDocument(
+        engine,
+        ALICE,
+        base({ template: LMRC_TEMPLATE, none: true }),
+      );
       assert.equal(report.malformedLines, 0);
       assert.ok(report.triples >= 20);
       // Under the grammar every triple is either None or an aligned relation; nothing is dropped.
@@ -277,7 +364,11 @@ describe('document-level RE (LMRC)', function () {
     });
 
     it('unconstrained output (a remote or grammar-less engine) never crashes the run; malformed lines are counted', async () => {
-      const { record, report } = await extractDocument(engine, ALICE, base({ constrain: false, maxRelationsPerPair: 1 }));
+      const { record, report } = await extractDocument(
+        engine,
+        ALICE,
+        base({ constrain: false, maxRelationsPerPair: 1 }),
+      );
       assert.ok(validateRecord(record).ok);
       assert.equal(report.prompts, 7);
       assert.equal(report.outputLines, report.triples + report.malformedLines);
@@ -287,13 +378,21 @@ describe('document-level RE (LMRC)', function () {
     });
 
     it('a document longer than the context is processed in windows, and the relations say so', async () => {
-      const small = await LlamaEngine.open({ modelPath: path.join(dir, 'tiny.gguf'), contextSize: 1024, parallel: 1, threads: 2 });
+      const small = await LlamaEngine.open({
+        modelPath: path.join(dir, 'tiny.gguf'),
+        contextSize: 1024,
+        parallel: 1,
+        threads: 2,
+      });
       try {
         const long = doc(
           'long',
           [
             'Alice Smith was born in Paris.',
-            ...Array.from({ length: 12 }, (_, i) => `Filler sentence number ${i} talks about nothing in particular at all.`),
+            ...Array.from(
+              { length: 12 },
+              (_, i) => `Filler sentence number ${i} talks about nothing in particular at all.`,
+            ),
             'She works for Acme Corp.',
           ],
           [
@@ -307,30 +406,64 @@ describe('document-level RE (LMRC)', function () {
         assert.equal(report.errors.length, 0, report.errors.join('; '));
         assert.ok(record.relations.length > 0);
         assert.ok(record.relations.every((r) => Array.isArray(r.meta?.['window'])));
-        assert.match(String((record.meta?.['extraction'] as { note?: string }).note), /long document/);
+        assert.match(
+          String((record.meta?.['extraction'] as { note?: string }).note),
+          /long document/,
+        );
       } finally {
         await small.dispose();
       }
     });
 
-    it('the per-prompt grammar is accepted by llama.cpp and only admits the prompt\'s pairs', async () => {
-      const g = answerGrammar([['A', 'B'], ['B', 'C']], ['x', 'y z'], 2);
+    it("the per-prompt grammar is accepted by llama.cpp and only admits the prompt's pairs", async () => {
+      const g = answerGrammar(
+        [
+          ['A', 'B'],
+          ['B', 'C'],
+        ],
+        ['x', 'y z'],
+        2,
+      );
       assert.match(g, /^root ::= p0 p1$/m);
-      const out = await engine.withPrompt({ user: 'go' }, (s) => s.generateWithGrammar({ gbnf: g }, 200));
+      const out = await engine.withPrompt({ user: 'go' }, (s) =>
+        s.generateWithGrammar({ gbnf: g }, 200),
+      );
       assert.match(out.text, /^(\(A\| (x|y z)\| B\)\n){1,2}(\(B\| (x|y z)\| C\)\n){1,2}$/);
       assert.equal(out.truncated, false);
     });
 
     it('with evidence, a relation line ends with sentence numbers the prompt shows, a None line with none', async () => {
-      const g = answerGrammar([['A', 'B'], ['B', 'C']], ['x', 'None'], 1, [0, 2, 11]);
+      const g = answerGrammar(
+        [
+          ['A', 'B'],
+          ['B', 'C'],
+        ],
+        ['x', 'None'],
+        1,
+        [0, 2, 11],
+      );
       for (let i = 0; i < 3; i++) {
-        const out = await engine.withPrompt({ user: `go ${i}` }, (s) => s.generateWithGrammar({ gbnf: g }, 200));
-        assert.match(out.text, /^\(A\| (x\| B\| (0|2|11)(, (0|2|11)){0,4}|None\| B)\)\n\(B\| (x\| C\| (0|2|11)(, (0|2|11)){0,4}|None\| C)\)\n$/);
+        const out = await engine.withPrompt({ user: `go ${i}` }, (s) =>
+          s.generateWithGrammar({ gbnf: g }, 200),
+        );
+        assert.match(
+          out.text,
+          /^\(A\| (x\| B\| (0|2|11)(, (0|2|11)){0,4}|None\| B)\)\n\(B\| (x\| C\| (0|2|11)(, (0|2|11)){0,4}|None\| C)\)\n$/,
+        );
       }
       // Without None (this random model's greedy choice would be None everywhere): every line is a relation.
       // Three entities (6 pairs, one line each) keep it short: this byte-level model spells every character.
       const small: RelRecord = { ...ALICE, entities: ALICE.entities.slice(0, 3), relations: [] };
-      const { record, report } = await extractDocument(engine, small, base({ template: LMRC_EVIDENCE_TEMPLATE, none: false, evidence: true, maxRelationsPerPair: 1 }));
+      const { record, report } = await extractDocument(
+        engine,
+        small,
+        base({
+          template: LMRC_EVIDENCE_TEMPLATE,
+          none: false,
+          evidence: true,
+          maxRelationsPerPair: 1,
+        }),
+      );
       assert.equal(report.malformedLines, 0);
       assert.equal(report.evidenceIgnored, 0);
       assert.equal(record.relations.length, 6);
@@ -346,14 +479,20 @@ describe('document-level RE (LMRC)', function () {
 
     it('proposes entities in raw text with a JSON-schema grammar and grounds them (or reports them)', async () => {
       const text = 'Alice Smith was born in Paris. She works for Acme Corp.';
-      const { record, report } = await proposeEntities(engine, 'note.txt', text, { types: ['PER', 'LOC', 'ORG'] });
+      const { record, report } = await proposeEntities(engine, 'note.txt', text, {
+        types: ['PER', 'LOC', 'ORG'],
+      });
       const v = validateRecord(record);
       assert.ok(v.ok, v.ok ? '' : v.problems.join('; '));
       assert.equal(report.chunks, 1);
       assert.equal(report.malformedOutputs, 0, 'the schema grammar yields JSON');
       const grounded = Object.values(report.grounded).reduce((a, b) => a + b, 0);
-      assert.ok(grounded + report.ungrounded.length >= report.proposed - 1, 'every proposal is grounded or reported');
-      for (const e of record.entities) for (const m of e.mentions) assert.equal(text.slice(m.start, m.end), m.name ?? e.name);
+      assert.ok(
+        grounded + report.ungrounded.length >= report.proposed - 1,
+        'every proposal is grounded or reported',
+      );
+      for (const e of record.entities)
+        for (const m of e.mentions) assert.equal(text.slice(m.start, m.end), m.name ?? e.name);
     });
 
     it('stops promptly when aborted', async () => {
@@ -371,7 +510,12 @@ describe('document-level RE (LMRC)', function () {
     };
     before(async function () {
       requireShared(this, DEV, TEST, REL_INFO);
-      if (!existsSync(CLI)) assert.equal(spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'build.mjs')], { cwd: ROOT }).status, 0);
+      if (!existsSync(CLI))
+        assert.equal(
+          spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'build.mjs')], { cwd: ROOT })
+            .status,
+          0,
+        );
       dir = mkdtempSync(path.join(tmpdir(), 'rl-doc-cli-'));
       const dev = JSON.parse(await fs.readFile(DEV, 'utf8')) as unknown[];
       const test = JSON.parse(await fs.readFile(TEST, 'utf8')) as unknown[];
@@ -384,28 +528,67 @@ describe('document-level RE (LMRC)', function () {
 
     it('train-filter writes a filter; bench filter --json prints the curve and the 95 % point', () => {
       const filter = path.join(dir, 'filter.json');
-      let r = run('train-filter', '--train', path.join(dir, 'train.json'), '--epochs', '3', '-o', filter);
+      let r = run(
+        'train-filter',
+        '--train',
+        path.join(dir, 'train.json'),
+        '--epochs',
+        '3',
+        '-o',
+        filter,
+      );
       assert.equal(r.code, 0, r.err);
       assert.match(r.err, /trained on 54 document\(s\).*\n.*held-out document/);
-      r = run('bench', 'filter', '--filter', filter, '--gold', path.join(dir, 'test.json'), '--json');
+      r = run(
+        'bench',
+        'filter',
+        '--filter',
+        filter,
+        '--gold',
+        path.join(dir, 'test.json'),
+        '--json',
+      );
       assert.equal(r.code, 0, r.err);
       const j = JSON.parse(r.out);
       assert.ok(j.recall_at_95 >= 0.95);
       assert.ok(j.kept_fraction_at_95 > 0 && j.kept_fraction_at_95 < 1);
       assert.ok(Array.isArray(j.curve) && j.curve.length > 10);
       // The breakdown by sentence distance adds up to the totals and to the 95 % point.
-      const rows = j.by_sentence_distance_at_95 as Array<{ distance: string; pairs: number; goldPairs: number; kept: number; goldKept: number }>;
-      assert.deepEqual(rows.map((x) => x.distance), ['0', '1', '2', '3', '4+']);
-      const sum = (k: 'pairs' | 'goldPairs' | 'kept' | 'goldKept') => rows.reduce((a, x) => a + x[k], 0);
+      const rows = j.by_sentence_distance_at_95 as Array<{
+        distance: string;
+        pairs: number;
+        goldPairs: number;
+        kept: number;
+        goldKept: number;
+      }>;
+      assert.deepEqual(
+        rows.map((x) => x.distance),
+        ['0', '1', '2', '3', '4+'],
+      );
+      const sum = (k: 'pairs' | 'goldPairs' | 'kept' | 'goldKept') =>
+        rows.reduce((a, x) => a + x[k], 0);
       assert.equal(sum('pairs'), j.pairs);
       assert.equal(sum('goldPairs'), j.gold_pairs);
       assert.ok(Math.abs(sum('kept') / j.pairs - j.kept_fraction_at_95) < 1e-9);
       assert.ok(Math.abs(sum('goldKept') / j.gold_pairs - j.recall_at_95) < 1e-9);
       assert.ok(rows[0]!.goldPairs > 0, 'some related pairs share a sentence');
-      r = run('train-filter', '--train', path.join(dir, 'nope.json'), '-o', path.join(dir, 'nope-filter.json'));
+      r = run(
+        'train-filter',
+        '--train',
+        path.join(dir, 'nope.json'),
+        '-o',
+        path.join(dir, 'nope-filter.json'),
+      );
       assert.equal(r.code, 1);
       assert.match(r.err, /nope\.json/);
-      r = run('extract-doc', path.join(dir, 'one.json'), '--filter', path.join(dir, 'rel_info.json'), '-o', path.join(dir, 'x.jsonl'));
+      r = run(
+        'extract-doc',
+        path.join(dir, 'one.json'),
+        '--filter',
+        path.join(dir, 'rel_info.json'),
+        '-o',
+        path.join(dir, 'x.jsonl'),
+      );
       assert.equal(r.code, 1);
       assert.match(r.err, /rel_info\.json: not a Relation Lens pair filter/);
     });
@@ -413,12 +596,42 @@ describe('document-level RE (LMRC)', function () {
     it('extract-doc with SmolLM2-135M on a Re-DocRED document: JSONL, report and a submission that eval scores', async function () {
       const model = smolLM2(this);
       const filter = path.join(dir, 'filter.json');
-      if (!existsSync(filter)) assert.equal(run('train-filter', '--train', path.join(dir, 'train.json'), '--epochs', '3', '-o', filter).code, 0);
+      if (!existsSync(filter))
+        assert.equal(
+          run(
+            'train-filter',
+            '--train',
+            path.join(dir, 'train.json'),
+            '--epochs',
+            '3',
+            '-o',
+            filter,
+          ).code,
+          0,
+        );
       const out = path.join(dir, 'doc.jsonl');
       // A stricter keep-threshold than the filter's own keeps the run short on a busy machine.
-      let r = run('extract-doc', path.join(dir, 'one.json'), '--model', model, '--filter', filter, '--threshold', '0.1', '--k', '8', '--threads', '2', '-o', out);
+      let r = run(
+        'extract-doc',
+        path.join(dir, 'one.json'),
+        '--model',
+        model,
+        '--filter',
+        filter,
+        '--threshold',
+        '0.1',
+        '--k',
+        '8',
+        '--threads',
+        '2',
+        '-o',
+        out,
+      );
       assert.equal(r.code, 0, r.err);
-      assert.match(r.err, /candidate stage \(model, threshold 0\.1000\): \d+ pair\(s\) in, \d+ kept/);
+      assert.match(
+        r.err,
+        /candidate stage \(model, threshold 0\.1000\): \d+ pair\(s\) in, \d+ kept/,
+      );
       const recs = (await loadRecords(out)).records;
       assert.equal(recs.length, 1);
       const rel = JSON.parse(await fs.readFile(REL_INFO, 'utf8')) as Record<string, string>;
@@ -428,24 +641,69 @@ describe('document-level RE (LMRC)', function () {
       assert.equal(report.total.documents, 1);
       assert.ok(report.total.prompts > 0 && report.total.promptTokens > 0);
       assert.equal(report.total.pairsIn, report.documents[0].pairsIn);
-      r = run('eval', '--metric', 'docred', '--gold', path.join(dir, 'one.json'), '--pred', path.join(dir, 'doc.submission.json'), '--rel-info', REL_INFO, '--json');
+      r = run(
+        'eval',
+        '--metric',
+        'docred',
+        '--gold',
+        path.join(dir, 'one.json'),
+        '--pred',
+        path.join(dir, 'doc.submission.json'),
+        '--rel-info',
+        REL_INFO,
+        '--json',
+      );
       assert.equal(r.code, 0, r.err);
       const e = JSON.parse(r.out);
       assert.ok(e.f1 >= 0 && e.f1 <= 1);
       // The scorer read every relation of the record from the submission (it compared x with x before).
-      const sub = JSON.parse(await fs.readFile(path.join(dir, 'doc.submission.json'), 'utf8')) as unknown[];
+      const sub = JSON.parse(
+        await fs.readFile(path.join(dir, 'doc.submission.json'), 'utf8'),
+      ) as unknown[];
       const written = recs[0]!.relations.filter((x) => x.status !== 'rejected');
       assert.equal(sub.length, written.length);
       assert.equal(e.counts.predictions, written.length);
-      assert.equal(e.counts.distinct_predictions, new Set(written.map((x) => `${x.head}\u0000${x.tail}\u0000${x.label}`)).size);
+      assert.equal(
+        e.counts.distinct_predictions,
+        new Set(written.map((x) => `${x.head}\u0000${x.tail}\u0000${x.label}`)).size,
+      );
     });
 
     it('extract-doc --template lmrc-evidence: numbered sentences, evidence on the relations and in the submission', async function () {
       const model = smolLM2(this);
       const filter = path.join(dir, 'filter.json');
-      if (!existsSync(filter)) assert.equal(run('train-filter', '--train', path.join(dir, 'train.json'), '--epochs', '3', '-o', filter).code, 0);
+      if (!existsSync(filter))
+        assert.equal(
+          run(
+            'train-filter',
+            '--train',
+            path.join(dir, 'train.json'),
+            '--epochs',
+            '3',
+            '-o',
+            filter,
+          ).code,
+          0,
+        );
       const out = path.join(dir, 'ev.jsonl');
-      const r = run('extract-doc', path.join(dir, 'one.json'), '--model', model, '--filter', filter, '--threshold', '0.1', '--k', '8', '--threads', '2', '--template', 'lmrc-evidence', '-o', out);
+      const r = run(
+        'extract-doc',
+        path.join(dir, 'one.json'),
+        '--model',
+        model,
+        '--filter',
+        filter,
+        '--threshold',
+        '0.1',
+        '--k',
+        '8',
+        '--threads',
+        '2',
+        '--template',
+        'lmrc-evidence',
+        '-o',
+        out,
+      );
       assert.equal(r.code, 0, r.err);
       const rec = (await loadRecords(out)).records[0]!;
       const n = rec.sentences!.length;
@@ -453,12 +711,18 @@ describe('document-level RE (LMRC)', function () {
       assert.ok(rec.relations.length > 0, 'SmolLM2 answers relations here (it rarely says None)');
       let given = 0;
       for (const x of rec.relations) {
-        assert.ok(x.evidence && x.evidence.length >= 1, 'the grammar asks every relation line for evidence');
-        for (const e of x.evidence) assert.ok(Number.isInteger(e) && e >= 0 && e < n, `sentence ${e} of ${n}`);
+        assert.ok(
+          x.evidence && x.evidence.length >= 1,
+          'the grammar asks every relation line for evidence',
+        );
+        for (const e of x.evidence)
+          assert.ok(Number.isInteger(e) && e >= 0 && e < n, `sentence ${e} of ${n}`);
         given += x.evidence.length;
       }
       assert.ok(report.total.evidenceGiven >= given);
-      const sub = JSON.parse(await fs.readFile(path.join(dir, 'ev.submission.json'), 'utf8')) as Array<{ evidence?: number[] }>;
+      const sub = JSON.parse(
+        await fs.readFile(path.join(dir, 'ev.submission.json'), 'utf8'),
+      ) as Array<{ evidence?: number[] }>;
       assert.equal(sub.length, rec.relations.length);
       assert.ok(sub.every((x) => Array.isArray(x.evidence) && x.evidence.length >= 1));
     });
@@ -466,21 +730,47 @@ describe('document-level RE (LMRC)', function () {
     it('extract-doc on a plain .txt file: entities proposed by the model, then relations', async function () {
       const model = smolLM2(this);
       const txt = path.join(dir, 'note.txt');
-      await fs.writeFile(txt, 'Loud Tour was the fourth overall and third world concert tour by Barbadian recording artist Rihanna. It was launched in support of her fifth studio album Loud (2010). The tour began on June 4, 2011 in Baltimore, United States and concluded at The O2 Arena in London, United Kingdom.\n');
+      await fs.writeFile(
+        txt,
+        'Loud Tour was the fourth overall and third world concert tour by Barbadian recording artist Rihanna. It was launched in support of her fifth studio album Loud (2010). The tour began on June 4, 2011 in Baltimore, United States and concluded at The O2 Arena in London, United Kingdom.\n',
+      );
       const out = path.join(dir, 'note.jsonl');
-      const r = run('extract-doc', txt, '--model', model, '--rel-info', REL_INFO, '--threads', '2', '-o', out);
+      const r = run(
+        'extract-doc',
+        txt,
+        '--model',
+        model,
+        '--rel-info',
+        REL_INFO,
+        '--threads',
+        '2',
+        '-o',
+        out,
+      );
       assert.equal(r.code, 0, r.err);
       const recs = (await loadRecords(out)).records;
       assert.equal(recs.length, 1);
       assert.equal(recs[0]!.id, 'note.txt');
-      assert.ok(recs[0]!.entities.length >= 2, `entities: ${recs[0]!.entities.map((e) => e.name).join(', ')}`);
+      assert.ok(
+        recs[0]!.entities.length >= 2,
+        `entities: ${recs[0]!.entities.map((e) => e.name).join(', ')}`,
+      );
       const report = JSON.parse(await fs.readFile(path.join(dir, 'note.report.json'), 'utf8'));
       assert.equal(report.total.entityProposal.length, 1);
       const p = report.total.entityProposal[0];
       assert.ok(p.proposed >= 2);
-      assert.equal(p.grounded.exact, p.proposed, 'names are constrained to spans of the text, so all ground exactly');
+      assert.equal(
+        p.grounded.exact,
+        p.proposed,
+        'names are constrained to spans of the text, so all ground exactly',
+      );
       // What the user sees: the entities it found, and where every triple went.
-      assert.match(r.err, new RegExp(`entities found in note\\.txt \\(${recs[0]!.entities.length}\\): ${recs[0]!.entities[0]!.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+      assert.match(
+        r.err,
+        new RegExp(
+          `entities found in note\\.txt \\(${recs[0]!.entities.length}\\): ${recs[0]!.entities[0]!.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`,
+        ),
+      );
       assert.match(r.err, /\d+ triple\(s\): \d+ relation\(s\) written, \d+ None, \d+ repeated/);
     });
   });

@@ -11,13 +11,26 @@ import { ScriptedEngine } from '../helpers/scriptedEngine';
 import { LMRC_TEMPLATE } from '../../src/core/prompts/builtin';
 import { NONE_ANSWER } from '../../src/core/prompts/views';
 
-const rs: RelationSet = { name: 'geo', noRelation: null, directed: true, labels: [{ name: 'capital of' }, { name: 'country' }] };
+const rs: RelationSet = {
+  name: 'geo',
+  noRelation: null,
+  directed: true,
+  labels: [{ name: 'capital of' }, { name: 'country' }],
+};
 const text = 'Paris is the capital of France. Berlin is far from Paris.';
 const record: RelRecord = {
   id: 'doc',
   text,
   entities: [
-    { id: 'e1', name: 'Paris', type: 'LOC', mentions: [{ start: 0, end: 5 }, { start: 51, end: 56 }] },
+    {
+      id: 'e1',
+      name: 'Paris',
+      type: 'LOC',
+      mentions: [
+        { start: 0, end: 5 },
+        { start: 51, end: 56 },
+      ],
+    },
     { id: 'e2', name: 'France', type: 'LOC', mentions: [{ start: 24, end: 30 }] },
     { id: 'e3', name: 'Berlin', type: 'LOC', mentions: [{ start: 32, end: 38 }] },
   ],
@@ -47,19 +60,19 @@ describe('document pipeline: every alignment branch, by name (scripted engine)',
       none: true,
       k: 1,
       filter: { kind: 'none' },
-      aligner: new RelationAligner(rs.labels.map((l) => l.name), { noneWords: [NONE_ANSWER] }),
+      aligner: new RelationAligner(
+        rs.labels.map((l) => l.name),
+        { noneWords: [NONE_ANSWER] },
+      ),
       model: 'scripted',
     });
     const prompts = engine.prompts.length;
     assert.equal(prompts, 6, 'k = 1: one prompt per ordered pair');
     assert.equal(report.prompts, prompts);
-    assert.deepEqual(
-      out.relations.map((r) => [r.head, r.label, r.tail]).sort(),
-      [
-        ['e1', 'capital of', 'e2'],
-        ['e3', 'country', 'e2'],
-      ],
-    );
+    assert.deepEqual(out.relations.map((r) => [r.head, r.label, r.tail]).sort(), [
+      ['e1', 'capital of', 'e2'],
+      ['e3', 'country', 'e2'],
+    ]);
     assert.equal(report.relations, 2);
     // Each of the two valid triples is asked in one prompt and answered in all six.
     assert.equal(report.outsidePrompt, 2 * (prompts - 1));
@@ -67,14 +80,24 @@ describe('document pipeline: every alignment branch, by name (scripted engine)',
     assert.equal(report.dropped['head-no-match'], prompts);
     assert.equal(report.dropped['tail-no-match'], prompts);
     assert.equal(report.dropped['relation-out-of-set'], prompts);
-    assert.deepEqual(Object.keys(report.dropped).sort(), ['head-no-match', 'malformed-line', 'relation-out-of-set', 'same-entity', 'tail-no-match']);
+    assert.deepEqual(Object.keys(report.dropped).sort(), [
+      'head-no-match',
+      'malformed-line',
+      'relation-out-of-set',
+      'same-entity',
+      'tail-no-match',
+    ]);
     assert.equal(report.dropped['malformed-line'], prompts);
     assert.equal(report.noneAnswers, prompts);
     assert.equal(report.triples, 7 * prompts);
     assert.equal(report.malformedLines, prompts);
     // Every triple is accounted for: written, None, a repeat, or dropped for a named reason.
     assert.equal(report.duplicates, 2 * prompts - 2);
-    const dropped = Object.values(report.dropped).reduce((a, b) => a + b, 0) - report.dropped['malformed-line']!;
-    assert.equal(report.relations + report.noneAnswers + report.duplicates + dropped, report.triples);
+    const dropped =
+      Object.values(report.dropped).reduce((a, b) => a + b, 0) - report.dropped['malformed-line']!;
+    assert.equal(
+      report.relations + report.noneAnswers + report.duplicates + dropped,
+      report.triples,
+    );
   });
 });

@@ -14,11 +14,18 @@ describe('VS Code integration (@vscode/test-electron)', function () {
   it('activates in a real VS Code, registers its commands and validates the sample', async function () {
     const exe = process.env['VSCODE_EXECUTABLE'];
     if (!exe || !existsSync(exe)) {
-      console.log('    SKIP: no VS Code binary (set VSCODE_EXECUTABLE to run the @vscode/test-electron suite; the code-server end-to-end test covers this machine)');
+      console.log(
+        '    SKIP: no VS Code binary (set VSCODE_EXECUTABLE to run the @vscode/test-electron suite; the code-server end-to-end test covers this machine)',
+      );
       this.skip();
     }
     const { runTests } = await import('@vscode/test-electron');
-    const code = await runTests({ vscodeExecutablePath: exe, extensionDevelopmentPath: ROOT, extensionTestsPath: path.join(ROOT, 'test', 'integration', 'suite', 'index.js'), launchArgs: ['--disable-extensions', '--disable-workspace-trust'] });
+    const code = await runTests({
+      vscodeExecutablePath: exe,
+      extensionDevelopmentPath: ROOT,
+      extensionTestsPath: path.join(ROOT, 'test', 'integration', 'suite', 'index.js'),
+      launchArgs: ['--disable-extensions', '--disable-workspace-trust'],
+    });
     assert.equal(code, 0);
   });
 });

@@ -24,13 +24,24 @@ describe('engine process (out of the extension host)', function () {
   const logs: string[] = [];
 
   before(async () => {
-    assert.equal(spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'build.mjs')], { cwd: ROOT }).status, 0);
+    assert.equal(
+      spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'build.mjs')], { cwd: ROOT }).status,
+      0,
+    );
     dir = mkdtempSync(path.join(tmpdir(), 'rl-host-'));
     model = path.join(dir, 'tiny.gguf');
-    const m = llamaModel({ vocab: 259, embd: 64, layers: 2, ff: 128, heads: 4, headsKv: 2, context: 4096 }, TensorType.F32, 3);
+    const m = llamaModel(
+      { vocab: 259, embd: 64, layers: 2, ff: 128, heads: 4, headsKv: 2, context: 4096 },
+      TensorType.F32,
+      3,
+    );
     await writeGguf(model, m.metadata, m.tensors);
     sample = (await loadRecords(path.join(ROOT, 'samples', 'semeval-sample.txt'))).records;
-    client = new EngineClient({ hostPath: HOST, onCrash: (e) => crashes.push(e), log: (_l, m) => logs.push(m) });
+    client = new EngineClient({
+      hostPath: HOST,
+      onCrash: (e) => crashes.push(e),
+      log: (_l, m) => logs.push(m),
+    });
   });
   after(async () => {
     await client?.stop();
@@ -38,10 +49,17 @@ describe('engine process (out of the extension host)', function () {
   });
 
   /** Many distinct records, so that a job runs long enough to be cancelled or crashed midway. */
-  const many = () => Array.from({ length: 40 }, (_, i) => sample.map((r) => ({ ...r, id: `${r.id}-${i}` }))).flat();
+  const many = () =>
+    Array.from({ length: 40 }, (_, i) => sample.map((r) => ({ ...r, id: `${r.id}-${i}` }))).flat();
   const job = (records: RelRecord[]) => ({
     engine: { model, loras: [], threads: 2, parallel: 2, contextSize: 4096 },
-    job: { kind: 'sentence' as const, records, relationSet: SEMEVAL_RELATIONS, template: DEFAULT_TEMPLATE, mode: 'score' as const },
+    job: {
+      kind: 'sentence' as const,
+      records,
+      relationSet: SEMEVAL_RELATIONS,
+      template: DEFAULT_TEMPLATE,
+      mode: 'score' as const,
+    },
   });
 
   it('runs in its own process and answers typed requests', async () => {
@@ -52,7 +70,9 @@ describe('engine process (out of the extension host)', function () {
 
   it('extracts with a real GGUF model, streaming progress; every label is in the set', async () => {
     const progress: number[] = [];
-    const r = await client.request('extract', job(sample.slice(0, 4)), { onProgress: (p) => progress.push(p.done) });
+    const r = await client.request('extract', job(sample.slice(0, 4)), {
+      onProgress: (p) => progress.push(p.done),
+    });
     assert.equal(r.items.length, 4);
     assert.equal(r.engine.backend, 'CPU');
     assert.deepEqual(r.errors, []);
@@ -62,13 +82,23 @@ describe('engine process (out of the extension host)', function () {
     for (const it of r.items) {
       assert.ok(validateRecord(it.record).ok);
       assert.equal(it.pairs.length, 1);
-      for (const rel of it.record.relations.filter((x) => x.source === 'model')) assert.ok(labels.has(rel.label));
+      for (const rel of it.record.relations.filter((x) => x.source === 'model'))
+        assert.ok(labels.has(rel.label));
     }
   });
 
   it('refuses invalid requests with a clear error, and a bad model path with its name', async () => {
-    await assert.rejects(client.request('extract', { ...job(sample.slice(0, 1)), engine: { ...job([]).engine, model: path.join(dir, 'missing.gguf') } }), (e: Error) => e instanceof EngineRequestError && /missing\.gguf/.test(e.message));
-    await assert.rejects(client.request('extract', { bogus: true } as never), (e: Error) => e instanceof EngineRequestError && e.name === 'ProtocolError');
+    await assert.rejects(
+      client.request('extract', {
+        ...job(sample.slice(0, 1)),
+        engine: { ...job([]).engine, model: path.join(dir, 'missing.gguf') },
+      }),
+      (e: Error) => e instanceof EngineRequestError && /missing\.gguf/.test(e.message),
+    );
+    await assert.rejects(
+      client.request('extract', { bogus: true } as never),
+      (e: Error) => e instanceof EngineRequestError && e.name === 'ProtocolError',
+    );
   });
 
   it('cancellation stops the job in the engine', async () => {
@@ -83,7 +113,11 @@ describe('engine process (out of the extension host)', function () {
     });
     await assert.rejects(p, (e: Error) => e.name === 'AbortError');
     assert.ok(last < 100, `stopped after ${last} of 480 pairs`);
-    assert.equal((await client.request('ping', {})).pid, client.pid, 'the process survives a cancellation');
+    assert.equal(
+      (await client.request('ping', {})).pid,
+      client.pid,
+      'the process survives a cancellation',
+    );
   });
 
   it('a native crash fails the pending request with EngineCrashedError, and a restart brings the engine back', async () => {

@@ -1,11 +1,21 @@
 import { strict as assert } from 'node:assert';
-import { docGoldOf, evaluateDocRed, evaluateMicro, evaluateSemEval, parseAnswers, scoreDocRed, semevalAnswers, trainFacts } from '../../src/core/eval';
+import {
+  docGoldOf,
+  evaluateDocRed,
+  evaluateMicro,
+  evaluateSemEval,
+  parseAnswers,
+  scoreDocRed,
+  semevalAnswers,
+  trainFacts,
+} from '../../src/core/eval';
 import { RelRecord } from '../../src/core/schema';
 import { loadRecords } from '../../src/node/load';
 import { perturbDocRed, perturbSemEval } from '../helpers/perturb';
 import { dataset, requireShared } from '../helpers/shared';
 
-const close = (a: number, b: number, eps = 1e-9) => assert.ok(Math.abs(a - b) < eps, `${a} != ${b}`);
+const close = (a: number, b: number, eps = 1e-9) =>
+  assert.ok(Math.abs(a - b) < eps, `${a} != ${b}`);
 
 function pairRecord(id: string, label: string | null, head = 'e1'): RelRecord {
   return {
@@ -23,14 +33,38 @@ function pairRecord(id: string, label: string | null, head = 'e1'): RelRecord {
 describe('evaluation', () => {
   describe('micro (TACRED scorer semantics)', () => {
     it('hand-computed: P = R = F1 = 1/3, per-relation and confusion', () => {
-      const gold = [pairRecord('1', 'A'), pairRecord('2', 'B'), pairRecord('3', null), pairRecord('4', 'A')];
-      const pred = [pairRecord('1', 'A'), pairRecord('2', null), pairRecord('3', 'B'), pairRecord('4', 'B')];
+      const gold = [
+        pairRecord('1', 'A'),
+        pairRecord('2', 'B'),
+        pairRecord('3', null),
+        pairRecord('4', 'A'),
+      ];
+      const pred = [
+        pairRecord('1', 'A'),
+        pairRecord('2', null),
+        pairRecord('3', 'B'),
+        pairRecord('4', 'B'),
+      ];
       const r = evaluateMicro(gold, pred);
       close(r.precision, 1 / 3);
       close(r.recall, 1 / 3);
       close(r.f1, 1 / 3);
-      assert.deepEqual(r.per_relation['A'], { precision: 1, recall: 0.5, f1: 2 / 3, correct: 1, predicted: 1, gold: 2 });
-      assert.deepEqual(r.per_relation['B'], { precision: 0, recall: 0, f1: 0, correct: 0, predicted: 2, gold: 1 });
+      assert.deepEqual(r.per_relation['A'], {
+        precision: 1,
+        recall: 0.5,
+        f1: 2 / 3,
+        correct: 1,
+        predicted: 1,
+        gold: 2,
+      });
+      assert.deepEqual(r.per_relation['B'], {
+        precision: 0,
+        recall: 0,
+        f1: 0,
+        correct: 0,
+        predicted: 2,
+        gold: 1,
+      });
       assert.deepEqual(r.confusion.labels, ['A', 'B', 'no_relation']);
       // rows gold, columns predicted
       assert.deepEqual(r.confusion.matrix, [
@@ -51,7 +85,10 @@ describe('evaluation', () => {
       assert.ok(r.per_relation['A(e2,e1)']);
     });
     it('missing and unknown predictions are counted and reported', () => {
-      const r = evaluateMicro([pairRecord('1', 'A'), pairRecord('2', 'A')], [pairRecord('1', 'A'), pairRecord('9', 'A')]);
+      const r = evaluateMicro(
+        [pairRecord('1', 'A'), pairRecord('2', 'A')],
+        [pairRecord('1', 'A'), pairRecord('9', 'A')],
+      );
       close(r.precision, 0.5);
       close(r.recall, 0.5);
       assert.equal(r.warnings.length, 2);
@@ -84,7 +121,10 @@ describe('evaluation', () => {
       assert.equal(r.counts['skipped'], 1);
     });
     it('a relation never predicted has precision 0 even if predicted with the wrong direction', () => {
-      const r = evaluateSemEval(new Map([['1', 'Cause-Effect(e1,e2)']]), new Map([['1', 'Cause-Effect(e2,e1)']]));
+      const r = evaluateSemEval(
+        new Map([['1', 'Cause-Effect(e1,e2)']]),
+        new Map([['1', 'Cause-Effect(e2,e1)']]),
+      );
       assert.equal(r.per_relation['Cause-Effect']!.precision, 0);
       assert.equal(r.f1, 0);
     });
@@ -93,8 +133,14 @@ describe('evaluation', () => {
     });
     it('rejects ids that are not in the key, repeated ids and unknown labels, like the perl scorer', () => {
       assert.throws(() => evaluateSemEval(key, new Map([['77', 'Other']])), /bad ID: '77'/);
-      assert.throws(() => parseAnswers('1\tOther\n1\tOther\n', 'p.txt'), /p\.txt:2: id 1 is already defined/);
-      assert.throws(() => parseAnswers('1\tOther\n2\tCause-Effect\n', 'p.txt'), /p\.txt:2: unknown SemEval label/);
+      assert.throws(
+        () => parseAnswers('1\tOther\n1\tOther\n', 'p.txt'),
+        /p\.txt:2: id 1 is already defined/,
+      );
+      assert.throws(
+        () => parseAnswers('1\tOther\n2\tCause-Effect\n', 'p.txt'),
+        /p\.txt:2: unknown SemEval label/,
+      );
     });
     it('equals the official perl scorer on the real test key (three generated system outputs)', async function () {
       const file = dataset('semeval2010_task8', 'TEST_FILE_FULL.TXT');
@@ -117,7 +163,16 @@ describe('evaluation', () => {
   });
 
   describe('DocRED / Re-DocRED official F1 and Ign F1', () => {
-    const gold = [{ title: 'D', entityNames: [['Paris'], ['France', 'FR'], ['Seine']], facts: [{ h: 0, t: 1, r: 'P17', evidence: [0] }, { h: 2, t: 1, r: 'P17', evidence: [1] }] }];
+    const gold = [
+      {
+        title: 'D',
+        entityNames: [['Paris'], ['France', 'FR'], ['Seine']],
+        facts: [
+          { h: 0, t: 1, r: 'P17', evidence: [0] },
+          { h: 2, t: 1, r: 'P17', evidence: [1] },
+        ],
+      },
+    ];
     const preds = [
       { title: 'D', h_idx: 0, t_idx: 1, r: 'P17', evidence: [0] },
       { title: 'D', h_idx: 0, t_idx: 1, r: 'P17' }, // duplicate
@@ -135,11 +190,23 @@ describe('evaluation', () => {
       assert.equal(r.warnings.length, 1);
     });
     it('Ign F1 leaves out correct facts whose mention names and relation are in the training file', () => {
-      const inTrain = trainFacts([{ title: 'T', entityNames: [['Paris'], ['FR']], facts: [{ h: 0, t: 1, r: 'P17', evidence: [] }] }]);
+      const inTrain = trainFacts([
+        {
+          title: 'T',
+          entityNames: [['Paris'], ['FR']],
+          facts: [{ h: 0, t: 1, r: 'P17', evidence: [] }],
+        },
+      ]);
       const r = scoreDocRed(gold, preds, inTrain);
       assert.equal(r.counts['correct_in_train'], 1);
       close(r.ign_f1!, 0);
-      const notInTrain = trainFacts([{ title: 'T', entityNames: [['Paris'], ['Germany']], facts: [{ h: 0, t: 1, r: 'P17', evidence: [] }] }]);
+      const notInTrain = trainFacts([
+        {
+          title: 'T',
+          entityNames: [['Paris'], ['Germany']],
+          facts: [{ h: 0, t: 1, r: 'P17', evidence: [] }],
+        },
+      ]);
       const r2 = scoreDocRed(gold, preds, notInTrain);
       const ignP = 1 / (3 + 1e-5);
       close(r2.ign_f1!, (2 * ignP * 0.5) / (ignP + 0.5));
@@ -158,7 +225,11 @@ describe('evaluation', () => {
         [2, [0.7435838549, 0.7010367578, 0.7378409497, 0.7379487179, 0.7493057163]],
       ];
       for (const [seed, [f1, evi, ign, p, rr]] of official) {
-        const sub = perturbDocRed(g.map((d) => ({ title: d.title, n: d.entityNames.length, facts: d.facts })), rels, seed);
+        const sub = perturbDocRed(
+          g.map((d) => ({ title: d.title, n: d.entityNames.length, facts: d.facts })),
+          rels,
+          seed,
+        );
         const r = evaluateDocRed(g, sub, t);
         close(r.f1, f1!, 1e-9);
         close(r.counts['evidence_f1']!, evi!, 1e-9);

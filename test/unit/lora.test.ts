@@ -30,7 +30,10 @@ describe('LoRA adapters (tiny random llama model)', () => {
   async function logprobs(loras: Array<{ path: string; scale: number }>): Promise<number[]> {
     const engine = await LlamaEngine.open({ modelPath: model, loras, contextSize: 256 });
     try {
-      return await engine.withPrompt({ user: 'hello world' }, async (s) => (await s.continuation([], [[10, 20, 30, 40, 50]]))[0]!);
+      return await engine.withPrompt(
+        { user: 'hello world' },
+        async (s) => (await s.continuation([], [[10, 20, 30, 40, 50]]))[0]!,
+      );
     } finally {
       await engine.dispose();
     }
@@ -47,19 +50,41 @@ describe('LoRA adapters (tiny random llama model)', () => {
   });
 
   it('an adapter made for another model shape is refused with a clear message', async () => {
-    await assert.rejects(LlamaEngine.open({ modelPath: model, loras: [{ path: otherShape, scale: 1 }], contextSize: 256 }), /cannot apply LoRA adapter\(s\) .*other-lora\.gguf/);
+    await assert.rejects(
+      LlamaEngine.open({
+        modelPath: model,
+        loras: [{ path: otherShape, scale: 1 }],
+        contextSize: 256,
+      }),
+      /cannot apply LoRA adapter\(s\) .*other-lora\.gguf/,
+    );
   });
 
   it('contexts are kept per (model, adapter set) and reused', async () => {
     const pool = new EnginePool(2);
     try {
       const a = await pool.get({ modelPath: model, contextSize: 256 });
-      const b = await pool.get({ modelPath: model, loras: [{ path: adapter, scale: 1 }], contextSize: 256 });
+      const b = await pool.get({
+        modelPath: model,
+        loras: [{ path: adapter, scale: 1 }],
+        contextSize: 256,
+      });
       assert.notEqual(a, b);
       assert.equal(await pool.get({ modelPath: model, contextSize: 256 }), a);
-      assert.equal(await pool.get({ modelPath: model, loras: [{ path: adapter, scale: 1 }], contextSize: 256 }), b);
+      assert.equal(
+        await pool.get({
+          modelPath: model,
+          loras: [{ path: adapter, scale: 1 }],
+          contextSize: 256,
+        }),
+        b,
+      );
       assert.equal(pool.size, 2);
-      const c = await pool.get({ modelPath: model, loras: [{ path: adapter, scale: 0.5 }], contextSize: 256 });
+      const c = await pool.get({
+        modelPath: model,
+        loras: [{ path: adapter, scale: 0.5 }],
+        contextSize: 256,
+      });
       assert.notEqual(c, a);
       assert.equal(pool.size, 2, 'the least recently used engine was disposed');
     } finally {

@@ -26,10 +26,20 @@ describe('malformed inputs', () => {
   it('invalid UTF-8 in JSONL costs that line only, named by number', async () => {
     const file = path.join(dir, 'bad-utf8.jsonl');
     const good = Buffer.from(serializeRecord(rec('a')) + '\n');
-    const bad = Buffer.concat([Buffer.from('{"id":"b","text":"'), Buffer.from([0xc3, 0x28, 0xff]), Buffer.from('"}\n')]);
-    await fs.writeFile(file, Buffer.concat([good, bad, Buffer.from(serializeRecord(rec('c')) + '\n')]));
+    const bad = Buffer.concat([
+      Buffer.from('{"id":"b","text":"'),
+      Buffer.from([0xc3, 0x28, 0xff]),
+      Buffer.from('"}\n'),
+    ]);
+    await fs.writeFile(
+      file,
+      Buffer.concat([good, bad, Buffer.from(serializeRecord(rec('c')) + '\n')]),
+    );
     const r = await loadRecords(file);
-    assert.deepEqual(r.records.map((x) => x.id), ['a', 'c']);
+    assert.deepEqual(
+      r.records.map((x) => x.id),
+      ['a', 'c'],
+    );
     assert.equal(r.diagnostics.length, 1);
     assert.equal(r.diagnostics[0]!.line, 2);
     assert.equal(r.diagnostics[0]!.file, file);
@@ -38,21 +48,47 @@ describe('malformed inputs', () => {
 
   it('invalid UTF-8 in a whole-file JSON format is reported by line and the rest is read', async () => {
     const file = path.join(dir, 'tacred.json');
-    const ex = (id: string, word: string) => JSON.stringify({ id, token: [word, 'works', 'for', 'Acme'], subj_start: 0, subj_end: 0, obj_start: 3, obj_end: 3, relation: 'per:employee_of' });
-    await fs.writeFile(file, Buffer.concat([Buffer.from('[\n' + ex('1', 'Tom') + ',\n'), Buffer.from(ex('2', 'X').replace('X', '\u0001')).map((b) => (b === 1 ? 0xff : b)), Buffer.from(',\n' + ex('3', 'Ann') + '\n]\n')]));
+    const ex = (id: string, word: string) =>
+      JSON.stringify({
+        id,
+        token: [word, 'works', 'for', 'Acme'],
+        subj_start: 0,
+        subj_end: 0,
+        obj_start: 3,
+        obj_end: 3,
+        relation: 'per:employee_of',
+      });
+    await fs.writeFile(
+      file,
+      Buffer.concat([
+        Buffer.from('[\n' + ex('1', 'Tom') + ',\n'),
+        Buffer.from(ex('2', 'X').replace('X', '\u0001')).map((b) => (b === 1 ? 0xff : b)),
+        Buffer.from(',\n' + ex('3', 'Ann') + '\n]\n'),
+      ]),
+    );
     const r = await loadRecords(file, { format: 'tacred' });
     assert.equal(r.records.length, 3);
-    assert.deepEqual(r.diagnostics.map((d) => [d.line, d.severity]), [[3, 'error']]);
+    assert.deepEqual(
+      r.diagnostics.map((d) => [d.line, d.severity]),
+      [[3, 'error']],
+    );
     assert.match(r.diagnostics[0]!.message, /invalid UTF-8 .*U\+FFFD/);
   });
 
   it('a truncated JSON array keeps the complete elements before the cut', async () => {
     const file = path.join(dir, 'ls.json');
-    const task = (id: number) => ({ id, data: { text: 'Marie Curie' }, annotations: [{ result: [] }] });
+    const task = (id: number) => ({
+      id,
+      data: { text: 'Marie Curie' },
+      annotations: [{ result: [] }],
+    });
     const text = JSON.stringify([task(1), task(2), task(3)], null, 2);
     await fs.writeFile(file, text.slice(0, text.lastIndexOf('"Marie')));
     const r = await loadRecords(file, { format: 'label-studio' });
-    assert.deepEqual(r.records.map((x) => x.id), ['1', '2']);
+    assert.deepEqual(
+      r.records.map((x) => x.id),
+      ['1', '2'],
+    );
     assert.equal(r.skipped, 1);
     assert.match(r.diagnostics[0]!.message, /unexpected end of file .*truncated/);
   });
@@ -82,7 +118,10 @@ describe('malformed inputs', () => {
     assert.ok(bytes > 200e6, `${bytes} bytes written`);
     const r = await loadRecords(file);
     assert.equal(r.records.length, 196);
-    assert.deepEqual(r.diagnostics.map((d) => d.line), badLines);
+    assert.deepEqual(
+      r.diagnostics.map((d) => d.line),
+      badLines,
+    );
     assert.ok(r.diagnostics.every((d) => /invalid JSON/.test(d.message)));
     await fs.rm(file);
   });

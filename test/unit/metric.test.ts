@@ -21,11 +21,21 @@ describe('metric choice', () => {
   it('SemEval set → official SemEval score; DocRED ids on documents → DocRED; otherwise micro; an override wins', () => {
     assert.equal(chooseMetric(SEMEVAL_RELATIONS, [sentence('s1')]), 'semeval');
     const docred = relationSetFromRelInfo({ P17: 'country' });
-    const doc: RelRecord = { ...sentence('d1'), pairs: undefined, sentences: [{ start: 0, end: 16 }] };
+    const doc: RelRecord = {
+      ...sentence('d1'),
+      pairs: undefined,
+      sentences: [{ start: 0, end: 16 }],
+    };
     delete doc.pairs;
     assert.equal(chooseMetric(docred, [doc]), 'docred');
     assert.equal(chooseMetric(docred, [sentence('s1')]), 'micro');
-    assert.equal(chooseMetric({ name: 'finre', noRelation: 'unknown', directed: true, labels: [{ name: 'x' }] }, [sentence('s1')]), 'micro');
+    assert.equal(
+      chooseMetric(
+        { name: 'finre', noRelation: 'unknown', directed: true, labels: [{ name: 'x' }] },
+        [sentence('s1')],
+      ),
+      'micro',
+    );
     assert.equal(chooseMetric(SEMEVAL_RELATIONS, [sentence('s1')], 'micro'), 'micro');
   });
 

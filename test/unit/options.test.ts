@@ -11,17 +11,36 @@ import { Command } from 'commander';
 import { cliOption } from '../../src/cliCommon';
 import { addDocumentCommands } from '../../src/cliDoc';
 import { addExtractCommands } from '../../src/cliExtract';
-import { OPTIONS, OptionName, optionSchema, settingOptions, settingSchema } from '../../src/core/options';
-import { DocumentJobSchema, EngineSettingsSchema, SentenceJobSchema } from '../../src/protocol/engine';
+import {
+  OPTIONS,
+  OptionName,
+  optionSchema,
+  settingOptions,
+  settingSchema,
+} from '../../src/core/options';
+import {
+  DocumentJobSchema,
+  EngineSettingsSchema,
+  SentenceJobSchema,
+} from '../../src/protocol/engine';
 
 const root = path.resolve(__dirname, '..', '..');
 
 describe('extraction options (one declaration)', () => {
   it('package.json declares every setting exactly as src/core/options.ts does (scripts/sync-settings.ts --check)', () => {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'scripts', 'sync-settings.ts'), '--check'], { encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', path.join(root, 'scripts', 'sync-settings.ts'), '--check'],
+      { encoding: 'utf8' },
+    );
     assert.equal(r.status, 0, r.stderr);
     const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
-    const props = pkg.contributes.configuration.properties ?? Object.assign({}, ...pkg.contributes.configuration.map((c: { properties: object }) => c.properties));
+    const props =
+      pkg.contributes.configuration.properties ??
+      Object.assign(
+        {},
+        ...pkg.contributes.configuration.map((c: { properties: object }) => c.properties),
+      );
     assert.ok(settingOptions().length >= 10);
     for (const [name, key] of settingOptions()) {
       const p = props[`relationLens.${key}`];
@@ -64,10 +83,22 @@ describe('extraction options (one declaration)', () => {
   });
 
   it('a CLI value outside the type is refused with the flag and the value named', () => {
-    assert.throws(() => cliOption('k').parseArg!('0', undefined), /--k must be a positive integer, got "0"/);
-    assert.throws(() => cliOption('contextSize').parseArg!('100', undefined), /--context-size must be an integer ≥ 256, got "100"/);
-    assert.throws(() => cliOption('threshold').parseArg!('1.5', undefined), /--threshold must be a number between 0 and 1, got "1.5"/);
-    assert.throws(() => cliOption('entityFuzzy').parseArg!('abc', undefined), /--entity-fuzzy must be a number between 0 and 100/);
+    assert.throws(
+      () => cliOption('k').parseArg!('0', undefined),
+      /--k must be a positive integer, got "0"/,
+    );
+    assert.throws(
+      () => cliOption('contextSize').parseArg!('100', undefined),
+      /--context-size must be an integer ≥ 256, got "100"/,
+    );
+    assert.throws(
+      () => cliOption('threshold').parseArg!('1.5', undefined),
+      /--threshold must be a number between 0 and 1, got "1.5"/,
+    );
+    assert.throws(
+      () => cliOption('entityFuzzy').parseArg!('abc', undefined),
+      /--entity-fuzzy must be a number between 0 and 100/,
+    );
     assert.equal(cliOption('scoreMargin').parseArg!('2.5', undefined), 2.5);
     assert.equal(cliOption('parallel').parseArg!('4', undefined), 4);
   });
@@ -77,18 +108,39 @@ describe('extraction options (one declaration)', () => {
     assert.equal(engine.parallel, OPTIONS.parallel.default);
     assert.equal(engine.contextSize, OPTIONS.contextSize.default);
     assert.equal(engine.threads, undefined);
-    assert.equal(EngineSettingsSchema.safeParse({ model: 'm.gguf', contextSize: 100 }).success, false);
+    assert.equal(
+      EngineSettingsSchema.safeParse({ model: 'm.gguf', contextSize: 100 }).success,
+      false,
+    );
     const rs = { name: 'r', noRelation: null, directed: false, labels: [{ name: 'a' }] };
     const t = { name: 't', instruction: 'i', input: 'x', output: 'o' };
-    const job = SentenceJobSchema.parse({ kind: 'sentence', records: [], relationSet: rs, template: t });
+    const job = SentenceJobSchema.parse({
+      kind: 'sentence',
+      records: [],
+      relationSet: rs,
+      template: t,
+    });
     assert.equal(job.mode, OPTIONS.mode.default);
     assert.equal(job.answers, OPTIONS.answers.default);
     assert.equal(job.scoreMargin, OPTIONS.scoreMargin.default);
-    assert.equal(SentenceJobSchema.safeParse({ kind: 'sentence', records: [], relationSet: rs, template: t, mode: 'guess' }).success, false);
+    assert.equal(
+      SentenceJobSchema.safeParse({
+        kind: 'sentence',
+        records: [],
+        relationSet: rs,
+        template: t,
+        mode: 'guess',
+      }).success,
+      false,
+    );
     const doc = DocumentJobSchema.parse({ kind: 'document', inputs: [], relationSet: rs });
     assert.equal(doc.k, OPTIONS.documentK.default);
     assert.equal(doc.template, OPTIONS.documentTemplate.default);
-    assert.equal(DocumentJobSchema.safeParse({ kind: 'document', inputs: [], relationSet: rs, threshold: 2 }).success, false);
+    assert.equal(
+      DocumentJobSchema.safeParse({ kind: 'document', inputs: [], relationSet: rs, threshold: 2 })
+        .success,
+      false,
+    );
     assert.equal(optionSchema('direction').parse(undefined), undefined);
   });
 });

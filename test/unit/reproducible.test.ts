@@ -25,7 +25,19 @@ describe('reproducible predictions (real model)', function () {
     const model = smolLM2(this);
     const outs = ['a.jsonl', 'b.jsonl'].map((f) => path.join(dir, f));
     for (const out of outs) {
-      const r = cli('extract', SAMPLE, '--model', model, '--deterministic', '--limit', '6', '--threads', '2', '-o', out);
+      const r = cli(
+        'extract',
+        SAMPLE,
+        '--model',
+        model,
+        '--deterministic',
+        '--limit',
+        '6',
+        '--threads',
+        '2',
+        '-o',
+        out,
+      );
       assert.equal(r.code, 0, r.err);
       assert.match(r.err, /1 sequence\(s\) × \d+ tokens \(deterministic\)/);
     }
@@ -34,12 +46,21 @@ describe('reproducible predictions (real model)', function () {
         .trim()
         .split('\n')
         .map((l) => JSON.parse(l) as RelRecord)
-        .map((r) => [r.id, r.relations.filter((x) => x.source === 'model').map((x) => [x.head, x.tail, x.label, x.score, x.meta?.['top']]), r.meta?.['extraction']]);
+        .map((r) => [
+          r.id,
+          r.relations
+            .filter((x) => x.source === 'model')
+            .map((x) => [x.head, x.tail, x.label, x.score, x.meta?.['top']]),
+          r.meta?.['extraction'],
+        ]);
     const [a, b] = await Promise.all(outs.map(view));
     assert.equal(a!.length, 6);
     assert.deepEqual(b, a);
 
-    const runs = (await fs.readFile(outs[0]!.replace(/\.jsonl$/, '.runs.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const runs = (await fs.readFile(outs[0]!.replace(/\.jsonl$/, '.runs.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.equal(runs.length, 1);
     const run = runs[0];
     assert.equal(run.status, 'completed');

@@ -49,17 +49,44 @@ describe('retrieval', () => {
 
   it('tokenizes Latin words and CJK character bigrams', () => {
     assert.deepEqual(tokenize('The Storm, 2024'), ['the', 'storm', '2024']);
-    assert.deepEqual(tokenize('东方航空合并'), ['东', '东方', '方', '方航', '航', '航空', '空', '空合', '合', '合并', '并']);
+    assert.deepEqual(tokenize('东方航空合并'), [
+      '东',
+      '东方',
+      '方',
+      '方航',
+      '航',
+      '航空',
+      '空',
+      '空合',
+      '合',
+      '合并',
+      '并',
+    ]);
   });
 
   it('BM25: neighbours exclude the query record, carry provenance, and use the answer format', async () => {
     const space = answerSpace(SEMEVAL_RELATIONS, 'label');
     const examples = examplesFromRecords(sample, 'Other');
-    const retriever = new TrainingRetriever(examples, Bm25Searcher.build(examples.map((e) => e.sentence)), space);
+    const retriever = new TrainingRetriever(
+      examples,
+      Bm25Searcher.build(examples.map((e) => e.sentence)),
+      space,
+    );
     const own = sample[0]!;
     const ownHits = await retriever.retrieve(own, own.entities[0]!, own.entities[1]!, 5);
-    assert.ok(ownHits.length > 0 && ownHits.every((h) => !h.id.startsWith(`${own.id}#`)), 'the example itself is never retrieved');
-    const q: RelRecord = { ...own, id: 'query', text: 'A storm caused flooding in the town.', entities: [{ id: 'e1', name: 'storm', mentions: [{ start: 2, end: 7 }] }, { id: 'e2', name: 'flooding', mentions: [{ start: 15, end: 23 }] }] };
+    assert.ok(
+      ownHits.length > 0 && ownHits.every((h) => !h.id.startsWith(`${own.id}#`)),
+      'the example itself is never retrieved',
+    );
+    const q: RelRecord = {
+      ...own,
+      id: 'query',
+      text: 'A storm caused flooding in the town.',
+      entities: [
+        { id: 'e1', name: 'storm', mentions: [{ start: 2, end: 7 }] },
+        { id: 'e2', name: 'flooding', mentions: [{ start: 15, end: 23 }] },
+      ],
+    };
     const hits = await retriever.retrieve(q, q.entities[0]!, q.entities[1]!, 3);
     assert.equal(hits[0]!.id, `${own.id}#0`, 'the lexically closest example comes first');
     assert.equal(hits[0]!.label, 'Cause-Effect');
@@ -69,7 +96,10 @@ describe('retrieval', () => {
 
   it('kNN vote: majority, ties to the nearest, fallback when empty', () => {
     const n = (label: string) => ({ id: label, sentence: '', head: '', tail: '', label, score: 1 });
-    assert.deepEqual(knnVote([n('A'), n('B'), n('B')], 'Other'), { answer: 'B', confidence: 2 / 3 });
+    assert.deepEqual(knnVote([n('A'), n('B'), n('B')], 'Other'), {
+      answer: 'B',
+      confidence: 2 / 3,
+    });
     assert.deepEqual(knnVote([n('A'), n('B')], 'Other'), { answer: 'A', confidence: 0.5 });
     assert.deepEqual(knnVote([], 'Other'), { answer: 'Other', confidence: 0 });
   });
@@ -81,24 +111,46 @@ describe('retrieval', () => {
     const s = HnswSearcher.build(vectors, emb);
     const file = path.join(dir, 'v.hnsw');
     await s.index.writeIndex(file);
-    const back = await HnswSearcher.load(file, emb, { dimension: 32, count: vectors.length, space: 'cosine' });
-    const exact = new ExactVectorSearcher(vectors.map((v) => Float32Array.from(v)), (t) => emb.embed(t));
+    const back = await HnswSearcher.load(file, emb, {
+      dimension: 32,
+      count: vectors.length,
+      space: 'cosine',
+    });
+    const exact = new ExactVectorSearcher(
+      vectors.map((v) => Float32Array.from(v)),
+      (t) => emb.embed(t),
+    );
     for (const t of texts) {
       const a = (await back.search(t, 3)).map((h) => h.index);
       const b = (await exact.search(t, 3)).map((h) => h.index);
       assert.equal(a[0], b[0]);
     }
-    await assert.rejects(HnswSearcher.load(file, new HashEmbedder(64), { dimension: 32, count: vectors.length, space: 'cosine' }), /holds 32-dimensional vectors but the embedder \(hash:test\) gives 64/);
-    await assert.rejects(HnswSearcher.load(file, emb, { dimension: 32, count: vectors.length + 1, space: 'cosine' }), /holds 12 vectors but the manifest says 13/);
+    await assert.rejects(
+      HnswSearcher.load(file, new HashEmbedder(64), {
+        dimension: 32,
+        count: vectors.length,
+        space: 'cosine',
+      }),
+      /holds 32-dimensional vectors but the embedder \(hash:test\) gives 64/,
+    );
+    await assert.rejects(
+      HnswSearcher.load(file, emb, { dimension: 32, count: vectors.length + 1, space: 'cosine' }),
+      /holds 12 vectors but the manifest says 13/,
+    );
   });
 
   it('HNSW recall@5 against exact search on random vectors is high', async () => {
     const rnd = mulberry32(3);
     const dim = 24;
-    const vectors = Array.from({ length: 2000 }, () => Array.from({ length: dim }, () => rnd() - 0.5));
+    const vectors = Array.from({ length: 2000 }, () =>
+      Array.from({ length: dim }, () => rnd() - 0.5),
+    );
     const emb = { id: 'x', dimension: dim, embed: async () => [], dispose: async () => undefined };
     const h = HnswSearcher.build(vectors, emb);
-    const exact = new ExactVectorSearcher(vectors.map((v) => Float32Array.from(v)), async () => []);
+    const exact = new ExactVectorSearcher(
+      vectors.map((v) => Float32Array.from(v)),
+      async () => [],
+    );
     let hit = 0;
     for (let i = 0; i < 100; i++) {
       const q = Array.from({ length: dim }, () => rnd() - 0.5);
@@ -124,7 +176,12 @@ describe('retrieval', () => {
       try {
         const q = sample[3]!;
         const space = answerSpace(SEMEVAL_RELATIONS, 'label');
-        const hits = await new TrainingRetriever(loaded.examples, loaded.searcher, space).retrieve(q, q.entities[0]!, q.entities[1]!, 4);
+        const hits = await new TrainingRetriever(loaded.examples, loaded.searcher, space).retrieve(
+          q,
+          q.entities[0]!,
+          q.entities[1]!,
+          4,
+        );
         assert.equal(hits.length, 4);
         assert.ok(hits.every((h) => !h.id.startsWith(`${q.id}#`)));
       } finally {
@@ -132,20 +189,43 @@ describe('retrieval', () => {
       }
       const mf = path.join(idx, 'manifest.json');
       await fs.writeFile(mf, JSON.stringify({ ...m, dimension: 384 }));
-      await assert.rejects(loadIndex(idx), /holds 384-dimensional vectors but the embedder .* gives 576/);
+      await assert.rejects(
+        loadIndex(idx),
+        /holds 384-dimensional vectors but the embedder .* gives 576/,
+      );
     });
 
     it('RAG prompts: demonstrations from the index, neighbours recorded in each prediction', async () => {
       const space = answerSpace(SEMEVAL_RELATIONS, 'label');
       const examples = examplesFromRecords(sample, 'Other');
-      const retriever = new TrainingRetriever(examples, Bm25Searcher.build(examples.map((e) => e.sentence)), space);
+      const retriever = new TrainingRetriever(
+        examples,
+        Bm25Searcher.build(examples.map((e) => e.sentence)),
+        space,
+      );
       const engine = await LlamaEngine.open({ modelPath: model, parallel: 2, contextSize: 1024 });
       try {
         const out = path.join(dir, 'rag.jsonl');
         for (const template of [RAG4RE_TEMPLATE, DEFAULT_TEMPLATE]) {
-          const p = await runExtractJob({ engine, records: sample.slice(0, 4), relationSet: SEMEVAL_RELATIONS, template, mode: 'generate', direction: 'label', out, resume: false, force: true, model, retriever, k: 3 });
+          const p = await runExtractJob({
+            engine,
+            records: sample.slice(0, 4),
+            relationSet: SEMEVAL_RELATIONS,
+            template,
+            mode: 'generate',
+            direction: 'label',
+            out,
+            resume: false,
+            force: true,
+            model,
+            retriever,
+            k: 3,
+          });
           assert.deepEqual(p.errors, []);
-          const lines = (await fs.readFile(out, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+          const lines = (await fs.readFile(out, 'utf8'))
+            .trim()
+            .split('\n')
+            .map((l) => JSON.parse(l));
           for (const r of lines) {
             for (const rel of r.relations) assert.equal(rel.meta.neighbours.length, 3);
           }

@@ -1,7 +1,12 @@
 import { strict as assert } from 'node:assert';
 import { readCanonical } from '../../src/core/formats/canonical';
 import { linesOfText } from '../../src/core/io/lines';
-import { RelRecord, candidatePairs, validateRecord, validateRelationSet } from '../../src/core/schema';
+import {
+  RelRecord,
+  candidatePairs,
+  validateRecord,
+  validateRelationSet,
+} from '../../src/core/schema';
 
 const good: RelRecord = {
   id: 'r1',
@@ -50,8 +55,14 @@ describe('canonical schema', () => {
       bad((r) => ((r.relations[0] as { score: number }).score = 7)), // score out of [0,1]
     ];
     const { records, errors } = await readAll(lines.join('\n'));
-    assert.deepEqual(records.map((r) => r.id), ['r1', 'r2']);
-    assert.deepEqual(errors.map((e) => e.line), [2, 3, 4, 5, 8, 9]);
+    assert.deepEqual(
+      records.map((r) => r.id),
+      ['r1', 'r2'],
+    );
+    assert.deepEqual(
+      errors.map((e) => e.line),
+      [2, 3, 4, 5, 8, 9],
+    );
     assert.match(errors[0]!.message, /invalid JSON/);
     assert.match(errors[1]!.message, /out of range/);
     assert.match(errors[2]!.message, /expected "Rocket"/);
@@ -67,8 +78,18 @@ describe('canonical schema', () => {
   });
 
   it('validates relation sets', () => {
-    assert.ok(validateRelationSet({ name: 'x', noRelation: 'Other', labels: [{ name: 'A', description: 'a' }] }).ok);
-    const dup = validateRelationSet({ name: 'x', noRelation: 'A', labels: [{ name: 'A' }, { name: 'B' }, { name: 'B' }] });
+    assert.ok(
+      validateRelationSet({
+        name: 'x',
+        noRelation: 'Other',
+        labels: [{ name: 'A', description: 'a' }],
+      }).ok,
+    );
+    const dup = validateRelationSet({
+      name: 'x',
+      noRelation: 'A',
+      labels: [{ name: 'A' }, { name: 'B' }, { name: 'B' }],
+    });
     assert.ok(!dup.ok);
     assert.match(dup.problems.join('; '), /duplicate label "B"/);
     assert.match(dup.problems.join('; '), /no-relation label "A"/);
@@ -77,7 +98,11 @@ describe('canonical schema', () => {
 
   it('candidate pairs: the listed pairs, or every ordered pair', () => {
     assert.deepEqual(candidatePairs(good), [['e1', 'e2']]);
-    const doc = { ...good, pairs: undefined, entities: [...good.entities, { id: 'e3', name: '上海', mentions: [{ start: 0, end: 2 }] }] };
+    const doc = {
+      ...good,
+      pairs: undefined,
+      entities: [...good.entities, { id: 'e3', name: '上海', mentions: [{ start: 0, end: 2 }] }],
+    };
     assert.equal(candidatePairs(doc).length, 6);
   });
 });

@@ -1,7 +1,11 @@
 /** Fine-tuning data: which curated pairs become examples, and that their prompts are extraction's. */
 import { strict as assert } from 'node:assert';
 import { RelRecord, RelationSet } from '../../src/core/schema';
-import { renderTrainingExamples, samplePairs, selectTrainingPairs } from '../../src/core/training/trainingSet';
+import {
+  renderTrainingExamples,
+  samplePairs,
+  selectTrainingPairs,
+} from '../../src/core/training/trainingSet';
 import { runSentences } from '../../src/node/jobs';
 import { ScriptedEngine } from '../helpers/scriptedEngine';
 import { DEFAULT_TEMPLATE, RAG4RE_TEMPLATE } from '../../src/core/prompts/builtin';
@@ -34,10 +38,16 @@ describe('training data selection', () => {
   const records = [
     rec('gold', [{ head: 'e1', tail: 'e2', label: 'Cause-Effect', source: 'gold' }]),
     rec('human', [{ head: 'e2', tail: 'e1', label: 'Part-Whole', source: 'human' }]),
-    rec('accepted', [{ head: 'e1', tail: 'e2', label: 'Cause-Effect', source: 'model', status: 'accepted' }]),
-    rec('pending', [{ head: 'e1', tail: 'e2', label: 'Cause-Effect', source: 'model', status: 'pending' }]),
+    rec('accepted', [
+      { head: 'e1', tail: 'e2', label: 'Cause-Effect', source: 'model', status: 'accepted' },
+    ]),
+    rec('pending', [
+      { head: 'e1', tail: 'e2', label: 'Cause-Effect', source: 'model', status: 'pending' },
+    ]),
     rec('unreviewed', [{ head: 'e1', tail: 'e2', label: 'Cause-Effect', source: 'model' }]),
-    rec('rejected', [{ head: 'e1', tail: 'e2', label: 'Part-Whole', source: 'model', status: 'rejected' }]),
+    rec('rejected', [
+      { head: 'e1', tail: 'e2', label: 'Part-Whole', source: 'model', status: 'rejected' },
+    ]),
     rec('none', []),
     rec('unknown', [{ head: 'e1', tail: 'e2', label: 'Member-Collection', source: 'gold' }]),
     rec('corrected', [
@@ -57,7 +67,14 @@ describe('training data selection', () => {
       ['none', null, false, 'unlabeled'],
       ['corrected', 'Cause-Effect', false, 'human'],
     ]);
-    assert.deepEqual(s.counts, { records: 6, positives: 4, negatives: 2, pending: 2, unknownLabel: 1, noAnswer: 0 });
+    assert.deepEqual(s.counts, {
+      records: 6,
+      positives: 4,
+      negatives: 2,
+      pending: 2,
+      unknownLabel: 1,
+      noAnswer: 0,
+    });
   });
 
   it('without a no-relation answer, negatives are left out and counted', () => {
@@ -68,17 +85,31 @@ describe('training data selection', () => {
 
   it('pair direction: a relation against the pair order does not answer the pair', () => {
     const s = selectTrainingPairs([records[1]!], RS, 'pair');
-    assert.deepEqual(s.pairs.map((p) => p.label), [null]);
+    assert.deepEqual(
+      s.pairs.map((p) => p.label),
+      [null],
+    );
   });
 
   it('a fixed sample: the same seed gives the same pairs in file order', () => {
-    const many = Array.from({ length: 50 }, (_, i) => rec(`r${i}`, [{ head: 'e1', tail: 'e2', label: 'Cause-Effect', source: 'gold' }]));
+    const many = Array.from({ length: 50 }, (_, i) =>
+      rec(`r${i}`, [{ head: 'e1', tail: 'e2', label: 'Cause-Effect', source: 'gold' }]),
+    );
     const pairs = selectTrainingPairs(many, RS, 'label').pairs;
     const a = samplePairs(pairs, 10, 7).map((p) => p.record.id);
-    assert.deepEqual(samplePairs(pairs, 10, 7).map((p) => p.record.id), a);
-    assert.notDeepEqual(samplePairs(pairs, 10, 8).map((p) => p.record.id), a);
+    assert.deepEqual(
+      samplePairs(pairs, 10, 7).map((p) => p.record.id),
+      a,
+    );
+    assert.notDeepEqual(
+      samplePairs(pairs, 10, 8).map((p) => p.record.id),
+      a,
+    );
     assert.equal(new Set(a).size, 10);
-    assert.deepEqual([...a].sort((x, y) => Number(x.slice(1)) - Number(y.slice(1))), a);
+    assert.deepEqual(
+      [...a].sort((x, y) => Number(x.slice(1)) - Number(y.slice(1))),
+      a,
+    );
     assert.equal(samplePairs(pairs, undefined).length, 50);
   });
 
@@ -90,10 +121,24 @@ describe('training data selection', () => {
       const space = answerSpace(RS, 'label');
       const chosen = selectTrainingPairs(records, RS, 'label').pairs;
       const rendered = [];
-      for await (const e of renderTrainingExamples(chosen, { relationSet: RS, template, space, direction: 'label', answerCodes: codes })) rendered.push(e);
+      for await (const e of renderTrainingExamples(chosen, {
+        relationSet: RS,
+        template,
+        space,
+        direction: 'label',
+        answerCodes: codes,
+      }))
+        rendered.push(e);
       const engine = new ScriptedEngine(() => 'A');
       const inputs = chosen.map((p) => ({ ...p.record, relations: [] }));
-      for await (const _ of runSentences(engine, inputs, { relationSet: RS, template, mode: 'generate', direction: 'label', answerCodes: codes, model: 'scripted' }));
+      for await (const _ of runSentences(engine, inputs, {
+        relationSet: RS,
+        template,
+        mode: 'generate',
+        direction: 'label',
+        answerCodes: codes,
+        model: 'scripted',
+      }));
       assert.equal(engine.prompts.length, rendered.length);
       rendered.forEach((e, i) => assert.deepEqual(e.prompt, engine.prompts[i], `prompt ${i}`));
       // the answers: the reversed Part-Whole is answered Whole-Part (names) or its code
@@ -102,7 +147,10 @@ describe('training data selection', () => {
       if (codes) assert.equal(space.answers[plain], 'Whole-Part');
       else assert.equal(human.answer, 'Whole-Part');
       assert.equal(human.answers[human.gold], human.answer);
-      assert.equal(rendered[3]!.answer, codes ? human.answers[space.answers.indexOf('Other')] : 'Other');
+      assert.equal(
+        rendered[3]!.answer,
+        codes ? human.answers[space.answers.indexOf('Other')] : 'Other',
+      );
     });
   }
 });

@@ -21,7 +21,11 @@ describe('VSIX contents (.vscodeignore is the source of truth)', function () {
     ensureBuilt();
     dir = mkdtempSync(path.join(tmpdir(), 'rl-vsix-'));
     const vsix = path.join(dir, 'x.vsix');
-    execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'package-vsix.mjs'), '--no-build', '--out', vsix], { cwd: ROOT, stdio: 'pipe' });
+    execFileSync(
+      process.execPath,
+      [path.join(ROOT, 'scripts', 'package-vsix.mjs'), '--no-build', '--out', vsix],
+      { cwd: ROOT, stdio: 'pipe' },
+    );
     files = execFileSync('zipinfo', ['-1', vsix], { encoding: 'utf8', maxBuffer: 64 << 20 })
       .split('\n')
       .filter((f) => f.startsWith('extension/') && !f.endsWith('/'))
@@ -31,17 +35,41 @@ describe('VSIX contents (.vscodeignore is the source of truth)', function () {
 
   it('every file is let through by .vscodeignore, is a runtime dependency, or is written by vsce', () => {
     const vsce = new Set(['package.json', 'readme.md', 'changelog.md', 'LICENSE.txt']);
-    const stray = files.filter((f) => !vsce.has(f) && !f.startsWith('node_modules/') && !kept.some((p) => minimatch(f, p, { dot: true })));
+    const stray = files.filter(
+      (f) =>
+        !vsce.has(f) &&
+        !f.startsWith('node_modules/') &&
+        !kept.some((p) => minimatch(f, p, { dot: true })),
+    );
     assert.deepEqual(stray, []);
-    assert.deepEqual(files.filter((f) => /\.map$/.test(f) && !f.startsWith('node_modules/')), [], 'no source maps of ours');
-    assert.ok(!files.some((f) => /^(src|test|bench|scripts|\.cache|webview|docs)\//.test(f)), 'no sources, tests or caches');
+    assert.deepEqual(
+      files.filter((f) => /\.map$/.test(f) && !f.startsWith('node_modules/')),
+      [],
+      'no source maps of ours',
+    );
+    assert.ok(
+      !files.some((f) => /^(src|test|bench|scripts|\.cache|webview|docs)\//.test(f)),
+      'no sources, tests or caches',
+    );
     assert.ok(!files.some((f) => f.startsWith('node_modules/typescript/')), 'no dev tools');
   });
 
   it('everything .vscodeignore names is in the VSIX (the bundles, the trainer, the catalog)', () => {
     // vsce ships the licence as LICENSE.txt
-    for (const p of kept) assert.ok(files.some((f) => minimatch(f, p, { dot: true }) || (p === 'LICENSE' && f === 'LICENSE.txt')), `${p} is missing from the VSIX`);
-    assert.ok(files.some((f) => f.startsWith('node_modules/node-llama-cpp/')), 'node-llama-cpp (native runtime) ships unbundled');
-    assert.ok(files.some((f) => f.startsWith('node_modules/hnswlib-node/')), 'hnswlib-node ships unbundled');
+    for (const p of kept)
+      assert.ok(
+        files.some(
+          (f) => minimatch(f, p, { dot: true }) || (p === 'LICENSE' && f === 'LICENSE.txt'),
+        ),
+        `${p} is missing from the VSIX`,
+      );
+    assert.ok(
+      files.some((f) => f.startsWith('node_modules/node-llama-cpp/')),
+      'node-llama-cpp (native runtime) ships unbundled',
+    );
+    assert.ok(
+      files.some((f) => f.startsWith('node_modules/hnswlib-node/')),
+      'hnswlib-node ships unbundled',
+    );
   });
 });

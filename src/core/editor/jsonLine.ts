@@ -5,7 +5,10 @@
  */
 
 /** Finds the raw span of the top-level string value of `key` (the quotes excluded), or null. */
-export function topLevelStringSpan(line: string, key: string): { start: number; end: number } | null {
+export function topLevelStringSpan(
+  line: string,
+  key: string,
+): { start: number; end: number } | null {
   let depth = 0;
   let i = 0;
   const n = line.length;
@@ -69,10 +72,17 @@ export function decodedColumns(line: string, span: { start: number; end: number 
 }
 
 /** Column ranges of decoded [start, end) ranges of the `"text"` value, or null when there is no such string. */
-export function textRangesToColumns(line: string, ranges: Array<{ start: number; end: number }>): Array<{ start: number; end: number } | null> | null {
+export function textRangesToColumns(
+  line: string,
+  ranges: Array<{ start: number; end: number }>,
+): Array<{ start: number; end: number } | null> | null {
   const span = topLevelStringSpan(line, 'text');
   if (!span) return null;
   const cols = decodedColumns(line, span);
   const len = cols.length - 1;
-  return ranges.map((r) => (r.start < 0 || r.end > len || r.end < r.start ? null : { start: cols[r.start]!, end: cols[r.end]! }));
+  return ranges.map((r) =>
+    r.start < 0 || r.end > len || r.end < r.start
+      ? null
+      : { start: cols[r.start]!, end: cols[r.end]! },
+  );
 }

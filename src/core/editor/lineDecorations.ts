@@ -48,7 +48,14 @@ export function parseRecordLine(line: string): RelRecord | null {
   return r.ok ? r.value : null;
 }
 
-const ARROW: Record<TripleStatus, string> = { agree: '✓', 'wrong-label': '≠', extra: '+', missing: '−', gold: '', prediction: '' };
+const ARROW: Record<TripleStatus, string> = {
+  agree: '✓',
+  'wrong-label': '≠',
+  extra: '+',
+  missing: '−',
+  gold: '',
+  prediction: '',
+};
 
 export function tripleText(record: RelRecord, t: TripleView): string {
   const name = (id: string) => record.entities.find((e) => e.id === id)?.name ?? id;
@@ -59,16 +66,26 @@ export function tripleText(record: RelRecord, t: TripleView): string {
 }
 
 /** Decorations of one line (null: not a record line). `line` is the raw text of the line. */
-export function lineDecorations(line: string, cache: RecordLineCache, noRelation?: string | null): LineDecorations | null {
+export function lineDecorations(
+  line: string,
+  cache: RecordLineCache,
+  noRelation?: string | null,
+): LineDecorations | null {
   const record = cache.get(line);
   if (!record) return null;
-  const triples = tripleViews(record, noRelation).map((t) => ({ ...t, text: tripleText(record, t) }));
+  const triples = tripleViews(record, noRelation).map((t) => ({
+    ...t,
+    text: tripleText(record, t),
+  }));
   const spans: Array<{ entity: number; start: number; end: number }> = [];
-  record.entities.forEach((e, ei) => e.mentions.forEach((m) => spans.push({ entity: ei, start: m.start, end: m.end })));
+  record.entities.forEach((e, ei) =>
+    e.mentions.forEach((m) => spans.push({ entity: ei, start: m.start, end: m.end })),
+  );
   const cols = textRangesToColumns(line, spans) ?? [];
   const mentions: LineDecorations['mentions'] = [];
   cols.forEach((c, i) => {
-    if (c && c.end > c.start) mentions.push({ entity: spans[i]!.entity, start: c.start, end: c.end });
+    if (c && c.end > c.start)
+      mentions.push({ entity: spans[i]!.entity, start: c.start, end: c.end });
   });
   return { record, triples, mentions };
 }

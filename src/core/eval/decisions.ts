@@ -14,7 +14,15 @@ export interface Decision {
 export const NO_RELATION = 'no_relation';
 
 /** TACRED scorer semantics (micro over all labels but "no relation"); multi-label pairs count each label. */
-export function microScores(decisions: Decision[]): { precision: number; recall: number; f1: number; correct: number; guessed: number; goldCount: number; per: Record<string, RelationScore> } {
+export function microScores(decisions: Decision[]): {
+  precision: number;
+  recall: number;
+  f1: number;
+  correct: number;
+  guessed: number;
+  goldCount: number;
+  per: Record<string, RelationScore>;
+} {
   const correct = new Map<string, number>();
   const guessed = new Map<string, number>();
   const gold = new Map<string, number>();
@@ -42,14 +50,26 @@ export function microScores(decisions: Decision[]): { precision: number; recall:
     const rr = gg > 0 ? cc / gg : 0;
     per[l] = { precision: pr, recall: rr, f1: f1Of(pr, rr), correct: cc, predicted: pp, gold: gg };
   }
-  return { precision, recall, f1: f1Of(precision, recall), correct: c, guessed: gu, goldCount: go, per };
+  return {
+    precision,
+    recall,
+    f1: f1Of(precision, recall),
+    correct: c,
+    guessed: gu,
+    goldCount: go,
+    per,
+  };
 }
 
 /**
  * Confusion matrix over decisions: matched labels on the diagonal; one unmatched gold and one
  * unmatched prediction on the same pair meet in one cell; other leftovers meet "no relation".
  */
-export function confusionOf(decisions: Decision[], noRelation = NO_RELATION, knownLabels: string[] = []): ConfusionMatrix {
+export function confusionOf(
+  decisions: Decision[],
+  noRelation = NO_RELATION,
+  knownLabels: string[] = [],
+): ConfusionMatrix {
   const cells = new Map<string, number>();
   const labels = new Set<string>(knownLabels);
   const add = (g: string, p: string) => {

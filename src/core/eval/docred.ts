@@ -33,7 +33,8 @@ export function trainFacts(train: DocGold[]): Set<string> {
   const out = new Set<string>();
   for (const d of train)
     for (const f of d.facts)
-      for (const n1 of d.entityNames[f.h] ?? []) for (const n2 of d.entityNames[f.t] ?? []) out.add(factKey(n1, n2, f.r));
+      for (const n1 of d.entityNames[f.h] ?? [])
+        for (const n2 of d.entityNames[f.t] ?? []) out.add(factKey(n1, n2, f.r));
   return out;
 }
 
@@ -43,11 +44,14 @@ function factKey(a: string, b: string, r: string): string {
 
 /** Sorted and de-duplicated as the scorer does (its sort order does not change the result, only which evidence is kept). */
 function distinctAnswers(predictions: DocPred[]): DocPred[] {
-  const sorted = [...predictions].sort((x, y) => cmp(x.title, y.title) || x.h_idx - y.h_idx || x.t_idx - y.t_idx || cmp(x.r, y.r));
+  const sorted = [...predictions].sort(
+    (x, y) => cmp(x.title, y.title) || x.h_idx - y.h_idx || x.t_idx - y.t_idx || cmp(x.r, y.r),
+  );
   const answers: DocPred[] = [];
   for (const p of sorted) {
     const q = answers[answers.length - 1];
-    if (!q || q.title !== p.title || q.h_idx !== p.h_idx || q.t_idx !== p.t_idx || q.r !== p.r) answers.push(p);
+    if (!q || q.title !== p.title || q.h_idx !== p.h_idx || q.t_idx !== p.t_idx || q.r !== p.r)
+      answers.push(p);
   }
   return answers;
 }
@@ -60,12 +64,17 @@ function pairDecisions(gold: DocGold[], answers: DocPred[]): Decision[] {
     if (!d) decisions.set(k, (d = { key: k, gold: [], pred: [] }));
     return d;
   };
-  for (const d of gold) for (const f of d.facts) get(`${d.title}\u0000${f.h}\u0000${f.t}`).gold.push(f.r);
+  for (const d of gold)
+    for (const f of d.facts) get(`${d.title}\u0000${f.h}\u0000${f.t}`).gold.push(f.r);
   for (const x of answers) get(`${x.title}\u0000${x.h_idx}\u0000${x.t_idx}`).pred.push(x.r);
   return [...decisions.values()];
 }
 
-export function scoreDocRed(gold: DocGold[], predictions: DocPred[], train?: Set<string>): EvalResult {
+export function scoreDocRed(
+  gold: DocGold[],
+  predictions: DocPred[],
+  train?: Set<string>,
+): EvalResult {
   const warnings: string[] = [];
   const std = new Map<string, Set<number>>();
   const titleEntities = new Map<string, string[][]>();
@@ -99,12 +108,17 @@ export function scoreDocRed(gold: DocGold[], predictions: DocPred[], train?: Set
       for (const e of evi) if (stdEvi.has(e)) correctEvidence++;
       if (train) {
         let inTrain = false;
-        for (const n1 of names[x.h_idx] ?? []) for (const n2 of names[x.t_idx] ?? []) if (train.has(factKey(n1, n2, x.r))) inTrain = true;
+        for (const n1 of names[x.h_idx] ?? [])
+          for (const n2 of names[x.t_idx] ?? [])
+            if (train.has(factKey(n1, n2, x.r))) inTrain = true;
         if (inTrain) correctInTrain++;
       }
     }
   }
-  if (unknownTitles.size) warnings.push(`${unknownTitles.size} predicted title(s) are not in the gold file; their predictions count as wrong (e.g. ${JSON.stringify([...unknownTitles][0])})`);
+  if (unknownTitles.size)
+    warnings.push(
+      `${unknownTitles.size} predicted title(s) are not in the gold file; their predictions count as wrong (e.g. ${JSON.stringify([...unknownTitles][0])})`,
+    );
   const reP = answers.length ? correctRe / answers.length : 0;
   const reR = totRelations ? correctRe / totRelations : 0;
   const reF1 = f1Of(reP, reR);

@@ -17,7 +17,11 @@ function liveRelations(r: RelRecord, noRelation: string | null | undefined) {
 }
 
 /** Decisions of one record: per listed pair (sentence level) or per related pair (document level). */
-export function recordDecisions(gold: RelRecord | undefined, pred: RelRecord | undefined, noRelation?: string | null): Decision[] {
+export function recordDecisions(
+  gold: RelRecord | undefined,
+  pred: RelRecord | undefined,
+  noRelation?: string | null,
+): Decision[] {
   const base = gold ?? pred!;
   const goldRels = gold ? liveRelations(gold, noRelation) : [];
   const predRels = pred ? liveRelations(pred, noRelation) : [];
@@ -25,8 +29,18 @@ export function recordDecisions(gold: RelRecord | undefined, pred: RelRecord | u
   if (base.pairs) {
     for (const [a, b] of candidatePairs(base)) {
       const labels = (rels: typeof goldRels) =>
-        rels.flatMap((x) => (x.head === a && x.tail === b ? [x.label] : x.head === b && x.tail === a ? [`${x.label}(e2,e1)`] : []));
-      out.push({ key: `${base.id}\u0000${a}\u0000${b}`, gold: labels(goldRels), pred: labels(predRels) });
+        rels.flatMap((x) =>
+          x.head === a && x.tail === b
+            ? [x.label]
+            : x.head === b && x.tail === a
+              ? [`${x.label}(e2,e1)`]
+              : [],
+        );
+      out.push({
+        key: `${base.id}\u0000${a}\u0000${b}`,
+        gold: labels(goldRels),
+        pred: labels(predRels),
+      });
     }
     return out;
   }
@@ -55,11 +69,18 @@ export function evaluateMicro(gold: RelRecord[], pred: RelRecord[], rs?: Relatio
     decisions.push(...recordDecisions(g, p, noRelation));
   }
   const unknown = pred.filter((p) => !goldIds.has(p.id));
-  for (const p of unknown) decisions.push(...recordDecisions(undefined, p, noRelation).filter((d) => d.pred.length > 0));
+  for (const p of unknown)
+    decisions.push(...recordDecisions(undefined, p, noRelation).filter((d) => d.pred.length > 0));
   const m = microScores(decisions);
   const warnings: string[] = [];
-  if (missing) warnings.push(`${missing} gold record(s) have no prediction; they count as "no relation" predictions`);
-  if (unknown.length) warnings.push(`${unknown.length} predicted record(s) are not in the gold file; their relations count as wrong predictions`);
+  if (missing)
+    warnings.push(
+      `${missing} gold record(s) have no prediction; they count as "no relation" predictions`,
+    );
+  if (unknown.length)
+    warnings.push(
+      `${unknown.length} predicted record(s) are not in the gold file; their relations count as wrong predictions`,
+    );
   return {
     metric: 'micro',
     precision: m.precision,
@@ -67,7 +88,14 @@ export function evaluateMicro(gold: RelRecord[], pred: RelRecord[], rs?: Relatio
     f1: m.f1,
     per_relation: m.per,
     confusion: confusionOf(decisions, noRelation, rs?.labels.map((l) => l.name) ?? []),
-    counts: { decisions: decisions.length, correct: m.correct, predicted: m.guessed, gold: m.goldCount, missing_predictions: missing, unknown_predictions: unknown.length },
+    counts: {
+      decisions: decisions.length,
+      correct: m.correct,
+      predicted: m.guessed,
+      gold: m.goldCount,
+      missing_predictions: missing,
+      unknown_predictions: unknown.length,
+    },
     warnings,
   };
 }
@@ -77,15 +105,23 @@ export function semevalAnswers(records: RelRecord[]): Map<string, string> {
   const out = new Map<string, string>();
   for (const r of records) {
     const id = semevalId(r);
-    if (id === undefined) throw new Error(`record ${JSON.stringify(r.id)} has no SemEval id (meta.semevalId or a trailing number in its id)`);
+    if (id === undefined)
+      throw new Error(
+        `record ${JSON.stringify(r.id)} has no SemEval id (meta.semevalId or a trailing number in its id)`,
+      );
     const key = String(Number(id));
-    if (out.has(key)) throw new Error(`SemEval id ${key} appears twice (record ${JSON.stringify(r.id)})`);
+    if (out.has(key))
+      throw new Error(`SemEval id ${key} appears twice (record ${JSON.stringify(r.id)})`);
     out.set(key, semevalLabelOf(r));
   }
   return out;
 }
 
-export function evaluateSemEval(gold: Map<string, string>, pred: Map<string, string>, predFile?: string): EvalResult {
+export function evaluateSemEval(
+  gold: Map<string, string>,
+  pred: Map<string, string>,
+  predFile?: string,
+): EvalResult {
   return scoreSemEval(pred, gold, predFile);
 }
 
@@ -99,7 +135,13 @@ export function docGoldOf(records: RelRecord[], rs?: RelationSet): DocGold[] {
     const odd = r.meta?.['docredNames'];
     if (Array.isArray(odd))
       for (const x of odd)
-        if (Array.isArray(x) && typeof x[0] === 'number' && typeof x[1] === 'number' && typeof x[2] === 'string' && entityNames[x[0]]?.[x[1]] !== undefined)
+        if (
+          Array.isArray(x) &&
+          typeof x[0] === 'number' &&
+          typeof x[1] === 'number' &&
+          typeof x[2] === 'string' &&
+          entityNames[x[0]]?.[x[1]] !== undefined
+        )
           entityNames[x[0]]![x[1]] = x[2];
     return {
       title: docTitle(r),
@@ -107,7 +149,9 @@ export function docGoldOf(records: RelRecord[], rs?: RelationSet): DocGold[] {
       facts: liveRelations(r, rs?.noRelation).flatMap((x) => {
         const h = index.get(x.head);
         const t = index.get(x.tail);
-        return h === undefined || t === undefined ? [] : [{ h, t, r: toId(x.label), evidence: x.evidence ?? [] }];
+        return h === undefined || t === undefined
+          ? []
+          : [{ h, t, r: toId(x.label), evidence: x.evidence ?? [] }];
       }),
     };
   });
@@ -119,7 +163,9 @@ export function docTitle(r: RelRecord): string {
 }
 
 export function docPredsOf(records: RelRecord[], rs?: RelationSet): DocPred[] {
-  return docGoldOf(records, rs).flatMap((d) => d.facts.map((f) => ({ title: d.title, h_idx: f.h, t_idx: f.t, r: f.r, evidence: f.evidence })));
+  return docGoldOf(records, rs).flatMap((d) =>
+    d.facts.map((f) => ({ title: d.title, h_idx: f.h, t_idx: f.t, r: f.r, evidence: f.evidence })),
+  );
 }
 
 export function evaluateDocRed(gold: DocGold[], pred: DocPred[], train?: DocGold[]): EvalResult {
@@ -134,17 +180,29 @@ export type MetricName = 'micro' | 'semeval' | 'docred';
  * relation set, DocRED's for document-level records under a set with Wikidata ids, else micro
  * P/R/F1 without the no-relation label. `override` wins.
  */
-export function chooseMetric(rs: RelationSet | undefined, records: RelRecord[], override?: MetricName): MetricName {
+export function chooseMetric(
+  rs: RelationSet | undefined,
+  records: RelRecord[],
+  override?: MetricName,
+): MetricName {
   if (override) return override;
   if (rs?.name === SEMEVAL_RELATIONS.name) return 'semeval';
-  const documentLevel = records.length > 0 && records.every((r) => !r.pairs && (r.sentences?.length ?? 0) > 0);
+  const documentLevel =
+    records.length > 0 && records.every((r) => !r.pairs && (r.sentences?.length ?? 0) > 0);
   if (documentLevel && rs?.labels.some((l) => l.id && /^P\d+$/.test(l.id))) return 'docred';
   return 'micro';
 }
 
 /** Scores predictions against gold records with the chosen metric. */
-export function evaluateRecords(gold: RelRecord[], pred: RelRecord[], rs: RelationSet | undefined, metric: MetricName, predFile?: string): EvalResult {
-  if (metric === 'semeval') return evaluateSemEval(semevalAnswers(gold), semevalAnswers(pred), predFile);
+export function evaluateRecords(
+  gold: RelRecord[],
+  pred: RelRecord[],
+  rs: RelationSet | undefined,
+  metric: MetricName,
+  predFile?: string,
+): EvalResult {
+  if (metric === 'semeval')
+    return evaluateSemEval(semevalAnswers(gold), semevalAnswers(pred), predFile);
   if (metric === 'docred') return evaluateDocRed(docGoldOf(gold, rs), docPredsOf(pred, rs));
   return evaluateMicro(gold, pred, rs);
 }

@@ -16,8 +16,21 @@
 import { InputError } from '../diagnostics';
 import { ConfusionMatrix, EvalResult, RelationScore, f1Of } from './types';
 
-const RELATIONS = ['Cause-Effect', 'Component-Whole', 'Content-Container', 'Entity-Destination', 'Entity-Origin', 'Instrument-Agency', 'Member-Collection', 'Message-Topic', 'Product-Producer'];
-export const SEMEVAL_LABELS_19 = [...RELATIONS.flatMap((r) => [`${r}(e1,e2)`, `${r}(e2,e1)`]), 'Other'];
+const RELATIONS = [
+  'Cause-Effect',
+  'Component-Whole',
+  'Content-Container',
+  'Entity-Destination',
+  'Entity-Origin',
+  'Instrument-Agency',
+  'Member-Collection',
+  'Message-Topic',
+  'Product-Producer',
+];
+export const SEMEVAL_LABELS_19 = [
+  ...RELATIONS.flatMap((r) => [`${r}(e1,e2)`, `${r}(e2,e1)`]),
+  'Other',
+];
 const VALID = new Set(SEMEVAL_LABELS_19);
 
 export interface AnswerLine {
@@ -35,9 +48,15 @@ export function parseAnswers(text: string, file: string): AnswerLine[] {
   lines.forEach((raw, i) => {
     const line = raw.replace(/\r$/, '');
     const m = /^(\d+)\t([^\r]+)$/.exec(line);
-    if (!m) throw new InputError(`bad answer line ${JSON.stringify(line)} (expected ID<TAB>LABEL)`, file, i + 1);
+    if (!m)
+      throw new InputError(
+        `bad answer line ${JSON.stringify(line)} (expected ID<TAB>LABEL)`,
+        file,
+        i + 1,
+      );
     const id = String(Number(m[1]));
-    if (!VALID.has(m[2]!)) throw new InputError(`unknown SemEval label ${JSON.stringify(m[2])}`, file, i + 1);
+    if (!VALID.has(m[2]!))
+      throw new InputError(`unknown SemEval label ${JSON.stringify(m[2])}`, file, i + 1);
     if (seen.has(id)) throw new InputError(`id ${id} is already defined`, file, i + 1);
     seen.add(id);
     out.push({ id, label: m[2]!, line: i + 1 });
@@ -47,15 +66,22 @@ export function parseAnswers(text: string, file: string): AnswerLine[] {
 
 const noDir = (l: string) => l.replace(/\(e[12],e[12]\)$/, '');
 
-export function scoreSemEval(proposed: Map<string, string>, key: Map<string, string>, proposedFile = 'predictions'): EvalResult {
-  for (const [id, label] of [...proposed, ...key]) if (!VALID.has(label)) throw new InputError(`unknown SemEval label ${JSON.stringify(label)} for id ${id}`);
+export function scoreSemEval(
+  proposed: Map<string, string>,
+  key: Map<string, string>,
+  proposedFile = 'predictions',
+): EvalResult {
+  for (const [id, label] of [...proposed, ...key])
+    if (!VALID.has(label))
+      throw new InputError(`unknown SemEval label ${JSON.stringify(label)} for id ${id}`);
   const conf = new Map<string, Map<string, number>>(); // conf[proposed][answer]
   const proposedCount = new Map<string, number>();
   const inc = (m: Map<string, number>, k: string, by = 1) => m.set(k, (m.get(k) ?? 0) + by);
   const cell = (p: string, a: string) => conf.get(p)?.get(a) ?? 0;
   for (const [id, labelP] of proposed) {
     const labelA = key.get(id);
-    if (labelA === undefined) throw new InputError(`contains a bad ID: '${id}' (not in the answer key)`, proposedFile);
+    if (labelA === undefined)
+      throw new InputError(`contains a bad ID: '${id}' (not in the answer key)`, proposedFile);
     const p = noDir(labelP);
     const a = noDir(labelA);
     const col = labelP === labelA || p !== a ? p : 'WRONG_DIR';
@@ -66,7 +92,9 @@ export function scoreSemEval(proposed: Map<string, string>, key: Map<string, str
   const answerCount = new Map<string, number>();
   for (const label of key.values()) inc(answerCount, noDir(label));
 
-  const answerLabels = [...answerCount.keys()].sort((x, y) => (sortKey(x) < sortKey(y) ? -1 : sortKey(x) > sortKey(y) ? 1 : 0));
+  const answerLabels = [...answerCount.keys()].sort((x, y) =>
+    sortKey(x) < sortKey(y) ? -1 : sortKey(x) > sortKey(y) ? 1 : 0,
+  );
   const per: Record<string, RelationScore> = {};
   let macroF1 = 0;
   let macroP = 0;
@@ -82,7 +110,14 @@ export function scoreSemEval(proposed: Map<string, string>, key: Map<string, str
     const P = predicted === 0 ? 0 : correct / (predicted + wrongDir);
     const R = gold === 0 ? 0 : correct / gold;
     const F1 = f1Of(P, R);
-    per[label] = { precision: P, recall: R, f1: F1, correct, predicted: predicted + wrongDir, gold };
+    per[label] = {
+      precision: P,
+      recall: R,
+      f1: F1,
+      correct,
+      predicted: predicted + wrongDir,
+      gold,
+    };
     if (label !== 'Other') {
       macroP += P;
       macroR += R;
@@ -98,7 +133,8 @@ export function scoreSemEval(proposed: Map<string, string>, key: Map<string, str
 
   // Confusion matrix rows = key labels, columns = the merged label list (key first, then proposed-only), plus xDIRx.
   const cols = [...answerLabels];
-  for (const l of [...proposedCount.keys()].sort()) if (l !== 'WRONG_DIR' && !cols.includes(l)) cols.push(l);
+  for (const l of [...proposedCount.keys()].sort())
+    if (l !== 'WRONG_DIR' && !cols.includes(l)) cols.push(l);
   const confusion: ConfusionMatrix = {
     labels: cols,
     noRelation: 'Other',
@@ -125,7 +161,12 @@ export function scoreSemEval(proposed: Map<string, string>, key: Map<string, str
       micro_f1: f1Of(microP, microR),
       accuracy: proposed.size ? correctTotal / proposed.size : 0,
     },
-    warnings: skipped > 0 ? [`${skipped} of ${key.size} key example(s) have no prediction: they count as misses in recall, as in the official scorer (score only the predicted examples with --only-predicted)`] : [],
+    warnings:
+      skipped > 0
+        ? [
+            `${skipped} of ${key.size} key example(s) have no prediction: they count as misses in recall, as in the official scorer (score only the predicted examples with --only-predicted)`,
+          ]
+        : [],
   };
 }
 

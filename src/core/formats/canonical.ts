@@ -4,13 +4,18 @@ import { Line } from '../io/lines';
 import { JsonDepthError, parseBoundedJson } from '../io/jsonDepth';
 import { RelRecord, validateRecord } from '../schema';
 
-export type CanonicalEvent = { kind: 'record'; record: RelRecord; line: number } | { kind: 'diagnostic'; diagnostic: Diagnostic };
+export type CanonicalEvent =
+  | { kind: 'record'; record: RelRecord; line: number }
+  | { kind: 'diagnostic'; diagnostic: Diagnostic };
 
 /**
  * Reads canonical records from lines, one event per record or problem, so that large files
  * stream. Blank lines are ignored; every malformed line is reported with its number and skipped.
  */
-export async function* readCanonical(lines: AsyncIterable<Line> | Iterable<Line>, file: string): AsyncGenerator<CanonicalEvent> {
+export async function* readCanonical(
+  lines: AsyncIterable<Line> | Iterable<Line>,
+  file: string,
+): AsyncGenerator<CanonicalEvent> {
   const seen = new Set<string>();
   for await (const l of lines) {
     const err = (message: string, column?: number): CanonicalEvent => ({
@@ -36,7 +41,10 @@ export async function* readCanonical(lines: AsyncIterable<Line> | Iterable<Line>
     }
     const v = validateRecord(value);
     if (!v.ok) {
-      const id = typeof value === 'object' && value && 'id' in value ? ` ${JSON.stringify((value as { id: unknown }).id)}` : '';
+      const id =
+        typeof value === 'object' && value && 'id' in value
+          ? ` ${JSON.stringify((value as { id: unknown }).id)}`
+          : '';
       yield err(`invalid record${id}: ${v.problems.join('; ')}`);
       continue;
     }

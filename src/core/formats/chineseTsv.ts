@@ -20,14 +20,19 @@ export function parseRelation2Id(text: string): Relation2Id {
     const line = raw.trim();
     if (!line) return;
     const m = /^(.+?)[ \t]+(\d+)$/.exec(line);
-    if (!m) errors.push({ line: i + 1, message: `expected "name id", found ${JSON.stringify(line)}` });
+    if (!m)
+      errors.push({ line: i + 1, message: `expected "name id", found ${JSON.stringify(line)}` });
     else labels.push([m[1]!, Number(m[2])]);
   });
   labels.sort((a, b) => a[1] - b[1]);
   return { labels: labels.map((l) => l[0]), errors };
 }
 
-export function relationSetFromLabels(name: string, labels: string[], noRelation = 'unknown'): RelationSet {
+export function relationSetFromLabels(
+  name: string,
+  labels: string[],
+  noRelation = 'unknown',
+): RelationSet {
   const hasNone = labels.includes(noRelation);
   return {
     name,
@@ -43,7 +48,11 @@ export interface ChineseTsvOptions {
   labels?: string[];
 }
 
-export async function importChineseTsv(lines: AsyncIterable<Line> | Iterable<Line>, file: string, opts: ChineseTsvOptions): Promise<ImportResult> {
+export async function importChineseTsv(
+  lines: AsyncIterable<Line> | Iterable<Line>,
+  file: string,
+  opts: ChineseTsvOptions,
+): Promise<ImportResult> {
   const c = new Collector(file);
   const split = splitFromFileName(file);
   const prefix = `${opts.dataset}-${split ? `${split}-` : ''}`;
@@ -58,7 +67,10 @@ export async function importChineseTsv(lines: AsyncIterable<Line> | Iterable<Lin
     if (l.text.trim() === '') continue;
     const fields = l.text.split('\t');
     if (fields.length !== 4) {
-      c.skip(l.no, `expected 4 TAB-separated fields (head, tail, relation, sentence), found ${fields.length}`);
+      c.skip(
+        l.no,
+        `expected 4 TAB-separated fields (head, tail, relation, sentence), found ${fields.length}`,
+      );
       continue;
     }
     const [head, tail, label, sentence] = fields as [string, string, string, string];
@@ -90,11 +102,17 @@ export async function importChineseTsv(lines: AsyncIterable<Line> | Iterable<Lin
     };
     c.add(record, l.no);
   }
-  return c.result(opts.labels ? relationSetFromLabels(opts.dataset, opts.labels, noRelation) : undefined);
+  return c.result(
+    opts.labels ? relationSetFromLabels(opts.dataset, opts.labels, noRelation) : undefined,
+  );
 }
 
 /** Writes records back as `head<TAB>tail<TAB>relation<TAB>sentence` lines (one per pair). */
-export function exportChineseTsv(records: RelRecord[], noRelation = 'unknown', blankLines = true): string {
+export function exportChineseTsv(
+  records: RelRecord[],
+  noRelation = 'unknown',
+  blankLines = true,
+): string {
   const out: string[] = [];
   for (const r of records) {
     for (const [h, t] of r.pairs ?? []) {
@@ -103,8 +121,13 @@ export function exportChineseTsv(records: RelRecord[], noRelation = 'unknown', b
       if (!he || !te) continue;
       const rel = r.relations.find((x) => x.head === h && x.tail === t && x.status !== 'rejected');
       for (const f of [he.name, te.name, r.text])
-        if (/[\t\r\n]/.test(f)) throw new Error(`record ${r.id}: a TAB or line break cannot be written in this TSV format`);
-      out.push(`${he.name}\t${te.name}\t${rel?.label ?? noRelation}\t${r.text}\n${blankLines ? '\n' : ''}`);
+        if (/[\t\r\n]/.test(f))
+          throw new Error(
+            `record ${r.id}: a TAB or line break cannot be written in this TSV format`,
+          );
+      out.push(
+        `${he.name}\t${te.name}\t${rel?.label ?? noRelation}\t${r.text}\n${blankLines ? '\n' : ''}`,
+      );
     }
   }
   return out.join('');

@@ -39,7 +39,12 @@ export class Collector {
     return true;
   }
   result(relationSet?: RelationSet): ImportResult {
-    return { records: this.records, diagnostics: this.diagnostics, skipped: this.skipped, relationSet };
+    return {
+      records: this.records,
+      diagnostics: this.diagnostics,
+      skipped: this.skipped,
+      relationSet,
+    };
   }
 }
 
@@ -72,7 +77,14 @@ export function utf16ToCodePoint(text: string, u: number): number {
   let cp = 0;
   for (let i = 0; i < u && i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (!(c >= 0xdc00 && c <= 0xdfff && i > 0 && text.charCodeAt(i - 1) >= 0xd800 && text.charCodeAt(i - 1) <= 0xdbff)) cp++;
+    if (!(
+      c >= 0xdc00 &&
+      c <= 0xdfff &&
+      i > 0 &&
+      text.charCodeAt(i - 1) >= 0xd800 &&
+      text.charCodeAt(i - 1) <= 0xdbff
+    ))
+      cp++;
   }
   return cp;
 }
@@ -85,7 +97,11 @@ export function splitFromFileName(file: string): string | undefined {
 }
 
 /** Finds `needle` in `text` at or after `from`, avoiding the span [avoidStart, avoidEnd) when another occurrence exists. */
-export function findOccurrence(text: string, needle: string, avoid?: { start: number; end: number }): number {
+export function findOccurrence(
+  text: string,
+  needle: string,
+  avoid?: { start: number; end: number },
+): number {
   if (needle.length === 0) return -1;
   let first = -1;
   for (let i = text.indexOf(needle); i >= 0; i = text.indexOf(needle, i + 1)) {

@@ -16,12 +16,30 @@ const DoccanoSchema = z
   .object({
     id: Id.optional(),
     text: z.string(),
-    entities: z.array(z.object({ id: Id, label: z.string(), start_offset: z.number().int().nonnegative(), end_offset: z.number().int().nonnegative() }).passthrough()).default([]),
-    relations: z.array(z.object({ id: Id.optional(), from_id: Id, to_id: Id, type: z.string() }).passthrough()).default([]),
+    entities: z
+      .array(
+        z
+          .object({
+            id: Id,
+            label: z.string(),
+            start_offset: z.number().int().nonnegative(),
+            end_offset: z.number().int().nonnegative(),
+          })
+          .passthrough(),
+      )
+      .default([]),
+    relations: z
+      .array(
+        z.object({ id: Id.optional(), from_id: Id, to_id: Id, type: z.string() }).passthrough(),
+      )
+      .default([]),
   })
   .passthrough();
 
-export async function importDoccano(lines: AsyncIterable<Line> | Iterable<Line>, file: string): Promise<ImportResult> {
+export async function importDoccano(
+  lines: AsyncIterable<Line> | Iterable<Line>,
+  file: string,
+): Promise<ImportResult> {
   const c = new Collector(file);
   let n = 0;
   for await (const l of lines) {
@@ -34,7 +52,12 @@ export async function importDoccano(lines: AsyncIterable<Line> | Iterable<Line>,
     try {
       value = parseBoundedJson(l.text);
     } catch (e) {
-      c.skip(l.no, e instanceof JsonDepthError ? `the line ${e.message}` : `invalid JSON: ${jsonErrorPosition(e, l.text).message}`);
+      c.skip(
+        l.no,
+        e instanceof JsonDepthError
+          ? `the line ${e.message}`
+          : `invalid JSON: ${jsonErrorPosition(e, l.text).message}`,
+      );
       continue;
     }
     const p = DoccanoSchema.safeParse(value);
@@ -53,7 +76,12 @@ export async function importDoccano(lines: AsyncIterable<Line> | Iterable<Line>,
         problems.push(`entity ${e.id}: offsets ${e.start_offset}-${e.end_offset} out of range`);
         return { id: `e${e.id}`, name: '', type: e.label, mentions: [] };
       }
-      return { id: `e${e.id}`, name: doc.text.slice(start, end), type: e.label, mentions: [{ start, end }] };
+      return {
+        id: `e${e.id}`,
+        name: doc.text.slice(start, end),
+        type: e.label,
+        mentions: [{ start, end }],
+      };
     });
     if (problems.length) {
       c.skip(l.no, problems.join('; '));
@@ -63,7 +91,12 @@ export async function importDoccano(lines: AsyncIterable<Line> | Iterable<Line>,
       id: doc.id !== undefined ? String(doc.id) : `doccano-${n}`,
       text: doc.text,
       entities,
-      relations: doc.relations.map((r) => ({ head: `e${r.from_id}`, tail: `e${r.to_id}`, label: r.type, source: 'gold' as const })),
+      relations: doc.relations.map((r) => ({
+        head: `e${r.from_id}`,
+        tail: `e${r.to_id}`,
+        label: r.type,
+        source: 'gold' as const,
+      })),
     };
     c.add(record, l.no);
   }
@@ -80,12 +113,22 @@ export function exportDoccano(records: RelRecord[]): string {
         e.mentions.map((m, i) => {
           const id = next++;
           if (i === 0) spanIds.set(e.id, id);
-          return { id, label: e.type ?? 'ENTITY', start_offset: utf16ToCodePoint(r.text, m.start), end_offset: utf16ToCodePoint(r.text, m.end) };
+          return {
+            id,
+            label: e.type ?? 'ENTITY',
+            start_offset: utf16ToCodePoint(r.text, m.start),
+            end_offset: utf16ToCodePoint(r.text, m.end),
+          };
         }),
       );
       const relations = r.relations
         .filter((x) => x.status !== 'rejected')
-        .map((x, i) => ({ id: i + 1, from_id: spanIds.get(x.head), to_id: spanIds.get(x.tail), type: x.label }));
+        .map((x, i) => ({
+          id: i + 1,
+          from_id: spanIds.get(x.head),
+          to_id: spanIds.get(x.tail),
+          type: x.label,
+        }));
       return JSON.stringify({ id: r.id, text: r.text, entities, relations }) + '\n';
     })
     .join('');

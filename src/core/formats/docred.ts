@@ -11,20 +11,46 @@ import { readJsonArray } from '../io/jsonArray';
 import { Entity, RelRecord, RelationSet, Span, textMatchesName, zodProblems } from '../schema';
 import { Collector, ImportResult } from './common';
 
-const DocMention = z.object({ name: z.string(), pos: z.tuple([z.number().int(), z.number().int()]), sent_id: z.number().int().nonnegative(), type: z.string().optional() }).passthrough();
+const DocMention = z
+  .object({
+    name: z.string(),
+    pos: z.tuple([z.number().int(), z.number().int()]),
+    sent_id: z.number().int().nonnegative(),
+    type: z.string().optional(),
+  })
+  .passthrough();
 export const DocRedDocSchema = z
   .object({
     title: z.string(),
     sents: z.array(z.array(z.string())),
     vertexSet: z.array(z.array(DocMention).min(1)),
-    labels: z.array(z.object({ r: z.string(), h: z.number().int().nonnegative(), t: z.number().int().nonnegative(), evidence: z.array(z.number().int().nonnegative()).optional() }).passthrough()).optional(),
+    labels: z
+      .array(
+        z
+          .object({
+            r: z.string(),
+            h: z.number().int().nonnegative(),
+            t: z.number().int().nonnegative(),
+            evidence: z.array(z.number().int().nonnegative()).optional(),
+          })
+          .passthrough(),
+      )
+      .optional(),
   })
   .passthrough();
 export type DocRedDoc = z.infer<typeof DocRedDocSchema>;
 
 /** rel_info.json: `{"P17": "country", ...}`. */
-export function relationSetFromRelInfo(relInfo: Record<string, string>, name = 'docred'): RelationSet {
-  return { name, noRelation: null, directed: true, labels: Object.entries(relInfo).map(([id, n]) => ({ name: n, id })) };
+export function relationSetFromRelInfo(
+  relInfo: Record<string, string>,
+  name = 'docred',
+): RelationSet {
+  return {
+    name,
+    noRelation: null,
+    directed: true,
+    labels: Object.entries(relInfo).map(([id, n]) => ({ name: n, id })),
+  };
 }
 
 export function parseRelInfo(text: string, file: string): Record<string, string> {
@@ -32,15 +58,23 @@ export function parseRelInfo(text: string, file: string): Record<string, string>
   try {
     v = JSON.parse(text);
   } catch (e) {
-    throw new Error(`${file}: invalid JSON: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    throw new Error(`${file}: invalid JSON: ${e instanceof Error ? e.message : String(e)}`, {
+      cause: e,
+    });
   }
   const parsed = z.record(z.string(), z.string()).safeParse(v);
-  if (!parsed.success) throw new Error(`${file}: expected an object mapping relation ids to names (${zodProblems(parsed.error).join('; ')})`);
+  if (!parsed.success)
+    throw new Error(
+      `${file}: expected an object mapping relation ids to names (${zodProblems(parsed.error).join('; ')})`,
+    );
   return parsed.data;
 }
 
 /** Converts one DocRED document into a canonical record, or returns the problems. */
-export function docToRecord(doc: DocRedDoc, relInfo?: Record<string, string>): RelRecord | string[] {
+export function docToRecord(
+  doc: DocRedDoc,
+  relInfo?: Record<string, string>,
+): RelRecord | string[] {
   const problems: string[] = [];
   const sentences: Span[] = [];
   const tokenStarts: number[][] = [];
@@ -67,7 +101,9 @@ export function docToRecord(doc: DocRedDoc, relInfo?: Record<string, string>): R
       const starts = tokenStarts[m.sent_id];
       const [a, b] = m.pos;
       if (!starts || a < 0 || b <= a || b > starts.length - 1) {
-        problems.push(`vertexSet[${ei}][${mi}]: pos [${a},${b}] is out of range for sentence ${m.sent_id}`);
+        problems.push(
+          `vertexSet[${ei}][${mi}]: pos [${a},${b}] is out of range for sentence ${m.sent_id}`,
+        );
         return { start: 0, end: 0, shown: '' };
       }
       const start = starts[a]!;
@@ -94,8 +130,15 @@ export function docToRecord(doc: DocRedDoc, relInfo?: Record<string, string>): R
   });
   const labels = doc.labels ?? [];
   const relations = labels.map((l, i) => {
-    if (l.h >= entities.length || l.t >= entities.length) problems.push(`labels[${i}]: entity index out of range`);
-    return { head: `e${l.h}`, tail: `e${l.t}`, label: relInfo?.[l.r] ?? l.r, source: 'gold' as const, evidence: l.evidence ?? [] };
+    if (l.h >= entities.length || l.t >= entities.length)
+      problems.push(`labels[${i}]: entity index out of range`);
+    return {
+      head: `e${l.h}`,
+      tail: `e${l.t}`,
+      label: relInfo?.[l.r] ?? l.r,
+      source: 'gold' as const,
+      evidence: l.evidence ?? [],
+    };
   });
   if (problems.length) return problems;
   const meta: Record<string, unknown> = { title: doc.title };
@@ -103,7 +146,11 @@ export function docToRecord(doc: DocRedDoc, relInfo?: Record<string, string>): R
   return { id: doc.title, text, entities, relations, sentences, meta };
 }
 
-export function importDocRed(text: string, file: string, relInfo?: Record<string, string>): ImportResult & { docs: Array<{ doc: DocRedDoc; line: number }> } {
+export function importDocRed(
+  text: string,
+  file: string,
+  relInfo?: Record<string, string>,
+): ImportResult & { docs: Array<{ doc: DocRedDoc; line: number }> } {
   const c = new Collector(file);
   const arr = readJsonArray(text, file);
   c.diagnostics.push(...arr.diagnostics);
@@ -118,7 +165,10 @@ export function importDocRed(text: string, file: string, relInfo?: Record<string
     }
     const rec = docToRecord(parsed.data, relInfo);
     if (Array.isArray(rec)) {
-      c.skip(el.line, `document ${el.index} (${JSON.stringify(parsed.data.title)}): ${rec.join('; ')}`);
+      c.skip(
+        el.line,
+        `document ${el.index} (${JSON.stringify(parsed.data.title)}): ${rec.join('; ')}`,
+      );
       continue;
     }
     if (titles.has(rec.id)) {
@@ -128,7 +178,10 @@ export function importDocRed(text: string, file: string, relInfo?: Record<string
     titles.add(rec.id);
     const odd = rec.meta?.['docredNames'] as Array<[number, number, string]> | undefined;
     for (const [ei, mi, name] of odd ?? [])
-      c.warn(el.line, `document ${el.index} (${JSON.stringify(rec.id)}): vertexSet[${ei}][${mi}] is named ${JSON.stringify(name)} but its tokens read ${JSON.stringify(mentionAt(rec, ei, mi))}; the mention keeps the token text, the annotated name is kept in meta.docredNames for scoring`);
+      c.warn(
+        el.line,
+        `document ${el.index} (${JSON.stringify(rec.id)}): vertexSet[${ei}][${mi}] is named ${JSON.stringify(name)} but its tokens read ${JSON.stringify(mentionAt(rec, ei, mi))}; the mention keeps the token text, the annotated name is kept in meta.docredNames for scoring`,
+      );
     if (c.add(rec, el.line)) docs.push({ doc: parsed.data, line: el.line });
   }
   return { ...c.result(relInfo ? relationSetFromRelInfo(relInfo) : undefined), docs };
@@ -176,10 +229,21 @@ export function toDocRedSubmission(records: RelRecord[], rs?: RelationSet): DocR
   return out;
 }
 
-const SubmissionSchema = z.object({ title: z.string(), h_idx: z.number().int().nonnegative(), t_idx: z.number().int().nonnegative(), r: z.string(), evidence: z.array(z.number().int()).optional() }).passthrough();
+const SubmissionSchema = z
+  .object({
+    title: z.string(),
+    h_idx: z.number().int().nonnegative(),
+    t_idx: z.number().int().nonnegative(),
+    r: z.string(),
+    evidence: z.array(z.number().int()).optional(),
+  })
+  .passthrough();
 
 /** Reads a submission file, element by element (a malformed element costs only itself). */
-export function readDocRedSubmission(text: string, file: string): ImportResult & { predictions: DocRedPrediction[] } {
+export function readDocRedSubmission(
+  text: string,
+  file: string,
+): ImportResult & { predictions: DocRedPrediction[] } {
   const c = new Collector(file);
   const arr = readJsonArray(text, file);
   c.diagnostics.push(...arr.diagnostics);

@@ -23,10 +23,20 @@ const Result = z
     to_id: z.string().optional(),
     direction: z.enum(['right', 'left', 'bi']).optional(),
     labels: z.array(z.string()).optional(),
-    value: z.object({ start: z.number().int().optional(), end: z.number().int().optional(), text: z.string().optional(), labels: z.array(z.string()).optional() }).passthrough().optional(),
+    value: z
+      .object({
+        start: z.number().int().optional(),
+        end: z.number().int().optional(),
+        text: z.string().optional(),
+        labels: z.array(z.string()).optional(),
+      })
+      .passthrough()
+      .optional(),
   })
   .passthrough();
-const Completion = z.object({ was_cancelled: z.boolean().optional(), result: z.array(Result).default([]) }).passthrough();
+const Completion = z
+  .object({ was_cancelled: z.boolean().optional(), result: z.array(Result).default([]) })
+  .passthrough();
 const Task = z
   .object({
     id: z.union([z.number(), z.string()]).optional(),
@@ -51,10 +61,15 @@ export function importLabelStudio(text: string, file: string): ImportResult {
     const annotation = task.annotations?.find((a) => !a.was_cancelled);
     const completion = annotation ?? task.predictions?.[0];
     const source = annotation ? ('gold' as const) : ('model' as const);
-    const regions = completion?.result.filter((r) => r.type === 'labels' && r.value?.start !== undefined && r.value.end !== undefined) ?? [];
+    const regions =
+      completion?.result.filter(
+        (r) => r.type === 'labels' && r.value?.start !== undefined && r.value.end !== undefined,
+      ) ?? [];
     const toName = regions[0]?.to_name;
     const taskText =
-      (toName && typeof task.data[toName] === 'string' ? (task.data[toName] as string) : undefined) ??
+      (toName && typeof task.data[toName] === 'string'
+        ? (task.data[toName] as string)
+        : undefined) ??
       (typeof task.data['text'] === 'string' ? (task.data['text'] as string) : undefined) ??
       (Object.values(task.data).find((v) => typeof v === 'string') as string | undefined);
     const label = `task ${task.id ?? el.index}`;
@@ -73,20 +88,34 @@ export function importLabelStudio(text: string, file: string): ImportResult {
       const id = r.id ?? `r${i}`;
       let start = cp(s);
       let end = cp(e);
-      const matches = (a?: number, b?: number) => a !== undefined && b !== undefined && b >= a && (v.text === undefined || taskText.slice(a, b) === v.text);
+      const matches = (a?: number, b?: number) =>
+        a !== undefined &&
+        b !== undefined &&
+        b >= a &&
+        (v.text === undefined || taskText.slice(a, b) === v.text);
       if (!matches(start, end)) {
         if (matches(s, e) && e <= taskText.length) {
           start = s;
           end = e;
-          c.warn(el.line, `${label}: region ${id} uses UTF-16 offsets (older Label Studio); accepted because its text matches`);
+          c.warn(
+            el.line,
+            `${label}: region ${id} uses UTF-16 offsets (older Label Studio); accepted because its text matches`,
+          );
         } else {
-          problems.push(`region ${id}: offsets ${s}-${e} do not select ${JSON.stringify(v.text ?? '')}`);
+          problems.push(
+            `region ${id}: offsets ${s}-${e} do not select ${JSON.stringify(v.text ?? '')}`,
+          );
           return;
         }
       }
       const eid = `e${entities.length + 1}`;
       regionToEntity.set(id, eid);
-      entities.push({ id: eid, name: taskText.slice(start, end), type: v.labels?.[0] ?? null, mentions: [{ start: start!, end: end! }] });
+      entities.push({
+        id: eid,
+        name: taskText.slice(start, end),
+        type: v.labels?.[0] ?? null,
+        mentions: [{ start: start!, end: end! }],
+      });
     });
     const relations: Relation[] = [];
     for (const r of completion?.result.filter((x) => x.type === 'relation') ?? []) {
@@ -97,17 +126,27 @@ export function importLabelStudio(text: string, file: string): ImportResult {
         continue;
       }
       const names = r.labels?.length ? r.labels : ['related'];
-      if (!r.labels?.length) c.warn(el.line, `${label}: relation ${r.from_id}→${r.to_id} has no label; imported as "related"`);
+      if (!r.labels?.length)
+        c.warn(
+          el.line,
+          `${label}: relation ${r.from_id}→${r.to_id} has no label; imported as "related"`,
+        );
       for (const name of names) {
         if (r.direction !== 'left') relations.push({ head: a, tail: b, label: name, source });
-        if (r.direction === 'left' || r.direction === 'bi') relations.push({ head: b, tail: a, label: name, source });
+        if (r.direction === 'left' || r.direction === 'bi')
+          relations.push({ head: b, tail: a, label: name, source });
       }
     }
     if (problems.length) {
       c.skip(el.line, `${label}: ${problems.join('; ')}`);
       continue;
     }
-    const record: RelRecord = { id: task.id !== undefined ? String(task.id) : `label-studio-${el.index + 1}`, text: taskText, entities, relations };
+    const record: RelRecord = {
+      id: task.id !== undefined ? String(task.id) : `label-studio-${el.index + 1}`,
+      text: taskText,
+      entities,
+      relations,
+    };
     c.add(record, el.line);
   }
   return c.result();

@@ -40,7 +40,10 @@ export interface BatchOptions {
   model: string;
 }
 
-function answersOf(space: AnswerSpace, codes: boolean): { asked: string[]; toAnswer: (a: string) => string } {
+function answersOf(
+  space: AnswerSpace,
+  codes: boolean,
+): { asked: string[]; toAnswer: (a: string) => string } {
   if (!codes) return { asked: space.answers, toAnswer: (a) => a };
   const c = answerCodes(space);
   return { asked: c.codes, toAnswer: (a) => c.answerOf.get(a)! };
@@ -57,9 +60,24 @@ export function batchRequests(records: RelRecord[], opts: BatchOptions): string[
     for (const [h, t] of candidatePairs(r)) {
       const head = r.entities.find((e) => e.id === h)!;
       const tail = r.entities.find((e) => e.id === t)!;
-      const p = pairPrompt(r, head, tail, { relationSet: opts.relationSet, template: opts.template, direction: opts.direction, answerCodes: opts.answerCodes });
-      const messages = [...(p.system !== undefined ? [{ role: 'system', content: p.system }] : []), { role: 'user', content: p.user }];
-      lines.push(JSON.stringify({ custom_id: JSON.stringify([r.id, h, t]), method: 'POST', url: '/v1/chat/completions', body: { model: opts.model, messages, temperature: 0, max_tokens: maxTokens, ...f.fields } }));
+      const p = pairPrompt(r, head, tail, {
+        relationSet: opts.relationSet,
+        template: opts.template,
+        direction: opts.direction,
+        answerCodes: opts.answerCodes,
+      });
+      const messages = [
+        ...(p.system !== undefined ? [{ role: 'system', content: p.system }] : []),
+        { role: 'user', content: p.user },
+      ];
+      lines.push(
+        JSON.stringify({
+          custom_id: JSON.stringify([r.id, h, t]),
+          method: 'POST',
+          url: '/v1/chat/completions',
+          body: { model: opts.model, messages, temperature: 0, max_tokens: maxTokens, ...f.fields },
+        }),
+      );
     }
   }
   return lines;
@@ -67,7 +85,10 @@ export function batchRequests(records: RelRecord[], opts: BatchOptions): string[
 
 interface ResultLine {
   custom_id?: unknown;
-  response?: { status_code?: number; body?: { choices?: Array<{ message?: { content?: string | null } }> } } | null;
+  response?: {
+    status_code?: number;
+    body?: { choices?: Array<{ message?: { content?: string | null } }> };
+  } | null;
   error?: { message?: string; code?: string } | null;
 }
 
@@ -84,11 +105,25 @@ export interface BatchImport {
  * Reads batch results (`file` names them in messages) into the input records: each answered pair
  * gets its prediction exactly as a live run writes it; errors are per pair and named by line.
  */
-export function importBatchResults(text: string, file: string, records: RelRecord[], m: BatchManifest): BatchImport {
+export function importBatchResults(
+  text: string,
+  file: string,
+  records: RelRecord[],
+  m: BatchManifest,
+): BatchImport {
   const space = answerSpace(m.relationSet, m.direction);
   const { asked, toAnswer } = answersOf(space, m.answers === 'codes');
   const read = choiceFields(m.flavor, asked).read;
-  const byRecord = new Map(records.map((r) => [r.id, { record: r, pairs: new Set(candidatePairs(r).map((p) => JSON.stringify(p))), preds: [] as PairPrediction[] }]));
+  const byRecord = new Map(
+    records.map((r) => [
+      r.id,
+      {
+        record: r,
+        pairs: new Set(candidatePairs(r).map((p) => JSON.stringify(p))),
+        preds: [] as PairPrediction[],
+      },
+    ]),
+  );
   const errors: string[] = [];
   let answered = 0;
   const seen = new Set<string>();
@@ -106,7 +141,9 @@ export function importBatchResults(text: string, file: string, records: RelRecor
     try {
       [id, h, t] = JSON.parse(String(r.custom_id)) as [string, string, string];
     } catch {
-      errors.push(`${where}: custom_id ${JSON.stringify(r.custom_id)} was not written by relation-lens export --format openai-batch`);
+      errors.push(
+        `${where}: custom_id ${JSON.stringify(r.custom_id)} was not written by relation-lens export --format openai-batch`,
+      );
       return;
     }
     const rec = byRecord.get(id);
@@ -120,11 +157,19 @@ export function importBatchResults(text: string, file: string, records: RelRecor
       return;
     }
     seen.add(key);
-    const base = { recordId: id, pair: [h, t] as [string, string], promptTokens: 0, reusedTokens: 0, confidence: null };
+    const base = {
+      recordId: id,
+      pair: [h, t] as [string, string],
+      promptTokens: 0,
+      reusedTokens: 0,
+      confidence: null,
+    };
     const status = r.response?.status_code;
     const content = r.response?.body?.choices?.[0]?.message?.content;
     if (r.error || (status !== undefined && status !== 200) || typeof content !== 'string') {
-      const why = r.error?.message ?? (status !== undefined && status !== 200 ? `HTTP ${status}` : 'no answer in the result');
+      const why =
+        r.error?.message ??
+        (status !== undefined && status !== 200 ? `HTTP ${status}` : 'no answer in the result');
       errors.push(`${where}: record ${id}, pair ${h},${t}: ${why}`);
       rec.preds.push({ ...base, answer: '', error: `record ${id}, pair ${h},${t}: ${why}` });
       return;
@@ -153,8 +198,12 @@ export function parseBatchManifest(text: string, file: string): BatchManifest {
   try {
     m = JSON.parse(text) as BatchManifest;
   } catch {
-    throw new InputError('not JSON (expected the manifest relation-lens export --format openai-batch writes)', file);
+    throw new InputError(
+      'not JSON (expected the manifest relation-lens export --format openai-batch writes)',
+      file,
+    );
   }
-  if (m.kind !== 'relation-lens/openai-batch' || m.version !== 1) throw new InputError('not a relation-lens openai-batch manifest', file);
+  if (m.kind !== 'relation-lens/openai-batch' || m.version !== 1)
+    throw new InputError('not a relation-lens openai-batch manifest', file);
   return m;
 }

@@ -13,17 +13,27 @@ import { Collector, ImportResult, splitFromFileName } from './common';
 
 export const SEMEVAL_RELATIONS: RelationSet = {
   name: 'semeval2010-task8',
-  description: 'SemEval-2010 Task 8: nine directed semantic relations between nominals, plus Other.',
+  description:
+    'SemEval-2010 Task 8: nine directed semantic relations between nominals, plus Other.',
   noRelation: 'Other',
   directed: true,
   labels: [
     { name: 'Cause-Effect', description: 'An event or object leads to an effect.' },
     { name: 'Component-Whole', description: 'An object is a component of a larger whole.' },
-    { name: 'Content-Container', description: 'An object is physically stored in a delineated area of space.' },
+    {
+      name: 'Content-Container',
+      description: 'An object is physically stored in a delineated area of space.',
+    },
     { name: 'Entity-Destination', description: 'An entity is moving towards a destination.' },
-    { name: 'Entity-Origin', description: 'An entity is coming or is derived from an origin (position or material).' },
+    {
+      name: 'Entity-Origin',
+      description: 'An entity is coming or is derived from an origin (position or material).',
+    },
     { name: 'Instrument-Agency', description: 'An agent uses an instrument.' },
-    { name: 'Member-Collection', description: 'A member forms a nonfunctional part of a collection.' },
+    {
+      name: 'Member-Collection',
+      description: 'A member forms a nonfunctional part of a collection.',
+    },
     { name: 'Message-Topic', description: 'A message, written or spoken, is about a topic.' },
     { name: 'Product-Producer', description: 'A producer causes a product to exist.' },
   ],
@@ -32,7 +42,9 @@ export const SEMEVAL_RELATIONS: RelationSet = {
 const LABEL_RE = /^([A-Za-z]+-[A-Za-z]+)\((e[12]),(e[12])\)$/;
 
 /** Parses a SemEval label into (relation, head, tail), or null for `Other`. */
-export function parseSemEvalLabel(label: string): { label: string; head: 'e1' | 'e2'; tail: 'e1' | 'e2' } | null | undefined {
+export function parseSemEvalLabel(
+  label: string,
+): { label: string; head: 'e1' | 'e2'; tail: 'e1' | 'e2' } | null | undefined {
   if (label === 'Other') return null;
   const m = LABEL_RE.exec(label);
   if (!m || m[2] === m[3]) return undefined;
@@ -44,7 +56,9 @@ export function formatSemEvalLabel(label: string, head: string, tail: string): s
 }
 
 /** Strips `<e1>…</e1>` and `<e2>…</e2>` from a sentence, returning the plain text and the spans. */
-export function stripEntityMarkers(marked: string): { text: string; spans: Record<'e1' | 'e2', { start: number; end: number }> } | string {
+export function stripEntityMarkers(
+  marked: string,
+): { text: string; spans: Record<'e1' | 'e2', { start: number; end: number }> } | string {
   const spans: Partial<Record<'e1' | 'e2', { start: number; end: number }>> = {};
   let text = '';
   const re = /<(\/?)(e[12])>/g;
@@ -70,7 +84,11 @@ export function stripEntityMarkers(marked: string): { text: string; spans: Recor
 }
 
 /** The inverse of stripEntityMarkers: `text` with `<e1>…</e1>` around `e1` and `<e2>…</e2>` around `e2`. */
-export function insertEntityMarkers(text: string, e1: { start: number; end: number }, e2: { start: number; end: number }): string {
+export function insertEntityMarkers(
+  text: string,
+  e1: { start: number; end: number },
+  e2: { start: number; end: number },
+): string {
   const marks = [
     { at: e1.start, tag: '<e1>', order: 1 },
     { at: e1.end, tag: '</e1>', order: 0 },
@@ -87,7 +105,10 @@ export function insertEntityMarkers(text: string, e1: { start: number; end: numb
 }
 
 /** Reads the SemEval-2010 Task 8 TXT format. */
-export async function importSemEval(lines: AsyncIterable<Line> | Iterable<Line>, file: string): Promise<ImportResult> {
+export async function importSemEval(
+  lines: AsyncIterable<Line> | Iterable<Line>,
+  file: string,
+): Promise<ImportResult> {
   const c = new Collector(file);
   const split = splitFromFileName(file);
   const prefix = split ? `semeval-${split}-` : 'semeval-';
@@ -98,33 +119,58 @@ export async function importSemEval(lines: AsyncIterable<Line> | Iterable<Line>,
     const [sl, ll, cl] = b.lines;
     if (!sl || sl.text === null) return c.skip(b.start, 'invalid UTF-8 in the sentence line');
     const m = /^\s*(\d+)\t"(.*)"\s*$/.exec(sl.text);
-    if (!m) return c.skip(sl.no, 'expected `ID<TAB>"sentence"` (a number, one TAB, the sentence in double quotes)');
+    if (!m)
+      return c.skip(
+        sl.no,
+        'expected `ID<TAB>"sentence"` (a number, one TAB, the sentence in double quotes)',
+      );
     const sid = m[1]!;
     const marked = m[2]!;
     const stripped = stripEntityMarkers(marked);
     if (typeof stripped === 'string') return c.skip(sl.no, `sentence ${sid}: ${stripped}`);
-    if (!ll || ll.text === null) return c.skip(b.start, `sentence ${sid}: missing relation label line`);
+    if (!ll || ll.text === null)
+      return c.skip(b.start, `sentence ${sid}: missing relation label line`);
     const labelText = ll.text.trim();
     const parsed = parseSemEvalLabel(labelText);
-    if (parsed === undefined) return c.skip(ll.no, `sentence ${sid}: bad relation label ${JSON.stringify(labelText)} (expected e.g. Cause-Effect(e2,e1) or Other)`);
+    if (parsed === undefined)
+      return c.skip(
+        ll.no,
+        `sentence ${sid}: bad relation label ${JSON.stringify(labelText)} (expected e.g. Cause-Effect(e2,e1) or Other)`,
+      );
     if (parsed && !SEMEVAL_RELATIONS.labels.some((l) => l.name === parsed.label))
-      c.warn(ll.no, `sentence ${sid}: relation ${parsed.label} is not one of the nine SemEval relations`);
+      c.warn(
+        ll.no,
+        `sentence ${sid}: relation ${parsed.label} is not one of the nine SemEval relations`,
+      );
     let comment: string | undefined;
     if (cl) {
       if (cl.text === null) c.warn(cl.no, 'invalid UTF-8 in the comment line; comment dropped');
       else if (cl.text.startsWith('Comment:')) comment = cl.text.slice('Comment:'.length);
       else c.warn(cl.no, `sentence ${sid}: expected a "Comment:" line`);
     }
-    for (const extra of b.lines.slice(3)) c.warn(extra.no, `sentence ${sid}: unexpected extra line in block ignored`);
+    for (const extra of b.lines.slice(3))
+      c.warn(extra.no, `sentence ${sid}: unexpected extra line in block ignored`);
     const { text, spans } = stripped;
     const record: RelRecord = {
       id: prefix + sid,
       text,
       entities: [
-        { id: 'e1', name: text.slice(spans.e1.start, spans.e1.end), type: null, mentions: [spans.e1] },
-        { id: 'e2', name: text.slice(spans.e2.start, spans.e2.end), type: null, mentions: [spans.e2] },
+        {
+          id: 'e1',
+          name: text.slice(spans.e1.start, spans.e1.end),
+          type: null,
+          mentions: [spans.e1],
+        },
+        {
+          id: 'e2',
+          name: text.slice(spans.e2.start, spans.e2.end),
+          type: null,
+          mentions: [spans.e2],
+        },
       ],
-      relations: parsed ? [{ head: parsed.head, tail: parsed.tail, label: parsed.label, source: 'gold' }] : [],
+      relations: parsed
+        ? [{ head: parsed.head, tail: parsed.tail, label: parsed.label, source: 'gold' }]
+        : [],
       pairs: [['e1', 'e2']],
       meta: comment === undefined ? { semevalId: sid } : { semevalId: sid, comment },
     };
@@ -165,15 +211,22 @@ export function semevalId(r: RelRecord): string | undefined {
  * relations hold for the pair, the one with the highest score wins.
  */
 export function semevalLabelOf(r: RelRecord): string {
-  const pair = r.pairs?.[0] ?? (r.entities.length >= 2 ? [r.entities[0]!.id, r.entities[1]!.id] : undefined);
+  const pair =
+    r.pairs?.[0] ?? (r.entities.length >= 2 ? [r.entities[0]!.id, r.entities[1]!.id] : undefined);
   if (!pair) return 'Other';
   const [a, b] = pair;
   const rels = r.relations
-    .filter((x) => x.status !== 'rejected' && ((x.head === a && x.tail === b) || (x.head === b && x.tail === a)))
+    .filter(
+      (x) =>
+        x.status !== 'rejected' &&
+        ((x.head === a && x.tail === b) || (x.head === b && x.tail === a)),
+    )
     .filter((x) => x.label !== 'Other');
   if (rels.length === 0) return 'Other';
   const best = rels.reduce((p, q) => ((q.score ?? 1) > (p.score ?? 1) ? q : p));
-  return best.head === a ? formatSemEvalLabel(best.label, 'e1', 'e2') : formatSemEvalLabel(best.label, 'e2', 'e1');
+  return best.head === a
+    ? formatSemEvalLabel(best.label, 'e1', 'e2')
+    : formatSemEvalLabel(best.label, 'e2', 'e1');
 }
 
 /** The answer format of the official scorer: `ID<TAB>LABEL` per line. */
@@ -190,10 +243,13 @@ export function exportSemEvalTxt(records: RelRecord[]): string {
     const e2 = r.entities.find((e) => e.id === pair[1]);
     const m1 = e1?.mentions[0];
     const m2 = e2?.mentions[0];
-    if (!m1 || !m2) throw new Error(`record ${r.id}: SemEval export needs two entities with a mention each`);
+    if (!m1 || !m2)
+      throw new Error(`record ${r.id}: SemEval export needs two entities with a mention each`);
     const marked = insertEntityMarkers(r.text, m1, m2);
     const comment = r.meta?.['comment'];
-    out.push(`${semevalId(r) ?? r.id}\t"${marked}"\r\n${semevalLabelOf(r)}\r\nComment:${typeof comment === 'string' ? comment : ''}\r\n\r\n`);
+    out.push(
+      `${semevalId(r) ?? r.id}\t"${marked}"\r\n${semevalLabelOf(r)}\r\nComment:${typeof comment === 'string' ? comment : ''}\r\n\r\n`,
+    );
   }
   return out.join('');
 }

@@ -17,7 +17,11 @@ export interface SftExample {
   output: string;
 }
 
-export function sftExamples(records: RelRecord[], template: PromptTemplate, rs?: RelationSet): SftExample[] {
+export function sftExamples(
+  records: RelRecord[],
+  template: PromptTemplate,
+  rs?: RelationSet,
+): SftExample[] {
   const out: SftExample[] = [];
   const none = rs?.noRelation ?? 'no_relation';
   for (const r of records) {
@@ -26,7 +30,9 @@ export function sftExamples(records: RelRecord[], template: PromptTemplate, rs?:
     const live = r.relations.filter((x) => x.status !== 'rejected');
     if (r.pairs) {
       for (const [a, b] of r.pairs) {
-        const rel = live.find((x) => (x.head === a && x.tail === b) || (x.head === b && x.tail === a));
+        const rel = live.find(
+          (x) => (x.head === a && x.tail === b) || (x.head === b && x.tail === a),
+        );
         items.push(rel ? [rel.head, rel.tail, rel.label] : [a, b, none]);
       }
     } else for (const x of live) items.push([x.head, x.tail, x.label]);
@@ -40,13 +46,28 @@ export function sftExamples(records: RelRecord[], template: PromptTemplate, rs?:
   return out;
 }
 
-export function exportSftAlpaca(records: RelRecord[], template: PromptTemplate, rs?: RelationSet): string {
+export function exportSftAlpaca(
+  records: RelRecord[],
+  template: PromptTemplate,
+  rs?: RelationSet,
+): string {
   return sftExamples(records, template, rs)
-    .map((e) => JSON.stringify({ instruction: e.system ? `${e.system}\n\n${e.instruction}` : e.instruction, input: e.input, output: e.output }) + '\n')
+    .map(
+      (e) =>
+        JSON.stringify({
+          instruction: e.system ? `${e.system}\n\n${e.instruction}` : e.instruction,
+          input: e.input,
+          output: e.output,
+        }) + '\n',
+    )
     .join('');
 }
 
-export function exportSftChat(records: RelRecord[], template: PromptTemplate, rs?: RelationSet): string {
+export function exportSftChat(
+  records: RelRecord[],
+  template: PromptTemplate,
+  rs?: RelationSet,
+): string {
   return sftExamples(records, template, rs)
     .map((e) => {
       const messages = [];

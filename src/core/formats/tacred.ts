@@ -40,8 +40,16 @@ export function importTacred(text: string, file: string): ImportResult {
     }
     const ex = p.data;
     const n = ex.token.length;
-    if (ex.subj_end < ex.subj_start || ex.obj_end < ex.obj_start || ex.subj_end >= n || ex.obj_end >= n) {
-      c.skip(el.line, `example ${el.index} (${ex.id}): subject/object token span out of range (${n} tokens)`);
+    if (
+      ex.subj_end < ex.subj_start ||
+      ex.obj_end < ex.obj_start ||
+      ex.subj_end >= n ||
+      ex.obj_end >= n
+    ) {
+      c.skip(
+        el.line,
+        `example ${el.index} (${ex.id}): subject/object token span out of range (${n} tokens)`,
+      );
       continue;
     }
     const starts: number[] = [];
@@ -51,7 +59,10 @@ export function importTacred(text: string, file: string): ImportResult {
       starts.push(text.length);
       text += t;
     });
-    const span = (a: number, b: number) => ({ start: starts[a]!, end: starts[b]! + ex.token[b]!.length });
+    const span = (a: number, b: number) => ({
+      start: starts[a]!,
+      end: starts[b]! + ex.token[b]!.length,
+    });
     const s = span(ex.subj_start, ex.subj_end);
     const o = span(ex.obj_start, ex.obj_end);
     if (ex.relation !== TACRED_NO_RELATION) labels.add(ex.relation);
@@ -64,7 +75,10 @@ export function importTacred(text: string, file: string): ImportResult {
         { id: 'e1', name: text.slice(s.start, s.end), type: ex.subj_type ?? null, mentions: [s] },
         { id: 'e2', name: text.slice(o.start, o.end), type: ex.obj_type ?? null, mentions: [o] },
       ],
-      relations: ex.relation === TACRED_NO_RELATION ? [] : [{ head: 'e1', tail: 'e2', label: ex.relation, source: 'gold' }],
+      relations:
+        ex.relation === TACRED_NO_RELATION
+          ? []
+          : [{ head: 'e1', tail: 'e2', label: ex.relation, source: 'gold' }],
       pairs: [['e1', 'e2']],
     };
     const docid = (ex as Record<string, unknown>)['docid'];
@@ -73,7 +87,13 @@ export function importTacred(text: string, file: string): ImportResult {
   }
   return c.result(
     labels.size
-      ? { name: 'tacred', noRelation: TACRED_NO_RELATION, directed: true, labels: [...labels].sort().map((name) => ({ name })), entityTypes: [...types].sort() }
+      ? {
+          name: 'tacred',
+          noRelation: TACRED_NO_RELATION,
+          directed: true,
+          labels: [...labels].sort().map((name) => ({ name })),
+          entityTypes: [...types].sort(),
+        }
       : undefined,
   );
 }

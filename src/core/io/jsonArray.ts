@@ -26,14 +26,49 @@ function isWs(c: number): boolean {
 /** One JSON object instead of an array (a single DocRED document, one Label Studio task…): read as a one-element array, and said so. */
 function readOneObject(text: string, i: number, file: string): ArrayReadResult {
   const where = lineColumnAt(text, i);
-  if (maxJsonDepth(text) > MAX_JSON_DEPTH + 1) return { elements: [], diagnostics: [{ file, line: where.line, severity: 'error', message: `the JSON nests deeper than ${MAX_JSON_DEPTH} levels` }], skipped: 1 };
+  if (maxJsonDepth(text) > MAX_JSON_DEPTH + 1)
+    return {
+      elements: [],
+      diagnostics: [
+        {
+          file,
+          line: where.line,
+          severity: 'error',
+          message: `the JSON nests deeper than ${MAX_JSON_DEPTH} levels`,
+        },
+      ],
+      skipped: 1,
+    };
   try {
     const elements = [{ value: JSON.parse(text.slice(i)) as unknown, line: where.line, index: 0 }];
-    return { elements, diagnostics: [{ file, line: where.line, severity: 'warning', message: 'the file holds one JSON object, not an array: read as a single element' }], skipped: 0 };
+    return {
+      elements,
+      diagnostics: [
+        {
+          file,
+          line: where.line,
+          severity: 'warning',
+          message: 'the file holds one JSON object, not an array: read as a single element',
+        },
+      ],
+      skipped: 0,
+    };
   } catch (err) {
     const { message, offset } = jsonErrorPosition(err, text.slice(i));
     const at = offset !== undefined ? lineColumnAt(text, i + offset) : where;
-    return { elements: [], diagnostics: [{ file, line: at.line, column: at.column, severity: 'error', message: `invalid JSON: ${message}` }], skipped: 1 };
+    return {
+      elements: [],
+      diagnostics: [
+        {
+          file,
+          line: at.line,
+          column: at.column,
+          severity: 'error',
+          message: `invalid JSON: ${message}`,
+        },
+      ],
+      skipped: 1,
+    };
   }
 }
 
@@ -48,7 +83,8 @@ function scanElement(text: string, i: number): { end: number; maxDepth: number }
   for (; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 92) i++; // backslash: skip the escaped char
+      if (c === 92)
+        i++; // backslash: skip the escaped char
       else if (c === 34) inString = false;
       continue;
     }
@@ -77,7 +113,13 @@ export function readJsonArray(text: string, file: string): ArrayReadResult {
   if (text[i] === '{') return readOneObject(text, i, file);
   if (text[i] !== '[') {
     const where = lineColumnAt(text, i);
-    diagnostics.push({ file, line: where.line, column: where.column, severity: 'error', message: `expected a JSON array ('[') but found ${text[i] === undefined ? 'end of file' : JSON.stringify(text[i])}` });
+    diagnostics.push({
+      file,
+      line: where.line,
+      column: where.column,
+      severity: 'error',
+      message: `expected a JSON array ('[') but found ${text[i] === undefined ? 'end of file' : JSON.stringify(text[i])}`,
+    });
     return { elements, diagnostics, skipped: 1 };
   }
   i++;
@@ -92,7 +134,12 @@ export function readJsonArray(text: string, file: string): ArrayReadResult {
   for (;;) {
     while (i < text.length && isWs(text.charCodeAt(i))) i++;
     if (i >= text.length) {
-      diagnostics.push({ file, line: lineOf(i), severity: 'error', message: 'unexpected end of file: the JSON array is not closed (truncated file?)' });
+      diagnostics.push({
+        file,
+        line: lineOf(i),
+        severity: 'error',
+        message: 'unexpected end of file: the JSON array is not closed (truncated file?)',
+      });
       break;
     }
     if (text[i] === ']') {
@@ -101,7 +148,13 @@ export function readJsonArray(text: string, file: string): ArrayReadResult {
       let j = i + 1;
       while (j < text.length && isWs(text.charCodeAt(j))) j++;
       if (j < text.length) {
-        diagnostics.push({ file, line: lineOf(j), severity: 'error', message: 'unexpected content after the end of the JSON array (a bracket missing earlier?); the rest of the file is not read' });
+        diagnostics.push({
+          file,
+          line: lineOf(j),
+          severity: 'error',
+          message:
+            'unexpected content after the end of the JSON array (a bracket missing earlier?); the rest of the file is not read',
+        });
         skipped++;
       }
       break;
@@ -113,21 +166,41 @@ export function readJsonArray(text: string, file: string): ArrayReadResult {
     const startLine = lineOf(start);
     const chunk = text.slice(start, i);
     if (i >= text.length) {
-      diagnostics.push({ file, line: startLine, severity: 'error', message: `element ${index}: unexpected end of file inside this element (truncated file?)` });
+      diagnostics.push({
+        file,
+        line: startLine,
+        severity: 'error',
+        message: `element ${index}: unexpected end of file inside this element (truncated file?)`,
+      });
       skipped++;
       break;
     }
     if (maxDepth > MAX_JSON_DEPTH) {
-      diagnostics.push({ file, line: startLine, severity: 'error', message: `element ${index}: nests JSON deeper than ${MAX_JSON_DEPTH} levels; skipped` });
+      diagnostics.push({
+        file,
+        line: startLine,
+        severity: 'error',
+        message: `element ${index}: nests JSON deeper than ${MAX_JSON_DEPTH} levels; skipped`,
+      });
       skipped++;
-    } else try {
-      elements.push({ value: JSON.parse(chunk), line: startLine, index });
-    } catch (err) {
-      const { message, offset } = jsonErrorPosition(err, chunk);
-      const at = offset !== undefined ? lineColumnAt(chunk, offset, startLine) : { line: startLine, column: undefined };
-      diagnostics.push({ file, line: at.line, column: at.column, severity: 'error', message: `element ${index}: invalid JSON: ${message}` });
-      skipped++;
-    }
+    } else
+      try {
+        elements.push({ value: JSON.parse(chunk), line: startLine, index });
+      } catch (err) {
+        const { message, offset } = jsonErrorPosition(err, chunk);
+        const at =
+          offset !== undefined
+            ? lineColumnAt(chunk, offset, startLine)
+            : { line: startLine, column: undefined };
+        diagnostics.push({
+          file,
+          line: at.line,
+          column: at.column,
+          severity: 'error',
+          message: `element ${index}: invalid JSON: ${message}`,
+        });
+        skipped++;
+      }
     index++;
     if (text[i] === ',') i++;
     // A stray closing brace (its opening one went missing): the element before it was reported; go on after it.

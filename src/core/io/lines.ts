@@ -47,7 +47,9 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
 }
 
 /** Splits a stream of byte chunks into lines. A UTF-8 BOM at the start is dropped from the text. */
-export async function* splitLines(chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): AsyncGenerator<Line> {
+export async function* splitLines(
+  chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+): AsyncGenerator<Line> {
   let rest: Uint8Array = new Uint8Array(0);
   let no = 0;
   for await (const chunk of chunks) {
@@ -75,7 +77,12 @@ export function* linesOfText(text: string): Generator<Line> {
     if (nl < 0 && start === text.length) break;
     const crlf = nl > 0 && text.charCodeAt(nl - 1) === 13;
     const body = text.slice(start, crlf ? end - 1 : end);
-    yield { no: ++no, text: body, bytes: encoder.encode(body), eol: nl < 0 ? '' : crlf ? '\r\n' : '\n' };
+    yield {
+      no: ++no,
+      text: body,
+      bytes: encoder.encode(body),
+      eol: nl < 0 ? '' : crlf ? '\r\n' : '\n',
+    };
     if (nl < 0) break;
     start = nl + 1;
   }

@@ -20,7 +20,9 @@ import { cosine } from '../retrieval/searchers';
 
 // opencc-js ships its types as ESM; its CommonJS build (what esbuild bundles) has the same API.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const OpenCC = require('opencc-js/t2cn') as { Converter(o: { from: string; to: string }): (s: string) => string };
+const OpenCC = require('opencc-js/t2cn') as {
+  Converter(o: { from: string; to: string }): (s: string) => string;
+};
 
 let toSimplified: ((s: string) => string) | undefined;
 function simplified(s: string): string {
@@ -38,7 +40,9 @@ export function normalizeName(s: string): string {
     .trim();
 }
 
-export type EntityMatch = { id: string; how: 'exact' | 'normalized' | 'fuzzy'; score: number } | { id: null; reason: 'empty' | 'no-match' | 'ambiguous'; best?: { id: string; score: number } };
+export type EntityMatch =
+  | { id: string; how: 'exact' | 'normalized' | 'fuzzy'; score: number }
+  | { id: null; reason: 'empty' | 'no-match' | 'ambiguous'; best?: { id: string; score: number } };
 
 export interface EntityIndex {
   match(name: string): EntityMatch;
@@ -48,11 +52,15 @@ export interface EntityIndex {
  * Builds a matcher over entities and their mention names. `fuzzyThreshold` is on fuzzball's
  * 0–100 scale (WRatio); 0 disables fuzzy matching.
  */
-export function entityIndex(entities: Array<Pick<Entity, 'id' | 'name'> & { aliases?: string[] }>, fuzzyThreshold = 88): EntityIndex {
+export function entityIndex(
+  entities: Array<Pick<Entity, 'id' | 'name'> & { aliases?: string[] }>,
+  fuzzyThreshold = 88,
+): EntityIndex {
   const exact = new Map<string, Set<string>>();
   const normalized = new Map<string, Set<string>>();
   const choices: Array<{ id: string; name: string; norm: string }> = [];
-  const add = (m: Map<string, Set<string>>, k: string, id: string) => (m.get(k) ?? m.set(k, new Set()).get(k)!).add(id);
+  const add = (m: Map<string, Set<string>>, k: string, id: string) =>
+    (m.get(k) ?? m.set(k, new Set()).get(k)!).add(id);
   for (const e of entities) {
     for (const n of new Set([e.name, ...(e.aliases ?? [])])) {
       if (!n) continue;
@@ -64,7 +72,8 @@ export function entityIndex(entities: Array<Pick<Entity, 'id' | 'name'> & { alia
       }
     }
   }
-  const one = (ids: Set<string> | undefined) => (ids && ids.size === 1 ? [...ids][0]! : ids && ids.size > 1 ? null : undefined);
+  const one = (ids: Set<string> | undefined) =>
+    ids && ids.size === 1 ? [...ids][0]! : ids && ids.size > 1 ? null : undefined;
   return {
     match(raw: string): EntityMatch {
       const name = raw.trim();
@@ -86,7 +95,8 @@ export function entityIndex(entities: Array<Pick<Entity, 'id' | 'name'> & { alia
           best = { id: c.id, score: s };
         } else if (s === best.score && c.id !== best.id) tie = true;
       }
-      if (!best || best.score < fuzzyThreshold) return best ? { id: null, reason: 'no-match', best } : { id: null, reason: 'no-match' };
+      if (!best || best.score < fuzzyThreshold)
+        return best ? { id: null, reason: 'no-match', best } : { id: null, reason: 'no-match' };
       if (tie) return { id: null, reason: 'ambiguous', best };
       return { id: best.id, how: 'fuzzy', score: best.score };
     },
@@ -101,7 +111,12 @@ export interface TextEmbedder {
 export type RelationMatch =
   | { label: string; how: 'exact' | 'normalized' | 'fuzzy' | 'semantic'; score: number }
   | { label: null; none: true; how: 'exact' | 'normalized' }
-  | { label: null; none?: false; reason: 'placeholder' | 'empty' | 'out-of-set'; best?: { label: string; score: number } };
+  | {
+      label: null;
+      none?: false;
+      reason: 'placeholder' | 'empty' | 'out-of-set';
+      best?: { label: string; score: number };
+    };
 
 export interface RelationAlignOptions {
   /** Words that mean "no relation" (compared normalized). */
@@ -113,7 +128,18 @@ export interface RelationAlignOptions {
   embedder?: TextEmbedder;
 }
 
-const DEFAULT_NONE = ['None', 'NA', 'N/A', 'no relation', 'no_relation', 'unknown', 'Other', '无', '没有关系', '无关系'];
+const DEFAULT_NONE = [
+  'None',
+  'NA',
+  'N/A',
+  'no relation',
+  'no_relation',
+  'unknown',
+  'Other',
+  '无',
+  '没有关系',
+  '无关系',
+];
 
 export class RelationAligner {
   private readonly exact: Set<string>;
@@ -127,7 +153,8 @@ export class RelationAligner {
     private readonly opts: RelationAlignOptions = {},
   ) {
     this.exact = new Set(labels);
-    for (const l of labels) if (!this.normalized.has(normalizeName(l))) this.normalized.set(normalizeName(l), l);
+    for (const l of labels)
+      if (!this.normalized.has(normalizeName(l))) this.normalized.set(normalizeName(l), l);
     this.none = new Set((opts.noneWords ?? DEFAULT_NONE).map(normalizeName));
   }
 
@@ -145,7 +172,8 @@ export class RelationAligner {
     const n = normalizeName(s);
     const byNorm = this.normalized.get(n);
     if (byNorm) return { label: byNorm, how: 'normalized', score: 1 };
-    if (this.none.has(n)) return { label: null, none: true, how: s === 'None' ? 'exact' : 'normalized' };
+    if (this.none.has(n))
+      return { label: null, none: true, how: s === 'None' ? 'exact' : 'normalized' };
     let best: { label: string; score: number } | undefined;
     const ft = this.opts.fuzzyThreshold ?? 90;
     if (ft > 0) {
@@ -153,7 +181,8 @@ export class RelationAligner {
         const r = fuzz.ratio(n, normalizeName(l), { full_process: false });
         if (!best || r > best.score) best = { label: l, score: r };
       }
-      if (best && best.score >= ft) return { label: best.label, how: 'fuzzy', score: best.score / 100 };
+      if (best && best.score >= ft)
+        return { label: best.label, how: 'fuzzy', score: best.score / 100 };
     }
     const embedder = this.opts.embedder;
     if (embedder) {
@@ -169,10 +198,15 @@ export class RelationAligner {
         const c = cosine(v, lv);
         if (!sem || c > sem.score) sem = { label: this.labels[i]!, score: c };
       });
-      if (sem && sem.score >= (this.opts.theta ?? 0.55)) return { label: sem.label, how: 'semantic', score: sem.score };
+      if (sem && sem.score >= (this.opts.theta ?? 0.55))
+        return { label: sem.label, how: 'semantic', score: sem.score };
       return { label: null, reason: 'out-of-set', best: sem };
     }
-    return { label: null, reason: 'out-of-set', best: best ? { label: best.label, score: best.score / 100 } : undefined };
+    return {
+      label: null,
+      reason: 'out-of-set',
+      best: best ? { label: best.label, score: best.score / 100 } : undefined,
+    };
   }
 }
 
@@ -195,7 +229,10 @@ const EVIDENCE = /^\s*(?:sentences?\s*)?\[?\s*(\d+(?:\s*[,，、\s]\s*\d+)*)\s*\
  * fourth field of sentence numbers is read as evidence.
  * Lines that are not triples are returned as `bad` (counted in reports; never fatal).
  */
-export function parseTriples(output: string): { triples: ParsedTriple[]; bad: Array<{ line: number; text: string }> } {
+export function parseTriples(output: string): {
+  triples: ParsedTriple[];
+  bad: Array<{ line: number; text: string }>;
+} {
   const triples: ParsedTriple[] = [];
   const bad: Array<{ line: number; text: string }> = [];
   output.split(/\r?\n/).forEach((rawLine, i) => {
@@ -213,7 +250,15 @@ export function parseTriples(output: string): { triples: ParsedTriple[]; bad: Ar
     const relation = parts.slice(1, -1).join('|').trim();
     if (!head || !tail) return void bad.push({ line: i + 1, text: rawLine });
     const t: ParsedTriple = { head, relation, tail, line: i + 1 };
-    if (ev) t.evidence = [...new Set(ev[1]!.split(/[,，、\s]+/u).filter(Boolean).map(Number))].sort((a, b) => a - b);
+    if (ev)
+      t.evidence = [
+        ...new Set(
+          ev[1]!
+            .split(/[,，、\s]+/u)
+            .filter(Boolean)
+            .map(Number),
+        ),
+      ].sort((a, b) => a - b);
     triples.push(t);
   });
   return { triples, bad };
@@ -260,7 +305,8 @@ export async function alignBatchOutput(o: BatchOutput, ctx: BatchAlignContext): 
   );
   const drop = (line: number, text: string, reason: string) => {
     bump(report.dropped, reason);
-    if (report.dropExamples.length < 5) report.dropExamples.push({ prompt: o.index, line, text, reason });
+    if (report.dropExamples.length < 5)
+      report.dropExamples.push({ prompt: o.index, line, text, reason });
   };
   const { triples, bad } = parseTriples(o.generation.text);
   report.outputLines += triples.length + bad.length;
@@ -291,7 +337,12 @@ export async function alignBatchOutput(o: BatchOutput, ctx: BatchAlignContext): 
 type Aligned = { id: string; how: 'exact' | 'normalized' | 'fuzzy' };
 
 /** Records one aligned triple as a relation (with how it was aligned, its window and evidence). */
-function addRelation(ctx: BatchAlignContext, o: BatchOutput, tr: ParsedTriple, m: { h: Aligned; t: Aligned; rel: Extract<RelationMatch, { label: string }>; text: string }): void {
+function addRelation(
+  ctx: BatchAlignContext,
+  o: BatchOutput,
+  tr: ParsedTriple,
+  m: { h: Aligned; t: Aligned; rel: Extract<RelationMatch, { label: string }>; text: string },
+): void {
   const { report } = ctx;
   const b = o.batch;
   const { h, t, rel } = m;
@@ -308,7 +359,8 @@ function addRelation(ctx: BatchAlignContext, o: BatchOutput, tr: ParsedTriple, m
   const r: Relation = { head: h.id, tail: t.id, label: rel.label, source: 'model' };
   if (typeof score === 'number') r.score = Number(score.toFixed(6));
   const meta: Record<string, unknown> = { model: ctx.model, prompt: o.index, line: tr.line };
-  if (h.how !== 'exact' || t.how !== 'exact' || rel.how !== 'exact') meta['aligned'] = { head: h.how, tail: t.how, relation: rel.how, generated: m.text };
+  if (h.how !== 'exact' || t.how !== 'exact' || rel.how !== 'exact')
+    meta['aligned'] = { head: h.how, tail: t.how, relation: rel.how, generated: m.text };
   if (b.window) meta['window'] = b.window;
   if (tr.evidence && ctx.allSentences) {
     // Only sentences the prompt showed count as evidence.

@@ -12,12 +12,23 @@ export type DirectionMode = 'label' | 'pair';
 export const ANSWER_CODES = [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'];
 
 /** The coded view of an answer space: code ↔ answer, and the prompt's relation list. */
-export function answerCodes(space: AnswerSpace): { codes: string[]; codeOf: Map<string, string>; answerOf: Map<string, string>; relations: AnswerSpace['relations'] } {
-  if (space.answers.length > ANSWER_CODES.length) throw new Error(`answer codes support up to ${ANSWER_CODES.length} answers, the set has ${space.answers.length}`);
+export function answerCodes(space: AnswerSpace): {
+  codes: string[];
+  codeOf: Map<string, string>;
+  answerOf: Map<string, string>;
+  relations: AnswerSpace['relations'];
+} {
+  if (space.answers.length > ANSWER_CODES.length)
+    throw new Error(
+      `answer codes support up to ${ANSWER_CODES.length} answers, the set has ${space.answers.length}`,
+    );
   const codes = space.answers.map((_, i) => ANSWER_CODES[i]!);
   const codeOf = new Map(space.answers.map((a, i) => [a, codes[i]!]));
   const answerOf = new Map(space.answers.map((a, i) => [codes[i]!, a]));
-  const relations = space.relations.map((r, i) => ({ name: codes[i]!, description: r.description ? `${r.name} (${r.description.replace(/\.$/, '')})` : r.name }));
+  const relations = space.relations.map((r, i) => ({
+    name: codes[i]!,
+    description: r.description ? `${r.name} (${r.description.replace(/\.$/, '')})` : r.name,
+  }));
   return { codes, codeOf, answerOf, relations };
 }
 
@@ -56,10 +67,17 @@ export function answerSpace(rs: RelationSet, direction: DirectionMode): AnswerSp
   const swapped = (n: string) => n.replace(ROLE_PAIR, '$2-$1');
   const canSwap =
     directedLabels.length > 0 &&
-    directedLabels.every((l) => ROLE_PAIR.test(l.name) && swapped(l.name) !== l.name && !names.has(swapped(l.name))) &&
+    directedLabels.every(
+      (l) => ROLE_PAIR.test(l.name) && swapped(l.name) !== l.name && !names.has(swapped(l.name)),
+    ) &&
     new Set(directedLabels.map((l) => swapped(l.name))).size === directedLabels.length;
-  const add = (answer: string, description: string, value: { label: string; reversed: boolean } | null) => {
-    if (map.has(answer)) throw new Error(`relation set ${rs.name}: answer ${JSON.stringify(answer)} is ambiguous`);
+  const add = (
+    answer: string,
+    description: string,
+    value: { label: string; reversed: boolean } | null,
+  ) => {
+    if (map.has(answer))
+      throw new Error(`relation set ${rs.name}: answer ${JSON.stringify(answer)} is ambiguous`);
     answers.push(answer);
     relations.push({ name: answer, description });
     map.set(answer, value);
@@ -70,10 +88,17 @@ export function answerSpace(rs: RelationSet, direction: DirectionMode): AnswerSp
     if (direction === 'label' && directed) {
       if (canSwap) {
         add(l.name, description, { label: l.name, reversed: false });
-        add(swapped(l.name), `the reverse of ${l.name}${description ? ` (${description.replace(/\.$/, '')}, with head and tail swapped)` : ''}`, { label: l.name, reversed: true });
+        add(
+          swapped(l.name),
+          `the reverse of ${l.name}${description ? ` (${description.replace(/\.$/, '')}, with head and tail swapped)` : ''}`,
+          { label: l.name, reversed: true },
+        );
       } else {
         add(`${l.name}(e1,e2)`, description, { label: l.name, reversed: false });
-        add(`${l.name}(e2,e1)`, description ? `${description} (tail → head)` : 'tail → head', { label: l.name, reversed: true });
+        add(`${l.name}(e2,e1)`, description ? `${description} (tail → head)` : 'tail → head', {
+          label: l.name,
+          reversed: true,
+        });
       }
     } else add(l.name, description, { label: l.name, reversed: false });
   }
@@ -93,4 +118,3 @@ export function answerSpace(rs: RelationSet, direction: DirectionMode): AnswerSp
     },
   };
 }
-

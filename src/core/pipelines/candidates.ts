@@ -10,10 +10,19 @@ import { DocReport, bump } from './docReport';
 import { LabelTrie, scoreLabels } from './labelSearch';
 import { PairFilterModel, pairKey, scorePairs } from './pairFilter';
 
-export type PairFilterSpec = { kind: 'none' } | { kind: 'model'; model: PairFilterModel; threshold?: number } | { kind: 'llm'; threshold?: number };
+export type PairFilterSpec =
+  | { kind: 'none' }
+  | { kind: 'model'; model: PairFilterModel; threshold?: number }
+  | { kind: 'llm'; threshold?: number };
 
 /** The candidate stage: which pairs go to the LLM, with their filter scores. */
-export async function proposeCandidates(engine: ClassifierEngine, record: RelRecord, pairs: Array<[string, string]>, opts: { filter: PairFilterSpec; signal?: AbortSignal }, report: DocReport): Promise<Map<string, number | null>> {
+export async function proposeCandidates(
+  engine: ClassifierEngine,
+  record: RelRecord,
+  pairs: Array<[string, string]>,
+  opts: { filter: PairFilterSpec; signal?: AbortSignal },
+  report: DocReport,
+): Promise<Map<string, number | null>> {
   const kept = new Map<string, number | null>();
   const f = opts.filter;
   report.filter = f.kind;
@@ -33,31 +42,39 @@ export async function proposeCandidates(engine: ClassifierEngine, record: RelRec
   const th = f.threshold ?? 0.5;
   report.threshold = th;
   const answers = ['yes', 'no'];
-  const trie = new LabelTrie(answers, await Promise.all(answers.map((a) => engine.tokenizeLabel(a))));
+  const trie = new LabelTrie(
+    answers,
+    await Promise.all(answers.map((a) => engine.tokenizeLabel(a))),
+  );
   const byId = new Map(record.entities.map((e) => [e.id, e]));
   await mapLimit(pairs, engine.info.parallel, async ([h, t]) => {
-      const he = byId.get(h)!;
-      const te = byId.get(t)!;
-      const prompt: ChatPrompt = {
-        user: `Decide whether the text states a relation from the head entity to the tail entity.\n\nText: ${record.text}\n\nHead entity: ${he.name}\nTail entity: ${te.name}\nIs there a relation? Answer yes or no.`,
-      };
-      try {
-        await engine.withPrompt(
-          prompt,
-          async (s) => {
-            const r = await scoreLabels(trie, engine.endTokens, (path, cands) => s.continuation(path, cands), Math.log(1e4));
-            report.filterPromptTokens += s.promptTokens - s.reusedTokens;
-            const yes = r.scores.find((x) => x.label === 'yes')?.probability ?? 0;
-            if (yes >= th) kept.set(pairKey(h, t), yes);
-          },
-          opts.signal,
-        );
-      } catch (err) {
-        if (!(err instanceof ContextOverflowError)) throw err;
-        // Too long for a yes/no question: keep the pair (the classifier stage windows it).
-        kept.set(pairKey(h, t), null);
-        bump(report.dropped, 'filter-overflow-kept');
-      }
-    });
+    const he = byId.get(h)!;
+    const te = byId.get(t)!;
+    const prompt: ChatPrompt = {
+      user: `Decide whether the text states a relation from the head entity to the tail entity.\n\nText: ${record.text}\n\nHead entity: ${he.name}\nTail entity: ${te.name}\nIs there a relation? Answer yes or no.`,
+    };
+    try {
+      await engine.withPrompt(
+        prompt,
+        async (s) => {
+          const r = await scoreLabels(
+            trie,
+            engine.endTokens,
+            (path, cands) => s.continuation(path, cands),
+            Math.log(1e4),
+          );
+          report.filterPromptTokens += s.promptTokens - s.reusedTokens;
+          const yes = r.scores.find((x) => x.label === 'yes')?.probability ?? 0;
+          if (yes >= th) kept.set(pairKey(h, t), yes);
+        },
+        opts.signal,
+      );
+    } catch (err) {
+      if (!(err instanceof ContextOverflowError)) throw err;
+      // Too long for a yes/no question: keep the pair (the classifier stage windows it).
+      kept.set(pairKey(h, t), null);
+      bump(report.dropped, 'filter-overflow-kept');
+    }
+  });
   return kept;
 }

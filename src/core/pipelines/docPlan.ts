@@ -49,22 +49,47 @@ export interface DocBatch {
  * numbers the prompt shows), a relation line ends with one to five of them:
  * `(head| relation| tail| 0, 3)`; a None line has none.
  */
-export function answerGrammar(pairs: Array<[string, string]>, relations: string[], maxPerPair: number, evidence?: number[]): string {
+export function answerGrammar(
+  pairs: Array<[string, string]>,
+  relations: string[],
+  maxPerPair: number,
+  evidence?: number[],
+): string {
   const withEvidence = !!evidence?.length;
   const rels = withEvidence ? relations.filter((r) => r !== NONE_ANSWER) : relations;
-  const rules = [`root ::= ${pairs.map((_, i) => `p${i}`).join(' ')}`, `rel ::= ${rels.map(gbnfString).join(' | ')}`];
-  if (withEvidence) rules.push(`sid ::= ${[...new Set(evidence)].sort((a, b) => b - a).map((n) => gbnfString(String(n))).join(' | ')}`, 'ev ::= "| " sid (", " sid){0,4}');
+  const rules = [
+    `root ::= ${pairs.map((_, i) => `p${i}`).join(' ')}`,
+    `rel ::= ${rels.map(gbnfString).join(' | ')}`,
+  ];
+  if (withEvidence)
+    rules.push(
+      `sid ::= ${[...new Set(evidence)]
+        .sort((a, b) => b - a)
+        .map((n) => gbnfString(String(n)))
+        .join(' | ')}`,
+      'ev ::= "| " sid (", " sid){0,4}',
+    );
   const noneLine = withEvidence && relations.includes(NONE_ANSWER);
   pairs.forEach(([h, t], i) => {
     rules.push(`p${i} ::= l${i}${maxPerPair > 1 ? `{1,${maxPerPair}}` : ''}`);
-    if (!withEvidence) rules.push(`l${i} ::= ${gbnfString(`(${h}| `)} rel ${gbnfString(`| ${t})\n`)}`);
-    else rules.push(`l${i} ::= ${gbnfString(`(${h}| `)} (rel ${gbnfString(`| ${t}`)} ev ${gbnfString(')\n')}${noneLine ? ` | ${gbnfString(`${NONE_ANSWER}| ${t})\n`)}` : ''})`);
+    if (!withEvidence)
+      rules.push(`l${i} ::= ${gbnfString(`(${h}| `)} rel ${gbnfString(`| ${t})\n`)}`);
+    else
+      rules.push(
+        `l${i} ::= ${gbnfString(`(${h}| `)} (rel ${gbnfString(`| ${t}`)} ev ${gbnfString(')\n')}${noneLine ? ` | ${gbnfString(`${NONE_ANSWER}| ${t})\n`)}` : ''})`,
+      );
   });
   return rules.join('\n');
 }
 
 /** Splits kept pairs into prompts of k pairs, windowed or split further when a prompt does not fit. */
-export async function planBatches(record: RelRecord, pairs: Array<[string, string]>, k: number, fits: (b: DocBatch) => boolean | Promise<boolean>, numbered = false): Promise<{ batches: DocBatch[]; unfit: Array<[string, string]> }> {
+export async function planBatches(
+  record: RelRecord,
+  pairs: Array<[string, string]>,
+  k: number,
+  fits: (b: DocBatch) => boolean | Promise<boolean>,
+  numbered = false,
+): Promise<{ batches: DocBatch[]; unfit: Array<[string, string]> }> {
   const all = (record.sentences ?? []).map((_, i) => i);
   const text = (sents: number[]) => windowText(record, sents, numbered);
   const byId = new Map(record.entities.map((e) => [e.id, e]));
@@ -87,7 +112,9 @@ export async function planBatches(record: RelRecord, pairs: Array<[string, strin
     const [h, t] = ps[0]!.map((id) => byId.get(id)!);
     if (h && t && record.sentences?.length) {
       let best: [number, number] | undefined;
-      for (const a of sentencesOf(record, [h])) for (const b of sentencesOf(record, [t])) if (!best || Math.abs(a - b) < Math.abs(best[0] - best[1])) best = [a, b];
+      for (const a of sentencesOf(record, [h]))
+        for (const b of sentencesOf(record, [t]))
+          if (!best || Math.abs(a - b) < Math.abs(best[0] - best[1])) best = [a, b];
       if (best) {
         const s = [...new Set(best)].sort((x, y) => x - y);
         const tight: DocBatch = { pairs: ps, text: text(s), window: s };

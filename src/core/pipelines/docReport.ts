@@ -73,25 +73,41 @@ export function emptyDocReport(id: string): DocReport {
   };
 }
 
-type NumericKey = { [K in keyof DocReport]-?: DocReport[K] extends number ? K : never }[keyof DocReport];
-const NUMERIC_KEYS = (Object.keys(emptyDocReport('')) as Array<keyof DocReport>).filter((k): k is NumericKey => typeof emptyDocReport('')[k] === 'number');
+type NumericKey = {
+  [K in keyof DocReport]-?: DocReport[K] extends number ? K : never;
+}[keyof DocReport];
+const NUMERIC_KEYS = (Object.keys(emptyDocReport('')) as Array<keyof DocReport>).filter(
+  (k): k is NumericKey => typeof emptyDocReport('')[k] === 'number',
+);
 
 /** Adds n to a counter of a report's map. */
 export const bump = (m: Record<string, number>, k: string, n = 1) => (m[k] = (m[k] ?? 0) + n);
 
 /** Sums per-document reports (numbers add up; maps merge; examples and errors are capped). */
-export function sumReports(reports: DocReport[]): Omit<DocReport, 'id'> & { documents: number; goldPairRecall: number | null; keptFraction: number } {
+export function sumReports(
+  reports: DocReport[],
+): Omit<DocReport, 'id'> & {
+  documents: number;
+  goldPairRecall: number | null;
+  keptFraction: number;
+} {
   const t = emptyDocReport('');
   for (const r of reports) {
     for (const k of NUMERIC_KEYS) t[k] += r[k];
     for (const [k, v] of Object.entries(r.aligned.entity)) bump(t.aligned.entity, k, v);
     for (const [k, v] of Object.entries(r.aligned.relation)) bump(t.aligned.relation, k, v);
     for (const [k, v] of Object.entries(r.dropped)) bump(t.dropped, k, v);
-    if (t.dropExamples.length < 20) t.dropExamples.push(...r.dropExamples.slice(0, 20 - t.dropExamples.length));
+    if (t.dropExamples.length < 20)
+      t.dropExamples.push(...r.dropExamples.slice(0, 20 - t.dropExamples.length));
     if (t.errors.length < 50) t.errors.push(...r.errors.slice(0, 50 - t.errors.length));
     t.filter = r.filter;
     t.threshold = r.threshold;
   }
   const { id: _unused, ...rest } = t;
-  return { ...rest, documents: reports.length, goldPairRecall: t.goldPairs ? t.goldPairsKept / t.goldPairs : null, keptFraction: t.pairsIn ? t.pairsKept / t.pairsIn : 0 };
+  return {
+    ...rest,
+    documents: reports.length,
+    goldPairRecall: t.goldPairs ? t.goldPairsKept / t.goldPairs : null,
+    keptFraction: t.pairsIn ? t.pairsKept / t.pairsIn : 0,
+  };
 }

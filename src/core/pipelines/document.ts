@@ -12,7 +12,13 @@
  * One file per job: candidates.ts (step 2), docPlan.ts (prompts, windows, grammar), align.ts
  * (step 4), docReport.ts (the counts); this file runs them in order.
  */
-import { ChatPrompt, ClassifierEngine, ContextOverflowError, Generation, throwIfAborted } from '../ports';
+import {
+  ChatPrompt,
+  ClassifierEngine,
+  ContextOverflowError,
+  Generation,
+  throwIfAborted,
+} from '../ports';
 import { PromptTemplate, chatPrompt } from '../prompts/template';
 import { NONE_ANSWER, docPromptView } from '../prompts/views';
 import { Entity, RelRecord, Relation, RelationSet, candidatePairs } from '../schema';
@@ -45,9 +51,17 @@ export interface DocumentOptions {
 }
 
 /** Token sizes of a document's answers: what a prompt's answer may take, for the context budget. */
-async function answerSizer(engine: ClassifierEngine, record: RelRecord, pairs: Array<[string, string]>, answers: string[], opts: { maxPer: number; numbered: boolean }): Promise<(ps: Array<[string, string]>) => number> {
+async function answerSizer(
+  engine: ClassifierEngine,
+  record: RelRecord,
+  pairs: Array<[string, string]>,
+  answers: string[],
+  opts: { maxPer: number; numbered: boolean },
+): Promise<(ps: Array<[string, string]>) => number> {
   const byId = new Map(record.entities.map((e) => [e.id, e]));
-  const longestRel = Math.max(...(await Promise.all(answers.map((a) => engine.tokenizeLabel(a)))).map((t) => t.length));
+  const longestRel = Math.max(
+    ...(await Promise.all(answers.map((a) => engine.tokenizeLabel(a)))).map((t) => t.length),
+  );
   // Token counts of each entity's parts of an answer line, asked once per entity.
   const headTokens = new Map<string, number>();
   const tailTokens = new Map<string, number>();
@@ -56,7 +70,8 @@ async function answerSizer(engine: ClassifierEngine, record: RelRecord, pairs: A
     headTokens.set(id, (await engine.tokenizeLabel(`(${name}| `)).length);
     tailTokens.set(id, (await engine.tokenizeLabel(`| ${name})\n`)).length);
   }
-  const lineTokens = (p: [string, string]) => headTokens.get(p[0])! + longestRel + tailTokens.get(p[1])! + 2 + (opts.numbered ? 16 : 0);
+  const lineTokens = (p: [string, string]) =>
+    headTokens.get(p[0])! + longestRel + tailTokens.get(p[1])! + 2 + (opts.numbered ? 16 : 0);
   // Room for every pair's lines; the grammar ends the answer after the last pair. Constrained
   // generation may spell a name in more tokens than its canonical tokenization, hence the slack.
   return (ps) => Math.ceil(1.5 * opts.maxPer * ps.reduce((a, p) => a + lineTokens(p), 0)) + 16;
@@ -69,16 +84,27 @@ interface DocPrompts {
   grammar(b: DocBatch): string;
 }
 
-async function docPrompts(engine: ClassifierEngine, record: RelRecord, keptPairs: Array<[string, string]>, opts: DocumentOptions, numbered: boolean): Promise<DocPrompts> {
+async function docPrompts(
+  engine: ClassifierEngine,
+  record: RelRecord,
+  keptPairs: Array<[string, string]>,
+  opts: DocumentOptions,
+  numbered: boolean,
+): Promise<DocPrompts> {
   const byId = new Map(record.entities.map((e) => [e.id, e]));
   const relNames = opts.relationSet.labels.map((l) => l.name);
   const answers = opts.none ? [...relNames, NONE_ANSWER] : relNames;
   const maxPer = Math.max(1, opts.maxRelationsPerPair ?? 2);
   const allSentences = (record.sentences ?? []).map((_, i) => i);
   const budget = await answerSizer(engine, record, keptPairs, answers, { maxPer, numbered });
-  const entities = (ps: Array<[string, string]>): Array<[Entity, Entity]> => ps.map(([h, t]) => [byId.get(h)!, byId.get(t)!]);
+  const entities = (ps: Array<[string, string]>): Array<[Entity, Entity]> =>
+    ps.map(([h, t]) => [byId.get(h)!, byId.get(t)!]);
   return {
-    promptFor: (b) => chatPrompt(opts.template, docPromptView(record, opts.relationSet, opts, entities(b.pairs), b.text)),
+    promptFor: (b) =>
+      chatPrompt(
+        opts.template,
+        docPromptView(record, opts.relationSet, opts, entities(b.pairs), b.text),
+      ),
     budget,
     grammar: (b) =>
       answerGrammar(
@@ -91,14 +117,23 @@ async function docPrompts(engine: ClassifierEngine, record: RelRecord, keptPairs
 }
 
 /** Runs every batch's prompt (in parallel sequences); a prompt too long for the context is reported, not fatal. */
-async function generateBatches(engine: ClassifierEngine, batches: DocBatch[], prompts: DocPrompts, opts: DocumentOptions, report: DocReport): Promise<BatchOutput[]> {
+async function generateBatches(
+  engine: ClassifierEngine,
+  batches: DocBatch[],
+  prompts: DocPrompts,
+  opts: DocumentOptions,
+  report: DocReport,
+): Promise<BatchOutput[]> {
   const outputs = await mapLimit(batches, engine.info.parallel, async (b, bi) => {
     const budget = prompts.budget(b.pairs);
     try {
       return await engine.withPrompt(
         prompts.promptFor(b),
         async (s) => {
-          const gen: Generation = opts.constrain === false ? { text: await s.generateFree(budget), tokens: 0, truncated: false } : await s.generateWithGrammar({ gbnf: prompts.grammar(b) }, budget);
+          const gen: Generation =
+            opts.constrain === false
+              ? { text: await s.generateFree(budget), tokens: 0, truncated: false }
+              : await s.generateWithGrammar({ gbnf: prompts.grammar(b) }, budget);
           report.prompts++;
           report.promptTokens += s.promptTokens;
           report.reusedTokens += s.reusedTokens;
@@ -118,9 +153,18 @@ async function generateBatches(engine: ClassifierEngine, batches: DocBatch[], pr
 }
 
 /** The record with the run's relations: gold and other pairs' non-gold relations stay, the asked pairs get the new ones. */
-function withRelations(record: RelRecord, keptPairs: Array<[string, string]>, predicted: Iterable<Relation>, report: DocReport, model: string): RelRecord {
+function withRelations(
+  record: RelRecord,
+  keptPairs: Array<[string, string]>,
+  predicted: Iterable<Relation>,
+  report: DocReport,
+  model: string,
+): RelRecord {
   const touched = new Set(keptPairs.map(([h, t]) => pairKey(h, t)));
-  const relations = [...record.relations.filter((x) => x.source !== 'gold' && !touched.has(pairKey(x.head, x.tail))), ...predicted];
+  const relations = [
+    ...record.relations.filter((x) => x.source !== 'gold' && !touched.has(pairKey(x.head, x.tail))),
+    ...predicted,
+  ];
   const extraction = {
     model,
     method: 'lmrc',
@@ -128,14 +172,23 @@ function withRelations(record: RelRecord, keptPairs: Array<[string, string]>, pr
     pairs: report.pairsIn,
     kept: report.pairsKept,
     prompts: report.prompts,
-    ...(report.windows ? { windows: report.windows, note: 'long document: some prompts saw only the sentences holding their pairs (meta.window)' } : {}),
+    ...(report.windows
+      ? {
+          windows: report.windows,
+          note: 'long document: some prompts saw only the sentences holding their pairs (meta.window)',
+        }
+      : {}),
     ...(report.errors.length ? { errors: report.errors } : {}),
   };
   return { ...record, relations, meta: { ...(record.meta ?? {}), extraction } };
 }
 
 /** Extracts the relations of one document. The record's own non-gold relations on other pairs stay. */
-export async function extractDocument(engine: ClassifierEngine, record: RelRecord, opts: DocumentOptions): Promise<{ record: RelRecord; report: DocReport }> {
+export async function extractDocument(
+  engine: ClassifierEngine,
+  record: RelRecord,
+  opts: DocumentOptions,
+): Promise<{ record: RelRecord; report: DocReport }> {
   throwIfAborted(opts.signal);
   const report = emptyDocReport(record.id);
   report.entities = record.entities.length;
@@ -151,21 +204,49 @@ export async function extractDocument(engine: ClassifierEngine, record: RelRecor
   // Evidence is numbered sentences: only when the record has sentence spans.
   const numbered = !!opts.evidence && !!record.sentences?.length;
   const prompts = await docPrompts(engine, record, keptPairs, opts, numbered);
-  const fits = async (b: DocBatch) => (await engine.countPromptTokens(prompts.promptFor(b))) + prompts.budget(b.pairs) <= engine.info.contextSize;
-  const { batches, unfit } = await planBatches(record, keptPairs, Math.max(1, opts.k), fits, numbered);
+  const fits = async (b: DocBatch) =>
+    (await engine.countPromptTokens(prompts.promptFor(b))) + prompts.budget(b.pairs) <=
+    engine.info.contextSize;
+  const { batches, unfit } = await planBatches(
+    record,
+    keptPairs,
+    Math.max(1, opts.k),
+    fits,
+    numbered,
+  );
   const nameOf = (id: string) => record.entities.find((e) => e.id === id)?.name;
-  for (const p of unfit) report.errors.push(`pair (${nameOf(p[0])}, ${nameOf(p[1])}): its sentences do not fit the context of ${engine.info.contextSize} tokens`);
+  for (const p of unfit)
+    report.errors.push(
+      `pair (${nameOf(p[0])}, ${nameOf(p[1])}): its sentences do not fit the context of ${engine.info.contextSize} tokens`,
+    );
   if (unfit.length) bump(report.dropped, 'pair-too-long', unfit.length);
   report.windows = batches.filter((b) => b.window).length;
 
   const outputs = await generateBatches(engine, batches, prompts, opts, report);
   const docIndex = entityIndex(
-    record.entities.map((e) => ({ id: e.id, name: e.name, aliases: e.mentions.map((m) => m.name ?? record.text.slice(m.start, m.end)) })),
+    record.entities.map((e) => ({
+      id: e.id,
+      name: e.name,
+      aliases: e.mentions.map((m) => m.name ?? record.text.slice(m.start, m.end)),
+    })),
     opts.entityFuzzy ?? 88,
   );
   const predicted = new Map<string, Relation>();
   const shown = numbered ? (record.sentences ?? []).map((_, i) => i) : undefined;
-  for (const o of outputs) await alignBatchOutput(o, { record, docIndex, aligner: opts.aligner, scores: kept, model: opts.model, allSentences: shown, report, predicted });
+  for (const o of outputs)
+    await alignBatchOutput(o, {
+      record,
+      docIndex,
+      aligner: opts.aligner,
+      scores: kept,
+      model: opts.model,
+      allSentences: shown,
+      report,
+      predicted,
+    });
   report.relations = predicted.size;
-  return { record: withRelations(record, keptPairs, predicted.values(), report, opts.model), report };
+  return {
+    record: withRelations(record, keptPairs, predicted.values(), report, opts.model),
+    report,
+  };
 }

@@ -32,13 +32,19 @@ export async function* runDocumentExtraction(
     if ('record' in input) record = input.record;
     else {
       opts.onStage?.(`finding entities in ${input.id}`);
-      const p = await proposeEntities(engine, input.id, input.text, { types: opts.entityTypes ?? options.relationSet.entityTypes, signal: options.signal });
+      const p = await proposeEntities(engine, input.id, input.text, {
+        types: opts.entityTypes ?? options.relationSet.entityTypes,
+        signal: options.signal,
+      });
       proposal = p.report;
       record = p.record;
     }
     const r = await extractDocument(engine, record, options);
     const checked = validateRecord(r.record);
-    if (!checked.ok) throw new Error(`internal error: document ${record.id} produced an invalid record: ${checked.problems.join('; ')}`);
+    if (!checked.ok)
+      throw new Error(
+        `internal error: document ${record.id} produced an invalid record: ${checked.problems.join('; ')}`,
+      );
     yield { record: r.record, report: r.report, ...(proposal ? { proposal } : {}) };
   }
 }

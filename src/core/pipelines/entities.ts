@@ -65,13 +65,19 @@ function allIndexes(hay: string, needle: string): number[] {
   return out;
 }
 
-const isWordChar = (c: string | undefined) => c !== undefined && /[\p{L}\p{N}]/u.test(c) && !/\p{Script=Han}/u.test(c);
+const isWordChar = (c: string | undefined) =>
+  c !== undefined && /[\p{L}\p{N}]/u.test(c) && !/\p{Script=Han}/u.test(c);
 
 /**
  * Grounds proposed names in `text[span]`: every occurrence (whole words for alphabetic names).
  * Returns grounded mentions and the names that could not be found.
  */
-export function groundMentions(text: string, span: Span, proposals: ProposedMention[], fuzzyThreshold = 85): { mentions: GroundedMention[]; ungrounded: ProposedMention[] } {
+export function groundMentions(
+  text: string,
+  span: Span,
+  proposals: ProposedMention[],
+  fuzzyThreshold = 85,
+): { mentions: GroundedMention[]; ungrounded: ProposedMention[] } {
   const chunk = text.slice(span.start, span.end);
   const mentions: GroundedMention[] = [];
   const ungrounded: ProposedMention[] = [];
@@ -80,9 +86,20 @@ export function groundMentions(text: string, span: Span, proposals: ProposedMent
     const name = p.name.trim();
     if (!name) continue;
     // Alphabetic names match whole words only ("Ann" is not in "Annual").
-    const exact = allIndexes(chunk, name).filter((i) => (!isWordChar(name[0]) || !isWordChar(chunk[i - 1])) && (!isWordChar(name[name.length - 1]) || !isWordChar(chunk[i + name.length])));
+    const exact = allIndexes(chunk, name).filter(
+      (i) =>
+        (!isWordChar(name[0]) || !isWordChar(chunk[i - 1])) &&
+        (!isWordChar(name[name.length - 1]) || !isWordChar(chunk[i + name.length])),
+    );
     if (exact.length) {
-      for (const i of exact) mentions.push({ ...p, name, start: span.start + i, end: span.start + i + name.length, how: 'exact' });
+      for (const i of exact)
+        mentions.push({
+          ...p,
+          name,
+          start: span.start + i,
+          end: span.start + i + name.length,
+          how: 'exact',
+        });
       continue;
     }
     normed ??= normalizedWithMap(chunk);
@@ -91,14 +108,24 @@ export function groundMentions(text: string, span: Span, proposals: ProposedMent
     if (hits.length) {
       for (const i of hits) {
         const a = normed.map[i]!;
-        const b = normed.map[i + nn.length - 1]! + (chunk.codePointAt(normed.map[i + nn.length - 1]!)! > 0xffff ? 2 : 1);
-        mentions.push({ ...p, name: chunk.slice(a, b), start: span.start + a, end: span.start + b, how: 'normalized' });
+        const b =
+          normed.map[i + nn.length - 1]! +
+          (chunk.codePointAt(normed.map[i + nn.length - 1]!)! > 0xffff ? 2 : 1);
+        mentions.push({
+          ...p,
+          name: chunk.slice(a, b),
+          start: span.start + a,
+          end: span.start + b,
+          how: 'normalized',
+        });
       }
       continue;
     }
     // Fuzzy: the best window of words (or characters, for CJK) of about the name's length.
     const cjk = /\p{Script=Han}/u.test(name);
-    const units = cjk ? [...chunk.matchAll(/\S/gu)] : [...chunk.matchAll(/[\p{L}\p{N}](?:[\p{L}\p{N}'’.-]*[\p{L}\p{N}])?/gu)];
+    const units = cjk
+      ? [...chunk.matchAll(/\S/gu)]
+      : [...chunk.matchAll(/[\p{L}\p{N}](?:[\p{L}\p{N}'’.-]*[\p{L}\p{N}])?/gu)];
     const len = cjk ? [...name.replace(/\s/gu, '')].length : name.split(/\s+/u).length;
     let best: { score: number; a: number; b: number } | undefined;
     for (let w = Math.max(1, len - 1); w <= len + 1; w++)
@@ -106,10 +133,19 @@ export function groundMentions(text: string, span: Span, proposals: ProposedMent
         const a = units[i]!.index!;
         const last = units[i + w - 1]!;
         const b = last.index! + last[0].length;
-        const s = fuzz.ratio(normalizeName(name), normalizeName(chunk.slice(a, b)), { full_process: false });
+        const s = fuzz.ratio(normalizeName(name), normalizeName(chunk.slice(a, b)), {
+          full_process: false,
+        });
         if (!best || s > best.score) best = { score: s, a, b };
       }
-    if (best && best.score >= fuzzyThreshold) mentions.push({ ...p, name: chunk.slice(best.a, best.b), start: span.start + best.a, end: span.start + best.b, how: 'fuzzy' });
+    if (best && best.score >= fuzzyThreshold)
+      mentions.push({
+        ...p,
+        name: chunk.slice(best.a, best.b),
+        start: span.start + best.a,
+        end: span.start + best.b,
+        how: 'fuzzy',
+      });
     else ungrounded.push(p);
   }
   return { mentions, ungrounded };
@@ -119,29 +155,51 @@ export function groundMentions(text: string, span: Span, proposals: ProposedMent
  * Merges grounded mentions into entities: same normalized name (and type, when both have one)
  * → one entity. Overlapping mentions keep the longer one. Entities are ordered by first mention.
  */
-export function mergeEntities(text: string, mentions: GroundedMention[], sentences: Span[]): Entity[] {
-  const sorted = [...mentions].sort((a, b) => a.start - b.start || b.end - b.start - (a.end - a.start));
+export function mergeEntities(
+  text: string,
+  mentions: GroundedMention[],
+  sentences: Span[],
+): Entity[] {
+  const sorted = [...mentions].sort(
+    (a, b) => a.start - b.start || b.end - b.start - (a.end - a.start),
+  );
   const kept: GroundedMention[] = [];
   for (const m of sorted) {
     const prev = kept[kept.length - 1];
     if (prev && m.start < prev.end) continue; // overlaps a longer or earlier mention
     kept.push(m);
   }
-  const byKey = new Map<string, { name: string; type: string | null; mentions: Mention[]; seen: Set<number> }>();
+  const byKey = new Map<
+    string,
+    { name: string; type: string | null; mentions: Mention[]; seen: Set<number> }
+  >();
   for (const m of kept) {
     const key = normalizeName(m.name);
     let e = byKey.get(key);
-    if (!e) byKey.set(key, (e = { name: text.slice(m.start, m.end), type: m.type, mentions: [], seen: new Set() }));
+    if (!e)
+      byKey.set(
+        key,
+        (e = { name: text.slice(m.start, m.end), type: m.type, mentions: [], seen: new Set() }),
+      );
     if (e.seen.has(m.start)) continue;
     e.seen.add(m.start);
     const shown = text.slice(m.start, m.end);
-    const mention: Mention = { start: m.start, end: m.end, sent: sentenceIndexOf({ sentences }, m.start) };
+    const mention: Mention = {
+      start: m.start,
+      end: m.end,
+      sent: sentenceIndexOf({ sentences }, m.start),
+    };
     if (shown !== e.name) mention.name = shown;
     if (m.type && e.type && m.type !== e.type) mention.type = m.type;
     e.type ??= m.type;
     e.mentions.push(mention);
   }
-  return [...byKey.values()].map((e, i) => ({ id: `e${i}`, name: e.name, type: e.type, mentions: e.mentions }));
+  return [...byKey.values()].map((e, i) => ({
+    id: `e${i}`,
+    name: e.name,
+    type: e.type,
+    mentions: e.mentions,
+  }));
 }
 
 export interface EntityProposalReport {
@@ -181,7 +239,11 @@ export function entityGrammar(types: string[], maxItems = 24, text?: string): st
  * apostrophes — not sentence punctuation), so every proposed name is found verbatim.
  */
 function spanRules(text: string): string[] | undefined {
-  const units = [...text.matchAll(/\p{Script=Han}|\p{Script=Hiragana}|\p{Script=Katakana}|[\p{L}\p{N}](?:[\p{L}\p{N}'’.&-]*[\p{L}\p{N}])?/gu)];
+  const units = [
+    ...text.matchAll(
+      /\p{Script=Han}|\p{Script=Hiragana}|\p{Script=Katakana}|[\p{L}\p{N}](?:[\p{L}\p{N}'’.&-]*[\p{L}\p{N}])?/gu,
+    ),
+  ];
   if (!units.length) return undefined;
   const rules: string[] = [];
   const starts: string[] = [];
@@ -190,7 +252,9 @@ function spanRules(text: string): string[] | undefined {
     const gap = next ? text.slice(u.index! + u[0].length, next.index) : undefined;
     const joinable = gap !== undefined && /^(?:[ \t]?|[ \t]?[-–'’&][ \t]?)$/u.test(gap);
     // Units hold letters, digits and ' ’ . & - only: nothing to escape in a GBNF string.
-    rules.push(`s${i} ::= ${gbnfString(u[0])}${joinable ? ` (${gbnfString(gap!)} s${i + 1})?` : ''}`);
+    rules.push(
+      `s${i} ::= ${gbnfString(u[0])}${joinable ? ` (${gbnfString(gap!)} s${i + 1})?` : ''}`,
+    );
     starts.push(`s${i}`);
   });
   return [`name ::= "\\"" (${starts.join(' | ')}) "\\""`, ...rules];
@@ -204,10 +268,14 @@ export function parseEntityList(output: string): { items: ProposedMention[]; mal
   const items: ProposedMention[] = [];
   try {
     const v = JSON.parse(output) as { entities?: Array<{ name?: unknown; type?: unknown }> };
-    for (const e of Array.isArray(v.entities) ? v.entities : []) if (typeof e?.name === 'string') items.push({ name: e.name, type: typeof e.type === 'string' ? e.type : null });
+    for (const e of Array.isArray(v.entities) ? v.entities : [])
+      if (typeof e?.name === 'string')
+        items.push({ name: e.name, type: typeof e.type === 'string' ? e.type : null });
     return { items: dedupe(items), malformed: false };
   } catch {
-    for (const m of output.matchAll(/\{\s*"name"\s*:\s*("(?:[^"\\]|\\.)*")\s*,\s*"type"\s*:\s*("(?:[^"\\]|\\.)*")\s*\}/gu)) {
+    for (const m of output.matchAll(
+      /\{\s*"name"\s*:\s*("(?:[^"\\]|\\.)*")\s*,\s*"type"\s*:\s*("(?:[^"\\]|\\.)*")\s*\}/gu,
+    )) {
       try {
         items.push({ name: JSON.parse(m[1]!) as string, type: JSON.parse(m[2]!) as string });
       } catch {
@@ -268,41 +336,60 @@ export async function proposeEntities(
   engine: ClassifierEngine,
   id: string,
   text: string,
-  opts: { types?: string[]; maxChunkChars?: number; fuzzyThreshold?: number; signal?: AbortSignal; locale?: string } = {},
+  opts: {
+    types?: string[];
+    maxChunkChars?: number;
+    fuzzyThreshold?: number;
+    signal?: AbortSignal;
+    locale?: string;
+  } = {},
 ): Promise<{ record: RelRecord; report: EntityProposalReport }> {
   const types = opts.types?.length ? opts.types : DEFAULT_ENTITY_TYPES;
   const sentences = splitSentences(text, opts.locale);
   const chunks = chunkSentences(sentences, opts.maxChunkChars ?? 1200);
-  const report: EntityProposalReport = { chunks: chunks.length, proposed: 0, grounded: {}, ungrounded: [], malformedOutputs: 0, truncatedOutputs: 0, promptTokens: 0, generatedTokens: 0, errors: [] };
+  const report: EntityProposalReport = {
+    chunks: chunks.length,
+    proposed: 0,
+    grounded: {},
+    ungrounded: [],
+    malformedOutputs: 0,
+    truncatedOutputs: 0,
+    promptTokens: 0,
+    generatedTokens: 0,
+    errors: [],
+  };
 
   const all: GroundedMention[] = [];
   const results = await mapLimit(chunks, engine.info.parallel, async (ch, ci) => {
-      throwIfAborted(opts.signal);
-      const span = { start: ch[0]!.start, end: ch[ch.length - 1]!.end };
-      const prompt = {
-        system: 'You are an expert annotator of named entities.',
-        user: `${ENTITY_INSTRUCTION(types)}\n\nText: ${text.slice(span.start, span.end)}`,
-      };
-      try {
-        return await engine.withPrompt(
-          prompt,
-          async (s) => {
-            report.promptTokens += s.promptTokens;
-            // Names are constrained to spans of the chunk, so they ground exactly.
-            const g = await s.generateWithGrammar({ gbnf: entityGrammar(types, 24, text.slice(span.start, span.end)) }, 768);
-            report.generatedTokens += g.tokens;
-            if (g.truncated) report.truncatedOutputs++;
-            return { ci, span, text: g.text };
-          },
-          opts.signal,
-          768,
-        );
-      } catch (err) {
-        if (!(err instanceof ContextOverflowError)) throw err;
-        report.errors.push(`chunk ${ci}: ${err.message}`);
-        return null;
-      }
-    });
+    throwIfAborted(opts.signal);
+    const span = { start: ch[0]!.start, end: ch[ch.length - 1]!.end };
+    const prompt = {
+      system: 'You are an expert annotator of named entities.',
+      user: `${ENTITY_INSTRUCTION(types)}\n\nText: ${text.slice(span.start, span.end)}`,
+    };
+    try {
+      return await engine.withPrompt(
+        prompt,
+        async (s) => {
+          report.promptTokens += s.promptTokens;
+          // Names are constrained to spans of the chunk, so they ground exactly.
+          const g = await s.generateWithGrammar(
+            { gbnf: entityGrammar(types, 24, text.slice(span.start, span.end)) },
+            768,
+          );
+          report.generatedTokens += g.tokens;
+          if (g.truncated) report.truncatedOutputs++;
+          return { ci, span, text: g.text };
+        },
+        opts.signal,
+        768,
+      );
+    } catch (err) {
+      if (!(err instanceof ContextOverflowError)) throw err;
+      report.errors.push(`chunk ${ci}: ${err.message}`);
+      return null;
+    }
+  });
   for (const r of results) {
     if (!r) continue;
     const { items: list, malformed } = parseEntityList(r.text);
@@ -317,5 +404,8 @@ export async function proposeEntities(
     all.push(...g.mentions);
   }
   const entities = mergeEntities(text, all, sentences);
-  return { record: { id, text, entities, relations: [], sentences, meta: { entitiesProposedBy: 'llm' } }, report };
+  return {
+    record: { id, text, entities, relations: [], sentences, meta: { entitiesProposedBy: 'llm' } },
+    report,
+  };
 }

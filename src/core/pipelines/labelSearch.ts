@@ -77,7 +77,12 @@ export class LabelTrie {
   }
 
   /** Records evaluated log-probabilities along a path. */
-  record(path: TokenId[], candidates: TokenId[][], logprobs: number[][], endTokens: TokenId[]): void {
+  record(
+    path: TokenId[],
+    candidates: TokenId[][],
+    logprobs: number[][],
+    endTokens: TokenId[],
+  ): void {
     let n = this.root;
     for (let i = 0; i <= path.length; i++) {
       const known = (n.known ??= new Map());
@@ -116,7 +121,12 @@ export function logSumExp(xs: number[]): number {
 
 export type ContinuationFn = (path: TokenId[], candidates: TokenId[][]) => Promise<number[][]>;
 
-export async function scoreLabels(trie: LabelTrie, endTokens: TokenId[], continuation: ContinuationFn, margin = Math.log(1e4)): Promise<LabelSearchResult> {
+export async function scoreLabels(
+  trie: LabelTrie,
+  endTokens: TokenId[],
+  continuation: ContinuationFn,
+  margin = Math.log(1e4),
+): Promise<LabelSearchResult> {
   let evaluations = 0;
   const n = trie.labels.length;
   for (;;) {
@@ -133,8 +143,15 @@ export async function scoreLabels(trie: LabelTrie, endTokens: TokenId[], continu
     }
     if (pick < 0) {
       const total = logSumExp(bounds.map((b) => b.logprob));
-      const scores = bounds.map((b, i) => ({ label: trie.labels[i]!, logprob: b.logprob, exact: b.exact, probability: Math.exp(b.logprob - total) }));
-      const best = scores.reduce((a, b) => (b.exact && (!a.exact || b.logprob > a.logprob) ? b : a));
+      const scores = bounds.map((b, i) => ({
+        label: trie.labels[i]!,
+        logprob: b.logprob,
+        exact: b.exact,
+        probability: Math.exp(b.logprob - total),
+      }));
+      const best = scores.reduce((a, b) =>
+        b.exact && (!a.exact || b.logprob > a.logprob) ? b : a,
+      );
       return { best, scores, evaluations };
     }
     const path = trie.tokens[pick]!;
@@ -150,12 +167,21 @@ export async function scoreLabels(trie: LabelTrie, endTokens: TokenId[], continu
  * the next-token distribution after the prompt. Exact for single-token answers (answer codes,
  * where no answer is a prefix of another); the probability is renormalised over the labels.
  */
-export async function scoreFirstTokens(trie: LabelTrie, continuation: ContinuationFn): Promise<LabelSearchResult> {
+export async function scoreFirstTokens(
+  trie: LabelTrie,
+  continuation: ContinuationFn,
+): Promise<LabelSearchResult> {
   const first = trie.tokens.map((t) => t[0]!);
-  if (new Set(first).size !== first.length) throw new Error('first-token scoring needs labels that start with different tokens');
+  if (new Set(first).size !== first.length)
+    throw new Error('first-token scoring needs labels that start with different tokens');
   const [lps] = await continuation([], [first]);
   const total = logSumExp(lps!);
-  const scores = trie.labels.map((label, i) => ({ label, logprob: lps![i]!, exact: trie.tokens[i]!.length === 1, probability: Math.exp(lps![i]! - total) }));
+  const scores = trie.labels.map((label, i) => ({
+    label,
+    logprob: lps![i]!,
+    exact: trie.tokens[i]!.length === 1,
+    probability: Math.exp(lps![i]! - total),
+  }));
   const best = scores.reduce((a, b) => (b.logprob > a.logprob ? b : a));
   return { best, scores, evaluations: 1 };
 }

@@ -11,7 +11,14 @@
  * would not fit them, hence the few lines of sparse training here.
  */
 import { z } from 'zod';
-import { Entity, RelRecord, RelationSet, candidatePairs, entitySentences, mentionSentence } from '../schema';
+import {
+  Entity,
+  RelRecord,
+  RelationSet,
+  candidatePairs,
+  entitySentences,
+  mentionSentence,
+} from '../schema';
 import { mulberry32 } from '../util/random';
 
 export const FILTER_FORMAT = 'relation-lens-pair-filter';
@@ -27,7 +34,13 @@ export const PairFilterSchema = z
     threshold: z.number().min(0).max(1),
     targetRecall: z.number().min(0).max(1),
     trainedOn: z
-      .object({ file: z.string().optional(), documents: z.number().int(), pairs: z.number().int(), positives: z.number().int(), heldOutDocuments: z.number().int() })
+      .object({
+        file: z.string().optional(),
+        documents: z.number().int(),
+        pairs: z.number().int(),
+        positives: z.number().int(),
+        heldOutDocuments: z.number().int(),
+      })
       .passthrough(),
     heldOut: z.object({ recall: z.number(), keptFraction: z.number() }).optional(),
   })
@@ -65,10 +78,16 @@ function bucket(v: number, edges: number[]): string {
   return `>${edges[edges.length - 1]}`;
 }
 
-const norm = (s: string) => s.normalize('NFKC').toLowerCase().replace(/[\s\p{P}]+/gu, ' ').trim();
+const norm = (s: string) =>
+  s
+    .normalize('NFKC')
+    .toLowerCase()
+    .replace(/[\s\p{P}]+/gu, ' ')
+    .trim();
 
 function entityInfos(record: RelRecord): Map<string, EntityInfo> {
-  const title = typeof record.meta?.['title'] === 'string' ? norm(record.meta['title'] as string) : '';
+  const title =
+    typeof record.meta?.['title'] === 'string' ? norm(record.meta['title'] as string) : '';
   const counts = record.entities.map((e) => e.mentions.length).sort((a, b) => b - a);
   const out = new Map<string, EntityInfo>();
   for (const e of record.entities) {
@@ -81,8 +100,16 @@ function entityInfos(record: RelRecord): Map<string, EntityInfo> {
       firstSent = Math.min(firstSent, s);
       firstStart = Math.min(firstStart, m.start);
     }
-    const names = new Set([e.name, ...e.mentions.map((m) => m.name ?? record.text.slice(m.start, m.end))].map(norm));
-    const isTitle = title !== '' && [...names].some((n) => n.length > 1 && (n === title || title.startsWith(`${n} `) || title.includes(n) || n.includes(title)));
+    const names = new Set(
+      [e.name, ...e.mentions.map((m) => m.name ?? record.text.slice(m.start, m.end))].map(norm),
+    );
+    const isTitle =
+      title !== '' &&
+      [...names].some(
+        (n) =>
+          n.length > 1 &&
+          (n === title || title.startsWith(`${n} `) || title.includes(n) || n.includes(title)),
+      );
     const context = new Set<string>();
     for (const m of e.mentions) {
       const before = words(record.text.slice(Math.max(0, m.start - 40), m.start));
@@ -106,7 +133,11 @@ function entityInfos(record: RelRecord): Map<string, EntityInfo> {
 }
 
 /** The closest same-sentence mention pair's gap and the words between (or null). */
-function closestGap(record: RelRecord, h: Entity, t: Entity): { gap: number; between: string[]; headFirst: boolean } | null {
+function closestGap(
+  record: RelRecord,
+  h: Entity,
+  t: Entity,
+): { gap: number; between: string[]; headFirst: boolean } | null {
   let best: { gap: number; a: number; b: number; headFirst: boolean } | null = null;
   for (const mh of h.mentions)
     for (const mt of t.mentions) {
@@ -132,16 +163,23 @@ function sentenceDistance(a: Iterable<number>, b: Set<number>): number {
 }
 
 /** Named features of every candidate pair of a record (the pairs of `candidatePairs`). */
-export function pairFeatures(record: RelRecord, pairs: Array<[string, string]> = candidatePairs(record)): string[][] {
+export function pairFeatures(
+  record: RelRecord,
+  pairs: Array<[string, string]> = candidatePairs(record),
+): string[][] {
   const info = entityInfos(record);
   const byId = new Map(record.entities.map((e) => [e.id, e]));
   const nEnt = bucket(record.entities.length, [5, 10, 15, 20, 30, 45]);
   // Same-sentence co-occurrence graph: pairs linked through a third entity (A–C, C–B) often
   // hold an inferred relation (X in Y, Y in Z → X in Z).
   const bySent = new Map<number, string[]>();
-  for (const [id, e] of info) for (const s of e.sents) bySent.set(s, [...(bySent.get(s) ?? []), id]);
+  for (const [id, e] of info)
+    for (const s of e.sents) bySent.set(s, [...(bySent.get(s) ?? []), id]);
   const neighbours = new Map<string, Set<string>>();
-  for (const ids of bySent.values()) for (const a of ids) for (const b of ids) if (a !== b) (neighbours.get(a) ?? neighbours.set(a, new Set()).get(a)!).add(b);
+  for (const ids of bySent.values())
+    for (const a of ids)
+      for (const b of ids)
+        if (a !== b) (neighbours.get(a) ?? neighbours.set(a, new Set()).get(a)!).add(b);
   return pairs.map(([hid, tid]) => {
     const h = info.get(hid);
     const t = info.get(tid);
@@ -181,11 +219,16 @@ export function pairFeatures(record: RelRecord, pairs: Array<[string, string]> =
     for (const c of t.context) f.push(`tc=${c}`, `tc|tp=${c}|${tp}`);
     let via = 0;
     let viaTitle = 0;
-    for (const c of neighbours.get(hid) ?? []) if (c !== tid && neighbours.get(tid)?.has(c)) {
-      via++;
-      if (info.get(c)?.title) viaTitle = 1;
-    }
-    f.push(`via=${bucket(via, [0, 1, 2, 4])}|${sdB}`, `via|tp=${bucket(via, [0, 2])}|${tp}`, `viaT=${viaTitle}|${+h.title}|${+t.title}`);
+    for (const c of neighbours.get(hid) ?? [])
+      if (c !== tid && neighbours.get(tid)?.has(c)) {
+        via++;
+        if (info.get(c)?.title) viaTitle = 1;
+      }
+    f.push(
+      `via=${bucket(via, [0, 1, 2, 4])}|${sdB}`,
+      `via|tp=${bucket(via, [0, 2])}|${tp}`,
+      `viaT=${viaTitle}|${+h.title}|${+t.title}`,
+    );
     const hn = norm(he.name);
     const tn = norm(te.name);
     if (hn && tn && (hn.includes(tn) || tn.includes(hn))) f.push('contain');
@@ -194,7 +237,8 @@ export function pairFeatures(record: RelRecord, pairs: Array<[string, string]> =
       const gapB = bucket(g.gap, [2, 5, 10, 20, 40, 80, 160]);
       f.push(`gap=${gapB}`, `tp|gap=${tp}|${gapB}`, `gap|dir=${gapB}|${g.headFirst ? 'ht' : 'th'}`);
       if (g.between.length <= 12) {
-        for (const w of new Set(g.between)) f.push(`bw=${w}`, `tp|bw=${tp}|${w}|${g.headFirst ? 'ht' : 'th'}`);
+        for (const w of new Set(g.between))
+          f.push(`bw=${w}`, `tp|bw=${tp}|${w}|${g.headFirst ? 'ht' : 'th'}`);
         f.push(`bwn=${bucket(g.between.length, [0, 1, 2, 4, 8])}`);
       } else f.push('bw=long');
     }
@@ -205,7 +249,8 @@ export function pairFeatures(record: RelRecord, pairs: Array<[string, string]> =
 /** Ordered pairs that hold at least one relation (other than the no-relation label). */
 export function goldPairs(record: RelRecord, rs?: RelationSet): Set<string> {
   const out = new Set<string>();
-  for (const r of record.relations) if (r.label !== rs?.noRelation && r.status !== 'rejected') out.add(pairKey(r.head, r.tail));
+  for (const r of record.relations)
+    if (r.label !== rs?.noRelation && r.status !== 'rejected') out.add(pairKey(r.head, r.tail));
   return out;
 }
 
@@ -213,7 +258,11 @@ export const pairKey = (h: string, t: string): string => `${h}\u0000${t}`;
 
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 
-export function scorePairs(model: PairFilterModel, record: RelRecord, pairs: Array<[string, string]> = candidatePairs(record)): number[] {
+export function scorePairs(
+  model: PairFilterModel,
+  record: RelRecord,
+  pairs: Array<[string, string]> = candidatePairs(record),
+): number[] {
   return pairFeatures(record, pairs).map((fs) => {
     let s = model.bias;
     for (const f of fs) s += model.weights[f] ?? 0;
@@ -243,7 +292,14 @@ interface Example {
 
 /** Trains the pair filter on labeled documents. */
 export function trainPairFilter(records: RelRecord[], opts: TrainOptions = {}): PairFilterModel {
-  const { epochs = 6, learningRate = 0.2, l2 = 1e-6, heldOut = 0.1, targetRecall = 0.95, seed = 13 } = opts;
+  const {
+    epochs = 6,
+    learningRate = 0.2,
+    l2 = 1e-6,
+    heldOut = 0.1,
+    targetRecall = 0.95,
+    seed = 13,
+  } = opts;
   if (!records.length) throw new Error('no training documents');
   const rand = mulberry32(seed);
   const order = records.map((_, i) => ({ i, r: rand() })).sort((a, b) => a.r - b.r);
@@ -268,7 +324,10 @@ export function trainPairFilter(records: RelRecord[], opts: TrainOptions = {}): 
   const minCount = opts.minCount ?? (raw.length >= 100_000 ? 10 : 2);
   const index = new Map<string, number>();
   for (const [f, c] of counts) if (c >= minCount) index.set(f, index.size);
-  const data: Example[] = raw.map(({ fs, y }) => ({ x: Int32Array.from(fs.map((f) => index.get(f) ?? -1).filter((i) => i >= 0)), y }));
+  const data: Example[] = raw.map(({ fs, y }) => ({
+    x: Int32Array.from(fs.map((f) => index.get(f) ?? -1).filter((i) => i >= 0)),
+    y,
+  }));
   const w = new Float64Array(index.size);
   const g2 = new Float64Array(index.size).fill(1e-8);
   let b = 0;
@@ -298,7 +357,8 @@ export function trainPairFilter(records: RelRecord[], opts: TrainOptions = {}): 
     opts.onEpoch?.(ep + 1, loss / Math.max(1, data.length));
   }
   const weights: Record<string, number> = {};
-  for (const [f, i] of index) if (Math.abs(w[i]!) >= 1e-4) weights[f] = Math.round(w[i]! * 1e5) / 1e5;
+  for (const [f, i] of index)
+    if (Math.abs(w[i]!) >= 1e-4) weights[f] = Math.round(w[i]! * 1e5) / 1e5;
   const model: PairFilterModel = {
     format: FILTER_FORMAT,
     featuresVersion: FEATURES_VERSION,
@@ -306,7 +366,13 @@ export function trainPairFilter(records: RelRecord[], opts: TrainOptions = {}): 
     weights,
     threshold: 0.5,
     targetRecall,
-    trainedOn: { ...(opts.file ? { file: opts.file } : {}), documents: train.length, pairs: data.length, positives: data.reduce((a, e) => a + e.y, 0), heldOutDocuments: dev.length },
+    trainedOn: {
+      ...(opts.file ? { file: opts.file } : {}),
+      documents: train.length,
+      pairs: data.length,
+      positives: data.reduce((a, e) => a + e.y, 0),
+      heldOutDocuments: dev.length,
+    },
   };
   // Threshold: the score at which held-out documents reach the target recall (or, with too few
   // documents to hold any out, the training documents themselves).
@@ -333,14 +399,20 @@ export interface FilterCurve {
 }
 
 /** Recall of gold pairs against the fraction of candidate pairs kept, over every threshold. */
-export function filterCurve(model: PairFilterModel, records: Iterable<RelRecord>, rs?: RelationSet): FilterCurve {
+export function filterCurve(
+  model: PairFilterModel,
+  records: Iterable<RelRecord>,
+  rs?: RelationSet,
+): FilterCurve {
   const scored: Array<[number, number]> = [];
   let gold = 0;
   for (const r of records) {
     const pairs = candidatePairs(r);
     const g = goldPairs(r, rs);
     gold += g.size;
-    scorePairs(model, r, pairs).forEach((s, j) => scored.push([s, g.has(pairKey(...pairs[j]!)) ? 1 : 0]));
+    scorePairs(model, r, pairs).forEach((s, j) =>
+      scored.push([s, g.has(pairKey(...pairs[j]!)) ? 1 : 0]),
+    );
   }
   scored.sort((a, b) => b[0] - a[0]);
   const n = scored.length;
@@ -350,7 +422,11 @@ export function filterCurve(model: PairFilterModel, records: Iterable<RelRecord>
     hit += scored[i]![1];
     // Only at the end of a run of equal scores is "keep score ≥ s" a real threshold.
     if (i + 1 < n && scored[i + 1]![0] === scored[i]![0]) continue;
-    all.push({ threshold: scored[i]![0], keptFraction: (i + 1) / n, recall: gold ? hit / gold : 1 });
+    all.push({
+      threshold: scored[i]![0],
+      keptFraction: (i + 1) / n,
+      recall: gold ? hit / gold : 1,
+    });
   }
   const none: CurvePoint = { threshold: 1, keptFraction: 0, recall: gold ? 0 : 1 };
   return {
@@ -382,9 +458,20 @@ export interface DistanceRow {
  * Where the related pairs are and what the filter keeps of them at `threshold`, by the closest
  * sentence distance of the two entities' mentions (a report of what any pair filter faces).
  */
-export function filterBySentenceDistance(model: PairFilterModel, records: Iterable<RelRecord>, threshold: number, rs?: RelationSet): DistanceRow[] {
+export function filterBySentenceDistance(
+  model: PairFilterModel,
+  records: Iterable<RelRecord>,
+  threshold: number,
+  rs?: RelationSet,
+): DistanceRow[] {
   const names = ['0', '1', '2', '3', '4+'];
-  const rows = names.map((distance) => ({ distance, pairs: 0, goldPairs: 0, kept: 0, goldKept: 0 }));
+  const rows = names.map((distance) => ({
+    distance,
+    pairs: 0,
+    goldPairs: 0,
+    kept: 0,
+    goldKept: 0,
+  }));
   for (const r of records) {
     const pairs = candidatePairs(r);
     const g = goldPairs(r, rs);
@@ -405,8 +492,15 @@ export function filterBySentenceDistance(model: PairFilterModel, records: Iterab
 }
 
 /** A few points of a curve for reports: at fixed kept fractions and recall levels. */
-export function summarizeCurve(c: FilterCurve): { byKept: CurvePoint[]; byRecall: Array<CurvePoint & { target: number }> } {
-  const round = (p: CurvePoint): CurvePoint => ({ threshold: +p.threshold.toPrecision(6), keptFraction: +p.keptFraction.toFixed(5), recall: +p.recall.toFixed(5) });
+export function summarizeCurve(c: FilterCurve): {
+  byKept: CurvePoint[];
+  byRecall: Array<CurvePoint & { target: number }>;
+} {
+  const round = (p: CurvePoint): CurvePoint => ({
+    threshold: +p.threshold.toPrecision(6),
+    keptFraction: +p.keptFraction.toFixed(5),
+    recall: +p.recall.toFixed(5),
+  });
   const byKept: CurvePoint[] = [];
   for (const k of [0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1]) {
     let last: CurvePoint | undefined;
@@ -416,7 +510,10 @@ export function summarizeCurve(c: FilterCurve): { byKept: CurvePoint[]; byRecall
     }
     if (last) byKept.push(round(last));
   }
-  const byRecall = [0.5, 0.8, 0.9, 0.95, 0.97, 0.99].map((target) => ({ target, ...round(c.atRecall(target)) }));
+  const byRecall = [0.5, 0.8, 0.9, 0.95, 0.97, 0.99].map((target) => ({
+    target,
+    ...round(c.atRecall(target)),
+  }));
   return { byKept, byRecall };
 }
 
@@ -425,13 +522,21 @@ export function parsePairFilter(text: string, file: string): PairFilterModel {
   try {
     v = JSON.parse(text);
   } catch (e) {
-    throw new Error(`${file}: not a pair filter (invalid JSON: ${e instanceof Error ? e.message : String(e)})`, { cause: e });
+    throw new Error(
+      `${file}: not a pair filter (invalid JSON: ${e instanceof Error ? e.message : String(e)})`,
+      { cause: e },
+    );
   }
   const p = PairFilterSchema.safeParse(v);
   if (!p.success) {
     const fmt = (v as { format?: unknown } | null)?.format;
-    if (fmt !== FILTER_FORMAT) throw new Error(`${file}: not a Relation Lens pair filter (made by \`relation-lens train-filter\`)`);
-    throw new Error(`${file}: invalid pair filter: ${p.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    if (fmt !== FILTER_FORMAT)
+      throw new Error(
+        `${file}: not a Relation Lens pair filter (made by \`relation-lens train-filter\`)`,
+      );
+    throw new Error(
+      `${file}: invalid pair filter: ${p.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   }
   return p.data;
 }

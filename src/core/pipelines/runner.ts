@@ -19,18 +19,32 @@ export async function* runSentenceExtraction(
   space: AnswerSpace,
   opts: SentenceOptions & { inFlight: number; model: string },
 ): AsyncGenerator<ExtractedRecord> {
-  const labelTokens = engine ? await Promise.all((opts.answerCodes && opts.mode !== 'knn' ? answerCodes(space).codes : space.answers).map((a) => engine.tokenizeLabel(a))) : [];
+  const labelTokens = engine
+    ? await Promise.all(
+        (opts.answerCodes && opts.mode !== 'knn' ? answerCodes(space).codes : space.answers).map(
+          (a) => engine.tokenizeLabel(a),
+        ),
+      )
+    : [];
   const window: Array<{ record: RelRecord; pairs: number; done: Promise<PairPrediction[]> }> = [];
   let pending = 0;
   const flushOne = async (): Promise<ExtractedRecord> => {
     const first = window.shift()!;
     const predictions = await first.done;
     pending -= first.pairs;
-    return { record: applyPredictions(first.record, predictions, space, { model: opts.model, keepTop: opts.keepTop }), predictions };
+    return {
+      record: applyPredictions(first.record, predictions, space, {
+        model: opts.model,
+        keepTop: opts.keepTop,
+      }),
+      predictions,
+    };
   };
   for await (const record of records) {
     const pairs = candidatePairs(record);
-    const done = Promise.all(pairs.map((p) => classifyPair(engine, record, p, { space, labelTokens }, opts)));
+    const done = Promise.all(
+      pairs.map((p) => classifyPair(engine, record, p, { space, labelTokens }, opts)),
+    );
     done.catch(() => undefined); // awaited in order below; avoid an unhandled rejection meanwhile
     window.push({ record, pairs: pairs.length, done });
     pending += pairs.length;

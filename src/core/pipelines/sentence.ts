@@ -13,11 +13,26 @@
  * relative to the pair order, and map back exactly; with `direction: "pair"` (FinRE, SanWen,
  * TACRED) the pair order is head → tail and the answer is the bare label.
  */
-import { ChatPrompt, ClassifierEngine, ContextOverflowError, EngineInfo, ExampleRetriever, OutOfSetAnswer, RetrievedExample, throwIfAborted } from '../ports';
+import {
+  ChatPrompt,
+  ClassifierEngine,
+  ContextOverflowError,
+  EngineInfo,
+  ExampleRetriever,
+  OutOfSetAnswer,
+  RetrievedExample,
+  throwIfAborted,
+} from '../ports';
 import { promptView } from '../prompts/views';
 import { PromptTemplate, PromptView, chatPrompt } from '../prompts/template';
 import { Entity, RelRecord, Relation, RelationSet } from '../schema';
-import { AnswerSpace, DirectionMode, answerCodes, answerSpace, defaultDirection } from './answerSpace';
+import {
+  AnswerSpace,
+  DirectionMode,
+  answerCodes,
+  answerSpace,
+  defaultDirection,
+} from './answerSpace';
 import { LabelScore, LabelTrie, scoreFirstTokens, scoreLabels } from './labelSearch';
 import { knnVote } from '../retrieval/retriever';
 
@@ -66,12 +81,24 @@ interface PromptAnswers {
   coded?: ReturnType<typeof answerCodes>;
 }
 
-function viewFor(record: RelRecord, pair: { head: Entity; tail: Entity }, answers: PromptAnswers, examples: RetrievedExample[]): PromptView {
+function viewFor(
+  record: RelRecord,
+  pair: { head: Entity; tail: Entity },
+  answers: PromptAnswers,
+  examples: RetrievedExample[],
+): PromptView {
   const { space, coded } = answers;
   const v = promptView(record, pair.head, pair.tail, '', answers.rs);
   v.relations = coded ? coded.relations : space.relations;
-  v.relation_names = coded ? coded.relations.map((r) => `${r.name}: ${r.description}`).join('; ') : space.answers.join(', ');
-  v.examples = examples.map((e) => ({ sentence: e.sentence, head: e.head, tail: e.tail, label: coded?.codeOf.get(e.label) ?? e.label }));
+  v.relation_names = coded
+    ? coded.relations.map((r) => `${r.name}: ${r.description}`).join('; ')
+    : space.answers.join(', ');
+  v.examples = examples.map((e) => ({
+    sentence: e.sentence,
+    head: e.head,
+    tail: e.tail,
+    label: coded?.codeOf.get(e.label) ?? e.label,
+  }));
   return v;
 }
 
@@ -79,22 +106,58 @@ function viewFor(record: RelRecord, pair: { head: Entity; tail: Entity }, answer
  * The prompt of one pair exactly as classification sends it (answer space for the direction,
  * answer codes, retrieved examples) — also what the editor shows as "the prompt".
  */
-export function pairPrompt(record: RelRecord, head: Entity, tail: Entity, opts: { relationSet: RelationSet; template: PromptTemplate; direction?: DirectionMode; answerCodes?: boolean; examples?: RetrievedExample[] }): ChatPrompt {
+export function pairPrompt(
+  record: RelRecord,
+  head: Entity,
+  tail: Entity,
+  opts: {
+    relationSet: RelationSet;
+    template: PromptTemplate;
+    direction?: DirectionMode;
+    answerCodes?: boolean;
+    examples?: RetrievedExample[];
+  },
+): ChatPrompt {
   const space = answerSpace(opts.relationSet, opts.direction ?? defaultDirection(opts.relationSet));
-  return chatPrompt(opts.template, viewFor(record, { head, tail }, { rs: opts.relationSet, space, coded: opts.answerCodes ? answerCodes(space) : undefined }, opts.examples ?? []));
+  return chatPrompt(
+    opts.template,
+    viewFor(
+      record,
+      { head, tail },
+      { rs: opts.relationSet, space, coded: opts.answerCodes ? answerCodes(space) : undefined },
+      opts.examples ?? [],
+    ),
+  );
 }
 
 /** Classifies one pair of a record. Overflow and other per-example problems come back as `error`. */
-export async function classifyPair(engine: ClassifierEngine | undefined, record: RelRecord, pair: [string, string], answers: { space: AnswerSpace; labelTokens: number[][] }, opts: SentenceOptions): Promise<PairPrediction> {
+export async function classifyPair(
+  engine: ClassifierEngine | undefined,
+  record: RelRecord,
+  pair: [string, string],
+  answers: { space: AnswerSpace; labelTokens: number[][] },
+  opts: SentenceOptions,
+): Promise<PairPrediction> {
   const { space, labelTokens } = answers;
   throwIfAborted(opts.signal);
   const head = record.entities.find((e) => e.id === pair[0]);
   const tail = record.entities.find((e) => e.id === pair[1]);
   const base = { recordId: record.id, pair, promptTokens: 0, reusedTokens: 0 };
-  if (!head || !tail) return { ...base, answer: '', confidence: null, error: `pair ${pair.join(',')}: unknown entity` };
-  const examples = opts.retriever ? await opts.retriever.retrieve(record, head, tail, opts.k ?? 5) : [];
+  if (!head || !tail)
+    return {
+      ...base,
+      answer: '',
+      confidence: null,
+      error: `pair ${pair.join(',')}: unknown entity`,
+    };
+  const examples = opts.retriever
+    ? await opts.retriever.retrieve(record, head, tail, opts.k ?? 5)
+    : [];
   const coded = opts.answerCodes && opts.mode !== 'knn' ? answerCodes(space) : undefined;
-  const prompt = chatPrompt(opts.template, viewFor(record, { head, tail }, { rs: opts.relationSet, space, coded }, examples));
+  const prompt = chatPrompt(
+    opts.template,
+    viewFor(record, { head, tail }, { rs: opts.relationSet, space, coded }, examples),
+  );
   const neighbours = opts.retriever ? examples.map((e) => e.id) : undefined;
   if (opts.mode === 'knn') {
     if (!opts.retriever) throw new Error('the knn mode needs a retrieval index');
@@ -108,7 +171,12 @@ export async function classifyPair(engine: ClassifierEngine | undefined, record:
       prompt,
       async (s) => {
         // Token counts are read after the calls: a serving engine learns its cache reuse from them.
-        const common = () => ({ ...base, promptTokens: s.promptTokens, reusedTokens: s.reusedTokens, neighbours });
+        const common = () => ({
+          ...base,
+          promptTokens: s.promptTokens,
+          reusedTokens: s.reusedTokens,
+          neighbours,
+        });
         if (opts.mode === 'generate') {
           const answer = await s.generateConstrained(coded ? coded.codes : space.answers);
           return { ...common(), answer: coded?.answerOf.get(answer) ?? answer, confidence: null };
@@ -116,19 +184,43 @@ export async function classifyPair(engine: ClassifierEngine | undefined, record:
         if (coded) {
           const trie = new LabelTrie(coded.codes, labelTokens);
           const r = await scoreFirstTokens(trie, (path, cands) => s.continuation(path, cands));
-          const distribution = r.scores.map((x) => ({ ...x, label: coded.answerOf.get(x.label)! })).sort((a, b) => b.probability - a.probability);
-          return { ...common(), answer: coded.answerOf.get(r.best.label)!, confidence: r.best.probability, distribution };
+          const distribution = r.scores
+            .map((x) => ({ ...x, label: coded.answerOf.get(x.label)! }))
+            .sort((a, b) => b.probability - a.probability);
+          return {
+            ...common(),
+            answer: coded.answerOf.get(r.best.label)!,
+            confidence: r.best.probability,
+            distribution,
+          };
         }
         const trie = new LabelTrie(space.answers, labelTokens);
-        const r = await scoreLabels(trie, engine.endTokens, (path, cands) => s.continuation(path, cands), Math.log(opts.scoreMargin ?? 1e4));
+        const r = await scoreLabels(
+          trie,
+          engine.endTokens,
+          (path, cands) => s.continuation(path, cands),
+          Math.log(opts.scoreMargin ?? 1e4),
+        );
         const distribution = [...r.scores].sort((a, b) => b.probability - a.probability);
         return { ...common(), answer: r.best.label, confidence: r.best.probability, distribution };
       },
       opts.signal,
     );
   } catch (err) {
-    if (err instanceof ContextOverflowError) return { ...base, answer: '', confidence: null, error: `record ${record.id}: ${err.message}` };
-    if (err instanceof OutOfSetAnswer) return { ...base, answer: '', confidence: null, error: `record ${record.id}, pair ${pair.join(',')}: ${err.message}` };
+    if (err instanceof ContextOverflowError)
+      return {
+        ...base,
+        answer: '',
+        confidence: null,
+        error: `record ${record.id}: ${err.message}`,
+      };
+    if (err instanceof OutOfSetAnswer)
+      return {
+        ...base,
+        answer: '',
+        confidence: null,
+        error: `record ${record.id}, pair ${pair.join(',')}: ${err.message}`,
+      };
     throw err;
   }
 }
@@ -138,28 +230,57 @@ export async function classifyPair(engine: ClassifierEngine | undefined, record:
  * answer token (a serving engine's top_logprobs) scores answer codes when there are no more of
  * them than it lists, and otherwise generates under the constraint — with a note saying so.
  */
-export function effectiveMode(info: EngineInfo, mode: DecodeMode, answerCodes: boolean, answers: number): { mode: DecodeMode; note?: string } {
+export function effectiveMode(
+  info: EngineInfo,
+  mode: DecodeMode,
+  answerCodes: boolean,
+  answers: number,
+): { mode: DecodeMode; note?: string } {
   if (mode !== 'score' || (info.scoring ?? 'full') === 'full') return { mode };
-  if (!answerCodes) return { mode: 'generate', note: `${info.backend} scores only the first answer token: relation names are scored as one-token answer codes (--answers codes) or generated under the constraint; generating (--mode generate)` };
+  if (!answerCodes)
+    return {
+      mode: 'generate',
+      note: `${info.backend} scores only the first answer token: relation names are scored as one-token answer codes (--answers codes) or generated under the constraint; generating (--mode generate)`,
+    };
   const cap = info.topLogprobs ?? Infinity;
-  if (answers > cap) return { mode: 'generate', note: `${info.backend} lists at most ${cap} top_logprobs, fewer than the ${answers} answers: generating under the constraint instead of scoring` };
+  if (answers > cap)
+    return {
+      mode: 'generate',
+      note: `${info.backend} lists at most ${cap} top_logprobs, fewer than the ${answers} answers: generating under the constraint instead of scoring`,
+    };
   return { mode };
 }
 
 /** Replaces a record's relations on the classified pairs with the predictions. */
-export function applyPredictions(record: RelRecord, preds: PairPrediction[], space: AnswerSpace, opts: { model: string; keepTop?: number }): RelRecord {
-  const touched = new Set(preds.filter((p) => !p.error).map((p) => `${p.pair[0]}\u0000${p.pair[1]}`));
-  const keep = (x: Relation) => !touched.has(`${x.head}\u0000${x.tail}`) && !touched.has(`${x.tail}\u0000${x.head}`);
+export function applyPredictions(
+  record: RelRecord,
+  preds: PairPrediction[],
+  space: AnswerSpace,
+  opts: { model: string; keepTop?: number },
+): RelRecord {
+  const touched = new Set(
+    preds.filter((p) => !p.error).map((p) => `${p.pair[0]}\u0000${p.pair[1]}`),
+  );
+  const keep = (x: Relation) =>
+    !touched.has(`${x.head}\u0000${x.tail}`) && !touched.has(`${x.tail}\u0000${x.head}`);
   const relations: Relation[] = record.relations.filter((x) => x.source !== 'gold' && keep(x));
   for (const p of preds) {
     if (p.error) continue;
     const d = space.decode(p.answer);
     if (!d) continue;
     const [a, b] = p.pair;
-    const rel: Relation = { head: d.reversed ? b : a, tail: d.reversed ? a : b, label: d.label, source: 'model' };
+    const rel: Relation = {
+      head: d.reversed ? b : a,
+      tail: d.reversed ? a : b,
+      label: d.label,
+      source: 'model',
+    };
     if (p.confidence !== null) rel.score = p.confidence;
     const meta: Record<string, unknown> = { model: opts.model, answer: p.answer };
-    if (p.distribution && opts.keepTop) meta['top'] = p.distribution.slice(0, opts.keepTop).map((x) => [x.label, Number(x.probability.toFixed(6))]);
+    if (p.distribution && opts.keepTop)
+      meta['top'] = p.distribution
+        .slice(0, opts.keepTop)
+        .map((x) => [x.label, Number(x.probability.toFixed(6))]);
     if (p.neighbours) meta['neighbours'] = p.neighbours;
     rel.meta = meta;
     relations.push(rel);
@@ -169,7 +290,18 @@ export function applyPredictions(record: RelRecord, preds: PairPrediction[], spa
   const none = preds.filter((p) => !p.error && space.decode(p.answer) === null);
   const noneFor = none.map((p) => p.pair);
   // Provenance of the no-relation answers too (a relation carries its own in meta.neighbours).
-  const retrieved = none.filter((p) => p.neighbours).map((p) => ({ pair: p.pair, neighbours: p.neighbours }));
-  out.meta = { ...(record.meta ?? {}), extraction: { model: opts.model, pairs: preds.length, ...(noneFor.length ? { noRelation: noneFor } : {}), ...(retrieved.length ? { retrieved } : {}), ...(errors.length ? { errors } : {}) } };
+  const retrieved = none
+    .filter((p) => p.neighbours)
+    .map((p) => ({ pair: p.pair, neighbours: p.neighbours }));
+  out.meta = {
+    ...(record.meta ?? {}),
+    extraction: {
+      model: opts.model,
+      pairs: preds.length,
+      ...(noneFor.length ? { noRelation: noneFor } : {}),
+      ...(retrieved.length ? { retrieved } : {}),
+      ...(errors.length ? { errors } : {}),
+    },
+  };
   return out;
 }

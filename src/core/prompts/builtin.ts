@@ -75,18 +75,48 @@ export const CRE_LLM_TEMPLATE: PromptTemplate = {
     '{{#no_relation}}如果以上关系都不成立，请回答“{{no_relation}}”。{{/no_relation}}',
     '只输出关系名称，不要输出其他内容。',
   ].join('\n'),
-  input: ['{{#examples}}', '示例文本：{{sentence}}', '头实体：{{head}}', '尾实体：{{tail}}', '关系：{{label}}', '', '{{/examples}}', '文本：{{sentence}}', '头实体：{{head}}', '尾实体：{{tail}}'].join('\n'),
+  input: [
+    '{{#examples}}',
+    '示例文本：{{sentence}}',
+    '头实体：{{head}}',
+    '尾实体：{{tail}}',
+    '关系：{{label}}',
+    '',
+    '{{/examples}}',
+    '文本：{{sentence}}',
+    '头实体：{{head}}',
+    '尾实体：{{tail}}',
+  ].join('\n'),
   output: '{{label}}',
 };
 
-const LMRC_HEADER = 'Below is an instruction that describes a task, paired with an input that provides further context. Write a response that appropriately completes the request.';
-const DOC_INPUT = ['### Text:', '{{text}}', '', '### {{pair_count}} Entity pairs:', '{{pair_lines}}', '', '### Response:'].join('\n');
+const LMRC_HEADER =
+  'Below is an instruction that describes a task, paired with an input that provides further context. Write a response that appropriately completes the request.';
+const DOC_INPUT = [
+  '### Text:',
+  '{{text}}',
+  '',
+  '### {{pair_count}} Entity pairs:',
+  '{{pair_lines}}',
+  '',
+  '### Response:',
+].join('\n');
 
 /** An Appendix A prompt of seed 003: the shared header, the task, the formats, the relation set. */
 function lmrcTemplate(name: string, task: string, outputFormat: string): PromptTemplate {
   return {
     name,
-    instruction: [LMRC_HEADER, '', '### Instruction:', task, "The format of the input entity pair is '(head entity| -| tail entity)'.", `Your output format is '${outputFormat}'.`, '', '### Relation set:', '{{relation_names}}'].join('\n'),
+    instruction: [
+      LMRC_HEADER,
+      '',
+      '### Instruction:',
+      task,
+      "The format of the input entity pair is '(head entity| -| tail entity)'.",
+      `Your output format is '${outputFormat}'.`,
+      '',
+      '### Relation set:',
+      '{{relation_names}}',
+    ].join('\n'),
     input: DOC_INPUT,
     output: '{{answer_lines}}',
   };
@@ -133,14 +163,17 @@ export const TEMPLATES: Record<TemplateLevel, Record<string, BuiltinTemplate>> =
     'cre-llm': { template: CRE_LLM_TEMPLATE, none: true, evidence: false },
   },
   document: {
-  lmrc: { template: LMRC_TEMPLATE, none: true, evidence: false },
-  'lmrc-rc': { template: LMRC_RC_TEMPLATE, none: false, evidence: false },
-  'lmrc-evidence': { template: LMRC_EVIDENCE_TEMPLATE, none: true, evidence: true },
+    lmrc: { template: LMRC_TEMPLATE, none: true, evidence: false },
+    'lmrc-rc': { template: LMRC_RC_TEMPLATE, none: false, evidence: false },
+    'lmrc-evidence': { template: LMRC_EVIDENCE_TEMPLATE, none: true, evidence: true },
   },
 };
 
 /** The template used when none is named. */
-export const DEFAULT_TEMPLATE_NAME: Record<TemplateLevel, string> = { sentence: 'default', document: 'lmrc' };
+export const DEFAULT_TEMPLATE_NAME: Record<TemplateLevel, string> = {
+  sentence: 'default',
+  document: 'lmrc',
+};
 
 export function builtinTemplate(level: TemplateLevel, name: string): BuiltinTemplate | undefined {
   return Object.hasOwn(TEMPLATES[level], name) ? TEMPLATES[level][name] : undefined;
@@ -149,4 +182,3 @@ export function builtinTemplate(level: TemplateLevel, name: string): BuiltinTemp
 export function builtinTemplateNames(level: TemplateLevel): string[] {
   return Object.keys(TEMPLATES[level]);
 }
-

@@ -52,7 +52,6 @@ export interface PromptView {
 const SECTIONS = ['system', 'instruction', 'input', 'output'] as const;
 type Section = (typeof SECTIONS)[number];
 
-
 /** Parses a template file (sectioned text or JSON). Errors name the line. */
 export function parseTemplate(source: string, name: string): PromptTemplate {
   const trimmed = source.trimStart();
@@ -61,10 +60,14 @@ export function parseTemplate(source: string, name: string): PromptTemplate {
     try {
       v = JSON.parse(source) as Record<string, unknown>;
     } catch (e) {
-      throw new Error(`${name}: invalid JSON template: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+      throw new Error(
+        `${name}: invalid JSON template: ${e instanceof Error ? e.message : String(e)}`,
+        { cause: e },
+      );
     }
     for (const k of ['instruction', 'input'] as const)
-      if (typeof v[k] !== 'string') throw new Error(`${name}: template field "${k}" must be a string`);
+      if (typeof v[k] !== 'string')
+        throw new Error(`${name}: template field "${k}" must be a string`);
     const t: PromptTemplate = {
       name: typeof v['name'] === 'string' ? v['name'] : name,
       instruction: v['instruction'] as string,
@@ -82,8 +85,12 @@ export function parseTemplate(source: string, name: string): PromptTemplate {
     const m = /^###\s*(\w+)\s*$/.exec(line);
     if (m) {
       const s = m[1]!.toLowerCase();
-      if (!(SECTIONS as readonly string[]).includes(s)) throw new Error(`${name}:${i + 1}: unknown section "### ${m[1]}" (expected one of: ${SECTIONS.join(', ')})`);
-      if (parts[s as Section]) throw new Error(`${name}:${i + 1}: section "### ${s}" appears twice`);
+      if (!(SECTIONS as readonly string[]).includes(s))
+        throw new Error(
+          `${name}:${i + 1}: unknown section "### ${m[1]}" (expected one of: ${SECTIONS.join(', ')})`,
+        );
+      if (parts[s as Section])
+        throw new Error(`${name}:${i + 1}: section "### ${s}" appears twice`);
       current = s as Section;
       parts[current] = [];
       return;
@@ -94,7 +101,8 @@ export function parseTemplate(source: string, name: string): PromptTemplate {
       return;
     }
     if (!current) {
-      if (line.trim() !== '') throw new Error(`${name}:${i + 1}: text before the first "### section" line`);
+      if (line.trim() !== '')
+        throw new Error(`${name}:${i + 1}: text before the first "### section" line`);
       return;
     }
     parts[current]!.push(line);
@@ -104,7 +112,13 @@ export function parseTemplate(source: string, name: string): PromptTemplate {
   const input = get('input');
   if (instruction === undefined) throw new Error(`${name}: missing "### instruction" section`);
   if (input === undefined) throw new Error(`${name}: missing "### input" section`);
-  const t: PromptTemplate = { name: name.replace(/^.*[\\/]/, '').replace(/\.[^.]+$/, ''), instruction, input, output: get('output') ?? '{{label}}', markEntities };
+  const t: PromptTemplate = {
+    name: name.replace(/^.*[\\/]/, '').replace(/\.[^.]+$/, ''),
+    instruction,
+    input,
+    output: get('output') ?? '{{label}}',
+    markEntities,
+  };
   const system = get('system');
   if (system !== undefined) t.system = system;
   return validateTemplate(t, name);
@@ -117,7 +131,9 @@ function validateTemplate(t: PromptTemplate, name: string): PromptTemplate {
     try {
       Mustache.parse(body);
     } catch (e) {
-      throw new Error(`${name}: section "${s}": ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+      throw new Error(`${name}: section "${s}": ${e instanceof Error ? e.message : String(e)}`, {
+        cause: e,
+      });
     }
   }
   return t;
@@ -129,7 +145,11 @@ function render(body: string, view: object): string {
 
 /** Renders every section of a template with any view (document-level prompts use their own). */
 export function renderSections(t: PromptTemplate, view: object): RenderedPrompt {
-  const out: RenderedPrompt = { instruction: render(t.instruction, view), input: render(t.input, view), output: render(t.output, view) };
+  const out: RenderedPrompt = {
+    instruction: render(t.instruction, view),
+    input: render(t.input, view),
+    output: render(t.output, view),
+  };
   if (t.system !== undefined) out.system = render(t.system, view);
   return out;
 }
@@ -150,7 +170,8 @@ export function renderTemplate(t: PromptTemplate, view: PromptView): RenderedPro
  * then the instruction (the shared prefix) and the input in one user message.
  */
 export function chatPrompt(t: PromptTemplate, view: PromptView | object): ChatPrompt {
-  const r = 'marked_sentence' in view ? renderTemplate(t, view as PromptView) : renderSections(t, view);
+  const r =
+    'marked_sentence' in view ? renderTemplate(t, view as PromptView) : renderSections(t, view);
   const p: ChatPrompt = { user: `${r.instruction}\n\n${r.input}` };
   if (r.system !== undefined) p.system = r.system;
   return p;

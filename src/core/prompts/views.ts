@@ -17,10 +17,20 @@ function markSentence(r: RelRecord, head: Entity, tail: Entity): string {
 export const NO_RELATION_DESCRIPTION = 'none of the relations above holds';
 
 /** The view of one pair; `label` is the gold answer (training data) or empty. */
-export function promptView(r: RelRecord, head: Entity, tail: Entity, label: string, rs?: RelationSet): PromptView {
+export function promptView(
+  r: RelRecord,
+  head: Entity,
+  tail: Entity,
+  label: string,
+  rs?: RelationSet,
+): PromptView {
   // The answer list as extraction sends it: the labels, then the no-relation answer (once).
-  const relations = (rs?.labels ?? []).map((l) => ({ name: l.name, description: l.description ?? '' }));
-  if (rs?.noRelation && !relations.some((x) => x.name === rs.noRelation)) relations.push({ name: rs.noRelation, description: NO_RELATION_DESCRIPTION });
+  const relations = (rs?.labels ?? []).map((l) => ({
+    name: l.name,
+    description: l.description ?? '',
+  }));
+  if (rs?.noRelation && !relations.some((x) => x.name === rs.noRelation))
+    relations.push({ name: rs.noRelation, description: NO_RELATION_DESCRIPTION });
   return {
     id: r.id,
     text: r.text,
@@ -57,11 +67,18 @@ export interface DocPromptView {
 
 /** The prompt view of one batch: the set's relations (and None when allowed), the text, the pairs. */
 /** The prompt view of one batch: the set's relations (and None when allowed), the text, the pairs. */
-export function docPromptView(record: RelRecord, rs: RelationSet, opts: { none: boolean }, pairs: Array<[Entity, Entity]>, text: string): DocPromptView {
+export function docPromptView(
+  record: RelRecord,
+  rs: RelationSet,
+  opts: { none: boolean },
+  pairs: Array<[Entity, Entity]>,
+  text: string,
+): DocPromptView {
   const names = rs.labels.map((l) => l.name);
   return {
     id: record.id,
-    title: typeof record.meta?.['title'] === 'string' ? (record.meta['title'] as string) : record.id,
+    title:
+      typeof record.meta?.['title'] === 'string' ? (record.meta['title'] as string) : record.id,
     text,
     relations: rs.labels.map((l) => ({ name: l.name, description: l.description ?? '' })),
     relation_names: (opts.none ? [...names, NONE_ANSWER] : names).join(', '),

@@ -18,7 +18,10 @@ export interface TrainingExample {
   reversed: boolean;
 }
 
-export function examplesFromRecords(records: RelRecord[], noRelation?: string | null): TrainingExample[] {
+export function examplesFromRecords(
+  records: RelRecord[],
+  noRelation?: string | null,
+): TrainingExample[] {
   const out: TrainingExample[] = [];
   for (const r of records) {
     const byId = new Map(r.entities.map((e) => [e.id, e]));
@@ -26,8 +29,21 @@ export function examplesFromRecords(records: RelRecord[], noRelation?: string | 
       const h = byId.get(a);
       const t = byId.get(b);
       if (!h || !t) return;
-      const rel = r.relations.find((x) => x.status !== 'rejected' && x.label !== noRelation && ((x.head === a && x.tail === b) || (x.head === b && x.tail === a)));
-      out.push({ id: `${r.id}#${i}`, recordId: r.id, sentence: r.text, head: h.name, tail: t.name, label: rel?.label ?? null, reversed: rel ? rel.head === b : false });
+      const rel = r.relations.find(
+        (x) =>
+          x.status !== 'rejected' &&
+          x.label !== noRelation &&
+          ((x.head === a && x.tail === b) || (x.head === b && x.tail === a)),
+      );
+      out.push({
+        id: `${r.id}#${i}`,
+        recordId: r.id,
+        sentence: r.text,
+        head: h.name,
+        tail: t.name,
+        label: rel?.label ?? null,
+        reversed: rel ? rel.head === b : false,
+      });
     });
   }
   return out;

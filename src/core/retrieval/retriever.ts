@@ -23,20 +23,38 @@ export class TrainingRetriever implements ExampleRetriever {
     });
   }
 
-  async retrieve(record: RelRecord, _head: Entity, _tail: Entity, k: number): Promise<RetrievedExample[]> {
+  async retrieve(
+    record: RelRecord,
+    _head: Entity,
+    _tail: Entity,
+    k: number,
+  ): Promise<RetrievedExample[]> {
     const own = this.byRecord.get(record.id);
     // Exclude the example itself: same record id, or the very same sentence (a duplicate across splits).
-    const exclude = (i: number) => this.examples[i]!.recordId === record.id || this.examples[i]!.sentence === record.text || (own?.includes(i) ?? false);
+    const exclude = (i: number) =>
+      this.examples[i]!.recordId === record.id ||
+      this.examples[i]!.sentence === record.text ||
+      (own?.includes(i) ?? false);
     const hits = await this.searcher.search(retrievalText(record.text), k, exclude);
     return hits.map((h) => {
       const e = this.examples[h.index]!;
-      return { id: e.id, sentence: e.sentence, head: e.head, tail: e.tail, label: this.space.encode(e.label, e.reversed) ?? e.label ?? '', score: h.score };
+      return {
+        id: e.id,
+        sentence: e.sentence,
+        head: e.head,
+        tail: e.tail,
+        label: this.space.encode(e.label, e.reversed) ?? e.label ?? '',
+        score: h.score,
+      };
     });
   }
 }
 
 /** Nearest-neighbour vote: the answer most frequent among the k neighbours, ties to the nearest. */
-export function knnVote(neighbours: RetrievedExample[], fallback: string): { answer: string; confidence: number } {
+export function knnVote(
+  neighbours: RetrievedExample[],
+  fallback: string,
+): { answer: string; confidence: number } {
   if (neighbours.length === 0) return { answer: fallback, confidence: 0 };
   const votes = new Map<string, { n: number; first: number }>();
   neighbours.forEach((n, i) => {
@@ -46,6 +64,7 @@ export function knnVote(neighbours: RetrievedExample[], fallback: string): { ans
   });
   let best = '';
   let bv = { n: -1, first: Infinity };
-  for (const [label, v] of votes) if (v.n > bv.n || (v.n === bv.n && v.first < bv.first)) [best, bv] = [label, v];
+  for (const [label, v] of votes)
+    if (v.n > bv.n || (v.n === bv.n && v.first < bv.first)) [best, bv] = [label, v];
   return { answer: best, confidence: bv.n / neighbours.length };
 }

@@ -36,7 +36,12 @@ export function tokenize(text: string): string[] {
   return out;
 }
 
-const OPTIONS = { fields: ['text'], storeFields: [] as string[], tokenize, processTerm: (t: string) => t };
+const OPTIONS = {
+  fields: ['text'],
+  storeFields: [] as string[],
+  tokenize,
+  processTerm: (t: string) => t,
+};
 
 export class Bm25Searcher implements Searcher {
   readonly kind = 'bm25' as const;
@@ -57,7 +62,10 @@ export class Bm25Searcher implements Searcher {
   }
 
   async search(text: string, k: number, exclude?: (index: number) => boolean): Promise<Hit[]> {
-    const res = this.ms.search(text, { combineWith: 'OR', filter: exclude ? (r) => !exclude(r.id as number) : undefined });
+    const res = this.ms.search(text, {
+      combineWith: 'OR',
+      filter: exclude ? (r) => !exclude(r.id as number) : undefined,
+    });
     return res.slice(0, k).map((r) => ({ index: r.id as number, score: r.score }));
   }
 }
@@ -85,7 +93,11 @@ export class ExactVectorSearcher implements Searcher {
 
   static cosine = cosine;
 
-  async searchVector(q: ArrayLike<number>, k: number, exclude?: (index: number) => boolean): Promise<Hit[]> {
+  async searchVector(
+    q: ArrayLike<number>,
+    k: number,
+    exclude?: (index: number) => boolean,
+  ): Promise<Hit[]> {
     const hits: Hit[] = [];
     this.vectors.forEach((v, index) => {
       if (!exclude?.(index)) hits.push({ index, score: ExactVectorSearcher.cosine(q, v) });

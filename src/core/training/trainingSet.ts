@@ -49,14 +49,34 @@ export interface TrainingSelection {
 }
 
 const trusted = (x: Relation): 'gold' | 'human' | 'accepted' | undefined =>
-  x.status === 'rejected' ? undefined : x.source === 'gold' ? 'gold' : x.source === 'human' ? 'human' : x.status === 'accepted' ? 'accepted' : undefined;
+  x.status === 'rejected'
+    ? undefined
+    : x.source === 'gold'
+      ? 'gold'
+      : x.source === 'human'
+        ? 'human'
+        : x.status === 'accepted'
+          ? 'accepted'
+          : undefined;
 
 /** With `direction: "pair"` the pair order is head → tail, so only a relation in that order answers it. */
-const onPair = (x: Relation, a: string, b: string, direction: DirectionMode) => (x.head === a && x.tail === b) || (direction === 'label' && x.head === b && x.tail === a);
+const onPair = (x: Relation, a: string, b: string, direction: DirectionMode) =>
+  (x.head === a && x.tail === b) || (direction === 'label' && x.head === b && x.tail === a);
 
-export function selectTrainingPairs(records: RelRecord[], rs: RelationSet, direction: DirectionMode): TrainingSelection {
+export function selectTrainingPairs(
+  records: RelRecord[],
+  rs: RelationSet,
+  direction: DirectionMode,
+): TrainingSelection {
   const labels = new Set(rs.labels.map((l) => l.name));
-  const counts: TrainingSelection['counts'] = { records: 0, positives: 0, negatives: 0, pending: 0, unknownLabel: 0, noAnswer: 0 };
+  const counts: TrainingSelection['counts'] = {
+    records: 0,
+    positives: 0,
+    negatives: 0,
+    pending: 0,
+    unknownLabel: 0,
+    noAnswer: 0,
+  };
   const pairs: TrainingPair[] = [];
   for (const r of records) {
     const byId = new Map(r.entities.map((e) => [e.id, e]));
@@ -70,11 +90,21 @@ export function selectTrainingPairs(records: RelRecord[], rs: RelationSet, direc
       let item: TrainingPair | undefined;
       if (good) {
         const [x, from] = good;
-        if (x.label === rs.noRelation) item = { record: r, head, tail, pair: [a, b], label: null, reversed: false, from: from! };
+        if (x.label === rs.noRelation)
+          item = { record: r, head, tail, pair: [a, b], label: null, reversed: false, from: from! };
         else if (!labels.has(x.label)) {
           counts.unknownLabel++;
           continue;
-        } else item = { record: r, head, tail, pair: [a, b], label: x.label, reversed: x.head === b && x.head !== x.tail, from: from! };
+        } else
+          item = {
+            record: r,
+            head,
+            tail,
+            pair: [a, b],
+            label: x.label,
+            reversed: x.head === b && x.head !== x.tail,
+            from: from!,
+          };
       } else if (here.some((x) => x.status !== 'rejected')) {
         counts.pending++;
         continue;
@@ -83,7 +113,15 @@ export function selectTrainingPairs(records: RelRecord[], rs: RelationSet, direc
           counts.noAnswer++;
           continue;
         }
-        item = { record: r, head, tail, pair: [a, b], label: null, reversed: false, from: here.length ? 'rejected' : 'unlabeled' };
+        item = {
+          record: r,
+          head,
+          tail,
+          pair: [a, b],
+          label: null,
+          reversed: false,
+          from: here.length ? 'rejected' : 'unlabeled',
+        };
       }
       pairs.push(item);
       if (item.label === null) counts.negatives++;
@@ -96,7 +134,11 @@ export function selectTrainingPairs(records: RelRecord[], rs: RelationSet, direc
 }
 
 /** A fixed sample of at most `n` pairs (the same for the same seed), in file order. */
-export function samplePairs(pairs: TrainingPair[], n: number | undefined, seed = 0): TrainingPair[] {
+export function samplePairs(
+  pairs: TrainingPair[],
+  n: number | undefined,
+  seed = 0,
+): TrainingPair[] {
   if (!n || n >= pairs.length) return pairs;
   const rand = mulberry32(seed);
   const idx = pairs.map((_, i) => i);
@@ -133,15 +175,29 @@ export interface RenderOptions {
 }
 
 /** Renders each pair as extraction would prompt it, with the answer the curated data gives. */
-export async function* renderTrainingExamples(pairs: TrainingPair[], opts: RenderOptions): AsyncGenerator<RenderedExample> {
+export async function* renderTrainingExamples(
+  pairs: TrainingPair[],
+  opts: RenderOptions,
+): AsyncGenerator<RenderedExample> {
   const coded = opts.answerCodes ? answerCodes(opts.space) : undefined;
   const answers = coded ? coded.codes : opts.space.answers;
   for (const p of pairs) {
     const plain = opts.space.encode(p.label, p.reversed);
-    if (plain === undefined) throw new Error(`record ${p.record.id}: no answer for ${p.label ?? 'no relation'} in relation set ${opts.relationSet.name}`);
+    if (plain === undefined)
+      throw new Error(
+        `record ${p.record.id}: no answer for ${p.label ?? 'no relation'} in relation set ${opts.relationSet.name}`,
+      );
     const answer = coded ? coded.codeOf.get(plain)! : plain;
-    const examples = opts.retriever ? await opts.retriever.retrieve(p.record, p.head, p.tail, opts.k ?? 5) : [];
-    const prompt = pairPrompt(p.record, p.head, p.tail, { relationSet: opts.relationSet, template: opts.template, direction: opts.direction, answerCodes: opts.answerCodes, examples });
+    const examples = opts.retriever
+      ? await opts.retriever.retrieve(p.record, p.head, p.tail, opts.k ?? 5)
+      : [];
+    const prompt = pairPrompt(p.record, p.head, p.tail, {
+      relationSet: opts.relationSet,
+      template: opts.template,
+      direction: opts.direction,
+      answerCodes: opts.answerCodes,
+      examples,
+    });
     yield { pair: p, prompt, answer, answers, gold: answers.indexOf(answer) };
   }
 }

@@ -16,7 +16,10 @@ export function gbnfLiteral(s: string): string {
         i++;
         continue;
       }
-      throw new GbnfLiteralError(s, `a lone UTF-16 surrogate (U+${c.toString(16).toUpperCase()}) at position ${i}`);
+      throw new GbnfLiteralError(
+        s,
+        `a lone UTF-16 surrogate (U+${c.toString(16).toUpperCase()}) at position ${i}`,
+      );
     }
     if (c === 0x22) out += '\\"';
     else if (c === 0x5c) out += '\\\\';

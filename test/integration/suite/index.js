@@ -12,7 +12,13 @@ async function run() {
   await vscode.window.showTextDocument(doc);
   await ext.activate();
   const commands = await vscode.commands.getCommands(true);
-  for (const c of ['relationLens.extractRelations', 'relationLens.acceptRelation', 'relationLens.openPanel', 'relationLens.selectModel', 'relationLens.reviewNext'])
+  for (const c of [
+    'relationLens.extractRelations',
+    'relationLens.acceptRelation',
+    'relationLens.openPanel',
+    'relationLens.selectModel',
+    'relationLens.reviewNext',
+  ])
     assert.ok(commands.includes(c), `command ${c}`);
   await vscode.commands.executeCommand('relationLens.validateFile');
   const problems = vscode.languages.getDiagnostics(doc.uri);
