@@ -101,173 +101,10 @@ async function isSubmission(file: string): Promise<boolean> {
 }
 
 export function addDataCommands(program: Command): void {
-  program
-    .command('import')
-    .description('convert a dataset file into canonical JSONL')
-    .argument('<in>', 'input file')
-    .addOption(
-      new Option(
-        '--from <format>',
-        'input format (detected when omitted); openai-batch-results: the results of a batch written by export --format openai-batch (with --batch)',
-      ).choices([...IMPORT_CHOICES]),
-    )
-    .addOption(
-      new Option('--format <format>', 'the same as --from (older name)')
-        .choices([...IMPORT_CHOICES])
-        .hideHelp(),
-    )
-    .option('--relations <file>', 'relation2id.txt (FinRE/SanWen) or a relation-set JSON')
-    .option('--rel-info <file>', 'rel_info.json (DocRED): relation ids to names')
-    .option('--relation-set-out <file>', 'also write the relation set the input defines')
-    .option(
-      '--batch <file>',
-      'with --from openai-batch-results: the batch file export wrote (its manifest beside it names the records)',
-    )
-    .option('--force', 'replace output files that exist')
-    .requiredOption('-o, --out <file>', 'output JSONL')
-    .action(
-      (
-        input: string,
-        o: {
-          from?: ImportFormat | 'openai-batch-results';
-          format?: ImportFormat | 'openai-batch-results';
-          relations?: string;
-          relInfo?: string;
-          out: string;
-          relationSetOut?: string;
-          force?: boolean;
-          batch?: string;
-        },
-      ) => importCommand(input, o),
-    );
-
-  program
-    .command('export')
-    .description('write records in another format')
-    .argument('<in>', 'input (canonical JSONL or any importable format)')
-    .addOption(
-      new Option('--format <format>', 'output format')
-        .choices([...EXPORT_FORMATS])
-        .makeOptionMandatory(),
-    )
-    .addOption(
-      new Option('--from <format>', 'input format (detected when omitted)').choices([
-        ...IMPORT_FORMATS,
-      ]),
-    )
-    .option('--template <name|file>', 'prompt template for sft-* formats (built-in: default)')
-    .option(
-      '--relations <file>',
-      'relation set (labels and descriptions for prompts; ids for DocRED)',
-    )
-    .option('--rel-info <file>', 'rel_info.json: maps names back to DocRED relation ids')
-    .option('--served-model <name>', 'openai-batch: the model the requests name')
-    .addOption(
-      new Option(
-        '--server-flavor <flavor>',
-        'openai-batch: whose constraint fields the requests carry',
-      )
-        .choices([...SERVER_FLAVORS])
-        .default('openai'),
-    )
-    .addOption(
-      cliOption('answers', { description: 'openai-batch: relation names or one-token codes' }),
-    )
-    .addOption(cliOption('direction', { description: 'openai-batch: label (SemEval) or pair' }))
-    .option('--force', 'replace the output file if it exists')
-    .requiredOption('-o, --out <file>', 'output file')
-    .action(
-      (
-        input: string,
-        opts: {
-          format: ExportFormat;
-          from?: ImportFormat;
-          template?: string;
-          relations?: string;
-          relInfo?: string;
-          out: string;
-          force?: boolean;
-          servedModel?: string;
-          serverFlavor?: ServerFlavor;
-          answers?: 'names' | 'codes';
-          direction?: DirectionMode;
-        },
-      ) => exportCommand(input, opts),
-    );
-
-  program
-    .command('eval')
-    .description('score predictions against gold, as the official scorers do')
-    .addOption(
-      new Option(
-        '--metric <metric>',
-        'micro (TACRED-style), semeval (official), docred (F1 / Ign F1)',
-      )
-        .choices(['micro', 'semeval', 'docred'])
-        .makeOptionMandatory(),
-    )
-    .requiredOption('--gold <file>', 'gold file (native format or canonical JSONL)')
-    .requiredOption(
-      '--pred <file>',
-      'predictions (SemEval answer file, DocRED submission JSON, or canonical JSONL)',
-    )
-    .option('--train <file>', 'DocRED training file (for Ign F1)')
-    .option('--relations <file>', 'relation set (no-relation label; DocRED relation ids)')
-    .option('--rel-info <file>', 'rel_info.json (DocRED)')
-    .addOption(
-      new Option('--gold-format <format>', 'gold format (detected when omitted)').choices([
-        ...IMPORT_FORMATS,
-      ]),
-    )
-    .addOption(
-      new Option('--pred-format <format>', 'prediction format (detected when omitted)').choices([
-        ...IMPORT_FORMATS,
-      ]),
-    )
-    .option(
-      '--only-predicted',
-      'score only the gold examples (documents) the predictions cover, e.g. a run with --limit',
-    )
-    .option('--json', 'print one JSON object')
-    .action(
-      (opts: {
-        metric: 'micro' | 'semeval' | 'docred';
-        gold: string;
-        pred: string;
-        train?: string;
-        relations?: string;
-        relInfo?: string;
-        goldFormat?: ImportFormat;
-        predFormat?: ImportFormat;
-        onlyPredicted?: boolean;
-        json?: boolean;
-      }) => evalCommand(opts),
-    );
-
-  program
-    .command('validate')
-    .description('check a file and report every problem with its line')
-    .argument('<in>', 'input file')
-    .addOption(
-      new Option('--from <format>', 'input format (detected when omitted)').choices([
-        ...IMPORT_FORMATS,
-      ]),
-    )
-    .addOption(
-      new Option('--format <format>', 'the same as --from (older name)')
-        .choices([...IMPORT_FORMATS])
-        .hideHelp(),
-    )
-    .option('--relations <file>', 'relation2id.txt or relation-set JSON')
-    .option('--rel-info <file>', 'rel_info.json (DocRED)')
-    .action(
-      async (
-        input: string,
-        o: { from?: ImportFormat; format?: ImportFormat; relations?: string; relInfo?: string },
-      ) => {
-        await load(input, { ...o, format: o.from ?? o.format }, true);
-      },
-    );
+  addImportCommand(program);
+  addExportCommand(program);
+  addEvalCommand(program);
+  addValidateCommand(program);
 }
 
 async function importCommand(
@@ -448,4 +285,180 @@ async function evalCommand(opts: {
     );
     for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
   } else printResult(result);
+}
+
+function addImportCommand(program: Command): void {
+  program
+    .command('import')
+    .description('convert a dataset file into canonical JSONL')
+    .argument('<in>', 'input file')
+    .addOption(
+      new Option(
+        '--from <format>',
+        'input format (detected when omitted); openai-batch-results: the results of a batch written by export --format openai-batch (with --batch)',
+      ).choices([...IMPORT_CHOICES]),
+    )
+    .addOption(
+      new Option('--format <format>', 'the same as --from (older name)')
+        .choices([...IMPORT_CHOICES])
+        .hideHelp(),
+    )
+    .option('--relations <file>', 'relation2id.txt (FinRE/SanWen) or a relation-set JSON')
+    .option('--rel-info <file>', 'rel_info.json (DocRED): relation ids to names')
+    .option('--relation-set-out <file>', 'also write the relation set the input defines')
+    .option(
+      '--batch <file>',
+      'with --from openai-batch-results: the batch file export wrote (its manifest beside it names the records)',
+    )
+    .option('--force', 'replace output files that exist')
+    .requiredOption('-o, --out <file>', 'output JSONL')
+    .action(
+      (
+        input: string,
+        o: {
+          from?: ImportFormat | 'openai-batch-results';
+          format?: ImportFormat | 'openai-batch-results';
+          relations?: string;
+          relInfo?: string;
+          out: string;
+          relationSetOut?: string;
+          force?: boolean;
+          batch?: string;
+        },
+      ) => importCommand(input, o),
+    );
+}
+
+function addExportCommand(program: Command): void {
+  program
+    .command('export')
+    .description('write records in another format')
+    .argument('<in>', 'input (canonical JSONL or any importable format)')
+    .addOption(
+      new Option('--format <format>', 'output format')
+        .choices([...EXPORT_FORMATS])
+        .makeOptionMandatory(),
+    )
+    .addOption(
+      new Option('--from <format>', 'input format (detected when omitted)').choices([
+        ...IMPORT_FORMATS,
+      ]),
+    )
+    .option('--template <name|file>', 'prompt template for sft-* formats (built-in: default)')
+    .option(
+      '--relations <file>',
+      'relation set (labels and descriptions for prompts; ids for DocRED)',
+    )
+    .option('--rel-info <file>', 'rel_info.json: maps names back to DocRED relation ids')
+    .option('--served-model <name>', 'openai-batch: the model the requests name')
+    .addOption(
+      new Option(
+        '--server-flavor <flavor>',
+        'openai-batch: whose constraint fields the requests carry',
+      )
+        .choices([...SERVER_FLAVORS])
+        .default('openai'),
+    )
+    .addOption(
+      cliOption('answers', { description: 'openai-batch: relation names or one-token codes' }),
+    )
+    .addOption(cliOption('direction', { description: 'openai-batch: label (SemEval) or pair' }))
+    .option('--force', 'replace the output file if it exists')
+    .requiredOption('-o, --out <file>', 'output file')
+    .action(
+      (
+        input: string,
+        opts: {
+          format: ExportFormat;
+          from?: ImportFormat;
+          template?: string;
+          relations?: string;
+          relInfo?: string;
+          out: string;
+          force?: boolean;
+          servedModel?: string;
+          serverFlavor?: ServerFlavor;
+          answers?: 'names' | 'codes';
+          direction?: DirectionMode;
+        },
+      ) => exportCommand(input, opts),
+    );
+}
+
+function addEvalCommand(program: Command): void {
+  program
+    .command('eval')
+    .description('score predictions against gold, as the official scorers do')
+    .addOption(
+      new Option(
+        '--metric <metric>',
+        'micro (TACRED-style), semeval (official), docred (F1 / Ign F1)',
+      )
+        .choices(['micro', 'semeval', 'docred'])
+        .makeOptionMandatory(),
+    )
+    .requiredOption('--gold <file>', 'gold file (native format or canonical JSONL)')
+    .requiredOption(
+      '--pred <file>',
+      'predictions (SemEval answer file, DocRED submission JSON, or canonical JSONL)',
+    )
+    .option('--train <file>', 'DocRED training file (for Ign F1)')
+    .option('--relations <file>', 'relation set (no-relation label; DocRED relation ids)')
+    .option('--rel-info <file>', 'rel_info.json (DocRED)')
+    .addOption(
+      new Option('--gold-format <format>', 'gold format (detected when omitted)').choices([
+        ...IMPORT_FORMATS,
+      ]),
+    )
+    .addOption(
+      new Option('--pred-format <format>', 'prediction format (detected when omitted)').choices([
+        ...IMPORT_FORMATS,
+      ]),
+    )
+    .option(
+      '--only-predicted',
+      'score only the gold examples (documents) the predictions cover, e.g. a run with --limit',
+    )
+    .option('--json', 'print one JSON object')
+    .action(
+      (opts: {
+        metric: 'micro' | 'semeval' | 'docred';
+        gold: string;
+        pred: string;
+        train?: string;
+        relations?: string;
+        relInfo?: string;
+        goldFormat?: ImportFormat;
+        predFormat?: ImportFormat;
+        onlyPredicted?: boolean;
+        json?: boolean;
+      }) => evalCommand(opts),
+    );
+}
+
+function addValidateCommand(program: Command): void {
+  program
+    .command('validate')
+    .description('check a file and report every problem with its line')
+    .argument('<in>', 'input file')
+    .addOption(
+      new Option('--from <format>', 'input format (detected when omitted)').choices([
+        ...IMPORT_FORMATS,
+      ]),
+    )
+    .addOption(
+      new Option('--format <format>', 'the same as --from (older name)')
+        .choices([...IMPORT_FORMATS])
+        .hideHelp(),
+    )
+    .option('--relations <file>', 'relation2id.txt or relation-set JSON')
+    .option('--rel-info <file>', 'rel_info.json (DocRED)')
+    .action(
+      async (
+        input: string,
+        o: { from?: ImportFormat; format?: ImportFormat; relations?: string; relInfo?: string },
+      ) => {
+        await load(input, { ...o, format: o.from ?? o.format }, true);
+      },
+    );
 }

@@ -111,148 +111,10 @@ interface ExtractDocOptions extends ServerCliOptions {
 }
 
 export function addDocumentCommands(program: Command, bench: Command, ctx: CliContext): void {
-  program
-    .command('train-filter')
-    .description(
-      'train the candidate-pair filter (LMRC relation candidate proposal) on labeled documents',
-    )
-    .requiredOption(
-      '--train <file>',
-      'labeled documents (DocRED JSON or canonical JSONL with entities)',
-    )
-    .option('--rel-info <file>', 'rel_info.json (DocRED; default: next to --train)')
-    .option('--relations <file>', 'relation set JSON (its no-relation label is not a relation)')
-    .option(
-      '--target-recall <r>',
-      'the default keep-threshold reaches this recall of gold pairs on held-out documents',
-      (v) => fraction(v, '--target-recall'),
-      0.95,
-    )
-    .option('--epochs <n>', 'training epochs', (v) => ctx.positiveInt(v, '--epochs'), 6)
-    .option('--force', 'replace the output file if it exists')
-    .requiredOption('-o, --out <file>', 'filter JSON')
-    .action(
-      (opts: {
-        train: string;
-        relInfo?: string;
-        relations?: string;
-        targetRecall: number;
-        epochs: number;
-        out: string;
-        force?: boolean;
-      }) => trainFilterCommand(ctx, opts),
-    );
-
-  program
-    .command('extract-doc')
-    .description(
-      'document-level extraction (LMRC): candidate pairs → filter → k pairs per prompt → aligned triples',
-    )
-    .argument(
-      '<in>',
-      'DocRED JSON, canonical JSONL with entities, or a plain .txt file (entities are proposed by the model)',
-    )
-    .option(
-      '--model <path|uri|id>',
-      'GGUF model: a path, hf:user/repo/file.gguf, an https URL, or a catalog id (default: $RELATION_LENS_MODEL, else the catalog default)',
-    )
-    .addOption(cliOption('documentFilter'))
-    .addOption(cliOption('threshold'))
-    .addOption(cliOption('documentK'))
-    .addOption(cliOption('documentTemplate'))
-    .option('--none', 'allow the answer None with a template file')
-    .option(
-      '--evidence',
-      'with a template file: number the sentences and ask for evidence after each relation',
-    )
-    .option('--relations <file>', 'relation set JSON')
-    .option('--rel-info <file>', 'rel_info.json (DocRED; default: next to the input)')
-    .addOption(
-      new Option('--from <format>', 'input format (detected when omitted)').choices([
-        'docred',
-        'jsonl',
-      ]),
-    )
-    .addOption(cliOption('entityFuzzy'))
-    .addOption(cliOption('relationFuzzy'))
-    .option(
-      '--relation-embedder <kind>',
-      'map out-of-set relation names by embedding similarity: none, llm (the model), or gguf:PATH',
-      'none',
-    )
-    .addOption(cliOption('theta'))
-    .addOption(cliOption('parallel'))
-    .addOption(cliOption('threads'))
-    .addOption(cliOption('contextSize'))
-    .option('--limit <n>', 'only the first N documents', (v) => ctx.positiveInt(v, '--limit'))
-    .option(
-      '--no-resume',
-      'start over instead of resuming after the documents already in the output (needs --force when the output exists)',
-    )
-    .option(
-      '--force',
-      'with --no-resume: replace an existing output; also replace report/submission files or a file that is not a Relation Lens output',
-    )
-    .requiredOption(
-      '-o, --out <file>',
-      'output JSONL (also OUT.report.json and, for DocRED relation sets, OUT.submission.json)',
-    )
-    .action((input: string, opts: ExtractDocOptions, cmd: Command) =>
-      extractDocCommand(ctx, input, opts, cmd),
-    );
-  addServerOptions(program.commands.find((c) => c.name() === 'extract-doc')!);
-
-  bench
-    .command('filter')
-    .description(
-      'candidate filter quality: recall of gold pairs against the fraction of pairs kept',
-    )
-    .requiredOption('--filter <file>', 'filter JSON (train-filter)')
-    .requiredOption('--gold <file>', 'labeled documents (DocRED JSON or canonical JSONL)')
-    .option('--rel-info <file>', 'rel_info.json (default: next to --gold)')
-    .option('--json', 'print one JSON object')
-    .action((opts: { filter: string; gold: string; relInfo?: string; json?: boolean }) =>
-      filterCommand(ctx, opts),
-    );
-
-  bench
-    .command('doc-cost')
-    .description(
-      'LLM prompt tokens per document with the filter versus all pairs (same model, same k, same template)',
-    )
-    .requiredOption('--filter <file>', 'filter JSON (train-filter)')
-    .requiredOption('--gold <file>', 'documents (DocRED JSON or canonical JSONL)')
-    .option(
-      '--model <path|uri|id>',
-      'GGUF model whose tokenizer and chat template count the tokens',
-    )
-    .option('--rel-info <file>', 'rel_info.json (default: next to --gold)')
-    .addOption(
-      cliOption('threshold', { description: "keep-threshold (default: the filter file's)" }),
-    )
-    .addOption(cliOption('documentK'))
-    .addOption(cliOption('documentTemplate'))
-    .addOption(
-      cliOption('contextSize', {
-        description: 'context size (long documents are windowed to fit)',
-      }),
-    )
-    .option('--limit <n>', 'only the first N documents', (v) => ctx.positiveInt(v, '--limit'))
-    .option('--json', 'print one JSON object')
-    .action(
-      (opts: {
-        filter: string;
-        gold: string;
-        model?: string;
-        relInfo?: string;
-        threshold?: number;
-        k: number;
-        template: string;
-        contextSize: number;
-        limit?: number;
-        json?: boolean;
-      }) => docCostCommand(ctx, opts),
-    );
+  addTrainFilterCommand(program, ctx);
+  addExtractDocCommand(program, ctx);
+  addBenchFilterCommand(bench, ctx);
+  addBenchDocCostCommand(bench, ctx);
 }
 
 async function trainFilterCommand(
@@ -649,4 +511,155 @@ async function extractDocInto(
     await embedder?.dispose();
     await engine.dispose();
   }
+}
+
+function addTrainFilterCommand(program: Command, ctx: CliContext): void {
+  program
+    .command('train-filter')
+    .description(
+      'train the candidate-pair filter (LMRC relation candidate proposal) on labeled documents',
+    )
+    .requiredOption(
+      '--train <file>',
+      'labeled documents (DocRED JSON or canonical JSONL with entities)',
+    )
+    .option('--rel-info <file>', 'rel_info.json (DocRED; default: next to --train)')
+    .option('--relations <file>', 'relation set JSON (its no-relation label is not a relation)')
+    .option(
+      '--target-recall <r>',
+      'the default keep-threshold reaches this recall of gold pairs on held-out documents',
+      (v) => fraction(v, '--target-recall'),
+      0.95,
+    )
+    .option('--epochs <n>', 'training epochs', (v) => ctx.positiveInt(v, '--epochs'), 6)
+    .option('--force', 'replace the output file if it exists')
+    .requiredOption('-o, --out <file>', 'filter JSON')
+    .action(
+      (opts: {
+        train: string;
+        relInfo?: string;
+        relations?: string;
+        targetRecall: number;
+        epochs: number;
+        out: string;
+        force?: boolean;
+      }) => trainFilterCommand(ctx, opts),
+    );
+}
+
+function addExtractDocCommand(program: Command, ctx: CliContext): void {
+  program
+    .command('extract-doc')
+    .description(
+      'document-level extraction (LMRC): candidate pairs → filter → k pairs per prompt → aligned triples',
+    )
+    .argument(
+      '<in>',
+      'DocRED JSON, canonical JSONL with entities, or a plain .txt file (entities are proposed by the model)',
+    )
+    .option(
+      '--model <path|uri|id>',
+      'GGUF model: a path, hf:user/repo/file.gguf, an https URL, or a catalog id (default: $RELATION_LENS_MODEL, else the catalog default)',
+    )
+    .addOption(cliOption('documentFilter'))
+    .addOption(cliOption('threshold'))
+    .addOption(cliOption('documentK'))
+    .addOption(cliOption('documentTemplate'))
+    .option('--none', 'allow the answer None with a template file')
+    .option(
+      '--evidence',
+      'with a template file: number the sentences and ask for evidence after each relation',
+    )
+    .option('--relations <file>', 'relation set JSON')
+    .option('--rel-info <file>', 'rel_info.json (DocRED; default: next to the input)')
+    .addOption(
+      new Option('--from <format>', 'input format (detected when omitted)').choices([
+        'docred',
+        'jsonl',
+      ]),
+    )
+    .addOption(cliOption('entityFuzzy'))
+    .addOption(cliOption('relationFuzzy'))
+    .option(
+      '--relation-embedder <kind>',
+      'map out-of-set relation names by embedding similarity: none, llm (the model), or gguf:PATH',
+      'none',
+    )
+    .addOption(cliOption('theta'))
+    .addOption(cliOption('parallel'))
+    .addOption(cliOption('threads'))
+    .addOption(cliOption('contextSize'))
+    .option('--limit <n>', 'only the first N documents', (v) => ctx.positiveInt(v, '--limit'))
+    .option(
+      '--no-resume',
+      'start over instead of resuming after the documents already in the output (needs --force when the output exists)',
+    )
+    .option(
+      '--force',
+      'with --no-resume: replace an existing output; also replace report/submission files or a file that is not a Relation Lens output',
+    )
+    .requiredOption(
+      '-o, --out <file>',
+      'output JSONL (also OUT.report.json and, for DocRED relation sets, OUT.submission.json)',
+    )
+    .action((input: string, opts: ExtractDocOptions, cmd: Command) =>
+      extractDocCommand(ctx, input, opts, cmd),
+    );
+  addServerOptions(program.commands.find((c) => c.name() === 'extract-doc')!);
+}
+
+function addBenchFilterCommand(bench: Command, ctx: CliContext): void {
+  bench
+    .command('filter')
+    .description(
+      'candidate filter quality: recall of gold pairs against the fraction of pairs kept',
+    )
+    .requiredOption('--filter <file>', 'filter JSON (train-filter)')
+    .requiredOption('--gold <file>', 'labeled documents (DocRED JSON or canonical JSONL)')
+    .option('--rel-info <file>', 'rel_info.json (default: next to --gold)')
+    .option('--json', 'print one JSON object')
+    .action((opts: { filter: string; gold: string; relInfo?: string; json?: boolean }) =>
+      filterCommand(ctx, opts),
+    );
+}
+
+function addBenchDocCostCommand(bench: Command, ctx: CliContext): void {
+  bench
+    .command('doc-cost')
+    .description(
+      'LLM prompt tokens per document with the filter versus all pairs (same model, same k, same template)',
+    )
+    .requiredOption('--filter <file>', 'filter JSON (train-filter)')
+    .requiredOption('--gold <file>', 'documents (DocRED JSON or canonical JSONL)')
+    .option(
+      '--model <path|uri|id>',
+      'GGUF model whose tokenizer and chat template count the tokens',
+    )
+    .option('--rel-info <file>', 'rel_info.json (default: next to --gold)')
+    .addOption(
+      cliOption('threshold', { description: "keep-threshold (default: the filter file's)" }),
+    )
+    .addOption(cliOption('documentK'))
+    .addOption(cliOption('documentTemplate'))
+    .addOption(
+      cliOption('contextSize', {
+        description: 'context size (long documents are windowed to fit)',
+      }),
+    )
+    .option('--limit <n>', 'only the first N documents', (v) => ctx.positiveInt(v, '--limit'))
+    .option('--json', 'print one JSON object')
+    .action(
+      (opts: {
+        filter: string;
+        gold: string;
+        model?: string;
+        relInfo?: string;
+        threshold?: number;
+        k: number;
+        template: string;
+        contextSize: number;
+        limit?: number;
+        json?: boolean;
+      }) => docCostCommand(ctx, opts),
+    );
 }

@@ -359,159 +359,9 @@ async function extractInto(
 }
 
 export function addExtractCommands(program: Command, bench: Command): void {
-  program
-    .command('extract')
-    .description('classify the entity pairs of each record with a local LLM (sentence level)')
-    .argument('<in>', 'records (canonical JSONL or any importable format)')
-    .option(
-      '--model <path|uri|id>',
-      'GGUF file, hf: URI, https URL or catalog id (default: $RELATION_LENS_MODEL, else the catalog default)',
-    )
-    .option(
-      '--lora <file[:scale]>',
-      'LoRA adapter GGUF with an optional scale (repeatable)',
-      (v: string, acc: string[]) => [...acc, v],
-      [] as string[],
-    )
-    .addOption(cliOption('template'))
-    .option(
-      '--relations <file>',
-      'relation set (JSON or relation2id.txt); default: the one the input format defines',
-    )
-    .addOption(
-      new Option('--from <format>', 'input format (detected when omitted)').choices([
-        ...IMPORT_FORMATS,
-      ]),
-    )
-    .addOption(cliOption('mode'))
-    .option(
-      '--rag <index>',
-      'retrieval index folder (relation-lens index build): add the k nearest training examples as demonstrations',
-    )
-    .addOption(cliOption('k', { description: 'demonstrations per prompt with --rag' }))
-    .addOption(cliOption('scoreMargin'))
-    .addOption(cliOption('answers'))
-    .addOption(cliOption('direction'))
-    .addOption(cliOption('parallel'))
-    .option(
-      '--deterministic',
-      'the same labels and scores on every run: one sequence, so batches never mix examples (slower)',
-    )
-    .addOption(cliOption('threads'))
-    .addOption(cliOption('contextSize'))
-    .option('--limit <n>', 'only the first N records', (v) => positiveInt(v, '--limit'))
-    .option(
-      '--no-resume',
-      'start over instead of resuming after the records already in the output (needs --force when the output exists)',
-    )
-    .option(
-      '--force',
-      'with --no-resume: replace an existing output; also replace a file that is not a Relation Lens output',
-    )
-    .requiredOption('-o, --out <file>', 'output JSONL (written as records finish)')
-    .action(async (input: string, opts: ExtractCliOptions, cmd: Command) => {
-      await extractCommand(input, opts, cmd);
-    });
-  addServerOptions(program.commands.find((c) => c.name() === 'extract')!);
-
-  const index = program.command('index').description('retrieval indexes for RAG4RE');
-  index
-    .command('build')
-    .description('index a labeled training file for retrieval')
-    .argument('<train>', 'labeled records (canonical JSONL or any importable format)')
-    .option(
-      '--embedder <kind>',
-      'bm25 (no model), llm (the --model LLM), or gguf:PATH (an embedding model)',
-      'bm25',
-    )
-    .option('--model <path|uri|id>', 'the LLM for --embedder llm')
-    .option('--relations <file>', 'relation set (its no-relation label)')
-    .addOption(
-      new Option('--from <format>', 'input format (detected when omitted)').choices([
-        ...IMPORT_FORMATS,
-      ]),
-    )
-    .option('--threads <n>', 'CPU threads', (v) => positiveInt(v, '--threads'))
-    .option('--force', 'replace an index that exists in the folder')
-    .requiredOption('-o, --out <dir>', 'index folder')
-    .action(
-      (
-        train: string,
-        opts: {
-          embedder: string;
-          model?: string;
-          relations?: string;
-          from?: ImportFormat;
-          threads?: number;
-          out: string;
-          force?: boolean;
-        },
-      ) => buildCommand(train, opts),
-    );
-
-  bench
-    .command('throughput')
-    .description(
-      'naive (full prompt per example, free generation) vs optimized (prefix reuse + parallel sequences + label scoring)',
-    )
-    .option(
-      '--model <path|uri|id>',
-      'GGUF model (default: $RELATION_LENS_MODEL, else the catalog default)',
-    )
-    .option(
-      '--data <file>',
-      'sentences to classify (SemEval TXT or any importable format)',
-      'samples/semeval-sample.txt',
-    )
-    .option('--n <n>', 'examples of the optimized side', (v) => positiveInt(v, '--n'), 32)
-    .option(
-      '--naive-n <n>',
-      'examples of the naive side (its cost per example is constant; default: --n)',
-      (v) => positiveInt(v, '--naive-n'),
-    )
-    .option(
-      '--parallel <n>',
-      'parallel sequences of the optimized side',
-      (v) => positiveInt(v, '--parallel'),
-      4,
-    )
-    .option('--threads <n>', 'CPU threads', (v) => positiveInt(v, '--threads'))
-    .option('--template <name|file>', 'prompt template', 'default')
-    .addOption(
-      new Option('--mode <mode>', 'decoding of the optimized side')
-        .choices(['score', 'generate'])
-        .default('score'),
-    )
-    .option(
-      '--score-margin <ratio>',
-      'score mode: labels within this factor of the best are scored exactly (1 = only the argmax)',
-      (v) => positiveNumber(v, '--score-margin'),
-      1e4,
-    )
-    .addOption(
-      new Option(
-        '--answers <form>',
-        'answers of the optimized side: relation names or one-token codes',
-      )
-        .choices(['names', 'codes'])
-        .default('names'),
-    )
-    .option('--json', 'print one JSON object')
-    .action(
-      (opts: {
-        model?: string;
-        data: string;
-        n: number;
-        naiveN?: number;
-        parallel: number;
-        threads?: number;
-        template: string;
-        mode: DecodeMode;
-        scoreMargin: number;
-        answers: 'names' | 'codes';
-        json?: boolean;
-      }) => throughputCommand(opts),
-    );
+  addExtractCommand(program);
+  addIndexCommand(program);
+  addBenchThroughputCommand(bench);
 }
 
 async function buildCommand(
@@ -601,4 +451,164 @@ async function throughputCommand(opts: {
       ].join('\n') + '\n',
     );
   }
+}
+
+function addExtractCommand(program: Command): void {
+  program
+    .command('extract')
+    .description('classify the entity pairs of each record with a local LLM (sentence level)')
+    .argument('<in>', 'records (canonical JSONL or any importable format)')
+    .option(
+      '--model <path|uri|id>',
+      'GGUF file, hf: URI, https URL or catalog id (default: $RELATION_LENS_MODEL, else the catalog default)',
+    )
+    .option(
+      '--lora <file[:scale]>',
+      'LoRA adapter GGUF with an optional scale (repeatable)',
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
+    .addOption(cliOption('template'))
+    .option(
+      '--relations <file>',
+      'relation set (JSON or relation2id.txt); default: the one the input format defines',
+    )
+    .addOption(
+      new Option('--from <format>', 'input format (detected when omitted)').choices([
+        ...IMPORT_FORMATS,
+      ]),
+    )
+    .addOption(cliOption('mode'))
+    .option(
+      '--rag <index>',
+      'retrieval index folder (relation-lens index build): add the k nearest training examples as demonstrations',
+    )
+    .addOption(cliOption('k', { description: 'demonstrations per prompt with --rag' }))
+    .addOption(cliOption('scoreMargin'))
+    .addOption(cliOption('answers'))
+    .addOption(cliOption('direction'))
+    .addOption(cliOption('parallel'))
+    .option(
+      '--deterministic',
+      'the same labels and scores on every run: one sequence, so batches never mix examples (slower)',
+    )
+    .addOption(cliOption('threads'))
+    .addOption(cliOption('contextSize'))
+    .option('--limit <n>', 'only the first N records', (v) => positiveInt(v, '--limit'))
+    .option(
+      '--no-resume',
+      'start over instead of resuming after the records already in the output (needs --force when the output exists)',
+    )
+    .option(
+      '--force',
+      'with --no-resume: replace an existing output; also replace a file that is not a Relation Lens output',
+    )
+    .requiredOption('-o, --out <file>', 'output JSONL (written as records finish)')
+    .action(async (input: string, opts: ExtractCliOptions, cmd: Command) => {
+      await extractCommand(input, opts, cmd);
+    });
+  addServerOptions(program.commands.find((c) => c.name() === 'extract')!);
+}
+
+function addIndexCommand(program: Command): void {
+  const index = program.command('index').description('retrieval indexes for RAG4RE');
+  index
+    .command('build')
+    .description('index a labeled training file for retrieval')
+    .argument('<train>', 'labeled records (canonical JSONL or any importable format)')
+    .option(
+      '--embedder <kind>',
+      'bm25 (no model), llm (the --model LLM), or gguf:PATH (an embedding model)',
+      'bm25',
+    )
+    .option('--model <path|uri|id>', 'the LLM for --embedder llm')
+    .option('--relations <file>', 'relation set (its no-relation label)')
+    .addOption(
+      new Option('--from <format>', 'input format (detected when omitted)').choices([
+        ...IMPORT_FORMATS,
+      ]),
+    )
+    .option('--threads <n>', 'CPU threads', (v) => positiveInt(v, '--threads'))
+    .option('--force', 'replace an index that exists in the folder')
+    .requiredOption('-o, --out <dir>', 'index folder')
+    .action(
+      (
+        train: string,
+        opts: {
+          embedder: string;
+          model?: string;
+          relations?: string;
+          from?: ImportFormat;
+          threads?: number;
+          out: string;
+          force?: boolean;
+        },
+      ) => buildCommand(train, opts),
+    );
+}
+
+function addBenchThroughputCommand(bench: Command): void {
+  bench
+    .command('throughput')
+    .description(
+      'naive (full prompt per example, free generation) vs optimized (prefix reuse + parallel sequences + label scoring)',
+    )
+    .option(
+      '--model <path|uri|id>',
+      'GGUF model (default: $RELATION_LENS_MODEL, else the catalog default)',
+    )
+    .option(
+      '--data <file>',
+      'sentences to classify (SemEval TXT or any importable format)',
+      'samples/semeval-sample.txt',
+    )
+    .option('--n <n>', 'examples of the optimized side', (v) => positiveInt(v, '--n'), 32)
+    .option(
+      '--naive-n <n>',
+      'examples of the naive side (its cost per example is constant; default: --n)',
+      (v) => positiveInt(v, '--naive-n'),
+    )
+    .option(
+      '--parallel <n>',
+      'parallel sequences of the optimized side',
+      (v) => positiveInt(v, '--parallel'),
+      4,
+    )
+    .option('--threads <n>', 'CPU threads', (v) => positiveInt(v, '--threads'))
+    .option('--template <name|file>', 'prompt template', 'default')
+    .addOption(
+      new Option('--mode <mode>', 'decoding of the optimized side')
+        .choices(['score', 'generate'])
+        .default('score'),
+    )
+    .option(
+      '--score-margin <ratio>',
+      'score mode: labels within this factor of the best are scored exactly (1 = only the argmax)',
+      (v) => positiveNumber(v, '--score-margin'),
+      1e4,
+    )
+    .addOption(
+      new Option(
+        '--answers <form>',
+        'answers of the optimized side: relation names or one-token codes',
+      )
+        .choices(['names', 'codes'])
+        .default('names'),
+    )
+    .option('--json', 'print one JSON object')
+    .action(
+      (opts: {
+        model?: string;
+        data: string;
+        n: number;
+        naiveN?: number;
+        parallel: number;
+        threads?: number;
+        template: string;
+        mode: DecodeMode;
+        scoreMargin: number;
+        answers: 'names' | 'codes';
+        json?: boolean;
+      }) => throughputCommand(opts),
+    );
 }

@@ -154,163 +154,9 @@ async function trainLoraCommand(
 }
 
 export function addTrainingCommands(program: Command, bench: Command, ctx: TrainCliContext): void {
-  const int = (name: string) => (v: string) => ctx.positiveInt(v, name);
-  program
-    .command('train-lora')
-    .description(
-      'train a LoRA adapter on curated records (gold, accepted and edited relations) with the prompts extraction sends; writes a GGUF adapter for the quantized base and a manifest beside it',
-    )
-    .argument('<train>', 'curated records (canonical JSONL or any importable format)')
-    .option(
-      '--model <path|uri|id>',
-      'the base GGUF model (default: $RELATION_LENS_MODEL, else the catalog default)',
-    )
-    .option(
-      '--relations <file>',
-      'relation set (JSON or relation2id.txt); default: the one the input format defines',
-    )
-    .addOption(
-      new Option('--from <format>', 'input format (detected when omitted)').choices([
-        ...IMPORT_FORMATS,
-      ]),
-    )
-    .addOption(
-      cliOption('template', {
-        description:
-          'prompt template (the one extraction will use): default, rag4re, cre-llm, or a file',
-      }),
-    )
-    .addOption(
-      cliOption('answers', {
-        description:
-          'answer with relation names (the measured better form: F1 53.15 vs 0.00 with codes in bench/lora.ts) or one-token codes; extract --answers must match',
-      }),
-    )
-    .addOption(cliOption('direction'))
-    .option(
-      '--rag <index>',
-      'train with retrieved demonstrations in the prompt (RAG4RE; extract with the same --rag and --k)',
-    )
-    .addOption(cliOption('k', { description: 'demonstrations per prompt with --rag' }))
-    .option(
-      '--dev <file>',
-      'held-out records: dev loss and answer accuracy after each epoch (at most 200 pairs)',
-    )
-    .option('--epochs <n>', 'passes over the training pairs', int('--epochs'), 2)
-    .option('--rank <r>', 'LoRA rank', int('--rank'), 16)
-    .option('--alpha <a>', 'LoRA alpha (default: 2 × rank)', (v) => positiveFloat(v, '--alpha'))
-    .option(
-      '--layers <top-N|all>',
-      'blocks to adapt: the N nearest the output, or all',
-      layersSpec,
-      'top-10',
-    )
-    .option(
-      '--lr <rate>',
-      'peak learning rate (linear warm-up and decay)',
-      (v) => positiveFloat(v, '--lr'),
-      3e-4,
-    )
-    .option('--batch-size <n>', 'examples per step', int('--batch-size'), 8)
-    .option(
-      '--max-examples <n>',
-      'train on a fixed sample of at most N pairs (same seed, same sample)',
-      int('--max-examples'),
-    )
-    .option('--max-steps <n>', 'stop after N steps', int('--max-steps'))
-    .option(
-      '--seed <n>',
-      'seed of the sample, the shuffle and the initialisation',
-      (v) => Number.parseInt(v, 10),
-      0,
-    )
-    .option(
-      '--resume-from <adapter.gguf>',
-      'continue training this adapter (its rank, layers and alpha)',
-    )
-    .option(
-      '--checkpoint-every <n>',
-      'export the adapter every N steps while training',
-      int('--checkpoint-every'),
-    )
-    .option('--threads <n>', 'CPU threads for the trainer (default: all cores)', int('--threads'))
-    .option(
-      '--venv <dir>',
-      "the trainer's virtual environment (relation-lens trainer setup)",
-      defaultVenv(),
-    )
-    .option('--force', 'replace the adapter and its manifest if they exist')
-    .requiredOption('-o, --out <adapter.gguf>', 'the LoRA adapter to write')
-    .action(async (input: string, opts: TrainLoraOptions) => {
-      await trainLoraCommand(ctx, input, opts);
-    });
-
-  const trainer = program
-    .command('trainer')
-    .description(
-      'the Python LoRA trainer (torch + transformers + peft in its own virtual environment)',
-    );
-  trainer
-    .command('setup')
-    .description(
-      "create the trainer's virtual environment and install its pinned requirements (several minutes and ~5.6 GB the first time; nothing when up to date)",
-    )
-    .option('--venv <dir>', 'where', defaultVenv())
-    .option('--python <exe>', 'the Python (≥ 3.10) that creates it (default: python3)')
-    .action(async (opts: { venv: string; python?: string }) => {
-      const t0 = Date.now();
-      const r = await setupTrainer({
-        venv: path.resolve(opts.venv),
-        python: opts.python,
-        log: (l) => process.stderr.write(`  ${l}\n`),
-      });
-      const env = await runTrainer('env', [], { venv: r.venv });
-      process.stderr.write(
-        `${r.installed ? `installed in ${((Date.now() - t0) / 1000).toFixed(0)} s` : 'up to date'}: ${r.venv} (torch ${String(env['torch'])}, transformers ${String(env['transformers'])}, peft ${String(env['peft'])}; ${env['cuda'] ? `CUDA: ${String(env['device'])}` : 'CPU'})\n`,
-      );
-    });
-  trainer
-    .command('env')
-    .description("print the trainer's versions and device as JSON")
-    .option('--venv <dir>', 'its virtual environment', defaultVenv())
-    .action(async (opts: { venv: string }) => {
-      const env = await runTrainer('env', [], { venv: opts.venv });
-      process.stdout.write(JSON.stringify(env) + '\n');
-    });
-
-  bench
-    .command('adapter-check')
-    .description(
-      'the export check of an adapter made by train-lora: node-llama-cpp with the adapter on the quantized base vs PyTorch, answer log-probabilities on held-out records',
-    )
-    .argument(
-      '<records>',
-      "held-out labeled records (prompts are rendered with the adapter's template, relation set and answer form)",
-    )
-    .requiredOption(
-      '--lora <adapter.gguf>',
-      'the adapter (its manifest names the template and the answer form)',
-    )
-    .option('--model <path|uri|id>', 'the base GGUF model')
-    .option('--relations <file>', 'relation set (default: the one the input format defines)')
-    .option('--template <name|file>', "prompt template (default: the manifest's)")
-    .option('--n <n>', 'prompts', int('--n'), 50)
-    .option('--venv <dir>', "the trainer's virtual environment", defaultVenv())
-    .option('--json', 'print one JSON object')
-    .action(
-      (
-        input: string,
-        opts: {
-          lora: string;
-          model?: string;
-          relations?: string;
-          template?: string;
-          n: number;
-          venv: string;
-          json?: boolean;
-        },
-      ) => adapterCheckCommand(ctx, input, opts),
-    );
+  addTrainLoraCommand(program, ctx);
+  addTrainerCommand(program);
+  addBenchAdapterCheckCommand(bench, ctx);
 }
 
 async function adapterCheckCommand(
@@ -355,4 +201,177 @@ async function adapterCheckCommand(
       `base alone:        max |Δ| ${c.base.maxAbsDiff.toFixed(3)}, mean ${c.base.meanAbsDiff.toFixed(3)}, same best answer ${(100 * c.base.top1Agreement).toFixed(1)}%\n` +
       `the adapter moves the answers by ${c.adapterShift.toFixed(3)} on average\n`,
   );
+}
+
+function addTrainLoraCommand(program: Command, ctx: TrainCliContext): void {
+  program
+    .command('train-lora')
+    .description(
+      'train a LoRA adapter on curated records (gold, accepted and edited relations) with the prompts extraction sends; writes a GGUF adapter for the quantized base and a manifest beside it',
+    )
+    .argument('<train>', 'curated records (canonical JSONL or any importable format)')
+    .option(
+      '--model <path|uri|id>',
+      'the base GGUF model (default: $RELATION_LENS_MODEL, else the catalog default)',
+    )
+    .option(
+      '--relations <file>',
+      'relation set (JSON or relation2id.txt); default: the one the input format defines',
+    )
+    .addOption(
+      new Option('--from <format>', 'input format (detected when omitted)').choices([
+        ...IMPORT_FORMATS,
+      ]),
+    )
+    .addOption(
+      cliOption('template', {
+        description:
+          'prompt template (the one extraction will use): default, rag4re, cre-llm, or a file',
+      }),
+    )
+    .addOption(
+      cliOption('answers', {
+        description:
+          'answer with relation names (the measured better form: F1 53.15 vs 0.00 with codes in bench/lora.ts) or one-token codes; extract --answers must match',
+      }),
+    )
+    .addOption(cliOption('direction'))
+    .option(
+      '--rag <index>',
+      'train with retrieved demonstrations in the prompt (RAG4RE; extract with the same --rag and --k)',
+    )
+    .addOption(cliOption('k', { description: 'demonstrations per prompt with --rag' }))
+    .option(
+      '--dev <file>',
+      'held-out records: dev loss and answer accuracy after each epoch (at most 200 pairs)',
+    )
+    .option('--force', 'replace the adapter and its manifest if they exist')
+    .requiredOption('-o, --out <adapter.gguf>', 'the LoRA adapter to write')
+    .action(async (input: string, opts: TrainLoraOptions) => {
+      await trainLoraCommand(ctx, input, opts);
+    });
+  addTrainingOptions(
+    program.commands.find((c) => c.name() === 'train-lora')!,
+    ctx,
+  );
+}
+
+/** The trainer's options of train-lora: hyper-parameters, sampling, checkpoints, threads, venv. */
+function addTrainingOptions(cmd: Command, ctx: TrainCliContext): void {
+  const int = (name: string) => (v: string) => ctx.positiveInt(v, name);
+  cmd
+    .option('--epochs <n>', 'passes over the training pairs', int('--epochs'), 2)
+    .option('--rank <r>', 'LoRA rank', int('--rank'), 16)
+    .option('--alpha <a>', 'LoRA alpha (default: 2 × rank)', (v) => positiveFloat(v, '--alpha'))
+    .option(
+      '--layers <top-N|all>',
+      'blocks to adapt: the N nearest the output, or all',
+      layersSpec,
+      'top-10',
+    )
+    .option(
+      '--lr <rate>',
+      'peak learning rate (linear warm-up and decay)',
+      (v) => positiveFloat(v, '--lr'),
+      3e-4,
+    )
+    .option('--batch-size <n>', 'examples per step', int('--batch-size'), 8)
+    .option(
+      '--max-examples <n>',
+      'train on a fixed sample of at most N pairs (same seed, same sample)',
+      int('--max-examples'),
+    )
+    .option('--max-steps <n>', 'stop after N steps', int('--max-steps'))
+    .option(
+      '--seed <n>',
+      'seed of the sample, the shuffle and the initialisation',
+      (v) => Number.parseInt(v, 10),
+      0,
+    )
+    .option(
+      '--resume-from <adapter.gguf>',
+      'continue training this adapter (its rank, layers and alpha)',
+    )
+    .option(
+      '--checkpoint-every <n>',
+      'export the adapter every N steps while training',
+      int('--checkpoint-every'),
+    )
+    .option('--threads <n>', 'CPU threads for the trainer (default: all cores)', int('--threads'))
+    .option(
+      '--venv <dir>',
+      "the trainer's virtual environment (relation-lens trainer setup)",
+      defaultVenv(),
+    );
+}
+
+function addTrainerCommand(program: Command): void {
+  const trainer = program
+    .command('trainer')
+    .description(
+      'the Python LoRA trainer (torch + transformers + peft in its own virtual environment)',
+    );
+  trainer
+    .command('setup')
+    .description(
+      "create the trainer's virtual environment and install its pinned requirements (several minutes and ~5.6 GB the first time; nothing when up to date)",
+    )
+    .option('--venv <dir>', 'where', defaultVenv())
+    .option('--python <exe>', 'the Python (≥ 3.10) that creates it (default: python3)')
+    .action(async (opts: { venv: string; python?: string }) => {
+      const t0 = Date.now();
+      const r = await setupTrainer({
+        venv: path.resolve(opts.venv),
+        python: opts.python,
+        log: (l) => process.stderr.write(`  ${l}\n`),
+      });
+      const env = await runTrainer('env', [], { venv: r.venv });
+      process.stderr.write(
+        `${r.installed ? `installed in ${((Date.now() - t0) / 1000).toFixed(0)} s` : 'up to date'}: ${r.venv} (torch ${String(env['torch'])}, transformers ${String(env['transformers'])}, peft ${String(env['peft'])}; ${env['cuda'] ? `CUDA: ${String(env['device'])}` : 'CPU'})\n`,
+      );
+    });
+  trainer
+    .command('env')
+    .description("print the trainer's versions and device as JSON")
+    .option('--venv <dir>', 'its virtual environment', defaultVenv())
+    .action(async (opts: { venv: string }) => {
+      const env = await runTrainer('env', [], { venv: opts.venv });
+      process.stdout.write(JSON.stringify(env) + '\n');
+    });
+}
+
+function addBenchAdapterCheckCommand(bench: Command, ctx: TrainCliContext): void {
+  bench
+    .command('adapter-check')
+    .description(
+      'the export check of an adapter made by train-lora: node-llama-cpp with the adapter on the quantized base vs PyTorch, answer log-probabilities on held-out records',
+    )
+    .argument(
+      '<records>',
+      "held-out labeled records (prompts are rendered with the adapter's template, relation set and answer form)",
+    )
+    .requiredOption(
+      '--lora <adapter.gguf>',
+      'the adapter (its manifest names the template and the answer form)',
+    )
+    .option('--model <path|uri|id>', 'the base GGUF model')
+    .option('--relations <file>', 'relation set (default: the one the input format defines)')
+    .option('--template <name|file>', "prompt template (default: the manifest's)")
+    .option('--n <n>', 'prompts', (v: string) => ctx.positiveInt(v, '--n'), 50)
+    .option('--venv <dir>', "the trainer's virtual environment", defaultVenv())
+    .option('--json', 'print one JSON object')
+    .action(
+      (
+        input: string,
+        opts: {
+          lora: string;
+          model?: string;
+          relations?: string;
+          template?: string;
+          n: number;
+          venv: string;
+          json?: boolean;
+        },
+      ) => adapterCheckCommand(ctx, input, opts),
+    );
 }
