@@ -11,6 +11,7 @@ import { DecodeMode, pairPrompt } from '../core/pipelines/sentence';
 import { PromptTemplate } from '../core/prompts/template';
 import { RelRecord, RelationSet, candidatePairs } from '../core/schema';
 import { LlamaEngine } from '../engine/llama';
+import { ChatPrompt } from '../core/ports';
 import { answerSpace, defaultDirection } from '../core/pipelines/answerSpace';
 
 export interface ThroughputResult {
@@ -71,7 +72,50 @@ async function sameShapeRate(
   return rate;
 }
 
-export async function benchThroughput(opts: {
+/**
+ * The naive side: one sequence, no prefix reuse, free generation of each example's answer; also
+ * llama.cpp's raw prompt-evaluation rate (the limit) on the same engine.
+ */
+async function naiveRun(
+  opts: { modelPath: string; threads?: number },
+  records: RelRecord[],
+  prompt: (r: RelRecord) => ChatPrompt,
+  answers: string[],
+): Promise<{ raw: number; ms: number; tokens: number; promptTokens: number; inSet: number }> {
+  const naive = await LlamaEngine.open({
+    modelPath: opts.modelPath,
+    parallel: 1,
+    threads: opts.threads,
+    contextSize: 2048,
+    reusePrefix: false,
+  });
+  try {
+    const raw = await naive.rawPromptEvalRate(512);
+    const t0 = performance.now();
+    const e0 = naive.evaluatedTokens;
+    let promptTokens = 0;
+    let inSet = 0;
+    for (const r of records) {
+      const text = await naive.withPrompt(prompt(r), async (s) => {
+        promptTokens = s.promptTokens;
+        return s.generateFree(24);
+      });
+      if (answers.includes(text.trim())) inSet++;
+    }
+    return {
+      raw,
+      ms: performance.now() - t0,
+      tokens: naive.evaluatedTokens - e0,
+      promptTokens,
+      inSet,
+    };
+  } finally {
+    await naive.dispose();
+  }
+}
+
+/** What benchThroughput measures with. */
+export interface ThroughputOptions {
   modelPath: string;
   records: RelRecord[];
   n: number;
@@ -84,7 +128,9 @@ export async function benchThroughput(opts: {
   scoreMargin?: number;
   answerCodes?: boolean;
   log?: (s: string) => void;
-}): Promise<ThroughputResult> {
+}
+
+export async function benchThroughput(opts: ThroughputOptions): Promise<ThroughputResult> {
   const rs = opts.relationSet ?? SEMEVAL_RELATIONS;
   const direction = defaultDirection(rs);
   const space = answerSpace(rs, direction);
@@ -103,98 +149,68 @@ export async function benchThroughput(opts: {
   };
 
   // Naive: one sequence, no prefix reuse, free generation.
-  const naive = await LlamaEngine.open({
+  // The naive cost per example is constant (nothing is shared), so fewer examples measure it.
+  const naiveRecords = records.slice(0, Math.min(records.length, opts.naiveN ?? records.length));
+  const nv = await naiveRun(opts, naiveRecords, (r) => firstPairPrompt(r), space.answers);
+  log(`raw prompt eval: ${nv.raw.toFixed(1)} tokens/s`);
+  log(`naive: ${naiveRecords.length} examples in ${(nv.ms / 1000).toFixed(1)} s`);
+
+  // Optimized: prefix reuse + parallel sequences + label scoring.
+  const engine = await LlamaEngine.open({
     modelPath: opts.modelPath,
-    parallel: 1,
+    parallel: opts.parallel,
     threads: opts.threads,
     contextSize: 2048,
-    reusePrefix: false,
   });
-  let naiveTime: number;
-  let naiveTokens: number;
-  let promptTokens = 0;
-  let inSet = 0;
   try {
-    const raw = await naive.rawPromptEvalRate(512);
-    log(`raw prompt eval: ${raw.toFixed(1)} tokens/s`);
-    const t0 = performance.now();
-    const e0 = naive.evaluatedTokens;
-    // The naive cost per example is constant (nothing is shared), so fewer examples measure it.
-    const naiveRecords = records.slice(0, Math.min(records.length, opts.naiveN ?? records.length));
-    for (const r of naiveRecords) {
-      const text = await naive.withPrompt(firstPairPrompt(r), async (s) => {
-        promptTokens = s.promptTokens;
-        return s.generateFree(24);
-      });
-      if (space.answers.includes(text.trim())) inSet++;
-    }
-    naiveTime = performance.now() - t0;
-    naiveTokens = naive.evaluatedTokens - e0;
-    log(`naive: ${naiveRecords.length} examples in ${(naiveTime / 1000).toFixed(1)} s`);
-    await naive.dispose();
-
-    // Optimized: prefix reuse + parallel sequences + label scoring.
-    const engine = await LlamaEngine.open({
-      modelPath: opts.modelPath,
+    const t1 = performance.now();
+    const e1 = engine.evaluatedTokens;
+    let done = 0;
+    for await (const _ of runSentenceExtraction(engine, records, space, {
+      relationSet: rs,
+      template: opts.template,
+      mode,
+      direction,
+      inFlight: opts.parallel,
+      model: opts.modelPath,
+      scoreMargin: opts.scoreMargin,
+      answerCodes: opts.answerCodes,
+    }))
+      done++;
+    const optTime = performance.now() - t1;
+    const optTokens = engine.evaluatedTokens - e1;
+    log(`optimized: ${done} examples in ${(optTime / 1000).toFixed(1)} s`);
+    const prompts = records
+      .slice(0, 32)
+      .map((r) => engine.tokenizePrompt(firstPairPrompt(r, opts.answerCodes)));
+    const chunkRate = await sameShapeRate(engine, prompts, log);
+    const naiveRate = (1000 * naiveRecords.length) / nv.ms;
+    const optRate = (1000 * records.length) / optTime;
+    const optTokRate = (1000 * optTokens) / optTime;
+    return {
+      model: opts.modelPath,
+      n: records.length,
+      threads: engine.info.threads,
       parallel: opts.parallel,
-      threads: opts.threads,
-      contextSize: 2048,
-    });
-    try {
-      const t1 = performance.now();
-      const e1 = engine.evaluatedTokens;
-      let done = 0;
-      for await (const _ of runSentenceExtraction(engine, records, space, {
-        relationSet: rs,
-        template: opts.template,
-        mode,
-        direction,
-        inFlight: opts.parallel,
-        model: opts.modelPath,
-        scoreMargin: opts.scoreMargin,
-        answerCodes: opts.answerCodes,
-      }))
-        done++;
-      const optTime = performance.now() - t1;
-      const optTokens = engine.evaluatedTokens - e1;
-      log(`optimized: ${done} examples in ${(optTime / 1000).toFixed(1)} s`);
-      const chunkRate = await sameShapeRate(
-        engine,
-        records
-          .slice(0, 32)
-          .map((r) => engine.tokenizePrompt(firstPairPrompt(r, opts.answerCodes))),
-        log,
-      );
-      const naiveRate = (1000 * naiveRecords.length) / naiveTime;
-      const optRate = (1000 * records.length) / optTime;
-      const optTokRate = (1000 * optTokens) / optTime;
-      return {
-        model: opts.modelPath,
-        n: records.length,
-        threads: engine.info.threads,
-        parallel: opts.parallel,
-        template: opts.template.name,
-        optimized_mode: mode,
-        score_margin: opts.scoreMargin ?? 1e4,
-        answer_codes: !!opts.answerCodes,
-        naive_examples_per_s: naiveRate,
-        optimized_examples_per_s: optRate,
-        speedup: optRate / naiveRate,
-        naive_n: naiveRecords.length,
-        naive_tokens_per_example: naiveTokens / naiveRecords.length,
-        optimized_tokens_per_example: optTokens / records.length,
-        optimized_tokens_per_s: optTokRate,
-        raw_prompt_eval_tokens_per_s: raw,
-        limit_fraction: optTokRate / raw,
-        chunk_eval_tokens_per_s: chunkRate,
-        chunk_limit_fraction: optTokRate / chunkRate,
-        prompt_tokens: promptTokens,
-        naive_answers_in_set: inSet / naiveRecords.length,
-      };
-    } finally {
-      await engine.dispose();
-    }
+      template: opts.template.name,
+      optimized_mode: mode,
+      score_margin: opts.scoreMargin ?? 1e4,
+      answer_codes: !!opts.answerCodes,
+      naive_examples_per_s: naiveRate,
+      optimized_examples_per_s: optRate,
+      speedup: optRate / naiveRate,
+      naive_n: naiveRecords.length,
+      naive_tokens_per_example: nv.tokens / naiveRecords.length,
+      optimized_tokens_per_example: optTokens / records.length,
+      optimized_tokens_per_s: optTokRate,
+      raw_prompt_eval_tokens_per_s: nv.raw,
+      limit_fraction: optTokRate / nv.raw,
+      chunk_eval_tokens_per_s: chunkRate,
+      chunk_limit_fraction: optTokRate / chunkRate,
+      prompt_tokens: nv.promptTokens,
+      naive_answers_in_set: nv.inSet / naiveRecords.length,
+    };
   } finally {
-    await naive.dispose().catch(() => undefined);
+    await engine.dispose();
   }
 }

@@ -13,6 +13,7 @@ import { PromptTemplate } from '../core/prompts/template';
 import { RelRecord, RelationSet } from '../core/schema';
 import {
   RenderedExample,
+  TrainingPair,
   TrainingSelection,
   renderTrainingExamples,
   samplePairs,
@@ -125,6 +126,149 @@ async function writeTokenized(
   return { n: lines.length, promptTokens };
 }
 
+/** The trainer's command line: data, base, output, hyper-parameters, dev set, resume, checkpoints. */
+function trainerArgs(job: TrainLoraJob, dataFile: string, devFile: string | undefined): string[] {
+  const h = job.hyper;
+  const args = ['--data', dataFile, '--base', job.modelPath, '--export', job.out];
+  args.push('--epochs', String(h.epochs), '--rank', String(h.rank), '--alpha', String(h.alpha));
+  args.push('--layers', h.layers, '--lr', String(h.lr), '--batch-size', String(h.batchSize));
+  args.push('--seed', String(h.seed));
+  if (h.maxSteps) args.push('--max-steps', String(h.maxSteps));
+  if (devFile) args.push('--dev', devFile);
+  if (job.resumeFrom) args.push('--resume-from', job.resumeFrom);
+  if (job.checkpointEvery)
+    args.push('--checkpoint', job.out, '--checkpoint-every', String(job.checkpointEvery));
+  return args;
+}
+
+/** Selects the training pairs (a fixed sample with --max-examples) and says what was left out. */
+function trainingPairs(job: TrainLoraJob): {
+  pairs: TrainingPair[];
+  counts: TrainingSelection['counts'];
+} {
+  const selection = selectTrainingPairs(job.records, job.relationSet, job.direction);
+  const c = selection.counts;
+  const pairs = samplePairs(selection.pairs, job.hyper.maxExamples, job.hyper.seed);
+  job.log(
+    `training data: ${selection.pairs.length} pair(s) from ${c.records} record(s) (${c.positives} with a relation, ${c.negatives} without)${pairs.length < selection.pairs.length ? `, a fixed sample of ${pairs.length} (--max-examples)` : ''}${c.pending ? `; ${c.pending} pair(s) pending review left out` : ''}${c.unknownLabel ? `; ${c.unknownLabel} relation(s) with labels outside ${job.relationSet.name} left out` : ''}${c.noAnswer ? `; ${c.noAnswer} pair(s) without a relation left out (the set has no no-relation answer)` : ''}`,
+  );
+  if (pairs.length === 0)
+    throw new InputError(
+      `nothing to train on: no pair has a gold, accepted or edited relation (or is a known negative) for relation set ${job.relationSet.name}`,
+      job.input,
+    );
+  return { pairs, counts: c };
+}
+
+/** Renders and tokenizes the training pairs (and up to 200 dev pairs) into the trainer's files. */
+async function writeTrainerData(
+  job: TrainLoraJob,
+  pairs: TrainingPair[],
+  tok: PromptTokenizer,
+  work: string,
+): Promise<{
+  dataFile: string;
+  data: { n: number; promptTokens: number };
+  devFile?: string;
+  devN: number;
+}> {
+  const render = (p: TrainingPair[]) =>
+    renderTrainingExamples(p, {
+      relationSet: job.relationSet,
+      template: job.template,
+      space: job.space,
+      direction: job.direction,
+      answerCodes: job.answerCodes,
+      retriever: job.retriever,
+      k: job.rag?.k,
+    });
+  const dataFile = path.join(work, 'train.jsonl');
+  const data = await writeTokenized(dataFile, render(pairs), tok, false);
+  if (!job.dev) return { dataFile, data, devN: 0 };
+  const dp = selectTrainingPairs(job.dev.records, job.relationSet, job.direction).pairs;
+  if (dp.length === 0)
+    throw new InputError('the dev file has no labeled pairs for this relation set', job.dev.file);
+  const devFile = path.join(work, 'dev.jsonl');
+  const devN = (
+    await writeTokenized(devFile, render(samplePairs(dp, 200, job.hyper.seed)), tok, true)
+  ).n;
+  return { dataFile, data, devFile, devN };
+}
+
+/** The trainer's events a person wants to read: its set-up and each dev evaluation. */
+function logTrainerEvent(job: TrainLoraJob, e: { event: string; [k: string]: unknown }): void {
+  if (e.event === 'start')
+    job.log(
+      `trainer: ${String(e['trainable_parameters'])} trainable parameters, ${String(e['steps'])} step(s) on ${String(e['device'])} (${String(e['threads'])} thread(s))`,
+    );
+  if (e.event === 'dev')
+    job.log(
+      `dev after epoch ${String(e['epoch'])}: loss ${String(e['loss'])}${e['accuracy'] !== undefined ? `, accuracy ${(100 * Number(e['accuracy'])).toFixed(1)}%` : ''}`,
+    );
+}
+
+/** The manifest written beside the adapter: base, relation set, template, data, dev, hyper-parameters, training. */
+async function adapterManifest(
+  job: TrainLoraJob,
+  t: {
+    tok: PromptTokenizer;
+    data: { n: number; promptTokens: number };
+    counts: TrainingSelection['counts'];
+    sampled: number;
+    devN: number;
+    done: TrainerDone;
+  },
+): Promise<AdapterManifest> {
+  const { done, data } = t;
+  const st = await fs.stat(job.modelPath);
+  return {
+    kind: 'relation-lens-lora',
+    version: 1,
+    created: new Date().toISOString(),
+    adapter: path.basename(job.out),
+    base: {
+      path: job.modelPath,
+      size: st.size,
+      sha256: await sha256File(job.modelPath),
+      chatTemplate: t.tok.chatTemplate,
+    },
+    relationSet: {
+      name: job.relationSet.name,
+      sha256: textSha256(JSON.stringify(job.relationSet)),
+      labels: job.relationSet.labels.map((l) => l.name),
+      noRelation: job.relationSet.noRelation ?? null,
+    },
+    template: { name: job.template.name, sha256: textSha256(JSON.stringify(job.template)) },
+    answers: job.answerCodes ? 'codes' : 'names',
+    direction: job.direction,
+    rag: job.rag ?? null,
+    data: {
+      file: job.input,
+      sha256: await sha256File(job.input),
+      examples: data.n,
+      promptTokensMean: Math.round(data.promptTokens / data.n),
+      ...t.counts,
+      sampled: t.sampled,
+    },
+    dev:
+      job.dev && done.dev
+        ? { file: job.dev.file, examples: t.devN, loss: done.dev.loss, accuracy: done.dev.accuracy }
+        : null,
+    hyper: job.hyper,
+    training: {
+      steps: done.steps ?? 0,
+      seconds: done.seconds ?? 0,
+      examplesPerSecond: done.seconds
+        ? Number(((done.examples_seen ?? 0) / done.seconds).toFixed(3))
+        : 0,
+      peakRssMb: done.peak_rss_mb,
+      stopped: !!done.stopped,
+      lossCurve: done.loss_curve ?? [],
+      resumedFrom: job.resumeFrom ?? null,
+    },
+  };
+}
+
 /** Selects, renders and tokenizes; trains; writes the adapter and its manifest. */
 export async function trainLoraJob(
   job: TrainLoraJob,
@@ -136,138 +280,28 @@ export async function trainLoraJob(
   const unlock = await lockOutput(job.out);
   const work = await fs.mkdtemp(path.join(os.tmpdir(), 'relation-lens-train-'));
   try {
-    const selection = selectTrainingPairs(job.records, job.relationSet, job.direction);
-    const c = selection.counts;
-    const pairs = samplePairs(selection.pairs, job.hyper.maxExamples, job.hyper.seed);
-    job.log(
-      `training data: ${selection.pairs.length} pair(s) from ${c.records} record(s) (${c.positives} with a relation, ${c.negatives} without)${pairs.length < selection.pairs.length ? `, a fixed sample of ${pairs.length} (--max-examples)` : ''}${c.pending ? `; ${c.pending} pair(s) pending review left out` : ''}${c.unknownLabel ? `; ${c.unknownLabel} relation(s) with labels outside ${job.relationSet.name} left out` : ''}${c.noAnswer ? `; ${c.noAnswer} pair(s) without a relation left out (the set has no no-relation answer)` : ''}`,
-    );
-    if (pairs.length === 0)
-      throw new InputError(
-        `nothing to train on: no pair has a gold, accepted or edited relation (or is a known negative) for relation set ${job.relationSet.name}`,
-        job.input,
-      );
+    const { pairs, counts } = trainingPairs(job);
     const tok = await PromptTokenizer.open(job.modelPath, job.signal);
-    const render = (p: typeof pairs) =>
-      renderTrainingExamples(p, {
-        relationSet: job.relationSet,
-        template: job.template,
-        space: job.space,
-        direction: job.direction,
-        answerCodes: job.answerCodes,
-        retriever: job.retriever,
-        k: job.rag?.k,
-      });
-    const dataFile = path.join(work, 'train.jsonl');
-    const data = await writeTokenized(dataFile, render(pairs), tok, false);
-    let devFile: string | undefined;
-    let devN = 0;
-    if (job.dev) {
-      const dp = selectTrainingPairs(job.dev.records, job.relationSet, job.direction).pairs;
-      if (dp.length === 0)
-        throw new InputError(
-          'the dev file has no labeled pairs for this relation set',
-          job.dev.file,
-        );
-      devFile = path.join(work, 'dev.jsonl');
-      devN = (
-        await writeTokenized(devFile, render(samplePairs(dp, 200, job.hyper.seed)), tok, true)
-      ).n;
-    }
+    const { dataFile, data, devFile, devN } = await writeTrainerData(job, pairs, tok, work);
     const h = job.hyper;
-    const args = [
-      '--data',
-      dataFile,
-      '--base',
-      job.modelPath,
-      '--export',
-      job.out,
-      '--epochs',
-      String(h.epochs),
-      '--rank',
-      String(h.rank),
-      '--alpha',
-      String(h.alpha),
-      '--layers',
-      h.layers,
-      '--lr',
-      String(h.lr),
-      '--batch-size',
-      String(h.batchSize),
-      '--seed',
-      String(h.seed),
-    ];
-    if (h.maxSteps) args.push('--max-steps', String(h.maxSteps));
-    if (devFile) args.push('--dev', devFile);
-    if (job.resumeFrom) args.push('--resume-from', job.resumeFrom);
-    if (job.checkpointEvery)
-      args.push('--checkpoint', job.out, '--checkpoint-every', String(job.checkpointEvery));
     job.log(
       `trainer: ${data.n} example(s) of ${Math.round(data.promptTokens / data.n)} prompt tokens on average, ${h.epochs} epoch(s), rank ${h.rank}, alpha ${h.alpha}, layers ${h.layers}, lr ${h.lr}, batch ${h.batchSize}`,
     );
-    const done = await runTrainer('train', args, {
+    const done = await runTrainer('train', trainerArgs(job, dataFile, devFile), {
       venv: job.venv,
       threads: job.threads,
       signal: job.signal,
       onProgress: job.onProgress,
-      onEvent: (e) => {
-        if (e.event === 'start')
-          job.log(
-            `trainer: ${String(e['trainable_parameters'])} trainable parameters, ${String(e['steps'])} step(s) on ${String(e['device'])} (${String(e['threads'])} thread(s))`,
-          );
-        if (e.event === 'dev')
-          job.log(
-            `dev after epoch ${String(e['epoch'])}: loss ${String(e['loss'])}${e['accuracy'] !== undefined ? `, accuracy ${(100 * Number(e['accuracy'])).toFixed(1)}%` : ''}`,
-          );
-      },
+      onEvent: (e) => logTrainerEvent(job, e),
     });
-    const st = await fs.stat(job.modelPath);
-    const manifest: AdapterManifest = {
-      kind: 'relation-lens-lora',
-      version: 1,
-      created: new Date().toISOString(),
-      adapter: path.basename(job.out),
-      base: {
-        path: job.modelPath,
-        size: st.size,
-        sha256: await sha256File(job.modelPath),
-        chatTemplate: tok.chatTemplate,
-      },
-      relationSet: {
-        name: job.relationSet.name,
-        sha256: textSha256(JSON.stringify(job.relationSet)),
-        labels: job.relationSet.labels.map((l) => l.name),
-        noRelation: job.relationSet.noRelation ?? null,
-      },
-      template: { name: job.template.name, sha256: textSha256(JSON.stringify(job.template)) },
-      answers: job.answerCodes ? 'codes' : 'names',
-      direction: job.direction,
-      rag: job.rag ?? null,
-      data: {
-        file: job.input,
-        sha256: await sha256File(job.input),
-        examples: data.n,
-        promptTokensMean: Math.round(data.promptTokens / data.n),
-        ...c,
-        sampled: pairs.length,
-      },
-      dev:
-        job.dev && done.dev
-          ? { file: job.dev.file, examples: devN, loss: done.dev.loss, accuracy: done.dev.accuracy }
-          : null,
-      hyper: h,
-      training: {
-        steps: done.steps ?? 0,
-        seconds: done.seconds ?? 0,
-        examplesPerSecond: done.seconds
-          ? Number(((done.examples_seen ?? 0) / done.seconds).toFixed(3))
-          : 0,
-        peakRssMb: done.peak_rss_mb,
-        stopped: !!done.stopped,
-        lossCurve: done.loss_curve ?? [],
-        resumedFrom: job.resumeFrom ?? null,
-      },
-    };
+    const manifest = await adapterManifest(job, {
+      tok,
+      data,
+      counts,
+      sampled: pairs.length,
+      devN,
+      done,
+    });
     await writeFileAtomic(manifestFile, JSON.stringify(manifest, null, 2) + '\n');
     return { manifest, done };
   } finally {
