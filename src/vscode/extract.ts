@@ -10,6 +10,7 @@ import { mergePredictions } from '../core/curation';
 import { serializeRecord } from '../core/formats/canonical';
 import { RelRecord, RelationSet, candidatePairs } from '../core/schema';
 import { builtinTemplate } from '../core/prompts/builtin';
+import { PromptTemplate } from '../core/prompts/template';
 import { EngineCrashedError } from '../node/engineClient';
 import { appendLines } from '../node/output';
 import { ExtractResult, ExtractedItem, Progress } from '../protocol/engine';
@@ -60,10 +61,20 @@ export async function extractRelations(
     );
   const scope = await pickScope(editor, forced);
   if (!scope) return;
+  if (isRecordDocument(editor.document))
+    return extractFromRecords(editor, scope, engine, runs, log);
+  return extractFromText(editor, scope, { engine, runs, log });
+}
+
+/** Plain text (a selection, a line or the whole file): document-level extraction into the sidecar. */
+async function extractFromText(
+  editor: vscode.TextEditor,
+  scope: Scope,
+  sv: { engine: EngineService; runs: RunHistory; log: vscode.LogOutputChannel },
+): Promise<void> {
+  const { engine, runs, log } = sv;
   const doc = editor.document;
   const s = readSettings();
-  if (isRecordDocument(doc)) return extractFromRecords(editor, scope, engine, runs, log);
-  // Plain text.
   const range =
     scope === 'selection'
       ? editor.selection
@@ -96,10 +107,6 @@ export async function extractRelations(
     ),
   );
   if (!result) return;
-  const out =
-    doc.uri.scheme === 'file'
-      ? vscode.Uri.file(`${doc.uri.fsPath.replace(/\.[^./\\]+$/, '')}.relations.jsonl`)
-      : undefined;
   const lines = result.items.map((i) => {
     const rec = i.record;
     if (range)
@@ -109,33 +116,8 @@ export async function extractRelations(
       };
     return serializeRecord(rec);
   });
-  let target: vscode.TextDocument;
-  if (out) {
-    // The sidecar is the store: appended without touching its existing bytes, or — when it is
-    // open in an editor — edited through its buffer (undoable, the user's unsaved edits kept).
-    const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === out.toString());
-    if (open) {
-      const edit = new vscode.WorkspaceEdit();
-      const end = open.lineAt(open.lineCount - 1);
-      edit.insert(out, end.range.end, (end.text ? '\n' : '') + lines.join('\n') + '\n');
-      if (!(await vscode.workspace.applyEdit(edit)))
-        return void vscode.window.showErrorMessage(
-          `Relation Lens: could not add the relations to ${out.fsPath}; nothing was changed.`,
-        );
-      target = open;
-    } else {
-      try {
-        await appendLines(out.fsPath, lines);
-      } catch (e) {
-        return void vscode.window.showErrorMessage(`Relation Lens: ${(e as Error).message}`);
-      }
-      target = await vscode.workspace.openTextDocument(out);
-    }
-  } else
-    target = await vscode.workspace.openTextDocument({
-      language: 'jsonl',
-      content: lines.join('\n') + '\n',
-    });
+  const target = await writeSidecar(doc, lines);
+  if (!target) return;
   await vscode.window.showTextDocument(target, { preview: false });
   runs.add({
     file: doc.uri.fsPath,
@@ -149,6 +131,42 @@ export async function extractRelations(
     result,
     `${result.items.reduce((n, i) => n + i.record.relations.length, 0)} relation(s) in ${target.uri.path.split('/').pop()}`,
   );
+}
+
+/**
+ * Adds record lines to the text's sidecar `<file>.relations.jsonl` (an untitled document for an
+ * unsaved text). The sidecar is the store: appended without touching its existing bytes, or —
+ * when it is open in an editor — edited through its buffer (undoable, unsaved edits kept).
+ * Undefined (after telling the user) when nothing could be written.
+ */
+async function writeSidecar(
+  doc: vscode.TextDocument,
+  lines: string[],
+): Promise<vscode.TextDocument | undefined> {
+  if (doc.uri.scheme !== 'file')
+    return vscode.workspace.openTextDocument({
+      language: 'jsonl',
+      content: lines.join('\n') + '\n',
+    });
+  const out = vscode.Uri.file(`${doc.uri.fsPath.replace(/\.[^./\\]+$/, '')}.relations.jsonl`);
+  const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === out.toString());
+  if (open) {
+    const edit = new vscode.WorkspaceEdit();
+    const end = open.lineAt(open.lineCount - 1);
+    edit.insert(out, end.range.end, (end.text ? '\n' : '') + lines.join('\n') + '\n');
+    if (await vscode.workspace.applyEdit(edit)) return open;
+    void vscode.window.showErrorMessage(
+      `Relation Lens: could not add the relations to ${out.fsPath}; nothing was changed.`,
+    );
+    return undefined;
+  }
+  try {
+    await appendLines(out.fsPath, lines);
+  } catch (e) {
+    void vscode.window.showErrorMessage(`Relation Lens: ${(e as Error).message}`);
+    return undefined;
+  }
+  return vscode.workspace.openTextDocument(out);
 }
 
 /** A built-in document template by name, else a template file resolved against the workspace. */
@@ -203,55 +221,22 @@ async function extractFromRecords(
   const docLevel = lines.filter((l) => isDocumentLevel(l.record, s.method));
   const sentLevel = lines.filter((l) => !isDocumentLevel(l.record, s.method));
   const template = await templateFor(s, doc.uri);
-  const settings = engine.engineSettings(doc.uri);
-  const total =
-    sentLevel.reduce((n, l) => n + candidatePairs(l.record).length, 0) + docLevel.length;
   const result = await run(
     log,
     `Extracting relations (${lines.length} record(s))`,
-    async (signal, progress) => {
-      const parts: ExtractResult[] = [];
-      if (sentLevel.length)
-        parts.push(
-          await engine.client.request(
-            'extract',
-            {
-              engine: settings,
-              job: {
-                kind: 'sentence',
-                records: sentLevel.map((l) => l.record),
-                relationSet: rs.set,
-                template,
-                mode: s.mode,
-                answers: s.answers,
-                ...(s.ragIndex ? { rag: { index: resolvePath(s.ragIndex, doc.uri), k: s.k } } : {}),
-              },
-            },
-            { signal, onProgress: (p) => progress({ ...p, total }) },
-          ),
-        );
-      if (docLevel.length) {
-        const offset = parts[0]?.items.reduce((n, i) => n + i.pairs.length, 0) ?? 0;
-        parts.push(
-          await engine.client.request(
-            'extract',
-            {
-              engine: settings,
-              job: {
-                kind: 'document',
-                inputs: docLevel.map((l) => ({ record: l.record })),
-                relationSet: rs.set,
-                template: documentTemplate(s.documentTemplate, doc.uri),
-                k: s.documentK,
-                filter: documentFilter(s.documentFilter, doc.uri),
-              },
-            },
-            { signal, onProgress: (p) => progress({ ...p, done: offset + p.done, total }) },
-          ),
-        );
-      }
-      return combine(parts);
-    },
+    (signal, progress) =>
+      extractJobs(
+        engine,
+        {
+          doc,
+          sentLevel: sentLevel.map((l) => l.record),
+          docLevel: docLevel.map((l) => l.record),
+          rs: rs.set,
+          template,
+        },
+        signal,
+        progress,
+      ),
   );
   if (!result) return;
   const byId = new Map(result.items.map((i) => [i.record.id, i]));
@@ -283,6 +268,67 @@ async function extractFromRecords(
     relationSet: rs.from,
   });
   summarize(engine, result, `${applied.applied} record(s) updated`);
+}
+
+/**
+ * The engine jobs of a record file: the sentence-level records in one job, the document-level
+ * ones in another, with one progress count over both.
+ */
+async function extractJobs(
+  engine: EngineService,
+  w: {
+    doc: vscode.TextDocument;
+    sentLevel: RelRecord[];
+    docLevel: RelRecord[];
+    rs: RelationSet;
+    template: PromptTemplate;
+  },
+  signal: AbortSignal,
+  progress: (p: Progress) => void,
+): Promise<ExtractResult> {
+  const s = readSettings();
+  const { doc, sentLevel, docLevel } = w;
+  const settings = engine.engineSettings(doc.uri);
+  const total = sentLevel.reduce((n, r) => n + candidatePairs(r).length, 0) + docLevel.length;
+  const parts: ExtractResult[] = [];
+  if (sentLevel.length) {
+    const rag = s.ragIndex ? { rag: { index: resolvePath(s.ragIndex, doc.uri), k: s.k } } : {};
+    const job = {
+      kind: 'sentence' as const,
+      records: sentLevel,
+      relationSet: w.rs,
+      template: w.template,
+      mode: s.mode,
+      answers: s.answers,
+      ...rag,
+    };
+    parts.push(
+      await engine.client.request(
+        'extract',
+        { engine: settings, job },
+        { signal, onProgress: (p) => progress({ ...p, total }) },
+      ),
+    );
+  }
+  if (docLevel.length) {
+    const offset = parts[0]?.items.reduce((n, i) => n + i.pairs.length, 0) ?? 0;
+    const job = {
+      kind: 'document' as const,
+      inputs: docLevel.map((record) => ({ record })),
+      relationSet: w.rs,
+      template: documentTemplate(s.documentTemplate, doc.uri),
+      k: s.documentK,
+      filter: documentFilter(s.documentFilter, doc.uri),
+    };
+    parts.push(
+      await engine.client.request(
+        'extract',
+        { engine: settings, job },
+        { signal, onProgress: (p) => progress({ ...p, done: offset + p.done, total }) },
+      ),
+    );
+  }
+  return combine(parts);
 }
 
 function combine(parts: ExtractResult[]): ExtractResult {
