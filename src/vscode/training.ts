@@ -13,6 +13,8 @@ import { readSettings, update } from './config';
 import type { Services } from './commands';
 import { isRecordDocument } from './records';
 import { relationSetFor, templateFor } from './resources';
+import { EngineRequest, TrainLoraResult } from '../protocol/engine';
+import { EngineService } from './engineService';
 
 const PRESETS = [
   {
@@ -63,111 +65,131 @@ async function ensureTrainer(
   return venv;
 }
 
-export function registerTrainingCommands(s: Services): void {
+/** Where the adapter goes: asked with a save dialog; an existing file only when the user says Replace. */
+async function adapterTarget(
+  doc: vscode.TextDocument,
+): Promise<{ out: string; force: boolean } | undefined> {
+  const target = await vscode.window.showSaveDialog({
+    defaultUri: vscode.Uri.file(doc.uri.fsPath.replace(/\.jsonl$/i, '') + '.lora.gguf'),
+    filters: { 'LoRA adapter': ['gguf'] },
+    title: 'Save the adapter as',
+  });
+  if (!target) return undefined;
+  const out = /\.gguf$/i.test(target.fsPath) ? target.fsPath : `${target.fsPath}.gguf`;
+  if (!existsSync(out)) return { out, force: false };
+  const answer = await vscode.window.showWarningMessage(
+    `Relation Lens: ${path.basename(out)} exists. Replace it and its manifest?`,
+    { modal: true },
+    'Replace',
+  );
+  return answer === 'Replace' ? { out, force: true } : undefined;
+}
+
+/** The engine process's trainLora request, with progress (step, loss) and cancel (keeps the last checkpoint). */
+function runTraining(
+  engine: EngineService,
+  params: Extract<EngineRequest, { method: 'trainLora' }>['params'],
+): Thenable<TrainLoraResult> {
+  return vscode.window.withProgress(
+    {
+      location: vscode.ProgressLocation.Notification,
+      title: `Relation Lens: training ${path.basename(params.out)}`,
+      cancellable: true,
+    },
+    (progress, token) => {
+      const controller = new AbortController();
+      token.onCancellationRequested(() => controller.abort());
+      let last = 0;
+      return engine.client.request('trainLora', params, {
+        signal: controller.signal,
+        onProgress: (p) => {
+          const pct = p.total ? (100 * p.done) / p.total : 0;
+          progress.report({
+            increment: pct - last,
+            message: `step ${p.done}/${p.total}: ${p.message ?? ''}`,
+          });
+          last = pct;
+        },
+      });
+    },
+  );
+}
+
+/** After training: the result in the log, and the offer to use the adapter or read its manifest. */
+async function offerAdapter(
+  s: Services,
+  r: TrainLoraResult,
+  answers: 'names' | 'codes',
+): Promise<void> {
+  s.log.info(
+    `trained ${r.adapter}: ${r.examples} example(s), ${r.steps} step(s) in ${r.seconds.toFixed(0)} s, loss ${r.lossFirst ?? '?'} → ${r.lossLast ?? '?'}${r.stopped ? ' (stopped early)' : ''}`,
+  );
+  const pick = await vscode.window.showInformationMessage(
+    `Relation Lens: ${r.stopped ? 'training stopped; the adapter trained so far was saved' : 'adapter trained'} (${r.examples} example(s), ${r.steps} step(s), answer loss ${r.lossFirst ?? '?'} → ${r.lossLast ?? '?'}). Extract with it?`,
+    'Use This Adapter',
+    'Open Manifest',
+  );
+  if (pick === 'Use This Adapter') {
+    await update('loras', [{ path: r.adapter, scale: 1 }]);
+    if (readSettings().answers !== answers) await update('answers', answers);
+    s.engine.render();
+  } else if (pick === 'Open Manifest')
+    await vscode.window.showTextDocument(vscode.Uri.file(r.manifest));
+}
+
+/** relationLens.trainLora: a LoRA adapter from the open file's curated records. */
+async function trainLoraFromFile(s: Services): Promise<void> {
   const { context, log, engine } = s;
-  context.subscriptions.push(
-    vscode.commands.registerCommand('relationLens.trainLora', async () => {
-      const doc = vscode.window.activeTextEditor?.document;
-      if (!doc || !isRecordDocument(doc) || doc.uri.scheme !== 'file')
-        return void vscode.window.showWarningMessage(
-          'Relation Lens: open a JSONL file of curated records (gold, accepted or edited relations) first.',
-        );
-      if (doc.isDirty && !(await doc.save())) return;
-      const settings = readSettings();
-      const rs = await relationSetFor(doc.uri, settings, []);
-      if (!rs)
-        return void vscode.window.showWarningMessage(
-          'Relation Lens: choose a relation set first (Relation Lens: Select Relation Set…).',
-        );
-      const preset = await vscode.window.showQuickPick(PRESETS, {
-        title: 'Relation Lens: train a LoRA adapter on this file',
-      });
-      if (!preset) return;
-      const target = await vscode.window.showSaveDialog({
-        defaultUri: vscode.Uri.file(doc.uri.fsPath.replace(/\.jsonl$/i, '') + '.lora.gguf'),
-        filters: { 'LoRA adapter': ['gguf'] },
-        title: 'Save the adapter as',
-      });
-      if (!target) return;
-      const out = /\.gguf$/i.test(target.fsPath) ? target.fsPath : `${target.fsPath}.gguf`;
-      let force = false;
-      if (existsSync(out)) {
-        if (
-          (await vscode.window.showWarningMessage(
-            `Relation Lens: ${path.basename(out)} exists. Replace it and its manifest?`,
-            { modal: true },
-            'Replace',
-          )) !== 'Replace'
-        )
-          return;
-        force = true;
-      }
-      const venv = await ensureTrainer(context, log);
-      if (!venv) return;
-      const template = await templateFor(settings, doc.uri);
-      const answers = settings.answers === 'names' ? 'names' : 'codes';
-      const r = await vscode.window.withProgress(
-        {
-          location: vscode.ProgressLocation.Notification,
-          title: `Relation Lens: training ${path.basename(out)}`,
-          cancellable: true,
-        },
-        (progress, token) => {
-          const controller = new AbortController();
-          token.onCancellationRequested(() => controller.abort());
-          let last = 0;
-          return engine.client.request(
-            'trainLora',
-            {
-              train: doc.uri.fsPath,
-              engine: engine.engineSettings(doc.uri),
-              relationSet: rs.set,
-              template,
-              answers,
-              hyper: {
-                epochs: preset.hyper.epochs,
-                rank: 16,
-                alpha: 32,
-                layers: preset.hyper.layers,
-                lr: 3e-4,
-                batchSize: 8,
-                ...(preset.hyper.maxExamples ? { maxExamples: preset.hyper.maxExamples } : {}),
-                seed: 0,
-              },
-              out,
-              force,
-              venv,
-              // Leave a core to the editor.
-              threads: Math.max(1, os.availableParallelism() - 1),
-            },
-            {
-              signal: controller.signal,
-              onProgress: (p) => {
-                const pct = p.total ? (100 * p.done) / p.total : 0;
-                progress.report({
-                  increment: pct - last,
-                  message: `step ${p.done}/${p.total}: ${p.message ?? ''}`,
-                });
-                last = pct;
-              },
-            },
-          );
-        },
-      );
-      log.info(
-        `trained ${r.adapter}: ${r.examples} example(s), ${r.steps} step(s) in ${r.seconds.toFixed(0)} s, loss ${r.lossFirst ?? '?'} → ${r.lossLast ?? '?'}${r.stopped ? ' (stopped early)' : ''}`,
-      );
-      const pick = await vscode.window.showInformationMessage(
-        `Relation Lens: ${r.stopped ? 'training stopped; the adapter trained so far was saved' : 'adapter trained'} (${r.examples} example(s), ${r.steps} step(s), answer loss ${r.lossFirst ?? '?'} → ${r.lossLast ?? '?'}). Extract with it?`,
-        'Use This Adapter',
-        'Open Manifest',
-      );
-      if (pick === 'Use This Adapter') {
-        await update('loras', [{ path: r.adapter, scale: 1 }]);
-        if (settings.answers !== answers) await update('answers', answers);
-        engine.render();
-      } else if (pick === 'Open Manifest')
-        await vscode.window.showTextDocument(vscode.Uri.file(r.manifest));
-    }),
+  const doc = vscode.window.activeTextEditor?.document;
+  if (!doc || !isRecordDocument(doc) || doc.uri.scheme !== 'file')
+    return void vscode.window.showWarningMessage(
+      'Relation Lens: open a JSONL file of curated records (gold, accepted or edited relations) first.',
+    );
+  if (doc.isDirty && !(await doc.save())) return;
+  const settings = readSettings();
+  const rs = await relationSetFor(doc.uri, settings, []);
+  if (!rs)
+    return void vscode.window.showWarningMessage(
+      'Relation Lens: choose a relation set first (Relation Lens: Select Relation Set…).',
+    );
+  const preset = await vscode.window.showQuickPick(PRESETS, {
+    title: 'Relation Lens: train a LoRA adapter on this file',
+  });
+  if (!preset) return;
+  const target = await adapterTarget(doc);
+  if (!target) return;
+  const venv = await ensureTrainer(context, log);
+  if (!venv) return;
+  const template = await templateFor(settings, doc.uri);
+  const answers = settings.answers === 'names' ? 'names' : 'codes';
+  const h = preset.hyper;
+  const r = await runTraining(engine, {
+    train: doc.uri.fsPath,
+    engine: engine.engineSettings(doc.uri),
+    relationSet: rs.set,
+    template,
+    answers,
+    hyper: {
+      epochs: h.epochs,
+      rank: 16,
+      alpha: 32,
+      layers: h.layers,
+      lr: 3e-4,
+      batchSize: 8,
+      ...(h.maxExamples ? { maxExamples: h.maxExamples } : {}),
+      seed: 0,
+    },
+    out: target.out,
+    force: target.force,
+    venv,
+    // Leave a core to the editor.
+    threads: Math.max(1, os.availableParallelism() - 1),
+  });
+  await offerAdapter(s, r, answers);
+}
+
+export function registerTrainingCommands(s: Services): void {
+  s.context.subscriptions.push(
+    vscode.commands.registerCommand('relationLens.trainLora', () => trainLoraFromFile(s)),
   );
 }
