@@ -15,6 +15,8 @@
  */
 import {
   ChatPrompt,
+  PromptSession,
+  TokenId,
   ClassifierEngine,
   ContextOverflowError,
   EngineInfo,
@@ -130,6 +132,46 @@ export function pairPrompt(
   );
 }
 
+/** The answer of one prompt: generated under the constraint, or the best of the scored labels. */
+async function decide(
+  s: PromptSession,
+  endTokens: TokenId[],
+  a: { space: AnswerSpace; labelTokens: number[][]; coded?: ReturnType<typeof answerCodes> },
+  opts: SentenceOptions,
+): Promise<{ answer: string; confidence: number | null; distribution?: LabelScore[] }> {
+  const { space, labelTokens, coded } = a;
+  const byProbability = (x: LabelScore, y: LabelScore) => y.probability - x.probability;
+  if (opts.mode === 'generate') {
+    const answer = await s.generateConstrained(coded ? coded.codes : space.answers);
+    return { answer: coded?.answerOf.get(answer) ?? answer, confidence: null };
+  }
+  if (coded) {
+    const trie = new LabelTrie(coded.codes, labelTokens);
+    const r = await scoreFirstTokens(trie, (path, cands) => s.continuation(path, cands));
+    const distribution = r.scores
+      .map((x) => ({ ...x, label: coded.answerOf.get(x.label)! }))
+      .sort(byProbability);
+    return {
+      answer: coded.answerOf.get(r.best.label)!,
+      confidence: r.best.probability,
+      distribution,
+    };
+  }
+  const trie = new LabelTrie(space.answers, labelTokens);
+  const margin = Math.log(opts.scoreMargin ?? 1e4);
+  const r = await scoreLabels(
+    trie,
+    endTokens,
+    (path, cands) => s.continuation(path, cands),
+    margin,
+  );
+  return {
+    answer: r.best.label,
+    confidence: r.best.probability,
+    distribution: [...r.scores].sort(byProbability),
+  };
+}
+
 /** Classifies one pair of a record. Overflow and other per-example problems come back as `error`. */
 export async function classifyPair(
   engine: ClassifierEngine | undefined,
@@ -177,32 +219,10 @@ export async function classifyPair(
           reusedTokens: s.reusedTokens,
           neighbours,
         });
-        if (opts.mode === 'generate') {
-          const answer = await s.generateConstrained(coded ? coded.codes : space.answers);
-          return { ...common(), answer: coded?.answerOf.get(answer) ?? answer, confidence: null };
-        }
-        if (coded) {
-          const trie = new LabelTrie(coded.codes, labelTokens);
-          const r = await scoreFirstTokens(trie, (path, cands) => s.continuation(path, cands));
-          const distribution = r.scores
-            .map((x) => ({ ...x, label: coded.answerOf.get(x.label)! }))
-            .sort((a, b) => b.probability - a.probability);
-          return {
-            ...common(),
-            answer: coded.answerOf.get(r.best.label)!,
-            confidence: r.best.probability,
-            distribution,
-          };
-        }
-        const trie = new LabelTrie(space.answers, labelTokens);
-        const r = await scoreLabels(
-          trie,
-          engine.endTokens,
-          (path, cands) => s.continuation(path, cands),
-          Math.log(opts.scoreMargin ?? 1e4),
-        );
-        const distribution = [...r.scores].sort((a, b) => b.probability - a.probability);
-        return { ...common(), answer: r.best.label, confidence: r.best.probability, distribution };
+        return {
+          ...common(),
+          ...(await decide(s, engine.endTokens, { space, labelTokens, coded }, opts)),
+        };
       },
       opts.signal,
     );
