@@ -36,6 +36,7 @@ import {
 } from './protocol/engine';
 import { trainLoraJob } from './node/trainLora';
 import { sumReports } from './core/pipelines/docReport';
+import { z } from 'zod';
 
 const pool = new EnginePool(2);
 const running = new Map<number, AbortController>();
@@ -291,6 +292,78 @@ async function extractDocuments(
   };
 }
 
+/** Runs a request that `cancel` can stop: its AbortController is known while it runs. */
+async function cancellable<T>(id: number, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  running.set(id, controller);
+  try {
+    return await fn(controller.signal);
+  } finally {
+    running.delete(id);
+  }
+}
+
+async function resolveModelRequest(
+  id: number,
+  model: string,
+  signal: AbortSignal,
+): Promise<{ path: string }> {
+  let last = 0;
+  const file = await resolveModel(model, {
+    signal,
+    onProgress: (done, total) => {
+      if (Date.now() - last > 250) {
+        last = Date.now();
+        send({ id, progress: { done, total, message: `downloading ${model}` } });
+      }
+    },
+  });
+  return { path: file };
+}
+
+async function buildIndexRequest(
+  id: number,
+  p: Extract<EngineRequestData, { method: 'buildIndex' }>['params'],
+): Promise<unknown> {
+  const r = await loadRecords(p.train, { relations: p.relations });
+  const model = p.embedder === 'llm' ? await resolveModel(p.model ?? DEFAULT_MODEL_ID) : undefined;
+  const m = await buildIndex(r.records, r.relationSet?.noRelation, p.out, {
+    embedder: p.embedder,
+    model,
+    source: p.train,
+    threads: p.threads,
+    onProgress: (done, total) => send({ id, progress: { done, total } }),
+  });
+  return { count: m.count, kind: m.kind, ...(m.dimension ? { dimension: m.dimension } : {}) };
+}
+
+type EngineRequestData = z.infer<typeof RequestSchema>;
+
+/** The result of a (validated) request. */
+async function dispatch(req: Exclude<EngineRequestData, { method: 'crash' }>): Promise<unknown> {
+  switch (req.method) {
+    case 'ping':
+      return { pid: process.pid, node: process.version };
+    case 'resolveModel':
+      return cancellable(req.id, (signal) => resolveModelRequest(req.id, req.params.model, signal));
+    case 'buildIndex':
+      return buildIndexRequest(req.id, req.params);
+    case 'trainLora':
+      return cancellable(req.id, (signal) => trainLora(req.id, req.params, signal));
+    case 'cancel':
+      running.get(req.params.target)?.abort();
+      return { cancelled: running.has(req.params.target) };
+    case 'extract': {
+      const { engine, job } = req.params;
+      return cancellable(req.id, (signal) =>
+        job.kind === 'sentence'
+          ? extractSentences(req.id, engine, job, signal)
+          : extractDocuments(req.id, engine, job, signal),
+      );
+    }
+  }
+}
+
 async function handle(raw: unknown): Promise<void> {
   const parsed = RequestSchema.safeParse(raw);
   if (!parsed.success) {
@@ -306,92 +379,9 @@ async function handle(raw: unknown): Promise<void> {
     return;
   }
   const req = parsed.data;
+  if (req.method === 'crash') return void process.kill(process.pid, 'SIGKILL');
   try {
-    switch (req.method) {
-      case 'ping':
-        return send({ id: req.id, ok: true, result: { pid: process.pid, node: process.version } });
-      case 'crash':
-        process.kill(process.pid, 'SIGKILL');
-        return;
-      case 'resolveModel': {
-        const controller = new AbortController();
-        running.set(req.id, controller);
-        try {
-          let last = 0;
-          const file = await resolveModel(req.params.model, {
-            signal: controller.signal,
-            onProgress: (done, total) => {
-              if (Date.now() - last > 250) {
-                last = Date.now();
-                send({
-                  id: req.id,
-                  progress: { done, total, message: `downloading ${req.params.model}` },
-                });
-              }
-            },
-          });
-          return send({ id: req.id, ok: true, result: { path: file } });
-        } finally {
-          running.delete(req.id);
-        }
-      }
-      case 'buildIndex': {
-        const p = req.params;
-        const r = await loadRecords(p.train, { relations: p.relations });
-        const model =
-          p.embedder === 'llm' ? await resolveModel(p.model ?? DEFAULT_MODEL_ID) : undefined;
-        const m = await buildIndex(r.records, r.relationSet?.noRelation, p.out, {
-          embedder: p.embedder,
-          model,
-          source: p.train,
-          threads: p.threads,
-          onProgress: (done, total) => send({ id: req.id, progress: { done, total } }),
-        });
-        return send({
-          id: req.id,
-          ok: true,
-          result: {
-            count: m.count,
-            kind: m.kind,
-            ...(m.dimension ? { dimension: m.dimension } : {}),
-          },
-        });
-      }
-      case 'trainLora': {
-        const controller = new AbortController();
-        running.set(req.id, controller);
-        try {
-          return send({
-            id: req.id,
-            ok: true,
-            result: await trainLora(req.id, req.params, controller.signal),
-          });
-        } finally {
-          running.delete(req.id);
-        }
-      }
-      case 'cancel':
-        running.get(req.params.target)?.abort();
-        return send({
-          id: req.id,
-          ok: true,
-          result: { cancelled: running.has(req.params.target) },
-        });
-      case 'extract': {
-        const controller = new AbortController();
-        running.set(req.id, controller);
-        try {
-          const { engine, job } = req.params;
-          const result =
-            job.kind === 'sentence'
-              ? await extractSentences(req.id, engine, job, controller.signal)
-              : await extractDocuments(req.id, engine, job, controller.signal);
-          return send({ id: req.id, ok: true, result });
-        } finally {
-          running.delete(req.id);
-        }
-      }
-    }
+    send({ id: req.id, ok: true, result: await dispatch(req) });
   } catch (err) {
     const e = err instanceof Error ? err : new Error(String(err));
     send({ id: req.id, ok: false, error: { name: e.name, message: e.message } });
