@@ -260,15 +260,10 @@ export class RelationLensPanel extends Disposable {
       case 'useModel':
         return this.useModel(req.params.model, req.params.download);
       case 'pickModelFile': {
-        const f = await vscode.window.showOpenDialog({
-          canSelectMany: false,
-          filters: { 'GGUF models': ['gguf'] },
-          title: 'Relation Lens: a GGUF model',
-        });
-        if (!f?.[0]) return null;
-        this.picked.add(f[0].fsPath);
-        await update('model', f[0].fsPath);
-        return { model: f[0].fsPath };
+        const f = await this.pickGguf('GGUF models', 'Relation Lens: a GGUF model');
+        if (!f) return null;
+        await update('model', f);
+        return { model: f };
       }
       case 'setLoras': {
         const current = readSettings().loras.map((l) => l.path);
@@ -281,14 +276,9 @@ export class RelationLensPanel extends Disposable {
         return {};
       }
       case 'pickLora': {
-        const f = await vscode.window.showOpenDialog({
-          canSelectMany: false,
-          filters: { 'LoRA adapters (GGUF)': ['gguf'] },
-          title: 'Relation Lens: a LoRA adapter',
-        });
-        if (!f?.[0]) return null;
-        this.picked.add(f[0].fsPath);
-        const loras = [...readSettings().loras, { path: f[0].fsPath, scale: 1 }];
+        const f = await this.pickGguf('LoRA adapters (GGUF)', 'Relation Lens: a LoRA adapter');
+        if (!f) return null;
+        const loras = [...readSettings().loras, { path: f, scale: 1 }];
         await update('loras', loras);
         return { loras };
       }
@@ -309,6 +299,18 @@ export class RelationLensPanel extends Disposable {
         return b ? { a, b } : null;
       }
     }
+  }
+
+  /** A GGUF file the user picks; remembered as chosen (the panel may then select it). */
+  private async pickGguf(filter: string, title: string): Promise<string | undefined> {
+    const f = await vscode.window.showOpenDialog({
+      canSelectMany: false,
+      filters: { [filter]: ['gguf'] },
+      title,
+    });
+    if (!f?.[0]) return undefined;
+    this.picked.add(f[0].fsPath);
+    return f[0].fsPath;
   }
 
   /** The prompt of the current record's first pair (or a built-in example) under a template being edited. */
