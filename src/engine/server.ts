@@ -528,53 +528,8 @@ export class ServerEngine implements ClassifierEngine {
       get reusedTokens() {
         return reused ?? 0;
       },
-      continuation: async (path, candidates) => {
-        const out: number[][] = [];
-        for (let i = 0; i <= path.length; i++) {
-          const prefix = path.slice(0, i);
-          const at = (t: TokenId) => `${prefix.join(',')}:${t}`;
-          // Needed exactly: the label's own next token, and the answer's end after its last token.
-          const needed =
-            i < path.length ? [path[i]!] : candidates[i]!.filter((c) => this.endTokens.includes(c));
-          if (
-            !needed.every((t) => exact.has(at(t))) ||
-            !candidates[i]!.every((t) => exact.has(at(t)) || floors.has(prefix.join(',')))
-          ) {
-            // temperature < 0: greedy, probabilities from a plain softmax of the raw logits.
-            const r = await complete(
-              { n_predict: 1, n_probs: Math.max(N_PROBS, candidates[i]!.length), temperature: -1 },
-              prefix,
-            );
-            const top = r.completion_probabilities?.[0]?.top_logprobs ?? [];
-            if (!top.length)
-              throw new ServerError(
-                `${this.root}/completion returned no token probabilities (n_probs); is this llama-server?`,
-              );
-            for (const t of top) if (!exact.has(at(t.id))) exact.set(at(t.id), t.logprob);
-            // Outside the top N: at most the smallest one listed (an upper bound, never taken as exact).
-            floors.set(prefix.join(','), Math.min(...top.map((t) => t.logprob)));
-          }
-          for (const t of needed) {
-            if (exact.has(at(t))) continue;
-            // Outside the top N: the exact value of that one token. A logit bias makes the server
-            // sample it; its reported log-probability comes from the raw logits (the bias is a
-            // sampler stage), so it is the unbiased value.
-            const r = await complete(
-              { n_predict: 1, n_probs: 1, temperature: -1, logit_bias: [[t, 100]] },
-              prefix,
-            );
-            const got = r.completion_probabilities?.[0];
-            if (got?.id !== t || typeof got.logprob !== 'number')
-              throw new ServerError(
-                `${this.root}/completion did not return the log-probability of token ${t} (logit_bias); is this llama-server?`,
-              );
-            exact.set(at(t), got.logprob);
-          }
-          const floor = floors.get(prefix.join(',')) ?? -Infinity;
-          out.push(candidates[i]!.map((c) => exact.get(at(c)) ?? floor));
-        }
-        return out;
-      },
+      continuation: (path, candidates) =>
+        this.llamaContinuation(complete, { exact, floors }, path, candidates),
       generateConstrained: async (labels) => {
         // Under a grammar the model may spell a label in more (shorter) tokens than its own
         // tokenization: room for one token per byte; the grammar ends the answer after the label.
@@ -586,6 +541,66 @@ export class ServerEngine implements ClassifierEngine {
       generateWithGrammar: (grammar, maxTokens) =>
         generate(grammarFields('llama.cpp', grammar)!, maxTokens),
     };
+  }
+
+  /**
+   * Label scoring through llama-server: the log-probabilities of the candidates after each
+   * prefix of the answer path, read from `/completion` (n_probs, raw logits), memoized per
+   * session; a label's own next token and the answer's end are read exactly even outside the
+   * top N (a one-token logit_bias request), other candidates there keep the top-N floor.
+   */
+  private async llamaContinuation(
+    complete: (body: Record<string, unknown>, path?: TokenId[]) => Promise<LlamaCompletion>,
+    memo: { exact: Map<string, number>; floors: Map<string, number> },
+    path: readonly TokenId[],
+    candidates: readonly (readonly TokenId[])[],
+  ): Promise<number[][]> {
+    const { exact, floors } = memo;
+    const out: number[][] = [];
+    for (let i = 0; i <= path.length; i++) {
+      const prefix = path.slice(0, i);
+      const at = (t: TokenId) => `${prefix.join(',')}:${t}`;
+      // Needed exactly: the label's own next token, and the answer's end after its last token.
+      const needed =
+        i < path.length ? [path[i]!] : candidates[i]!.filter((c) => this.endTokens.includes(c));
+      if (
+        !needed.every((t) => exact.has(at(t))) ||
+        !candidates[i]!.every((t) => exact.has(at(t)) || floors.has(prefix.join(',')))
+      ) {
+        // temperature < 0: greedy, probabilities from a plain softmax of the raw logits.
+        const r = await complete(
+          { n_predict: 1, n_probs: Math.max(N_PROBS, candidates[i]!.length), temperature: -1 },
+          prefix,
+        );
+        const top = r.completion_probabilities?.[0]?.top_logprobs ?? [];
+        if (!top.length)
+          throw new ServerError(
+            `${this.root}/completion returned no token probabilities (n_probs); is this llama-server?`,
+          );
+        for (const t of top) if (!exact.has(at(t.id))) exact.set(at(t.id), t.logprob);
+        // Outside the top N: at most the smallest one listed (an upper bound, never taken as exact).
+        floors.set(prefix.join(','), Math.min(...top.map((t) => t.logprob)));
+      }
+      for (const t of needed) {
+        if (exact.has(at(t))) continue;
+        // Outside the top N: the exact value of that one token. A logit bias makes the server
+        // sample it; its reported log-probability comes from the raw logits (the bias is a
+        // sampler stage), so it is the unbiased value.
+        const r = await complete(
+          { n_predict: 1, n_probs: 1, temperature: -1, logit_bias: [[t, 100]] },
+          prefix,
+        );
+        const got = r.completion_probabilities?.[0];
+        if (got?.id !== t || typeof got.logprob !== 'number')
+          throw new ServerError(
+            `${this.root}/completion did not return the log-probability of token ${t} (logit_bias); is this llama-server?`,
+          );
+        exact.set(at(t), got.logprob);
+      }
+      const floor = floors.get(prefix.join(',')) ?? -Infinity;
+      out.push(candidates[i]!.map((c) => exact.get(at(c)) ?? floor));
+    }
+    return out;
   }
 
   private chatSession(
