@@ -260,6 +260,52 @@ function reportExtract(
   return 'interrupted';
 }
 
+/** What determines a run's result besides the engine: input, template, relation set, settings (hashes). */
+async function runProvenance(
+  input: string,
+  r: { template: PromptTemplate; rs: RelationSet; mode: DecodeMode; direction: DirectionMode },
+  opts: ExtractCliOptions,
+): Promise<Record<string, unknown>> {
+  return {
+    input: await fileDigest(input),
+    template: { name: r.template.name, sha256: textSha256(JSON.stringify(r.template)) },
+    relationSet: { name: r.rs.name, sha256: textSha256(JSON.stringify(r.rs)) },
+    settings: {
+      mode: r.mode,
+      answers: opts.answers,
+      direction: r.direction,
+      rag: opts.rag ?? null,
+      k: opts.rag ? opts.k : null,
+      scoreMargin: opts.scoreMargin,
+      limit: opts.limit ?? null,
+      deterministic: !!opts.deterministic,
+    },
+  };
+}
+
+/** The run record of a run that starts now (failed until it says otherwise). */
+function startRun(resumed: number): RunRecord {
+  const command = process.argv.slice(2).join(' ');
+  return {
+    command,
+    started: new Date().toISOString(),
+    finished: '',
+    status: 'failed',
+    records: { written: 0, resumed },
+  };
+}
+
+/** Appends the run record (with its provenance) to OUT.runs.jsonl; a failure is a warning. */
+async function finishRun(
+  out: string,
+  run: RunRecord,
+  provenance: Record<string, unknown>,
+): Promise<void> {
+  await appendRunRecord(out, { ...run, finished: new Date().toISOString(), ...provenance }).catch(
+    (e: Error) => process.stderr.write(`warning: the run record was not written: ${e.message}\n`),
+  );
+}
+
 async function extractInto(
   output: Awaited<ReturnType<typeof openRecordOutput>>,
   input: string,
@@ -286,28 +332,8 @@ async function extractInto(
   );
   const bar = new RateBar('extracting');
   let last: { records: number; totalRecords: number } | undefined;
-  const run: RunRecord = {
-    command: process.argv.slice(2).join(' '),
-    started: new Date().toISOString(),
-    finished: '',
-    status: 'failed',
-    records: { written: 0, resumed: output.done.size },
-  };
-  Object.assign(provenance, {
-    input: await fileDigest(input),
-    template: { name: template.name, sha256: textSha256(JSON.stringify(template)) },
-    relationSet: { name: rs.name, sha256: textSha256(JSON.stringify(rs)) },
-    settings: {
-      mode,
-      answers: opts.answers,
-      direction,
-      rag: opts.rag ?? null,
-      k: opts.rag ? opts.k : null,
-      scoreMargin: opts.scoreMargin,
-      limit: opts.limit ?? null,
-      deterministic: !!opts.deterministic,
-    },
-  });
+  const run = startRun(output.done.size);
+  Object.assign(provenance, await runProvenance(input, { template, rs, mode, direction }, opts));
   const onProgress = (pr: {
     records: number;
     totalRecords: number;
@@ -348,10 +374,10 @@ async function extractInto(
     run.status = 'interrupted';
   } finally {
     stopListening();
-    run.finished = new Date().toISOString();
-    run.records.written = last?.records ?? 0;
-    await appendRunRecord(opts.out, { ...run, ...provenance }).catch((e: Error) =>
-      process.stderr.write(`warning: the run record was not written: ${e.message}\n`),
+    await finishRun(
+      opts.out,
+      { ...run, records: { ...run.records, written: last?.records ?? 0 } },
+      provenance,
     );
     await engine?.dispose();
     await rag?.dispose();

@@ -17,7 +17,7 @@ import { ImportFormat, IMPORT_FORMATS } from './node/load';
 import { ProgressBar } from './node/progress';
 import { adapterManifestPath, readAdapterManifest } from './node/adapters';
 import { checkAdapterExport, checkPrompts } from './node/adapterCheck';
-import { TrainHyper, trainLoraJob } from './node/trainLora';
+import { TrainHyper, TrainLoraJob, trainLoraJob } from './node/trainLora';
 import { defaultVenv, runTrainer, setupTrainer } from './node/trainer';
 import type { CliContext } from './cliDoc';
 import { DirectionMode } from './core/pipelines/answerSpace';
@@ -65,6 +65,33 @@ function positiveFloat(v: string, name: string): number {
   return n;
 }
 
+function hyperOf(opts: TrainLoraOptions): TrainLoraJob['hyper'] {
+  return {
+    epochs: opts.epochs,
+    rank: opts.rank,
+    alpha: opts.alpha ?? 2 * opts.rank,
+    layers: opts.layers,
+    lr: opts.lr,
+    batchSize: opts.batchSize,
+    maxExamples: opts.maxExamples,
+    maxSteps: opts.maxSteps,
+    seed: opts.seed,
+  };
+}
+
+/** The trainer's progress as a line every 2 s (and at the last step). */
+function progressLines(): NonNullable<TrainLoraJob['onProgress']> {
+  let lastLine = 0;
+  return (p) => {
+    const now = Date.now();
+    if (p.step !== p.steps && now - lastLine < 2000) return;
+    lastLine = now;
+    process.stderr.write(
+      `step ${p.step}/${p.steps} (epoch ${p.epoch}): loss ${p.loss_avg.toFixed(4)}, ${p.examples_per_s.toFixed(2)} examples/s, ${Math.round(p.eta_s)} s left\n`,
+    );
+  };
+}
+
 async function trainLoraCommand(
   ctx: TrainCliContext,
   input: string,
@@ -97,7 +124,6 @@ async function trainLoraCommand(
     onProgress: (d, t) => dl.update(d, t),
   });
   dl.stop();
-  let lastLine = 0;
   try {
     const { manifest, done } = await trainLoraJob({
       input,
@@ -114,30 +140,13 @@ async function trainLoraCommand(
       out: opts.out,
       force: opts.force,
       resumeFrom: opts.resumeFrom,
-      hyper: {
-        epochs: opts.epochs,
-        rank: opts.rank,
-        alpha: opts.alpha ?? 2 * opts.rank,
-        layers: opts.layers,
-        lr: opts.lr,
-        batchSize: opts.batchSize,
-        maxExamples: opts.maxExamples,
-        maxSteps: opts.maxSteps,
-        seed: opts.seed,
-      },
+      hyper: hyperOf(opts),
       venv: opts.venv,
       threads: opts.threads,
       checkpointEvery: opts.checkpointEvery,
       signal: controller.signal,
       log: (l) => process.stderr.write(l + '\n'),
-      onProgress: (p) => {
-        const now = Date.now();
-        if (p.step !== p.steps && now - lastLine < 2000) return;
-        lastLine = now;
-        process.stderr.write(
-          `step ${p.step}/${p.steps} (epoch ${p.epoch}): loss ${p.loss_avg.toFixed(4)}, ${p.examples_per_s.toFixed(2)} examples/s, ${Math.round(p.eta_s)} s left\n`,
-        );
-      },
+      onProgress: progressLines(),
     });
     const t = manifest.training;
     process.stderr.write(
