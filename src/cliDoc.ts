@@ -36,7 +36,7 @@ import { readText, writeFileAtomic } from './node/files';
 import { ImportFormat, loadRecords, loadRelationSet } from './node/load';
 import { ProgressBar, RateBar } from './node/progress';
 import { NONE_ANSWER, docPromptView } from './core/prompts/views';
-import { chatPrompt } from './core/prompts/template';
+import { PromptTemplate, chatPrompt } from './core/prompts/template';
 import { DocBatch, planBatches } from './core/pipelines/docPlan';
 import { cliOption } from './cliCommon';
 
@@ -239,6 +239,70 @@ async function filterCommand(
   process.stdout.write(out.join('\n') + '\n');
 }
 
+function printDocCost(res: DocCost, json: boolean): void {
+  if (json) return void process.stdout.write(JSON.stringify(res) + '\n');
+  process.stdout.write(
+    [
+      `documents ${res.documents}, k ${res.k}, template ${res.template}, threshold ${res.threshold.toPrecision(4)}`,
+      `all pairs:  ${res.pairs} pairs, ${res.all_pairs_prompts} prompts, ${res.all_pairs_prompt_tokens} prompt tokens (${res.tokens_per_document_all.toFixed(0)} per document)`,
+      `filtered:   ${res.kept_pairs} pairs, ${res.filtered_prompts} prompts, ${res.filtered_prompt_tokens} prompt tokens (${res.tokens_per_document_filtered.toFixed(0)} per document)`,
+      `token reduction: ${res.token_reduction.toFixed(2)}×`,
+    ].join('\n') + '\n',
+  );
+}
+
+interface DocCost {
+  documents: number;
+  k: number;
+  template: string;
+  threshold: number;
+  pairs: number;
+  kept_pairs: number;
+  all_pairs_prompts: number;
+  filtered_prompts: number;
+  all_pairs_prompt_tokens: number;
+  filtered_prompt_tokens: number;
+  tokens_per_document_all: number;
+  tokens_per_document_filtered: number;
+  token_reduction: number;
+}
+
+/** The prompts and prompt tokens LMRC sends for some pairs of a document (windowed as extraction windows them). */
+async function promptCost(
+  engine: LlamaEngine,
+  r: RelRecord,
+  pairs: Array<[string, string]>,
+  o: {
+    rs: RelationSet;
+    template: PromptTemplate;
+    none: boolean;
+    evidence: boolean;
+    k: number;
+    contextSize: number;
+  },
+): Promise<{ prompts: number; tokens: number }> {
+  const byId = new Map(r.entities.map((e) => [e.id, e]));
+  const prompt = (b: DocBatch) =>
+    chatPrompt(
+      o.template,
+      docPromptView(
+        r,
+        o.rs,
+        { none: o.none },
+        b.pairs.map(([h, t]) => [byId.get(h)!, byId.get(t)!]),
+        b.text,
+      ),
+    );
+  const counted = new Map<DocBatch, number>();
+  const count = async (b: DocBatch) =>
+    counted.get(b) ?? counted.set(b, await engine.countPromptTokens(prompt(b))).get(b)!;
+  const fits = async (b: DocBatch) => (await count(b)) + 16 * b.pairs.length <= o.contextSize;
+  const { batches } = await planBatches(r, pairs, o.k, fits, o.evidence);
+  let tokens = 0;
+  for (const b of batches) tokens += await count(b);
+  return { prompts: batches.length, tokens };
+}
+
 async function docCostCommand(
   ctx: CliContext,
   opts: {
@@ -266,33 +330,15 @@ async function docCostCommand(
     const threshold = opts.threshold ?? model.threshold;
     const bar = new RateBar('documents');
     const t0 = Date.now();
-    const cost = async (r: RelRecord, pairs: Array<[string, string]>) => {
-      const byId = new Map(r.entities.map((e) => [e.id, e]));
-      const prompt = (b: DocBatch) =>
-        chatPrompt(
-          template,
-          docPromptView(
-            r,
-            rs,
-            { none },
-            b.pairs.map(([h, t]) => [byId.get(h)!, byId.get(t)!]),
-            b.text,
-          ),
-        );
-      const counted = new Map<DocBatch, number>();
-      const count = async (b: DocBatch) =>
-        counted.get(b) ?? counted.set(b, await engine.countPromptTokens(prompt(b))).get(b)!;
-      const { batches } = await planBatches(
-        r,
-        pairs,
-        opts.k,
-        async (b) => (await count(b)) + 16 * b.pairs.length <= opts.contextSize,
+    const cost = (r: RelRecord, pairs: Array<[string, string]>) =>
+      promptCost(engine, r, pairs, {
+        rs,
+        template,
+        none,
         evidence,
-      );
-      let tokens = 0;
-      for (const b of batches) tokens += await count(b);
-      return { prompts: batches.length, tokens };
-    };
+        k: opts.k,
+        contextSize: opts.contextSize,
+      });
     let all = { prompts: 0, tokens: 0 };
     let kept = { prompts: 0, tokens: 0, pairs: 0 };
     let pairsIn = 0;
@@ -312,7 +358,7 @@ async function docCostCommand(
       bar.update(i + 1, records.length, Date.now() - t0);
     }
     bar.stop();
-    const res = {
+    const res: DocCost = {
       documents: records.length,
       k: opts.k,
       template: template.name,
@@ -327,15 +373,7 @@ async function docCostCommand(
       tokens_per_document_filtered: kept.tokens / Math.max(1, records.length),
       token_reduction: kept.tokens ? all.tokens / kept.tokens : Infinity,
     };
-    if (opts.json) return void process.stdout.write(JSON.stringify(res) + '\n');
-    process.stdout.write(
-      [
-        `documents ${res.documents}, k ${res.k}, template ${res.template}, threshold ${threshold.toPrecision(4)}`,
-        `all pairs:  ${res.pairs} pairs, ${res.all_pairs_prompts} prompts, ${res.all_pairs_prompt_tokens} prompt tokens (${res.tokens_per_document_all.toFixed(0)} per document)`,
-        `filtered:   ${res.kept_pairs} pairs, ${res.filtered_prompts} prompts, ${res.filtered_prompt_tokens} prompt tokens (${res.tokens_per_document_filtered.toFixed(0)} per document)`,
-        `token reduction: ${res.token_reduction.toFixed(2)}×`,
-      ].join('\n') + '\n',
-    );
+    printDocCost(res, !!opts.json);
   } finally {
     await engine.dispose();
   }
