@@ -66,18 +66,15 @@ export function parseAnswers(text: string, file: string): AnswerLine[] {
 
 const noDir = (l: string) => l.replace(/\(e[12],e[12]\)$/, '');
 
-export function scoreSemEval(
+/** The scorer's confusion counts: conf[proposed][answer], a right label in the wrong direction as WRONG_DIR. */
+function tally(
   proposed: Map<string, string>,
   key: Map<string, string>,
-  proposedFile = 'predictions',
-): EvalResult {
-  for (const [id, label] of [...proposed, ...key])
-    if (!VALID.has(label))
-      throw new InputError(`unknown SemEval label ${JSON.stringify(label)} for id ${id}`);
+  proposedFile: string,
+): { conf: Map<string, Map<string, number>>; proposedCount: Map<string, number> } {
   const conf = new Map<string, Map<string, number>>(); // conf[proposed][answer]
   const proposedCount = new Map<string, number>();
   const inc = (m: Map<string, number>, k: string, by = 1) => m.set(k, (m.get(k) ?? 0) + by);
-  const cell = (p: string, a: string) => conf.get(p)?.get(a) ?? 0;
   for (const [id, labelP] of proposed) {
     const labelA = key.get(id);
     if (labelA === undefined)
@@ -89,6 +86,36 @@ export function scoreSemEval(
     inc(conf.get(col)!, a);
     inc(proposedCount, col);
   }
+  return { conf, proposedCount };
+}
+
+/** Confusion matrix rows = key labels, columns = the merged label list (key first, then proposed-only). */
+function confusionOf(
+  answerLabels: string[],
+  proposedCount: Map<string, number>,
+  cell: (p: string, a: string) => number,
+): ConfusionMatrix {
+  const cols = [...answerLabels];
+  for (const l of [...proposedCount.keys()].sort())
+    if (l !== 'WRONG_DIR' && !cols.includes(l)) cols.push(l);
+  return {
+    labels: cols,
+    noRelation: 'Other',
+    matrix: cols.map((a) => cols.map((p) => cell(p, a))),
+  };
+}
+
+export function scoreSemEval(
+  proposed: Map<string, string>,
+  key: Map<string, string>,
+  proposedFile = 'predictions',
+): EvalResult {
+  for (const [id, label] of [...proposed, ...key])
+    if (!VALID.has(label))
+      throw new InputError(`unknown SemEval label ${JSON.stringify(label)} for id ${id}`);
+  const { conf, proposedCount } = tally(proposed, key, proposedFile);
+  const inc = (m: Map<string, number>, k: string, by = 1) => m.set(k, (m.get(k) ?? 0) + by);
+  const cell = (p: string, a: string) => conf.get(p)?.get(a) ?? 0;
   const answerCount = new Map<string, number>();
   for (const label of key.values()) inc(answerCount, noDir(label));
 
@@ -107,23 +134,17 @@ export function scoreSemEval(
     const correct = cell(label, label);
     const predicted = proposedCount.get(label) ?? 0;
     const gold = answerCount.get(label) ?? 0;
-    const P = predicted === 0 ? 0 : correct / (predicted + wrongDir);
+    const all = predicted + wrongDir;
+    const P = predicted === 0 ? 0 : correct / all;
     const R = gold === 0 ? 0 : correct / gold;
     const F1 = f1Of(P, R);
-    per[label] = {
-      precision: P,
-      recall: R,
-      f1: F1,
-      correct,
-      predicted: predicted + wrongDir,
-      gold,
-    };
+    per[label] = { precision: P, recall: R, f1: F1, correct, predicted: all, gold };
     if (label !== 'Other') {
       macroP += P;
       macroR += R;
       macroF1 += F1;
       microCorrect += correct;
-      microProposed += predicted + wrongDir;
+      microProposed += all;
       microAnswer += gold;
     }
   }
@@ -131,15 +152,7 @@ export function scoreSemEval(
   const microP = microProposed === 0 ? 0 : microCorrect / microProposed;
   const microR = microAnswer === 0 ? 0 : microCorrect / microAnswer;
 
-  // Confusion matrix rows = key labels, columns = the merged label list (key first, then proposed-only), plus xDIRx.
-  const cols = [...answerLabels];
-  for (const l of [...proposedCount.keys()].sort())
-    if (l !== 'WRONG_DIR' && !cols.includes(l)) cols.push(l);
-  const confusion: ConfusionMatrix = {
-    labels: cols,
-    noRelation: 'Other',
-    matrix: cols.map((a) => cols.map((p) => cell(p, a))),
-  };
+  const confusion = confusionOf(answerLabels, proposedCount, cell);
   let correctTotal = 0;
   for (const l of answerLabels) correctTotal += cell(l, l);
   const skipped = key.size - proposed.size;
