@@ -70,12 +70,12 @@ function pairDecisions(gold: DocGold[], answers: DocPred[]): Decision[] {
   return [...decisions.values()];
 }
 
-export function scoreDocRed(
-  gold: DocGold[],
-  predictions: DocPred[],
-  train?: Set<string>,
-): EvalResult {
-  const warnings: string[] = [];
+/** The scorer's gold index: evidence by (title, relation, head, tail), entity names by title, evidence count. */
+function goldIndex(gold: DocGold[]): {
+  std: Map<string, Set<number>>;
+  titleEntities: Map<string, string[][]>;
+  totEvidence: number;
+} {
   const std = new Map<string, Set<number>>();
   const titleEntities = new Map<string, string[][]>();
   let totEvidence = 0;
@@ -86,6 +86,16 @@ export function scoreDocRed(
       totEvidence += f.evidence.length;
     }
   }
+  return { std, titleEntities, totEvidence };
+}
+
+export function scoreDocRed(
+  gold: DocGold[],
+  predictions: DocPred[],
+  train?: Set<string>,
+): EvalResult {
+  const warnings: string[] = [];
+  const { std, titleEntities, totEvidence } = goldIndex(gold);
   const totRelations = std.size;
 
   const answers = distinctAnswers(predictions);
