@@ -46,6 +46,60 @@ const Task = z
   })
   .passthrough();
 
+/**
+ * Entities from a task's labelled regions: Label Studio counts offsets in code points (older
+ * versions in UTF-16 units — accepted with a warning when the region's text matches); a region
+ * whose offsets select other text is a problem of the task.
+ */
+function regionEntities(
+  regions: Array<{
+    id?: string;
+    value?: { start?: number; end?: number; text?: string; labels?: string[] };
+  }>,
+  taskText: string,
+  report: { warn: (message: string) => void; problems: string[] },
+): { entities: Entity[]; regionToEntity: Map<string, string> } {
+  const cp = codePointOffsets(taskText);
+  const entities: Entity[] = [];
+  const regionToEntity = new Map<string, string>();
+  regions.forEach((r, i) => {
+    const v = r.value!;
+    const s = v.start!;
+    const e = v.end!;
+    const id = r.id ?? `r${i}`;
+    let start = cp(s);
+    let end = cp(e);
+    const matches = (a?: number, b?: number) =>
+      a !== undefined &&
+      b !== undefined &&
+      b >= a &&
+      (v.text === undefined || taskText.slice(a, b) === v.text);
+    if (!matches(start, end)) {
+      if (matches(s, e) && e <= taskText.length) {
+        start = s;
+        end = e;
+        report.warn(
+          `region ${id} uses UTF-16 offsets (older Label Studio); accepted because its text matches`,
+        );
+      } else {
+        report.problems.push(
+          `region ${id}: offsets ${s}-${e} do not select ${JSON.stringify(v.text ?? '')}`,
+        );
+        return;
+      }
+    }
+    const eid = `e${entities.length + 1}`;
+    regionToEntity.set(id, eid);
+    entities.push({
+      id: eid,
+      name: taskText.slice(start, end),
+      type: v.labels?.[0] ?? null,
+      mentions: [{ start: start!, end: end! }],
+    });
+  });
+  return { entities, regionToEntity };
+}
+
 export function importLabelStudio(text: string, file: string): ImportResult {
   const c = new Collector(file);
   const arr = readJsonArray(text, file);
@@ -77,45 +131,10 @@ export function importLabelStudio(text: string, file: string): ImportResult {
       c.skip(el.line, `${label}: no text in "data"`);
       continue;
     }
-    const cp = codePointOffsets(taskText);
     const problems: string[] = [];
-    const entities: Entity[] = [];
-    const regionToEntity = new Map<string, string>();
-    regions.forEach((r, i) => {
-      const v = r.value!;
-      const s = v.start!;
-      const e = v.end!;
-      const id = r.id ?? `r${i}`;
-      let start = cp(s);
-      let end = cp(e);
-      const matches = (a?: number, b?: number) =>
-        a !== undefined &&
-        b !== undefined &&
-        b >= a &&
-        (v.text === undefined || taskText.slice(a, b) === v.text);
-      if (!matches(start, end)) {
-        if (matches(s, e) && e <= taskText.length) {
-          start = s;
-          end = e;
-          c.warn(
-            el.line,
-            `${label}: region ${id} uses UTF-16 offsets (older Label Studio); accepted because its text matches`,
-          );
-        } else {
-          problems.push(
-            `region ${id}: offsets ${s}-${e} do not select ${JSON.stringify(v.text ?? '')}`,
-          );
-          return;
-        }
-      }
-      const eid = `e${entities.length + 1}`;
-      regionToEntity.set(id, eid);
-      entities.push({
-        id: eid,
-        name: taskText.slice(start, end),
-        type: v.labels?.[0] ?? null,
-        mentions: [{ start: start!, end: end! }],
-      });
+    const { entities, regionToEntity } = regionEntities(regions, taskText, {
+      warn: (m) => c.warn(el.line, `${label}: ${m}`),
+      problems,
     });
     const relations: Relation[] = [];
     for (const r of completion?.result.filter((x) => x.type === 'relation') ?? []) {
