@@ -105,6 +105,71 @@ export function insertEntityMarkers(
 }
 
 /** Reads the SemEval-2010 Task 8 TXT format. */
+type Block = { start: number; lines: Line[] };
+
+/** One SemEval block (sentence, label, comment lines) as a record, or a skip naming the line. */
+function semevalBlock(b: Block, c: Collector, prefix: string): void {
+  const [sl, ll, cl] = b.lines;
+  if (!sl || sl.text === null) return c.skip(b.start, 'invalid UTF-8 in the sentence line');
+  const m = /^\s*(\d+)\t"(.*)"\s*$/.exec(sl.text);
+  if (!m)
+    return c.skip(
+      sl.no,
+      'expected `ID<TAB>"sentence"` (a number, one TAB, the sentence in double quotes)',
+    );
+  const sid = m[1]!;
+  const marked = m[2]!;
+  const stripped = stripEntityMarkers(marked);
+  if (typeof stripped === 'string') return c.skip(sl.no, `sentence ${sid}: ${stripped}`);
+  if (!ll || ll.text === null)
+    return c.skip(b.start, `sentence ${sid}: missing relation label line`);
+  const labelText = ll.text.trim();
+  const parsed = parseSemEvalLabel(labelText);
+  if (parsed === undefined)
+    return c.skip(
+      ll.no,
+      `sentence ${sid}: bad relation label ${JSON.stringify(labelText)} (expected e.g. Cause-Effect(e2,e1) or Other)`,
+    );
+  if (parsed && !SEMEVAL_RELATIONS.labels.some((l) => l.name === parsed.label))
+    c.warn(
+      ll.no,
+      `sentence ${sid}: relation ${parsed.label} is not one of the nine SemEval relations`,
+    );
+  let comment: string | undefined;
+  if (cl) {
+    if (cl.text === null) c.warn(cl.no, 'invalid UTF-8 in the comment line; comment dropped');
+    else if (cl.text.startsWith('Comment:')) comment = cl.text.slice('Comment:'.length);
+    else c.warn(cl.no, `sentence ${sid}: expected a "Comment:" line`);
+  }
+  for (const extra of b.lines.slice(3))
+    c.warn(extra.no, `sentence ${sid}: unexpected extra line in block ignored`);
+  const { text, spans } = stripped;
+  const record: RelRecord = {
+    id: prefix + sid,
+    text,
+    entities: [
+      {
+        id: 'e1',
+        name: text.slice(spans.e1.start, spans.e1.end),
+        type: null,
+        mentions: [spans.e1],
+      },
+      {
+        id: 'e2',
+        name: text.slice(spans.e2.start, spans.e2.end),
+        type: null,
+        mentions: [spans.e2],
+      },
+    ],
+    relations: parsed
+      ? [{ head: parsed.head, tail: parsed.tail, label: parsed.label, source: 'gold' }]
+      : [],
+    pairs: [['e1', 'e2']],
+    meta: comment === undefined ? { semevalId: sid } : { semevalId: sid, comment },
+  };
+  c.add(record, sl.no);
+}
+
 export async function importSemEval(
   lines: AsyncIterable<Line> | Iterable<Line>,
   file: string,
@@ -112,70 +177,9 @@ export async function importSemEval(
   const c = new Collector(file);
   const split = splitFromFileName(file);
   const prefix = split ? `semeval-${split}-` : 'semeval-';
-  type Block = { start: number; lines: Line[] };
   let block: Block | undefined;
 
-  const finish = (b: Block): void => {
-    const [sl, ll, cl] = b.lines;
-    if (!sl || sl.text === null) return c.skip(b.start, 'invalid UTF-8 in the sentence line');
-    const m = /^\s*(\d+)\t"(.*)"\s*$/.exec(sl.text);
-    if (!m)
-      return c.skip(
-        sl.no,
-        'expected `ID<TAB>"sentence"` (a number, one TAB, the sentence in double quotes)',
-      );
-    const sid = m[1]!;
-    const marked = m[2]!;
-    const stripped = stripEntityMarkers(marked);
-    if (typeof stripped === 'string') return c.skip(sl.no, `sentence ${sid}: ${stripped}`);
-    if (!ll || ll.text === null)
-      return c.skip(b.start, `sentence ${sid}: missing relation label line`);
-    const labelText = ll.text.trim();
-    const parsed = parseSemEvalLabel(labelText);
-    if (parsed === undefined)
-      return c.skip(
-        ll.no,
-        `sentence ${sid}: bad relation label ${JSON.stringify(labelText)} (expected e.g. Cause-Effect(e2,e1) or Other)`,
-      );
-    if (parsed && !SEMEVAL_RELATIONS.labels.some((l) => l.name === parsed.label))
-      c.warn(
-        ll.no,
-        `sentence ${sid}: relation ${parsed.label} is not one of the nine SemEval relations`,
-      );
-    let comment: string | undefined;
-    if (cl) {
-      if (cl.text === null) c.warn(cl.no, 'invalid UTF-8 in the comment line; comment dropped');
-      else if (cl.text.startsWith('Comment:')) comment = cl.text.slice('Comment:'.length);
-      else c.warn(cl.no, `sentence ${sid}: expected a "Comment:" line`);
-    }
-    for (const extra of b.lines.slice(3))
-      c.warn(extra.no, `sentence ${sid}: unexpected extra line in block ignored`);
-    const { text, spans } = stripped;
-    const record: RelRecord = {
-      id: prefix + sid,
-      text,
-      entities: [
-        {
-          id: 'e1',
-          name: text.slice(spans.e1.start, spans.e1.end),
-          type: null,
-          mentions: [spans.e1],
-        },
-        {
-          id: 'e2',
-          name: text.slice(spans.e2.start, spans.e2.end),
-          type: null,
-          mentions: [spans.e2],
-        },
-      ],
-      relations: parsed
-        ? [{ head: parsed.head, tail: parsed.tail, label: parsed.label, source: 'gold' }]
-        : [],
-      pairs: [['e1', 'e2']],
-      meta: comment === undefined ? { semevalId: sid } : { semevalId: sid, comment },
-    };
-    c.add(record, sl.no);
-  };
+  const finish = (b: Block): void => semevalBlock(b, c, prefix);
 
   for await (const l of lines) {
     const blank = l.text !== null && l.text.trim() === '';
