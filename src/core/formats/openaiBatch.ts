@@ -105,6 +105,25 @@ export interface BatchImport {
  * Reads batch results (`file` names them in messages) into the input records: each answered pair
  * gets its prediction exactly as a live run writes it; errors are per pair and named by line.
  */
+/** A result line and the record id and pair its custom_id names; a string says what is wrong (file:line). */
+function parseResultLine(
+  line: string,
+  where: string,
+): { r: ResultLine; id: string; h: string; t: string } | string {
+  let r: ResultLine;
+  try {
+    r = JSON.parse(line) as ResultLine;
+  } catch {
+    return `${where}: not JSON`;
+  }
+  try {
+    const [id, h, t] = JSON.parse(String(r.custom_id)) as [string, string, string];
+    return { r, id, h, t };
+  } catch {
+    return `${where}: custom_id ${JSON.stringify(r.custom_id)} was not written by relation-lens export --format openai-batch`;
+  }
+}
+
 export function importBatchResults(
   text: string,
   file: string,
@@ -130,22 +149,9 @@ export function importBatchResults(
   text.split('\n').forEach((line, i) => {
     if (!line.trim()) return;
     const where = `${file}:${i + 1}`;
-    let r: ResultLine;
-    try {
-      r = JSON.parse(line) as ResultLine;
-    } catch {
-      errors.push(`${where}: not JSON`);
-      return;
-    }
-    let id: string, h: string, t: string;
-    try {
-      [id, h, t] = JSON.parse(String(r.custom_id)) as [string, string, string];
-    } catch {
-      errors.push(
-        `${where}: custom_id ${JSON.stringify(r.custom_id)} was not written by relation-lens export --format openai-batch`,
-      );
-      return;
-    }
+    const parsed = parseResultLine(line, where);
+    if (typeof parsed === 'string') return void errors.push(parsed);
+    const { r, id, h, t } = parsed;
     const rec = byRecord.get(id);
     if (!rec || !rec.pairs.has(JSON.stringify([h, t]))) {
       errors.push(`${where}: record ${id}, pair ${h},${t} is not in ${m.input.path}`);
