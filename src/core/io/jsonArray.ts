@@ -103,6 +103,35 @@ function scanElement(text: string, i: number): { end: number; maxDepth: number }
  * brackets outside strings, then parses each one. Falls back to a single JSON.parse when the
  * top level is not an array (the value then becomes one element, or an error).
  */
+/** One element's text parsed, or the diagnostic that says why it is skipped (too deep, invalid JSON). */
+function parseElement(
+  chunk: string,
+  at: { line: number; index: number; maxDepth: number; file: string },
+): ArrayElement | Diagnostic {
+  const { line, index, file } = at;
+  if (at.maxDepth > MAX_JSON_DEPTH)
+    return {
+      file,
+      line,
+      severity: 'error',
+      message: `element ${index}: nests JSON deeper than ${MAX_JSON_DEPTH} levels; skipped`,
+    };
+  try {
+    return { value: JSON.parse(chunk) as unknown, line, index };
+  } catch (err) {
+    const { message, offset } = jsonErrorPosition(err, chunk);
+    const pos =
+      offset !== undefined ? lineColumnAt(chunk, offset, line) : { line, column: undefined };
+    return {
+      file,
+      line: pos.line,
+      column: pos.column,
+      severity: 'error',
+      message: `element ${index}: invalid JSON: ${message}`,
+    };
+  }
+}
+
 export function readJsonArray(text: string, file: string): ArrayReadResult {
   const diagnostics: Diagnostic[] = [];
   const elements: ArrayElement[] = [];
@@ -113,14 +142,9 @@ export function readJsonArray(text: string, file: string): ArrayReadResult {
   if (text[i] === '{') return readOneObject(text, i, file);
   if (text[i] !== '[') {
     const where = lineColumnAt(text, i);
-    diagnostics.push({
-      file,
-      line: where.line,
-      column: where.column,
-      severity: 'error',
-      message: `expected a JSON array ('[') but found ${text[i] === undefined ? 'end of file' : JSON.stringify(text[i])}`,
-    });
-    return { elements, diagnostics, skipped: 1 };
+    const found = text[i] === undefined ? 'end of file' : JSON.stringify(text[i]);
+    const message = `expected a JSON array ('[') but found ${found}`;
+    return { elements, diagnostics: [{ file, ...where, severity: 'error', message }], skipped: 1 };
   }
   i++;
   // Line counting is incremental: `line` is the line number at offset `lineAt`.
@@ -175,32 +199,12 @@ export function readJsonArray(text: string, file: string): ArrayReadResult {
       skipped++;
       break;
     }
-    if (maxDepth > MAX_JSON_DEPTH) {
-      diagnostics.push({
-        file,
-        line: startLine,
-        severity: 'error',
-        message: `element ${index}: nests JSON deeper than ${MAX_JSON_DEPTH} levels; skipped`,
-      });
+    const parsed = parseElement(chunk, { line: startLine, index, maxDepth, file });
+    if ('value' in parsed) elements.push(parsed);
+    else {
+      diagnostics.push(parsed);
       skipped++;
-    } else
-      try {
-        elements.push({ value: JSON.parse(chunk), line: startLine, index });
-      } catch (err) {
-        const { message, offset } = jsonErrorPosition(err, chunk);
-        const at =
-          offset !== undefined
-            ? lineColumnAt(chunk, offset, startLine)
-            : { line: startLine, column: undefined };
-        diagnostics.push({
-          file,
-          line: at.line,
-          column: at.column,
-          severity: 'error',
-          message: `element ${index}: invalid JSON: ${message}`,
-        });
-        skipped++;
-      }
+    }
     index++;
     if (text[i] === ',') i++;
     // A stray closing brace (its opening one went missing): the element before it was reported; go on after it.
