@@ -291,23 +291,11 @@ interface Example {
 }
 
 /** Trains the pair filter on labeled documents. */
-export function trainPairFilter(records: RelRecord[], opts: TrainOptions = {}): PairFilterModel {
-  const {
-    epochs = 6,
-    learningRate = 0.2,
-    l2 = 1e-6,
-    heldOut = 0.1,
-    targetRecall = 0.95,
-    seed = 13,
-  } = opts;
-  if (!records.length) throw new Error('no training documents');
-  const rand = mulberry32(seed);
-  const order = records.map((_, i) => ({ i, r: rand() })).sort((a, b) => a.r - b.r);
-  const nHeld = records.length >= 10 ? Math.max(1, Math.round(records.length * heldOut)) : 0;
-  const held = new Set(order.slice(0, nHeld).map((o) => o.i));
-  const train = records.filter((_, i) => !held.has(i));
-  const dev = records.filter((_, i) => held.has(i));
-
+/** The training pairs as feature-index vectors (features seen fewer than minCount times dropped) and labels. */
+function featureData(
+  train: RelRecord[],
+  opts: TrainOptions,
+): { data: Example[]; index: Map<string, number> } {
   const raw: Array<{ fs: string[]; y: number }> = [];
   const counts = new Map<string, number>();
   for (const r of train) {
@@ -328,12 +316,28 @@ export function trainPairFilter(records: RelRecord[], opts: TrainOptions = {}): 
     x: Int32Array.from(fs.map((f) => index.get(f) ?? -1).filter((i) => i >= 0)),
     y,
   }));
-  const w = new Float64Array(index.size);
-  const g2 = new Float64Array(index.size).fill(1e-8);
+  return { data, index };
+}
+
+/** Logistic regression by AdaGrad with L2, in a seeded random order each epoch. */
+function adagrad(
+  data: Example[],
+  size: number,
+  o: {
+    epochs: number;
+    learningRate: number;
+    l2: number;
+    rand: () => number;
+    onEpoch?: (epoch: number, loss: number) => void;
+  },
+): { w: Float64Array; b: number } {
+  const { learningRate, l2, rand } = o;
+  const w = new Float64Array(size);
+  const g2 = new Float64Array(size).fill(1e-8);
   let b = 0;
   let gb = 1e-8;
   const perm = data.map((_, i) => i);
-  for (let ep = 0; ep < epochs; ep++) {
+  for (let ep = 0; ep < o.epochs; ep++) {
     for (let i = perm.length - 1; i > 0; i--) {
       const j = Math.floor(rand() * (i + 1));
       [perm[i], perm[j]] = [perm[j]!, perm[i]!];
@@ -354,8 +358,36 @@ export function trainPairFilter(records: RelRecord[], opts: TrainOptions = {}): 
         w[f]! -= (learningRate * gf) / Math.sqrt(g2[f]!);
       }
     }
-    opts.onEpoch?.(ep + 1, loss / Math.max(1, data.length));
+    o.onEpoch?.(ep + 1, loss / Math.max(1, data.length));
   }
+  return { w, b };
+}
+
+export function trainPairFilter(records: RelRecord[], opts: TrainOptions = {}): PairFilterModel {
+  const {
+    epochs = 6,
+    learningRate = 0.2,
+    l2 = 1e-6,
+    heldOut = 0.1,
+    targetRecall = 0.95,
+    seed = 13,
+  } = opts;
+  if (!records.length) throw new Error('no training documents');
+  const rand = mulberry32(seed);
+  const order = records.map((_, i) => ({ i, r: rand() })).sort((a, b) => a.r - b.r);
+  const nHeld = records.length >= 10 ? Math.max(1, Math.round(records.length * heldOut)) : 0;
+  const held = new Set(order.slice(0, nHeld).map((o) => o.i));
+  const train = records.filter((_, i) => !held.has(i));
+  const dev = records.filter((_, i) => held.has(i));
+
+  const { data, index } = featureData(train, opts);
+  const { w, b } = adagrad(data, index.size, {
+    epochs,
+    learningRate,
+    l2,
+    rand,
+    onEpoch: opts.onEpoch,
+  });
   const weights: Record<string, number> = {};
   for (const [f, i] of index)
     if (Math.abs(w[i]!) >= 1e-4) weights[f] = Math.round(w[i]! * 1e5) / 1e5;
