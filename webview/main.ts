@@ -101,6 +101,18 @@ function textValue(el: Element | null): string {
 
 const pct = (x: number) => `${(100 * x).toFixed(2)}`;
 
+/** The template as the prompt tab's fields hold it now. */
+function editedTemplate(fallbackName: string): PanelState['template'] {
+  const sys = textValue(document.getElementById('tpl-system'));
+  return {
+    name: textValue(document.getElementById('tpl-name')) || fallbackName,
+    ...(sys ? { system: sys } : {}),
+    instruction: textValue(document.getElementById('tpl-instruction')),
+    input: textValue(document.getElementById('tpl-input')),
+    output: textValue(document.getElementById('tpl-output')) || '{{label}}',
+  };
+}
+
 function promptTab(s: PanelState): HTMLElement {
   const t = s.template;
   const sections: Array<[keyof typeof t, string, number]> = [
@@ -128,16 +140,7 @@ function promptTab(s: PanelState): HTMLElement {
     'The rendered prompt appears here.',
   );
   const note = h('div', { id: 'prompt-note', class: 'note' });
-  const current = (): PanelState['template'] => {
-    const sys = textValue(document.getElementById('tpl-system'));
-    return {
-      name: textValue(document.getElementById('tpl-name')) || t.name,
-      ...(sys ? { system: sys } : {}),
-      instruction: textValue(document.getElementById('tpl-instruction')),
-      input: textValue(document.getElementById('tpl-input')),
-      output: textValue(document.getElementById('tpl-output')) || '{{label}}',
-    };
-  };
+  const current = () => editedTemplate(t.name);
   const refresh = async () => {
     const r = await request('renderPrompt', { template: current() });
     preview.textContent = `${r.system ? `[system]\n${r.system}\n\n` : ''}[user]\n${r.user}`;
@@ -255,7 +258,8 @@ function relationsTab(s: PanelState): HTMLElement {
   );
 }
 
-function modelsTab(s: PanelState): HTMLElement {
+/** The catalog's models, each with Use and Download. */
+function catalogTable(s: PanelState): HTMLElement {
   const rows = s.catalog.map((c) =>
     h(
       'tr',
@@ -271,7 +275,9 @@ function modelsTab(s: PanelState): HTMLElement {
         button(
           'Use',
           async () => toast(`model: ${(await request('useModel', { model: c.id })).model}`),
-          { secondary: true },
+          {
+            secondary: true,
+          },
         ),
         button(
           'Download',
@@ -284,6 +290,19 @@ function modelsTab(s: PanelState): HTMLElement {
       ),
     ),
   );
+  const head = ['Catalog model', 'Size', 'File', 'Hardware', 'Recommended for', ''].map((t) =>
+    h('th', {}, t),
+  );
+  return h(
+    'table',
+    { class: 'grid' },
+    h('thead', {}, h('tr', {}, ...head)),
+    h('tbody', {}, ...rows),
+  );
+}
+
+/** The LoRA adapters with their scales (editable), Remove, Add and Save. */
+function adapterSection(s: PanelState): HTMLElement[] {
   const loras = s.loras.map((l, i) =>
     h(
       'tr',
@@ -306,7 +325,9 @@ function modelsTab(s: PanelState): HTMLElement {
           'Remove',
           async () =>
             void (await request('setLoras', { loras: s.loras.filter((_, j) => j !== i) })),
-          { secondary: true },
+          {
+            secondary: true,
+          },
         ),
       ),
     ),
@@ -320,6 +341,48 @@ function modelsTab(s: PanelState): HTMLElement {
     });
     toast('adapter scales saved');
   };
+  return [
+    h('h3', {}, 'LoRA adapters'),
+    loras.length
+      ? h('table', { class: 'grid' }, h('tbody', {}, ...loras))
+      : h('p', {}, 'No adapter.'),
+    h(
+      'div',
+      { class: 'row' },
+      button('Add adapter…', async () => void (await request('pickLora', {})), { icon: 'add' }),
+      loras.length ? button('Save scales', saveScales, { secondary: true }) : null,
+    ),
+  ];
+}
+
+/** The retrieval index and k. */
+function ragSection(s: PanelState): HTMLElement[] {
+  const save = async () => {
+    await request('setRag', {
+      index: textValue(document.getElementById('rag-index')),
+      k: Math.max(1, Number(textValue(document.getElementById('rag-k'))) || 5),
+    });
+    toast('retrieval settings saved');
+  };
+  return [
+    h('h3', {}, 'Retrieval (RAG4RE)'),
+    h(
+      'div',
+      { class: 'row' },
+      h('vscode-label', {}, 'Index folder'),
+      h('vscode-textfield', {
+        id: 'rag-index',
+        value: s.rag.index,
+        placeholder: 'relation-lens index build … -o DIR',
+      }),
+      h('vscode-label', {}, 'k'),
+      h('vscode-textfield', { id: 'rag-k', value: String(s.rag.k), type: 'number' }),
+      button('Save', save, { secondary: true }),
+    ),
+  ];
+}
+
+function modelsTab(s: PanelState): HTMLElement {
   return h(
     'div',
     { class: 'tab' },
@@ -335,59 +398,9 @@ function modelsTab(s: PanelState): HTMLElement {
         icon: 'folder-opened',
       }),
     ),
-    h(
-      'table',
-      { class: 'grid' },
-      h(
-        'thead',
-        {},
-        h(
-          'tr',
-          {},
-          h('th', {}, 'Catalog model'),
-          h('th', {}, 'Size'),
-          h('th', {}, 'File'),
-          h('th', {}, 'Hardware'),
-          h('th', {}, 'Recommended for'),
-          h('th', {}, ''),
-        ),
-      ),
-      h('tbody', {}, ...rows),
-    ),
-    h('h3', {}, 'LoRA adapters'),
-    loras.length
-      ? h('table', { class: 'grid' }, h('tbody', {}, ...loras))
-      : h('p', {}, 'No adapter.'),
-    h(
-      'div',
-      { class: 'row' },
-      button('Add adapter…', async () => void (await request('pickLora', {})), { icon: 'add' }),
-      loras.length ? button('Save scales', saveScales, { secondary: true }) : null,
-    ),
-    h('h3', {}, 'Retrieval (RAG4RE)'),
-    h(
-      'div',
-      { class: 'row' },
-      h('vscode-label', {}, 'Index folder'),
-      h('vscode-textfield', {
-        id: 'rag-index',
-        value: s.rag.index,
-        placeholder: 'relation-lens index build … -o DIR',
-      }),
-      h('vscode-label', {}, 'k'),
-      h('vscode-textfield', { id: 'rag-k', value: String(s.rag.k), type: 'number' }),
-      button(
-        'Save',
-        async () => {
-          await request('setRag', {
-            index: textValue(document.getElementById('rag-index')),
-            k: Math.max(1, Number(textValue(document.getElementById('rag-k'))) || 5),
-          });
-          toast('retrieval settings saved');
-        },
-        { secondary: true },
-      ),
-    ),
+    catalogTable(s),
+    ...adapterSection(s),
+    ...ragSection(s),
   );
 }
 

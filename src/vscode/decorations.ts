@@ -108,12 +108,10 @@ export class DecorationController extends Disposable {
           for (const s of STATUSES) {
             const text = d.triples.filter((t) => t.status === s).map((t) => t.text);
             if (text.length)
-              triples
-                .get(s)!
-                .push({
-                  range: new vscode.Range(end, end),
-                  renderOptions: { after: { contentText: text.join('   ') } },
-                });
+              triples.get(s)!.push({
+                range: new vscode.Range(end, end),
+                renderOptions: { after: { contentText: text.join('   ') } },
+              });
           }
           for (const m of d.mentions)
             entities[m.entity % ENTITY_COLORS]!.push(new vscode.Range(i, m.start, i, m.end));

@@ -45,9 +45,7 @@ function answers(rs: ExtractedRecord[]): string[] {
   return rs.flatMap((r) => r.predictions.map((p) => p.answer));
 }
 
-async function readJsonl(
-  file: string,
-): Promise<
+async function readJsonl(file: string): Promise<
   Array<{
     id: string;
     relations: Array<{ label: string; source?: string }>;

@@ -84,9 +84,7 @@ const NUMERIC_KEYS = (Object.keys(emptyDocReport('')) as Array<keyof DocReport>)
 export const bump = (m: Record<string, number>, k: string, n = 1) => (m[k] = (m[k] ?? 0) + n);
 
 /** Sums per-document reports (numbers add up; maps merge; examples and errors are capped). */
-export function sumReports(
-  reports: DocReport[],
-): Omit<DocReport, 'id'> & {
+export function sumReports(reports: DocReport[]): Omit<DocReport, 'id'> & {
   documents: number;
   goldPairRecall: number | null;
   keptFraction: number;
