@@ -39,13 +39,13 @@ function competitors(k: number): ChildProcess[] {
   );
 }
 
-async function rate(threads: number): Promise<number> {
+async function rate(threads: number | 'adaptive'): Promise<number> {
   const test = await loadRecords(data);
   const rs = test.relationSet!;
   const records = test.records.slice(0, n);
   const engine = await LlamaEngine.open({
     modelPath: model,
-    threads,
+    ...(threads === 'adaptive' ? { threadPolicy: 'adaptive' as const } : { threads }),
     parallel: 1,
     contextSize: 2048,
   });
@@ -78,43 +78,38 @@ async function rate(threads: number): Promise<number> {
 }
 
 async function main() {
-  const policies: Array<{ name: string; threads: (c: number) => number }> = [
+  const policies: Array<{ name: string; threads: (c: number) => number | 'adaptive' }> = [
     { name: `all cores (${cores} threads)`, threads: () => cores },
     { name: 'free cores (cores − competitors, ≥ 1)', threads: (c) => Math.max(1, cores - c) },
+    { name: 'adaptive (the cores others leave free)', threads: () => 'adaptive' },
   ];
-  const idle = await rate(cores);
-  const rows: Array<Record<string, unknown>> = [
-    {
-      competitors: 0,
-      policy: policies[0]!.name,
-      threads: cores,
-      examples_per_s: idle,
-      of_idle: 1,
-      fair_share: 1,
-      of_fair_share: 1,
-    },
-  ];
-  for (const c of [1, 3]) {
+  const rows: Array<Record<string, unknown>> = [];
+  let idle = 0;
+  for (const c of [0, 1, 3]) {
     for (const p of policies) {
+      if (c === 0 && p.threads(0) !== cores && p.threads(0) !== 'adaptive') continue;
       const t = p.threads(c);
       const procs = competitors(c);
       try {
         await new Promise((r) => setTimeout(r, 500));
         const r = await rate(t);
+        if (c === 0 && t === cores) idle = r;
         const fairShare = Math.min(1, cores / (cores + c));
         rows.push({
           competitors: c,
           policy: p.name,
           threads: t,
           examples_per_s: r,
-          of_idle: r / idle,
           fair_share: fairShare,
-          of_fair_share: r / idle / fairShare,
         });
       } finally {
         for (const pr of procs) pr.kill('SIGKILL');
       }
     }
+  }
+  for (const r of rows) {
+    r['of_idle'] = (r['examples_per_s'] as number) / idle;
+    r['of_fair_share'] = (r['of_idle'] as number) / (r['fair_share'] as number);
   }
   for (const r of rows) console.log(JSON.stringify(r));
   console.log(

@@ -107,6 +107,8 @@ export function cliOption(name: OptionName, overrides: { description?: string } 
   const o = new Option(d.flag, overrides.description ?? d.description);
   const flag = d.flag.split(' ')[0]!;
   if (d.value.type === 'enum') o.choices([...d.value.values]);
+  else if (d.value.type === 'boolean')
+    return o; // a switch: present = true
   else if (d.value.type !== 'string')
     o.argParser((v: string) => {
       const r = checkOptionValue(name, v.trim() === '' ? Number.NaN : Number(v));

@@ -514,10 +514,7 @@ function addExtractCommand(program: Command): void {
     .addOption(cliOption('answers'))
     .addOption(cliOption('direction'))
     .addOption(cliOption('parallel'))
-    .option(
-      '--deterministic',
-      'the same labels and scores on every run: one sequence, so batches never mix examples (slower)',
-    )
+    .addOption(cliOption('deterministic'))
     .addOption(cliOption('threads'))
     .addOption(cliOption('contextSize'))
     .option('--limit <n>', 'only the first N records', (v) => positiveInt(v, '--limit'))

@@ -16,12 +16,15 @@ export type OptionType =
   | { type: 'integer'; minimum: number; maximum?: number }
   | { type: 'number'; minimum: number; maximum?: number }
   | { type: 'enum'; values: readonly [string, ...string[]] }
-  | { type: 'string' };
+  | { type: 'string' }
+  | { type: 'boolean' };
 
 export interface OptionDecl {
   value: OptionType;
   /** Absent: the option is optional (unset means "decide for me"). */
-  default?: string | number;
+  default?: string | number | boolean;
+  /** The editor's default where it differs from the CLI's (said in the description). */
+  settingDefault?: string | number | boolean;
   description: string;
   /** The CLI flag with its argument, e.g. `--mode <mode>`. */
   flag?: string;
@@ -121,6 +124,15 @@ export const OPTIONS = {
     flag: '--filter <filter.json|none|llm>',
     setting: 'document.filter',
   },
+  deterministic: {
+    value: { type: 'boolean' },
+    default: false,
+    settingDefault: true,
+    description:
+      "The same labels and scores on every run: one sequence, so batches never mix examples (the editor's default, for comparable runs; the CLI's --deterministic)",
+    flag: '--deterministic',
+    setting: 'deterministic',
+  },
   threshold: {
     value: { type: 'number', minimum: 0, maximum: 1 },
     description:
@@ -157,7 +169,9 @@ type ValueOf<D extends OptionDecl> = D['value'] extends {
   ? V
   : D['value'] extends { type: 'string' }
     ? string
-    : number;
+    : D['value'] extends { type: 'boolean' }
+      ? boolean
+      : number;
 /** The value type of an option (set, or its default). */
 export type OptionValue<N extends OptionName> = ValueOf<(typeof OPTIONS)[N]>;
 
@@ -167,6 +181,8 @@ function baseSchema(t: OptionType): z.ZodType {
       return z.enum(t.values as [string, ...string[]]);
     case 'string':
       return z.string();
+    case 'boolean':
+      return z.boolean();
     case 'integer': {
       const n = z.number().int().min(t.minimum);
       return t.maximum === undefined ? n : n.max(t.maximum);
@@ -221,6 +237,8 @@ export function checkOptionValue(
       return { ok: false, message: `must be one of ${t.values.join(', ')}` };
     case 'string':
       return { ok: false, message: 'must be a string' };
+    case 'boolean':
+      return { ok: false, message: 'must be true or false' };
   }
 }
 
@@ -234,13 +252,13 @@ export function settingSchema(name: OptionName): Record<string, unknown> {
   const t = d.value;
   const out: Record<string, unknown> = {};
   if (t.type === 'enum') Object.assign(out, { type: 'string', enum: [...t.values] });
-  else if (t.type === 'string') out['type'] = 'string';
+  else if (t.type === 'string' || t.type === 'boolean') out['type'] = t.type;
   else {
     out['type'] = t.type;
     out['minimum'] = d.settingUnset !== undefined ? Math.min(d.settingUnset, t.minimum) : t.minimum;
     if (t.maximum !== undefined) out['maximum'] = t.maximum;
   }
-  out['default'] = d.default ?? d.settingUnset;
+  out['default'] = d.settingDefault ?? d.default ?? d.settingUnset;
   out['description'] =
     d.settingUnset !== undefined
       ? `${d.description.replace(/ \(default: .*\)$/, '')} (${d.settingUnset}: ${d.description.match(/\(default: (.*)\)$/)?.[1] ?? 'unset'})`

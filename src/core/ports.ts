@@ -20,7 +20,9 @@ export interface ChatPrompt {
 export interface EngineInfo {
   /** Backend that runs the model: "CPU", "cuda", "vulkan", "metal". */
   backend: string;
+  /** Threads (adaptive: the most it uses; fewer while other processes keep cores busy). */
   threads: number;
+  threadPolicy?: 'adaptive' | 'fixed';
   model: string;
   adapters: Array<{ path: string; scale: number }>;
   contextSize: number;

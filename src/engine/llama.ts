@@ -11,7 +11,9 @@
  *   prefix is evaluated once per sequence).
  */
 import { existsSync, promises as fs } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import { CpuLoad, freeCoreThreads } from './cpuLoad';
 import type {
   ChatHistoryItem,
   ChatWrapper,
@@ -114,8 +116,13 @@ export interface EngineOptions {
   /** A local GGUF path (resolve URIs first with resolveModel). */
   modelPath: string;
   loras?: LoraSpec[];
-  /** Evaluation threads; default: the machine's math cores. */
+  /**
+   * Evaluation threads. Default: the machine's math cores; with threadPolicy "adaptive", those
+   * nobody else is using (re-checked every second; see cpuLoad.ts).
+   */
   threads?: number;
+  /** With no `threads`: all math cores always ("fixed", default) or adaptive. */
+  threadPolicy?: 'adaptive' | 'fixed';
   /** Parallel sequences. */
   parallel?: number;
   /** Context size per sequence (tokens). */
@@ -275,6 +282,28 @@ interface LoadedModel {
   chatWrapper: ChatWrapper;
 }
 
+/**
+ * The adaptive thread policy: the thread budget of node-llama-cpp (llama.maxThreads, which its
+ * contexts consult before every batch) follows the cores other processes leave free — sampled
+ * for 250 ms now, then every second. Returns what stops it and restores the budget.
+ */
+async function adaptThreads(llama: Llama, max: number): Promise<() => void> {
+  const before = llama.maxThreads;
+  const cores = os.availableParallelism();
+  const load = new CpuLoad();
+  const update = () => {
+    llama.maxThreads = freeCoreThreads(cores, load.othersBusyCores(), max);
+  };
+  await new Promise((r) => setTimeout(r, 250));
+  update();
+  const timer = setInterval(update, 1000);
+  timer.unref();
+  return () => {
+    clearInterval(timer);
+    llama.maxThreads = before;
+  };
+}
+
 export class LlamaEngine implements ClassifierEngine {
   private readonly sequences: ResourcePool<LlamaContextSequence>;
   private evaluated = 0;
@@ -314,6 +343,7 @@ export class LlamaEngine implements ClassifierEngine {
         throw new EngineError(`LoRA adapter ${l.path}: scale must be a number`);
     }
     const threads = opts.threads ?? Math.max(1, llama.cpuMathCores);
+    const adaptive = opts.threads === undefined && opts.threadPolicy === 'adaptive';
     const parallel = Math.max(1, opts.parallel ?? 1);
     const contextSize = opts.contextSize ?? Math.min(2048, model.trainContextSize);
     let context: LlamaContext;
@@ -321,7 +351,8 @@ export class LlamaEngine implements ClassifierEngine {
       context = await model.createContext({
         contextSize,
         sequences: parallel,
-        threads: { ideal: threads, min: threads },
+        // Adaptive: at least one thread, as many as the thread budget (llama.maxThreads) allows.
+        threads: { ideal: threads, min: adaptive ? 1 : threads },
         batchSize: Math.min(512, contextSize),
         lora: loras.length
           ? { adapters: loras.map((l) => ({ filePath: path.resolve(l.path), scale: l.scale })) }
@@ -355,14 +386,19 @@ export class LlamaEngine implements ClassifierEngine {
       adapters: loras.map((l) => ({ path: l.path, scale: l.scale })),
       contextSize: context.contextSize,
       parallel,
+      ...(adaptive ? { threadPolicy: 'adaptive' as const } : {}),
     };
-    return new LlamaEngine(
+    const engine = new LlamaEngine(
       { m, llama, model, context, chatWrapper },
       info,
       [...ends],
       opts.reusePrefix ?? true,
     );
+    if (adaptive) engine.stopAdapting = await adaptThreads(llama, threads);
+    return engine;
   }
+
+  private stopAdapting?: () => void;
 
   get evaluatedTokens(): number {
     return this.evaluated;
@@ -677,6 +713,7 @@ export class LlamaEngine implements ClassifierEngine {
   }
 
   async dispose(): Promise<void> {
+    this.stopAdapting?.();
     await this.context.dispose();
   }
 }

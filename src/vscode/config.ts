@@ -40,6 +40,8 @@ export interface Settings {
   /** 0: the machine's math cores. */
   threads: number;
   parallel: number;
+  /** One sequence (the same labels and scores on every run). */
+  deterministic: boolean;
   contextSize: number;
   documentK: number;
   documentFilter: string;
@@ -54,7 +56,7 @@ export interface Settings {
  */
 function option<N extends OptionName>(cfg: vscode.WorkspaceConfiguration, name: N): OptionValue<N> {
   const d: OptionDecl = OPTIONS[name];
-  const fallback = (d.default ?? d.settingUnset) as OptionValue<N>;
+  const fallback = (d.settingDefault ?? d.default ?? d.settingUnset) as OptionValue<N>;
   const v = get<unknown>(cfg, d.setting!, fallback);
   if (d.settingUnset !== undefined && v === d.settingUnset) return v as OptionValue<N>;
   const r = checkOptionValue(name, v);
@@ -89,6 +91,7 @@ export function readSettings(): Settings {
     k: option(c, 'k'),
     threads: option(c, 'threads') ?? 0,
     parallel: option(c, 'parallel'),
+    deterministic: option(c, 'deterministic'),
     contextSize: option(c, 'contextSize'),
     documentK: option(c, 'documentK'),
     documentFilter: option(c, 'documentFilter'),

@@ -101,7 +101,8 @@ export class EngineService extends Disposable {
       model,
       loras: s.loras.map((l) => ({ path: resolvePath(l.path, doc), scale: l.scale })),
       ...(s.threads > 0 ? { threads: s.threads } : {}),
-      parallel: s.parallel,
+      // Deterministic (the default): one sequence, so a run's labels never depend on its batches.
+      parallel: s.deterministic ? 1 : s.parallel,
       contextSize: s.contextSize,
     };
   }

@@ -1,0 +1,43 @@
+/** The adaptive thread policy's inputs: the cores other processes keep busy, and the threads that leaves. */
+import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
+import { CpuLoad, freeCoreThreads } from '../../src/engine/cpuLoad';
+
+describe('CPU load (adaptive threads)', () => {
+  it('threads: the cores others leave free, rounded, between 1 and the maximum', () => {
+    assert.equal(freeCoreThreads(2, 0, 2), 2);
+    assert.equal(freeCoreThreads(2, 0.3, 2), 2);
+    assert.equal(freeCoreThreads(2, 1, 2), 1);
+    assert.equal(freeCoreThreads(2, 3, 2), 1);
+    assert.equal(freeCoreThreads(8, 1.6, 4), 4);
+    assert.equal(freeCoreThreads(8, 6.4, 4), 2);
+  });
+
+  it('a busy child process counts as another process; this process does not', async function () {
+    this.timeout(20_000);
+    const load = new CpuLoad();
+    const child = spawn(process.execPath, [
+      '-e',
+      'const t = Date.now(); while (Date.now() - t < 1500) {}',
+    ]);
+    try {
+      await new Promise((r) => setTimeout(r, 1200));
+      const others = load.othersBusyCores();
+      assert.ok(
+        others >= 0.5,
+        `a spinning child should show as ≥ 0.5 busy cores, got ${others.toFixed(2)}`,
+      );
+    } finally {
+      child.kill('SIGKILL');
+    }
+    await new Promise((r) => setTimeout(r, 400));
+    load.othersBusyCores();
+    const t = Date.now();
+    while (Date.now() - t < 800); // this process spins on one core
+    const own = load.othersBusyCores();
+    assert.ok(
+      own < 0.75,
+      `this process's own work should not count as others', got ${own.toFixed(2)}`,
+    );
+  });
+});
