@@ -118,3 +118,10 @@ export function cliOption(name: OptionName, overrides: { description?: string } 
   if (d.default !== undefined) o.default(d.default);
   return o;
 }
+
+/** "2 thread(s)", or "up to 2 threads (adaptive)" when the engine uses fewer while the machine is busy. */
+export function threadsText(i: { threads: number; threadPolicy?: 'adaptive' | 'fixed' }): string {
+  return i.threadPolicy === 'adaptive'
+    ? `up to ${i.threads} thread(s) (adaptive)`
+    : `${i.threads} thread(s)`;
+}

@@ -38,7 +38,7 @@ import { ProgressBar, RateBar } from './node/progress';
 import { NONE_ANSWER, docPromptView } from './core/prompts/views';
 import { PromptTemplate, chatPrompt } from './core/prompts/template';
 import { DocBatch, planBatches } from './core/pipelines/docPlan';
-import { cliOption } from './cliCommon';
+import { cliOption, threadsText } from './cliCommon';
 
 export interface CliContext {
   load(
@@ -502,7 +502,7 @@ async function extractDocInto(
     process.stderr.write(
       opts.engine === 'openai'
         ? `engine: ${i.backend}, model ${spec}, ${i.parallel} request(s) in flight, context ${i.contextSize} tokens\n`
-        : `engine: ${i.backend}, ${i.threads} thread(s), ${i.parallel} sequence(s) × ${i.contextSize} tokens; model ${modelPath}\n`,
+        : `engine: ${i.backend}, ${threadsText(i)}, ${i.parallel} sequence(s) × ${i.contextSize} tokens; model ${modelPath}\n`,
     );
     const options = await documentOptions(
       {

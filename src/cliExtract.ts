@@ -13,6 +13,7 @@ import {
   raiseExitCode,
   relationSetFor,
   resolveTemplate,
+  threadsText,
 } from './cliCommon';
 import * as path from 'node:path';
 import { InputError } from './core/diagnostics';
@@ -185,12 +186,14 @@ async function openSentenceEngine(
     loras: opts.lora.map(parseLoraArg),
     threads: opts.threads,
     parallel: opts.deterministic ? 1 : opts.parallel,
+    // The thread count changes the arithmetic: a deterministic run keeps it fixed.
+    ...(opts.deterministic ? { threadPolicy: 'fixed' as const } : {}),
     contextSize: opts.contextSize,
     signal: run.signal,
   });
   const i = engine.info;
   process.stderr.write(
-    `engine: ${i.backend}, ${i.threads} thread(s), ${i.parallel} sequence(s) × ${i.contextSize} tokens${deterministic}; model ${modelPath}${i.adapters.length ? `; LoRA ${i.adapters.map((a) => `${a.path}:${a.scale}`).join(', ')}` : ''}\n`,
+    `engine: ${i.backend}, ${threadsText(i)}, ${i.parallel} sequence(s) × ${i.contextSize} tokens${deterministic}; model ${modelPath}${i.adapters.length ? `; LoRA ${i.adapters.map((a) => `${a.path}:${a.scale}`).join(', ')}` : ''}\n`,
   );
   const provenance = {
     model: { spec, ...(await fileDigest(modelPath)) },
@@ -200,6 +203,7 @@ async function openSentenceEngine(
     engine: {
       backend: i.backend,
       threads: i.threads,
+      threadPolicy: i.threadPolicy ?? 'fixed',
       parallel: i.parallel,
       contextSize: i.contextSize,
       ...(await runtimeVersions()),

@@ -29,6 +29,7 @@ import {
   EngineSettings,
   ExtractResult,
   ExtractedItem,
+  RESULT_SCHEMAS,
   RequestSchema,
   SentenceJob,
   TrainLoraParams,
@@ -113,6 +114,7 @@ async function engineFor(
     modelPath,
     loras: s.loras,
     threads: s.threads,
+    threadPolicy: s.threadPolicy,
     parallel: s.parallel,
     contextSize: s.contextSize,
   });
@@ -381,7 +383,8 @@ async function handle(raw: unknown): Promise<void> {
   const req = parsed.data;
   if (req.method === 'crash') return void process.kill(process.pid, 'SIGKILL');
   try {
-    send({ id: req.id, ok: true, result: await dispatch(req) });
+    // The result is checked against the protocol before it leaves (a bug here, not in the editor).
+    send({ id: req.id, ok: true, result: RESULT_SCHEMAS[req.method].parse(await dispatch(req)) });
   } catch (err) {
     const e = err instanceof Error ? err : new Error(String(err));
     send({ id: req.id, ok: false, error: { name: e.name, message: e.message } });

@@ -117,11 +117,15 @@ export interface EngineOptions {
   modelPath: string;
   loras?: LoraSpec[];
   /**
-   * Evaluation threads. Default: the machine's math cores; with threadPolicy "adaptive", those
-   * nobody else is using (re-checked every second; see cpuLoad.ts).
+   * Evaluation threads. Default (threadPolicy "adaptive"): the machine's math cores while nobody
+   * else uses them, fewer while other processes keep cores busy (re-checked every second; see
+   * cpuLoad.ts and bench/load.ts).
    */
   threads?: number;
-  /** With no `threads`: all math cores always ("fixed", default) or adaptive. */
+  /**
+   * With no `threads`: adaptive (default) or all math cores always ("fixed": what a deterministic
+   * run needs — the thread count changes the arithmetic, and with it the scores).
+   */
   threadPolicy?: 'adaptive' | 'fixed';
   /** Parallel sequences. */
   parallel?: number;
@@ -343,7 +347,7 @@ export class LlamaEngine implements ClassifierEngine {
         throw new EngineError(`LoRA adapter ${l.path}: scale must be a number`);
     }
     const threads = opts.threads ?? Math.max(1, llama.cpuMathCores);
-    const adaptive = opts.threads === undefined && opts.threadPolicy === 'adaptive';
+    const adaptive = opts.threads === undefined && opts.threadPolicy !== 'fixed';
     const parallel = Math.max(1, opts.parallel ?? 1);
     const contextSize = opts.contextSize ?? Math.min(2048, model.trainContextSize);
     let context: LlamaContext;
@@ -732,7 +736,7 @@ export class EnginePool {
     return JSON.stringify([
       path.resolve(o.modelPath),
       loras,
-      o.threads ?? null,
+      o.threads ?? o.threadPolicy ?? 'adaptive',
       o.parallel ?? 1,
       o.contextSize ?? null,
     ]);

@@ -5,13 +5,13 @@
  */
 import { ChildProcess, fork } from 'node:child_process';
 import {
+  EngineMethod,
   EngineRequest,
   EngineResponse,
-  ExtractResult,
-  PingResult,
+  EngineResult,
   Progress,
+  RESULT_SCHEMAS,
   ResponseSchema,
-  TrainLoraResult,
 } from '../protocol/engine';
 
 export class EngineCrashedError extends Error {
@@ -34,19 +34,10 @@ export class EngineRequestError extends Error {
 }
 
 type Params<M extends EngineRequest['method']> = Extract<EngineRequest, { method: M }>['params'];
-type ResultOf<M> = M extends 'extract'
-  ? ExtractResult
-  : M extends 'ping'
-    ? PingResult
-    : M extends 'resolveModel'
-      ? { path: string }
-      : M extends 'buildIndex'
-        ? { count: number; kind: string; dimension?: number }
-        : M extends 'trainLora'
-          ? TrainLoraResult
-          : unknown;
+type ResultOf<M extends EngineMethod> = EngineResult<M>;
 
 interface Pending {
+  method: EngineMethod;
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
   onProgress?: (p: Progress) => void;
@@ -115,8 +106,16 @@ export class EngineClient {
     if (!p) return;
     if ('progress' in m) return void p.onProgress?.(m.progress);
     this.pending.delete(m.id);
-    if (m.ok) p.resolve(m.result);
-    else p.reject(new EngineRequestError(m.error.name, m.error.message));
+    if (!m.ok) return void p.reject(new EngineRequestError(m.error.name, m.error.message));
+    const r = RESULT_SCHEMAS[p.method].safeParse(m.result);
+    if (r.success) p.resolve(r.data);
+    else
+      p.reject(
+        new EngineRequestError(
+          'ProtocolError',
+          `the engine's ${p.method} result is invalid: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+        ),
+      );
   }
 
   /** Sends a request; `signal` cancels it in the engine (the promise then rejects with its AbortError). */
@@ -135,6 +134,7 @@ export class EngineClient {
       opts.signal?.addEventListener('abort', onAbort, { once: true });
       const done = () => opts.signal?.removeEventListener('abort', onAbort);
       const p: Pending = {
+        method,
         resolve: (v) => (done(), resolve(v as ResultOf<M>)),
         reject: (e) => (done(), reject(e)),
         onProgress: opts.onProgress,

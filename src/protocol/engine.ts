@@ -9,7 +9,7 @@
  */
 import { z } from 'zod';
 import { TemplateSchema } from '../core/prompts/template';
-import { RecordSchema, RelRecord, RelationSetSchema } from '../core/schema';
+import { RecordSchema, RelationSetSchema } from '../core/schema';
 import { SERVER_FLAVORS } from '../core/ports';
 import { optionSchema } from '../core/options';
 
@@ -19,6 +19,8 @@ export const EngineSettingsSchema = z
     model: z.string().min(1),
     loras: z.array(z.object({ path: z.string(), scale: z.number() }).strict()).default([]),
     threads: optionSchema('threads'),
+    /** Without threads: adaptive (default) or all math cores ("fixed", for deterministic runs). */
+    threadPolicy: z.enum(['adaptive', 'fixed']).optional(),
     parallel: optionSchema('parallel'),
     contextSize: optionSchema('contextSize'),
     /** A serving engine instead of the in-process model (relationLens.backend = server). */
@@ -103,17 +105,20 @@ export const TrainLoraParamsSchema = z
 
 export type TrainLoraParams = z.infer<typeof TrainLoraParamsSchema>;
 
-export interface TrainLoraResult {
-  adapter: string;
-  manifest: string;
-  stopped: boolean;
-  examples: number;
-  steps: number;
-  seconds: number;
-  lossFirst?: number;
-  lossLast?: number;
-  devAccuracy?: number;
-}
+export const TrainLoraResultSchema = z
+  .object({
+    adapter: z.string(),
+    manifest: z.string(),
+    stopped: z.boolean(),
+    examples: z.number().int(),
+    steps: z.number().int(),
+    seconds: z.number(),
+    lossFirst: z.number().optional(),
+    lossLast: z.number().optional(),
+    devAccuracy: z.number().optional(),
+  })
+  .strict();
+export type TrainLoraResult = z.infer<typeof TrainLoraResultSchema>;
 
 export type SentenceJob = z.infer<typeof SentenceJobSchema>;
 export type DocumentJob = z.infer<typeof DocumentJobSchema>;
@@ -183,36 +188,62 @@ export const RequestSchema = z.discriminatedUnion('method', [
 export type EngineRequest = z.input<typeof RequestSchema>;
 export type EngineMethod = EngineRequest['method'];
 
-export interface ExtractedItem {
-  /** The record as the pipeline returns it (predictions as `source: "model"`). */
-  record: RelRecord;
-  /** The pairs that were classified (their old undecided predictions are replaced). */
-  pairs: Array<[string, string]>;
-}
+const PairSchema = z.tuple([z.string(), z.string()]);
 
-export interface ExtractResult {
-  items: ExtractedItem[];
-  engine: {
-    backend: string;
-    model: string;
-    modelPath: string;
-    adapters: Array<{ path: string; scale: number }>;
-    threads: number;
-  };
-  /** Tokens evaluated per second over the job (prompt + generated). */
-  tokensPerSecond: number;
-  elapsedMs: number;
-  errors: string[];
-  /** Document jobs: the run report (candidate stage, prompts, tokens, alignment). */
-  report?: Record<string, unknown>;
-  /** Set by the extension when a cancelled or crashed job kept only its finished items. */
-  partial?: boolean;
-}
+export const ExtractedItemSchema = z
+  .object({
+    /** The record as the pipeline returns it (predictions as `source: "model"`). */
+    record: RecordSchema,
+    /** The pairs that were classified (their old undecided predictions are replaced). */
+    pairs: z.array(PairSchema),
+  })
+  .strict();
+export type ExtractedItem = z.infer<typeof ExtractedItemSchema>;
 
-export interface PingResult {
-  pid: number;
-  node: string;
-}
+export const ExtractResultSchema = z
+  .object({
+    items: z.array(ExtractedItemSchema),
+    engine: z
+      .object({
+        backend: z.string(),
+        model: z.string(),
+        modelPath: z.string(),
+        adapters: z.array(z.object({ path: z.string(), scale: z.number() }).strict()),
+        threads: z.number(),
+      })
+      .strict(),
+    /** Tokens evaluated per second over the job (prompt + generated). */
+    tokensPerSecond: z.number(),
+    elapsedMs: z.number(),
+    errors: z.array(z.string()),
+    /** Document jobs: the run report (counts by stage, drops by reason; core/pipelines/docReport.ts). */
+    report: z.record(z.string(), z.unknown()).optional(),
+    /** Set by the extension when a cancelled or crashed job kept only its finished items. */
+    partial: z.boolean().optional(),
+  })
+  .strict();
+export type ExtractResult = z.infer<typeof ExtractResultSchema>;
+
+const PingResultSchema = z.object({ pid: z.number().int(), node: z.string() }).strict();
+export type PingResult = z.infer<typeof PingResultSchema>;
+
+/**
+ * The result of every method, validated where it is sent (the engine process) and where it
+ * arrives (the extension): with RequestSchema, the protocol's one map of method → params, result.
+ */
+export const RESULT_SCHEMAS = {
+  extract: ExtractResultSchema,
+  ping: PingResultSchema,
+  resolveModel: z.object({ path: z.string() }).strict(),
+  buildIndex: z
+    .object({ count: z.number().int(), kind: z.string(), dimension: z.number().int().optional() })
+    .strict(),
+  trainLora: TrainLoraResultSchema,
+  cancel: z.object({ cancelled: z.boolean() }).strict(),
+  /** Never answered: the process dies. */
+  crash: z.never(),
+} satisfies Record<EngineMethod, z.ZodType>;
+export type EngineResult<M extends EngineMethod> = z.infer<(typeof RESULT_SCHEMAS)[M]>;
 
 /** Progress; `item` is a finished record (kept by the extension even if the job is cancelled later). */
 export type Progress = { done: number; total: number; message?: string; item?: ExtractedItem };
@@ -234,10 +265,7 @@ export const ResponseSchema = z.union([
           done: z.number(),
           total: z.number(),
           message: z.string().optional(),
-          item: z
-            .object({ record: RecordSchema, pairs: z.array(z.tuple([z.string(), z.string()])) })
-            .strict()
-            .optional(),
+          item: ExtractedItemSchema.optional(),
         })
         .strict(),
     })

@@ -101,7 +101,9 @@ export class EngineService extends Disposable {
       model,
       loras: s.loras.map((l) => ({ path: resolvePath(l.path, doc), scale: l.scale })),
       ...(s.threads > 0 ? { threads: s.threads } : {}),
-      // Deterministic (the default): one sequence, so a run's labels never depend on its batches.
+      // Deterministic (the default): one sequence and a fixed thread count, so a run's labels and
+      // scores never depend on its batches or on the load of the machine.
+      ...(s.deterministic && s.threads <= 0 ? { threadPolicy: 'fixed' as const } : {}),
       parallel: s.deterministic ? 1 : s.parallel,
       contextSize: s.contextSize,
     };

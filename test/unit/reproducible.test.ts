@@ -74,4 +74,23 @@ describe('reproducible predictions (real model)', function () {
     assert.match(run.template.sha256, /^[0-9a-f]{64}$/);
     assert.match(run.relationSet.sha256, /^[0-9a-f]{64}$/);
   });
+
+  it('threads: adaptive by default (fewer while other processes keep cores busy), fixed for --deterministic; the run record says which', async function () {
+    const model = smolLM2(this);
+    const policy = async (...flags: string[]) => {
+      const out = path.join(dir, `policy${flags.join('')}.jsonl`);
+      const r = cli('extract', SAMPLE, '--model', model, '--limit', '2', ...flags, '-o', out);
+      assert.equal(r.code, 0, r.err);
+      const run = JSON.parse(
+        (await fs.readFile(out.replace(/\.jsonl$/, '.runs.jsonl'), 'utf8')).trim(),
+      );
+      return { err: r.err, policy: run.engine.threadPolicy as string };
+    };
+    const adaptive = await policy();
+    assert.equal(adaptive.policy, 'adaptive');
+    assert.match(adaptive.err, /up to \d+ thread\(s\) \(adaptive\)/);
+    const fixed = await policy('--deterministic');
+    assert.equal(fixed.policy, 'fixed');
+    assert.match(fixed.err, /engine: \w+, \d+ thread\(s\), 1 sequence/);
+  });
 });
