@@ -7,7 +7,7 @@ import { Diagnostic, InputError, formatDiagnostic, summarize } from './core/diag
 import { PromptTemplate } from './core/prompts/template';
 import { RelationSet } from './core/schema';
 import { setReadProgress } from './node/files';
-import { ImportFormat, detectFormat, loadRecords } from './node/load';
+import { IMPORT_FORMATS, ImportFormat, detectFormat, loadRecords } from './node/load';
 import { ProgressBar } from './node/progress';
 import { Option } from 'commander';
 import { OPTIONS, OptionDecl, OptionName, checkOptionValue } from './core/options';
@@ -124,4 +124,11 @@ export function threadsText(i: { threads: number; threadPolicy?: 'adaptive' | 'f
   return i.threadPolicy === 'adaptive'
     ? `up to ${i.threads} thread(s) (adaptive)`
     : `${i.threads} thread(s)`;
+}
+
+/** --from: the input format, detected when omitted (the one name of the input-format option). */
+export function fromOption(): Option {
+  return new Option('--from <format>', 'input format (detected when omitted)').choices([
+    ...IMPORT_FORMATS,
+  ]);
 }

@@ -3,7 +3,7 @@
  * in cli.ts.
  */
 import { Command, Option } from 'commander';
-import { cliOption, load, relationSetFor, report, resolveTemplate } from './cliCommon';
+import { cliOption, fromOption, load, relationSetFor, report, resolveTemplate } from './cliCommon';
 import * as path from 'node:path';
 import { InputError } from './core/diagnostics';
 import { serializeRecord } from './core/formats/canonical';
@@ -107,19 +107,18 @@ export function addDataCommands(program: Command): void {
   addValidateCommand(program);
 }
 
-async function importCommand(
-  input: string,
-  o: {
-    from?: ImportFormat | 'openai-batch-results';
-    format?: ImportFormat | 'openai-batch-results';
-    relations?: string;
-    relInfo?: string;
-    out: string;
-    relationSetOut?: string;
-    force?: boolean;
-    batch?: string;
-  },
-): Promise<void> {
+type ImportCommandOptions = {
+  from?: ImportFormat | 'openai-batch-results';
+  format?: ImportFormat | 'openai-batch-results';
+  relations?: string;
+  relInfo?: string;
+  out: string;
+  relationSetOut?: string;
+  force?: boolean;
+  batch?: string;
+};
+
+async function importCommand(input: string, o: ImportCommandOptions): Promise<void> {
   const chosen = o.from ?? o.format;
   if (chosen === 'openai-batch-results') return importOpenAiBatchResults(input, o);
   if (o.batch) throw new InputError('--batch goes with --from openai-batch-results');
@@ -147,22 +146,21 @@ async function importCommand(
     );
 }
 
-async function exportCommand(
-  input: string,
-  opts: {
-    format: ExportFormat;
-    from?: ImportFormat;
-    template?: string;
-    relations?: string;
-    relInfo?: string;
-    out: string;
-    force?: boolean;
-    servedModel?: string;
-    serverFlavor?: ServerFlavor;
-    answers?: 'names' | 'codes';
-    direction?: DirectionMode;
-  },
-): Promise<void> {
+type ExportCommandOptions = {
+  format: ExportFormat;
+  from?: ImportFormat;
+  template?: string;
+  relations?: string;
+  relInfo?: string;
+  out: string;
+  force?: boolean;
+  servedModel?: string;
+  serverFlavor?: ServerFlavor;
+  answers?: 'names' | 'codes';
+  direction?: DirectionMode;
+};
+
+async function exportCommand(input: string, opts: ExportCommandOptions): Promise<void> {
   if (opts.format === 'openai-batch') return exportOpenAiBatch(input, opts);
   const inputs = [input, opts.template, opts.relations, opts.relInfo];
   await prepareReplace(opts.out, inputs, opts.force);
@@ -208,7 +206,7 @@ async function exportCommand(
   process.stderr.write(`wrote ${opts.format} to ${opts.out}\n`);
 }
 
-async function evalCommand(opts: {
+type EvalCommandOptions = {
   metric: 'micro' | 'semeval' | 'docred';
   gold: string;
   pred: string;
@@ -219,7 +217,9 @@ async function evalCommand(opts: {
   predFormat?: ImportFormat;
   onlyPredicted?: boolean;
   json?: boolean;
-}): Promise<void> {
+};
+
+async function evalCommand(opts: EvalCommandOptions): Promise<void> {
   let result: EvalResult;
   if (opts.metric === 'semeval') {
     let gold = await semevalMap(opts.gold, { format: opts.goldFormat });
@@ -312,21 +312,7 @@ function addImportCommand(program: Command): void {
     )
     .option('--force', 'replace output files that exist')
     .requiredOption('-o, --out <file>', 'output JSONL')
-    .action(
-      (
-        input: string,
-        o: {
-          from?: ImportFormat | 'openai-batch-results';
-          format?: ImportFormat | 'openai-batch-results';
-          relations?: string;
-          relInfo?: string;
-          out: string;
-          relationSetOut?: string;
-          force?: boolean;
-          batch?: string;
-        },
-      ) => importCommand(input, o),
-    );
+    .action((input: string, o: ImportCommandOptions) => importCommand(input, o));
 }
 
 function addExportCommand(program: Command): void {
@@ -339,11 +325,7 @@ function addExportCommand(program: Command): void {
         .choices([...EXPORT_FORMATS])
         .makeOptionMandatory(),
     )
-    .addOption(
-      new Option('--from <format>', 'input format (detected when omitted)').choices([
-        ...IMPORT_FORMATS,
-      ]),
-    )
+    .addOption(fromOption())
     .option('--template <name|file>', 'prompt template for sft-* formats (built-in: default)')
     .option(
       '--relations <file>',
@@ -365,24 +347,7 @@ function addExportCommand(program: Command): void {
     .addOption(cliOption('direction', { description: 'openai-batch: label (SemEval) or pair' }))
     .option('--force', 'replace the output file if it exists')
     .requiredOption('-o, --out <file>', 'output file')
-    .action(
-      (
-        input: string,
-        opts: {
-          format: ExportFormat;
-          from?: ImportFormat;
-          template?: string;
-          relations?: string;
-          relInfo?: string;
-          out: string;
-          force?: boolean;
-          servedModel?: string;
-          serverFlavor?: ServerFlavor;
-          answers?: 'names' | 'codes';
-          direction?: DirectionMode;
-        },
-      ) => exportCommand(input, opts),
-    );
+    .action((input: string, opts: ExportCommandOptions) => exportCommand(input, opts));
 }
 
 function addEvalCommand(program: Command): void {
@@ -420,20 +385,7 @@ function addEvalCommand(program: Command): void {
       'score only the gold examples (documents) the predictions cover, e.g. a run with --limit',
     )
     .option('--json', 'print one JSON object')
-    .action(
-      (opts: {
-        metric: 'micro' | 'semeval' | 'docred';
-        gold: string;
-        pred: string;
-        train?: string;
-        relations?: string;
-        relInfo?: string;
-        goldFormat?: ImportFormat;
-        predFormat?: ImportFormat;
-        onlyPredicted?: boolean;
-        json?: boolean;
-      }) => evalCommand(opts),
-    );
+    .action((opts: EvalCommandOptions) => evalCommand(opts));
 }
 
 function addValidateCommand(program: Command): void {
@@ -441,11 +393,7 @@ function addValidateCommand(program: Command): void {
     .command('validate')
     .description('check a file and report every problem with its line')
     .argument('<in>', 'input file')
-    .addOption(
-      new Option('--from <format>', 'input format (detected when omitted)').choices([
-        ...IMPORT_FORMATS,
-      ]),
-    )
+    .addOption(fromOption())
     .addOption(
       new Option('--format <format>', 'the same as --from (older name)')
         .choices([...IMPORT_FORMATS])

@@ -117,18 +117,17 @@ export function addDocumentCommands(program: Command, bench: Command, ctx: CliCo
   addBenchDocCostCommand(bench, ctx);
 }
 
-async function trainFilterCommand(
-  ctx: CliContext,
-  opts: {
-    train: string;
-    relInfo?: string;
-    relations?: string;
-    targetRecall: number;
-    epochs: number;
-    out: string;
-    force?: boolean;
-  },
-): Promise<void> {
+type TrainFilterCommandOptions = {
+  train: string;
+  relInfo?: string;
+  relations?: string;
+  targetRecall: number;
+  epochs: number;
+  out: string;
+  force?: boolean;
+};
+
+async function trainFilterCommand(ctx: CliContext, opts: TrainFilterCommandOptions): Promise<void> {
   await prepareReplace(opts.out, [opts.train, opts.relInfo, opts.relations], opts.force);
   const { records, relationSet } = await loadDocs(ctx, opts.train, opts);
   if (!records.length) throw new InputError('no documents to train on', opts.train);
@@ -174,10 +173,9 @@ async function extractDocCommand(
   );
 }
 
-async function filterCommand(
-  ctx: CliContext,
-  opts: { filter: string; gold: string; relInfo?: string; json?: boolean },
-): Promise<void> {
+type FilterCommandOptions = { filter: string; gold: string; relInfo?: string; json?: boolean };
+
+async function filterCommand(ctx: CliContext, opts: FilterCommandOptions): Promise<void> {
   const model = await loadFilter(opts.filter);
   const { records, relationSet } = await loadDocs(ctx, opts.gold, opts);
   const c = filterCurve(model, records, relationSet);
@@ -303,21 +301,20 @@ async function promptCost(
   return { prompts: batches.length, tokens };
 }
 
-async function docCostCommand(
-  ctx: CliContext,
-  opts: {
-    filter: string;
-    gold: string;
-    model?: string;
-    relInfo?: string;
-    threshold?: number;
-    k: number;
-    template: string;
-    contextSize: number;
-    limit?: number;
-    json?: boolean;
-  },
-): Promise<void> {
+type DocCostCommandOptions = {
+  filter: string;
+  gold: string;
+  model?: string;
+  relInfo?: string;
+  threshold?: number;
+  k: number;
+  template: string;
+  contextSize: number;
+  limit?: number;
+  json?: boolean;
+};
+
+async function docCostCommand(ctx: CliContext, opts: DocCostCommandOptions): Promise<void> {
   const model = await loadFilter(opts.filter);
   const d = await loadDocs(ctx, opts.gold, opts);
   if (!d.relationSet) throw new InputError('no relation set: pass --rel-info', opts.gold);
@@ -572,17 +569,7 @@ function addTrainFilterCommand(program: Command, ctx: CliContext): void {
     .option('--epochs <n>', 'training epochs', (v) => ctx.positiveInt(v, '--epochs'), 6)
     .option('--force', 'replace the output file if it exists')
     .requiredOption('-o, --out <file>', 'filter JSON')
-    .action(
-      (opts: {
-        train: string;
-        relInfo?: string;
-        relations?: string;
-        targetRecall: number;
-        epochs: number;
-        out: string;
-        force?: boolean;
-      }) => trainFilterCommand(ctx, opts),
-    );
+    .action((opts: TrainFilterCommandOptions) => trainFilterCommand(ctx, opts));
 }
 
 function addExtractDocCommand(program: Command, ctx: CliContext): void {
@@ -656,9 +643,7 @@ function addBenchFilterCommand(bench: Command, ctx: CliContext): void {
     .requiredOption('--gold <file>', 'labeled documents (DocRED JSON or canonical JSONL)')
     .option('--rel-info <file>', 'rel_info.json (default: next to --gold)')
     .option('--json', 'print one JSON object')
-    .action((opts: { filter: string; gold: string; relInfo?: string; json?: boolean }) =>
-      filterCommand(ctx, opts),
-    );
+    .action((opts: FilterCommandOptions) => filterCommand(ctx, opts));
 }
 
 function addBenchDocCostCommand(bench: Command, ctx: CliContext): void {
@@ -686,18 +671,5 @@ function addBenchDocCostCommand(bench: Command, ctx: CliContext): void {
     )
     .option('--limit <n>', 'only the first N documents', (v) => ctx.positiveInt(v, '--limit'))
     .option('--json', 'print one JSON object')
-    .action(
-      (opts: {
-        filter: string;
-        gold: string;
-        model?: string;
-        relInfo?: string;
-        threshold?: number;
-        k: number;
-        template: string;
-        contextSize: number;
-        limit?: number;
-        json?: boolean;
-      }) => docCostCommand(ctx, opts),
-    );
+    .action((opts: DocCostCommandOptions) => docCostCommand(ctx, opts));
 }

@@ -6,6 +6,7 @@ import { Command, Option } from 'commander';
 import {
   MAX_SHOWN,
   cliOption,
+  fromOption,
   load,
   modelSpec,
   positiveInt,
@@ -17,7 +18,7 @@ import {
 } from './cliCommon';
 import * as path from 'node:path';
 import { InputError } from './core/diagnostics';
-import { IMPORT_FORMATS, ImportFormat, detectFormat } from './node/load';
+import { ImportFormat, detectFormat } from './node/load';
 import { ProgressBar, RateBar } from './node/progress';
 import { DecodeMode } from './core/pipelines/sentence';
 import { LlamaEngine, parseLoraArg, runtimeVersions } from './engine/llama';
@@ -394,18 +395,17 @@ export function addExtractCommands(program: Command, bench: Command): void {
   addBenchThroughputCommand(bench);
 }
 
-async function buildCommand(
-  train: string,
-  opts: {
-    embedder: string;
-    model?: string;
-    relations?: string;
-    from?: ImportFormat;
-    threads?: number;
-    out: string;
-    force?: boolean;
-  },
-): Promise<void> {
+type BuildCommandOptions = {
+  embedder: string;
+  model?: string;
+  relations?: string;
+  from?: ImportFormat;
+  threads?: number;
+  out: string;
+  force?: boolean;
+};
+
+async function buildCommand(train: string, opts: BuildCommandOptions): Promise<void> {
   await checkIndexFolder(opts.out, opts.force);
   const r = await load(train, { format: opts.from, relations: opts.relations });
   const rs = await relationSetFor(opts, r.relationSet);
@@ -424,7 +424,7 @@ async function buildCommand(
   );
 }
 
-async function throughputCommand(opts: {
+type ThroughputCommandOptions = {
   model?: string;
   data: string;
   n: number;
@@ -436,7 +436,9 @@ async function throughputCommand(opts: {
   scoreMargin: number;
   answers: 'names' | 'codes';
   json?: boolean;
-}): Promise<void> {
+};
+
+async function throughputCommand(opts: ThroughputCommandOptions): Promise<void> {
   const r = await load(opts.data, {});
   const modelPath = await resolveModel(modelSpec(opts.model));
   const res = await benchThroughput({
@@ -503,11 +505,7 @@ function addExtractCommand(program: Command): void {
       '--relations <file>',
       'relation set (JSON or relation2id.txt); default: the one the input format defines',
     )
-    .addOption(
-      new Option('--from <format>', 'input format (detected when omitted)').choices([
-        ...IMPORT_FORMATS,
-      ]),
-    )
+    .addOption(fromOption())
     .addOption(cliOption('mode'))
     .option(
       '--rag <index>',
@@ -550,28 +548,11 @@ function addIndexCommand(program: Command): void {
     )
     .option('--model <path|uri|id>', 'the LLM for --embedder llm')
     .option('--relations <file>', 'relation set (its no-relation label)')
-    .addOption(
-      new Option('--from <format>', 'input format (detected when omitted)').choices([
-        ...IMPORT_FORMATS,
-      ]),
-    )
+    .addOption(fromOption())
     .option('--threads <n>', 'CPU threads', (v) => positiveInt(v, '--threads'))
     .option('--force', 'replace an index that exists in the folder')
     .requiredOption('-o, --out <dir>', 'index folder')
-    .action(
-      (
-        train: string,
-        opts: {
-          embedder: string;
-          model?: string;
-          relations?: string;
-          from?: ImportFormat;
-          threads?: number;
-          out: string;
-          force?: boolean;
-        },
-      ) => buildCommand(train, opts),
-    );
+    .action((train: string, opts: BuildCommandOptions) => buildCommand(train, opts));
 }
 
 function addBenchThroughputCommand(bench: Command): void {
@@ -623,19 +604,5 @@ function addBenchThroughputCommand(bench: Command): void {
         .default('names'),
     )
     .option('--json', 'print one JSON object')
-    .action(
-      (opts: {
-        model?: string;
-        data: string;
-        n: number;
-        naiveN?: number;
-        parallel: number;
-        threads?: number;
-        template: string;
-        mode: DecodeMode;
-        scoreMargin: number;
-        answers: 'names' | 'codes';
-        json?: boolean;
-      }) => throughputCommand(opts),
-    );
+    .action((opts: ThroughputCommandOptions) => throughputCommand(opts));
 }

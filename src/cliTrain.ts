@@ -3,7 +3,7 @@
  * `trainer setup|env` (the Python trainer's virtual environment). Registered on the program
  * built in cli.ts.
  */
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import * as path from 'node:path';
 import { InputError } from './core/diagnostics';
 import { TrainingRetriever } from './core/retrieval/retriever';
@@ -13,7 +13,7 @@ import { resolveModel } from './engine/models';
 import { onInterrupt } from './node/interrupt';
 import { sentenceSpace } from './node/jobs';
 import { loadIndex } from './node/ragIndex';
-import { ImportFormat, IMPORT_FORMATS } from './node/load';
+import { ImportFormat } from './node/load';
 import { ProgressBar } from './node/progress';
 import { adapterManifestPath, readAdapterManifest } from './node/adapters';
 import { checkAdapterExport, checkPrompts } from './node/adapterCheck';
@@ -21,7 +21,7 @@ import { TrainHyper, TrainLoraJob, trainLoraJob } from './node/trainLora';
 import { defaultVenv, runTrainer, setupTrainer } from './node/trainer';
 import type { CliContext } from './cliDoc';
 import { DirectionMode } from './core/pipelines/answerSpace';
-import { cliOption } from './cliCommon';
+import { cliOption, fromOption } from './cliCommon';
 
 export interface TrainCliContext extends CliContext {
   resolveTemplate(name: string | undefined): Promise<PromptTemplate>;
@@ -168,18 +168,20 @@ export function addTrainingCommands(program: Command, bench: Command, ctx: Train
   addBenchAdapterCheckCommand(bench, ctx);
 }
 
+type AdapterCheckCommandOptions = {
+  lora: string;
+  model?: string;
+  relations?: string;
+  template?: string;
+  n: number;
+  venv: string;
+  json?: boolean;
+};
+
 async function adapterCheckCommand(
   ctx: TrainCliContext,
   input: string,
-  opts: {
-    lora: string;
-    model?: string;
-    relations?: string;
-    template?: string;
-    n: number;
-    venv: string;
-    json?: boolean;
-  },
+  opts: AdapterCheckCommandOptions,
 ): Promise<void> {
   const manifest = await readAdapterManifest(opts.lora);
   const r = await ctx.load(input, { relations: opts.relations });
@@ -227,11 +229,7 @@ function addTrainLoraCommand(program: Command, ctx: TrainCliContext): void {
       '--relations <file>',
       'relation set (JSON or relation2id.txt); default: the one the input format defines',
     )
-    .addOption(
-      new Option('--from <format>', 'input format (detected when omitted)').choices([
-        ...IMPORT_FORMATS,
-      ]),
-    )
+    .addOption(fromOption())
     .addOption(
       cliOption('template', {
         description:
@@ -369,18 +367,7 @@ function addBenchAdapterCheckCommand(bench: Command, ctx: TrainCliContext): void
     .option('--n <n>', 'prompts', (v: string) => ctx.positiveInt(v, '--n'), 50)
     .option('--venv <dir>', "the trainer's virtual environment", defaultVenv())
     .option('--json', 'print one JSON object')
-    .action(
-      (
-        input: string,
-        opts: {
-          lora: string;
-          model?: string;
-          relations?: string;
-          template?: string;
-          n: number;
-          venv: string;
-          json?: boolean;
-        },
-      ) => adapterCheckCommand(ctx, input, opts),
+    .action((input: string, opts: AdapterCheckCommandOptions) =>
+      adapterCheckCommand(ctx, input, opts),
     );
 }

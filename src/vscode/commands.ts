@@ -127,18 +127,7 @@ async function evaluateAgainstGold(s: Services): Promise<void> {
   const line = `P ${(100 * result.precision).toFixed(2)}%  R ${(100 * result.recall).toFixed(2)}%  F1 ${(100 * result.f1).toFixed(2)}%`;
   log.info(`evaluate ${doc.uri.fsPath} against ${picked[0].fsPath}: ${line}`);
   for (const w of result.warnings) log.warn(w);
-  runs.add({
-    file: doc.uri.fsPath,
-    kind: 'evaluation',
-    records: gold.records.length,
-    relationSet: rs?.name ?? '',
-    metrics: {
-      metric: result.metric,
-      precision: result.precision,
-      recall: result.recall,
-      f1: result.f1,
-    },
-  });
+  runs.addEvaluation(doc.uri.fsPath, gold.records.length, rs?.name ?? '', result);
   void vscode.window.showInformationMessage(
     `Relation Lens (${metric === 'semeval' ? 'SemEval official score' : metric === 'docred' ? 'DocRED F1' : 'micro, no-relation excluded'}): ${line}`,
   );

@@ -425,18 +425,7 @@ export class RelationLensPanel extends Disposable {
     }
     const rs = (await this.relationSet())?.set;
     const result: EvalResult = evaluateRecords(gold, split.pred, rs, chooseMetric(rs, gold), file);
-    this.runs.add({
-      file,
-      kind: 'evaluation',
-      records: records.length,
-      relationSet: rs?.name ?? '',
-      metrics: {
-        metric: result.metric,
-        precision: result.precision,
-        recall: result.recall,
-        f1: result.f1,
-      },
-    });
+    this.runs.addEvaluation(file, records.length, rs?.name ?? '', result);
     return {
       title: `${title ? `${title}: ` : ''}${path.basename(file)}`,
       metric: result.metric,

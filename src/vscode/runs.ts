@@ -2,6 +2,7 @@
 import * as vscode from 'vscode';
 import { ExtractResult } from '../protocol/engine';
 import { Disposable } from './lifecycle';
+import { EvalResult } from '../core/eval/types';
 
 export interface RunEntry {
   at: string;
@@ -30,6 +31,12 @@ export class RunHistory extends Disposable {
 
   get entries(): RunEntry[] {
     return this.state.get<RunEntry[]>(KEY, []);
+  }
+
+  /** Records an evaluation of a file against gold (its scores). */
+  addEvaluation(file: string, records: number, relationSet: string, r: EvalResult): void {
+    const metrics = { metric: r.metric, precision: r.precision, recall: r.recall, f1: r.f1 };
+    this.add({ file, kind: 'evaluation', records, relationSet, metrics });
   }
 
   add(e: {
