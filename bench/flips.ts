@@ -4,7 +4,7 @@
  * of its setting. Prints flips (records whose predicted label differs), the largest score change,
  * and examples/s per run.
  *
- *   npx tsx bench/flips.ts [--n 100] [--runs 2] [--model PATH] [--parallel 2]
+ *   npx tsx bench/flips.ts [--n 100] [--runs 2] [--deterministic-runs R] [--model PATH] [--parallel 2]
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -18,6 +18,8 @@ const arg = (name: string, fallback: string) => {
 const ROOT = path.resolve(__dirname, '..');
 const n = Number(arg('n', '100'));
 const runs = Number(arg('runs', '2'));
+// Deterministic runs are identical by construction (and tested); fewer of them save time.
+const deterministicRuns = Number(arg('deterministic-runs', String(runs)));
 const parallel = arg('parallel', '2');
 const model = arg('model', path.join(ROOT, '.cache', 'models', 'SmolLM2-135M-Instruct.Q4_1.gguf'));
 const data = path.resolve(
@@ -65,11 +67,11 @@ function run(setting: string[], out: string): { preds: Pred; rate: number } {
 }
 
 try {
-  for (const [name, setting] of [
-    [`parallel ${parallel}`, ['--parallel', parallel]],
-    ['deterministic', ['--deterministic']],
+  for (const [name, setting, count] of [
+    [`parallel ${parallel}`, ['--parallel', parallel], runs],
+    ['deterministic', ['--deterministic'], deterministicRuns],
   ] as const) {
-    const all = Array.from({ length: runs }, (_, i) =>
+    const all = Array.from({ length: count }, (_, i) =>
       run([...setting], path.join(dir, `${name.replace(/\W/g, '')}-${i}.jsonl`)),
     );
     const first = all[0]!.preds;
