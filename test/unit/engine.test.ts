@@ -328,7 +328,10 @@ describe('CLI extract with a real model', function () {
       { encoding: 'utf8' },
     );
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stderr, /engine: CPU, \d+ thread\(s\).*LoRA .*smollm2-lora\.gguf:0\.5/);
+    assert.match(
+      r.stderr,
+      /engine: CPU, up to \d+ thread\(s\) \(adaptive\).*LoRA .*smollm2-lora\.gguf:0\.5/,
+    );
     const preds = (await loadRecords(out)).records;
     assert.equal(preds.length, 4);
     const labels = new Set(SEMEVAL_RELATIONS.labels.map((x) => x.name));
