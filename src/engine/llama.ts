@@ -287,25 +287,65 @@ interface LoadedModel {
 }
 
 /**
- * The adaptive thread policy: the thread budget of node-llama-cpp (llama.maxThreads, which its
- * contexts consult before every batch) follows the cores other processes leave free — sampled
- * for 250 ms now, then every second. Returns what stops it and restores the budget.
+ * The process-wide thread budget (node-llama-cpp's llama.maxThreads, which its contexts consult
+ * before every batch). Adaptive engines lower it to the cores other processes leave free
+ * (sampled for 250 ms, then every second); while any engine with a fixed thread count is open it
+ * stays at its original value — a fixed engine demands all its threads (a lower budget would
+ * stall it) and its results must not depend on the load. The budget is also at its original
+ * value whenever a context is created (contexts take their thread count from it then).
  */
-async function adaptThreads(llama: Llama, max: number): Promise<() => void> {
-  const before = llama.maxThreads;
-  const cores = os.availableParallelism();
-  const load = new CpuLoad();
-  const update = () => {
-    llama.maxThreads = freeCoreThreads(cores, load.othersBusyCores(), max);
-  };
-  await new Promise((r) => setTimeout(r, 250));
-  update();
-  const timer = setInterval(update, 1000);
-  timer.unref();
+const budget: {
+  llama?: Llama;
+  original: number;
+  adaptive: number;
+  fixed: number;
+  timer?: NodeJS.Timeout;
+  load?: CpuLoad;
+} = {
+  original: 0,
+  adaptive: 0,
+  fixed: 0,
+};
+
+function updateBudget(): void {
+  const llama = budget.llama;
+  if (!llama) return;
+  if (budget.fixed > 0 || !budget.load) llama.maxThreads = budget.original;
+  else
+    llama.maxThreads = freeCoreThreads(
+      os.availableParallelism(),
+      budget.load.othersBusyCores(),
+      budget.original,
+    );
+}
+
+/** Registers an engine with the budget (before its context is created); returns its release. */
+function joinThreadBudget(llama: Llama, policy: 'adaptive' | 'fixed'): () => void {
+  if (!budget.llama) Object.assign(budget, { llama, original: llama.maxThreads });
+  budget[policy]++;
+  llama.maxThreads = budget.original;
+  let left = false;
   return () => {
-    clearInterval(timer);
-    llama.maxThreads = before;
+    if (left) return;
+    left = true;
+    budget[policy]--;
+    if (budget.adaptive === 0 && budget.fixed === 0) {
+      clearInterval(budget.timer);
+      llama.maxThreads = budget.original;
+      Object.assign(budget, { llama: undefined, timer: undefined, load: undefined });
+    } else updateBudget();
   };
+}
+
+/** Starts following the load (once per process), after the first 250 ms sample. */
+async function followLoad(): Promise<void> {
+  if (budget.timer || budget.load) return;
+  budget.load = new CpuLoad();
+  await new Promise((r) => setTimeout(r, 250));
+  updateBudget();
+  if (!budget.llama || budget.timer) return;
+  budget.timer = setInterval(updateBudget, 1000);
+  budget.timer.unref();
 }
 
 export class LlamaEngine implements ClassifierEngine {
@@ -348,6 +388,7 @@ export class LlamaEngine implements ClassifierEngine {
     }
     const threads = opts.threads ?? Math.max(1, llama.cpuMathCores);
     const adaptive = opts.threads === undefined && opts.threadPolicy !== 'fixed';
+    const leaveBudget = joinThreadBudget(llama, adaptive ? 'adaptive' : 'fixed');
     const parallel = Math.max(1, opts.parallel ?? 1);
     const contextSize = opts.contextSize ?? Math.min(2048, model.trainContextSize);
     let context: LlamaContext;
@@ -364,6 +405,7 @@ export class LlamaEngine implements ClassifierEngine {
         createSignal: opts.signal,
       });
     } catch (err) {
+      leaveBudget();
       if (opts.signal?.aborted) throw new AbortError();
       const msg = err instanceof Error ? err.message : String(err);
       if (loras.length && /lora|adapter/i.test(msg))
@@ -398,11 +440,12 @@ export class LlamaEngine implements ClassifierEngine {
       [...ends],
       opts.reusePrefix ?? true,
     );
-    if (adaptive) engine.stopAdapting = await adaptThreads(llama, threads);
+    engine.leaveBudget = leaveBudget;
+    if (adaptive) await followLoad();
     return engine;
   }
 
-  private stopAdapting?: () => void;
+  private leaveBudget?: () => void;
 
   get evaluatedTokens(): number {
     return this.evaluated;
@@ -717,7 +760,7 @@ export class LlamaEngine implements ClassifierEngine {
   }
 
   async dispose(): Promise<void> {
-    this.stopAdapting?.();
+    this.leaveBudget?.();
     await this.context.dispose();
   }
 }

@@ -2,6 +2,8 @@
 import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
 import { CpuLoad, freeCoreThreads } from '../../src/engine/cpuLoad';
+import { LlamaEngine, getLlamaInstance } from '../../src/engine/llama';
+import { smolLM2 } from '../helpers/models';
 
 describe('CPU load (adaptive threads)', () => {
   it('threads: the cores others leave free, rounded, between 1 and the maximum', () => {
@@ -39,5 +41,41 @@ describe('CPU load (adaptive threads)', () => {
       own < 0.75,
       `this process's own work should not count as others', got ${own.toFixed(2)}`,
     );
+  });
+});
+
+describe('thread budget (adaptive and fixed engines in one process, real model)', () => {
+  it('a fixed-thread engine opened beside an adaptive one under load gets all its threads and never stalls; the budget comes back', async function () {
+    this.timeout(180_000);
+    const model = smolLM2(this);
+    const llama = await getLlamaInstance();
+    const original = llama.maxThreads;
+    const busy = Array.from({ length: 2 }, () => spawn(process.execPath, ['-e', 'for(;;){}']));
+    const adaptive = await LlamaEngine.open({ modelPath: model, parallel: 1 });
+    try {
+      await new Promise((r) => setTimeout(r, 2500));
+      assert.ok(llama.maxThreads <= original, 'the adaptive engine never raises the budget');
+      const fixed = await LlamaEngine.open({
+        modelPath: model,
+        parallel: 1,
+        threadPolicy: 'fixed',
+      });
+      try {
+        assert.equal(
+          llama.maxThreads,
+          original,
+          'a fixed engine holds the budget at its original value',
+        );
+        assert.equal(fixed.info.threads, Math.max(1, llama.cpuMathCores));
+        const text = await fixed.withPrompt({ user: 'Say yes.' }, (s) => s.generateFree(4));
+        assert.equal(typeof text, 'string');
+      } finally {
+        await fixed.dispose();
+      }
+    } finally {
+      for (const b of busy) b.kill('SIGKILL');
+      await adaptive.dispose();
+    }
+    assert.equal(llama.maxThreads, original, 'the budget is restored when the engines are gone');
   });
 });
