@@ -12,6 +12,7 @@ import { TemplateSchema } from '../core/prompts/template';
 import { RecordSchema, RelationSetSchema } from '../core/schema';
 import { SERVER_FLAVORS } from '../core/ports';
 import { optionSchema } from '../core/options';
+import type { sumReports } from '../core/pipelines/docReport';
 
 export const EngineSettingsSchema = z
   .object({
@@ -190,6 +191,53 @@ export type EngineMethod = EngineRequest['method'];
 
 const PairSchema = z.tuple([z.string(), z.string()]);
 
+const count = z.number();
+const counts = z.record(z.string(), z.number());
+
+/** A document run's report summed over its documents (`sumReports`, core/pipelines/docReport.ts). */
+export const DocReportTotalSchema = z
+  .object({
+    entities: count,
+    pairsIn: count,
+    pairsKept: count,
+    goldPairs: count,
+    goldPairsKept: count,
+    filter: z.string(),
+    threshold: z.number().nullable(),
+    prompts: count,
+    promptTokens: count,
+    reusedTokens: count,
+    generatedTokens: count,
+    filterPromptTokens: count,
+    windows: count,
+    outputLines: count,
+    malformedLines: count,
+    truncatedOutputs: count,
+    triples: count,
+    noneAnswers: count,
+    relations: count,
+    duplicates: count,
+    outsidePrompt: count,
+    evidenceGiven: count,
+    evidenceIgnored: count,
+    aligned: z.object({ entity: counts, relation: counts }).strict(),
+    dropped: counts,
+    dropExamples: z.array(
+      z.object({ prompt: count, line: count, text: z.string(), reason: z.string() }).strict(),
+    ),
+    errors: z.array(z.string()),
+    documents: count,
+    goldPairRecall: z.number().nullable(),
+    keptFraction: count,
+  })
+  .strict();
+// The schema and the core's type are the same shape (checked both ways by the compiler).
+type DocReportTotal = ReturnType<typeof sumReports>;
+const _toSchema: z.infer<typeof DocReportTotalSchema> = {} as DocReportTotal;
+const _fromSchema: DocReportTotal = {} as z.infer<typeof DocReportTotalSchema>;
+void _toSchema;
+void _fromSchema;
+
 export const ExtractedItemSchema = z
   .object({
     /** The record as the pipeline returns it (predictions as `source: "model"`). */
@@ -217,7 +265,7 @@ export const ExtractResultSchema = z
     elapsedMs: z.number(),
     errors: z.array(z.string()),
     /** Document jobs: the run report (counts by stage, drops by reason; core/pipelines/docReport.ts). */
-    report: z.record(z.string(), z.unknown()).optional(),
+    report: DocReportTotalSchema.optional(),
     /** Set by the extension when a cancelled or crashed job kept only its finished items. */
     partial: z.boolean().optional(),
   })

@@ -8,6 +8,8 @@ import { RelationAligner } from '../../src/core/pipelines/align';
 import { extractDocument } from '../../src/core/pipelines/document';
 import { RelRecord, RelationSet } from '../../src/core/schema';
 import { ScriptedEngine } from '../helpers/scriptedEngine';
+import { sumReports } from '../../src/core/pipelines/docReport';
+import { DocReportTotalSchema } from '../../src/protocol/engine';
 import { LMRC_TEMPLATE } from '../../src/core/prompts/builtin';
 import { NONE_ANSWER } from '../../src/core/prompts/views';
 
@@ -67,6 +69,8 @@ describe('document pipeline: every alignment branch, by name (scripted engine)',
       model: 'scripted',
     });
     const prompts = engine.prompts.length;
+    // The report crosses the engine protocol as it is (its schema there is checked here).
+    assert.ok(DocReportTotalSchema.safeParse(sumReports([report])).success);
     assert.equal(prompts, 6, 'k = 1: one prompt per ordered pair');
     assert.equal(report.prompts, prompts);
     assert.deepEqual(out.relations.map((r) => [r.head, r.label, r.tail]).sort(), [
