@@ -6,9 +6,10 @@
  *
  *   npx tsx scripts/sync-settings.ts [--check]
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { settingOptions, settingSchema } from '../src/core/options';
+import { writeFileAtomic } from '../src/node/files';
 
 const file = path.join(__dirname, '..', 'package.json');
 const text = readFileSync(file, 'utf8');
@@ -47,5 +48,6 @@ if (process.argv.includes('--check')) {
   if (drift.length) process.stderr.write('run: npx tsx scripts/sync-settings.ts\n');
   process.exit(drift.length ? 1 : 0);
 }
-if (drift.length) writeFileSync(file, JSON.stringify(pkg, null, 2) + '\n');
-process.stdout.write(`${drift.length} setting(s) updated\n`);
+void (
+  drift.length ? writeFileAtomic(file, JSON.stringify(pkg, null, 2) + '\n') : Promise.resolve()
+).then(() => process.stdout.write(`${drift.length} setting(s) updated\n`));

@@ -3,7 +3,6 @@
  * bench doc-cost. Registered on the program built in cli.ts.
  */
 import { Command, Option } from 'commander';
-import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { InputError } from './core/diagnostics';
 import { parseRelInfo, relationSetFromRelInfo } from './core/formats/docred';
@@ -29,11 +28,11 @@ import {
 import { resolveModel } from './engine/models';
 import { openDocOutput, runDocExtractJob } from './node/docExtract';
 import { documentFiles, documentOptions } from './node/jobs';
-import { resolveTemplate } from './node/resources';
+import { resolveRelationSet, resolveTemplate } from './node/resources';
 import { onInterrupt } from './node/interrupt';
 import { prepareReplace, usingOutput } from './node/output';
-import { readText, writeFileAtomic } from './node/files';
-import { ImportFormat, loadRecords, loadRelationSet } from './node/load';
+import { pathExists, readText, writeFileAtomic } from './node/files';
+import { ImportFormat, loadRecords } from './node/load';
 import { ProgressBar, RateBar } from './node/progress';
 import { NONE_ANSWER, docPromptView } from './core/prompts/views';
 import { PromptTemplate, chatPrompt } from './core/prompts/template';
@@ -61,12 +60,7 @@ function fraction(v: string, name: string): number {
 async function relInfoFor(input: string, option: string | undefined): Promise<string | undefined> {
   if (option) return option;
   const guess = path.join(path.dirname(input), 'rel_info.json');
-  return (await fs.stat(guess).then(
-    () => true,
-    () => false,
-  ))
-    ? guess
-    : undefined;
+  return (await pathExists(guess)) ? guess : undefined;
 }
 
 async function loadDocs(
@@ -391,9 +385,7 @@ async function docInputs(
     const { text } = await readText(input);
     if (!text.trim()) throw new InputError('the text file is empty', input);
     inputs = [{ id: path.basename(input), text }];
-    if (opts.relations) rs = await loadRelationSet(opts.relations);
-    else if (opts.relInfo)
-      rs = relationSetFromRelInfo(parseRelInfo((await readText(opts.relInfo)).text, opts.relInfo));
+    rs = (await resolveRelationSet({ file: opts.relations, relInfo: opts.relInfo }))?.set;
   } else {
     const d = await loadDocs(ctx, input, opts);
     inputs = d.records.map((record) => ({ record }));

@@ -29,7 +29,7 @@ import {
   EngineSettings,
   ExtractResult,
   ExtractedItem,
-  RESULT_SCHEMAS,
+  EngineResult,
   RequestSchema,
   SentenceJob,
   TrainLoraParams,
@@ -326,7 +326,7 @@ async function resolveModelRequest(
 async function buildIndexRequest(
   id: number,
   p: Extract<EngineRequestData, { method: 'buildIndex' }>['params'],
-): Promise<unknown> {
+): Promise<EngineResult<'buildIndex'>> {
   const r = await loadRecords(p.train, { relations: p.relations });
   const model = p.embedder === 'llm' ? await resolveModel(p.model ?? DEFAULT_MODEL_ID) : undefined;
   const m = await buildIndex(r.records, r.relationSet?.noRelation, p.out, {
@@ -341,8 +341,10 @@ async function buildIndexRequest(
 
 type EngineRequestData = z.infer<typeof RequestSchema>;
 
-/** The result of a (validated) request. */
-async function dispatch(req: Exclude<EngineRequestData, { method: 'crash' }>): Promise<unknown> {
+/** The result of a (validated) request; its type is the protocol's result schema (the client checks it on arrival). */
+async function dispatch(
+  req: Exclude<EngineRequestData, { method: 'crash' }>,
+): Promise<EngineResult<Exclude<EngineRequestData['method'], 'crash'>>> {
   switch (req.method) {
     case 'ping':
       return { pid: process.pid, node: process.version };
@@ -383,8 +385,7 @@ async function handle(raw: unknown): Promise<void> {
   const req = parsed.data;
   if (req.method === 'crash') return void process.kill(process.pid, 'SIGKILL');
   try {
-    // The result is checked against the protocol before it leaves (a bug here, not in the editor).
-    send({ id: req.id, ok: true, result: RESULT_SCHEMAS[req.method].parse(await dispatch(req)) });
+    send({ id: req.id, ok: true, result: await dispatch(req) });
   } catch (err) {
     const e = err instanceof Error ? err : new Error(String(err));
     send({ id: req.id, ok: false, error: { name: e.name, message: e.message } });

@@ -30,8 +30,10 @@ export interface OptionDecl {
   flag?: string;
   /** The setting key under `relationLens.` */
   setting?: string;
-  /** A setting value that means "unset" (e.g. 0 threads: the machine's math cores). */
+  /** A setting value that means "unset" (e.g. 0 threads: decided by the engine). */
   settingUnset?: number;
+  /** The setting's text where it says something the CLI's does not (what `settingUnset` means). */
+  settingDescription?: string;
 }
 
 const DECODE_MODES = ['score', 'generate', 'knn'] as const;
@@ -89,10 +91,13 @@ export const OPTIONS = {
   },
   threads: {
     value: { type: 'integer', minimum: 1 },
-    description: "CPU threads of the engine (default: the machine's math cores)",
+    description:
+      "CPU threads of the engine (default: adaptive — the machine's math cores while no other process uses them, fewer while others keep cores busy; --deterministic keeps the math cores)",
     flag: '--threads <n>',
     setting: 'threads',
     settingUnset: 0,
+    settingDescription:
+      "CPU threads of the engine (0: the machine's math cores; adaptive — fewer while other processes keep cores busy — when relationLens.deterministic is off)",
   },
   contextSize: {
     value: { type: 'integer', minimum: 256 },
@@ -259,10 +264,7 @@ export function settingSchema(name: OptionName): Record<string, unknown> {
     if (t.maximum !== undefined) out['maximum'] = t.maximum;
   }
   out['default'] = d.settingDefault ?? d.default ?? d.settingUnset;
-  out['description'] =
-    d.settingUnset !== undefined
-      ? `${d.description.replace(/ \(default: .*\)$/, '')} (${d.settingUnset}: ${d.description.match(/\(default: (.*)\)$/)?.[1] ?? 'unset'})`
-      : d.description;
+  out['description'] = d.settingDescription ?? d.description;
   return out;
 }
 

@@ -15,7 +15,7 @@ import {
 } from '../core/pipelines/documentRunner';
 import { EntityProposalReport } from '../core/pipelines/entities';
 import { RelRecord } from '../core/schema';
-import { readLines, writeFileAtomic } from './files';
+import { pathExists, readLines, writeFileAtomic } from './files';
 import { RecordOutput, openRecordOutput, prepareReplace } from './output';
 import { DocReport, sumReports } from '../core/pipelines/docReport';
 
@@ -135,12 +135,7 @@ async function finish(
   };
   const file = reportPath(job.out);
   // A resumed run with nothing left to do keeps the earlier run's report.
-  const keepOld =
-    todo === 0 &&
-    (await fs.stat(file).then(
-      () => true,
-      () => false,
-    ));
+  const keepOld = todo === 0 && (await pathExists(file));
   if (!keepOld)
     await writeFileAtomic(
       file,
@@ -154,12 +149,7 @@ async function finish(
   let submissionFile: string | undefined;
   if (job.options.relationSet.labels.some((l) => l.id)) {
     const all: RelRecord[] = [];
-    if (
-      await fs.stat(output.file).then(
-        () => true,
-        () => false,
-      )
-    )
+    if (await pathExists(output.file))
       for await (const line of readLines(output.file))
         if (line.text?.trim()) all.push(JSON.parse(line.text) as RelRecord);
     submissionFile = submissionPath(job.out);

@@ -80,6 +80,14 @@ export async function readText(file: string): Promise<{ text: string; diagnostic
   }
 }
 
+/** Whether something exists at the path (a file, a folder; a broken link does not). */
+export async function pathExists(p: string): Promise<boolean> {
+  return fs.stat(p).then(
+    () => true,
+    () => false,
+  );
+}
+
 /** Writes a file atomically: a temporary file in the same folder, then a rename. */
 export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
   const dir = path.dirname(path.resolve(file));

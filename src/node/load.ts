@@ -2,7 +2,6 @@
  * Loading any supported input into canonical records, with format detection. This is where the
  * core's pure readers meet the file system; the CLI and the extension host both use it.
  */
-import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { Diagnostic, InputError } from '../core/diagnostics';
 import { readCanonical } from '../core/formats/canonical';
@@ -23,7 +22,7 @@ import { importLabelStudio } from '../core/formats/labelStudio';
 import { importSemEval } from '../core/formats/semeval';
 import { importTacred } from '../core/formats/tacred';
 import { RelationSet, validateRelationSet } from '../core/schema';
-import { readHead, readLines, readText } from './files';
+import { pathExists, readHead, readLines, readText } from './files';
 
 export const IMPORT_FORMATS = [
   'jsonl',
@@ -165,13 +164,7 @@ export async function loadRecords(
       let rel = opts.relations;
       if (!rel) {
         const guess = path.join(path.dirname(file), 'relation2id.txt');
-        if (
-          await fs.stat(guess).then(
-            () => true,
-            () => false,
-          )
-        )
-          rel = guess;
+        if (await pathExists(guess)) rel = guess;
       }
       const labels = rel ? await relation2IdLabels(rel) : undefined;
       result = await importChineseTsv(readLines(file), file, { dataset: format, labels });

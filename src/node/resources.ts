@@ -7,7 +7,6 @@
  * Callers differ only in what they pass (the editor resolves paths against the workspace and
  * looks next to the open file; the CLI takes its flags).
  */
-import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { InputError } from '../core/diagnostics';
 import { parseRelInfo, relationSetFromRelInfo } from '../core/formats/docred';
@@ -20,7 +19,7 @@ import {
 } from '../core/prompts/builtin';
 import { PromptTemplate, parseTemplate } from '../core/prompts/template';
 import { RelRecord, RelationSet } from '../core/schema';
-import { readText } from './files';
+import { pathExists, readText } from './files';
 import { loadRelationSet } from './load';
 
 export interface ResolvedTemplate {
@@ -31,12 +30,6 @@ export interface ResolvedTemplate {
   /** "built-in NAME" or the file read. */
   from: string;
 }
-
-const exists = (p: string) =>
-  fs.stat(p).then(
-    () => true,
-    () => false,
-  );
 
 /**
  * The template a run uses: `spec` names a built-in template of the level or a file (resolved by
@@ -58,7 +51,7 @@ export async function resolveTemplate(
       from: `built-in ${name}`,
     };
   const file = opts.resolvePath ? opts.resolvePath(name) : name;
-  if (!(await exists(file)))
+  if (!(await pathExists(file)))
     throw new InputError(
       `no built-in ${level === 'document' ? 'document ' : ''}template named "${name}" (built-in: ${builtinTemplateNames(level).join(', ')}) and no such file`,
     );
@@ -105,7 +98,7 @@ export async function resolveRelationSet(
   for (const dir of src.nearby ?? [])
     for (const n of NEARBY_RELATION_SETS) {
       const p = path.join(dir, n);
-      if (await exists(p)) return { set: await loadRelationSet(p), from: p };
+      if (await pathExists(p)) return { set: await loadRelationSet(p), from: p };
     }
   const semeval = new Set([
     ...SEMEVAL_RELATIONS.labels.map((l) => l.name),

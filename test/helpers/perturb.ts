@@ -3,20 +3,11 @@
  * (kept, direction flipped, relation changed, set to the no-relation label, or skipped).
  */
 import { mulberry32 } from '../../src/core/util/random';
+import { SEMEVAL_RELATIONS } from '../../src/core/formats/semeval';
 
 export { mulberry32 };
 
-const REL9 = [
-  'Cause-Effect',
-  'Component-Whole',
-  'Content-Container',
-  'Entity-Destination',
-  'Entity-Origin',
-  'Instrument-Agency',
-  'Member-Collection',
-  'Message-Topic',
-  'Product-Producer',
-];
+const REL9 = SEMEVAL_RELATIONS.labels.map((l) => l.name);
 
 /** Perturbs SemEval 19-way answers (id → label). Iterates ids in numeric order. */
 export function perturbSemEval(

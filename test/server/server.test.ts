@@ -24,6 +24,7 @@ import { smolLM2 } from '../helpers/models';
 import { dataset, requireShared } from '../helpers/shared';
 import { DEFAULT_TEMPLATE } from '../../src/core/prompts/builtin';
 import { answerSpace } from '../../src/core/pipelines/answerSpace';
+import { SEMEVAL_RELATIONS } from '../../src/core/formats/semeval';
 
 const N = Number(process.env['RELATION_LENS_SERVER_AGREEMENT_N'] ?? 200);
 /**
@@ -237,17 +238,7 @@ describe('serving engine: llama.cpp llama-server (real server, SmolLM2-135M, --p
     assert.match(r.err, /server: \d+ request\(s\), 0 retried/);
     const recs = await readJsonl(out);
     assert.equal(recs.length, 12);
-    const labels = new Set([
-      'Cause-Effect',
-      'Component-Whole',
-      'Content-Container',
-      'Entity-Destination',
-      'Entity-Origin',
-      'Instrument-Agency',
-      'Member-Collection',
-      'Message-Topic',
-      'Product-Producer',
-    ]);
+    const labels = new Set(SEMEVAL_RELATIONS.labels.map((l) => l.name));
     for (const rec of recs)
       for (const rel of rec.relations.filter((x) => x.source === 'model'))
         assert.ok(labels.has(rel.label), rel.label);

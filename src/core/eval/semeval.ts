@@ -15,18 +15,10 @@
  */
 import { InputError } from '../diagnostics';
 import { ConfusionMatrix, EvalResult, RelationScore, f1Of } from './types';
+import { SEMEVAL_RELATIONS } from '../formats/semeval';
 
-const RELATIONS = [
-  'Cause-Effect',
-  'Component-Whole',
-  'Content-Container',
-  'Entity-Destination',
-  'Entity-Origin',
-  'Instrument-Agency',
-  'Member-Collection',
-  'Message-Topic',
-  'Product-Producer',
-];
+/** The nine relations, as the format defines them (the scorer's order). */
+const RELATIONS = SEMEVAL_RELATIONS.labels.map((l) => l.name);
 export const SEMEVAL_LABELS_19 = [
   ...RELATIONS.flatMap((r) => [`${r}(e1,e2)`, `${r}(e2,e1)`]),
   'Other',

@@ -274,6 +274,8 @@ export interface BatchOutput {
 /** What aligning a document's outputs needs and where it puts its results. */
 export interface BatchAlignContext {
   record: RelRecord;
+  /** The document's entities by id. */
+  entities: Map<string, Entity>;
   /** Matcher over the document's entities and their mentions (fuzzy). */
   docIndex: EntityIndex;
   aligner: RelationAligner;
@@ -294,13 +296,12 @@ export interface BatchAlignContext {
  * Entity names are matched first among the prompt's own pairs (exact), then the whole document.
  */
 export async function alignBatchOutput(o: BatchOutput, ctx: BatchAlignContext): Promise<void> {
-  const { report, record } = ctx;
+  const { report } = ctx;
   const b = o.batch;
   report.generatedTokens += o.generation.tokens;
   if (o.generation.truncated) report.truncatedOutputs++;
-  const byId = new Map(record.entities.map((e) => [e.id, e]));
   const batchIndex = entityIndex(
-    [...new Set(b.pairs.flat())].map((id) => ({ id, name: byId.get(id)!.name })),
+    [...new Set(b.pairs.flat())].map((id) => ({ id, name: ctx.entities.get(id)!.name })),
     0,
   );
   const drop = (line: number, text: string, reason: string) => {

@@ -53,12 +53,11 @@ export interface DocumentOptions {
 /** Token sizes of a document's answers: what a prompt's answer may take, for the context budget. */
 async function answerSizer(
   engine: ClassifierEngine,
-  record: RelRecord,
+  byId: Map<string, Entity>,
   pairs: Array<[string, string]>,
   answers: string[],
   opts: { maxPer: number; numbered: boolean },
 ): Promise<(ps: Array<[string, string]>) => number> {
-  const byId = new Map(record.entities.map((e) => [e.id, e]));
   const longestRel = Math.max(
     ...(await Promise.all(answers.map((a) => engine.tokenizeLabel(a)))).map((t) => t.length),
   );
@@ -79,6 +78,8 @@ async function answerSizer(
 
 /** How one document's prompts are built: the prompt of a batch, its answer budget and grammar. */
 interface DocPrompts {
+  /** The document's entities by id (built once per document). */
+  entities: Map<string, Entity>;
   promptFor(b: DocBatch): ChatPrompt;
   budget(pairs: Array<[string, string]>): number;
   grammar(b: DocBatch): string;
@@ -96,10 +97,11 @@ async function docPrompts(
   const answers = opts.none ? [...relNames, NONE_ANSWER] : relNames;
   const maxPer = Math.max(1, opts.maxRelationsPerPair ?? 2);
   const allSentences = (record.sentences ?? []).map((_, i) => i);
-  const budget = await answerSizer(engine, record, keptPairs, answers, { maxPer, numbered });
+  const budget = await answerSizer(engine, byId, keptPairs, answers, { maxPer, numbered });
   const entities = (ps: Array<[string, string]>): Array<[Entity, Entity]> =>
     ps.map(([h, t]) => [byId.get(h)!, byId.get(t)!]);
   return {
+    entities: byId,
     promptFor: (b) =>
       chatPrompt(
         opts.template,
@@ -214,7 +216,7 @@ export async function extractDocument(
     fits,
     numbered,
   );
-  const nameOf = (id: string) => record.entities.find((e) => e.id === id)?.name;
+  const nameOf = (id: string) => prompts.entities.get(id)?.name;
   for (const p of unfit)
     report.errors.push(
       `pair (${nameOf(p[0])}, ${nameOf(p[1])}): its sentences do not fit the context of ${engine.info.contextSize} tokens`,
@@ -236,6 +238,7 @@ export async function extractDocument(
   for (const o of outputs)
     await alignBatchOutput(o, {
       record,
+      entities: prompts.entities,
       docIndex,
       aligner: opts.aligner,
       scores: kept,
