@@ -142,12 +142,7 @@ export async function lockOutput(
   };
   for (let attempt = 0; ; attempt++) {
     try {
-      const fh = await fs.open(file, 'wx');
-      try {
-        await fh.writeFile(JSON.stringify(info) + '\n');
-      } finally {
-        await fh.close();
-      }
+      await createLockFile(file, info);
       break;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST')
@@ -169,6 +164,7 @@ export async function lockOutput(
     }
   }
   held.add(file);
+  await removeStrayLockTemps(file);
   if (!exitHook) {
     exitHook = true;
     process.on('exit', () => {
@@ -184,6 +180,45 @@ export async function lockOutput(
     if (!held.delete(file)) return;
     await fs.rm(file, { force: true });
   };
+}
+
+/**
+ * Creates `file` holding `info`, failing with EEXIST when it exists. The content is written to a
+ * private file first and hard-linked into place, so the lock never exists empty (a run killed
+ * between creating and writing it left an unreadable lock that blocked the next run). Where the
+ * file system has no hard links, falls back to O_EXCL and a write.
+ */
+async function createLockFile(file: string, info: LockInfo): Promise<void> {
+  const text = JSON.stringify(info) + '\n';
+  const tmp = `${file}.${process.pid}.tmp`;
+  await fs.writeFile(tmp, text, { flag: 'w' });
+  try {
+    await fs.link(tmp, file);
+    return;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'ENOSYS') throw e;
+  } finally {
+    await fs.rm(tmp, { force: true });
+  }
+  const fh = await fs.open(file, 'wx');
+  try {
+    await fh.writeFile(text);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Removes the private lock files of runs killed between writing and linking them. */
+async function removeStrayLockTemps(file: string): Promise<void> {
+  const dir = path.dirname(path.resolve(file));
+  const prefix = path.basename(file) + '.';
+  const names = await fs.readdir(dir).catch(() => [] as string[]);
+  for (const name of names) {
+    const m = name.startsWith(prefix) ? /^(\d+)\.tmp$/.exec(name.slice(prefix.length)) : null;
+    if (m && Number(m[1]) !== process.pid && !alive(Number(m[1])))
+      await fs.rm(path.join(dir, name), { force: true });
+  }
 }
 
 async function readLock(file: string): Promise<LockInfo | undefined> {

@@ -210,6 +210,24 @@ describe('data safety (issue 10)', function () {
       const again = await lockOutput(out, 'third');
       await again();
     });
+
+    it("the lock is linked into place whole; a killed run's private lock file is removed by the next run", async () => {
+      const out = path.join(dir, 'lock3.jsonl');
+      const gone = spawn(process.execPath, ['-e', '0']);
+      await new Promise((res) => gone.once('exit', res));
+      const stray = `${lockPath(out)}.${gone.pid}.tmp`;
+      await fs.writeFile(stray, '{}\n');
+      const release = await lockOutput(out, 'whole');
+      const info = JSON.parse(await fs.readFile(lockPath(out), 'utf8')) as { command: string };
+      assert.equal(info.command, 'whole');
+      await assert.rejects(fs.stat(stray), 'the stray private lock file is removed');
+      assert.deepEqual(
+        (await fs.readdir(dir)).filter((n) => n.startsWith('lock3.jsonl.lock.')),
+        [],
+        'no private lock file of this run is left',
+      );
+      await release();
+    });
   });
 
   describe('5. SemEval importer', () => {
