@@ -1,28 +1,34 @@
 /**
- * Fine-tuning, measured: a LoRA adapter trained by train-lora's job on a fixed sample of the
- * SemEval-2010 Task 8 training set (SmolLM2-135M-Instruct, CPU), then official F1 on the same
- * fixed 500 test sentences as bench/quality.ts (zero-shot, RAG and kNN rows there), and the
- * export check (node-llama-cpp with the adapter vs PyTorch) on 200 of those prompts.
- * Usage: npx tsx bench/lora.ts [--train-n 600] [--epochs 1] [--layers top-6] [--lr 1e-3] [--answers codes|names] [--bare] [--n 500] [--out DIR]
+ * Fine-tuning, measured: a LoRA adapter trained by train-lora's job on a fixed sample of a
+ * training set (SmolLM2-135M-Instruct, CPU), then scored on the same fixed 500 test sentences as
+ * bench/quality.ts (zero-shot, RAG and kNN rows there), and the export check (node-llama-cpp with
+ * the adapter vs PyTorch) on 200 of those prompts.
+ * --dataset semeval (default): SemEval-2010 Task 8, the default template, official macro-F1,
+ *   label scoring. --dataset finre: FinRE with the CRE-LLM prompt (direction-free pairs),
+ *   micro-F1 without `unknown`, constrained generation (--mode score|generate).
+ * Usage: npx tsx bench/lora.ts [--dataset semeval|finre] [--train-n 600] [--epochs 1] [--layers top-6] [--lr 1e-3] [--answers codes|names] [--bare] [--n 500] [--out DIR]
  * --bare: the relation set without its descriptions (prompts of ~250 instead of ~550 tokens).
  * --check-n N: prompts of the export check (default 200; 0 skips it).
  * --reuse: score the adapter an earlier run with the same settings wrote, without training again.
  */
 import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
-import { evaluateSemEval, semevalAnswers } from '../src/core/eval';
+import { evaluateMicro, evaluateSemEval, semevalAnswers } from '../src/core/eval';
 import { ExtractedRecord, runSentenceExtraction } from '../src/core/pipelines/runner';
+import { DecodeMode } from '../src/core/pipelines/sentence';
+import { PromptTemplate } from '../src/core/prompts/template';
+import { CRE_LLM_TEMPLATE, DEFAULT_TEMPLATE } from '../src/core/prompts/builtin';
+import { RelationSet, RelRecord } from '../src/core/schema';
 import { LlamaEngine } from '../src/engine/llama';
 import { checkAdapterExport, checkPrompts } from '../src/node/adapterCheck';
+import { readAdapterManifest } from '../src/node/adapters';
 import { sentenceSpace } from '../src/node/jobs';
 import { loadRecords } from '../src/node/load';
 import { trainLoraJob } from '../src/node/trainLora';
-import { readAdapterManifest } from '../src/node/adapters';
 import { sample } from './sample';
-import { DEFAULT_TEMPLATE } from '../src/core/prompts/builtin';
 
 const ROOT = path.resolve(__dirname, '..');
-const DATA = path.resolve(ROOT, '..', 'shared', 'datasets', 'semeval2010_task8');
+const DATASETS = path.resolve(ROOT, '..', 'shared', 'datasets');
 const MODEL =
   process.env['RELATION_LENS_MODEL'] ??
   path.join(ROOT, '.cache', 'models', 'SmolLM2-135M-Instruct.Q4_1.gguf');
@@ -32,27 +38,91 @@ const arg = (name: string, dflt: string) => {
   return i >= 0 ? process.argv[i + 1]! : dflt;
 };
 
-async function main() {
-  const trainN = Number(arg('--train-n', '600'));
-  const n = Number(arg('--n', '500'));
-  const codes = arg('--answers', 'codes') === 'codes';
-  const outDir = arg('--out', path.join(ROOT, '.cache', 'bench-lora'));
-  mkdirSync(outDir, { recursive: true });
-  const adapter = path.join(
-    outDir,
-    `semeval-${trainN}-${codes ? 'codes' : 'names'}${process.argv.includes('--bare') ? '-bare' : ''}.gguf`,
-  );
-  const train = await loadRecords(path.join(DATA, 'TRAIN_FILE.TXT'));
-  const test = await loadRecords(path.join(DATA, 'TEST_FILE_FULL.TXT'));
-  const bare = process.argv.includes('--bare');
-  const rs = bare
-    ? {
-        ...test.relationSet!,
-        labels: test.relationSet!.labels.map((l) => ({ name: l.name, directed: l.directed })),
-      }
-    : test.relationSet!;
-  const { space, direction } = sentenceSpace(rs, undefined);
-  const hyper = {
+interface Bench {
+  name: string;
+  train: string;
+  test: string;
+  template: PromptTemplate;
+  direction?: 'pair';
+  mode: DecodeMode;
+  metric: string;
+  score(
+    gold: RelRecord[],
+    pred: RelRecord[],
+    rs: RelationSet,
+  ): { precision: number; recall: number; f1: number };
+  answers(pred: RelRecord[]): string[];
+}
+
+const labelsOf = (pred: RelRecord[]) =>
+  pred.flatMap((r) => (r.relations.length ? r.relations.map((x) => x.label) : ['(none)']));
+
+const BENCHES: Record<string, Bench> = {
+  semeval: {
+    name: 'semeval',
+    train: path.join(DATASETS, 'semeval2010_task8', 'TRAIN_FILE.TXT'),
+    test: path.join(DATASETS, 'semeval2010_task8', 'TEST_FILE_FULL.TXT'),
+    template: DEFAULT_TEMPLATE,
+    mode: 'score',
+    metric: 'official macro-F1',
+    score: (gold, pred) => evaluateSemEval(semevalAnswers(gold), semevalAnswers(pred)),
+    answers: (pred) => [...semevalAnswers(pred).values()],
+  },
+  finre: {
+    name: 'finre',
+    train: path.join(DATASETS, 'finre', 'train.txt'),
+    test: path.join(DATASETS, 'finre', 'test.txt'),
+    template: CRE_LLM_TEMPLATE,
+    direction: 'pair',
+    mode: 'generate',
+    metric: 'micro-F1 without unknown',
+    score: (gold, pred, rs) => evaluateMicro(gold, pred, rs),
+    answers: labelsOf,
+  },
+};
+
+/** --bare: the relation set without its descriptions (shorter prompts). */
+function bareSet(rs: RelationSet, bare: boolean): RelationSet {
+  return bare
+    ? { ...rs, labels: rs.labels.map((l) => ({ name: l.name, directed: l.directed })) }
+    : rs;
+}
+
+async function extractWith(
+  b: Bench,
+  adapter: string,
+  gold: RelRecord[],
+  job: { rs: RelationSet; codes: boolean },
+): Promise<{ out: ExtractedRecord[]; seconds: number }> {
+  const { space, direction } = sentenceSpace(job.rs, b.direction);
+  const engine = await LlamaEngine.open({
+    modelPath: MODEL,
+    loras: [{ path: adapter, scale: 1 }],
+    parallel: 4,
+    contextSize: 2048,
+  });
+  const t0 = Date.now();
+  const out: ExtractedRecord[] = [];
+  try {
+    for await (const r of runSentenceExtraction(engine, gold, space, {
+      relationSet: job.rs,
+      template: b.template,
+      mode: arg('--mode', b.mode) as DecodeMode,
+      direction,
+      inFlight: 4,
+      model: MODEL,
+      scoreMargin: 1,
+      answerCodes: job.codes,
+    }))
+      out.push(r);
+  } finally {
+    await engine.dispose();
+  }
+  return { out, seconds: (Date.now() - t0) / 1000 };
+}
+
+function hyperFromArgs(trainN: number) {
+  return {
     epochs: Number(arg('--epochs', '1')),
     rank: 16,
     alpha: 32,
@@ -62,16 +132,36 @@ async function main() {
     maxExamples: trainN,
     seed: 0,
   };
+}
+
+async function main() {
+  const b = BENCHES[arg('--dataset', 'semeval')];
+  if (!b) throw new Error(`--dataset: one of ${Object.keys(BENCHES).join(', ')}`);
+  const trainN = Number(arg('--train-n', '600'));
+  const n = Number(arg('--n', '500'));
+  const codes = arg('--answers', 'codes') === 'codes';
+  const bare = process.argv.includes('--bare');
+  const outDir = arg('--out', path.join(ROOT, '.cache', 'bench-lora'));
+  mkdirSync(outDir, { recursive: true });
+  const adapter = path.join(
+    outDir,
+    `${b.name}-${trainN}-${codes ? 'codes' : 'names'}${bare ? '-bare' : ''}.gguf`,
+  );
+  const train = await loadRecords(b.train);
+  const test = await loadRecords(b.test);
+  const rs = bareSet(test.relationSet!, bare);
+  const { space, direction } = sentenceSpace(rs, b.direction);
+  const hyper = hyperFromArgs(trainN);
   // --reuse: score an adapter this bench trained before (same settings) instead of training again.
   const reuse = process.argv.includes('--reuse') ? await readAdapterManifest(adapter) : undefined;
   const manifest =
     reuse ??
     (
       await trainLoraJob({
-        input: path.join(DATA, 'TRAIN_FILE.TXT'),
+        input: b.train,
         records: train.records,
         relationSet: rs,
-        template: DEFAULT_TEMPLATE,
+        template: b.template,
         space,
         direction,
         answerCodes: codes,
@@ -90,35 +180,15 @@ async function main() {
       })
     ).manifest;
   const gold = sample(test.records, n, 2024);
-  const engine = await LlamaEngine.open({
-    modelPath: MODEL,
-    loras: [{ path: adapter, scale: 1 }],
-    parallel: 4,
-    contextSize: 2048,
-  });
-  const t0 = Date.now();
-  const out: ExtractedRecord[] = [];
-  try {
-    for await (const r of runSentenceExtraction(engine, gold, space, {
-      relationSet: rs,
-      template: DEFAULT_TEMPLATE,
-      mode: 'score',
-      direction,
-      inFlight: 4,
-      model: MODEL,
-      scoreMargin: 1,
-      answerCodes: codes,
-    }))
-      out.push(r);
-  } finally {
-    await engine.dispose();
-  }
-  const extractSeconds = (Date.now() - t0) / 1000;
-  const s = evaluateSemEval(semevalAnswers(gold), semevalAnswers(out.map((r) => r.record)));
+  const { out, seconds } = await extractWith(b, adapter, gold, { rs, codes });
+  const preds = out.map((r) => r.record);
+  const s = b.score(gold, preds, rs);
   const predicted = new Map<string, number>();
-  for (const a of semevalAnswers(out.map((r) => r.record)).values())
-    predicted.set(a, (predicted.get(a) ?? 0) + 1);
+  for (const a of b.answers(preds)) predicted.set(a, (predicted.get(a) ?? 0) + 1);
+  const curve = manifest.training.lossCurve;
   const row = {
+    dataset: b.name,
+    metric: b.metric,
     train_examples: manifest.data.examples,
     epochs: hyper.epochs,
     layers: hyper.layers,
@@ -128,18 +198,15 @@ async function main() {
     train_seconds: manifest.training.seconds,
     train_examples_per_s: manifest.training.examplesPerSecond,
     peak_rss_mb: manifest.training.peakRssMb,
-    loss_first: manifest.training.lossCurve[0]?.[1],
+    loss_first: curve[0]?.[1],
     loss_last10: Number(
-      (
-        manifest.training.lossCurve.slice(-10).reduce((a, x) => a + x[1], 0) /
-        Math.min(10, manifest.training.lossCurve.length)
-      ).toFixed(4),
+      (curve.slice(-10).reduce((a, x) => a + x[1], 0) / Math.min(10, curve.length)).toFixed(4),
     ),
     test_sentences: n,
     precision: s.precision,
     recall: s.recall,
-    official_f1: s.f1,
-    extract_seconds: extractSeconds,
+    f1: s.f1,
+    extract_seconds: seconds,
     predicted_labels: Object.fromEntries([...predicted].sort((a, b) => b[1] - a[1]).slice(0, 5)),
   };
   // The scores first: the export check is slow with multi-token answers.
@@ -148,7 +215,7 @@ async function main() {
   if (checkN > 0) {
     const { prompts, answers } = await checkPrompts(gold, checkN, {
       relationSet: rs,
-      template: DEFAULT_TEMPLATE,
+      template: b.template,
       space,
       direction,
       answerCodes: codes,

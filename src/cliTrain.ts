@@ -151,7 +151,7 @@ async function trainLoraCommand(
     const t = manifest.training;
     process.stderr.write(
       `${t.stopped ? 'stopped early: ' : ''}trained ${t.steps} step(s) on ${manifest.data.examples} example(s) in ${t.seconds.toFixed(1)} s (${t.examplesPerSecond.toFixed(2)} examples/s${t.peakRssMb ? `, peak memory ${t.peakRssMb} MB` : ''}); ` +
-        `answer loss ${t.lossCurve[0]?.[1] ?? '?'} → ${t.lossCurve.at(-1)?.[1] ?? '?'}${manifest.dev ? `; dev loss ${manifest.dev.loss}${manifest.dev.accuracy !== undefined ? `, dev accuracy ${(100 * manifest.dev.accuracy).toFixed(1)}%` : ''}` : ''}\n` +
+        `answer loss ${t.lossCurve[0]?.[1] ?? '?'} → ${t.lossCurve.at(-1)?.[1] ?? '?'}${manifest.dev?.loss !== undefined ? `; dev loss ${manifest.dev.loss}${manifest.dev.accuracy !== undefined ? `, dev accuracy ${(100 * manifest.dev.accuracy).toFixed(1)}%` : ''}` : ''}\n` +
         `wrote ${opts.out} and ${adapterManifestPath(opts.out)}\n` +
         `use it: relation-lens extract … --model ${spec} --lora ${opts.out} --template ${opts.template} --answers ${opts.answers}${opts.rag ? ` --rag ${opts.rag} --k ${opts.k}` : ''}\n`,
     );

@@ -38,6 +38,7 @@ import {
 import { trainLoraJob } from './node/trainLora';
 import { sumReports } from './core/pipelines/docReport';
 import { z } from 'zod';
+import { InputError } from './core/diagnostics';
 
 const pool = new EnginePool(2);
 const running = new Map<number, AbortController>();
@@ -203,9 +204,21 @@ async function trainLora(
   const r = await loadRecords(p.train);
   const modelPath = await resolveModel(p.engine.model, { signal });
   const { space, direction } = sentenceSpace(rs, p.direction);
+  const held = new Set(p.holdOut ?? []);
+  const heldOut = r.records.filter((x) => held.has(x.id));
+  if (heldOut.length < held.size) {
+    const missing = [...held].filter((id) => !heldOut.some((x) => x.id === id));
+    throw new InputError(
+      `held-out record(s) not in the file: ${missing.slice(0, 5).join(', ')}`,
+      p.train,
+    );
+  }
   const { manifest } = await trainLoraJob({
     input: p.train,
-    records: r.records,
+    records: held.size ? r.records.filter((x) => !held.has(x.id)) : r.records,
+    ...(heldOut.length
+      ? { dev: { file: p.train, records: heldOut, heldOut: heldOut.map((x) => x.id) } }
+      : {}),
     relationSet: rs,
     template: p.template,
     space,
@@ -240,6 +253,7 @@ async function trainLora(
     lossFirst: t.lossCurve[0]?.[1],
     lossLast: t.lossCurve.at(-1)?.[1],
     devAccuracy: manifest.dev?.accuracy,
+    heldOut: heldOut.map((x) => x.id),
   };
 }
 

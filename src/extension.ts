@@ -5,6 +5,7 @@
 import * as vscode from 'vscode';
 import { registerCommands } from './vscode/commands';
 import { registerTrainingCommands } from './vscode/training';
+import { KnownAdapters } from './vscode/adapters';
 import { readSettings } from './vscode/config';
 import { registerCuration } from './vscode/curation';
 import { DecorationController, RecordHoverProvider } from './vscode/decorations';
@@ -19,6 +20,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const log = vscode.window.createOutputChannel('Relation Lens', { log: true });
   const validator = new RecordValidator(log);
   const runs = new RunHistory(context.workspaceState);
+  const adapters = new KnownAdapters(context.workspaceState);
   const engine = new EngineService(context, log, readSettings);
   // The no-relation label of the active file's relation set (decorations leave it out).
   let noRelation: string | null | undefined;
@@ -59,8 +61,9 @@ export function activate(context: vscode.ExtensionContext): void {
     }),
     vscode.window.onDidChangeActiveTextEditor(() => void refreshRelationSet()),
   );
-  registerCommands({ context, log, validator, engine, runs });
-  registerTrainingCommands({ context, log, validator, engine, runs });
+  const services = { context, log, validator, engine, runs, adapters };
+  registerCommands(services);
+  registerTrainingCommands(services);
   registerCuration(context);
   void refreshRelationSet();
   for (const doc of vscode.workspace.textDocuments)

@@ -12,7 +12,11 @@ import '@vscode-elements/elements/dist/vscode-textfield/index.js';
 import '@vscode-elements/elements/dist/vscode-label/index.js';
 import '@vscode-elements/elements/dist/vscode-divider/index.js';
 import '@vscode-elements/elements/dist/vscode-icon/index.js';
+import '@vscode-elements/elements/dist/vscode-single-select/index.js';
+import '@vscode-elements/elements/dist/vscode-option/index.js';
 import {
+  AdapterView,
+  Comparison,
   EvalView,
   HostMessageSchema,
   PanelMethod,
@@ -43,12 +47,20 @@ function request<M extends PanelMethod>(
 }
 
 let state: PanelState | undefined;
+let selectedTab = 0;
+const EVALUATE_TAB = 3;
 
 window.addEventListener('message', (e: MessageEvent) => {
   const parsed = HostMessageSchema.safeParse(e.data);
   if (!parsed.success) return;
   const m = parsed.data;
   if (m.type === 'state') {
+    // A new comparison from the host (after training, or an A/B) opens the Evaluate tab.
+    if (
+      m.state.comparison &&
+      JSON.stringify(m.state.comparison) !== JSON.stringify(state?.comparison)
+    )
+      selectedTab = EVALUATE_TAB;
     state = m.state;
     render();
     return;
@@ -301,58 +313,133 @@ function catalogTable(s: PanelState): HTMLElement {
   );
 }
 
-/** The LoRA adapters with their scales (editable), Remove, Add and Save. */
-function adapterSection(s: PanelState): HTMLElement[] {
-  const loras = s.loras.map((l, i) =>
+/** What an adapter's manifest says, in one line. */
+function manifestText(a: AdapterView): string {
+  const m = a.manifest;
+  if (!m) return a.problem ? `manifest unreadable: ${a.problem}` : 'no manifest';
+  const dev =
+    m.devAccuracy !== null
+      ? `, dev ${pct(m.devAccuracy)}% right on ${m.devExamples}${m.heldOut ? ' held out' : ''}`
+      : '';
+  return `base ${m.base} · ${m.relationSet} · trained on ${m.trainedOn} (${m.examples} examples, ${m.answers})${dev}${m.stopped ? ' · stopped early' : ''} · ${m.created.slice(0, 16).replace('T', ' ')}`;
+}
+
+/** One adapter of the list: name, manifest, scale when in use, Use / Remove. */
+function adapterRow(s: PanelState, a: AdapterView, i: number): HTMLElement {
+  const inUse = a.scale !== null;
+  const name = a.path.split(/[\\/]/).pop() ?? a.path;
+  return h(
+    'tr',
+    { class: inUse ? 'selected' : undefined },
+    h('td', { title: a.path }, name),
+    h('td', { class: 'note' }, manifestText(a)),
     h(
-      'tr',
+      'td',
       {},
-      h('td', {}, l.path),
-      h(
-        'td',
-        {},
-        h('vscode-textfield', {
-          id: `lora-scale-${i}`,
-          value: String(l.scale),
-          type: 'number',
-          step: '0.1',
-        }),
-      ),
-      h(
-        'td',
-        {},
-        button(
-          'Remove',
-          async () =>
-            void (await request('setLoras', { loras: s.loras.filter((_, j) => j !== i) })),
-          {
-            secondary: true,
-          },
-        ),
-      ),
+      inUse
+        ? h('vscode-textfield', {
+            id: `lora-scale-${i}`,
+            value: String(a.scale),
+            type: 'number',
+            step: '0.1',
+          })
+        : null,
+    ),
+    h(
+      'td',
+      {},
+      inUse
+        ? button(
+            'Remove',
+            async () =>
+              void (await request('setLoras', {
+                loras: s.loras.filter((l) => l.path !== a.path),
+              })),
+            { secondary: true },
+          )
+        : button(
+            'Use',
+            async () => void (await request('setLoras', { loras: [{ path: a.path, scale: 1 }] })),
+            { secondary: true },
+          ),
     ),
   );
+}
+
+/** A/B: two adapters of the list (or the base model) on the current record file. */
+function abRow(s: PanelState): HTMLElement {
+  const options = (id: string, dflt: string) =>
+    h(
+      'vscode-single-select',
+      { id },
+      h('vscode-option', { value: '', selected: dflt === '' }, 'base model (no adapter)'),
+      ...s.adapters.map((a) =>
+        h(
+          'vscode-option',
+          { value: a.path, selected: dflt === a.path },
+          a.path.split(/[\\/]/).pop() ?? a.path,
+        ),
+      ),
+    );
+  const run = async () => {
+    const a = textValue(document.getElementById('ab-a')) || null;
+    const b = textValue(document.getElementById('ab-b')) || null;
+    toast('comparing… (two extraction runs on the current record file)');
+    const r = await request('compareAdapters', { a, b });
+    if (!r) return toast('cancelled');
+    if (state) state = { ...state, comparison: r };
+    selectedTab = EVALUATE_TAB;
+    render();
+  };
+  return h(
+    'div',
+    { class: 'row' },
+    h('span', {}, 'A/B on the current file:'),
+    options('ab-a', ''),
+    h('span', {}, 'vs'),
+    options('ab-b', s.adapters[0]?.path ?? ''),
+    button('Compare', run, { icon: 'diff', id: 'ab-run' }),
+  );
+}
+
+/** The adapters (in use and known to this workspace) with their manifests, scales, Add, Save and A/B. */
+function adapterSection(s: PanelState): HTMLElement[] {
   const saveScales = async () => {
     await request('setLoras', {
-      loras: s.loras.map((l, i) => ({
-        path: l.path,
-        scale: Number(textValue(document.getElementById(`lora-scale-${i}`))) || 0,
-      })),
+      loras: s.adapters.flatMap((a, i) =>
+        a.scale === null
+          ? []
+          : [
+              {
+                path: a.path,
+                scale: Number(textValue(document.getElementById(`lora-scale-${i}`))) || 0,
+              },
+            ],
+      ),
     });
     toast('adapter scales saved');
   };
   return [
     h('h3', {}, 'LoRA adapters'),
-    loras.length
-      ? h('table', { class: 'grid' }, h('tbody', {}, ...loras))
-      : h('p', {}, 'No adapter.'),
+    s.adapters.length
+      ? h(
+          'table',
+          { class: 'grid', id: 'adapters' },
+          h('tbody', {}, ...s.adapters.map((a, i) => adapterRow(s, a, i))),
+        )
+      : h(
+          'p',
+          {},
+          'No adapter. Train one with "Relation Lens: Train LoRA Adapter from This File…".',
+        ),
     h(
       'div',
       { class: 'row' },
       button('Add adapter…', async () => void (await request('pickLora', {})), { icon: 'add' }),
-      loras.length ? button('Save scales', saveScales, { secondary: true }) : null,
+      s.loras.length ? button('Save scales', saveScales, { secondary: true }) : null,
     ),
-  ];
+    s.adapters.length && s.trusted ? abRow(s) : null,
+  ].filter((x): x is HTMLElement => x !== null);
 }
 
 /** The retrieval index and k. */
@@ -480,8 +567,19 @@ function evalView(v: EvalView): HTMLElement {
   );
 }
 
-function evaluateTab(): HTMLElement {
-  const out = h('div', { id: 'eval-out' });
+/** A comparison the host ran (before/after training, A/B of adapters). */
+function comparisonView(c: Comparison): HTMLElement {
+  return h(
+    'div',
+    { id: 'comparison' },
+    h('h3', {}, c.title),
+    h('p', { class: 'note' }, c.note),
+    h('div', { class: 'compare' }, evalView(c.a), evalView(c.b)),
+  );
+}
+
+function evaluateTab(s: PanelState): HTMLElement {
+  const out = h('div', { id: 'eval-out' }, s.comparison ? comparisonView(s.comparison) : null);
   return h(
     'div',
     { class: 'tab' },
@@ -518,8 +616,6 @@ function evaluateTab(): HTMLElement {
   );
 }
 
-let selectedTab = 0;
-
 function render(): void {
   const s = state;
   const app = document.getElementById('app')!;
@@ -534,7 +630,7 @@ function render(): void {
     h('vscode-tab-header', { slot: 'header' }, 'Models'),
     h('vscode-tab-panel', {}, modelsTab(s)),
     h('vscode-tab-header', { slot: 'header' }, 'Evaluate'),
-    h('vscode-tab-panel', {}, evaluateTab()),
+    h('vscode-tab-panel', {}, evaluateTab(s)),
   );
   tabs.addEventListener(
     'vsc-tabs-select',

@@ -41,7 +41,8 @@ export interface TrainHyper {
 export interface TrainLoraJob {
   input: string;
   records: RelRecord[];
-  dev?: { file: string; records: RelRecord[] };
+  /** Dev records; `heldOut`: their ids when they were held out of the training file itself. */
+  dev?: { file: string; records: RelRecord[]; heldOut?: string[] };
   relationSet: RelationSet;
   template: PromptTemplate;
   space: AnswerSpace;
@@ -80,7 +81,15 @@ export interface AdapterManifest {
     examples: number;
     promptTokensMean: number;
   } & TrainingSelection['counts'] & { sampled: number };
-  dev: { file: string; examples: number; loss: number; accuracy?: number } | null;
+  dev: {
+    file: string;
+    examples: number;
+    /** Dev loss and accuracy after training (absent when the run was stopped early). */
+    loss?: number;
+    accuracy?: number;
+    /** Ids of the training file's records held out of training (the before/after comparison's records). */
+    heldOut?: string[];
+  } | null;
   hyper: TrainHyper;
   training: {
     steps: number;
@@ -250,10 +259,15 @@ async function adapterManifest(
       ...t.counts,
       sampled: t.sampled,
     },
-    dev:
-      job.dev && done.dev
-        ? { file: job.dev.file, examples: t.devN, loss: done.dev.loss, accuracy: done.dev.accuracy }
-        : null,
+    // A run stopped early has no dev scores, but its held-out records are still named.
+    dev: job.dev
+      ? {
+          file: job.dev.file,
+          examples: t.devN,
+          ...(done.dev ? { loss: done.dev.loss, accuracy: done.dev.accuracy } : {}),
+          ...(job.dev.heldOut ? { heldOut: job.dev.heldOut } : {}),
+        }
+      : null,
     hyper: job.hyper,
     training: {
       steps: done.steps ?? 0,

@@ -101,6 +101,8 @@ export const TrainLoraParamsSchema = z
     force: z.boolean().default(false),
     venv: z.string(),
     threads: z.number().int().positive().optional(),
+    /** Ids of records of `train` kept out of training and used as the dev set (the before/after comparison's records). */
+    holdOut: z.array(z.string()).optional(),
   })
   .strict();
 
@@ -117,6 +119,8 @@ export const TrainLoraResultSchema = z
     lossFirst: z.number().optional(),
     lossLast: z.number().optional(),
     devAccuracy: z.number().optional(),
+    /** Ids of the records held out of training. */
+    heldOut: z.array(z.string()),
   })
   .strict();
 export type TrainLoraResult = z.infer<typeof TrainLoraResultSchema>;

@@ -116,9 +116,79 @@ export const RequestSchema = z.discriminatedUnion('method', [
       params: z.object({}).strict(),
     })
     .strict(),
+  z
+    .object({
+      type: z.literal('request'),
+      id: z.number().int(),
+      method: z.literal('compareAdapters'),
+      /** Two adapters of the panel's list (null: the base model alone), on the current record file. */
+      params: z.object({ a: z.string().nullable(), b: z.string().nullable() }).strict(),
+    })
+    .strict(),
 ]);
 export type PanelRequest = z.infer<typeof RequestSchema>;
 export type PanelMethod = PanelRequest['method'];
+
+/** An adapter of the panel's list, with what its manifest says (null: no manifest beside it). */
+const AdapterViewSchema = z
+  .object({
+    path: z.string(),
+    /** Its scale when it is in relationLens.loras (used for extraction), else null. */
+    scale: z.number().nullable(),
+    manifest: z
+      .object({
+        base: z.string(),
+        trainedOn: z.string(),
+        examples: z.number(),
+        relationSet: z.string(),
+        answers: z.string(),
+        created: z.string(),
+        stopped: z.boolean(),
+        /** Answer accuracy on the dev (held-out) records. */
+        devAccuracy: z.number().nullable(),
+        devExamples: z.number(),
+        heldOut: z.number(),
+      })
+      .strict()
+      .nullable(),
+    /** Why the manifest could not be read. */
+    problem: z.string().optional(),
+  })
+  .strict();
+export type AdapterView = z.infer<typeof AdapterViewSchema>;
+
+const EvalViewSchema = z
+  .object({
+    title: z.string(),
+    metric: z.string(),
+    precision: z.number(),
+    recall: z.number(),
+    f1: z.number(),
+    perRelation: z.array(
+      z
+        .object({
+          label: z.string(),
+          precision: z.number(),
+          recall: z.number(),
+          f1: z.number(),
+          gold: z.number(),
+          predicted: z.number(),
+        })
+        .strict(),
+    ),
+    confusion: z
+      .object({ labels: z.array(z.string()), counts: z.array(z.array(z.number())) })
+      .strict()
+      .nullable(),
+  })
+  .strict();
+export type EvalView = z.infer<typeof EvalViewSchema>;
+
+/** Two runs on the same records, side by side (before/after training, or an A/B of adapters). */
+const ComparisonSchema = z
+  .object({ title: z.string(), note: z.string(), a: EvalViewSchema, b: EvalViewSchema })
+  .strict();
+export type Comparison = z.infer<typeof ComparisonSchema>;
 
 export const PanelStateSchema = z
   .object({
@@ -128,6 +198,10 @@ export const PanelStateSchema = z
     relationSetFrom: z.string(),
     model: z.string(),
     loras: z.array(z.object({ path: z.string(), scale: z.number() }).strict()),
+    /** The adapters in use and those trained or added in this workspace. */
+    adapters: z.array(AdapterViewSchema),
+    /** The last comparison the host ran (shown in the Evaluate tab). */
+    comparison: ComparisonSchema.nullable(),
     catalog: z.array(
       z
         .object({
@@ -147,23 +221,6 @@ export const PanelStateSchema = z
   .strict();
 export type PanelState = z.infer<typeof PanelStateSchema>;
 
-export interface EvalView {
-  title: string;
-  metric: string;
-  precision: number;
-  recall: number;
-  f1: number;
-  perRelation: Array<{
-    label: string;
-    precision: number;
-    recall: number;
-    f1: number;
-    gold: number;
-    predicted: number;
-  }>;
-  confusion: { labels: string[]; counts: number[][] } | null;
-}
-
 export type Results = {
   getState: PanelState;
   renderPrompt: { system?: string; user: string; tokensNote: string };
@@ -177,6 +234,7 @@ export type Results = {
   setRag: Record<string, never>;
   evaluate: EvalView | null;
   compare: { a: EvalView; b: EvalView } | null;
+  compareAdapters: Comparison | null;
 };
 
 export const HostMessageSchema = z.union([

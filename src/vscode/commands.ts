@@ -20,6 +20,7 @@ import { readSettings, update } from './config';
 import { EngineService } from './engineService';
 import { Scope, extractRelations } from './extract';
 import { RelationLensPanel } from './panel';
+import { KnownAdapters } from './adapters';
 import { isRecordDocument, recordAt, recordLines } from './records';
 import { relationSetFor, templateFor } from './resources';
 import { RunHistory } from './runs';
@@ -38,6 +39,7 @@ export interface Services {
   validator: RecordValidator;
   engine: EngineService;
   runs: RunHistory;
+  adapters: KnownAdapters;
 }
 
 export function registerCommands(s: Services): void {
@@ -84,7 +86,7 @@ export function registerCommands(s: Services): void {
 
   reg('relationLens.buildIndex', () => buildIndex(s));
 
-  reg('relationLens.openPanel', () => void RelationLensPanel.show(context, engine, runs, log));
+  reg('relationLens.openPanel', () => void RelationLensPanel.show(s));
 
   reg('relationLens.export', () => exportRecords());
 
@@ -192,6 +194,7 @@ async function selectLoraAdapter(s: Services): Promise<void> {
     validateInput: (v) => (Number.isFinite(Number(v)) ? undefined : 'a number, e.g. 1 or 0.5'),
   });
   if (scale === undefined) return;
+  await s.adapters.add(f[0].fsPath);
   await update('loras', [...cur, { path: f[0].fsPath, scale: Number(scale) }]);
   engine.render();
 }

@@ -43,7 +43,7 @@ async function pickScope(editor: vscode.TextEditor, forced?: Scope): Promise<Sco
   return picked?.scope;
 }
 
-function isDocumentLevel(r: RelRecord, method: 'auto' | 'sentence' | 'document'): boolean {
+export function isDocumentLevel(r: RelRecord, method: 'auto' | 'sentence' | 'document'): boolean {
   if (method !== 'auto') return method === 'document';
   return (r.sentences?.length ?? 0) > 1 || (!r.pairs && r.entities.length > 2);
 }
@@ -274,7 +274,7 @@ async function extractFromRecords(
  * The engine jobs of a record file: the sentence-level records in one job, the document-level
  * ones in another, with one progress count over both.
  */
-async function extractJobs(
+export async function extractJobs(
   engine: EngineService,
   w: {
     doc: vscode.TextDocument;
@@ -282,13 +282,18 @@ async function extractJobs(
     docLevel: RelRecord[];
     rs: RelationSet;
     template: PromptTemplate;
+    /** Other adapters than the settings' (a comparison's variant; [] = the base model alone). */
+    loras?: Array<{ path: string; scale: number }>;
   },
   signal: AbortSignal,
   progress: (p: Progress) => void,
 ): Promise<ExtractResult> {
   const s = readSettings();
   const { doc, sentLevel, docLevel } = w;
-  const settings = engine.engineSettings(doc.uri);
+  const settings = {
+    ...engine.engineSettings(doc.uri),
+    ...(w.loras ? { loras: w.loras } : {}),
+  };
   const total = sentLevel.reduce((n, r) => n + candidatePairs(r).length, 0) + docLevel.length;
   const parts: ExtractResult[] = [];
   if (sentLevel.length) {
@@ -355,7 +360,7 @@ function summarize(engine: EngineService, r: ExtractResult, what: string): void 
   );
 }
 
-async function run(
+export async function run(
   log: vscode.LogOutputChannel,
   title: string,
   fn: (signal: AbortSignal, progress: (p: Progress) => void) => Promise<ExtractResult>,

@@ -19,6 +19,7 @@ import { CATALOG } from '../core/models/catalog';
 import { isInsideFolder, writeFileAtomic } from '../node/files';
 import { loadRecords } from '../node/load';
 import {
+  Comparison,
   EvalView,
   HostMessage,
   PanelRequest,
@@ -32,6 +33,9 @@ import { isRecordDocument, recordAt, recordLines } from './records';
 import { relationSetFor, templateFor } from './resources';
 import { RunHistory } from './runs';
 import { Disposable } from './lifecycle';
+import { KnownAdapters } from './adapters';
+import { CompareDeps, compareOnRecords, toEvalView, variantLabel } from './compare';
+import { readAdapterManifest } from '../node/adapters';
 import { DEFAULT_TEMPLATE, builtinTemplateNames } from '../core/prompts/builtin';
 
 /** A file that exists with other content is replaced only when the user says so. */
@@ -47,6 +51,11 @@ async function confirmReplace(file: string, content: string): Promise<boolean> {
   );
 }
 
+export interface PanelDeps extends CompareDeps {
+  context: vscode.ExtensionContext;
+  adapters: KnownAdapters;
+}
+
 export class RelationLensPanel extends Disposable {
   static current: RelationLensPanel | undefined;
   private readonly panel: vscode.WebviewPanel;
@@ -54,27 +63,34 @@ export class RelationLensPanel extends Disposable {
   /** Files the user chose in a dialog of this panel: the only paths outside the workspace it may use. */
   private readonly picked = new Set<string>();
 
-  static show(
-    context: vscode.ExtensionContext,
-    engine: EngineService,
-    runs: RunHistory,
-    log: vscode.LogOutputChannel,
-  ): RelationLensPanel {
+  /** The last comparison run from the panel or after training (shown in the Evaluate tab). */
+  private comparison: Comparison | null = null;
+
+  static show(deps: PanelDeps): RelationLensPanel {
     if (RelationLensPanel.current) {
       RelationLensPanel.current.panel.reveal();
       return RelationLensPanel.current;
     }
-    RelationLensPanel.current = new RelationLensPanel(context, engine, runs, log);
+    RelationLensPanel.current = new RelationLensPanel(deps);
     return RelationLensPanel.current;
   }
 
-  private constructor(
-    private readonly context: vscode.ExtensionContext,
-    private readonly engine: EngineService,
-    private readonly runs: RunHistory,
-    private readonly log: vscode.LogOutputChannel,
-  ) {
+  /** Opens the panel on a comparison (before/after training). */
+  static showComparison(deps: PanelDeps, c: Comparison): void {
+    const p = RelationLensPanel.show(deps);
+    p.comparison = c;
+    void p.pushState();
+  }
+
+  private readonly context: vscode.ExtensionContext;
+  private readonly engine: EngineService;
+  private readonly runs: RunHistory;
+  private readonly log: vscode.LogOutputChannel;
+
+  private constructor(private readonly deps: PanelDeps) {
     super();
+    ({ context: this.context, engine: this.engine, runs: this.runs, log: this.log } = deps);
+    const { context } = deps;
     const media = vscode.Uri.joinPath(context.extensionUri, 'dist', 'webview');
     this.panel = vscode.window.createWebviewPanel(
       'relationLens.panel',
@@ -173,6 +189,8 @@ export class RelationLensPanel extends Disposable {
       relationSetFrom: rs?.from ?? '',
       model: s.model,
       loras: s.loras,
+      adapters: await this.deps.adapters.views(),
+      comparison: this.comparison,
       catalog: CATALOG.map((c) => ({
         id: c.id,
         parameters: c.parameters,
@@ -266,7 +284,7 @@ export class RelationLensPanel extends Disposable {
         return { model: f };
       }
       case 'setLoras': {
-        const current = readSettings().loras.map((l) => l.path);
+        const current = [...readSettings().loras.map((l) => l.path), ...this.deps.adapters.paths()];
         const bad = req.params.loras.find((l) => !this.allowedPath(l.path, current));
         if (bad)
           throw new Error(
@@ -278,6 +296,7 @@ export class RelationLensPanel extends Disposable {
       case 'pickLora': {
         const f = await this.pickGguf('LoRA adapters (GGUF)', 'Relation Lens: a LoRA adapter');
         if (!f) return null;
+        await this.deps.adapters.add(f);
         const loras = [...readSettings().loras, { path: f, scale: 1 }];
         await update('loras', loras);
         return { loras };
@@ -298,7 +317,46 @@ export class RelationLensPanel extends Disposable {
         const b = await this.evaluate('Predictions B', true);
         return b ? { a, b } : null;
       }
+      case 'compareAdapters':
+        return this.compareAdapters(req.params.a, req.params.b);
     }
+  }
+
+  /**
+   * A/B of two adapters of the list (null: the base model) on the current record file: on the
+   * records both held out of training when their manifests name them, else on every settled record.
+   */
+  private async compareAdapters(a: string | null, b: string | null): Promise<Comparison | null> {
+    const known = this.deps.adapters.paths();
+    const bad = [a, b].find((p) => p !== null && !known.includes(p));
+    if (bad) throw new Error(`${JSON.stringify(bad)} is not in the panel's adapter list`);
+    const doc = this.currentRecord()?.doc;
+    if (!doc) throw new Error('open a record file (JSONL with curated relations) to compare on');
+    const manifests = await Promise.all(
+      [a, b].map((p) => (p ? readAdapterManifest(p).catch(() => undefined) : undefined)),
+    );
+    const held = manifests
+      .filter((m) => m?.dev?.heldOut && resolvePath(m.data.file) === doc.uri.fsPath)
+      .map((m) => new Set(m!.dev!.heldOut));
+    const ids = held.length
+      ? [...held[0]!].filter((id) => held.every((h) => h.has(id)))
+      : undefined;
+    const variant = (p: string | null) => ({
+      label: variantLabel(p ? [{ path: p, scale: 1 }] : []),
+      loras: p ? [{ path: p, scale: 1 }] : [],
+    });
+    const c = await compareOnRecords(this.deps, doc, {
+      ids,
+      variants: [variant(a), variant(b)],
+      title: 'A/B of adapters',
+      note: ids
+        ? 'On the records held out of training.'
+        : 'On every settled record (an adapter trained on this file has seen some of them).',
+    });
+    if (!c) return null;
+    this.comparison = c;
+    void this.pushState();
+    return c;
   }
 
   /** A GGUF file the user picks; remembered as chosen (the panel may then select it). */
@@ -426,25 +484,7 @@ export class RelationLensPanel extends Disposable {
     const rs = (await this.relationSet())?.set;
     const result: EvalResult = evaluateRecords(gold, split.pred, rs, chooseMetric(rs, gold), file);
     this.runs.addEvaluation(file, records.length, rs?.name ?? '', result);
-    return {
-      title: `${title ? `${title}: ` : ''}${path.basename(file)}`,
-      metric: result.metric,
-      precision: result.precision,
-      recall: result.recall,
-      f1: result.f1,
-      perRelation: Object.entries(result.per_relation).map(([label, s]) => ({
-        label,
-        precision: s.precision,
-        recall: s.recall,
-        f1: s.f1,
-        gold: s.gold,
-        predicted: s.predicted,
-      })),
-      confusion:
-        result.confusion.labels.length <= 40
-          ? { labels: result.confusion.labels, counts: result.confusion.matrix }
-          : null,
-    };
+    return toEvalView(`${title ? `${title}: ` : ''}${path.basename(file)}`, result);
   }
 
   override dispose(): void {

@@ -1,8 +1,10 @@
 /**
  * "Train LoRA Adapter from This File…": the curated records of the open file → train-lora's job
  * in the engine process (progress with loss, examples/s and time left; cancel keeps the adapter
- * trained so far) → offer to use the adapter. The trainer's venv lives in the extension's global
- * storage ($RELATION_LENS_TRAINER_VENV overrides) and is set up on first use, after asking.
+ * trained so far) → offer to use the adapter and to compare before/after on the records held
+ * out of training (a fixed 10 % of the settled records, at most 50, when there are 20 or more).
+ * The trainer's venv lives in the extension's global storage ($RELATION_LENS_TRAINER_VENV
+ * overrides) and is set up on first use, after asking.
  */
 import { existsSync } from 'node:fs';
 import * as os from 'node:os';
@@ -11,7 +13,10 @@ import * as vscode from 'vscode';
 import { trainerReady, setupTrainer } from '../node/trainer';
 import { readSettings, update } from './config';
 import type { Services } from './commands';
-import { isRecordDocument } from './records';
+import { isRecordDocument, recordLines } from './records';
+import { holdOutIds } from '../core/training/heldOut';
+import { Variant, compareOnRecords, variantLabel } from './compare';
+import { RelationLensPanel } from './panel';
 import { relationSetFor, templateFor } from './resources';
 import { EngineRequest, TrainLoraResult } from '../protocol/engine';
 import { EngineService } from './engineService';
@@ -115,26 +120,68 @@ function runTraining(
   );
 }
 
-/** After training: the result in the log, and the offer to use the adapter or read its manifest. */
+/** After training: the result in the log, and the offer to use the adapter, compare before/after or read its manifest. */
 async function offerAdapter(
   s: Services,
   r: TrainLoraResult,
-  answers: 'names' | 'codes',
+  after: { doc: vscode.TextDocument; answers: 'names' | 'codes'; before: Variant['loras'] },
 ): Promise<void> {
+  await s.adapters.add(r.adapter);
+  void RelationLensPanel.current?.pushState();
   s.log.info(
-    `trained ${r.adapter}: ${r.examples} example(s), ${r.steps} step(s) in ${r.seconds.toFixed(0)} s, loss ${r.lossFirst ?? '?'} → ${r.lossLast ?? '?'}${r.stopped ? ' (stopped early)' : ''}`,
+    `trained ${r.adapter}: ${r.examples} example(s), ${r.steps} step(s) in ${r.seconds.toFixed(0)} s, loss ${r.lossFirst ?? '?'} → ${r.lossLast ?? '?'}${r.stopped ? ' (stopped early)' : ''}; ${r.heldOut.length} record(s) held out`,
   );
+  const compare = r.heldOut.length ? ['Compare Before/After'] : [];
   const pick = await vscode.window.showInformationMessage(
-    `Relation Lens: ${r.stopped ? 'training stopped; the adapter trained so far was saved' : 'adapter trained'} (${r.examples} example(s), ${r.steps} step(s), answer loss ${r.lossFirst ?? '?'} → ${r.lossLast ?? '?'}). Extract with it?`,
+    `Relation Lens: ${r.stopped ? 'training stopped; the adapter trained so far was saved' : 'adapter trained'} (${r.examples} example(s), ${r.steps} step(s), answer loss ${r.lossFirst ?? '?'} → ${r.lossLast ?? '?'}${r.devAccuracy !== undefined ? `, ${(100 * r.devAccuracy).toFixed(0)}% right on ${r.heldOut.length} held-out record(s)` : ''}). Extract with it?`,
     'Use This Adapter',
+    ...compare,
     'Open Manifest',
   );
-  if (pick === 'Use This Adapter') {
-    await update('loras', [{ path: r.adapter, scale: 1 }]);
-    if (readSettings().answers !== answers) await update('answers', answers);
-    s.engine.render();
-  } else if (pick === 'Open Manifest')
+  if (pick === 'Use This Adapter') await useAdapter(s, r.adapter, after.answers);
+  else if (pick === 'Open Manifest')
     await vscode.window.showTextDocument(vscode.Uri.file(r.manifest));
+  else if (pick === 'Compare Before/After') await compareBeforeAfter(s, r, after);
+}
+
+async function useAdapter(s: Services, adapter: string, answers: 'names' | 'codes'): Promise<void> {
+  await update('loras', [{ path: adapter, scale: 1 }]);
+  if (readSettings().answers !== answers) await update('answers', answers);
+  s.engine.render();
+}
+
+/**
+ * The held-out records extracted with the adapters used before training and with the new one,
+ * scored against the curated relations and shown side by side in the panel.
+ */
+async function compareBeforeAfter(
+  s: Services,
+  r: TrainLoraResult,
+  after: { doc: vscode.TextDocument; answers: 'names' | 'codes'; before: Variant['loras'] },
+): Promise<void> {
+  const now = [{ path: r.adapter, scale: 1 }];
+  let c;
+  try {
+    c = await compareOnRecords(s, after.doc, {
+      ids: r.heldOut,
+      variants: [
+        { label: `before: ${variantLabel(after.before)}`, loras: after.before },
+        { label: `after: ${variantLabel(now)}`, loras: now },
+      ],
+      title: 'Before/after training',
+      note: 'On the records held out of training:',
+    });
+  } catch (e) {
+    return void vscode.window.showErrorMessage(`Relation Lens: ${(e as Error).message}`);
+  }
+  if (!c) return;
+  RelationLensPanel.showComparison(s, c);
+  const pct = (x: number) => (100 * x).toFixed(1);
+  const pick = await vscode.window.showInformationMessage(
+    `Relation Lens: F1 on ${r.heldOut.length} held-out record(s): before ${pct(c.a.f1)}, after ${pct(c.b.f1)}.`,
+    'Use This Adapter',
+  );
+  if (pick) await useAdapter(s, r.adapter, after.answers);
 }
 
 /** relationLens.trainLora: a LoRA adapter from the open file's curated records. */
@@ -162,6 +209,11 @@ async function trainLoraFromFile(s: Services): Promise<void> {
   if (!venv) return;
   const template = await templateFor(settings, doc.uri);
   const answers = settings.answers === 'names' ? 'names' : 'codes';
+  const holdOut = holdOutIds(
+    [...recordLines(doc)].map((l) => l.record),
+    { max: 50 },
+  );
+  const before = engine.engineSettings(doc.uri).loras;
   const h = preset.hyper;
   const r = await runTraining(engine, {
     train: doc.uri.fsPath,
@@ -184,8 +236,9 @@ async function trainLoraFromFile(s: Services): Promise<void> {
     venv,
     // Leave a core to the editor.
     threads: Math.max(1, os.availableParallelism() - 1),
+    holdOut,
   });
-  await offerAdapter(s, r, answers);
+  await offerAdapter(s, r, { doc, answers, before });
 }
 
 export function registerTrainingCommands(s: Services): void {

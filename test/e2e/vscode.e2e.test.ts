@@ -15,6 +15,7 @@ import type { Browser, Frame, Page } from 'playwright-core';
 import { smolLM2 } from '../helpers/models';
 import { isJsonLine } from '../../src/node/load';
 import { LLAMA_SERVER, freePort, startLlamaServer } from '../helpers/llamaServer';
+import { trainerReady } from '../../src/node/trainer';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const ENTRY =
@@ -31,6 +32,8 @@ const ENTRY =
   );
 const CHROMIUM = process.env['CHROMIUM'] ?? '/usr/bin/chromium';
 const SHOTS = path.join(ROOT, 'test', 'e2e', 'screenshots');
+const TRAINER_VENV =
+  process.env['RELATION_LENS_TRAINER_VENV'] ?? path.join(ROOT, '.cache', 'trainer-venv');
 
 async function waitFor<T>(
   what: string,
@@ -149,7 +152,10 @@ describe('VS Code end to end (code-server + Chromium, real model)', function () 
         '--disable-workspace-trust',
         ws,
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, RELATION_LENS_TRAINER_VENV: TRAINER_VENV },
+      },
     );
     server.stdout!.on('data', (d: Buffer) => (serverLog += d.toString()));
     server.stderr!.on('data', (d: Buffer) => (serverLog += d.toString()));
@@ -394,6 +400,113 @@ describe('VS Code end to end (code-server + Chromium, real model)', function () 
     assert.ok((await frame.locator('.bar-row').count()) > 0);
     await page.screenshot({ path: path.join(SHOTS, 'panel-evaluation.png') });
   });
+  it('"Train LoRA Adapter from This File…" trains with progress, then compares before/after on the held-out records in the panel', async function () {
+    if (!(await trainerReady(TRAINER_VENV))) {
+      console.log(`    SKIP: the LoRA trainer is not set up (${TRAINER_VENV}; .ci/run sets it up)`);
+      return this.skip();
+    }
+    // 36 settled records (the 12 sample sentences three times with their gold): 4 are held out.
+    const sample = (await fs.readFile(path.join(ROOT, 'samples', 'semeval-sample.jsonl'), 'utf8'))
+      .split('\n')
+      .filter(Boolean);
+    const curated = [0, 1, 2].flatMap((k) =>
+      sample.map((l) => {
+        const r = JSON.parse(l) as { id: string };
+        return JSON.stringify({ ...r, id: `${r.id}-${k}` });
+      }),
+    );
+    await fs.writeFile(path.join(ws, 'curated.jsonl'), curated.join('\n') + '\n');
+    await page
+      .locator('.explorer-folders-view .monaco-list-row', { hasText: 'curated.jsonl' })
+      .first()
+      .click();
+    await waitFor(
+      'curated.jsonl as the active editor',
+      async () => (await page.title()).includes('curated.jsonl') || undefined,
+      10_000,
+    );
+    await palette('Relation Lens: Train LoRA Adapter from This File');
+    const quick = page.locator('.quick-input-list .monaco-list-row', { hasText: 'Quick' });
+    await quick.first().waitFor({ state: 'visible', timeout: 30_000 });
+    await quick.first().click();
+    // The save dialog (VS Code's own in code-server) proposes curated.lora.gguf beside the file.
+    const input = page.locator('.quick-input-widget input');
+    await waitFor(
+      'the save dialog',
+      async () => /curated\.lora\.gguf$/.test(await input.inputValue()) || undefined,
+      30_000,
+    );
+    await page.keyboard.press('Enter');
+    const adapter = path.join(ws, 'curated.lora.gguf');
+    const progress = await waitFor(
+      'training progress with the loss',
+      async () => {
+        const t = await page.locator('.notifications-toasts').textContent();
+        return t && /step \d+\/\d+: loss \d/.test(t) ? t : undefined;
+      },
+      300_000,
+      250,
+    );
+    assert.match(progress, /examples\/s/);
+    const compare = page.locator('.notification-toast .monaco-button', {
+      hasText: 'Compare Before/After',
+    });
+    await compare.first().waitFor({ state: 'visible', timeout: 600_000 });
+    const m = JSON.parse(
+      await fs.readFile(adapter.replace(/\.gguf$/, '.manifest.json'), 'utf8'),
+    ) as { data: { examples: number }; dev: { heldOut: string[] } };
+    assert.equal(m.dev.heldOut.length, 4, 'a tenth of 36, at least 4');
+    assert.equal(m.data.examples, 32, 'the held-out records are not trained on');
+    await page.screenshot({ path: path.join(SHOTS, 'training-done.png') });
+    await compare.first().click();
+    const message = await waitFor(
+      'the before/after message',
+      async () => {
+        const t = await page.locator('.notifications-toasts').textContent();
+        return t && /F1 on 4 held-out record\(s\): before [\d.]+, after [\d.]+/.test(t)
+          ? t
+          : undefined;
+      },
+      300_000,
+    );
+    assert.match(message, /Use This Adapter/);
+    const frame = await waitFor<Frame>(
+      'the comparison in the panel',
+      async () => {
+        for (const f of page.frames())
+          if (
+            (await f
+              .locator('#comparison')
+              .count()
+              .catch(() => 0)) > 0
+          )
+            return f;
+        return undefined;
+      },
+      60_000,
+    );
+    const text = (await frame.locator('#comparison').textContent()) ?? '';
+    assert.match(text, /Before\/after training/);
+    assert.match(text, /before: base model, no adapter/);
+    assert.match(text, /after: curated\.lora\.gguf/);
+    assert.equal(await frame.locator('#comparison .eval .score').count(), 2);
+    await page.screenshot({ path: path.join(SHOTS, 'training-before-after.png') });
+    // The adapter list names the new adapter with its manifest.
+    await frame.locator('vscode-tab-header', { hasText: 'Models' }).click();
+    const row = await waitFor(
+      'the adapter in the list',
+      async () => {
+        const t = await frame
+          .locator('#adapters')
+          .textContent()
+          .catch(() => null);
+        return t && t.includes('curated.lora.gguf') ? t : undefined;
+      },
+      30_000,
+    );
+    assert.match(row, /trained on curated\.jsonl \(32 examples, names\)/);
+  });
+
   it('"Extract Relations" with relationLens.backend = server runs on a real llama-server', async function () {
     if (!existsSync(LLAMA_SERVER)) {
       console.log(`    SKIP: llama-server is not built (${LLAMA_SERVER})`);

@@ -377,6 +377,7 @@ describe('train-lora (real trainer, SmolLM2-135M)', function () {
           out,
           force: false,
           venv,
+          holdOut: ['semeval-1', 'semeval-3'],
         },
         {
           signal: controller.signal,
@@ -392,7 +393,10 @@ describe('train-lora (real trainer, SmolLM2-135M)', function () {
       assert.ok(statSync(out).size > 0);
       const m = JSON.parse(readFileSync(r.manifest, 'utf8')) as AdapterManifest;
       assert.equal(m.training.stopped, true);
-      assert.equal(m.data.examples, 12);
+      assert.equal(m.data.examples, 10, 'the two held-out records are not trained on');
+      assert.deepEqual(r.heldOut, ['semeval-1', 'semeval-3']);
+      assert.deepEqual(m.dev?.heldOut, ['semeval-1', 'semeval-3'], 'named in the manifest, stopped or not');
+      assert.equal(m.dev?.loss, undefined, 'no dev score for a run stopped early');
     } finally {
       await client.stop();
     }

@@ -7,6 +7,12 @@ import {
   selectTrainingPairs,
 } from '../../src/core/training/trainingSet';
 import { runSentences } from '../../src/node/jobs';
+import {
+  curatedReference,
+  holdOutIds,
+  isSettled,
+  withoutRelations,
+} from '../../src/core/training/heldOut';
 import { ScriptedEngine } from '../helpers/scriptedEngine';
 import { DEFAULT_TEMPLATE, RAG4RE_TEMPLATE } from '../../src/core/prompts/builtin';
 import { answerSpace } from '../../src/core/pipelines/answerSpace';
@@ -153,4 +159,80 @@ describe('training data selection', () => {
       );
     });
   }
+});
+
+describe('held-out records for the before/after comparison', () => {
+  const many = (n: number, relations: RelRecord['relations']) =>
+    Array.from({ length: n }, (_, i) => rec(`r${i}`, relations));
+  const gold: RelRecord['relations'] = [
+    { head: 'e1', tail: 'e2', label: 'Cause-Effect', source: 'gold' },
+  ];
+
+  it('settled: a relation a curator settled and nothing pending', () => {
+    const settled = (rels: RelRecord['relations']) => isSettled(rec('x', rels));
+    assert.equal(settled(gold), true);
+    assert.equal(settled([{ head: 'e1', tail: 'e2', label: 'Part-Whole', source: 'human' }]), true);
+    assert.equal(
+      settled([
+        { head: 'e1', tail: 'e2', label: 'Part-Whole', source: 'model', status: 'accepted' },
+      ]),
+      true,
+    );
+    assert.equal(settled([]), false, 'nothing settled');
+    assert.equal(
+      settled([...gold, { head: 'e2', tail: 'e1', label: 'Part-Whole', source: 'model' }]),
+      false,
+      'a prediction without a status is pending',
+    );
+    assert.equal(
+      settled([
+        { head: 'e1', tail: 'e2', label: 'Part-Whole', source: 'model', status: 'rejected' },
+      ]),
+      false,
+      'only rejected: nothing settled',
+    );
+  });
+
+  it('a fixed 10 % of the settled records (at least 4, at most 100), none below 20 settled', () => {
+    assert.deepEqual(holdOutIds(many(19, gold)), [], 'too few to spare any');
+    const pendingOnly = many(30, [
+      { head: 'e1', tail: 'e2', label: 'Cause-Effect', source: 'model', status: 'pending' },
+    ]);
+    assert.deepEqual(holdOutIds(pendingOnly), [], 'pending records are not settled');
+    assert.equal(holdOutIds(many(20, gold)).length, 4, 'the minimum');
+    assert.equal(holdOutIds(many(500, gold)).length, 50);
+    assert.equal(holdOutIds(many(5000, gold)).length, 100, 'the maximum');
+    assert.equal(holdOutIds(many(5000, gold), { max: 50 }).length, 50);
+    const mixed = [...pendingOnly, ...many(60, gold).map((r) => ({ ...r, id: `g${r.id}` }))];
+    const ids = holdOutIds(mixed);
+    assert.equal(ids.length, 6);
+    assert.ok(
+      ids.every((id) => id.startsWith('g')),
+      'only settled records',
+    );
+    assert.deepEqual(holdOutIds(mixed), ids, 'the same ids for the same file');
+    assert.notDeepEqual(holdOutIds(mixed, { seed: 1 }), ids, 'another seed, another sample');
+    const order = mixed.map((r) => r.id);
+    assert.deepEqual(
+      [...ids].sort((a, b) => order.indexOf(a) - order.indexOf(b)),
+      ids,
+      'in file order',
+    );
+  });
+
+  it('the reference is what the curator settled, as gold; the model input has no relations', () => {
+    const [r] = curatedReference([
+      rec('c', [
+        { head: 'e1', tail: 'e2', label: 'Part-Whole', source: 'model', status: 'rejected' },
+        { head: 'e1', tail: 'e2', label: 'Cause-Effect', source: 'model', status: 'accepted' },
+        { head: 'e2', tail: 'e1', label: 'Part-Whole', source: 'human' },
+        { head: 'e2', tail: 'e1', label: 'Cause-Effect', source: 'model', status: 'pending' },
+      ]),
+    ]);
+    assert.deepEqual(r!.relations, [
+      { head: 'e1', tail: 'e2', label: 'Cause-Effect', source: 'gold' },
+      { head: 'e2', tail: 'e1', label: 'Part-Whole', source: 'gold' },
+    ]);
+    assert.deepEqual(withoutRelations([rec('d', gold)])[0]!.relations, []);
+  });
 });

@@ -17,7 +17,7 @@ import type { ChatPrompt } from '../ports';
 import { pairPrompt } from '../pipelines/sentence';
 import { PromptTemplate } from '../prompts/template';
 import { Entity, RelRecord, Relation, RelationSet, candidatePairs } from '../schema';
-import { mulberry32 } from '../util/random';
+import { sampleInOrder } from '../util/random';
 import { AnswerSpace, DirectionMode, answerCodes } from '../pipelines/answerSpace';
 import { ExampleRetriever } from '../ports';
 
@@ -48,7 +48,8 @@ export interface TrainingSelection {
   };
 }
 
-const trusted = (x: Relation): 'gold' | 'human' | 'accepted' | undefined =>
+/** What a curator settled a relation as: gold, human-made, accepted; undefined for pending and rejected ones. */
+export const trusted = (x: Relation): 'gold' | 'human' | 'accepted' | undefined =>
   x.status === 'rejected'
     ? undefined
     : x.source === 'gold'
@@ -140,16 +141,7 @@ export function samplePairs(
   seed = 0,
 ): TrainingPair[] {
   if (!n || n >= pairs.length) return pairs;
-  const rand = mulberry32(seed);
-  const idx = pairs.map((_, i) => i);
-  for (let i = idx.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [idx[i], idx[j]] = [idx[j]!, idx[i]!];
-  }
-  return idx
-    .slice(0, n)
-    .sort((a, b) => a - b)
-    .map((i) => pairs[i]!);
+  return sampleInOrder(pairs, n, seed);
 }
 
 export interface RenderedExample {

@@ -9,3 +9,18 @@ export function mulberry32(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** A fixed sample (the same for the same seed) of `k` of the items, in their original order. */
+export function sampleInOrder<T>(items: T[], k: number, seed: number): T[] {
+  if (k >= items.length) return items;
+  const rand = mulberry32(seed);
+  const idx = items.map((_, i) => i);
+  for (let i = idx.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [idx[i], idx[j]] = [idx[j]!, idx[i]!];
+  }
+  return idx
+    .slice(0, k)
+    .sort((a, b) => a - b)
+    .map((i) => items[i]!);
+}
