@@ -17,7 +17,8 @@ import {
 } from './core/pipelines/pairFilter';
 import { RelRecord, RelationSet, candidatePairs } from './core/schema';
 import { LlamaEmbedder } from './engine/embedder';
-import { LlamaEngine } from './engine/llama';
+import { LlamaEngine, parseLoraArg } from './engine/llama';
+import { checkAdapters } from './node/adapters';
 import { ClassifierEngine } from './core/ports';
 import {
   ServerCliOptions,
@@ -82,6 +83,7 @@ async function loadFilter(file: string): Promise<PairFilterModel> {
 
 interface ExtractDocOptions extends ServerCliOptions {
   model?: string;
+  lora: string[];
   filter: string;
   threshold?: number;
   k: number;
@@ -156,7 +158,15 @@ async function extractDocCommand(
   // The outputs are checked and locked before anything is loaded (and long before the model).
   const filterFile = opts.filter !== 'none' && opts.filter !== 'llm' ? opts.filter : undefined;
   const output = await openDocOutput(opts.out, {
-    inputs: [input, opts.relations, opts.relInfo, opts.model, filterFile, opts.template],
+    inputs: [
+      input,
+      opts.relations,
+      opts.relInfo,
+      opts.model,
+      filterFile,
+      opts.template,
+      ...opts.lora.map((l) => parseLoraArg(l).path),
+    ],
     resume: opts.resume,
     force: opts.force,
   });
@@ -404,8 +414,9 @@ async function openDocEngine(
   ctx: CliContext,
   cmd: Command,
   opts: ExtractDocOptions,
-  signal: AbortSignal,
+  run: { signal: AbortSignal; relationSet: RelationSet; template: PromptTemplate },
 ): Promise<{ engine: ClassifierEngine; spec: string; modelPath: string }> {
+  const { signal } = run;
   if (opts.engine === 'openai') {
     const server = await openServerEngine(cmd, opts, signal);
     return { engine: server, spec: server.info.model, modelPath: '' };
@@ -414,9 +425,13 @@ async function openDocEngine(
   const dl = new ProgressBar(`downloading ${spec}`);
   const modelPath = await resolveModel(spec, { signal, onProgress: (d, t) => dl.update(d, t) });
   dl.stop();
+  const loras = opts.lora.map(parseLoraArg);
+  for (const w of await checkAdapters(loras, { modelPath, ...run, level: 'document' }))
+    process.stderr.write(`warning: ${w}\n`);
   return {
     engine: await LlamaEngine.open({
       modelPath,
+      loras,
       threads: opts.threads,
       parallel: opts.parallel,
       contextSize: opts.contextSize,
@@ -482,7 +497,11 @@ async function extractDocInto(
     controller,
     'stopping (Ctrl-C again to stop at once); the finished documents are kept, run the same command again to resume',
   );
-  const { engine, spec, modelPath } = await openDocEngine(ctx, cmd, opts, controller.signal);
+  const { engine, spec, modelPath } = await openDocEngine(ctx, cmd, opts, {
+    signal: controller.signal,
+    relationSet: rs,
+    template: files.template,
+  });
   let embedder: LlamaEmbedder | undefined;
   let done = 0;
   try {
@@ -491,7 +510,7 @@ async function extractDocInto(
     process.stderr.write(
       opts.engine === 'openai'
         ? `engine: ${i.backend}, model ${spec}, ${i.parallel} request(s) in flight, context ${i.contextSize} tokens\n`
-        : `engine: ${i.backend}, ${threadsText(i)}, ${i.parallel} sequence(s) × ${i.contextSize} tokens; model ${modelPath}\n`,
+        : `engine: ${i.backend}, ${threadsText(i)}, ${i.parallel} sequence(s) × ${i.contextSize} tokens; model ${modelPath}${i.adapters.length ? `; LoRA ${i.adapters.map((a) => `${a.path}:${a.scale}`).join(', ')}` : ''}\n`,
     );
     const options = await documentOptions(
       {
@@ -577,6 +596,12 @@ function addExtractDocCommand(program: Command, ctx: CliContext): void {
     .option(
       '--model <path|uri|id>',
       'GGUF model: a path, hf:user/repo/file.gguf, an https URL, or a catalog id (default: $RELATION_LENS_MODEL, else the catalog default)',
+    )
+    .option(
+      '--lora <file[:scale]>',
+      'LoRA adapter GGUF with an optional scale (repeatable; train-lora --level document makes them)',
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
     )
     .addOption(cliOption('documentFilter'))
     .addOption(cliOption('threshold'))

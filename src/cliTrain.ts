@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { InputError } from './core/diagnostics';
 import { TrainingRetriever } from './core/retrieval/retriever';
 import { PromptTemplate } from './core/prompts/template';
-import { RelationSet } from './core/schema';
+import { RelRecord, RelationSet, isDocumentRecord } from './core/schema';
 import { resolveModel } from './engine/models';
 import { onInterrupt } from './node/interrupt';
 import { sentenceSpace } from './node/jobs';
@@ -17,7 +17,8 @@ import { ImportFormat } from './node/load';
 import { ProgressBar } from './node/progress';
 import { adapterManifestPath, readAdapterManifest } from './node/adapters';
 import { checkAdapterExport, checkPrompts } from './node/adapterCheck';
-import { TrainHyper, TrainLoraJob, trainLoraJob } from './node/trainLora';
+import { DocumentTraining, TrainHyper, TrainLoraJob, trainLoraJob } from './node/trainLora';
+import { resolveTemplate } from './node/resources';
 import { defaultVenv, runTrainer, setupTrainer } from './node/trainer';
 import type { CliContext } from './cliDoc';
 import { DirectionMode } from './core/pipelines/answerSpace';
@@ -49,6 +50,9 @@ interface TrainLoraOptions extends Omit<TrainHyper, 'alpha'> {
   checkpointEvery?: number;
   force?: boolean;
   out: string;
+  level: 'auto' | 'sentence' | 'document';
+  pairsPerPrompt: number;
+  contextSize: number;
 }
 
 function layersSpec(v: string): string {
@@ -92,10 +96,41 @@ function progressLines(): NonNullable<TrainLoraJob['onProgress']> {
   };
 }
 
+/**
+ * Document-level training (LMRC) when --level says so, or (auto) when most records are
+ * documents: the document template (--template, default lmrc) and pairs per prompt.
+ */
+async function documentTraining(
+  records: RelRecord[],
+  opts: TrainLoraOptions,
+  templateGiven: boolean,
+): Promise<(DocumentTraining & { template: PromptTemplate }) | undefined> {
+  const docs = records.filter(isDocumentRecord).length;
+  const level =
+    opts.level === 'auto' ? (docs > records.length / 2 ? 'document' : 'sentence') : opts.level;
+  if (level === 'sentence') return undefined;
+  if (opts.rag)
+    throw new InputError(
+      '--rag trains sentence-level prompts; it does not go with --level document',
+    );
+  const t = await resolveTemplate('document', templateGiven ? opts.template : undefined);
+  if (t.evidence)
+    throw new InputError(
+      `${t.from} asks for evidence sentence numbers; train with lmrc or lmrc-rc (the training data has no evidence answers)`,
+    );
+  return {
+    template: t.template,
+    none: t.none,
+    k: opts.pairsPerPrompt,
+    contextSize: opts.contextSize,
+  };
+}
+
 async function trainLoraCommand(
   ctx: TrainCliContext,
   input: string,
   opts: TrainLoraOptions,
+  templateGiven: boolean,
 ): Promise<void> {
   if (!/\.gguf$/i.test(opts.out))
     throw new InputError(`the adapter is a GGUF file: name it *.gguf (got ${opts.out})`);
@@ -106,7 +141,8 @@ async function trainLoraCommand(
       'no relation set: pass --relations (a relation-set JSON or relation2id.txt)',
       input,
     );
-  const template = await ctx.resolveTemplate(opts.template);
+  const document = await documentTraining(r.records, opts, templateGiven);
+  const template = document ? document.template : await ctx.resolveTemplate(opts.template);
   const { space, direction } = sentenceSpace(rs, opts.direction);
   const dev = opts.dev
     ? { file: opts.dev, records: (await ctx.load(opts.dev, { relations: opts.relations })).records }
@@ -128,6 +164,7 @@ async function trainLoraCommand(
     const { manifest, done } = await trainLoraJob({
       input,
       records: r.records,
+      ...(document ? { document } : {}),
       dev,
       relationSet: rs,
       template,
@@ -153,7 +190,9 @@ async function trainLoraCommand(
       `${t.stopped ? 'stopped early: ' : ''}trained ${t.steps} step(s) on ${manifest.data.examples} example(s) in ${t.seconds.toFixed(1)} s (${t.examplesPerSecond.toFixed(2)} examples/s${t.peakRssMb ? `, peak memory ${t.peakRssMb} MB` : ''}); ` +
         `answer loss ${t.lossCurve[0]?.[1] ?? '?'} → ${t.lossCurve.at(-1)?.[1] ?? '?'}${manifest.dev?.loss !== undefined ? `; dev loss ${manifest.dev.loss}${manifest.dev.accuracy !== undefined ? `, dev accuracy ${(100 * manifest.dev.accuracy).toFixed(1)}%` : ''}` : ''}\n` +
         `wrote ${opts.out} and ${adapterManifestPath(opts.out)}\n` +
-        `use it: relation-lens extract … --model ${spec} --lora ${opts.out} --template ${opts.template} --answers ${opts.answers}${opts.rag ? ` --rag ${opts.rag} --k ${opts.k}` : ''}\n`,
+        (document
+          ? `use it: relation-lens extract-doc … --model ${spec} --lora ${opts.out} --template ${template.name} --k ${document.k}\n`
+          : `use it: relation-lens extract … --model ${spec} --lora ${opts.out} --template ${opts.template} --answers ${opts.answers}${opts.rag ? ` --rag ${opts.rag} --k ${opts.k}` : ''}\n`),
     );
     if (done.stopped) ctx.setExitCode(130);
   } finally {
@@ -254,8 +293,32 @@ function addTrainLoraCommand(program: Command, ctx: TrainCliContext): void {
     )
     .option('--force', 'replace the adapter and its manifest if they exist')
     .requiredOption('-o, --out <adapter.gguf>', 'the LoRA adapter to write')
-    .action(async (input: string, opts: TrainLoraOptions) => {
-      await trainLoraCommand(ctx, input, opts);
+    .option(
+      '--level <auto|sentence|document>',
+      'sentence: one pair per prompt; document: LMRC, k pairs per prompt with a document template (lmrc, lmrc-rc or a file; the default --template becomes lmrc); auto: document when most records are documents',
+      (v) => {
+        if (!['auto', 'sentence', 'document'].includes(v))
+          throw new InputError(
+            `--level must be auto, sentence or document, got ${JSON.stringify(v)}`,
+          );
+        return v;
+      },
+      'auto',
+    )
+    .option(
+      '--pairs-per-prompt <n>',
+      "entity pairs per prompt at document level (extract-doc's --k)",
+      (v) => ctx.positiveInt(v, '--pairs-per-prompt'),
+      8,
+    )
+    .addOption(
+      cliOption('contextSize', {
+        description:
+          'document level: a prompt and its answer longer than this are cut to a window of sentences, as extract-doc does',
+      }),
+    )
+    .action(async (input: string, opts: TrainLoraOptions, cmd: Command) => {
+      await trainLoraCommand(ctx, input, opts, cmd.getOptionValueSource('template') !== 'default');
     });
   addTrainingOptions(
     program.commands.find((c) => c.name() === 'train-lora')!,

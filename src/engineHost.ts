@@ -36,6 +36,7 @@ import {
   TrainLoraResult,
 } from './protocol/engine';
 import { trainLoraJob } from './node/trainLora';
+import { resolveTemplate } from './node/resources';
 import { sumReports } from './core/pipelines/docReport';
 import { z } from 'zod';
 import { InputError } from './core/diagnostics';
@@ -140,6 +141,7 @@ async function extractSentences(
             relationSet: rs,
             template: job.template,
             answers: job.answers,
+            level: 'sentence',
           })
         : undefined;
     const engine = opened?.engine;
@@ -213,14 +215,24 @@ async function trainLora(
       p.train,
     );
   }
+  const doc = p.document ? await resolveTemplate('document', p.document.template) : undefined;
+  if (doc?.evidence)
+    throw new Error(
+      `${doc.from} asks for evidence sentence numbers; train with lmrc or lmrc-rc (the training data has no evidence answers)`,
+    );
   const { manifest } = await trainLoraJob({
     input: p.train,
+    ...(doc && p.document
+      ? {
+          document: { none: doc.none, k: p.document.k, contextSize: p.engine.contextSize },
+          template: doc.template,
+        }
+      : { template: p.template }),
     records: held.size ? r.records.filter((x) => !held.has(x.id)) : r.records,
     ...(heldOut.length
       ? { dev: { file: p.train, records: heldOut, heldOut: heldOut.map((x) => x.id) } }
       : {}),
     relationSet: rs,
-    template: p.template,
     space,
     direction,
     answerCodes: p.answers === 'codes',
@@ -267,7 +279,10 @@ async function extractDocuments(
   const inputs: DocumentInput[] = job.inputs.map((i) =>
     'record' in i ? { record: checked([i.record])[0]! } : i,
   );
-  const { engine, modelPath } = await engineFor(s, signal, id, { relationSet: rs });
+  const { engine, modelPath } = await engineFor(s, signal, id, {
+    relationSet: rs,
+    level: 'document',
+  });
   const options = await documentOptions({
     relationSet: rs,
     template: job.template,

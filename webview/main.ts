@@ -54,17 +54,7 @@ window.addEventListener('message', (e: MessageEvent) => {
   const parsed = HostMessageSchema.safeParse(e.data);
   if (!parsed.success) return;
   const m = parsed.data;
-  if (m.type === 'state') {
-    // A new comparison from the host (after training, or an A/B) opens the Evaluate tab.
-    if (
-      m.state.comparison &&
-      JSON.stringify(m.state.comparison) !== JSON.stringify(state?.comparison)
-    )
-      selectedTab = EVALUATE_TAB;
-    state = m.state;
-    render();
-    return;
-  }
+  if (m.type === 'state') return setState(m.state);
   const p = pending.get(m.id);
   if (!p) return;
   pending.delete(m.id);
@@ -654,7 +644,12 @@ function render(): void {
   );
 }
 
-void request('getState', {}).then((s) => {
+/** Shows a state from the host; a new comparison (after training, or an A/B) opens the Evaluate tab. */
+function setState(s: PanelState): void {
+  if (s.comparison && JSON.stringify(s.comparison) !== JSON.stringify(state?.comparison))
+    selectedTab = EVALUATE_TAB;
   state = s;
   render();
-});
+}
+
+void request('getState', {}).then(setState);

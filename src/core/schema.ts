@@ -224,6 +224,11 @@ export function candidatePairs(r: RelRecord): Array<[string, string]> {
   return out;
 }
 
+/** A record for document-level extraction (LMRC): several sentences, or many entities and no fixed pairs. */
+export function isDocumentRecord(r: RelRecord): boolean {
+  return (r.sentences?.length ?? 0) > 1 || (!r.pairs && r.entities.length > 2);
+}
+
 /** The sentence of a mention: its `sent`, else the sentence holding its start. */
 export function mentionSentence(
   record: Pick<RelRecord, 'sentences'>,

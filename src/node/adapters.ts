@@ -38,6 +38,8 @@ export interface AdapterRun {
   relationSet?: RelationSet;
   template?: { name: string };
   answers?: 'names' | 'codes';
+  /** The run's level: an adapter trained at the other level is warned about. */
+  level?: 'sentence' | 'document';
 }
 
 /** Throws when an adapter's manifest names another base model or relation set; returns warnings. */
@@ -78,6 +80,11 @@ export async function checkAdapters(
     if (run.template && run.template.name !== m.template.name)
       warnings.push(
         `LoRA adapter ${a.path} was trained with the template ${m.template.name}, this run uses ${run.template.name}: it does best with the prompt it was trained on`,
+      );
+    const trainedAt = m.document ? 'document' : 'sentence';
+    if (run.level && run.level !== trainedAt)
+      warnings.push(
+        `LoRA adapter ${a.path} was trained on ${trainedAt}-level prompts, this run sends ${run.level}-level ones (train with train-lora --level ${run.level})`,
       );
     if (run.answers && run.answers !== m.answers)
       warnings.push(

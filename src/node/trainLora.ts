@@ -57,11 +57,26 @@ export interface TrainLoraJob {
   hyper: TrainHyper;
   venv?: string;
   threads?: number;
+  /**
+   * Document level (LMRC): k pairs per prompt with `template` (a document template), the answer
+   * `(head| relation| tail)` lines; `space`, `direction` and `answerCodes` are not used.
+   */
+  document?: DocumentTraining;
   /** Export a checkpoint every N steps (cancel keeps the adapter trained so far in any case). */
   checkpointEvery?: number;
   signal?: AbortSignal;
   onProgress?: (p: TrainerProgress) => void;
   log: (line: string) => void;
+}
+
+export interface DocumentTraining {
+  /** The template allows None for a pair without a relation (`lmrc`; not `lmrc-rc`). */
+  none: boolean;
+  k: number;
+  negativesPerPositive?: number;
+  maxRelationsPerPair?: number;
+  /** Prompts longer than this (with their answer) are windowed as extraction windows them (default 4096). */
+  contextSize?: number;
 }
 
 export interface AdapterManifest {
@@ -75,6 +90,8 @@ export interface AdapterManifest {
   answers: 'names' | 'codes';
   direction: DirectionMode;
   rag: { index: string; k: number } | null;
+  /** Document-level training (LMRC): pairs per prompt, None allowed, pairs that fit no prompt. */
+  document?: { k: number; none: boolean; unfit: number };
   data: {
     file: string;
     sha256: string;
@@ -105,11 +122,17 @@ export interface AdapterManifest {
 import { adapterManifestPath } from './adapters';
 import { writeFileAtomic } from './files';
 import { AnswerSpace, DirectionMode } from '../core/pipelines/answerSpace';
-import { ExampleRetriever } from '../core/ports';
+import { ChatPrompt, ExampleRetriever } from '../core/ports';
+import { DocTrainingExample, renderDocTrainingExamples } from '../core/training/docTraining';
+import { sampleInOrder } from '../core/util/random';
+
+/** A rendered example: the prompt, its answer, and (sentence level) every answer for dev accuracy. */
+type Tokenizable = Pick<RenderedExample, 'prompt' | 'answer'> &
+  Partial<Pick<RenderedExample, 'answers' | 'gold'>>;
 
 async function writeTokenized(
   file: string,
-  examples: AsyncIterable<RenderedExample>,
+  examples: AsyncIterable<Tokenizable> | Iterable<Tokenizable>,
   tok: PromptTokenizer,
   withCandidates: boolean,
 ): Promise<{ n: number; promptTokens: number }> {
@@ -124,7 +147,7 @@ async function writeTokenized(
       ids: [...prompt, ...answer],
       answer_start: prompt.length,
     };
-    if (withCandidates) {
+    if (withCandidates && e.answers) {
       candidates ??= e.answers.map((a) => [...tok.tokenizeAnswer(a), tok.answerEnd]);
       line['candidates'] = candidates;
       line['gold'] = e.gold;
@@ -204,6 +227,80 @@ async function writeTrainerData(
   return { dataFile, data, devFile, devN };
 }
 
+/** What the trainer's data files hold, for the log and the manifest. */
+interface TrainerData {
+  dataFile: string;
+  data: { n: number; promptTokens: number };
+  devFile?: string;
+  devN: number;
+  counts: TrainingSelection['counts'];
+  sampled: number;
+  unfit?: number;
+}
+
+async function sentenceTrainerData(
+  job: TrainLoraJob,
+  tok: PromptTokenizer,
+  work: string,
+): Promise<TrainerData> {
+  const { pairs, counts } = trainingPairs(job);
+  return { ...(await writeTrainerData(job, pairs, tok, work)), counts, sampled: pairs.length };
+}
+
+/** Document level: every document's training prompts (a fixed sample with --max-examples) and dev prompts. */
+async function documentTrainerData(
+  job: TrainLoraJob,
+  doc: DocumentTraining,
+  tok: PromptTokenizer,
+  work: string,
+): Promise<TrainerData> {
+  const limit = doc.contextSize ?? 4096;
+  const opts = {
+    relationSet: job.relationSet,
+    template: job.template,
+    ...doc,
+    seed: job.hyper.seed,
+    fits: (p: ChatPrompt, answer: string) =>
+      tok.tokenizePrompt(p).length + tok.tokenizeAnswer(answer).length + 1 <= limit,
+  };
+  const render = async (records: RelRecord[]) => {
+    const counts = {
+      records: 0,
+      positives: 0,
+      negatives: 0,
+      pending: 0,
+      unknownLabel: 0,
+      unfit: 0,
+    };
+    const out: DocTrainingExample[] = [];
+    for await (const e of renderDocTrainingExamples(records, opts, counts)) out.push(e);
+    return { examples: out, counts };
+  };
+  const all = await render(job.records);
+  const c = all.counts;
+  const examples = sampleInOrder(all.examples, job.hyper.maxExamples ?? Infinity, job.hyper.seed);
+  job.log(
+    `training data: ${all.examples.length} prompt(s) of up to ${doc.k} pair(s) from ${c.records} document(s) (${c.positives} pair(s) with a relation, ${c.negatives} without)${examples.length < all.examples.length ? `, a fixed sample of ${examples.length} (--max-examples)` : ''}${c.pending ? `; ${c.pending} pair(s) pending review left out` : ''}${c.unknownLabel ? `; ${c.unknownLabel} relation(s) with labels outside ${job.relationSet.name} left out` : ''}${c.unfit ? `; ${c.unfit} pair(s) that fit no prompt of ${limit} tokens left out` : ''}`,
+  );
+  if (!examples.length)
+    throw new InputError(
+      `nothing to train on: no document has a gold, accepted or edited relation for relation set ${job.relationSet.name}`,
+      job.input,
+    );
+  const dataFile = path.join(work, 'train.jsonl');
+  const data = await writeTokenized(dataFile, examples, tok, false);
+  const counts = { ...c, noAnswer: 0 };
+  if (!job.dev)
+    return { dataFile, data, devN: 0, counts, sampled: examples.length, unfit: c.unfit };
+  const dev = (await render(job.dev.records)).examples;
+  if (!dev.length)
+    throw new InputError('the dev file has no labeled pairs for this relation set', job.dev.file);
+  const devFile = path.join(work, 'dev.jsonl');
+  const devN = (await writeTokenized(devFile, sampleInOrder(dev, 200, job.hyper.seed), tok, false))
+    .n;
+  return { dataFile, data, devFile, devN, counts, sampled: examples.length, unfit: c.unfit };
+}
+
 /** The trainer's events a person wants to read: its set-up and each dev evaluation. */
 function logTrainerEvent(job: TrainLoraJob, e: { event: string; [k: string]: unknown }): void {
   if (e.event === 'start')
@@ -219,16 +316,10 @@ function logTrainerEvent(job: TrainLoraJob, e: { event: string; [k: string]: unk
 /** The manifest written beside the adapter: base, relation set, template, data, dev, hyper-parameters, training. */
 async function adapterManifest(
   job: TrainLoraJob,
-  t: {
-    tok: PromptTokenizer;
-    data: { n: number; promptTokens: number };
-    counts: TrainingSelection['counts'];
-    sampled: number;
-    devN: number;
-    done: TrainerDone;
-  },
+  t: { tok: PromptTokenizer; prepared: TrainerData; done: TrainerDone },
 ): Promise<AdapterManifest> {
-  const { done, data } = t;
+  const { done } = t;
+  const { data, counts, sampled, devN, unfit } = t.prepared;
   const st = await fs.stat(job.modelPath);
   return {
     kind: 'relation-lens-lora',
@@ -251,19 +342,22 @@ async function adapterManifest(
     answers: job.answerCodes ? 'codes' : 'names',
     direction: job.direction,
     rag: job.rag ?? null,
+    ...(job.document
+      ? { document: { k: job.document.k, none: job.document.none, unfit: unfit ?? 0 } }
+      : {}),
     data: {
       file: job.input,
       sha256: await sha256File(job.input),
       examples: data.n,
       promptTokensMean: Math.round(data.promptTokens / data.n),
-      ...t.counts,
-      sampled: t.sampled,
+      ...counts,
+      sampled,
     },
     // A run stopped early has no dev scores, but its held-out records are still named.
     dev: job.dev
       ? {
           file: job.dev.file,
-          examples: t.devN,
+          examples: devN,
           ...(done.dev ? { loss: done.dev.loss, accuracy: done.dev.accuracy } : {}),
           ...(job.dev.heldOut ? { heldOut: job.dev.heldOut } : {}),
         }
@@ -294,9 +388,11 @@ export async function trainLoraJob(
   const unlock = await lockOutput(job.out);
   const work = await fs.mkdtemp(path.join(os.tmpdir(), 'relation-lens-train-'));
   try {
-    const { pairs, counts } = trainingPairs(job);
     const tok = await PromptTokenizer.open(job.modelPath, job.signal);
-    const { dataFile, data, devFile, devN } = await writeTrainerData(job, pairs, tok, work);
+    const prepared = job.document
+      ? await documentTrainerData(job, job.document, tok, work)
+      : await sentenceTrainerData(job, tok, work);
+    const { dataFile, data, devFile } = prepared;
     const h = job.hyper;
     job.log(
       `trainer: ${data.n} example(s) of ${Math.round(data.promptTokens / data.n)} prompt tokens on average, ${h.epochs} epoch(s), rank ${h.rank}, alpha ${h.alpha}, layers ${h.layers}, lr ${h.lr}, batch ${h.batchSize}`,
@@ -308,14 +404,7 @@ export async function trainLoraJob(
       onProgress: job.onProgress,
       onEvent: (e) => logTrainerEvent(job, e),
     });
-    const manifest = await adapterManifest(job, {
-      tok,
-      data,
-      counts,
-      sampled: pairs.length,
-      devN,
-      done,
-    });
+    const manifest = await adapterManifest(job, { tok, prepared, done });
     await writeFileAtomic(manifestFile, JSON.stringify(manifest, null, 2) + '\n');
     return { manifest, done };
   } finally {

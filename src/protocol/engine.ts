@@ -101,6 +101,11 @@ export const TrainLoraParamsSchema = z
     force: z.boolean().default(false),
     venv: z.string(),
     threads: z.number().int().positive().optional(),
+    /** Document level (LMRC): the document template (lmrc, lmrc-rc or a file) and pairs per prompt; `template` is not used. */
+    document: z
+      .object({ template: optionSchema('documentTemplate'), k: optionSchema('documentK') })
+      .strict()
+      .optional(),
     /** Ids of records of `train` kept out of training and used as the dev set (the before/after comparison's records). */
     holdOut: z.array(z.string()).optional(),
   })

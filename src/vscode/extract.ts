@@ -8,7 +8,7 @@
 import * as vscode from 'vscode';
 import { mergePredictions } from '../core/curation';
 import { serializeRecord } from '../core/formats/canonical';
-import { RelRecord, RelationSet, candidatePairs } from '../core/schema';
+import { RelRecord, RelationSet, candidatePairs, isDocumentRecord } from '../core/schema';
 import { builtinTemplate } from '../core/prompts/builtin';
 import { PromptTemplate } from '../core/prompts/template';
 import { EngineCrashedError } from '../node/engineClient';
@@ -45,7 +45,7 @@ async function pickScope(editor: vscode.TextEditor, forced?: Scope): Promise<Sco
 
 export function isDocumentLevel(r: RelRecord, method: 'auto' | 'sentence' | 'document'): boolean {
   if (method !== 'auto') return method === 'document';
-  return (r.sentences?.length ?? 0) > 1 || (!r.pairs && r.entities.length > 2);
+  return isDocumentRecord(r);
 }
 
 export async function extractRelations(
@@ -170,7 +170,7 @@ async function writeSidecar(
 }
 
 /** A built-in document template by name, else a template file resolved against the workspace. */
-function documentTemplate(t: string, doc: vscode.Uri): string {
+export function documentTemplate(t: string, doc: vscode.Uri): string {
   return builtinTemplate('document', t) ? t : resolvePath(t, doc);
 }
 

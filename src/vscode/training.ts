@@ -16,6 +16,7 @@ import type { Services } from './commands';
 import { isRecordDocument, recordLines } from './records';
 import { holdOutIds } from '../core/training/heldOut';
 import { Variant, compareOnRecords, variantLabel } from './compare';
+import { documentTemplate, isDocumentLevel } from './extract';
 import { RelationLensPanel } from './panel';
 import { relationSetFor, templateFor } from './resources';
 import { EngineRequest, TrainLoraResult } from '../protocol/engine';
@@ -194,7 +195,8 @@ async function trainLoraFromFile(s: Services): Promise<void> {
     );
   if (doc.isDirty && !(await doc.save())) return;
   const settings = readSettings();
-  const rs = await relationSetFor(doc.uri, settings, []);
+  const records = [...recordLines(doc)].map((l) => l.record);
+  const rs = await relationSetFor(doc.uri, settings, records);
   if (!rs)
     return void vscode.window.showWarningMessage(
       'Relation Lens: choose a relation set first (Relation Lens: Select Relation Set…).',
@@ -209,10 +211,10 @@ async function trainLoraFromFile(s: Services): Promise<void> {
   if (!venv) return;
   const template = await templateFor(settings, doc.uri);
   const answers = settings.answers === 'names' ? 'names' : 'codes';
-  const holdOut = holdOutIds(
-    [...recordLines(doc)].map((l) => l.record),
-    { max: 50 },
-  );
+  const holdOut = holdOutIds(records, { max: 50 });
+  // Document files (LMRC) train on the document prompts extraction sends them.
+  const docLevel =
+    records.filter((r) => isDocumentLevel(r, settings.method)).length > records.length / 2;
   const before = engine.engineSettings(doc.uri).loras;
   const h = preset.hyper;
   const r = await runTraining(engine, {
@@ -237,6 +239,14 @@ async function trainLoraFromFile(s: Services): Promise<void> {
     // Leave a core to the editor.
     threads: Math.max(1, os.availableParallelism() - 1),
     holdOut,
+    ...(docLevel
+      ? {
+          document: {
+            template: documentTemplate(settings.documentTemplate, doc.uri),
+            k: settings.documentK,
+          },
+        }
+      : {}),
   });
   await offerAdapter(s, r, { doc, answers, before });
 }

@@ -486,6 +486,11 @@ describe('VS Code end to end (code-server + Chromium, real model)', function () 
       60_000,
     );
     const text = (await frame.locator('#comparison').textContent()) ?? '';
+    assert.equal(
+      await frame.locator('vscode-tabs').getAttribute('selected-index'),
+      '3',
+      'the panel opens on the Evaluate tab',
+    );
     assert.match(text, /Before\/after training/);
     assert.match(text, /before: base model, no adapter/);
     assert.match(text, /after: curated\.lora\.gguf/);
@@ -505,6 +510,22 @@ describe('VS Code end to end (code-server + Chromium, real model)', function () 
       30_000,
     );
     assert.match(row, /trained on curated\.jsonl \(32 examples, names\)/);
+    // A/B from the list: the base model against the new adapter, on the records it held out.
+    await frame.locator('#ab-run').click();
+    const ab = await waitFor(
+      'the A/B comparison',
+      async () => {
+        const t = await frame
+          .locator('#comparison')
+          .textContent()
+          .catch(() => null);
+        return t && t.includes('A/B of adapters') ? t : undefined;
+      },
+      300_000,
+    );
+    assert.match(ab, /On the records held out of training\. 4 record\(s\) of curated\.jsonl/);
+    assert.match(ab, /base model, no adapter[\s\S]*curated\.lora\.gguf/);
+    await page.screenshot({ path: path.join(SHOTS, 'panel-adapters-ab.png') });
   });
 
   it('"Extract Relations" with relationLens.backend = server runs on a real llama-server', async function () {

@@ -102,6 +102,75 @@ describe('train-lora (real trainer, SmolLM2-135M)', function () {
     });
   });
 
+  it('document level (LMRC): trains on Re-DocRED documents with k pairs per prompt; extract-doc applies the adapter', function () {
+    const docs = dataset('redocred', 'dev_revised.json');
+    const relInfo = dataset('redocred', 'rel_info.json');
+    requireShared(this, docs, relInfo);
+    const out = path.join(dir, 'docred.gguf');
+    const r = cli(
+      'train-lora',
+      docs,
+      '--from',
+      'docred',
+      '--relations',
+      relInfo,
+      '--model',
+      model,
+      '--pairs-per-prompt',
+      '4',
+      '--max-examples',
+      '4',
+      '--batch-size',
+      '2',
+      '--epochs',
+      '1',
+      '--layers',
+      'top-2',
+      '--venv',
+      venv,
+      '-o',
+      out,
+    );
+    assert.equal(r.code, 0, r.err);
+    assert.match(
+      r.err,
+      /training data: \d+ prompt\(s\) of up to 4 pair\(s\) from 500 document\(s\) \(\d+ pair\(s\) with a relation, \d+ without\), a fixed sample of 4/,
+    );
+    assert.match(r.err, /trained 2 step\(s\) on 4 example\(s\)/);
+    assert.match(r.err, /use it: relation-lens extract-doc .* --template lmrc --k 4/);
+    const m = JSON.parse(
+      readFileSync(out.replace(/\.gguf$/, '.manifest.json'), 'utf8'),
+    ) as AdapterManifest;
+    assert.deepEqual(m.document, { k: 4, none: true, unfit: 0 });
+    assert.equal(m.template.name, 'lmrc');
+    assert.equal(m.relationSet.labels.length, 96);
+    assert.ok(m.data.promptTokensMean > 500, `long prompts: ${m.data.promptTokensMean}`);
+    // The adapter applies to the quantized base in document extraction.
+    const one = path.join(dir, 'one-doc.json');
+    const first = (JSON.parse(readFileSync(docs, 'utf8')) as unknown[])[0];
+    writeFileSync(one, JSON.stringify([first]));
+    const x = cli(
+      'extract-doc',
+      one,
+      '--rel-info',
+      relInfo,
+      '--model',
+      model,
+      '--lora',
+      out,
+      '--filter',
+      'none',
+      '--k',
+      '4',
+      '--max-pairs',
+      '8',
+      '-o',
+      path.join(dir, 'one-doc.pred.jsonl'),
+    );
+    assert.equal(x.code, 0, x.err);
+    assert.match(x.err, /docred\.gguf/, 'the run names the adapter');
+  });
+
   it("the export check (bench adapter-check): node-llama-cpp with the adapter on the quantized base gives PyTorch's answer log-probabilities", function () {
     if (!existsSync(adapter)) this.skip();
     const r = cli(
@@ -395,7 +464,11 @@ describe('train-lora (real trainer, SmolLM2-135M)', function () {
       assert.equal(m.training.stopped, true);
       assert.equal(m.data.examples, 10, 'the two held-out records are not trained on');
       assert.deepEqual(r.heldOut, ['semeval-1', 'semeval-3']);
-      assert.deepEqual(m.dev?.heldOut, ['semeval-1', 'semeval-3'], 'named in the manifest, stopped or not');
+      assert.deepEqual(
+        m.dev?.heldOut,
+        ['semeval-1', 'semeval-3'],
+        'named in the manifest, stopped or not',
+      );
       assert.equal(m.dev?.loss, undefined, 'no dev score for a run stopped early');
     } finally {
       await client.stop();

@@ -10,15 +10,23 @@ export function mulberry32(seed: number): () => number {
   };
 }
 
+/** The items in a random order drawn from `rand` (Fisher–Yates). */
+export function shuffled<T>(items: T[], rand: () => number): T[] {
+  const a = [...items];
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [a[i], a[j]] = [a[j]!, a[i]!];
+  }
+  return a;
+}
+
 /** A fixed sample (the same for the same seed) of `k` of the items, in their original order. */
 export function sampleInOrder<T>(items: T[], k: number, seed: number): T[] {
   if (k >= items.length) return items;
-  const rand = mulberry32(seed);
-  const idx = items.map((_, i) => i);
-  for (let i = idx.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [idx[i], idx[j]] = [idx[j]!, idx[i]!];
-  }
+  const idx = shuffled(
+    items.map((_, i) => i),
+    mulberry32(seed),
+  );
   return idx
     .slice(0, k)
     .sort((a, b) => a - b)

@@ -1,0 +1,151 @@
+/**
+ * Document-level (LMRC) training data: the prompts extraction sends for a document — k entity
+ * pairs per prompt, the seed's Appendix A template, the document's text (or a window of it) — and
+ * as the answer the `(head| relation| tail)` lines the aligner reads back, one or more per pair
+ * in the prompt's order (`(head| None| tail)` for a pair without a relation when the template
+ * allows None). Positive pairs are the relations a curator settled (gold, human-made, accepted);
+ * with None allowed, a fixed sample of the other pairs are the negatives.
+ */
+import { ChatPrompt } from '../ports';
+import { planBatches } from '../pipelines/docPlan';
+import { PromptTemplate, chatPrompt } from '../prompts/template';
+import { NONE_ANSWER, docPromptView } from '../prompts/views';
+import { Entity, RelRecord, RelationSet, candidatePairs } from '../schema';
+import { mulberry32, shuffled } from '../util/random';
+import { trusted } from './trainingSet';
+
+export interface DocTrainingOptions {
+  relationSet: RelationSet;
+  template: PromptTemplate;
+  /** The template lets a pair be answered None (`lmrc`); without it only related pairs are trained on. */
+  none: boolean;
+  /** Pairs per prompt (extraction's `--k`). */
+  k: number;
+  /** Negative pairs sampled per positive pair of a document (default 1; only with `none`). */
+  negativesPerPositive?: number;
+  /** Lines a pair may get (extraction's bound, default 2). */
+  maxRelationsPerPair?: number;
+  seed: number;
+  /** Whether a prompt of these pairs and text fits (extraction's context test); default: always. */
+  fits?: (prompt: ChatPrompt, answer: string) => boolean | Promise<boolean>;
+}
+
+export interface DocTrainingCounts {
+  records: number;
+  positives: number;
+  negatives: number;
+  /** Pairs left out because a prediction on them is pending review. */
+  pending: number;
+  /** Relations left out because their label is not in the relation set. */
+  unknownLabel: number;
+  /** Pairs that did not fit the context even alone in a window. */
+  unfit: number;
+}
+
+export interface DocTrainingExample {
+  record: RelRecord;
+  prompt: ChatPrompt;
+  /** The answer lines, each ending with a newline, as constrained generation writes them. */
+  answer: string;
+  pairs: number;
+}
+
+const key = (h: string, t: string) => `${h}\u0000${t}`;
+
+/** The pairs of one document to train on, with their settled labels ([] = no relation). */
+export function documentPairs(
+  r: RelRecord,
+  o: Pick<DocTrainingOptions, 'relationSet' | 'none' | 'negativesPerPositive'>,
+  rand: () => number,
+  counts: DocTrainingCounts,
+): Array<{ pair: [string, string]; labels: string[] }> {
+  const names = o.relationSet.labels.map((l) => l.name);
+  const labels = new Map<string, string[]>();
+  const pending = new Set<string>();
+  for (const x of r.relations) {
+    const k = key(x.head, x.tail);
+    if (x.source === 'model' && (x.status ?? 'pending') === 'pending') pending.add(k);
+    if (trusted(x) === undefined) continue;
+    if (!names.includes(x.label)) {
+      counts.unknownLabel++;
+      continue;
+    }
+    labels.set(k, [...new Set([...(labels.get(k) ?? []), x.label])]);
+  }
+  const positives = new Set([...labels.keys()].filter((k) => !pending.has(k)));
+  counts.pending += pending.size;
+  const candidates = candidatePairs(r);
+  const chosen = new Set(positives);
+  if (o.none) {
+    const others = candidates.filter(([h, t]) => !labels.has(key(h, t)) && !pending.has(key(h, t)));
+    const n = Math.min(others.length, Math.round(positives.size * (o.negativesPerPositive ?? 1)));
+    for (const [h, t] of shuffled(others, rand).slice(0, n)) chosen.add(key(h, t));
+    counts.negatives += n;
+  }
+  counts.positives += positives.size;
+  if (chosen.size) counts.records++;
+  // In the candidates' order, as extraction batches them; relations on other pairs at the end.
+  const order = [...new Set([...candidates.map(([h, t]) => key(h, t)), ...positives])];
+  return order
+    .filter((k) => chosen.has(k))
+    .map((k) => {
+      const [h, t] = k.split('\u0000') as [string, string];
+      const ls = (labels.get(k) ?? []).sort((a, b) => names.indexOf(a) - names.indexOf(b));
+      return { pair: [h, t] as [string, string], labels: positives.has(k) ? ls : [] };
+    });
+}
+
+/** The answer lines of a batch's pairs, in the prompt's order. */
+export function answerLines(
+  pairs: Array<[Entity, Entity]>,
+  labelsOf: (h: string, t: string) => string[],
+  maxPerPair: number,
+): string {
+  return pairs
+    .map(([h, t]) => {
+      const ls = labelsOf(h.id, t.id);
+      return (ls.length ? ls.slice(0, maxPerPair) : [NONE_ANSWER])
+        .map((l) => `(${h.name}| ${l}| ${t.name})\n`)
+        .join('');
+    })
+    .join('');
+}
+
+/**
+ * The training prompts of the documents, k pairs each (the same batches, windows and prompt
+ * text as extraction), with their answers. `counts` is filled in as documents are read.
+ */
+export async function* renderDocTrainingExamples(
+  records: RelRecord[],
+  o: DocTrainingOptions,
+  counts: DocTrainingCounts,
+): AsyncGenerator<DocTrainingExample> {
+  const rand = mulberry32(o.seed);
+  const maxPer = Math.max(1, o.maxRelationsPerPair ?? 2);
+  for (const r of records) {
+    const chosen = documentPairs(r, o, rand, counts);
+    if (!chosen.length) continue;
+    const byId = new Map(r.entities.map((e) => [e.id, e]));
+    const labels = new Map(chosen.map((c) => [key(...c.pair), c.labels]));
+    const labelsOf = (h: string, t: string) => labels.get(key(h, t)) ?? [];
+    const render = (pairs: Array<[string, string]>, text: string) => {
+      const ents = pairs.map(([h, t]) => [byId.get(h)!, byId.get(t)!] as [Entity, Entity]);
+      return {
+        prompt: chatPrompt(o.template, docPromptView(r, o.relationSet, o, ents, text)),
+        answer: answerLines(ents, labelsOf, maxPer),
+      };
+    };
+    const known = chosen.filter((c) => byId.has(c.pair[0]) && byId.has(c.pair[1]));
+    const { batches, unfit } = await planBatches(
+      r,
+      known.map((c) => c.pair),
+      o.k,
+      (b) => {
+        const x = render(b.pairs, b.text);
+        return o.fits ? o.fits(x.prompt, x.answer) : true;
+      },
+    );
+    counts.unfit += unfit.length;
+    for (const b of batches) yield { record: r, ...render(b.pairs, b.text), pairs: b.pairs.length };
+  }
+}
