@@ -28,6 +28,7 @@ import { smolLM2 } from '../helpers/models';
 import { dataset, requireShared } from '../helpers/shared';
 import { trainerVenv } from '../helpers/trainer';
 import { DEFAULT_TEMPLATE } from '../../src/core/prompts/builtin';
+import { loadRecords } from '../../src/node/load';
 
 const TRAIN = dataset('semeval2010_task8', 'TRAIN_FILE.TXT');
 const TEST = dataset('semeval2010_task8', 'TEST_FILE_FULL.TXT');
@@ -102,7 +103,7 @@ describe('train-lora (real trainer, SmolLM2-135M)', function () {
     });
   });
 
-  it('document level (LMRC): trains on Re-DocRED documents with k pairs per prompt; extract-doc applies the adapter', function () {
+  it('document level (LMRC): trains on Re-DocRED documents with k pairs per prompt; extract-doc applies the adapter', async function () {
     const docs = dataset('redocred', 'dev_revised.json');
     const relInfo = dataset('redocred', 'rel_info.json');
     requireShared(this, docs, relInfo);
@@ -134,7 +135,7 @@ describe('train-lora (real trainer, SmolLM2-135M)', function () {
     assert.equal(r.code, 0, r.err);
     assert.match(
       r.err,
-      /training data: \d+ prompt\(s\) of up to 4 pair\(s\) from 500 document\(s\) \(\d+ pair\(s\) with a relation, \d+ without\), a fixed sample of 4/,
+      /training data: \d+ prompt\(s\) of up to 4 pair\(s\) from 499 document\(s\) \(\d+ pair\(s\) with a relation, \d+ without\), a fixed sample of 4/,
     );
     assert.match(r.err, /trained 2 step\(s\) on 4 example\(s\)/);
     assert.match(r.err, /use it: relation-lens extract-doc .* --template lmrc --k 4/);
@@ -146,9 +147,16 @@ describe('train-lora (real trainer, SmolLM2-135M)', function () {
     assert.equal(m.relationSet.labels.length, 96);
     assert.ok(m.data.promptTokensMean > 500, `long prompts: ${m.data.promptTokensMean}`);
     // The adapter applies to the quantized base in document extraction.
-    const one = path.join(dir, 'one-doc.json');
-    const first = (JSON.parse(readFileSync(docs, 'utf8')) as unknown[])[0];
-    writeFileSync(one, JSON.stringify([first]));
+    // The first document with four of its entities (12 ordered pairs, 3 prompts of 4).
+    const one = path.join(dir, 'one-doc.jsonl');
+    const first = (await loadRecords(docs, { format: 'docred' })).records[0]!;
+    const keep = new Set(first.entities.slice(0, 4).map((e) => e.id));
+    const small = {
+      ...first,
+      entities: first.entities.filter((e) => keep.has(e.id)),
+      relations: first.relations.filter((x) => keep.has(x.head) && keep.has(x.tail)),
+    };
+    writeFileSync(one, JSON.stringify(small) + '\n');
     const x = cli(
       'extract-doc',
       one,
@@ -162,8 +170,6 @@ describe('train-lora (real trainer, SmolLM2-135M)', function () {
       'none',
       '--k',
       '4',
-      '--max-pairs',
-      '8',
       '-o',
       path.join(dir, 'one-doc.pred.jsonl'),
     );

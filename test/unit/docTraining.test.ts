@@ -87,6 +87,21 @@ describe('document-level training data (LMRC)', () => {
     });
   });
 
+  it("a relation labelled with the set's id (DocRED's P-numbers) answers with the relation's name", async () => {
+    const withIds: RelationSet = {
+      ...SET,
+      labels: SET.labels.map((l, i) => ({ ...l, id: `P${i + 1}` })),
+    };
+    const out: DocTrainingExample[] = [];
+    for await (const e of renderDocTrainingExamples(
+      [{ ...DOC, relations: [{ head: 'e0', tail: 'e1', label: 'P1', source: 'gold' }] }],
+      { relationSet: withIds, template: LMRC_RC_TEMPLATE, none: false, k: 8, seed: 0 },
+      counts(),
+    ))
+      out.push(e);
+    assert.equal(out[0]?.answer, '(Alice Smith| place of birth| Paris)\n');
+  });
+
   it('with None allowed, a fixed sample of the other pairs answers None (never a pending pair)', async () => {
     const c = counts();
     const ex = await render({ negativesPerPositive: 1 }, c);

@@ -60,17 +60,23 @@ export function documentPairs(
   counts: DocTrainingCounts,
 ): Array<{ pair: [string, string]; labels: string[] }> {
   const names = o.relationSet.labels.map((l) => l.name);
+  // A relation is labelled by name, or by the set's id for it (DocRED's P-numbers).
+  const nameOf = new Map<string, string>([
+    ...o.relationSet.labels.flatMap((l) => (l.id ? [[l.id, l.name] as [string, string]] : [])),
+    ...names.map((n) => [n, n] as [string, string]),
+  ]);
   const labels = new Map<string, string[]>();
   const pending = new Set<string>();
   for (const x of r.relations) {
     const k = key(x.head, x.tail);
     if (x.source === 'model' && (x.status ?? 'pending') === 'pending') pending.add(k);
     if (trusted(x) === undefined) continue;
-    if (!names.includes(x.label)) {
+    const name = nameOf.get(x.label);
+    if (name === undefined) {
       counts.unknownLabel++;
       continue;
     }
-    labels.set(k, [...new Set([...(labels.get(k) ?? []), x.label])]);
+    labels.set(k, [...new Set([...(labels.get(k) ?? []), name])]);
   }
   const positives = new Set([...labels.keys()].filter((k) => !pending.has(k)));
   counts.pending += pending.size;
