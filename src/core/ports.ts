@@ -34,6 +34,11 @@ export interface EngineInfo {
    */
   scoring?: 'full' | 'first-token';
   topLogprobs?: number;
+  /**
+   * How a generation can be constrained: a GBNF grammar ("grammar", the default: node-llama-cpp,
+   * llama-server, vLLM, SGLang) or only a JSON schema ("json-schema": Ollama, OpenAI).
+   */
+  constraint?: 'grammar' | 'json-schema';
 }
 
 /** One prompt loaded into a sequence; label continuations are scored on top of it. */

@@ -268,6 +268,23 @@ interface PathState {
   pending: Token[];
 }
 
+/**
+ * A JSON schema in node-llama-cpp's dialect: its unions are `oneOf` (the servers' and OpenAI's
+ * `anyOf`), and an `enum` stands without a `type`.
+ */
+export function nodeLlamaSchema(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(nodeLlamaSchema);
+  if (!v || typeof v !== 'object') return v;
+  const o = Object.fromEntries(
+    Object.entries(v as Record<string, unknown>).map(([k, x]) => [
+      k === 'anyOf' ? 'oneOf' : k,
+      k === 'enum' || k === 'const' ? x : nodeLlamaSchema(x),
+    ]),
+  );
+  if ('enum' in o) delete o['type'];
+  return o;
+}
+
 /** One prompt in its sequence: the head in the KV cache, its last token, and what follows it. */
 interface PromptPosition {
   seq: LlamaContextSequence;
@@ -630,7 +647,7 @@ export class LlamaEngine implements ClassifierEngine {
       return 'gbnf' in spec
         ? await this.llama.createGrammar({ grammar: spec.gbnf })
         : await this.llama.createGrammarForJsonSchema(
-            spec.jsonSchema as Parameters<Llama['createGrammarForJsonSchema']>[0],
+            nodeLlamaSchema(spec.jsonSchema) as Parameters<Llama['createGrammarForJsonSchema']>[0],
           );
     } catch (err) {
       throw new EngineError(

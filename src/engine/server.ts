@@ -362,6 +362,7 @@ export class ServerEngine implements ClassifierEngine {
       contextSize: contextSize ?? 4096,
       parallel,
       scoring: flavor === 'llama.cpp' ? 'full' : 'first-token',
+      constraint: flavor === 'ollama' || flavor === 'openai' ? 'json-schema' : 'grammar',
       ...(flavor === 'llama.cpp' ? {} : { topLogprobs: TOP_LOGPROBS_CAP }),
     };
     return new ServerEngine({ http, root, endpoint: base, servedModel, flavor }, info, endTokens);

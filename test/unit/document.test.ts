@@ -35,7 +35,13 @@ import {
   LMRC_RC_TEMPLATE,
   LMRC_TEMPLATE,
 } from '../../src/core/prompts/builtin';
-import { answerGrammar, planBatches, windowText } from '../../src/core/pipelines/docPlan';
+import {
+  answerGrammar,
+  answerSchema,
+  jsonAnswerLines,
+  planBatches,
+  windowText,
+} from '../../src/core/pipelines/docPlan';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const CLI = path.join(ROOT, 'dist', 'cli.js');
@@ -361,6 +367,62 @@ describe('document-level RE (LMRC)', function () {
       assert.equal(aligned + report.noneAnswers, report.triples);
       assert.deepEqual(report.dropped, {});
       assert.ok(!record.relations.some((r) => r.label === 'None'));
+    });
+
+    it("JSON-schema answers (for engines that take only schemas: Ollama, OpenAI): items are the prompt's pairs, read back as lines and aligned", async function () {
+      // SmolLM2 (a BPE vocabulary) under node-llama-cpp's JSON grammar, on three entities.
+      const smol = await LlamaEngine.open({ modelPath: smolLM2(this), contextSize: 2048 });
+      const three = { ...ALICE, entities: ALICE.entities.slice(0, 3) };
+      const { record, report } = await extractDocument(
+        smol,
+        three,
+        base({ template: LMRC_TEMPLATE, none: true, answerFormat: 'json' }),
+      ).finally(() => smol.dispose());
+      assert.ok(validateRecord(record).ok);
+      assert.equal(report.prompts, 2, '6 pairs, 3 per prompt');
+      assert.ok(report.triples > 0, 'items read back');
+      assert.equal(report.malformedLines, 0, 'the schema admits only readable items');
+      const aligned = Object.values(report.aligned.relation).reduce((a, b) => a + b, 0);
+      assert.equal(aligned + report.noneAnswers, report.triples, 'each item aligned or None');
+      assert.deepEqual(Object.keys(report.aligned.entity), ['exact'], 'names exactly');
+      const labels = new Set(SMALL_SET.labels.map((l) => l.name));
+      for (const r of record.relations) assert.ok(labels.has(r.label));
+    });
+
+    it("the JSON answer schema: one of the prompt's pairs per item, relations from the set; its answer reads back as lines", () => {
+      const schema = answerSchema(
+        [
+          ['Alice', 'Paris'],
+          ['Paris', 'Alice'],
+        ],
+        ['born in', 'None'],
+        2,
+      ) as { properties: { relations: { items: { anyOf: unknown[] }; maxItems: number } } };
+      assert.equal(schema.properties.relations.maxItems, 4);
+      assert.deepEqual(schema.properties.relations.items.anyOf[1], {
+        type: 'object',
+        properties: {
+          head: { type: 'string', enum: ['Paris'] },
+          relation: { type: 'string', enum: ['born in', 'None'] },
+          tail: { type: 'string', enum: ['Alice'] },
+        },
+        required: ['head', 'relation', 'tail'],
+        additionalProperties: false,
+      });
+      assert.equal(
+        jsonAnswerLines(
+          '{"relations":[{"head":"Alice","relation":"born in","tail":"Paris","evidence":[0,2]},{"head":"Paris","relation":"None","tail":"Alice"}]}',
+        ),
+        '(Alice| born in| Paris| 0, 2)\n(Paris| None| Alice)\n',
+      );
+      assert.equal(
+        jsonAnswerLines(
+          '{"relations": [{"head": "A", "relation": "born in", "tail": "P"}, {"head": "Al',
+        ),
+        '(A| born in| P)\n',
+        'cut off: the complete items',
+      );
+      assert.equal(jsonAnswerLines('(A| born in| P)'), '(A| born in| P)', 'not JSON: as it is');
     });
 
     it('unconstrained output (a remote or grammar-less engine) never crashes the run; malformed lines are counted', async () => {

@@ -82,6 +82,87 @@ export function answerGrammar(
   return rules.join('\n');
 }
 
+/**
+ * The answer of one prompt as a JSON schema, for engines constrained by JSON schemas only
+ * (Ollama, OpenAI): `{"relations": [{"head", "relation", "tail"[, "evidence"]}, …]}` where each
+ * item is one of the prompt's pairs (head and tail fixed together) with a relation from the set
+ * (or None). Unlike the grammar it cannot make every pair answer, in order; the aligner reads
+ * what comes back the same way, through `jsonAnswerLines`.
+ */
+export function answerSchema(
+  pairs: Array<[string, string]>,
+  relations: string[],
+  maxPerPair: number,
+  evidence?: number[],
+): Record<string, unknown> {
+  const withEvidence = !!evidence?.length;
+  const item = ([h, t]: [string, string]) => ({
+    type: 'object',
+    properties: {
+      head: { type: 'string', enum: [h] },
+      relation: { type: 'string', enum: relations },
+      tail: { type: 'string', enum: [t] },
+      ...(withEvidence
+        ? {
+            evidence: {
+              type: 'array',
+              items: { type: 'integer', enum: [...new Set(evidence)].sort((a, b) => a - b) },
+              maxItems: 5,
+            },
+          }
+        : {}),
+    },
+    required: ['head', 'relation', 'tail'],
+    additionalProperties: false,
+  });
+  const unique = [...new Map(pairs.map((p) => [JSON.stringify(p), p])).values()];
+  return {
+    type: 'object',
+    properties: {
+      relations: {
+        type: 'array',
+        items: unique.length === 1 ? item(unique[0]!) : { anyOf: unique.map(item) },
+        maxItems: pairs.length * maxPerPair,
+      },
+    },
+    required: ['relations'],
+    additionalProperties: false,
+  };
+}
+
+/**
+ * A JSON answer (`answerSchema`) as the `(head| relation| tail[| evidence])` lines the aligner
+ * reads; an answer cut off at the token limit gives its complete items; text that is not such
+ * JSON is returned as it is (the aligner then counts what it cannot read).
+ */
+export function jsonAnswerLines(text: string): string {
+  let items: unknown;
+  try {
+    items = (JSON.parse(text) as { relations?: unknown })?.relations;
+  } catch {
+    // Cut off at the token limit: the complete items before the cut still count.
+    if (!/^\s*\{\s*"relations"\s*:\s*\[/.test(text)) return text;
+    items = [...text.matchAll(/\{[^{}]*\}/g)].flatMap((m) => {
+      try {
+        return [JSON.parse(m[0]) as unknown];
+      } catch {
+        return [];
+      }
+    });
+  }
+  if (!Array.isArray(items)) return text;
+  return items
+    .map((x: unknown) => {
+      const o = (x ?? {}) as Record<string, unknown>;
+      const [h, r, t] = [o['head'], o['relation'], o['tail']].map((f) =>
+        typeof f === 'string' ? f : '',
+      );
+      const ev = Array.isArray(o['evidence']) ? o['evidence'].filter(Number.isInteger) : [];
+      return `(${h}| ${r}| ${t}${ev.length ? `| ${ev.join(', ')}` : ''})\n`;
+    })
+    .join('');
+}
+
 /** Splits kept pairs into prompts of k pairs, windowed or split further when a prompt does not fit. */
 export async function planBatches(
   record: RelRecord,

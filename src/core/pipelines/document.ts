@@ -17,6 +17,7 @@ import {
   ClassifierEngine,
   ContextOverflowError,
   Generation,
+  PromptSession,
   throwIfAborted,
 } from '../ports';
 import { PromptTemplate, chatPrompt } from '../prompts/template';
@@ -25,7 +26,7 @@ import { Entity, RelRecord, Relation, RelationSet, candidatePairs } from '../sch
 import { mapLimit } from '../util/mapLimit';
 import { BatchOutput, RelationAligner, alignBatchOutput, entityIndex } from './align';
 import { PairFilterSpec, proposeCandidates } from './candidates';
-import { DocBatch, answerGrammar, planBatches } from './docPlan';
+import { DocBatch, answerGrammar, answerSchema, jsonAnswerLines, planBatches } from './docPlan';
 import { DocReport, bump, emptyDocReport } from './docReport';
 import { goldPairs, pairKey } from './pairFilter';
 
@@ -42,6 +43,11 @@ export interface DocumentOptions {
   entityFuzzy?: number;
   /** Constrain generation with the grammar (default); off for engines that cannot. */
   constrain?: boolean;
+  /**
+   * How answers are constrained and read: `lines` under the GBNF grammar, or `json` under a JSON
+   * schema (`answerSchema`) for engines that take only schemas. Default: the engine's `constraint`.
+   */
+  answerFormat?: 'lines' | 'json';
   /** Lines a pair may get (several relations per pair; default 2); bounds the grammar and the answer. */
   maxRelationsPerPair?: number;
   /** Number the sentences in the prompt and ask for evidence sentence numbers after each relation. */
@@ -83,6 +89,7 @@ interface DocPrompts {
   promptFor(b: DocBatch): ChatPrompt;
   budget(pairs: Array<[string, string]>): number;
   grammar(b: DocBatch): string;
+  schema(b: DocBatch): Record<string, unknown>;
 }
 
 async function docPrompts(
@@ -115,6 +122,13 @@ async function docPrompts(
         maxPer,
         numbered ? (b.window ?? allSentences) : undefined,
       ),
+    schema: (b) =>
+      answerSchema(
+        entities(b.pairs).map(([h, t]) => [h.name, t.name]),
+        answers,
+        maxPer,
+        numbered ? (b.window ?? allSentences) : undefined,
+      ),
   };
 }
 
@@ -126,16 +140,24 @@ async function generateBatches(
   opts: DocumentOptions,
   report: DocReport,
 ): Promise<BatchOutput[]> {
+  const json =
+    (opts.answerFormat ?? (engine.info.constraint === 'json-schema' ? 'json' : 'lines')) === 'json';
+  const generate = async (s: PromptSession, b: DocBatch, budget: number): Promise<Generation> => {
+    if (opts.constrain === false)
+      return { text: await s.generateFree(budget), tokens: 0, truncated: false };
+    if (!json) return s.generateWithGrammar({ gbnf: prompts.grammar(b) }, budget);
+    // JSON spends several times the tokens of the lines on the same relations (keys, quotes, and
+    // the indentation some engines' JSON grammars insist on).
+    const g = await s.generateWithGrammar({ jsonSchema: prompts.schema(b) }, 4 * budget + 64);
+    return { ...g, text: jsonAnswerLines(g.text) };
+  };
   const outputs = await mapLimit(batches, engine.info.parallel, async (b, bi) => {
     const budget = prompts.budget(b.pairs);
     try {
       return await engine.withPrompt(
         prompts.promptFor(b),
         async (s) => {
-          const gen: Generation =
-            opts.constrain === false
-              ? { text: await s.generateFree(budget), tokens: 0, truncated: false }
-              : await s.generateWithGrammar({ gbnf: prompts.grammar(b) }, budget);
+          const gen = await generate(s, b, budget);
           report.prompts++;
           report.promptTokens += s.promptTokens;
           report.reusedTokens += s.reusedTokens;
