@@ -20,17 +20,9 @@ import { sentenceSpace } from '../src/node/jobs';
 import { loadRecords } from '../src/node/load';
 import { trainLoraJob } from '../src/node/trainLora';
 import { sample } from './sample';
+import { DATASETS, MODEL, ROOT, VENV, arg } from './trainEnv';
 
-const ROOT = path.resolve(__dirname, '..');
-const DATA = path.resolve(ROOT, '..', 'shared', 'datasets', 'semeval2010_task8');
-const MODEL =
-  process.env['RELATION_LENS_MODEL'] ??
-  path.join(ROOT, '.cache', 'models', 'SmolLM2-135M-Instruct.Q4_1.gguf');
-const VENV = process.env['RELATION_LENS_TRAINER_VENV'] ?? path.join(ROOT, '.cache', 'trainer-venv');
-const arg = (name: string, dflt: string) => {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1]! : dflt;
-};
+const DATA = path.join(DATASETS, 'semeval2010_task8');
 
 /** Label scoring with the adapter (relation names, the short prompt): finished records in order. */
 async function extractWith(adapter: string, records: RelRecord[], rs: RelationSet) {

@@ -26,17 +26,7 @@ import { sentenceSpace } from '../src/node/jobs';
 import { loadRecords } from '../src/node/load';
 import { trainLoraJob } from '../src/node/trainLora';
 import { sample } from './sample';
-
-const ROOT = path.resolve(__dirname, '..');
-const DATASETS = path.resolve(ROOT, '..', 'shared', 'datasets');
-const MODEL =
-  process.env['RELATION_LENS_MODEL'] ??
-  path.join(ROOT, '.cache', 'models', 'SmolLM2-135M-Instruct.Q4_1.gguf');
-const VENV = process.env['RELATION_LENS_TRAINER_VENV'] ?? path.join(ROOT, '.cache', 'trainer-venv');
-const arg = (name: string, dflt: string) => {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1]! : dflt;
-};
+import { DATASETS, MODEL, ROOT, VENV, arg } from './trainEnv';
 
 interface Bench {
   name: string;

@@ -123,7 +123,11 @@ import { adapterManifestPath } from './adapters';
 import { writeFileAtomic } from './files';
 import { AnswerSpace, DirectionMode } from '../core/pipelines/answerSpace';
 import { ChatPrompt, ExampleRetriever } from '../core/ports';
-import { DocTrainingExample, renderDocTrainingExamples } from '../core/training/docTraining';
+import {
+  DocTrainingExample,
+  emptyDocTrainingCounts,
+  renderDocTrainingExamples,
+} from '../core/training/docTraining';
 import { sampleInOrder } from '../core/util/random';
 
 /** A rendered example: the prompt, its answer, and (sentence level) every answer for dev accuracy. */
@@ -264,14 +268,7 @@ async function documentTrainerData(
       tok.tokenizePrompt(p).length + tok.tokenizeAnswer(answer).length + 1 <= limit,
   };
   const render = async (records: RelRecord[]) => {
-    const counts = {
-      records: 0,
-      positives: 0,
-      negatives: 0,
-      pending: 0,
-      unknownLabel: 0,
-      unfit: 0,
-    };
+    const counts = emptyDocTrainingCounts();
     const out: DocTrainingExample[] = [];
     for await (const e of renderDocTrainingExamples(records, opts, counts)) out.push(e);
     return { examples: out, counts };

@@ -5,7 +5,7 @@ import { extractDocument } from '../../src/core/pipelines/document';
 import { LMRC_RC_TEMPLATE, LMRC_TEMPLATE } from '../../src/core/prompts/builtin';
 import { RelRecord, RelationSet } from '../../src/core/schema';
 import {
-  DocTrainingCounts,
+  emptyDocTrainingCounts,
   DocTrainingExample,
   renderDocTrainingExamples,
 } from '../../src/core/training/docTraining';
@@ -44,14 +44,7 @@ const DOC: RelRecord = {
   ],
 };
 
-const counts = (): DocTrainingCounts => ({
-  records: 0,
-  positives: 0,
-  negatives: 0,
-  pending: 0,
-  unknownLabel: 0,
-  unfit: 0,
-});
+const counts = emptyDocTrainingCounts;
 
 async function render(
   o: Partial<Parameters<typeof renderDocTrainingExamples>[1]>,

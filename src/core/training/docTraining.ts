@@ -42,6 +42,15 @@ export interface DocTrainingCounts {
   unfit: number;
 }
 
+export const emptyDocTrainingCounts = (): DocTrainingCounts => ({
+  records: 0,
+  positives: 0,
+  negatives: 0,
+  pending: 0,
+  unknownLabel: 0,
+  unfit: 0,
+});
+
 export interface DocTrainingExample {
   record: RelRecord;
   prompt: ChatPrompt;
