@@ -270,6 +270,41 @@ describe('serving engine: llama.cpp llama-server (real server, SmolLM2-135M, --p
     assert.equal(docs.length, 1);
   });
 
+  it('extract-doc as a JSON-schema-only engine sees it (--server-flavor openai on llama-server): answers as JSON items, aligned like the lines', async function () {
+    const relInfo = dataset('redocred', 'rel_info.json');
+    requireShared(this, relInfo);
+    const dir = tmp();
+    const text = path.join(dir, 'para.txt');
+    await fs.writeFile(
+      text,
+      'Marie Curie was born in Warsaw. She worked in Paris with Pierre Curie, her husband.\n',
+    );
+    const out = path.join(dir, 'doc-json.jsonl');
+    const d = cli(
+      'extract-doc',
+      text,
+      '--engine',
+      'openai',
+      '--endpoint',
+      server.url,
+      '--server-flavor',
+      'openai',
+      '--rel-info',
+      relInfo,
+      '-o',
+      out,
+    );
+    assert.equal(d.code, 0, d.err);
+    assert.match(d.err, /engine: server \(openai,/);
+    assert.match(d.err, /output: \d+ line\(s\), 0 malformed/, 'every JSON item read back');
+    const [doc] = await readJsonl(out);
+    const names = new Set(
+      Object.values(JSON.parse(await fs.readFile(relInfo, 'utf8')) as Record<string, string>),
+    );
+    for (const r of doc!.relations.filter((x) => x.source === 'model'))
+      assert.ok(names.has(r.label), `${r.label} is a Re-DocRED relation`);
+  });
+
   it('an OpenAI batch round-trips: export --format openai-batch, the requests answered by the server, import --from openai-batch-results', async () => {
     const dir = tmp();
     const batch = path.join(dir, 'batch.jsonl');
