@@ -543,7 +543,7 @@ function addIndexCommand(program: Command): void {
     .argument('<train>', 'labeled records (canonical JSONL or any importable format)')
     .option(
       '--embedder <kind>',
-      'bm25 (no model), llm (the --model LLM), or gguf:PATH (an embedding model)',
+      "bm25 (no model), llm (the --model LLM), gguf:PATH (an embedding model), or openai:ENDPOINT[#MODEL] (a server's /v1/embeddings, e.g. openai:http://127.0.0.1:8080/v1; the key from $RELATION_LENS_API_KEY; queries are embedded by the same server)",
       'bm25',
     )
     .option('--model <path|uri|id>', 'the LLM for --embedder llm')

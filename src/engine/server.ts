@@ -19,6 +19,7 @@
  * labels asked for; an answer outside them is reported for that example, and after
  * OUT_OF_SET_LIMIT in a row the run stops, naming the field that was ignored.
  */
+import type { Embedder } from './embedder';
 import { choiceFields, choiceGrammar, grammarFields } from '../core/serving';
 import { ResourcePool } from '../core/util/pool';
 import {
@@ -696,4 +697,82 @@ export function apiKeyFrom(envName: string | undefined): string | undefined {
   const v = process.env[envName];
   if (!v) throw new ServerError(`the environment variable ${envName} (--api-key-env) is not set`);
   return v;
+}
+
+/**
+ * Sentence embeddings from a serving engine's `/v1/embeddings` (llama-server started with
+ * `--embeddings`, vLLM with an embedding model, Ollama, OpenAI). Its id, stored in the index
+ * manifest, names the endpoint and model, so queries are embedded by the same server later; the
+ * API key comes from the environment (RELATION_LENS_API_KEY), never from the manifest.
+ */
+export class ServerEmbedder implements Embedder {
+  private constructor(
+    readonly id: string,
+    readonly dimension: number,
+    private readonly http: HttpJson,
+    private readonly url: string,
+    private readonly model: string,
+  ) {}
+
+  /** `spec`: `openai:ENDPOINT[#MODEL]` (the endpoint's first model when none is named). */
+  static async open(spec: string, signal?: AbortSignal): Promise<ServerEmbedder> {
+    const [endpoint, named] = spec.replace(/^openai:/, '').split('#') as [string, string?];
+    const root = endpoint.replace(/\/+$/, '');
+    if (!/^https?:\/\//.test(root))
+      throw new ServerError(`not a URL: ${endpoint} (expected openai:http://host:port/v1)`);
+    const http = new HttpJson(apiKeyFrom(undefined), 120_000, 3);
+    let model = named;
+    if (!model) {
+      const models = await http
+        .call<{ data?: Array<{ id?: string }> }>(`${root}/models`, undefined, signal)
+        .catch((e: Error) => {
+          throw new ServerError(`cannot reach ${root}/models: ${e.message}`, { cause: e });
+        });
+      model = models.data?.[0]?.id;
+      if (!model) throw new ServerError(`${root}/models lists no model`);
+    }
+    const probe = await ServerEmbedder.request(http, `${root}/embeddings`, model, 'probe', signal);
+    return new ServerEmbedder(
+      `openai:${root}#${model}`,
+      probe.length,
+      http,
+      `${root}/embeddings`,
+      model,
+    );
+  }
+
+  private static async request(
+    http: HttpJson,
+    url: string,
+    model: string,
+    text: string,
+    signal?: AbortSignal,
+  ): Promise<number[]> {
+    let r: { data?: Array<{ embedding?: unknown }> };
+    try {
+      r = await http.call(url, { model, input: text }, signal);
+    } catch (e) {
+      throw new ServerError(
+        `${url}: ${(e as Error).message} (does the server offer embeddings? llama-server needs --embeddings)`,
+        { cause: e },
+      );
+    }
+    const v = r.data?.[0]?.embedding;
+    if (!Array.isArray(v) || !v.length || !v.every((x) => typeof x === 'number'))
+      throw new ServerError(`${url}: the answer has no embedding vector (data[0].embedding)`);
+    return v as number[];
+  }
+
+  async embed(text: string): Promise<number[]> {
+    const v = await ServerEmbedder.request(this.http, this.url, this.model, text);
+    if (v.length !== this.dimension)
+      throw new ServerError(
+        `${this.url}: an embedding of ${v.length} dimensions, the index has ${this.dimension}`,
+      );
+    return v;
+  }
+
+  async dispose(): Promise<void> {
+    /* nothing held */
+  }
 }

@@ -9,6 +9,7 @@ import { TrainingExample, examplesFromRecords, retrievalText } from '../core/ret
 import { Bm25Searcher, Searcher } from '../core/retrieval/searchers';
 import { RelRecord } from '../core/schema';
 import { Embedder, LlamaEmbedder } from '../engine/embedder';
+import { ServerEmbedder } from '../engine/server';
 import { DEFAULT_HNSW, HnswSearcher } from '../engine/hnsw';
 import { writeFileAtomic } from './files';
 
@@ -24,8 +25,11 @@ export interface IndexManifest {
   hnsw?: typeof DEFAULT_HNSW;
 }
 
-/** `bm25`, `llm` (the model given with --model) or `gguf:PATH` (an embedding model). */
-export type EmbedderSpec = 'bm25' | 'llm' | `gguf:${string}`;
+/**
+ * `bm25`, `llm` (the model given with --model), `gguf:PATH` (an embedding model) or
+ * `openai:ENDPOINT[#MODEL]` (a serving engine's /v1/embeddings).
+ */
+export type EmbedderSpec = 'bm25' | 'llm' | `gguf:${string}` | `openai:${string}`;
 
 export async function openEmbedder(
   spec: string,
@@ -38,7 +42,10 @@ export async function openEmbedder(
   }
   if (spec.startsWith('gguf:')) return LlamaEmbedder.open(spec.slice(5), 'gguf', { threads });
   if (spec.startsWith('llm:')) return LlamaEmbedder.open(spec.slice(4), 'llm', { threads });
-  throw new InputError(`unknown embedder ${JSON.stringify(spec)} (bm25, llm, or gguf:PATH)`);
+  if (spec.startsWith('openai:')) return ServerEmbedder.open(spec);
+  throw new InputError(
+    `unknown embedder ${JSON.stringify(spec)} (bm25, llm, gguf:PATH, or openai:ENDPOINT[#MODEL] for a server's /v1/embeddings)`,
+  );
 }
 
 /** What an index folder holds now: nothing (new or empty), an index of this tool, or other files. */

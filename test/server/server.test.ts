@@ -7,7 +7,7 @@
  * (a small stub that answers free text: the only stub here).
  */
 import { strict as assert } from 'node:assert';
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import { IncomingMessage, Server, ServerResponse, createServer, request } from 'node:http';
 import * as path from 'node:path';
 import { LlamaEngine } from '../../src/engine/llama';
@@ -303,6 +303,50 @@ describe('serving engine: llama.cpp llama-server (real server, SmolLM2-135M, --p
     );
     for (const r of doc!.relations.filter((x) => x.source === 'model'))
       assert.ok(names.has(r.label), `${r.label} is a Re-DocRED relation`);
+  });
+
+  it("RAG embeddings through a server's /v1/embeddings: index build --embedder openai:URL, then extract --rag embeds the queries there", async () => {
+    const dir = tmp();
+    const idx = path.join(dir, 'idx');
+    // The completion server does not offer embeddings: a clear error, no index.
+    const no = cli('index', 'build', SAMPLE, '--embedder', `openai:${server.url}`, '-o', idx);
+    assert.equal(no.code, 1);
+    assert.match(no.err, /embeddings.*--embeddings/);
+    assert.ok(!existsSync(path.join(idx, 'manifest.json')));
+    const emb = await startLlamaServer(bin, model, {
+      parallel: 1,
+      args: ['--embeddings', '--pooling', 'mean'],
+    });
+    try {
+      const b = cli('index', 'build', SAMPLE, '--embedder', `openai:${emb.url}`, '-o', idx);
+      assert.equal(b.code, 0, b.err);
+      const manifest = JSON.parse(await fs.readFile(path.join(idx, 'manifest.json'), 'utf8')) as {
+        kind: string;
+        embedder: string;
+        dimension: number;
+        count: number;
+      };
+      assert.equal(manifest.kind, 'hnsw');
+      assert.match(manifest.embedder, new RegExp(`^openai:${emb.url.replace(/[.:/]/g, '\\$&')}#`));
+      assert.equal(manifest.dimension, 576, "SmolLM2-135M's hidden size");
+      const out = path.join(dir, 'knn.jsonl');
+      const x = cli('extract', SAMPLE, '--rag', idx, '--k', '3', '--mode', 'knn', '-o', out);
+      assert.equal(x.code, 0, x.err);
+      const recs = await readJsonl(out);
+      assert.equal(recs.length, 12);
+      const labels = new Set(SEMEVAL_RELATIONS.labels.map((l) => l.name));
+      for (const rec of recs)
+        for (const rel of rec.relations.filter((r) => r.source === 'model'))
+          assert.ok(labels.has(rel.label), rel.label);
+      // The queries need that server: stopped, the run says so before any work.
+      await emb.stop();
+      const y = cli('extract', SAMPLE, '--rag', idx, '--k', '3', '--mode', 'knn', '-o', `${out}.2`);
+      assert.equal(y.code, 1);
+      assert.match(y.err, new RegExp(emb.url.replace(/[.:/]/g, '\\$&')));
+      assert.ok(!existsSync(`${out}.2`), 'no output');
+    } finally {
+      await emb.stop();
+    }
   });
 
   it('an OpenAI batch round-trips: export --format openai-batch, the requests answered by the server, import --from openai-batch-results', async () => {
