@@ -3,10 +3,10 @@
  * (remembered in the workspace state), each with what its manifest says — for the panel's
  * adapter list and its A/B comparison.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { readAdapterManifest } from '../node/adapters';
+import { adapterManifestPath, readAdapterManifest } from '../node/adapters';
 import { AdapterView } from '../protocol/webview';
 import { readSettings, resolvePath } from './config';
 
@@ -29,19 +29,38 @@ export class KnownAdapters {
     return [...new Set([...inUse, ...known])];
   }
 
+  /** Manifest views by adapter path, kept while the manifest file is unchanged (size, mtime). */
+  private readonly cache = new Map<string, { stamp: string; view: Promise<ManifestView> }>();
+
   async views(): Promise<AdapterView[]> {
     const scales = new Map(readSettings().loras.map((l) => [resolvePath(l.path), l.scale]));
-    return Promise.all(this.paths().map((p) => adapterView(p, scales.get(p) ?? null)));
+    return Promise.all(
+      this.paths().map(async (p) => ({
+        path: p,
+        scale: scales.get(p) ?? null,
+        ...(await this.manifestView(p)),
+      })),
+    );
+  }
+
+  private async manifestView(file: string): Promise<ManifestView> {
+    const st = await fs.stat(adapterManifestPath(file)).catch(() => undefined);
+    const stamp = st ? `${st.size}:${st.mtimeMs}` : 'none';
+    const hit = this.cache.get(file);
+    if (hit?.stamp === stamp) return hit.view;
+    const view = readManifestView(file);
+    this.cache.set(file, { stamp, view });
+    return view;
   }
 }
 
-async function adapterView(file: string, scale: number | null): Promise<AdapterView> {
+type ManifestView = Pick<AdapterView, 'manifest' | 'problem'>;
+
+async function readManifestView(file: string): Promise<ManifestView> {
   try {
     const m = await readAdapterManifest(file);
-    if (!m) return { path: file, scale, manifest: null };
+    if (!m) return { manifest: null };
     return {
-      path: file,
-      scale,
       manifest: {
         base: path.basename(m.base.path),
         trainedOn: path.basename(m.data.file),
@@ -56,6 +75,6 @@ async function adapterView(file: string, scale: number | null): Promise<AdapterV
       },
     };
   } catch (e) {
-    return { path: file, scale, manifest: null, problem: (e as Error).message };
+    return { manifest: null, problem: (e as Error).message };
   }
 }

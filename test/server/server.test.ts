@@ -118,6 +118,10 @@ function faultProxy(
   );
 }
 
+/** A short paragraph for extract-doc on raw text (entities proposed by the model). */
+const CURIE =
+  'Marie Curie was born in Warsaw. She worked in Paris with Pierre Curie, her husband.\n';
+
 describe('serving engine: llama.cpp llama-server (real server, SmolLM2-135M, --parallel 4)', function () {
   this.timeout(1_200_000);
   let model: string;
@@ -247,10 +251,7 @@ describe('serving engine: llama.cpp llama-server (real server, SmolLM2-135M, --p
 
     const docOut = path.join(dir, 'doc.jsonl');
     const text = path.join(dir, 'para.txt');
-    await fs.writeFile(
-      text,
-      'Marie Curie was born in Warsaw. She worked in Paris with Pierre Curie, her husband.\n',
-    );
+    await fs.writeFile(text, CURIE);
     const d = cli(
       'extract-doc',
       text,
@@ -275,10 +276,7 @@ describe('serving engine: llama.cpp llama-server (real server, SmolLM2-135M, --p
     requireShared(this, relInfo);
     const dir = tmp();
     const text = path.join(dir, 'para.txt');
-    await fs.writeFile(
-      text,
-      'Marie Curie was born in Warsaw. She worked in Paris with Pierre Curie, her husband.\n',
-    );
+    await fs.writeFile(text, CURIE);
     const out = path.join(dir, 'doc-json.jsonl');
     const d = cli(
       'extract-doc',

@@ -8,6 +8,7 @@
  */
 import { ChatPrompt } from '../ports';
 import { planBatches } from '../pipelines/docPlan';
+import { pairKey } from '../pipelines/pairFilter';
 import { PromptTemplate, chatPrompt } from '../prompts/template';
 import { NONE_ANSWER, docPromptView } from '../prompts/views';
 import { Entity, RelRecord, RelationSet, candidatePairs } from '../schema';
@@ -59,8 +60,6 @@ export interface DocTrainingExample {
   pairs: number;
 }
 
-const key = (h: string, t: string) => `${h}\u0000${t}`;
-
 /** The pairs of one document to train on, with their settled labels ([] = no relation). */
 export function documentPairs(
   r: RelRecord,
@@ -77,7 +76,7 @@ export function documentPairs(
   const labels = new Map<string, string[]>();
   const pending = new Set<string>();
   for (const x of r.relations) {
-    const k = key(x.head, x.tail);
+    const k = pairKey(x.head, x.tail);
     if (x.source === 'model' && (x.status ?? 'pending') === 'pending') pending.add(k);
     if (trusted(x) === undefined) continue;
     const name = nameOf.get(x.label);
@@ -92,15 +91,17 @@ export function documentPairs(
   const candidates = candidatePairs(r);
   const chosen = new Set(positives);
   if (o.none) {
-    const others = candidates.filter(([h, t]) => !labels.has(key(h, t)) && !pending.has(key(h, t)));
+    const others = candidates.filter(
+      ([h, t]) => !labels.has(pairKey(h, t)) && !pending.has(pairKey(h, t)),
+    );
     const n = Math.min(others.length, Math.round(positives.size * (o.negativesPerPositive ?? 1)));
-    for (const [h, t] of shuffled(others, rand).slice(0, n)) chosen.add(key(h, t));
+    for (const [h, t] of shuffled(others, rand).slice(0, n)) chosen.add(pairKey(h, t));
     counts.negatives += n;
   }
   counts.positives += positives.size;
   if (chosen.size) counts.records++;
   // In the candidates' order, as extraction batches them; relations on other pairs at the end.
-  const order = [...new Set([...candidates.map(([h, t]) => key(h, t)), ...positives])];
+  const order = [...new Set([...candidates.map(([h, t]) => pairKey(h, t)), ...positives])];
   return order
     .filter((k) => chosen.has(k))
     .map((k) => {
@@ -141,8 +142,8 @@ export async function* renderDocTrainingExamples(
     const chosen = documentPairs(r, o, rand, counts);
     if (!chosen.length) continue;
     const byId = new Map(r.entities.map((e) => [e.id, e]));
-    const labels = new Map(chosen.map((c) => [key(...c.pair), c.labels]));
-    const labelsOf = (h: string, t: string) => labels.get(key(h, t)) ?? [];
+    const labels = new Map(chosen.map((c) => [pairKey(...c.pair), c.labels]));
+    const labelsOf = (h: string, t: string) => labels.get(pairKey(h, t)) ?? [];
     const render = (pairs: Array<[string, string]>, text: string) => {
       const ents = pairs.map(([h, t]) => [byId.get(h)!, byId.get(t)!] as [Entity, Entity]);
       return {
