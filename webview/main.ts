@@ -19,6 +19,7 @@ import {
   Comparison,
   EvalView,
   HostMessageSchema,
+  PANEL_RESULT_SCHEMAS,
   PanelMethod,
   PanelRequest,
   PanelState,
@@ -33,7 +34,8 @@ declare function acquireVsCodeApi(): {
 const vscode = acquireVsCodeApi();
 
 let nextId = 1;
-const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+type Pending = { method: PanelMethod; resolve: (v: unknown) => void; reject: (e: Error) => void };
+const pending = new Map<number, Pending>();
 
 function request<M extends PanelMethod>(
   method: M,
@@ -41,7 +43,7 @@ function request<M extends PanelMethod>(
 ): Promise<Results[M]> {
   const id = nextId++;
   return new Promise((resolve, reject) => {
-    pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+    pending.set(id, { method, resolve: resolve as (v: unknown) => void, reject });
     vscode.postMessage({ type: 'request', id, method, params });
   });
 }
@@ -58,8 +60,10 @@ window.addEventListener('message', (e: MessageEvent) => {
   const p = pending.get(m.id);
   if (!p) return;
   pending.delete(m.id);
-  if (m.ok) p.resolve(m.result);
-  else p.reject(new Error(m.error));
+  if (!m.ok) return p.reject(new Error(m.error));
+  const r = PANEL_RESULT_SCHEMAS[p.method].safeParse(m.result);
+  if (r.success) p.resolve(r.data);
+  else p.reject(new Error(`the ${p.method} answer is invalid: ${r.error.issues[0]?.message}`));
 });
 
 function h<K extends keyof HTMLElementTagNameMap>(

@@ -221,21 +221,34 @@ export const PanelStateSchema = z
   .strict();
 export type PanelState = z.infer<typeof PanelStateSchema>;
 
-export type Results = {
-  getState: PanelState;
-  renderPrompt: { system?: string; user: string; tokensNote: string };
+/**
+ * The result of every panel method: the webview validates each answer against its method's schema
+ * (as the engine protocol does), so the protocol is one map of method → params (RequestSchema),
+ * result (here).
+ */
+const SavedFileSchema = z.object({ file: z.string() }).strict().nullable();
+const NothingSchema = z.object({}).strict();
+export const PANEL_RESULT_SCHEMAS = {
+  getState: PanelStateSchema,
+  renderPrompt: z
+    .object({ system: z.string().optional(), user: z.string(), tokensNote: z.string() })
+    .strict(),
   /** null: the file existed with other content and the user kept it. */
-  saveTemplate: { file: string } | null;
-  saveRelationSet: { file: string } | null;
-  useModel: { model: string; path?: string };
-  pickModelFile: { model: string } | null;
-  setLoras: Record<string, never>;
-  pickLora: { loras: Array<{ path: string; scale: number }> } | null;
-  setRag: Record<string, never>;
-  evaluate: EvalView | null;
-  compare: { a: EvalView; b: EvalView } | null;
-  compareAdapters: Comparison | null;
-};
+  saveTemplate: SavedFileSchema,
+  saveRelationSet: SavedFileSchema,
+  useModel: z.object({ model: z.string(), path: z.string().optional() }).strict(),
+  pickModelFile: z.object({ model: z.string() }).strict().nullable(),
+  setLoras: NothingSchema,
+  pickLora: z
+    .object({ loras: z.array(z.object({ path: z.string(), scale: z.number() }).strict()) })
+    .strict()
+    .nullable(),
+  setRag: NothingSchema,
+  evaluate: EvalViewSchema.nullable(),
+  compare: z.object({ a: EvalViewSchema, b: EvalViewSchema }).strict().nullable(),
+  compareAdapters: ComparisonSchema.nullable(),
+} satisfies Record<PanelMethod, z.ZodType>;
+export type Results = { [M in PanelMethod]: z.infer<(typeof PANEL_RESULT_SCHEMAS)[M]> };
 
 export const HostMessageSchema = z.union([
   z
@@ -243,6 +256,7 @@ export const HostMessageSchema = z.union([
       type: z.literal('response'),
       id: z.number().int(),
       ok: z.literal(true),
+      /** Checked against PANEL_RESULT_SCHEMAS[method] by the webview, which knows the method. */
       result: z.unknown(),
     })
     .strict(),

@@ -25,6 +25,7 @@ import {
   PanelRequest,
   PanelState,
   RequestSchema,
+  PANEL_RESULT_SCHEMAS,
   Results,
 } from '../protocol/webview';
 import { readSettings, resolvePath, update } from './config';
@@ -219,7 +220,8 @@ export class RelationLensPanel extends Disposable {
     }
     const req = parsed.data;
     try {
-      const result = await this.handle(req);
+      // Checked where it is sent too: a result the webview would refuse is the host's bug, logged here.
+      const result = PANEL_RESULT_SCHEMAS[req.method].parse(await this.handle(req));
       this.post({ type: 'response', id: req.id, ok: true, result });
     } catch (err) {
       const msg = (err as Error).message;

@@ -18,6 +18,7 @@ import { RelRecord, validateRecord } from '../../src/core/schema';
 import { RecordLineCache, lineDecorations } from '../../src/core/editor/lineDecorations';
 import {
   HostMessageSchema as HostMessage,
+  PANEL_RESULT_SCHEMAS,
   RequestSchema as WebviewRequest,
 } from '../../src/protocol/webview';
 
@@ -333,5 +334,18 @@ describe('webview protocol', () => {
     );
     assert.ok(HostMessage.safeParse({ type: 'response', id: 1, ok: false, error: 'nope' }).success);
     assert.ok(!HostMessage.safeParse({ type: 'response', id: 1, ok: 'yes', result: 1 }).success);
+  });
+
+  it('every method has a result schema, and a wrong answer is refused', () => {
+    const methods = WebviewRequest.options.map((o) => o.shape.method.value).sort();
+    assert.deepEqual(Object.keys(PANEL_RESULT_SCHEMAS).sort(), methods);
+    assert.ok(PANEL_RESULT_SCHEMAS.saveTemplate.safeParse({ file: 'a.json' }).success);
+    assert.ok(PANEL_RESULT_SCHEMAS.saveTemplate.safeParse(null).success);
+    assert.ok(!PANEL_RESULT_SCHEMAS.saveTemplate.safeParse({ path: 'a.json' }).success);
+    assert.ok(PANEL_RESULT_SCHEMAS.setLoras.safeParse({}).success);
+    assert.ok(!PANEL_RESULT_SCHEMAS.setLoras.safeParse({ extra: 1 }).success);
+    const view = { title: 't', metric: 'micro', precision: 1, recall: 1, f1: 1, perRelation: [] };
+    assert.ok(PANEL_RESULT_SCHEMAS.evaluate.safeParse({ ...view, confusion: null }).success);
+    assert.ok(!PANEL_RESULT_SCHEMAS.evaluate.safeParse(view).success, 'confusion missing');
   });
 });
