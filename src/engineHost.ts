@@ -132,7 +132,9 @@ async function extractSentences(
   const rs = checkedSet(job.relationSet);
   const recs = checked(job.records);
   const { space, direction } = sentenceSpace(rs, job.direction);
-  const rag = job.rag ? await loadIndex(job.rag.index, { threads: s.threads }) : undefined;
+  const rag = job.rag
+    ? await loadIndex(job.rag.index, { threads: s.threads, key: s.server })
+    : undefined;
   try {
     const retriever = rag ? new TrainingRetriever(rag.examples, rag.searcher, space) : undefined;
     const opened =
@@ -165,7 +167,7 @@ async function extractSentences(
       scoreMargin: job.scoreMargin,
       answerCodes: job.answers === 'codes',
       signal,
-      model: s.server ? engine!.info.model : s.model,
+      model: s.server && engine ? engine.info.model : s.model,
     });
     for await (const r of run) {
       done += r.predictions.length;
@@ -363,6 +365,7 @@ async function buildIndexRequest(
     model,
     source: p.train,
     threads: p.threads,
+    key: p.server,
     onProgress: (done, total) => send({ id, progress: { done, total } }),
   });
   return { count: m.count, kind: m.kind, ...(m.dimension ? { dimension: m.dimension } : {}) };

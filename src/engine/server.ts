@@ -699,6 +699,9 @@ export function apiKeyFrom(envName: string | undefined): string | undefined {
   return v;
 }
 
+/** An API key and the one endpoint it belongs to. */
+export type EndpointKey = { endpoint: string; apiKey?: string };
+
 /**
  * Sentence embeddings from a serving engine's `/v1/embeddings` (llama-server started with
  * `--embeddings`, vLLM with an embedding model, Ollama, OpenAI). Its id, stored in the index
@@ -714,13 +717,27 @@ export class ServerEmbedder implements Embedder {
     private readonly model: string,
   ) {}
 
-  /** `spec`: `openai:ENDPOINT[#MODEL]` (the endpoint's first model when none is named). */
-  static async open(spec: string, signal?: AbortSignal): Promise<ServerEmbedder> {
+  /**
+   * `spec`: `openai:ENDPOINT[#MODEL]` (the endpoint's first model when none is named). `key`: the
+   * API key of one endpoint (the editor's server settings); it is sent only when the spec names
+   * that endpoint — an index manifest never makes the key go to another host. Without it, the
+   * CLI's RELATION_LENS_API_KEY.
+   */
+  static async open(
+    spec: string,
+    o: { signal?: AbortSignal; key?: EndpointKey } = {},
+  ): Promise<ServerEmbedder> {
+    const { signal } = o;
     const [endpoint, named] = spec.replace(/^openai:/, '').split('#') as [string, string?];
     const root = endpoint.replace(/\/+$/, '');
     if (!/^https?:\/\//.test(root))
       throw new ServerError(`not a URL: ${endpoint} (expected openai:http://host:port/v1)`);
-    const http = new HttpJson(apiKeyFrom(undefined), 120_000, 3);
+    const key = o.key
+      ? o.key.endpoint.replace(/\/+$/, '') === root
+        ? o.key.apiKey
+        : undefined
+      : apiKeyFrom(undefined);
+    const http = new HttpJson(key, 120_000, 3);
     let model = named;
     if (!model) {
       const models = await http

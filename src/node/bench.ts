@@ -76,7 +76,7 @@ async function sameShapeRate(
  * The naive side: one sequence, no prefix reuse, free generation of each example's answer; also
  * llama.cpp's raw prompt-evaluation rate (the limit) on the same engine.
  */
-async function naiveRun(
+export async function naiveRun(
   opts: { modelPath: string; threads?: number },
   records: RelRecord[],
   prompt: (r: RelRecord) => ChatPrompt,
@@ -114,6 +114,23 @@ async function naiveRun(
   }
 }
 
+/** Every benchmark example is the record's first candidate pair, prompted as classification does. */
+export function firstPairPromptOf(
+  r: RelRecord,
+  o: { relationSet: RelationSet; template: PromptTemplate; answerCodes?: boolean },
+): ChatPrompt {
+  const [a, b] = candidatePairs(r)[0]!;
+  return pairPrompt(
+    r,
+    r.entities.find((e) => e.id === a)!,
+    r.entities.find((e) => e.id === b)!,
+    {
+      ...o,
+      direction: defaultDirection(o.relationSet),
+    },
+  );
+}
+
 /** What benchThroughput measures with. */
 export interface ThroughputOptions {
   modelPath: string;
@@ -137,16 +154,8 @@ export async function benchThroughput(opts: ThroughputOptions): Promise<Throughp
   const records = repeatRecords(opts.records, opts.n);
   const log = opts.log ?? (() => undefined);
   const mode = opts.mode ?? 'score';
-  // Every example is the record's first candidate pair, prompted as classification prompts it.
-  const firstPairPrompt = (r: RelRecord, answerCodes?: boolean) => {
-    const [a, b] = candidatePairs(r)[0]!;
-    return pairPrompt(
-      r,
-      r.entities.find((e) => e.id === a)!,
-      r.entities.find((e) => e.id === b)!,
-      { relationSet: rs, template: opts.template, direction, answerCodes },
-    );
-  };
+  const firstPairPrompt = (r: RelRecord, answerCodes?: boolean) =>
+    firstPairPromptOf(r, { relationSet: rs, template: opts.template, answerCodes });
 
   // Naive: one sequence, no prefix reuse, free generation.
   // The naive cost per example is constant (nothing is shared), so fewer examples measure it.

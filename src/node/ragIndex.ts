@@ -9,7 +9,7 @@ import { TrainingExample, examplesFromRecords, retrievalText } from '../core/ret
 import { Bm25Searcher, Searcher } from '../core/retrieval/searchers';
 import { RelRecord } from '../core/schema';
 import { Embedder, LlamaEmbedder } from '../engine/embedder';
-import { ServerEmbedder } from '../engine/server';
+import { EndpointKey, ServerEmbedder } from '../engine/server';
 import { DEFAULT_HNSW, HnswSearcher } from '../engine/hnsw';
 import { writeFileAtomic } from './files';
 
@@ -33,16 +33,16 @@ export type EmbedderSpec = 'bm25' | 'llm' | `gguf:${string}` | `openai:${string}
 
 export async function openEmbedder(
   spec: string,
-  llmPath: string | undefined,
-  threads?: number,
+  o: { llmPath?: string; threads?: number; key?: EndpointKey } = {},
 ): Promise<Embedder> {
+  const { llmPath, threads } = o;
   if (spec === 'llm') {
     if (!llmPath) throw new InputError('--embedder llm needs --model');
     return LlamaEmbedder.open(llmPath, 'llm', { threads });
   }
   if (spec.startsWith('gguf:')) return LlamaEmbedder.open(spec.slice(5), 'gguf', { threads });
   if (spec.startsWith('llm:')) return LlamaEmbedder.open(spec.slice(4), 'llm', { threads });
-  if (spec.startsWith('openai:')) return ServerEmbedder.open(spec);
+  if (spec.startsWith('openai:')) return ServerEmbedder.open(spec, { key: o.key });
   throw new InputError(
     `unknown embedder ${JSON.stringify(spec)} (bm25, llm, gguf:PATH, or openai:ENDPOINT[#MODEL] for a server's /v1/embeddings)`,
   );
@@ -67,6 +67,8 @@ export async function buildIndex(
     model?: string;
     source: string;
     threads?: number;
+    /** A serving engine's key, sent only to its own endpoint. */
+    key?: EndpointKey;
     onProgress?: (done: number, total: number) => void;
   },
 ): Promise<IndexManifest> {
@@ -85,7 +87,11 @@ export async function buildIndex(
       Bm25Searcher.build(examples.map((e) => retrievalText(e.sentence))).toJSON(),
     );
   } else {
-    const embedder = await openEmbedder(opts.embedder, opts.model, opts.threads);
+    const embedder = await openEmbedder(opts.embedder, {
+      llmPath: opts.model,
+      threads: opts.threads,
+      key: opts.key,
+    });
     try {
       // Examples of one record share its sentence: embed each distinct sentence once.
       const cache = new Map<string, number[]>();
@@ -121,7 +127,8 @@ export async function buildIndex(
 
 export async function loadIndex(
   dir: string,
-  opts: { threads?: number } = {},
+  /** key: a serving engine's, sent only when the index embeds through that endpoint. */
+  opts: { threads?: number; key?: EndpointKey } = {},
 ): Promise<{
   manifest: IndexManifest;
   examples: TrainingExample[];
@@ -156,7 +163,7 @@ export async function loadIndex(
     };
   if (!manifest.embedder || !manifest.dimension)
     throw new InputError('manifest.json: an hnsw index needs "embedder" and "dimension"', dir);
-  const embedder = await openEmbedder(manifest.embedder, undefined, opts.threads);
+  const embedder = await openEmbedder(manifest.embedder, { threads: opts.threads, key: opts.key });
   const searcher = await HnswSearcher.load(path.join(dir, 'vectors.hnsw'), embedder, {
     dimension: manifest.dimension,
     count: manifest.count,

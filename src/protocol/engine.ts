@@ -165,6 +165,11 @@ export const RequestSchema = z.discriminatedUnion('method', [
           model: z.string().optional(),
           relations: z.string().optional(),
           threads: z.number().int().positive().optional(),
+          /** The editor's serving engine: its key goes only to its own endpoint's embeddings. */
+          server: z
+            .object({ endpoint: z.string().url(), apiKey: z.string().min(1).optional() })
+            .strict()
+            .optional(),
         })
         .strict(),
     })

@@ -199,6 +199,40 @@ async function selectLoraAdapter(s: Services): Promise<void> {
   engine.render();
 }
 
+/**
+ * BM25, the local model's embeddings, or — when a serving engine is configured — its
+ * /v1/embeddings (the served model unless one is named; llama-server needs --embeddings).
+ */
+async function pickRetriever(engine: Services['engine']): Promise<
+  | {
+      v: string;
+      dir: string;
+      server?: { endpoint: string; apiKey?: string };
+    }
+  | undefined
+> {
+  const s = readSettings().server;
+  const server = engine.serverKey();
+  const items = [
+    { label: 'BM25', description: 'lexical, no model', v: 'bm25', dir: 'bm25' },
+    { label: 'LLM embeddings', description: 'the selected model, HNSW', v: 'llm', dir: 'llm' },
+    ...(server
+      ? [
+          {
+            label: 'Server embeddings',
+            description: `${server.endpoint}/embeddings (${s.model || 'its first model'}), HNSW`,
+            detail:
+              'the serving engine embeds the sentences and, later, the queries (llama-server needs --embeddings)',
+            v: `openai:${server.endpoint}${s.model ? `#${s.model}` : ''}`,
+            dir: 'server',
+            server,
+          },
+        ]
+      : []),
+  ];
+  return vscode.window.showQuickPick(items, { title: 'Retriever' });
+}
+
 /** relationLens.buildIndex */
 async function buildIndex(s: Services): Promise<void> {
   const { engine } = s;
@@ -207,13 +241,7 @@ async function buildIndex(s: Services): Promise<void> {
     title: 'Relation Lens: labeled training file to index',
   });
   if (!train?.[0]) return;
-  const kind = await vscode.window.showQuickPick(
-    [
-      { label: 'BM25', description: 'lexical, no model', v: 'bm25' },
-      { label: 'LLM embeddings', description: 'the selected model, HNSW', v: 'llm' },
-    ],
-    { title: 'Retriever' },
-  );
+  const kind = await pickRetriever(engine);
   if (!kind) return;
   const out = await vscode.window.showOpenDialog({
     canSelectFiles: false,
@@ -223,7 +251,7 @@ async function buildIndex(s: Services): Promise<void> {
   if (!out?.[0]) return;
   const dir = path.join(
     out[0].fsPath,
-    `${path.basename(train[0].fsPath).replace(/\.[^.]+$/, '')}-${kind.v}-index`,
+    `${path.basename(train[0].fsPath).replace(/\.[^.]+$/, '')}-${kind.dir}-index`,
   );
   const state = await indexFolderState(dir);
   if (state === 'foreign')
@@ -254,6 +282,7 @@ async function buildIndex(s: Services): Promise<void> {
           out: dir,
           embedder: kind.v,
           ...(kind.v === 'llm' ? { model: engine.engineSettings().model } : {}),
+          ...(kind.server ? { server: kind.server } : {}),
         },
         {
           onProgress: (p) => {

@@ -58,6 +58,13 @@ export class EngineService extends Disposable {
   /** The serving engine's API key, mirrored from secret storage (settings are read synchronously). */
   private apiKey: string | undefined;
 
+  /** The serving engine's endpoint and key (the key only travels with its endpoint); none unset. */
+  serverKey(): { endpoint: string; apiKey?: string } | undefined {
+    const endpoint = this.settings().server.endpoint.replace(/\/+$/, '');
+    if (!endpoint) return undefined;
+    return { endpoint, ...(this.apiKey ? { apiKey: this.apiKey } : {}) };
+  }
+
   private async loadApiKey(): Promise<void> {
     this.apiKey = (await this.secrets.get(API_KEY_SECRET)) || undefined;
     this.render();

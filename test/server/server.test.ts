@@ -18,7 +18,8 @@ import { loadRecords } from '../../src/node/load';
 import { ExtractedRecord } from '../../src/core/pipelines/runner';
 import { DecodeMode, effectiveMode } from '../../src/core/pipelines/sentence';
 import { RelRecord, RelationSet } from '../../src/core/schema';
-import { SAMPLE, cli, cliAsync, ensureBuilt, tmp } from '../helpers/cli';
+import { ROOT, SAMPLE, cli, cliAsync, ensureBuilt, tmp } from '../helpers/cli';
+import { EngineClient } from '../../src/node/engineClient';
 import { RunningServer, freePort, llamaServerBin, startLlamaServer } from '../helpers/llamaServer';
 import { smolLM2 } from '../helpers/models';
 import { dataset, requireShared } from '../helpers/shared';
@@ -343,6 +344,62 @@ describe('serving engine: llama.cpp llama-server (real server, SmolLM2-135M, --p
       assert.match(y.err, new RegExp(emb.url.replace(/[.:/]/g, '\\$&')));
       assert.ok(!existsSync(`${out}.2`), 'no output');
     } finally {
+      await emb.stop();
+    }
+  });
+
+  it("the engine process builds and uses a server-embedded index with the editor's API key, sent only to that endpoint", async () => {
+    const key = 'rl-test-key';
+    const emb = await startLlamaServer(bin, model, {
+      parallel: 1,
+      args: ['--embeddings', '--pooling', 'mean', '--api-key', key],
+    });
+    const client = new EngineClient({
+      hostPath: path.join(ROOT, 'dist', 'engineHost.js'),
+      onCrash: () => undefined,
+      log: () => undefined,
+    });
+    try {
+      const idx = path.join(tmp(), 'idx');
+      const build = (server?: { endpoint: string; apiKey?: string }) =>
+        client.request('buildIndex', {
+          train: SAMPLE,
+          out: idx,
+          embedder: `openai:${emb.url}`,
+          ...(server ? { server } : {}),
+        });
+      // No key, and a key that belongs to another endpoint (not sent): the server refuses both.
+      await assert.rejects(build(), /401|[Ii]nvalid API Key/);
+      await assert.rejects(
+        build({ endpoint: 'http://127.0.0.1:9/v1', apiKey: key }),
+        /401|[Ii]nvalid API Key/,
+      );
+      assert.ok(!existsSync(path.join(idx, 'manifest.json')));
+      const r = await build({ endpoint: emb.url, apiKey: key });
+      assert.deepEqual(r, { count: 12, kind: 'hnsw', dimension: 576 });
+      // Extraction with it (nearest-neighbour vote: the queries are embedded by the server).
+      const records = (await loadRecords(SAMPLE)).records;
+      const x = await client.request('extract', {
+        engine: { model: 'unused', loras: [], server: { endpoint: emb.url, apiKey: key } },
+        job: {
+          kind: 'sentence',
+          records,
+          relationSet: SEMEVAL_RELATIONS,
+          template: DEFAULT_TEMPLATE,
+          mode: 'knn',
+          rag: { index: idx, k: 3 },
+        },
+      });
+      assert.deepEqual(x.errors, []);
+      assert.equal(x.items.length, 12);
+      const labels = new Set(SEMEVAL_RELATIONS.labels.map((l) => l.name));
+      const predicted = x.items.flatMap((i) =>
+        i.record.relations.filter((rel) => rel.source === 'model'),
+      );
+      assert.ok(predicted.length > 0);
+      for (const rel of predicted) assert.ok(labels.has(rel.label), rel.label);
+    } finally {
+      await client.stop();
       await emb.stop();
     }
   });
