@@ -28,7 +28,7 @@ await Promise.all([
     banner: { js: '#!/usr/bin/env node' },
   }),
 ]);
-// The panel's webview: a browser bundle, its stylesheet and the codicon font (no remote content).
+// The panel's and the record view's webviews: browser bundles, its stylesheet and the codicon font (no remote content).
 await build({
   bundle: true,
   platform: 'browser',
@@ -37,11 +37,12 @@ await build({
   sourcemap: !production,
   minify: production,
   logLevel: 'warning',
-  entryPoints: ['webview/main.ts'],
-  outfile: 'dist/webview/main.js',
+  entryPoints: ['webview/main.ts', 'webview/recordView.ts'],
+  outdir: 'dist/webview',
 });
 await mkdir('dist/webview', { recursive: true });
 await copyFile('webview/panel.css', 'dist/webview/panel.css');
+await copyFile('webview/recordView.css', 'dist/webview/recordView.css');
 await copyFile('node_modules/@vscode/codicons/dist/codicon.css', 'dist/webview/codicon.css');
 await copyFile('node_modules/@vscode/codicons/dist/codicon.ttf', 'dist/webview/codicon.ttf');
 await chmod('dist/cli.js', 0o755);

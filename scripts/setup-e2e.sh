@@ -18,4 +18,10 @@ if [ ! -x /usr/bin/chromium ]; then
     echo "setup-e2e: /usr/bin/chromium is missing (install Debian's chromium package); the end-to-end test will be skipped"
   fi
 fi
+# A CJK font, so the screenshots of Chinese records (FinRE, SanWen) show the characters.
+if command -v fc-list >/dev/null && [ -z "$(fc-list :lang=zh 2>/dev/null)" ]; then
+  if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-zenhei >/dev/null 2>&1 || echo "setup-e2e: no CJK font could be installed; Chinese text shows as boxes in the screenshots"
+  fi
+fi
 exit 0

@@ -9,7 +9,9 @@ import { KnownAdapters } from './vscode/adapters';
 import { readSettings } from './vscode/config';
 import { registerCuration } from './vscode/curation';
 import { DecorationController, RecordHoverProvider } from './vscode/decorations';
+import { TextOverlayController, TextTripleHoverProvider, curateInText } from './vscode/textOverlay';
 import { EngineService } from './vscode/engineService';
+import { RECORD_VIEW, RecordViewProvider, openRecordView } from './vscode/recordView';
 import { relationSetOf } from './vscode/extract';
 import { RunHistory } from './vscode/runs';
 import { RelationsTree, RunsTree, pickFilter } from './vscode/tree';
@@ -28,8 +30,10 @@ export function activate(context: vscode.ExtensionContext): void {
     const doc = vscode.window.activeTextEditor?.document;
     noRelation = doc ? (await relationSetOf(doc).catch(() => undefined))?.noRelation : undefined;
     decorations.refreshAll();
+    textOverlays.refreshAll();
   };
   const decorations = new DecorationController(readSettings().decorations, () => noRelation);
+  const textOverlays = new TextOverlayController(readSettings().decorations, () => noRelation);
   const relations = new RelationsTree();
   context.subscriptions.push(
     log,
@@ -37,11 +41,23 @@ export function activate(context: vscode.ExtensionContext): void {
     runs,
     engine,
     decorations,
+    textOverlays,
     relations,
     vscode.languages.registerHoverProvider(
       { language: 'jsonl' },
       new RecordHoverProvider(() => noRelation),
     ),
+    vscode.languages.registerHoverProvider(
+      { scheme: 'file' },
+      new TextTripleHoverProvider(textOverlays),
+    ),
+    vscode.commands.registerCommand('relationLens.curateInText', curateInText),
+    vscode.window.registerCustomEditorProvider(
+      RECORD_VIEW,
+      new RecordViewProvider(vscode.Uri.joinPath(context.extensionUri, 'dist', 'webview'), log),
+      { webviewOptions: { retainContextWhenHidden: true } },
+    ),
+    vscode.commands.registerCommand('relationLens.openRecordView', openRecordView),
     vscode.window.registerTreeDataProvider('relationLens.relations', relations),
     vscode.window.registerTreeDataProvider('relationLens.runs', new RunsTree(runs)),
     vscode.commands.registerCommand('relationLens.filterRelations', () => pickFilter(relations)),
@@ -52,8 +68,10 @@ export function activate(context: vscode.ExtensionContext): void {
         .update('decorations.enabled', on, vscode.ConfigurationTarget.Global);
     }),
     vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration('relationLens.decorations.enabled'))
+      if (e.affectsConfiguration('relationLens.decorations.enabled')) {
         decorations.setEnabled(readSettings().decorations);
+        textOverlays.setEnabled(readSettings().decorations);
+      }
       if (e.affectsConfiguration('relationLens')) {
         engine.render();
         void refreshRelationSet();

@@ -11,7 +11,7 @@ import { lineDecorations } from '../core/editor/lineDecorations';
 import { isRecordDocument, lineCache, recordAt } from './records';
 import { Disposable } from './lifecycle';
 
-const STATUS_COLORS: Record<TripleStatus, string> = {
+export const STATUS_COLORS: Record<TripleStatus, string> = {
   agree: 'relationLens.agreeForeground',
   'wrong-label': 'relationLens.wrongLabelForeground',
   extra: 'relationLens.extraForeground',

@@ -19,6 +19,7 @@ import { EngineService } from './engineService';
 import { isRecordDocument, recordLines, replaceRecords } from './records';
 import { relationSetFor, templateFor } from './resources';
 import { RunHistory } from './runs';
+import { sidecarUri, textSha256 } from './textOverlay';
 
 export type Scope = 'selection' | 'line' | 'file';
 
@@ -107,18 +108,20 @@ async function extractFromText(
     ),
   );
   if (!result) return;
-  const lines = result.items.map((i) => {
-    const rec = i.record;
-    if (range)
-      rec.meta = {
-        ...(rec.meta ?? {}),
-        source: { file: doc.uri.fsPath, offset: doc.offsetAt(range.start) },
-      };
-    return serializeRecord(rec);
-  });
+  // Where each record's text starts in the file and the file's hash: the text shows the triples
+  // at these offsets and notices when it changed since.
+  const source = {
+    file: doc.uri.fsPath,
+    offset: range ? doc.offsetAt(range.start) : 0,
+    sha256: textSha256(doc.getText()),
+  };
+  const lines = result.items.map((i) =>
+    serializeRecord({ ...i.record, meta: { ...(i.record.meta ?? {}), source } }),
+  );
   const target = await writeSidecar(doc, lines);
   if (!target) return;
-  await vscode.window.showTextDocument(target, { preview: false });
+  // A saved text shows its triples inline (TextOverlayController); an unsaved one gets the records.
+  if (doc.uri.scheme !== 'file') await vscode.window.showTextDocument(target, { preview: false });
   runs.add({
     file: doc.uri.fsPath,
     kind: 'document',
@@ -129,7 +132,7 @@ async function extractFromText(
   summarize(
     engine,
     result,
-    `${result.items.reduce((n, i) => n + i.record.relations.length, 0)} relation(s) in ${target.uri.path.split('/').pop()}`,
+    `${result.items.reduce((n, i) => n + i.record.relations.length, 0)} relation(s)${doc.uri.scheme === 'file' ? ' shown in the text and' : ''} stored in ${target.uri.path.split('/').pop()}`,
   );
 }
 
@@ -148,7 +151,7 @@ async function writeSidecar(
       language: 'jsonl',
       content: lines.join('\n') + '\n',
     });
-  const out = vscode.Uri.file(`${doc.uri.fsPath.replace(/\.[^./\\]+$/, '')}.relations.jsonl`);
+  const out = sidecarUri(doc.uri);
   const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === out.toString());
   if (open) {
     const edit = new vscode.WorkspaceEdit();

@@ -16,6 +16,7 @@ import { smolLM2 } from '../helpers/models';
 import { isJsonLine } from '../../src/node/load';
 import { LLAMA_SERVER, freePort, startLlamaServer } from '../helpers/llamaServer';
 import { trainerReady } from '../../src/node/trainer';
+import { dataset, requireShared } from '../helpers/shared';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const ENTRY =
@@ -34,6 +35,55 @@ const CHROMIUM = process.env['CHROMIUM'] ?? '/usr/bin/chromium';
 const SHOTS = path.join(ROOT, 'test', 'e2e', 'screenshots');
 const TRAINER_VENV =
   process.env['RELATION_LENS_TRAINER_VENV'] ?? path.join(ROOT, '.cache', 'trainer-venv');
+
+type Doc = {
+  document: {
+    querySelectorAll(s: string): ArrayLike<unknown>;
+    getElementById(id: string): { textContent: string | null } | null;
+  };
+};
+
+type SidecarRecord = {
+  id: string;
+  text: string;
+  entities: Array<{ id: string; name: string; mentions: Array<{ start: number; end: number }> }>;
+  relations: Array<{
+    head: string;
+    tail: string;
+    label: string;
+    source?: string;
+    status?: string;
+    score?: number;
+  }>;
+  meta: { source: { offset: number; sha256: string } };
+};
+
+const PARAGRAPH =
+  'Loud Tour was the fourth overall and third world concert tour by Barbadian recording artist Rihanna. It was launched in support of her fifth studio album Loud (2010). The tour began on June 4, 2011 in Baltimore, United States and concluded at The O2 Arena in London, United Kingdom.\n';
+
+/** 1-based line and column of a UTF-16 offset. */
+function positionOf(text: string, offset: number): { line: number; column: number } {
+  const before = text.slice(0, offset).split('\n');
+  return { line: before.length, column: before[before.length - 1]!.length + 1 };
+}
+
+/** The record with one pending model prediction between its first two entities. */
+function withPrediction(r: SidecarRecord, label: string): SidecarRecord {
+  return {
+    ...r,
+    relations: [
+      ...r.relations,
+      {
+        head: r.entities[0]!.id,
+        tail: r.entities[1]!.id,
+        label,
+        source: 'model',
+        score: 0.6,
+        status: 'pending',
+      },
+    ],
+  };
+}
 
 async function waitFor<T>(
   what: string,
@@ -105,6 +155,8 @@ describe('VS Code end to end (code-server + Chromium, real model)', function () 
           'relationLens.threads': 2,
           'relationLens.parallel': 2,
           'relationLens.contextSize': 2048,
+          // Prose wraps, so the triples shown after each sentence are on screen.
+          '[plaintext]': { 'editor.wordWrap': 'on' },
         },
         null,
         2,
@@ -606,4 +658,310 @@ describe('VS Code end to end (code-server + Chromium, real model)', function () 
       await llama.stop();
     }
   });
+
+  /** Opens a workspace file from the Explorer, expanding its folders (retried: the tree refreshes). */
+  async function openFromExplorer(...parts: string[]): Promise<void> {
+    const row = (name: string) =>
+      page
+        .locator('.explorer-folders-view .monaco-list-row')
+        .filter({
+          has: page.locator('.label-name', {
+            hasText: new RegExp(`^${name.replace(/\./g, '\\.')}$`),
+          }),
+        })
+        .first();
+    for (const folder of parts.slice(0, -1))
+      await waitFor(
+        `the folder ${folder} expanded`,
+        async () => {
+          const r = row(folder);
+          await r.waitFor({ state: 'visible', timeout: 5_000 });
+          if ((await r.getAttribute('aria-expanded')) === 'true') return true;
+          await r.click();
+          await page.waitForTimeout(500);
+          return (await r.getAttribute('aria-expanded')) === 'true' || undefined;
+        },
+        30_000,
+      );
+    const f = row(parts[parts.length - 1]!);
+    await f.waitFor({ state: 'visible', timeout: 20_000 });
+    await f.click();
+    const file = parts[parts.length - 1]!;
+    await waitFor(
+      `${file} as the active editor`,
+      async () => (await page.title()).includes(file) || undefined,
+      15_000,
+    );
+  }
+
+  it('plain text: "Extract Relations" shows the triples inline in the text; Accept from the hover edits the sidecar', async function () {
+    requireShared(this, dataset('redocred', 'rel_info.json'));
+    const notes = path.join(ws, 'notes');
+    mkdirSync(notes, { recursive: true });
+    const txt = path.join(notes, 'paragraph.txt');
+    await fs.writeFile(txt, PARAGRAPH);
+    await fs.copyFile(dataset('redocred', 'rel_info.json'), path.join(notes, 'rel_info.json'));
+    await palette('View: Close All Editors');
+    await openFromExplorer('notes', 'paragraph.txt');
+    await palette('Relation Lens: Extract Relations from the Whole File');
+    const sidecar = path.join(notes, 'paragraph.relations.jsonl');
+    const record = await waitFor(
+      'the sidecar record',
+      async () => {
+        const t = await fs.readFile(sidecar, 'utf8').catch(() => '');
+        return t.endsWith('\n') && isJsonLine(t.trim())
+          ? (JSON.parse(t) as SidecarRecord)
+          : undefined;
+      },
+      300_000,
+    );
+    // Records remember where their text starts in the file and the file's hash.
+    assert.equal(record.meta.source.offset, 0);
+    assert.match(record.meta.source.sha256, /^[0-9a-f]{64}$/);
+    const name = (id: string) => record.entities.find((e) => e.id === id)!.name;
+    const shown = record.relations.filter((r) => r.label !== 'None' && r.source === 'model');
+    assert.ok(shown.length >= 1, `the model found relations: ${JSON.stringify(record.relations)}`);
+    // The text editor (still the active one) shows each relation inline, after its sentence.
+    const triples = await waitFor(
+      'inline triples in the text',
+      async () => {
+        const t = await inlineTriples('.editor-group-container.active');
+        return shown.every((r) =>
+          t.some((x) => x.includes(`${name(r.head)} —${r.label}→ ${name(r.tail)}`)),
+        )
+          ? t
+          : undefined;
+      },
+      30_000,
+    );
+    assert.ok(
+      await page.title().then((t) => t.includes('paragraph.txt')),
+      'the text stays in front',
+    );
+    mkdirSync(SHOTS, { recursive: true });
+    await page.mouse.move(0, 0);
+    await page.screenshot({ path: path.join(SHOTS, 'text-inline-triples.png') });
+    // Hover on the first relation's head mention: Accept writes the decision into the sidecar.
+    const first = shown[0]!;
+    const head = record.entities.find((e) => e.id === first.head)!;
+    const pos = positionOf(PARAGRAPH, head.mentions[0]!.start + 1);
+    await palette('Go to Line/Column...');
+    await page.keyboard.type(`${pos.line}:${pos.column}`);
+    await page.keyboard.press('Enter');
+    await palette('Show or Focus Hover');
+    const accept = page.locator('.monaco-hover a', { hasText: 'Accept' }).first();
+    await accept.waitFor({ state: 'visible', timeout: 15_000 });
+    await accept.click();
+    const after = await waitFor(
+      'the decision in the sidecar on disk',
+      async () => {
+        const t = await fs.readFile(sidecar, 'utf8');
+        if (!t.endsWith('\n') || !isJsonLine(t.trim())) return undefined;
+        const r = JSON.parse(t) as SidecarRecord;
+        return r.relations.some((x) => x.status === 'accepted') ? r : undefined;
+      },
+      20_000,
+    );
+    const decided = after.relations.filter((x) => x.status === 'accepted');
+    assert.equal(decided.length, 1);
+    assert.equal(decided[0]!.source, 'human');
+    assert.deepEqual(after.entities, record.entities);
+    await waitFor(
+      'the accepted mark inline',
+      async () =>
+        (await inlineTriples('.editor-group-container.active')).some((x) => x.includes('✔')) ||
+        undefined,
+      15_000,
+    );
+    console.log(`      inline in the text: ${triples.filter((t) => t.includes('→')).join(' | ')}`);
+  });
+
+  it('the record view: arcs, keyboard curation (accept, reject, relabel, add), undo, SemEval and FinRE (Chinese)', async function () {
+    requireShared(this, dataset('finre', 'test.txt'), dataset('finre', 'relation2id.txt'));
+    const rv = path.join(ws, 'rv');
+    const zh = path.join(ws, 'rvzh');
+    mkdirSync(rv, { recursive: true });
+    mkdirSync(zh, { recursive: true });
+    const semeval = path.join(rv, 'semeval.jsonl');
+    const sample = (await fs.readFile(path.join(ROOT, 'samples', 'semeval-sample.jsonl'), 'utf8'))
+      .split('\n')
+      .filter(Boolean)
+      .slice(4, 8)
+      .map((l) => withPrediction(JSON.parse(l) as SidecarRecord, 'Component-Whole'));
+    await fs.writeFile(semeval, sample.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    const finre = path.join(zh, 'finre.jsonl');
+    execFileSync(process.execPath, [
+      path.join(ROOT, 'dist', 'cli.js'),
+      'import',
+      dataset('finre', 'test.txt'),
+      '--from',
+      'finre',
+      '-o',
+      path.join(dir, 'finre-all.jsonl'),
+    ]);
+    const zhRecords = (await fs.readFile(path.join(dir, 'finre-all.jsonl'), 'utf8'))
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as SidecarRecord)
+      .filter((r) => r.relations.some((x) => x.label !== 'unknown'))
+      .slice(0, 3)
+      .map((r) => withPrediction(r, '持股'));
+    await fs.writeFile(finre, zhRecords.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    await fs.copyFile(dataset('finre', 'relation2id.txt'), path.join(zh, 'relation2id.txt'));
+
+    await palette('View: Close All Editors');
+    await openFromExplorer('rv', 'semeval.jsonl');
+    await palette('Relation Lens: Open Record View');
+    let frame = await recordView('semeval.jsonl');
+    const arcs = await frame.evaluate(
+      () => (globalThis as unknown as Doc).document.querySelectorAll('svg.arcs path.arc').length,
+    );
+    assert.ok(arcs >= 4, `arcs drawn: ${arcs}`);
+    mkdirSync(SHOTS, { recursive: true });
+    await page.screenshot({ path: path.join(SHOTS, 'record-view-semeval.png') });
+    const before = (await fs.readFile(semeval, 'utf8')).split('\n');
+    // Keyboard only: accept (record 1), reject (record 2), relabel (record 3), add a relation (record 4).
+    await frame.locator('.record .head').first().click();
+    await page.keyboard.press('a');
+    await page.waitForTimeout(400);
+    await page.keyboard.press('j');
+    await page.keyboard.press('r');
+    await page.waitForTimeout(400);
+    await page.keyboard.press('j');
+    await page.keyboard.press('l');
+    await quickPick('Entity-Origin');
+    await page.keyboard.press('j');
+    await page.keyboard.press('e');
+    await quickPick(sample[3]!.entities[0]!.name);
+    await quickPick(sample[3]!.entities[1]!.name);
+    await quickPick('Message-Topic');
+    await waitFor(
+      'the added relation in the view',
+      async () =>
+        (await frame
+          .locator('.record')
+          .nth(3)
+          .locator('.rel', { hasText: 'Message-Topic' })
+          .count()) > 0 || undefined,
+      10_000,
+    );
+    // Undo the last action (the added relation) in the view, then save.
+    await frame.locator('.record .head').nth(3).click();
+    await page.keyboard.press('Control+Z');
+    await page.waitForTimeout(600);
+    await page.keyboard.press('Control+S');
+    const after = await waitFor(
+      'the curated file on disk',
+      async () => {
+        const t = (await fs.readFile(semeval, 'utf8')).split('\n');
+        return t.length === before.length &&
+          t.filter(Boolean).every(isJsonLine) &&
+          t[2] !== before[2]
+          ? t
+          : undefined;
+      },
+      30_000,
+    );
+    const recs = after.filter(Boolean).map((l) => JSON.parse(l) as SidecarRecord);
+    const pred = (r: SidecarRecord) => r.relations[r.relations.length - 1]!;
+    assert.equal(pred(recs[0]!).status, 'accepted');
+    assert.equal(pred(recs[1]!).status, 'rejected');
+    assert.equal(pred(recs[2]!).label, 'Entity-Origin');
+    assert.equal(pred(recs[2]!).source, 'human');
+    assert.equal(after[3], before[3], 'the added relation was undone: line 4 is as it was');
+    assert.equal(after[4], before[4]);
+    // Extraction from the view (x): the model runs on that record, its answer appears in the view.
+    const rowsBefore = await frame.locator('.record').nth(3).locator('.rel').allTextContents();
+    await frame.locator('.record .head').nth(3).click();
+    await page.keyboard.press('x');
+    const extracted = await waitFor(
+      'the extracted record in the document',
+      async () => {
+        await page.keyboard.press('Control+S');
+        const t = (await fs.readFile(semeval, 'utf8')).split('\n');
+        const l =
+          t[3] && isJsonLine(t[3])
+            ? (JSON.parse(t[3]) as SidecarRecord & { meta?: { extraction?: unknown } })
+            : undefined;
+        return l?.meta?.extraction ? l : undefined;
+      },
+      180_000,
+      2000,
+    );
+    const rowsAfter = await waitFor(
+      'the view showing the new answer',
+      async () => {
+        const rows = await frame.locator('.record').nth(3).locator('.rel').allTextContents();
+        return rows.join('|') !== rowsBefore.join('|') ? rows : undefined;
+      },
+      15_000,
+    );
+    console.log(
+      `      extracted from the view: ${rowsAfter.join(' | ')} (${extracted.relations.length} relation(s) on disk)`,
+    );
+
+    // FinRE (Chinese): accept in the record view of the second file.
+    await palette('View: Close All Editors');
+    await openFromExplorer('rvzh', 'finre.jsonl');
+    await palette('Relation Lens: Open Record View');
+    frame = await recordView('finre.jsonl');
+    const zhBefore = (await fs.readFile(finre, 'utf8')).split('\n');
+    const mentions = await frame.locator('.record').first().locator('.mention').allTextContents();
+    assert.deepEqual(
+      mentions.slice(0, 2).sort(),
+      [zhRecords[0]!.entities[0]!.name, zhRecords[0]!.entities[1]!.name].sort(),
+    );
+    await frame.locator('.record .head').first().click();
+    await page.keyboard.press('a');
+    await page.waitForTimeout(500);
+    await page.keyboard.press('Control+S');
+    const zhAfter = await waitFor(
+      'the accepted Chinese record on disk',
+      async () => {
+        const t = (await fs.readFile(finre, 'utf8')).split('\n');
+        return t.length === zhBefore.length &&
+          t[0] !== zhBefore[0] &&
+          t.filter(Boolean).every(isJsonLine)
+          ? t
+          : undefined;
+      },
+      30_000,
+    );
+    assert.equal(pred(JSON.parse(zhAfter[0]!) as SidecarRecord).status, 'accepted');
+    assert.deepEqual(zhAfter.slice(1), zhBefore.slice(1), 'the other lines are byte-identical');
+    await page.screenshot({ path: path.join(SHOTS, 'record-view-finre.png') });
+  });
+
+  /** Picks an item of the open quick pick by typing it. */
+  async function quickPick(text: string): Promise<void> {
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ state: 'visible', timeout: 10_000 });
+    await input.fill(text);
+    await page.waitForTimeout(300);
+    await page.keyboard.press('Enter');
+    await page.waitForTimeout(300);
+  }
+
+  /** The record view's webview frame showing `file`, once its records are drawn. */
+  async function recordView(file: string): Promise<Frame> {
+    return waitFor<Frame>(
+      `the record view of ${file}`,
+      async () => {
+        for (const f of page.frames()) {
+          const ok = await f
+            .evaluate((file) => {
+              const d = (globalThis as unknown as Doc).document;
+              return (
+                d.getElementById('file')?.textContent === file &&
+                d.querySelectorAll('.record').length > 0
+              );
+            }, file)
+            .catch(() => false);
+          if (ok) return f;
+        }
+        return undefined;
+      },
+      60_000,
+    );
+  }
 });

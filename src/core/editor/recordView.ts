@@ -1,0 +1,188 @@
+/**
+ * What the record view shows of one record, and the curator's edits it makes: the text cut into
+ * segments (plain or one entity mention), the entities, the relations with their status against
+ * gold (the inline decorations' colours), and whether the record is reviewed. Pure functions; the
+ * editor turns an edit into a replacement of that record's line.
+ */
+import { TripleStatus, isPending, tripleViews } from '../curation';
+import { RelRecord, RelationSet, Relation } from '../schema';
+import { tripleText } from './lineDecorations';
+
+export interface Segment {
+  text: string;
+  /** Entity index (colour) and mention index of a mention segment; absent for plain text. */
+  entity?: number;
+  mention?: number;
+  /** UTF-16 offset of the segment in the record's text. */
+  start: number;
+}
+
+export interface RecordView {
+  id: string;
+  segments: Segment[];
+  entities: Array<{ id: string; name: string; type?: string | null }>;
+  triples: Array<{
+    relation: number;
+    head: number;
+    tail: number;
+    label: string;
+    status: TripleStatus;
+    decision?: Relation['status'];
+    source?: Relation['source'];
+    score?: number | null;
+    text: string;
+  }>;
+  pending: number;
+  reviewed: boolean;
+  sources: string[];
+}
+
+/** The text cut at mention boundaries; overlapping mentions keep the first (by start, longest). */
+export function textSegments(record: RelRecord): Segment[] {
+  const spans: Array<{ start: number; end: number; entity: number; mention: number }> = [];
+  record.entities.forEach((e, entity) =>
+    e.mentions.forEach((m, mention) => {
+      if (m.end > m.start && m.end <= record.text.length)
+        spans.push({ start: m.start, end: m.end, entity, mention });
+    }),
+  );
+  spans.sort((a, b) => a.start - b.start || b.end - a.end);
+  const out: Segment[] = [];
+  let at = 0;
+  for (const s of spans) {
+    if (s.start < at) continue;
+    if (s.start > at) out.push({ text: record.text.slice(at, s.start), start: at });
+    out.push({
+      text: record.text.slice(s.start, s.end),
+      entity: s.entity,
+      mention: s.mention,
+      start: s.start,
+    });
+    at = s.end;
+  }
+  if (at < record.text.length) out.push({ text: record.text.slice(at), start: at });
+  return out;
+}
+
+/** A record is reviewed when no model prediction in it waits for a decision. */
+export const isReviewed = (r: RelRecord): boolean => !r.relations.some(isPending);
+
+export function recordView(record: RelRecord, noRelation?: string | null): RecordView {
+  const index = new Map(record.entities.map((e, i) => [e.id, i]));
+  const triples = tripleViews(record, noRelation)
+    .filter((t) => index.has(t.head) && index.has(t.tail))
+    .map((t) => ({
+      relation: t.relation,
+      head: index.get(t.head)!,
+      tail: index.get(t.tail)!,
+      label: t.label,
+      status: t.status,
+      ...(t.decision ? { decision: t.decision } : {}),
+      ...(t.source ? { source: t.source } : {}),
+      ...(t.score !== undefined ? { score: t.score } : {}),
+      text: tripleText(record, t),
+    }));
+  const rejected = record.relations
+    .map((r, relation) => ({ r, relation }))
+    .filter(({ r }) => r.status === 'rejected' && index.has(r.head) && index.has(r.tail))
+    .map(({ r, relation }) => ({
+      relation,
+      head: index.get(r.head)!,
+      tail: index.get(r.tail)!,
+      label: r.label,
+      status: 'prediction' as const,
+      decision: 'rejected' as const,
+      ...(r.source ? { source: r.source } : {}),
+      text: `${record.entities[index.get(r.head)!]!.name} —${r.label}→ ${record.entities[index.get(r.tail)!]!.name} ✗`,
+    }));
+  return {
+    id: record.id,
+    segments: textSegments(record),
+    entities: record.entities.map((e) => ({ id: e.id, name: e.name, type: e.type ?? null })),
+    triples: [...triples, ...rejected],
+    pending: record.relations.filter(isPending).length,
+    reviewed: isReviewed(record),
+    sources: [...new Set(record.relations.map((r) => r.source ?? 'gold'))],
+  };
+}
+
+/**
+ * The labels offered for a pair: those whose head/tail types admit the entities' types (a label
+ * without types admits any; an entity without a type passes every label).
+ */
+export function labelsForPair(
+  rs: RelationSet,
+  head?: string | null,
+  tail?: string | null,
+): string[] {
+  const ok = (types: string[] | undefined, t?: string | null) =>
+    !types?.length || !t || types.includes(t);
+  const names = rs.labels
+    .filter((l) => ok(l.headTypes, head) && ok(l.tailTypes, tail))
+    .map((l) => l.name);
+  return rs.noRelation ? [...names, rs.noRelation] : names;
+}
+
+/** A relation the curator added between two entities (source human, accepted). */
+export function addRelation(
+  record: RelRecord,
+  r: { head: string; tail: string; label: string },
+): RelRecord {
+  for (const id of [r.head, r.tail])
+    if (!record.entities.some((e) => e.id === id))
+      throw new Error(`record ${record.id} has no entity ${id}`);
+  return {
+    ...record,
+    relations: [...record.relations, { ...r, source: 'human', status: 'accepted' }],
+  };
+}
+
+/** Removes relation `index` (a curator's own relation, or any relation they delete outright). */
+export function deleteRelation(record: RelRecord, index: number): RelRecord {
+  if (!record.relations[index]) throw new Error(`record ${record.id} has no relation ${index}`);
+  return { ...record, relations: record.relations.filter((_, i) => i !== index) };
+}
+
+/**
+ * Adds an entity for the span [start, end) of the record's text, snapped outwards to whole words
+ * (never splitting a surrogate pair) and trimmed of spaces; a span that is already a mention of
+ * an entity returns the record unchanged. The new id is the first free `hN`.
+ */
+export function addEntity(
+  record: RelRecord,
+  span: { start: number; end: number; type?: string },
+): { record: RelRecord; entity: string } {
+  const { start, end } = snapSpan(record.text, span.start, span.end);
+  if (end <= start) throw new Error('the selection holds no text');
+  const same = record.entities.find((e) =>
+    e.mentions.some((m) => m.start === start && m.end === end),
+  );
+  if (same) return { record, entity: same.id };
+  let n = 1;
+  while (record.entities.some((e) => e.id === `h${n}`)) n++;
+  const entity = {
+    id: `h${n}`,
+    name: record.text.slice(start, end),
+    ...(span.type ? { type: span.type } : {}),
+    mentions: [{ start, end }],
+  };
+  return { record: { ...record, entities: [...record.entities, entity] }, entity: entity.id };
+}
+
+const WORD = /[\p{L}\p{N}_'’-]/u;
+const isHan = (c: string) => /\p{Script=Han}/u.test(c);
+
+/** Widens a span to whole words (Latin-like scripts; Han characters are words of their own). */
+export function snapSpan(text: string, start: number, end: number): { start: number; end: number } {
+  let s = Math.max(0, Math.min(start, text.length));
+  let e = Math.max(s, Math.min(end, text.length));
+  while (s < e && /\s/.test(text[s]!)) s++;
+  while (e > s && /\s/.test(text[e - 1]!)) e--;
+  const word = (c: string | undefined) => c !== undefined && WORD.test(c) && !isHan(c);
+  while (s > 0 && word(text[s - 1]) && word(text[s])) s--;
+  while (e < text.length && word(text[e]) && word(text[e - 1])) e++;
+  // Never cut a surrogate pair.
+  if (s > 0 && /[\uDC00-\uDFFF]/.test(text[s]!)) s--;
+  if (e < text.length && /[\uDC00-\uDFFF]/.test(text[e]!)) e++;
+  return { start: s, end: e };
+}

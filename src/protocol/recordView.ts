@@ -1,0 +1,101 @@
+/**
+ * The protocol between the record view's webview (webview/recordView.ts) and its host
+ * (src/vscode/recordView.ts). The host sends the file's records as views (core/editor/recordView)
+ * — all of them when the view opens or lines were added or removed, else only the changed lines;
+ * the webview sends the curator's actions by line. Both sides validate (zod).
+ */
+import { z } from 'zod';
+
+const STATUSES = ['agree', 'extra', 'wrong-label', 'missing', 'gold', 'prediction'] as const;
+
+const RecordViewSchema = z
+  .object({
+    id: z.string(),
+    segments: z.array(
+      z
+        .object({
+          text: z.string(),
+          entity: z.number().int().optional(),
+          mention: z.number().int().optional(),
+          start: z.number().int(),
+        })
+        .strict(),
+    ),
+    entities: z.array(
+      z
+        .object({ id: z.string(), name: z.string(), type: z.string().nullable().optional() })
+        .strict(),
+    ),
+    triples: z.array(
+      z
+        .object({
+          relation: z.number().int(),
+          head: z.number().int(),
+          tail: z.number().int(),
+          label: z.string(),
+          status: z.enum(STATUSES),
+          decision: z.enum(['accepted', 'rejected', 'pending']).optional(),
+          source: z.enum(['gold', 'model', 'human']).optional(),
+          score: z.number().nullable().optional(),
+          text: z.string(),
+        })
+        .strict(),
+    ),
+    pending: z.number().int(),
+    reviewed: z.boolean(),
+    sources: z.array(z.string()),
+  })
+  .strict();
+
+const ItemSchema = z.object({ line: z.number().int(), view: RecordViewSchema }).strict();
+export type RecordItem = z.infer<typeof ItemSchema>;
+
+export const ViewHostMessageSchema = z.union([
+  z
+    .object({
+      type: z.literal('records'),
+      file: z.string(),
+      /** true: `items` is the whole file; false: these lines changed (others stay). */
+      reset: z.boolean(),
+      items: z.array(ItemSchema),
+      /** Lines that no longer hold a valid record (shown as such, with their line number). */
+      invalid: z.array(z.number().int()),
+      labels: z.array(z.string()),
+    })
+    .strict(),
+  z.object({ type: z.literal('focus'), line: z.number().int() }).strict(),
+]);
+export type ViewHostMessage = z.infer<typeof ViewHostMessageSchema>;
+
+const Line = z.number().int().nonnegative();
+export const ViewMessageSchema = z.union([
+  z.object({ type: z.literal('ready') }).strict(),
+  z
+    .object({
+      type: z.literal('curate'),
+      line: Line,
+      relation: z.number().int().nonnegative(),
+      action: z.enum(['accept', 'reject', 'relabel', 'delete']),
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal('addRelation'),
+      line: Line,
+      /** Entity indices; absent: the host asks for them (keyboard: a quick pick each). */
+      head: z.number().int().nonnegative().optional(),
+      tail: z.number().int().nonnegative().optional(),
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal('addEntity'),
+      line: Line,
+      start: z.number().int().nonnegative(),
+      end: z.number().int().nonnegative(),
+    })
+    .strict(),
+  z.object({ type: z.literal('extract'), lines: z.array(Line).min(1) }).strict(),
+  z.object({ type: z.literal('openText'), line: Line }).strict(),
+]);
+export type ViewMessage = z.infer<typeof ViewMessageSchema>;

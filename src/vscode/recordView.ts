@@ -1,0 +1,226 @@
+/**
+ * The record view: a custom editor for record files (`*.jsonl`, "Reopen Editor With…" or
+ * "Relation Lens: Open Record View"; the text editor stays the default). It is backed by the same
+ * TextDocument, so every action is a normal edit of that record's line — undo, dirty state and
+ * save are VS Code's own, and a text editor open beside it stays in sync both ways. The webview
+ * (webview/recordView.ts) shows each record's text with its entity mentions and the relations as
+ * arcs, and takes the curator's keys; this host turns each action into a line replacement.
+ */
+import { randomBytes } from 'node:crypto';
+import * as vscode from 'vscode';
+import { CurationAction, curate } from '../core/curation';
+import {
+  addEntity,
+  addRelation,
+  deleteRelation,
+  labelsForPair,
+  recordView,
+} from '../core/editor/recordView';
+import { RelRecord, RelationSet } from '../core/schema';
+import {
+  RecordItem,
+  ViewHostMessage,
+  ViewMessage,
+  ViewMessageSchema,
+} from '../protocol/recordView';
+import { relationSetOf } from './extract';
+import { Disposable } from './lifecycle';
+import { recordAt, replaceRecords } from './records';
+
+export const RECORD_VIEW = 'relationLens.recordView';
+
+export class RecordViewProvider implements vscode.CustomTextEditorProvider {
+  constructor(
+    private readonly media: vscode.Uri,
+    private readonly log: vscode.LogOutputChannel,
+  ) {}
+
+  resolveCustomTextEditor(doc: vscode.TextDocument, panel: vscode.WebviewPanel): void {
+    const view = new RecordViewSession(doc, panel, this.media, this.log);
+    panel.onDidDispose(() => view.dispose());
+  }
+}
+
+/** One open record view: the document's records out, the curator's actions in. */
+class RecordViewSession extends Disposable {
+  private relationSet: RelationSet | undefined;
+
+  constructor(
+    private readonly doc: vscode.TextDocument,
+    private readonly panel: vscode.WebviewPanel,
+    media: vscode.Uri,
+    private readonly log: vscode.LogOutputChannel,
+  ) {
+    super();
+    panel.webview.options = { enableScripts: true, localResourceRoots: [media] };
+    panel.webview.html = this.html(media);
+    this._register(
+      panel.webview.onDidReceiveMessage((m: unknown) => {
+        const parsed = ViewMessageSchema.safeParse(m);
+        if (!parsed.success) return this.log.warn(`record view: ignored a malformed message`);
+        this.handle(parsed.data).catch((e: Error) => {
+          this.log.warn(`record view ${parsed.data.type}: ${e.message}`);
+          void vscode.window.showErrorMessage(`Relation Lens: ${e.message}`);
+        });
+      }),
+    );
+    this._register(
+      vscode.workspace.onDidChangeTextDocument((e) => {
+        if (e.document !== doc || !e.contentChanges.length) return;
+        const whole = e.contentChanges.some(
+          (c) => c.range.start.line !== c.range.end.line || c.text.includes('\n'),
+        );
+        if (whole) return this.sendAll();
+        const lines = [...new Set(e.contentChanges.map((c) => c.range.start.line))];
+        this.send(lines, false);
+      }),
+    );
+  }
+
+  private html(media: vscode.Uri): string {
+    const w = this.panel.webview;
+    const nonce = randomBytes(16).toString('base64');
+    const js = w.asWebviewUri(vscode.Uri.joinPath(media, 'recordView.js'));
+    const css = w.asWebviewUri(vscode.Uri.joinPath(media, 'recordView.css'));
+    const codicons = w.asWebviewUri(vscode.Uri.joinPath(media, 'codicon.css'));
+    return `<!DOCTYPE html>
+<html lang="en"><head><meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src ${w.cspSource} 'unsafe-inline'; font-src ${w.cspSource}; script-src 'nonce-${nonce}';">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${codicons}" id="vscode-codicon-stylesheet"><link rel="stylesheet" href="${css}">
+<title>Record view</title></head>
+<body><div id="app">Loading…</div><script nonce="${nonce}" src="${js}"></script></body></html>`;
+  }
+
+  private post(m: ViewHostMessage): void {
+    void this.panel.webview.postMessage(m);
+  }
+
+  private async sendAll(): Promise<void> {
+    this.relationSet = await relationSetOf(this.doc).catch(() => undefined);
+    this.send(
+      Array.from({ length: this.doc.lineCount }, (_, i) => i),
+      true,
+    );
+  }
+
+  private send(lines: number[], reset: boolean): void {
+    const items: RecordItem[] = [];
+    const invalid: number[] = [];
+    const noRelation = this.relationSet?.noRelation;
+    for (const line of lines) {
+      if (line >= this.doc.lineCount) continue;
+      const record = recordAt(this.doc, line);
+      if (record) items.push({ line, view: recordView(record, noRelation) });
+      else if (this.doc.lineAt(line).text.trim()) invalid.push(line);
+    }
+    this.post({
+      type: 'records',
+      file: this.doc.uri.path.split('/').pop() ?? '',
+      reset,
+      items,
+      invalid,
+      labels: this.relationSet ? labelsForPair(this.relationSet) : [],
+    });
+  }
+
+  private async handle(m: ViewMessage): Promise<void> {
+    if (m.type === 'ready') return this.sendAll();
+    if (m.type === 'openText') return this.openText([m.line], false);
+    if (m.type === 'extract') return this.openText(m.lines, true);
+    const record = recordAt(this.doc, m.line);
+    if (!record) throw new Error(`line ${m.line + 1} is not a valid record`);
+    const next = await this.edit(record, m);
+    if (!next) return;
+    const r = await replaceRecords(this.doc, [
+      { line: m.line, expected: this.doc.lineAt(m.line).text, record: next },
+    ]);
+    if (r.skipped.length)
+      throw new Error(`line ${m.line + 1} changed meanwhile; nothing was written`);
+  }
+
+  /** The record after the action (undefined: the curator cancelled a pick). */
+  private async edit(
+    record: RelRecord,
+    m: Extract<ViewMessage, { type: 'curate' | 'addRelation' | 'addEntity' }>,
+  ): Promise<RelRecord | undefined> {
+    if (m.type === 'addEntity') return addEntity(record, m).record;
+    if (m.type === 'addRelation') {
+      const h = m.head ?? (await this.pickEntity(record, 'head'));
+      const t =
+        h === undefined ? undefined : (m.tail ?? (await this.pickEntity(record, 'tail', h)));
+      if (h === undefined || t === undefined) return undefined;
+      const head = record.entities[h];
+      const tail = record.entities[t];
+      if (!head || !tail || h === t) throw new Error('pick two different entities');
+      const label = await this.pickLabel(record, head.id, tail.id);
+      return label ? addRelation(record, { head: head.id, tail: tail.id, label }) : undefined;
+    }
+    const rel = record.relations[m.relation];
+    if (!rel) throw new Error(`record ${record.id} has no relation ${m.relation}`);
+    if (m.action === 'delete') return deleteRelation(record, m.relation);
+    let action: CurationAction;
+    if (m.action === 'relabel') {
+      const label = await this.pickLabel(record, rel.head, rel.tail, rel.label);
+      if (!label) return undefined;
+      action = { kind: 'edit', label };
+    } else action = { kind: m.action };
+    return curate(record, m.relation, action);
+  }
+
+  private async pickEntity(
+    record: RelRecord,
+    role: 'head' | 'tail',
+    not?: number,
+  ): Promise<number | undefined> {
+    const pick = await vscode.window.showQuickPick(
+      record.entities
+        .map((e, i) => ({ label: e.name, description: e.type ?? undefined, i }))
+        .filter((e) => e.i !== not),
+      { title: `Relation Lens: the new relation's ${role} in ${record.id}` },
+    );
+    return pick?.i;
+  }
+
+  /** A quick pick of the labels the pair's entity types admit (all labels without a set: those in the file's record). */
+  private async pickLabel(
+    record: RelRecord,
+    head: string,
+    tail: string,
+    current?: string,
+  ): Promise<string | undefined> {
+    const type = (id: string) => record.entities.find((e) => e.id === id)?.type;
+    const name = (id: string) => record.entities.find((e) => e.id === id)?.name ?? id;
+    const labels = this.relationSet
+      ? labelsForPair(this.relationSet, type(head), type(tail))
+      : [...new Set(record.relations.map((r) => r.label))];
+    const pick = await vscode.window.showQuickPick(
+      labels.map((l) => ({ label: l, description: l === current ? 'current' : undefined })),
+      { title: `Relation Lens: ${name(head)} → ${name(tail)}` },
+    );
+    return pick?.label;
+  }
+
+  /** Shows the lines in the text editor beside; with `extract`, runs extraction on them. */
+  private async openText(lines: number[], extract: boolean): Promise<void> {
+    const first = Math.min(...lines);
+    const last = Math.max(...lines);
+    const editor = await vscode.window.showTextDocument(this.doc, {
+      viewColumn: vscode.ViewColumn.Beside,
+      selection: new vscode.Range(first, 0, last, this.doc.lineAt(last).text.length),
+      preserveFocus: false,
+    });
+    editor.revealRange(editor.selection, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+    if (extract) await vscode.commands.executeCommand('relationLens.extractRelations', 'selection');
+  }
+}
+
+/** relationLens.openRecordView: the active (or given) JSONL file in the record view. */
+export async function openRecordView(uri?: vscode.Uri): Promise<void> {
+  const target = uri instanceof vscode.Uri ? uri : vscode.window.activeTextEditor?.document.uri;
+  if (!target || !target.path.toLowerCase().endsWith('.jsonl'))
+    return void vscode.window.showWarningMessage(
+      'Relation Lens: open a JSONL file of records first.',
+    );
+  await vscode.commands.executeCommand('vscode.openWith', target, RECORD_VIEW);
+}
