@@ -5,7 +5,12 @@
  * chunks only while a chunk is near the viewport, so a 50k-record file opens at once. Talks to the
  * host only through src/protocol/recordView.ts (every message validated).
  */
-import { RecordItem, ViewHostMessageSchema, ViewMessage } from '../src/protocol/recordView';
+import {
+  RecordViewSchema,
+  RecordView,
+  ViewHostMessageSchema,
+  ViewMessage,
+} from '../src/protocol/recordView';
 
 declare function acquireVsCodeApi(): {
   postMessage(m: unknown): void;
@@ -15,7 +20,7 @@ declare function acquireVsCodeApi(): {
 const vscode = acquireVsCodeApi();
 const send = (m: ViewMessage) => vscode.postMessage(m);
 
-const CHUNK = 40;
+const CHUNK = 20;
 const ESTIMATE = 150;
 const ENTITY_COLORS = 8;
 
@@ -25,7 +30,23 @@ type Filter = {
   source: string;
 };
 
-const records = new Map<number, RecordItem['view']>();
+/**
+ * The file's record views by line, as they came (a 50k-record file is not validated at once);
+ * each is checked against the protocol's schema the first time it is used (`view`).
+ */
+const raw = new Map<number, unknown>();
+const checked = new Map<number, RecordView | null>();
+const reviewed = new Set<number>();
+
+function view(line: number): RecordView | undefined {
+  let v = checked.get(line);
+  if (v === undefined) {
+    const r = RecordViewSchema.safeParse(raw.get(line));
+    v = r.success ? r.data : null;
+    checked.set(line, v);
+  }
+  return v ?? undefined;
+}
 const invalid = new Set<number>();
 let labels: string[] = [];
 let file = '';
@@ -36,6 +57,19 @@ let relation = 0;
 /** Entity picked with the mouse as the head of a new relation (line, entity). */
 let picked: { line: number; entity: number } | undefined;
 let observer: IntersectionObserver | undefined;
+
+/**
+ * How long the view's own work took (message handling, rendering while scrolling), kept for the
+ * benchmark (bench/recordView.ts) as `window.relationLensWork`: the last 2,000 entries.
+ */
+const work: Array<{ what: string; at: number; ms: number }> = [];
+(window as unknown as { relationLensWork: typeof work }).relationLensWork = work;
+function timed(what: string, fn: () => void): void {
+  const t0 = performance.now();
+  fn();
+  work.push({ what, at: t0, ms: performance.now() - t0 });
+  if (work.length > 2000) work.splice(0, work.length - 2000);
+}
 
 function h(
   tag: string,
@@ -49,8 +83,9 @@ function h(
 }
 
 function matches(line: number): boolean {
-  const v = records.get(line);
-  if (!v) return filter.status === 'all' && !filter.label && !filter.source;
+  if (filter.status === 'all' && !filter.label && !filter.source) return true;
+  const v = view(line);
+  if (!v) return false;
   if (filter.status === 'pending' && v.reviewed) return false;
   if (filter.status === 'reviewed' && !v.reviewed) return false;
   if (
@@ -66,13 +101,13 @@ function matches(line: number): boolean {
 }
 
 function rebuildOrder(): void {
-  order = [...records.keys(), ...invalid].sort((a, b) => a - b).filter(matches);
+  order = [...raw.keys(), ...invalid].sort((a, b) => a - b).filter(matches);
   current = Math.min(current, Math.max(0, order.length - 1));
 }
 
 /** The record card: header, text with mentions and an SVG layer for the arcs, relation rows. */
 function card(line: number, index: number): HTMLElement {
-  const v = records.get(line);
+  const v = view(line);
   const el = h('div', {
     class: `record${index === current ? ' current' : ''}`,
     'data-line': String(line),
@@ -138,69 +173,118 @@ function card(line: number, index: number): HTMLElement {
   return el;
 }
 
-/** Arcs from each relation's head mention to its tail mention, above the text. */
-function drawArcs(el: HTMLElement, again = true): void {
-  const line = Number(el.dataset['line']);
-  const v = records.get(line);
+type Arc = {
+  x1: number;
+  y1: number;
+  x2: number;
+  y2: number;
+  level: number;
+  cls: string;
+  label: string;
+};
+type ArcPlan = {
+  wrap: HTMLElement;
+  width: number;
+  height: number;
+  arcs: Arc[];
+  pad: number;
+  delta: number;
+};
+
+/**
+ * Where each relation's arc goes, from head mention to tail mention, above the text: reads layout
+ * only (all cards are measured before any is drawn, so the browser lays out once per chunk).
+ */
+function measureArcs(el: HTMLElement): ArcPlan | undefined {
+  const v = view(Number(el.dataset['line']));
   const wrap = el.querySelector<HTMLElement>('.textwrap');
-  if (!v || !wrap) return;
-  wrap.querySelector('svg')?.remove();
+  if (!v || !wrap) return undefined;
   const base = wrap.getBoundingClientRect();
-  const ns = 'http://www.w3.org/2000/svg';
-  const svg = document.createElementNS(ns, 'svg');
-  svg.setAttribute('class', 'arcs');
-  svg.setAttribute('width', String(base.width));
-  svg.setAttribute('height', String(base.height));
   const first = (entity: number) =>
     wrap.querySelector<HTMLElement>(`.mention[data-entity="${entity}"]`)?.getBoundingClientRect();
   // Arcs that overlap horizontally on the same line stack upwards, one level each.
-  const placed: Array<{ from: number; to: number; y: number; level: number }> = [];
+  const arcs: Arc[] = [];
   for (const t of v.triples) {
     const a = first(t.head);
     const b = first(t.tail);
     if (!a || !b) continue;
     const x1 = a.left + a.width / 2 - base.left;
-    const y1 = a.top - base.top;
     const x2 = b.left + b.width / 2 - base.left;
+    const y1 = a.top - base.top;
     const y2 = b.top - base.top;
-    const span = { from: Math.min(x1, x2), to: Math.max(x1, x2), y: Math.min(y1, y2) };
+    const from = Math.min(x1, x2);
+    const to = Math.max(x1, x2);
+    const y = Math.min(y1, y2);
     const level =
       1 +
       Math.max(
         0,
-        ...placed
-          .filter((p) => Math.abs(p.y - span.y) < 4 && p.from <= span.to && span.from <= p.to)
+        ...arcs
+          .filter(
+            (p) =>
+              Math.abs(Math.min(p.y1, p.y2) - y) < 4 &&
+              Math.min(p.x1, p.x2) <= to &&
+              from <= Math.max(p.x1, p.x2),
+          )
           .map((p) => p.level),
       );
-    placed.push({ ...span, level });
-    const lift = 10 + level * 12;
-    const top = span.y - lift / 0.75;
     const cls = `st-${t.status}${t.decision === 'rejected' ? ' rejected' : ''}`;
-    const path = document.createElementNS(ns, 'path');
-    path.setAttribute('d', `M ${x1} ${y1} C ${x1} ${top}, ${x2} ${top}, ${x2} ${y2 - 2}`);
-    path.setAttribute('class', `arc ${cls}`);
-    svg.append(path);
-    const head = document.createElementNS(ns, 'path');
-    head.setAttribute('d', `M ${x2 - 4} ${y2 - 8} L ${x2} ${y2 - 2} L ${x2 + 4} ${y2 - 8}`);
-    head.setAttribute('class', `arrow ${cls}`);
-    svg.append(head);
+    arcs.push({ x1, y1, x2, y2, level, cls, label: t.label });
+  }
+  // Room above the first line for its highest arc and its label.
+  const top = Math.min(...arcs.map((p) => Math.min(p.y1, p.y2)));
+  const highest = Math.max(
+    0,
+    ...arcs.filter((p) => Math.min(p.y1, p.y2) === top).map((p) => p.level),
+  );
+  const pad = highest ? 10 + highest * 12 + 16 : 8;
+  const now = parseFloat(getComputedStyle(wrap).paddingTop) || 0;
+  return { wrap, width: base.width, height: base.height, arcs, pad, delta: pad - now };
+}
+
+/** Draws a measured plan: the padding first, every y moved by the change it makes. */
+function drawArcs(p: ArcPlan): void {
+  p.wrap.querySelector('svg')?.remove();
+  p.wrap.style.paddingTop = `${p.pad}px`;
+  const ns = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(ns, 'svg');
+  svg.setAttribute('class', 'arcs');
+  svg.setAttribute('width', String(p.width));
+  svg.setAttribute('height', String(p.height + p.delta));
+  const add = (tag: string, attrs: Record<string, string>, text?: string) => {
+    const e = document.createElementNS(ns, tag);
+    for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+    if (text !== undefined) e.textContent = text;
+    svg.append(e);
+  };
+  for (const a of p.arcs) {
+    const y1 = a.y1 + p.delta;
+    const y2 = a.y2 + p.delta;
+    const lift = 10 + a.level * 12;
+    const y = Math.min(y1, y2);
+    const ctrl = y - lift / 0.75;
+    add('path', {
+      d: `M ${a.x1} ${y1} C ${a.x1} ${ctrl}, ${a.x2} ${ctrl}, ${a.x2} ${y2 - 2}`,
+      class: `arc ${a.cls}`,
+    });
+    add('path', {
+      d: `M ${a.x2 - 4} ${y2 - 8} L ${a.x2} ${y2 - 2} L ${a.x2 + 4} ${y2 - 8}`,
+      class: `arrow ${a.cls}`,
+    });
     // The curve's highest point is 3/4 of the way to its control points.
-    const label = document.createElementNS(ns, 'text');
-    label.setAttribute('x', String((x1 + x2) / 2));
-    label.setAttribute('y', String(span.y - lift - 3));
-    label.setAttribute('class', `arclabel ${cls}`);
-    label.textContent = t.label;
-    svg.append(label);
+    add(
+      'text',
+      { x: String((a.x1 + a.x2) / 2), y: String(y - lift - 3), class: `arclabel ${a.cls}` },
+      a.label,
+    );
   }
-  wrap.prepend(svg);
-  // Room above the first line for its highest arc and label (then drawn once more in place).
-  const firstLine = Math.min(...placed.map((p) => p.y));
-  const highest = Math.max(0, ...placed.filter((p) => p.y === firstLine).map((p) => p.level));
-  const room = `${highest ? 10 + highest * 12 + 16 : 8}px`;
-  if (again && wrap.style.paddingTop !== room) {
-    wrap.style.paddingTop = room;
-    drawArcs(el, false);
-  }
+  p.wrap.prepend(svg);
+}
+
+/** Measures every card of a list, then draws them all. */
+function layoutArcs(cards: HTMLElement[]): void {
+  const plans = cards.map(measureArcs);
+  for (const p of plans) if (p) drawArcs(p);
 }
 
 function renderChunk(chunk: HTMLElement): void {
@@ -210,11 +294,11 @@ function renderChunk(chunk: HTMLElement): void {
   for (let i = from; i < Math.min(order.length, from + CHUNK); i++)
     chunk.append(card(order[i]!, i));
   chunk.dataset['rendered'] = '1';
-  for (const c of Array.from(chunk.children)) drawArcs(c as HTMLElement);
+  layoutArcs(Array.from(chunk.children) as HTMLElement[]);
 }
 
-function unrenderChunk(chunk: HTMLElement): void {
-  chunk.style.height = `${chunk.getBoundingClientRect().height}px`;
+function unrenderChunk(chunk: HTMLElement, height: number): void {
+  chunk.style.height = `${height}px`;
   chunk.replaceChildren();
   delete chunk.dataset['rendered'];
 }
@@ -223,13 +307,20 @@ function renderList(): void {
   const list = document.getElementById('list')!;
   observer?.disconnect();
   observer = new IntersectionObserver(
-    (entries) => {
-      for (const e of entries) {
-        const c = e.target as HTMLElement;
-        if (e.isIntersecting && !c.dataset['rendered']) renderChunk(c);
-        else if (!e.isIntersecting && c.dataset['rendered']) unrenderChunk(c);
-      }
-    },
+    (entries) =>
+      timed('scroll', () => {
+        const show: HTMLElement[] = [];
+        const hide: HTMLElement[] = [];
+        for (const e of entries) {
+          const c = e.target as HTMLElement;
+          if (e.isIntersecting && !c.dataset['rendered']) show.push(c);
+          else if (!e.isIntersecting && c.dataset['rendered']) hide.push(c);
+        }
+        // Reads before writes: the heights of the chunks to drop, then the DOM changes.
+        const heights = hide.map((c) => c.getBoundingClientRect().height);
+        hide.forEach((c, i) => unrenderChunk(c, heights[i]!));
+        for (const c of show) renderChunk(c);
+      }),
     { rootMargin: '1200px 0px' },
   );
   const chunks: HTMLElement[] = [];
@@ -266,8 +357,8 @@ function refreshLines(lines: number[]): void {
 }
 
 function renderHeader(): void {
-  const all = [...records.values()];
-  const done = all.filter((v) => v.reviewed).length;
+  const all = { length: raw.size };
+  const done = reviewed.size;
   const bar = document.getElementById('progress');
   if (bar) {
     bar.querySelector<HTMLElement>('.fill')!.style.width =
@@ -280,7 +371,7 @@ function renderHeader(): void {
 function select(index: number, rel = 0, scroll = true): void {
   const before = order[current];
   current = Math.max(0, Math.min(index, order.length - 1));
-  const v = records.get(order[current]!);
+  const v = view(order[current]!);
   relation = v ? Math.max(0, Math.min(rel, v.triples.length - 1)) : 0;
   const lines = [order[current]!];
   if (before !== undefined) lines.push(before);
@@ -297,7 +388,7 @@ function select(index: number, rel = 0, scroll = true): void {
 function currentTriple(): { line: number; relation: number } | undefined {
   const line = order[current];
   if (line === undefined) return undefined;
-  const t = records.get(line)?.triples[relation];
+  const t = view(line)?.triples[relation];
   return t ? { line, relation: t.relation } : undefined;
 }
 
@@ -364,7 +455,7 @@ function curateCurrent(action: 'accept' | 'reject' | 'relabel' | 'delete'): void
 function nextInQueue(): void {
   let best: { index: number; rel: number; score: number } | undefined;
   order.forEach((line, index) => {
-    records.get(line)?.triples.forEach((t, rel) => {
+    view(line)?.triples.forEach((t, rel) => {
       if (t.source !== 'model' || (t.decision && t.decision !== 'pending')) return;
       const score = typeof t.score === 'number' ? t.score : -1;
       if (!best || score < best.score) best = { index, rel, score };
@@ -448,7 +539,7 @@ function fillLabelFilter(): void {
   const sel = document.getElementById('f-label') as HTMLSelectElement | null;
   if (!sel) return;
   const used = new Set<string>(labels);
-  for (const v of records.values()) for (const t of v.triples) used.add(t.label);
+  for (const v of checked.values()) for (const t of v?.triples ?? []) used.add(t.label);
   const keep = sel.value;
   sel.replaceChildren(
     h('option', { value: '' }, 'any label'),
@@ -457,7 +548,9 @@ function fillLabelFilter(): void {
   sel.value = keep;
 }
 
-window.addEventListener('message', (e: MessageEvent) => {
+window.addEventListener('message', (e: MessageEvent) => timed('message', () => onMessage(e)));
+
+function onMessage(e: MessageEvent): void {
   const parsed = ViewHostMessageSchema.safeParse(e.data);
   if (!parsed.success) return;
   const m = parsed.data;
@@ -469,16 +562,26 @@ window.addEventListener('message', (e: MessageEvent) => {
   file = m.file;
   labels = m.labels;
   if (m.reset) {
-    records.clear();
+    raw.clear();
+    checked.clear();
+    reviewed.clear();
     invalid.clear();
   }
+  const lines: number[] = [];
   for (const it of m.items) {
-    records.set(it.line, it.view);
+    raw.set(it.line, it.view);
+    checked.delete(it.line);
+    // The one field read before the view is checked: a plain boolean test.
+    if ((it.view as { reviewed?: unknown } | null)?.reviewed === true) reviewed.add(it.line);
+    else reviewed.delete(it.line);
     invalid.delete(it.line);
+    lines.push(it.line);
   }
   for (const l of m.invalid) {
     invalid.add(l);
-    records.delete(l);
+    raw.delete(l);
+    checked.delete(l);
+    reviewed.delete(l);
   }
   const before = order.join(',');
   rebuildOrder();
@@ -487,8 +590,8 @@ window.addEventListener('message', (e: MessageEvent) => {
     fillLabelFilter();
     renderList();
     select(current, relation, m.reset);
-  } else refreshLines([...m.items.map((i) => i.line), ...m.invalid]);
-});
+  } else refreshLines([...lines, ...m.invalid]);
+}
 
 window.addEventListener('keydown', (e) => {
   if ((e.target as HTMLElement).closest('select')) return;
@@ -498,10 +601,9 @@ window.addEventListener('keydown', (e) => {
   e.preventDefault();
   fn();
 });
-window.addEventListener('resize', () => {
-  for (const c of Array.from(document.querySelectorAll<HTMLElement>('.chunk[data-rendered]')))
-    for (const r of Array.from(c.children)) drawArcs(r as HTMLElement);
-});
+window.addEventListener('resize', () =>
+  layoutArcs(Array.from(document.querySelectorAll<HTMLElement>('.chunk[data-rendered] > .record'))),
+);
 
 const saved = vscode.getState() as
   { current?: number; relation?: number; filter?: Filter } | undefined;

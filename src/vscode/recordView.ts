@@ -15,6 +15,7 @@ import {
   deleteRelation,
   labelsForPair,
   recordView,
+  viewPages,
 } from '../core/editor/recordView';
 import { RelRecord, RelationSet } from '../core/schema';
 import {
@@ -104,7 +105,33 @@ class RecordViewSession extends Disposable {
     );
   }
 
+  /** Bumped by every whole-file send: pages of an older one still queued are dropped. */
+  private generation = 0;
+
   private send(lines: number[], reset: boolean): void {
+    const base = {
+      type: 'records' as const,
+      file: this.doc.uri.path.split('/').pop() ?? '',
+      labels: this.relationSet ? labelsForPair(this.relationSet) : [],
+    };
+    // A whole-file send supersedes the pages of an earlier one; a few changed lines do not.
+    const gen = reset ? ++this.generation : this.generation;
+    // Views are built page by page too, so a 50k-record file never blocks the extension host.
+    const pages = viewPages(lines);
+    const post = (i: number) =>
+      this.post({ ...base, reset: reset && i === 0, ...this.views(pages[i]!) });
+    post(0);
+    // The rest between the view's frames; a newer send supersedes what is still queued.
+    const next = (i: number) => {
+      if (i >= pages.length || gen !== this.generation) return;
+      post(i);
+      setTimeout(() => next(i + 1), 0);
+    };
+    setTimeout(() => next(1), 0);
+  }
+
+  /** The views of these lines (their records), and the non-empty lines that hold none. */
+  private views(lines: number[]): { items: RecordItem[]; invalid: number[] } {
     const items: RecordItem[] = [];
     const invalid: number[] = [];
     const noRelation = this.relationSet?.noRelation;
@@ -114,14 +141,7 @@ class RecordViewSession extends Disposable {
       if (record) items.push({ line, view: recordView(record, noRelation) });
       else if (this.doc.lineAt(line).text.trim()) invalid.push(line);
     }
-    this.post({
-      type: 'records',
-      file: this.doc.uri.path.split('/').pop() ?? '',
-      reset,
-      items,
-      invalid,
-      labels: this.relationSet ? labelsForPair(this.relationSet) : [],
-    });
+    return { items, invalid };
   }
 
   private async handle(m: ViewMessage): Promise<void> {

@@ -186,3 +186,14 @@ export function snapSpan(text: string, start: number, end: number): { start: num
   if (e < text.length && /[\uDC00-\uDFFF]/.test(text[e]!)) e++;
   return { start: s, end: e };
 }
+
+/**
+ * A file's records cut into messages for the record view: a small first page (on screen at once),
+ * then larger ones the view takes in between frames (a 50k-record message costs the webview half
+ * a second to receive before it can draw anything).
+ */
+export function viewPages<T>(items: T[], first = 400, size = 2000): T[][] {
+  const out: T[][] = [items.slice(0, first)];
+  for (let i = first; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
