@@ -62,8 +62,14 @@ let observer: IntersectionObserver | undefined;
  * How long the view's own work took (message handling, rendering while scrolling), kept for the
  * benchmark (bench/recordView.ts) as `window.relationLensWork`: the last 2,000 entries.
  */
-const work: Array<{ what: string; at: number; ms: number }> = [];
-(window as unknown as { relationLensWork: typeof work }).relationLensWork = work;
+type Work = Array<{ what: string; at: number; ms: number }>;
+declare global {
+  interface Window {
+    relationLensWork?: Work;
+  }
+}
+const work: Work = [];
+window.relationLensWork = work;
 function timed(what: string, fn: () => void): void {
   const t0 = performance.now();
   fn();

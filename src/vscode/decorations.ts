@@ -11,7 +11,7 @@ import { lineDecorations } from '../core/editor/lineDecorations';
 import { isRecordDocument, lineCache, recordAt } from './records';
 import { Disposable } from './lifecycle';
 
-export const STATUS_COLORS: Record<TripleStatus, string> = {
+const STATUS_COLORS: Record<TripleStatus, string> = {
   agree: 'relationLens.agreeForeground',
   'wrong-label': 'relationLens.wrongLabelForeground',
   extra: 'relationLens.extraForeground',
@@ -22,6 +22,36 @@ export const STATUS_COLORS: Record<TripleStatus, string> = {
 const STATUSES = Object.keys(STATUS_COLORS) as TripleStatus[];
 export const ENTITY_COLORS = 8;
 const MARGIN = 30;
+
+/**
+ * The decoration types of inline triples (one per status, after the text, in the status's theme
+ * colour) and of entity mentions (one background per entity colour); the caller owns them.
+ */
+export function inlineDecorationTypes(margin: string): {
+  triples: Map<TripleStatus, vscode.TextEditorDecorationType>;
+  entities: vscode.TextEditorDecorationType[];
+} {
+  const triples = new Map<TripleStatus, vscode.TextEditorDecorationType>();
+  for (const s of STATUSES)
+    triples.set(
+      s,
+      vscode.window.createTextEditorDecorationType({
+        after: {
+          margin: `0 0 0 ${margin}`,
+          color: new vscode.ThemeColor(STATUS_COLORS[s]),
+          fontStyle: s === 'missing' ? 'italic' : 'normal',
+        },
+        rangeBehavior: vscode.DecorationRangeBehavior.ClosedClosed,
+      }),
+    );
+  const entities = Array.from({ length: ENTITY_COLORS }, (_, i) =>
+    vscode.window.createTextEditorDecorationType({
+      backgroundColor: new vscode.ThemeColor(`relationLens.entity${i}Background`),
+      borderRadius: '2px',
+    }),
+  );
+  return { triples, entities };
+}
 
 export class DecorationController extends Disposable {
   private readonly tripleTypes = new Map<TripleStatus, vscode.TextEditorDecorationType>();
@@ -37,29 +67,9 @@ export class DecorationController extends Disposable {
   ) {
     super();
     this.enabled = enabled;
-    for (const s of STATUSES)
-      this.tripleTypes.set(
-        s,
-        this._register(
-          vscode.window.createTextEditorDecorationType({
-            after: {
-              margin: '0 0 0 2em',
-              color: new vscode.ThemeColor(STATUS_COLORS[s]),
-              fontStyle: s === 'missing' ? 'italic' : 'normal',
-            },
-            rangeBehavior: vscode.DecorationRangeBehavior.ClosedClosed,
-          }),
-        ),
-      );
-    for (let i = 0; i < ENTITY_COLORS; i++)
-      this.entityTypes.push(
-        this._register(
-          vscode.window.createTextEditorDecorationType({
-            backgroundColor: new vscode.ThemeColor(`relationLens.entity${i}Background`),
-            borderRadius: '2px',
-          }),
-        ),
-      );
+    const types = inlineDecorationTypes('2em');
+    for (const [k, t] of types.triples) this.tripleTypes.set(k, this._register(t));
+    for (const t of types.entities) this.entityTypes.push(this._register(t));
     this._register(vscode.window.onDidChangeVisibleTextEditors(() => this.refreshAll()));
     this._register(
       vscode.window.onDidChangeTextEditorVisibleRanges((e) => this.schedule(e.textEditor)),

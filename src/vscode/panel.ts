@@ -4,10 +4,10 @@
  * RAG settings, evaluation with per-relation scores and a confusion matrix, and run comparison.
  * All traffic goes through src/protocol/webview.ts; a strict CSP with a nonce; no remote content.
  */
-import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { webviewHtml } from './webviewHtml';
 import { splitGoldAndPredictions } from '../core/curation';
 import { chooseMetric, evaluateRecords } from '../core/eval';
 import { EvalResult } from '../core/eval/types';
@@ -101,7 +101,12 @@ export class RelationLensPanel extends Disposable {
     );
     this.panel.iconPath = vscode.Uri.joinPath(context.extensionUri, 'media', 'icon.svg');
     this.lastEditor = vscode.window.activeTextEditor;
-    this.panel.webview.html = this.html(media);
+    this.panel.webview.html = webviewHtml(this.panel.webview, media, {
+      script: 'main.js',
+      style: 'panel.css',
+      title: 'Relation Lens',
+      images: true,
+    });
     for (const d of [
       this.panel.onDidDispose(() => this.dispose()),
       this.panel.webview.onDidReceiveMessage((m) => void this.onMessage(m)),
@@ -116,21 +121,6 @@ export class RelationLensPanel extends Disposable {
       ),
     ])
       this._register(d);
-  }
-
-  private html(media: vscode.Uri): string {
-    const w = this.panel.webview;
-    const nonce = randomBytes(16).toString('base64');
-    const js = w.asWebviewUri(vscode.Uri.joinPath(media, 'main.js'));
-    const codicons = w.asWebviewUri(vscode.Uri.joinPath(media, 'codicon.css'));
-    const css = w.asWebviewUri(vscode.Uri.joinPath(media, 'panel.css'));
-    return `<!DOCTYPE html>
-<html lang="en"><head><meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src ${w.cspSource} 'unsafe-inline'; font-src ${w.cspSource}; img-src ${w.cspSource} data:; script-src 'nonce-${nonce}';">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${codicons}" id="vscode-codicon-stylesheet"><link rel="stylesheet" href="${css}">
-<title>Relation Lens</title></head>
-<body><div id="app">Loading…</div><script nonce="${nonce}" src="${js}"></script></body></html>`;
   }
 
   private post(m: HostMessage): void {

@@ -6,8 +6,8 @@
  * (webview/recordView.ts) shows each record's text with its entity mentions and the relations as
  * arcs, and takes the curator's keys; this host turns each action into a line replacement.
  */
-import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
+import { webviewHtml } from './webviewHtml';
 import { CurationAction, curate } from '../core/curation';
 import {
   addEntity,
@@ -54,7 +54,11 @@ class RecordViewSession extends Disposable {
   ) {
     super();
     panel.webview.options = { enableScripts: true, localResourceRoots: [media] };
-    panel.webview.html = this.html(media);
+    panel.webview.html = webviewHtml(this.panel.webview, media, {
+      script: 'recordView.js',
+      style: 'recordView.css',
+      title: 'Record view',
+    });
     this._register(
       panel.webview.onDidReceiveMessage((m: unknown) => {
         const parsed = ViewMessageSchema.safeParse(m);
@@ -76,21 +80,6 @@ class RecordViewSession extends Disposable {
         this.send(lines, false);
       }),
     );
-  }
-
-  private html(media: vscode.Uri): string {
-    const w = this.panel.webview;
-    const nonce = randomBytes(16).toString('base64');
-    const js = w.asWebviewUri(vscode.Uri.joinPath(media, 'recordView.js'));
-    const css = w.asWebviewUri(vscode.Uri.joinPath(media, 'recordView.css'));
-    const codicons = w.asWebviewUri(vscode.Uri.joinPath(media, 'codicon.css'));
-    return `<!DOCTYPE html>
-<html lang="en"><head><meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src ${w.cspSource} 'unsafe-inline'; font-src ${w.cspSource}; script-src 'nonce-${nonce}';">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${codicons}" id="vscode-codicon-stylesheet"><link rel="stylesheet" href="${css}">
-<title>Record view</title></head>
-<body><div id="app">Loading…</div><script nonce="${nonce}" src="${js}"></script></body></html>`;
   }
 
   private post(m: ViewHostMessage): void {

@@ -14,7 +14,7 @@ import { TripleStatus } from '../core/curation';
 import { parseRecordLine } from '../core/editor/lineDecorations';
 import { TextOverlay, groupTriples, textOverlay } from '../core/editor/textOverlay';
 import { RelRecord } from '../core/schema';
-import { STATUS_COLORS, ENTITY_COLORS } from './decorations';
+import { ENTITY_COLORS, inlineDecorationTypes } from './decorations';
 import { Disposable } from './lifecycle';
 import { isRecordDocument } from './records';
 
@@ -58,29 +58,9 @@ export class TextOverlayController extends Disposable {
     private readonly noRelation: () => string | null | undefined,
   ) {
     super();
-    for (const s of Object.keys(STATUS_COLORS) as TripleStatus[])
-      this.tripleTypes.set(
-        s,
-        this._register(
-          vscode.window.createTextEditorDecorationType({
-            after: {
-              margin: '0 0 0 1em',
-              color: new vscode.ThemeColor(STATUS_COLORS[s]),
-              fontStyle: s === 'missing' ? 'italic' : 'normal',
-            },
-            rangeBehavior: vscode.DecorationRangeBehavior.ClosedClosed,
-          }),
-        ),
-      );
-    for (let i = 0; i < ENTITY_COLORS; i++)
-      this.entityTypes.push(
-        this._register(
-          vscode.window.createTextEditorDecorationType({
-            backgroundColor: new vscode.ThemeColor(`relationLens.entity${i}Background`),
-            borderRadius: '2px',
-          }),
-        ),
-      );
+    const types = inlineDecorationTypes('1em');
+    for (const [k, t] of types.triples) this.tripleTypes.set(k, this._register(t));
+    for (const t of types.entities) this.entityTypes.push(this._register(t));
     this.registerEvents();
     this.refreshAll();
   }
