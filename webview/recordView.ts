@@ -54,6 +54,15 @@ let order: number[] = [];
 let filter: Filter = { status: 'all', label: '', source: '' };
 let current = 0;
 let relation = 0;
+/** The other end of a range of records selected with Shift+J / Shift+K (an index in `order`). */
+let anchor: number | undefined;
+
+/** The selected records' indices in `order`: the range from the anchor, else the current one. */
+function selectedRange(): [number, number] {
+  return anchor === undefined
+    ? [current, current]
+    : [Math.min(anchor, current), Math.max(anchor, current)];
+}
 /** Entity picked with the mouse as the head of a new relation (line, entity). */
 let picked: { line: number; entity: number } | undefined;
 let observer: IntersectionObserver | undefined;
@@ -115,7 +124,7 @@ function rebuildOrder(): void {
 function card(line: number, index: number): HTMLElement {
   const v = view(line);
   const el = h('div', {
-    class: `record${index === current ? ' current' : ''}`,
+    class: `record${index === current ? ' current' : ''}${anchor !== undefined && index >= selectedRange()[0] && index <= selectedRange()[1] ? ' in-range' : ''}`,
     'data-line': String(line),
     'data-index': String(index),
   });
@@ -374,12 +383,16 @@ function renderHeader(): void {
   }
 }
 
-function select(index: number, rel = 0, scroll = true): void {
+function select(index: number, rel = 0, scroll = true, extend = false): void {
+  const [lo0, hi0] = selectedRange();
   const before = order[current];
+  if (extend) anchor ??= current;
+  else anchor = undefined;
   current = Math.max(0, Math.min(index, order.length - 1));
   const v = view(order[current]!);
   relation = v ? Math.max(0, Math.min(rel, v.triples.length - 1)) : 0;
-  const lines = [order[current]!];
+  const [lo, hi] = selectedRange();
+  const lines = order.slice(Math.min(lo0, lo), Math.max(hi0, hi) + 1);
   if (before !== undefined) lines.push(before);
   const c = chunkOf(current);
   if (c && !c.dataset['rendered']) renderChunk(c);
@@ -441,9 +454,12 @@ const KEYS: Record<string, () => void> = {
     const s = selectedSpan();
     if (s) send({ type: 'addEntity', ...s });
   },
+  J: () => select(current + 1, 0, true, true),
+  K: () => select(current - 1, 0, true, true),
   x: () => {
-    const line = order[current];
-    if (line !== undefined) send({ type: 'extract', lines: [line] });
+    const [lo, hi] = selectedRange();
+    const lines = order.slice(lo, hi + 1);
+    if (lines.length) send({ type: 'extract', lines });
   },
   o: () => {
     const line = order[current];
@@ -527,7 +543,7 @@ function toolbar(): HTMLElement {
   const keys = h(
     'div',
     { class: 'keys' },
-    'j/k record · n/p relation · a accept · r reject · l relabel · Del delete · e add relation · m entity from selection · x extract · q next to review · o open text',
+    'j/k record · J/K select records · n/p relation · a accept · r reject · l relabel · Del delete · e add relation · m entity from selection · x extract (the selected records) · q next to review · o open text',
   );
   return h(
     'div',

@@ -194,6 +194,11 @@ export class TextTripleHoverProvider implements vscode.HoverProvider {
       const link = (label: string, action: string) =>
         `[${label}](command:relationLens.curateInText?${arg(action)})`;
       md.appendText(t.text);
+      for (const q of t.evidence) {
+        md.appendMarkdown('\n\n> ');
+        md.appendText(q);
+      }
+      md.appendMarkdown(t.evidence.length ? '\n\n' : '');
       md.appendMarkdown(
         t.source === 'model' && t.decision !== 'accepted' && t.decision !== 'rejected'
           ? ` — ${link('Accept', 'accept')} · ${link('Reject', 'reject')} · ${link('Edit label', 'edit')}\n\n`

@@ -870,20 +870,23 @@ describe('VS Code end to end (code-server + Chromium, real model)', function () 
     assert.equal(pred(recs[2]!).source, 'human');
     assert.equal(after[3], before[3], 'the added relation was undone: line 4 is as it was');
     assert.equal(after[4], before[4]);
-    // Extraction from the view (x): the model runs on that record, its answer appears in the view.
+    // Extraction from the view: records 3 and 4 selected (Shift+J), x runs the model on both; the
+    // answers appear in the view.
     const rowsBefore = await frame.locator('.record').nth(3).locator('.rel').allTextContents();
-    await frame.locator('.record .head').nth(3).click();
+    await frame.locator('.record .head').nth(2).click();
+    await page.keyboard.press('Shift+J');
     await page.keyboard.press('x');
     const extracted = await waitFor(
       'the extracted record in the document',
       async () => {
         await page.keyboard.press('Control+S');
         const t = (await fs.readFile(semeval, 'utf8')).split('\n');
-        const l =
-          t[3] && isJsonLine(t[3])
-            ? (JSON.parse(t[3]) as SidecarRecord & { meta?: { extraction?: unknown } })
-            : undefined;
-        return l?.meta?.extraction ? l : undefined;
+        const [l2, l3] = [t[2], t[3]].map((x) =>
+          x && isJsonLine(x)
+            ? (JSON.parse(x) as SidecarRecord & { meta?: { extraction?: unknown } })
+            : undefined,
+        );
+        return l2?.meta?.extraction && l3?.meta?.extraction ? l3 : undefined;
       },
       180_000,
       2000,

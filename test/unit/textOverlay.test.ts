@@ -66,6 +66,22 @@ describe('triples inline on plain text (core)', () => {
     assert.equal(o.triples[0]!.at, 31, 'after "Warsaw."');
     assert.equal(o.triples[0]!.text, 'Marie Curie —place_of_birth→ Warsaw 0.82');
     assert.equal(o.triples[0]!.line, 0);
+    assert.deepEqual(o.triples[0]!.evidence, []);
+    // A document-level record's evidence sentences come with the triple (for the hover).
+    const doc = rec(
+      'd',
+      PARA,
+      0,
+      ['Marie Curie', 'Paris'],
+      [{ ...born(), tail: 'e1', evidence: [1] }],
+    );
+    doc.sentences = [
+      { start: 0, end: 31 },
+      { start: 32, end: 70 },
+    ];
+    assert.deepEqual(textOverlay(PARA, [{ record: doc, line: 0 }]).triples[0]!.evidence, [
+      '[1] She worked in Paris with Pierre Curie.',
+    ]);
     assert.equal(PARA.slice(o.triples[1]!.at - 6, o.triples[1]!.at), 'Curie.');
   });
 

@@ -10,7 +10,7 @@
  * own text is still at its place or nearby, and a relation is shown only while both its entities
  * still have a mention. What could not be placed is counted, never guessed.
  */
-import { TripleStatus, TripleView, tripleViews } from '../curation';
+import { TripleStatus, TripleView, evidenceQuotes, tripleViews } from '../curation';
 import { RelRecord } from '../schema';
 import { tripleText } from './lineDecorations';
 
@@ -43,6 +43,8 @@ export interface OverlayTriple extends TripleView {
   /** File offset the triple is shown after: the end of the sentence holding both entities. */
   at: number;
   text: string;
+  /** The relation's evidence sentences, quoted (document-level records). */
+  evidence: string[];
 }
 
 export interface TextOverlay {
@@ -135,7 +137,15 @@ export function textOverlay(
         continue;
       }
       const at = sentenceEnd(text, Math.max(h.start, tl.start));
-      out.triples.push({ ...t, record: record.id, line, at, text: tripleText(record, t) });
+      const evidence = evidenceQuotes(record, record.relations[t.relation]!);
+      out.triples.push({
+        ...t,
+        record: record.id,
+        line,
+        at,
+        text: tripleText(record, t),
+        evidence,
+      });
     }
   }
   return out;
