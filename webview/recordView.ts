@@ -5,6 +5,8 @@
  * chunks only while a chunk is near the viewport, so a 50k-record file opens at once. Talks to the
  * host only through src/protocol/recordView.ts (every message validated).
  */
+import '@vscode-elements/elements/dist/vscode-single-select/index.js';
+import '@vscode-elements/elements/dist/vscode-option/index.js';
 import {
   RecordViewSchema,
   RecordView,
@@ -505,24 +507,29 @@ function onClick(e: MouseEvent): void {
   select(index, rel ? Number(rel.dataset['i']) : index === current ? relation : 0, false);
 }
 
+/** A vscode-elements single select with its options ([value, label]). */
+function selectBox(id: string, title: string, options: string[][]): HTMLElement {
+  return h(
+    'vscode-single-select',
+    { id, title },
+    ...options.map(([v, t]) => h('vscode-option', { value: v! }, t!)),
+  );
+}
+
 function toolbar(): HTMLElement {
-  const status = h('select', { id: 'f-status', title: 'Show records' });
-  for (const [v, t] of [
+  const status = selectBox('f-status', 'Show records', [
     ['all', 'all records'],
     ['pending', 'to review'],
     ['reviewed', 'reviewed'],
     ['disagree', 'differing from gold'],
-  ])
-    status.append(h('option', { value: v }, t!));
-  const label = h('select', { id: 'f-label', title: 'With a relation labelled' });
-  const source = h('select', { id: 'f-source', title: 'With a relation from' });
-  for (const [v, t] of [
+  ]);
+  const label = selectBox('f-label', 'With a relation labelled', [['', 'any label']]);
+  const source = selectBox('f-source', 'With a relation from', [
     ['', 'any source'],
     ['gold', 'gold'],
     ['model', 'model'],
     ['human', 'curator'],
-  ])
-    source.append(h('option', { value: v }, t!));
+  ]);
   const onChange = () => {
     filter = {
       status: (status as HTMLSelectElement).value as Filter['status'],
@@ -564,8 +571,8 @@ function fillLabelFilter(): void {
   for (const v of checked.values()) for (const t of v?.triples ?? []) used.add(t.label);
   const keep = sel.value;
   sel.replaceChildren(
-    h('option', { value: '' }, 'any label'),
-    ...[...used].sort().map((l) => h('option', { value: l }, l)),
+    h('vscode-option', { value: '' }, 'any label'),
+    ...[...used].sort().map((l) => h('vscode-option', { value: l }, l)),
   );
   sel.value = keep;
 }
@@ -616,7 +623,7 @@ function onMessage(e: MessageEvent): void {
 }
 
 window.addEventListener('keydown', (e) => {
-  if ((e.target as HTMLElement).closest('select')) return;
+  if ((e.target as HTMLElement).closest('vscode-single-select')) return;
   if (e.ctrlKey || e.metaKey || e.altKey) return;
   const fn = KEYS[e.key];
   if (!fn) return;
