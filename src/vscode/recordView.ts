@@ -69,6 +69,13 @@ class RecordViewSession extends Disposable {
         });
       }),
     );
+    // The cursor in a text editor of the same file moves the view to that record.
+    this._register(
+      vscode.window.onDidChangeTextEditorSelection((e) => {
+        if (e.textEditor.document === doc && panel.visible)
+          this.post({ type: 'focus', line: e.selections[0]!.active.line });
+      }),
+    );
     this._register(
       vscode.workspace.onDidChangeTextDocument((e) => {
         if (e.document !== doc || !e.contentChanges.length) return;
