@@ -374,14 +374,13 @@ function refreshLines(lines: number[]): void {
 }
 
 function renderHeader(): void {
-  const all = { length: raw.size };
+  const total = raw.size;
   const done = reviewed.size;
   const bar = document.getElementById('progress');
   if (bar) {
-    bar.querySelector<HTMLElement>('.fill')!.style.width =
-      `${all.length ? (100 * done) / all.length : 0}%`;
+    bar.querySelector<HTMLElement>('.fill')!.style.width = `${total ? (100 * done) / total : 0}%`;
     bar.querySelector<HTMLElement>('.label')!.textContent =
-      `${done} / ${all.length} reviewed · ${order.length} shown${invalid.size ? ` · ${invalid.size} invalid line(s)` : ''}`;
+      `${done} / ${total} reviewed · ${order.length} shown${invalid.size ? ` · ${invalid.size} invalid line(s)` : ''}`;
   }
 }
 

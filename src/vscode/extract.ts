@@ -19,7 +19,8 @@ import { EngineService } from './engineService';
 import { isRecordDocument, recordLines, replaceRecords } from './records';
 import { relationSetFor, templateFor } from './resources';
 import { RunHistory } from './runs';
-import { sidecarUri, textSha256 } from './textOverlay';
+import { sidecarUri } from './textOverlay';
+import { textSha256 } from '../node/provenance';
 
 export type Scope = 'selection' | 'line' | 'file';
 

@@ -7,25 +7,18 @@
  * changes). A text edited since extraction is re-grounded (core/editor/textOverlay.ts) and the user
  * is told once how many records moved and what could not be placed.
  */
-import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as vscode from 'vscode';
 import { TripleStatus } from '../core/curation';
-import { parseRecordLine } from '../core/editor/lineDecorations';
 import { TextOverlay, groupTriples, textOverlay } from '../core/editor/textOverlay';
 import { RelRecord } from '../core/schema';
 import { ENTITY_COLORS, inlineDecorationTypes } from './decorations';
 import { Disposable } from './lifecycle';
-import { isRecordDocument } from './records';
+import { isRecordDocument, lineCache } from './records';
 
 /** The sidecar of a text file: `<file without extension>.relations.jsonl`. */
 export function sidecarUri(text: vscode.Uri): vscode.Uri {
   return vscode.Uri.file(`${text.fsPath.replace(/\.[^./\\]+$/, '')}.relations.jsonl`);
-}
-
-/** sha256 of a text (what a sidecar record remembers of the file it came from). */
-export function textSha256(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
 export function isOverlayDocument(doc: vscode.TextDocument): boolean {
@@ -37,7 +30,7 @@ type SidecarLines = Array<{ record: RelRecord; line: number }>;
 function parseSidecar(text: string): SidecarLines {
   const out: SidecarLines = [];
   text.split('\n').forEach((l, line) => {
-    const record = parseRecordLine(l);
+    const record = lineCache.get(l);
     if (record) out.push({ record, line });
   });
   return out;
@@ -71,7 +64,12 @@ export class TextOverlayController extends Disposable {
       vscode.workspace.onDidChangeTextDocument((e) => {
         const changed = e.document.uri.toString();
         for (const ed of vscode.window.visibleTextEditors)
-          if (ed.document === e.document || sidecarUri(ed.document.uri).toString() === changed)
+          // A text's own edits matter only while it shows an overlay (a sidecar appearing on disk
+          // comes through the watcher): no sidecar stat on every keystroke in other files.
+          if (
+            (ed.document === e.document && this.overlays.has(changed)) ||
+            sidecarUri(ed.document.uri).toString() === changed
+          )
             void this.update(ed);
       }),
     );
