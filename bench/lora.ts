@@ -6,8 +6,9 @@
  * --dataset semeval (default): SemEval-2010 Task 8, the default template, official macro-F1,
  *   label scoring. --dataset finre: FinRE with the CRE-LLM prompt (direction-free pairs),
  *   micro-F1 without `unknown`, constrained generation (--mode score|generate).
- * Usage: npx tsx bench/lora.ts [--dataset semeval|finre] [--train-n 600] [--epochs 1] [--layers top-6] [--lr 1e-3] [--answers codes|names] [--bare] [--n 500] [--out DIR]
+ * Usage: npx tsx bench/lora.ts [--dataset semeval|finre] [--train-n 600] [--epochs 1] [--layers top-6] [--lr 1e-3] [--answers codes|names] [--bare] [--template NAME] [--n 500] [--out DIR]
  * --bare: the relation set without its descriptions (prompts of ~250 instead of ~550 tokens).
+ * --template NAME: a built-in sentence template instead of the dataset's (e.g. cre-llm-short).
  * --check-n N: prompts of the export check (default 200; 0 skips it).
  * --reuse: score the adapter an earlier run with the same settings wrote, without training again.
  */
@@ -17,7 +18,7 @@ import { evaluateMicro, evaluateSemEval, semevalAnswers } from '../src/core/eval
 import { ExtractedRecord, runSentenceExtraction } from '../src/core/pipelines/runner';
 import { DecodeMode } from '../src/core/pipelines/sentence';
 import { PromptTemplate } from '../src/core/prompts/template';
-import { CRE_LLM_TEMPLATE, DEFAULT_TEMPLATE } from '../src/core/prompts/builtin';
+import { CRE_LLM_TEMPLATE, DEFAULT_TEMPLATE, builtinTemplate } from '../src/core/prompts/builtin';
 import { RelationSet, RelRecord } from '../src/core/schema';
 import { LlamaEngine } from '../src/engine/llama';
 import { checkAdapterExport, checkPrompts } from '../src/node/adapterCheck';
@@ -125,8 +126,12 @@ function hyperFromArgs(trainN: number) {
 }
 
 async function main() {
-  const b = BENCHES[arg('--dataset', 'semeval')];
-  if (!b) throw new Error(`--dataset: one of ${Object.keys(BENCHES).join(', ')}`);
+  const b0 = BENCHES[arg('--dataset', 'semeval')];
+  if (!b0) throw new Error(`--dataset: one of ${Object.keys(BENCHES).join(', ')}`);
+  const named = arg('--template', '');
+  const builtin = named ? builtinTemplate('sentence', named) : undefined;
+  if (named && !builtin) throw new Error(`--template ${named}: not a built-in sentence template`);
+  const b = builtin ? { ...b0, template: builtin.template } : b0;
   const trainN = Number(arg('--train-n', '600'));
   const n = Number(arg('--n', '500'));
   const codes = arg('--answers', 'codes') === 'codes';
@@ -135,7 +140,7 @@ async function main() {
   mkdirSync(outDir, { recursive: true });
   const adapter = path.join(
     outDir,
-    `${b.name}-${trainN}-${codes ? 'codes' : 'names'}${bare ? '-bare' : ''}.gguf`,
+    `${b.name}-${trainN}-${codes ? 'codes' : 'names'}${bare ? '-bare' : ''}${named ? `-${named}` : ''}.gguf`,
   );
   const train = await loadRecords(b.train);
   const test = await loadRecords(b.test);
@@ -178,6 +183,7 @@ async function main() {
   const curve = manifest.training.lossCurve;
   const row = {
     dataset: b.name,
+    template: b.template.name,
     metric: b.metric,
     train_examples: manifest.data.examples,
     epochs: hyper.epochs,

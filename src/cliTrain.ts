@@ -272,7 +272,7 @@ function addTrainLoraCommand(program: Command, ctx: TrainCliContext): void {
     .addOption(
       cliOption('template', {
         description:
-          'prompt template (the one extraction will use): default, rag4re, cre-llm, or a file',
+          'prompt template (the one extraction will use): default, rag4re, cre-llm, cre-llm-short, or a file',
       }),
     )
     .addOption(

@@ -25,6 +25,8 @@ const send = (m: ViewMessage) => vscode.postMessage(m);
 const CHUNK = 20;
 const ESTIMATE = 150;
 const ENTITY_COLORS = 8;
+/** Above this many relations a record (a document) draws only the selected relation's arc. */
+const DENSE_ARCS = 8;
 
 type Filter = {
   status: 'all' | 'pending' | 'reviewed' | 'disagree';
@@ -150,6 +152,10 @@ function card(line: number, index: number): HTMLElement {
   );
   const text = h('div', { class: 'text', 'data-line': String(line) });
   for (const s of v.segments) {
+    if (s.sentence !== undefined)
+      text.append(
+        h('span', { class: 'sent', title: `sentence ${s.sentence}` }, String(s.sentence)),
+      );
     if (s.entity === undefined) {
       text.append(h('span', { 'data-start': String(s.start) }, s.text));
       continue;
@@ -162,6 +168,7 @@ function card(line: number, index: number): HTMLElement {
           class: `mention ent${s.entity % ENTITY_COLORS}${picked?.line === line && picked.entity === s.entity ? ' picked' : ''}`,
           'data-start': String(s.start),
           'data-entity': String(s.entity),
+          'data-mention': String(s.mention ?? 0),
           title: `${e.name}${e.type ? ` (${e.type})` : ''}`,
         },
         s.text,
@@ -217,13 +224,27 @@ function measureArcs(el: HTMLElement): ArcPlan | undefined {
   const wrap = el.querySelector<HTMLElement>('.textwrap');
   if (!v || !wrap) return undefined;
   const base = wrap.getBoundingClientRect();
-  const first = (entity: number) =>
-    wrap.querySelector<HTMLElement>(`.mention[data-entity="${entity}"]`)?.getBoundingClientRect();
+  const at = (entity: number, mention?: number) =>
+    (
+      (mention !== undefined &&
+        wrap.querySelector<HTMLElement>(
+          `.mention[data-entity="${entity}"][data-mention="${mention}"]`,
+        )) ||
+      wrap.querySelector<HTMLElement>(`.mention[data-entity="${entity}"]`)
+    )?.getBoundingClientRect();
+  // A dense record (a document) draws the arc of the selected relation only, when it is current.
+  const line = Number(el.dataset['line']);
+  const dense = v.triples.length > DENSE_ARCS;
+  const shown = dense
+    ? order[current] === line && v.triples[relation]
+      ? [v.triples[relation]!]
+      : []
+    : v.triples;
   // Arcs that overlap horizontally on the same line stack upwards, one level each.
   const arcs: Arc[] = [];
-  for (const t of v.triples) {
-    const a = first(t.head);
-    const b = first(t.tail);
+  for (const t of shown) {
+    const a = at(t.head, t.at?.[0]);
+    const b = at(t.tail, t.at?.[1]);
     if (!a || !b) continue;
     const x1 = a.left + a.width / 2 - base.left;
     const x2 = b.left + b.width / 2 - base.left;
@@ -306,6 +327,7 @@ function layoutArcs(cards: HTMLElement[]): void {
 
 function renderChunk(chunk: HTMLElement): void {
   const from = Number(chunk.dataset['from']);
+  pending.delete(chunk);
   chunk.replaceChildren();
   chunk.style.height = '';
   for (let i = from; i < Math.min(order.length, from + CHUNK); i++)
@@ -320,24 +342,61 @@ function unrenderChunk(chunk: HTMLElement, height: number): void {
   delete chunk.dataset['rendered'];
 }
 
+/**
+ * Chunks that came near the screen and wait to be rendered. At most FRAME_BUDGET ms of them are
+ * rendered per frame (the one nearest the screen first, and always at least one), the rest in
+ * the next frames: a jump across the list (Home, back to the top) needs several chunks at once,
+ * and rendering them all in one frame is what made the slowest frames.
+ */
+const pending = new Set<HTMLElement>();
+const FRAME_BUDGET = 6;
+let pumping = false;
+
+function distanceToScreen(c: HTMLElement): number {
+  const r = c.getBoundingClientRect();
+  return r.bottom < 0 ? -r.bottom : Math.max(0, r.top - window.innerHeight);
+}
+
+function pump(): void {
+  timed('scroll', () => {
+    const t0 = performance.now();
+    const byDistance = [...pending]
+      .filter((c) => c.isConnected && !c.dataset['rendered'])
+      .map((c) => ({ c, d: distanceToScreen(c) }))
+      .sort((a, b) => a.d - b.d);
+    pending.clear();
+    for (const { c } of byDistance) {
+      if (c.dataset['rendered']) continue;
+      if (performance.now() - t0 >= FRAME_BUDGET) pending.add(c);
+      else renderChunk(c);
+    }
+  });
+  pumping = pending.size > 0;
+  if (pumping) requestAnimationFrame(pump);
+}
+
 function renderList(): void {
   const list = document.getElementById('list')!;
   observer?.disconnect();
+  pending.clear();
   observer = new IntersectionObserver(
-    (entries) =>
+    (entries) => {
       timed('scroll', () => {
-        const show: HTMLElement[] = [];
         const hide: HTMLElement[] = [];
         for (const e of entries) {
           const c = e.target as HTMLElement;
-          if (e.isIntersecting && !c.dataset['rendered']) show.push(c);
-          else if (!e.isIntersecting && c.dataset['rendered']) hide.push(c);
+          if (e.isIntersecting && !c.dataset['rendered']) pending.add(c);
+          else if (!e.isIntersecting) {
+            pending.delete(c);
+            if (c.dataset['rendered']) hide.push(c);
+          }
         }
         // Reads before writes: the heights of the chunks to drop, then the DOM changes.
         const heights = hide.map((c) => c.getBoundingClientRect().height);
         hide.forEach((c, i) => unrenderChunk(c, heights[i]!));
-        for (const c of show) renderChunk(c);
-      }),
+      });
+      if (pending.size && !pumping) pump();
+    },
     { rootMargin: '1200px 0px' },
   );
   const chunks: HTMLElement[] = [];

@@ -18,6 +18,7 @@ export const RecordViewSchema = z
           entity: z.number().int().optional(),
           mention: z.number().int().optional(),
           start: z.number().int(),
+          sentence: z.number().int().optional(),
         })
         .strict(),
     ),
@@ -38,6 +39,7 @@ export const RecordViewSchema = z
           source: z.enum(['gold', 'model', 'human']).optional(),
           score: z.number().nullable().optional(),
           text: z.string(),
+          at: z.tuple([z.number().int(), z.number().int()]).optional(),
         })
         .strict(),
     ),

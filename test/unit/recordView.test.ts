@@ -3,6 +3,7 @@ import { strict as assert } from 'node:assert';
 import {
   addEntity,
   addRelation,
+  arcMentions,
   deleteRelation,
   isReviewed,
   labelsForPair,
@@ -11,6 +12,9 @@ import {
   textSegments,
 } from '../../src/core/editor/recordView';
 import { RelRecord, RelationSet, validateRecord } from '../../src/core/schema';
+import { loadRecords } from '../../src/node/load';
+import { RecordViewSchema } from '../../src/protocol/recordView';
+import { dataset, requireShared } from '../helpers/shared';
 
 const REC: RelRecord = {
   id: 's1',
@@ -127,5 +131,117 @@ describe('record view (core)', () => {
     // Offset 3 is the low half of the emoji: the span widens to keep the pair whole.
     const s = snapSpan(t, 3, 5);
     assert.equal(t.slice(s.start, s.end), '😀b');
+  });
+
+  it('shows Re-DocRED documents whole: every sentence numbered, every mention, arcs where the relation is stated', async function () {
+    const dev = dataset('redocred', 'dev_revised.json');
+    const relInfo = dataset('redocred', 'rel_info.json');
+    requireShared(this, dev, relInfo);
+    const { records } = await loadRecords(dev, { relInfo });
+    let withEvidence = 0;
+    for (const r of records.slice(0, 100)) {
+      const v = recordView(r);
+      assert.ok(RecordViewSchema.safeParse(v).success, r.id);
+      // The segments put back together are the text; each sentence's start is marked once.
+      assert.equal(v.segments.map((s) => s.text).join(''), r.text, r.id);
+      const marked = v.segments.filter((s) => s.sentence !== undefined);
+      assert.deepEqual(
+        marked.map((s) => s.start),
+        r.sentences!.map((s) => s.start),
+        r.id,
+      );
+      assert.deepEqual(
+        marked.map((s) => s.sentence),
+        r.sentences!.map((_, i) => i),
+      );
+      // Every mention is on screen: its own segment, or (a mention overlapping another) inside
+      // the one kept.
+      const shown = v.segments.filter((s) => s.entity !== undefined);
+      for (const e of r.entities)
+        for (const m of e.mentions)
+          assert.ok(
+            shown.some((s) => s.start < m.end && m.start < s.start + s.text.length),
+            `${r.id}: ${e.name} at ${m.start}`,
+          );
+      // Every relation gets an arc between a mention of its head and one of its tail; where the
+      // relation has evidence and both are shown in an evidence sentence, the arc is there.
+      for (const t of v.triples) {
+        const rel = r.relations[t.relation]!;
+        if (!t.at) {
+          // Only when every mention of one of them lies under another entity's mention.
+          const hidden = (e: number) => !shown.some((s) => s.entity === e);
+          assert.ok(hidden(t.head) || hidden(t.tail), `${r.id} relation ${t.relation}: no arc`);
+          continue;
+        }
+        const [hm, tm] = t.at;
+        const h = r.entities[t.head]!.mentions[hm]!;
+        const tl = r.entities[t.tail]!.mentions[tm]!;
+        const ev = new Set(rel.evidence ?? []);
+        // (Of the mentions on screen: one nested in another entity's mention is not.)
+        const named = (e: number, s: number) =>
+          shown.some((x) => x.entity === e && r.entities[e]!.mentions[x.mention!]!.sent === s);
+        const both = [...ev].some((s) => named(t.head, s) && named(t.tail, s));
+        if (both) {
+          withEvidence++;
+          assert.ok(h.sent === tl.sent && ev.has(h.sent!), `${r.id} relation ${t.relation}`);
+        }
+      }
+    }
+    assert.ok(withEvidence > 100, `only ${withEvidence} relations with evidence checked`);
+  });
+
+  it('joins the closest mentions when no sentence holds both', () => {
+    const doc: RelRecord = {
+      id: 'd',
+      text: 'Ann met Bob. Later Bob left. Ann stayed.',
+      sentences: [
+        { start: 0, end: 12 },
+        { start: 13, end: 28 },
+        { start: 29, end: 40 },
+      ],
+      entities: [
+        {
+          id: 'a',
+          name: 'Ann',
+          mentions: [
+            { start: 0, end: 3, sent: 0 },
+            { start: 29, end: 32, sent: 2 },
+          ],
+        },
+        {
+          id: 'b',
+          name: 'Bob',
+          mentions: [
+            { start: 8, end: 11, sent: 0 },
+            { start: 19, end: 22, sent: 1 },
+          ],
+        },
+      ],
+      relations: [],
+    };
+    const all = () => true;
+    // Sentence 0 holds both.
+    assert.deepEqual(arcMentions(doc, { head: 'a', tail: 'b' }, all), [0, 0]);
+    // Without the first mention of Ann shown, no sentence holds both: the closest pair (19, 29).
+    assert.deepEqual(
+      arcMentions(doc, { head: 'a', tail: 'b' }, (e, m) => !(e === 0 && m === 0)),
+      [1, 1],
+    );
+    assert.equal(arcMentions(doc, { head: 'a', tail: 'zz' }, all), undefined);
+    // Plain text is cut at each sentence start.
+    assert.deepEqual(
+      textSegments(doc).map((s) => [s.text, s.sentence]),
+      [
+        ['Ann', 0],
+        [' met ', undefined],
+        ['Bob', undefined],
+        ['. ', undefined],
+        ['Later ', 1],
+        ['Bob', undefined],
+        [' left. ', undefined],
+        ['Ann', 2],
+        [' stayed.', undefined],
+      ],
+    );
   });
 });

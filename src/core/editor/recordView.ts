@@ -15,6 +15,8 @@ export interface Segment {
   mention?: number;
   /** UTF-16 offset of the segment in the record's text. */
   start: number;
+  /** Index of the sentence that starts with this segment (documents of several sentences). */
+  sentence?: number;
 }
 
 export interface RecordView {
@@ -31,13 +33,19 @@ export interface RecordView {
     source?: Relation['source'];
     score?: number | null;
     text: string;
+    /** The head's and the tail's mention the arc joins (`arcMentions`). */
+    at?: [number, number];
   }>;
   pending: number;
   reviewed: boolean;
   sources: string[];
 }
 
-/** The text cut at mention boundaries; overlapping mentions keep the first (by start, longest). */
+/**
+ * The text cut at mention boundaries; overlapping mentions keep the first (by start, longest).
+ * In a document of several sentences, plain text is also cut where a sentence starts, and the
+ * segment starting sentence i says so (`sentence: i`).
+ */
 export function textSegments(record: RelRecord): Segment[] {
   const spans: Array<{ start: number; end: number; entity: number; mention: number }> = [];
   record.entities.forEach((e, entity) =>
@@ -47,21 +55,74 @@ export function textSegments(record: RelRecord): Segment[] {
     }),
   );
   spans.sort((a, b) => a.start - b.start || b.end - a.end);
+  const starts = sentenceStarts(record);
   const out: Segment[] = [];
+  const plain = (from: number, to: number) => {
+    const cuts = [...starts.keys()].filter((x) => x > from && x < to);
+    for (const [i, a] of [from, ...cuts].entries()) {
+      const b = [...cuts, to][i]!;
+      out.push(sentenceMark({ text: record.text.slice(a, b), start: a }, starts));
+    }
+  };
   let at = 0;
   for (const s of spans) {
     if (s.start < at) continue;
-    if (s.start > at) out.push({ text: record.text.slice(at, s.start), start: at });
-    out.push({
-      text: record.text.slice(s.start, s.end),
-      entity: s.entity,
-      mention: s.mention,
-      start: s.start,
-    });
+    if (s.start > at) plain(at, s.start);
+    out.push(
+      sentenceMark(
+        {
+          text: record.text.slice(s.start, s.end),
+          entity: s.entity,
+          mention: s.mention,
+          start: s.start,
+        },
+        starts,
+      ),
+    );
     at = s.end;
   }
-  if (at < record.text.length) out.push({ text: record.text.slice(at), start: at });
+  if (at < record.text.length) plain(at, record.text.length);
   return out;
+}
+
+/** Sentence start offset → sentence index, for documents of more than one sentence. */
+function sentenceStarts(record: RelRecord): Map<number, number> {
+  const sentences = record.sentences ?? [];
+  return new Map(sentences.length > 1 ? sentences.map((x, i) => [x.start, i]) : []);
+}
+
+const sentenceMark = (seg: Segment, starts: Map<number, number>): Segment =>
+  starts.has(seg.start) ? { ...seg, sentence: starts.get(seg.start)! } : seg;
+
+/**
+ * The mentions a relation's arc joins: of the head's and the tail's mentions that are shown,
+ * the pair in one of the relation's evidence sentences if there is one, else in one sentence,
+ * else the closest pair (a document names an entity many times; its first mention is rarely
+ * where the relation is stated).
+ */
+export function arcMentions(
+  record: RelRecord,
+  r: { head: string; tail: string; evidence?: number[] },
+  shown: (entity: number, mention: number) => boolean,
+): [number, number] | undefined {
+  const hi = record.entities.findIndex((e) => e.id === r.head);
+  const ti = record.entities.findIndex((e) => e.id === r.tail);
+  if (hi < 0 || ti < 0) return undefined;
+  const sentenceOf = (m: { start: number; sent?: number }) =>
+    m.sent ?? record.sentences?.findIndex((x) => m.start >= x.start && m.start < x.end) ?? -1;
+  const evidence = new Set(r.evidence ?? []);
+  let best: { cost: number; at: [number, number] } | undefined;
+  record.entities[hi]!.mentions.forEach((a, i) => {
+    if (!shown(hi, i)) return;
+    record.entities[ti]!.mentions.forEach((b, j) => {
+      if (!shown(ti, j)) return;
+      const same = sentenceOf(a) >= 0 && sentenceOf(a) === sentenceOf(b);
+      const rank = same && evidence.has(sentenceOf(a)) ? 0 : same ? 1 : 2;
+      const cost = rank * 1e9 + Math.abs(a.start - b.start);
+      if (!best || cost < best.cost) best = { cost, at: [i, j] };
+    });
+  });
+  return best?.at;
 }
 
 /** A record is reviewed when no model prediction in it waits for a decision. */
@@ -69,6 +130,15 @@ export const isReviewed = (r: RelRecord): boolean => !r.relations.some(isPending
 
 export function recordView(record: RelRecord, noRelation?: string | null): RecordView {
   const index = new Map(record.entities.map((e, i) => [e.id, i]));
+  const segments = textSegments(record);
+  const shownMentions = new Set(
+    segments.filter((x) => x.entity !== undefined).map((x) => `${x.entity}:${x.mention}`),
+  );
+  const at = (relation: number) => {
+    const r = record.relations[relation];
+    const pair = r && arcMentions(record, r, (e, m) => shownMentions.has(`${e}:${m}`));
+    return pair ? { at: pair } : {};
+  };
   const triples = tripleViews(record, noRelation)
     .filter((t) => index.has(t.head) && index.has(t.tail))
     .map((t) => ({
@@ -81,6 +151,7 @@ export function recordView(record: RelRecord, noRelation?: string | null): Recor
       ...(t.source ? { source: t.source } : {}),
       ...(t.score !== undefined ? { score: t.score } : {}),
       text: tripleText(record, t),
+      ...at(t.relation),
     }));
   const rejected = record.relations
     .map((r, relation) => ({ r, relation }))
@@ -94,10 +165,11 @@ export function recordView(record: RelRecord, noRelation?: string | null): Recor
       decision: 'rejected' as const,
       ...(r.source ? { source: r.source } : {}),
       text: `${record.entities[index.get(r.head)!]!.name} —${r.label}→ ${record.entities[index.get(r.tail)!]!.name} ✗`,
+      ...at(relation),
     }));
   return {
     id: record.id,
-    segments: textSegments(record),
+    segments,
     entities: record.entities.map((e) => ({ id: e.id, name: e.name, type: e.type ?? null })),
     triples: [...triples, ...rejected],
     pending: record.relations.filter(isPending).length,

@@ -1,7 +1,7 @@
 /**
  * The built-in prompt templates, one registry for both levels:
  *  - sentence level (one pair per prompt): `default`, `rag4re` (RAG4RE, seed 002), `cre-llm`
- *    (CRE-LLM, seed 001);
+ *    (CRE-LLM, seed 001), `cre-llm-short` (without the relation list, for trained adapters);
  *  - document level (k pairs per prompt, LMRC, seed 003): `lmrc`, `lmrc-rc`, `lmrc-evidence`.
  * A template given by name is looked up here; anything else is a file (src/node/templates.ts).
  */
@@ -90,6 +90,22 @@ export const CRE_LLM_TEMPLATE: PromptTemplate = {
   output: '{{label}}',
 };
 
+/**
+ * CRE-LLM's prompt without the relation list, for adapters trained on the relation set: the
+ * adapter has learned the labels and constrained decoding keeps answers within the set, so the
+ * list (most of a FinRE prompt: 44 Chinese names) is not sent at every training step and every
+ * extraction. Zero-shot it is not meant to be used: the model has no list to choose from.
+ */
+export const CRE_LLM_SHORT_TEMPLATE: PromptTemplate = {
+  ...CRE_LLM_TEMPLATE,
+  name: 'cre-llm-short',
+  instruction: [
+    '任务：阅读给定的中文文本，判断其中头实体与尾实体之间的关系。',
+    '{{#no_relation}}如果没有关系，请回答“{{no_relation}}”。{{/no_relation}}',
+    '只输出关系名称，不要输出其他内容。',
+  ].join('\n'),
+};
+
 const LMRC_HEADER =
   'Below is an instruction that describes a task, paired with an input that provides further context. Write a response that appropriately completes the request.';
 const DOC_INPUT = [
@@ -161,6 +177,7 @@ export const TEMPLATES: Record<TemplateLevel, Record<string, BuiltinTemplate>> =
     default: { template: DEFAULT_TEMPLATE, none: true, evidence: false },
     rag4re: { template: RAG4RE_TEMPLATE, none: true, evidence: false },
     'cre-llm': { template: CRE_LLM_TEMPLATE, none: true, evidence: false },
+    'cre-llm-short': { template: CRE_LLM_SHORT_TEMPLATE, none: true, evidence: false },
   },
   document: {
     lmrc: { template: LMRC_TEMPLATE, none: true, evidence: false },
