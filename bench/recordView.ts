@@ -13,6 +13,7 @@
  * repeated under new ids to the size asked for.
  *
  *   npx tsx bench/recordView.ts [--records 50000] [--frames 600]
+ * RECORD_VIEW_DEBUG=1 also prints the 8 slowest pieces of work while scrolling.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -160,6 +161,7 @@ async function main(): Promise<void> {
       };
       const frame = () => new Promise<void>((r) => g.requestAnimationFrame(() => r()));
       const perFrame: number[] = [];
+      const start = g.performance.now();
       let down = true;
       for (let i = 0; i < frames; i++) {
         const before = g.relationLensWork.length ? g.relationLensWork.length : 0;
@@ -173,9 +175,14 @@ async function main(): Promise<void> {
         perFrame.push(since.reduce((a, w) => a + w.ms, 0));
         if (!down && g.scrollY === 0) down = true;
       }
-      return { perFrame, height: g.document.documentElement.scrollHeight };
+      const worst = [...g.relationLensWork]
+        .filter((w) => w.at >= start)
+        .sort((a, b) => b.ms - a.ms)
+        .slice(0, 8);
+      return { perFrame, height: g.document.documentElement.scrollHeight, worst };
     }, FRAMES);
     const f = scroll.perFrame;
+    if (process.env['RECORD_VIEW_DEBUG']) console.log(JSON.stringify(scroll.worst));
     console.log(
       `record view, ${N} records (SemEval training sentences with a prediction each), Chromium ${browser.version()}, one run`,
     );

@@ -9,7 +9,12 @@ import { KnownAdapters } from './vscode/adapters';
 import { readSettings } from './vscode/config';
 import { registerCuration } from './vscode/curation';
 import { DecorationController, RecordHoverProvider } from './vscode/decorations';
-import { TextOverlayController, TextTripleHoverProvider, curateInText } from './vscode/textOverlay';
+import {
+  TextOverlayController,
+  TextTripleHoverProvider,
+  curateInText,
+  undoInText,
+} from './vscode/textOverlay';
 import { EngineService } from './vscode/engineService';
 import { RECORD_VIEW, RecordViewProvider, openRecordView } from './vscode/recordView';
 import { relationSetOf } from './vscode/extract';
@@ -52,6 +57,7 @@ export function activate(context: vscode.ExtensionContext): void {
       new TextTripleHoverProvider(textOverlays),
     ),
     vscode.commands.registerCommand('relationLens.curateInText', curateInText),
+    vscode.commands.registerCommand('relationLens.undoInText', undoInText),
     vscode.window.registerCustomEditorProvider(
       RECORD_VIEW,
       new RecordViewProvider(vscode.Uri.joinPath(context.extensionUri, 'dist', 'webview'), log),

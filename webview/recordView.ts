@@ -327,7 +327,6 @@ function layoutArcs(cards: HTMLElement[]): void {
 
 function renderChunk(chunk: HTMLElement): void {
   const from = Number(chunk.dataset['from']);
-  pending.delete(chunk);
   chunk.replaceChildren();
   chunk.style.height = '';
   for (let i = from; i < Math.min(order.length, from + CHUNK); i++)
@@ -342,61 +341,24 @@ function unrenderChunk(chunk: HTMLElement, height: number): void {
   delete chunk.dataset['rendered'];
 }
 
-/**
- * Chunks that came near the screen and wait to be rendered. At most FRAME_BUDGET ms of them are
- * rendered per frame (the one nearest the screen first, and always at least one), the rest in
- * the next frames: a jump across the list (Home, back to the top) needs several chunks at once,
- * and rendering them all in one frame is what made the slowest frames.
- */
-const pending = new Set<HTMLElement>();
-const FRAME_BUDGET = 6;
-let pumping = false;
-
-function distanceToScreen(c: HTMLElement): number {
-  const r = c.getBoundingClientRect();
-  return r.bottom < 0 ? -r.bottom : Math.max(0, r.top - window.innerHeight);
-}
-
-function pump(): void {
-  timed('scroll', () => {
-    const t0 = performance.now();
-    const byDistance = [...pending]
-      .filter((c) => c.isConnected && !c.dataset['rendered'])
-      .map((c) => ({ c, d: distanceToScreen(c) }))
-      .sort((a, b) => a.d - b.d);
-    pending.clear();
-    for (const { c } of byDistance) {
-      if (c.dataset['rendered']) continue;
-      if (performance.now() - t0 >= FRAME_BUDGET) pending.add(c);
-      else renderChunk(c);
-    }
-  });
-  pumping = pending.size > 0;
-  if (pumping) requestAnimationFrame(pump);
-}
-
 function renderList(): void {
   const list = document.getElementById('list')!;
   observer?.disconnect();
-  pending.clear();
   observer = new IntersectionObserver(
-    (entries) => {
+    (entries) =>
       timed('scroll', () => {
+        const show: HTMLElement[] = [];
         const hide: HTMLElement[] = [];
         for (const e of entries) {
           const c = e.target as HTMLElement;
-          if (e.isIntersecting && !c.dataset['rendered']) pending.add(c);
-          else if (!e.isIntersecting) {
-            pending.delete(c);
-            if (c.dataset['rendered']) hide.push(c);
-          }
+          if (e.isIntersecting && !c.dataset['rendered']) show.push(c);
+          else if (!e.isIntersecting && c.dataset['rendered']) hide.push(c);
         }
         // Reads before writes: the heights of the chunks to drop, then the DOM changes.
         const heights = hide.map((c) => c.getBoundingClientRect().height);
         hide.forEach((c, i) => unrenderChunk(c, heights[i]!));
-      });
-      if (pending.size && !pumping) pump();
-    },
+        for (const c of show) renderChunk(c);
+      }),
     { rootMargin: '1200px 0px' },
   );
   const chunks: HTMLElement[] = [];

@@ -64,7 +64,8 @@ export const OPTIONS = {
   template: {
     value: { type: 'string' },
     default: 'default',
-    description: 'Prompt template (sentence level): default, rag4re, cre-llm, cre-llm-short, or a template file',
+    description:
+      'Prompt template (sentence level): default, rag4re, cre-llm, cre-llm-short, or a template file',
     flag: '--template <name|file>',
     setting: 'template',
   },

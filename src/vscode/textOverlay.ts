@@ -208,10 +208,20 @@ export class TextTripleHoverProvider implements vscode.HoverProvider {
   }
 }
 
+/** Decisions taken on a text, newest last: the sidecar line before and after each. */
+const decisions: Array<{
+  uri: string;
+  line: number;
+  before: string;
+  after: string;
+  saved: boolean;
+}> = [];
+
 /**
  * relationLens.curateInText: a decision taken on the text is an edit of the sidecar's record line
  * (opened in the background if needed); a sidecar that had no unsaved changes is saved after it,
- * so the decision is on disk like the rest of the file (undo: in the sidecar's editor).
+ * so the decision is on disk like the rest of the file. It can be undone from the text
+ * (relationLens.undoInText: the message's Undo button, or the command).
  */
 export async function curateInText(ref: {
   uri: string;
@@ -221,6 +231,7 @@ export async function curateInText(ref: {
 }): Promise<void> {
   const doc = await vscode.workspace.openTextDocument(vscode.Uri.parse(ref.uri));
   const wasDirty = doc.isDirty;
+  const before = ref.line < doc.lineCount ? doc.lineAt(ref.line).text : undefined;
   const command = {
     accept: 'relationLens.acceptRelation',
     reject: 'relationLens.rejectRelation',
@@ -231,5 +242,45 @@ export async function curateInText(ref: {
     line: ref.line,
     relation: ref.relation,
   });
-  if (ok && !wasDirty) await doc.save();
+  if (!ok || before === undefined) return;
+  if (!wasDirty) await doc.save();
+  const after = doc.lineAt(ref.line).text;
+  if (after === before) return;
+  decisions.push({ uri: ref.uri, line: ref.line, before, after, saved: !wasDirty });
+  if (decisions.length > 100) decisions.shift();
+  const done = { accept: 'Accepted', reject: 'Rejected', edit: 'Relabelled' }[ref.action];
+  void vscode.window
+    .showInformationMessage(
+      `${done} (${vscode.workspace.asRelativePath(doc.uri)}:${ref.line + 1}).`,
+      'Undo',
+    )
+    .then((pick) => (pick === 'Undo' ? undoInText() : undefined));
+}
+
+/**
+ * relationLens.undoInText: puts the sidecar line of the newest decision taken on a text back as
+ * it was, when the line is still what the decision made it (else it says so and leaves it: the
+ * sidecar's own editor has the full undo history). Saved again when the decision had saved it.
+ */
+export async function undoInText(): Promise<boolean> {
+  const d = decisions.pop();
+  if (!d) {
+    void vscode.window.showInformationMessage(
+      'Relation Lens: no decision taken on a text to undo.',
+    );
+    return false;
+  }
+  const doc = await vscode.workspace.openTextDocument(vscode.Uri.parse(d.uri));
+  const where = `${vscode.workspace.asRelativePath(doc.uri)}:${d.line + 1}`;
+  if (d.line >= doc.lineCount || doc.lineAt(d.line).text !== d.after) {
+    void vscode.window.showWarningMessage(
+      `Relation Lens: ${where} changed after the decision; undo it in that file's editor.`,
+    );
+    return false;
+  }
+  const edit = new vscode.WorkspaceEdit();
+  edit.replace(doc.uri, doc.lineAt(d.line).range, d.before);
+  if (!(await vscode.workspace.applyEdit(edit))) return false;
+  if (d.saved) await doc.save();
+  return true;
 }

@@ -694,7 +694,7 @@ describe('VS Code end to end (code-server + Chromium, real model)', function () 
     );
   }
 
-  it('plain text: "Extract Relations" shows the triples inline in the text; Accept from the hover edits the sidecar', async function () {
+  it('plain text: "Extract Relations" shows the triples inline in the text; Accept from the hover edits the sidecar, undone from the text', async function () {
     requireShared(this, dataset('redocred', 'rel_info.json'));
     const notes = path.join(ws, 'notes');
     mkdirSync(notes, { recursive: true });
@@ -772,6 +772,23 @@ describe('VS Code end to end (code-server + Chromium, real model)', function () 
         (await inlineTriples('.editor-group-container.active')).some((x) => x.includes('✔')) ||
         undefined,
       15_000,
+    );
+    // Undo from the text: the sidecar's line is back as it was, on disk.
+    const before = record;
+    await palette('Relation Lens: Undo the Last Decision Taken on a Text');
+    await waitFor(
+      'the decision undone on disk',
+      async () => {
+        const t = await fs.readFile(sidecar, 'utf8');
+        if (!t.endsWith('\n') || !isJsonLine(t.trim())) return undefined;
+        const r = JSON.parse(t) as SidecarRecord;
+        return r.relations.some((x) => x.status === 'accepted') ? undefined : r;
+      },
+      20_000,
+    );
+    assert.deepEqual(
+      (JSON.parse(await fs.readFile(sidecar, 'utf8')) as SidecarRecord).relations,
+      before.relations,
     );
     console.log(`      inline in the text: ${triples.filter((t) => t.includes('→')).join(' | ')}`);
   });

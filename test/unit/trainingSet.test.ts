@@ -14,7 +14,12 @@ import {
   withoutRelations,
 } from '../../src/core/training/heldOut';
 import { ScriptedEngine } from '../helpers/scriptedEngine';
-import { DEFAULT_TEMPLATE, RAG4RE_TEMPLATE } from '../../src/core/prompts/builtin';
+import {
+  CRE_LLM_SHORT_TEMPLATE,
+  CRE_LLM_TEMPLATE,
+  DEFAULT_TEMPLATE,
+  RAG4RE_TEMPLATE,
+} from '../../src/core/prompts/builtin';
 import { answerSpace } from '../../src/core/pipelines/answerSpace';
 
 const RS: RelationSet = {
@@ -119,9 +124,33 @@ describe('training data selection', () => {
     assert.equal(samplePairs(pairs, undefined).length, 50);
   });
 
+  it('cre-llm-short is the cre-llm prompt without the relation list', async () => {
+    const space = answerSpace(RS, 'label');
+    const chosen = selectTrainingPairs(records, RS, 'label').pairs;
+    const prompts = async (template: typeof CRE_LLM_TEMPLATE) => {
+      const out: string[] = [];
+      for await (const e of renderTrainingExamples(chosen, {
+        relationSet: RS,
+        template,
+        space,
+        direction: 'label',
+      }))
+        out.push(JSON.stringify(e.prompt));
+      return out;
+    };
+    const long = await prompts(CRE_LLM_TEMPLATE);
+    const short = await prompts(CRE_LLM_SHORT_TEMPLATE);
+    long.forEach((p, i) => {
+      assert.ok(p.includes('Cause-Effect') && p.includes('Whole-Part'), p);
+      assert.ok(!short[i]!.includes('Cause-Effect') && !short[i]!.includes('Whole-Part'), short[i]);
+      assert.ok(short[i]!.length < p.length);
+    });
+  });
+
   for (const [template, codes] of [
     [DEFAULT_TEMPLATE, true],
     [RAG4RE_TEMPLATE, false],
+    [CRE_LLM_SHORT_TEMPLATE, false],
   ] as const) {
     it(`the training prompt is the prompt extraction sends (${template.name}, ${codes ? 'codes' : 'names'})`, async () => {
       const space = answerSpace(RS, 'label');
