@@ -11,6 +11,9 @@
  * --template NAME: a built-in sentence template instead of the dataset's (e.g. cre-llm-short).
  * --check-n N: prompts of the export check (default 200; 0 skips it).
  * --reuse: score the adapter an earlier run with the same settings wrote, without training again.
+ * --train-n all: every training example. --batch-size N (default 8).
+ * --gpu-prepare DIR / --gpu-result DIR: the trainer runs on a lent GPU machine (bench/gpuTrainer.ts
+ *   says how); the same job renders the data here, and the adapter is scored here.
  */
 import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
@@ -26,6 +29,7 @@ import { readAdapterManifest } from '../src/node/adapters';
 import { sentenceSpace } from '../src/node/jobs';
 import { loadRecords } from '../src/node/load';
 import { trainLoraJob } from '../src/node/trainLora';
+import { Prepared, prepareTrainer, resultTrainer } from './gpuTrainer';
 import { sample } from './sample';
 import { DATASETS, MODEL, ROOT, VENV, arg } from './trainEnv';
 
@@ -112,15 +116,15 @@ async function extractWith(
   return { out, seconds: (Date.now() - t0) / 1000 };
 }
 
-function hyperFromArgs(trainN: number) {
+function hyperFromArgs(trainN: number | undefined) {
   return {
     epochs: Number(arg('--epochs', '1')),
     rank: 16,
     alpha: 32,
     layers: arg('--layers', 'top-6'),
     lr: Number(arg('--lr', '1e-3')),
-    batchSize: 8,
-    maxExamples: trainN,
+    batchSize: Number(arg('--batch-size', '8')),
+    ...(trainN ? { maxExamples: trainN } : {}),
     seed: 0,
   };
 }
@@ -132,16 +136,18 @@ async function main() {
   const builtin = named ? builtinTemplate('sentence', named) : undefined;
   if (named && !builtin) throw new Error(`--template ${named}: not a built-in sentence template`);
   const b = builtin ? { ...b0, template: builtin.template } : b0;
-  const trainN = Number(arg('--train-n', '600'));
+  const trainArg = arg('--train-n', '600');
+  const trainN = trainArg === 'all' ? undefined : Number(trainArg);
+  const gpuPrepare = arg('--gpu-prepare', '');
+  const gpuResult = arg('--gpu-result', '');
+  const gpu = gpuPrepare || gpuResult;
   const n = Number(arg('--n', '500'));
   const codes = arg('--answers', 'codes') === 'codes';
   const bare = process.argv.includes('--bare');
   const outDir = arg('--out', path.join(ROOT, '.cache', 'bench-lora'));
   mkdirSync(outDir, { recursive: true });
-  const adapter = path.join(
-    outDir,
-    `${b.name}-${trainN}-${codes ? 'codes' : 'names'}${bare ? '-bare' : ''}${named ? `-${named}` : ''}.gguf`,
-  );
+  const name = `${b.name}-${trainArg}-${codes ? 'codes' : 'names'}${bare ? '-bare' : ''}${named ? `-${named}` : ''}${gpu ? '-gpu' : ''}`;
+  const adapter = path.join(outDir, `${name}.gguf`);
   const train = await loadRecords(b.train);
   const test = await loadRecords(b.test);
   const rs = bareSet(test.relationSet!, bare);
@@ -165,6 +171,8 @@ async function main() {
         force: true,
         hyper,
         venv: VENV,
+        ...(gpuPrepare ? { trainer: prepareTrainer(gpuPrepare, name) } : {}),
+        ...(gpuResult ? { trainer: resultTrainer(gpuResult, name) } : {}),
         log: (l) => process.stderr.write(l + '\n'),
         onProgress: (p) => {
           if (p.step % 10 === 0 || p.step === p.steps)
@@ -191,9 +199,12 @@ async function main() {
     answers: codes ? 'codes' : 'names',
     relation_descriptions: !bare,
     prompt_tokens_mean: manifest.data.promptTokensMean,
+    train_device: manifest.training.device ?? 'cpu',
     train_seconds: manifest.training.seconds,
     train_examples_per_s: manifest.training.examplesPerSecond,
     peak_rss_mb: manifest.training.peakRssMb,
+    peak_gpu_mb: manifest.training.peakGpuMb,
+    stopped: manifest.training.stopped,
     loss_first: curve[0]?.[1],
     loss_last10: Number(
       (curve.slice(-10).reduce((a, x) => a + x[1], 0) / Math.min(10, curve.length)).toFixed(4),
@@ -230,6 +241,10 @@ async function main() {
 main().then(
   () => process.exit(0),
   (e) => {
+    if (e instanceof Prepared) {
+      process.stdout.write(`${e.message}\n`);
+      process.exit(0);
+    }
     process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
     process.exit(1);
   },

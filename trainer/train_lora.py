@@ -145,7 +145,9 @@ def load_base(torch, base: str, device, dtype):
             model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32)
     except Exception as e:  # noqa: BLE001 — the message goes to the user
         fail(f"cannot load base model {base}: {e}")
-    model.to(device=device, dtype=dtype if device.type == "cuda" else torch.float32)
+    # float32 weights everywhere; on a GPU the forward pass runs under bf16/fp16 autocast (mixed
+    # precision): bf16 weights with lr 1e-3 on every block gave NaN losses within 300 steps.
+    model.to(device=device, dtype=torch.float32)
     emit("loaded", base=base, seconds=round(time.time() - t0, 2), layers=model.config.num_hidden_layers)
     return model
 
@@ -442,6 +444,7 @@ def cmd_train(args) -> None:
     curve: list[list[float]] = []
     window: list[float] = []
     stopped = False
+    skipped = skipped_in_row = 0
     for epoch in range(args.epochs):
         for batch in batches(data, args.batch_size, rng):
             if step >= total:
@@ -455,14 +458,28 @@ def cmd_train(args) -> None:
             with torch.autocast(device_type=device.type, dtype=dtype, enabled=device.type == "cuda"):
                 loss = answer_loss(torch, model, ids, mask, labels, keep)
             if not torch.isfinite(loss):
-                fail(f"the loss became {float(loss)} at step {step + 1}; lower --lr")
+                # one bad batch is skipped (reported); a run that keeps producing them stops
+                skipped += 1
+                skipped_in_row += 1
+                if skipped_in_row >= 5:
+                    fail(f"the loss became {float(loss)} at step {step + 1} ({skipped_in_row} batches in a row); lower --lr")
+                emit("warning", message=f"the loss became {float(loss)} at step {step + 1}: batch skipped")
+                opt.zero_grad(set_to_none=True)
+                continue
+            skipped_in_row = 0
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            norm = torch.nn.utils.clip_grad_norm_(params, 1.0)
+            if not torch.isfinite(norm):
+                # a finite loss with non-finite gradients would turn the adapter into NaN: skip it
+                skipped += 1
+                emit("warning", message=f"non-finite gradients at step {step + 1}: batch skipped")
+                opt.zero_grad(set_to_none=True)
+                continue
             opt.step()
             opt.zero_grad(set_to_none=True)
             step += 1
             seen += len(batch)
-            window.append(float(loss))
+            window.append(float(loss.detach()))
             window = window[-10:]
             elapsed = time.time() - t0
             rate = seen / elapsed if elapsed > 0 else 0.0
@@ -498,10 +515,22 @@ def cmd_train(args) -> None:
         examples_seen=seen,
         seconds=round(time.time() - t0, 2),
         stopped=stopped,
+        skipped_batches=skipped,
         loss_curve=curve,
         dev=dev_result,
         peak_rss_mb=peak_rss_mb(),
+        **gpu_report(torch, device),
     )
+
+
+def gpu_report(torch, device) -> dict:
+    """The device trained on and, on a GPU, the most memory torch allocated there."""
+    if device.type != "cuda":
+        return {"device": "cpu"}
+    return {
+        "device": torch.cuda.get_device_name(device),
+        "peak_gpu_mb": round(torch.cuda.max_memory_allocated(device) / 2**20, 1),
+    }
 
 
 def peak_rss_mb() -> float:

@@ -23,7 +23,7 @@ import { PromptTokenizer } from '../engine/llama';
 import { sha256File } from '../engine/models';
 import { lockOutput, prepareReplace } from './output';
 import { textSha256 } from './provenance';
-import { TrainerDone, TrainerProgress, runTrainer } from './trainer';
+import { TrainerDone, TrainerProgress, TrainerRun, runTrainer } from './trainer';
 
 export interface TrainHyper {
   epochs: number;
@@ -67,6 +67,11 @@ export interface TrainLoraJob {
   signal?: AbortSignal;
   onProgress?: (p: TrainerProgress) => void;
   log: (line: string) => void;
+  /**
+   * Runs `train_lora.py train ARGS` (default: in the venv, on this machine). The benchmark's GPU
+   * rows pass one that hands the same arguments and data to a lent GPU machine.
+   */
+  trainer?: (args: string[], run: TrainerRun) => Promise<TrainerDone>;
 }
 
 export interface DocumentTraining {
@@ -113,6 +118,9 @@ export interface AdapterManifest {
     seconds: number;
     examplesPerSecond: number;
     peakRssMb?: number;
+    /** Where it trained (`cpu`, or the GPU's name) and the GPU memory it took at most. */
+    device?: string;
+    peakGpuMb?: number;
     stopped: boolean;
     lossCurve: Array<[number, number]>;
     resumedFrom: string | null;
@@ -367,6 +375,8 @@ async function adapterManifest(
         ? Number(((done.examples_seen ?? 0) / done.seconds).toFixed(3))
         : 0,
       peakRssMb: done.peak_rss_mb,
+      ...(done.device ? { device: done.device } : {}),
+      ...(done.peak_gpu_mb !== undefined ? { peakGpuMb: done.peak_gpu_mb } : {}),
       stopped: !!done.stopped,
       lossCurve: done.loss_curve ?? [],
       resumedFrom: job.resumeFrom ?? null,
@@ -394,7 +404,8 @@ export async function trainLoraJob(
     job.log(
       `trainer: ${data.n} example(s) of ${Math.round(data.promptTokens / data.n)} prompt tokens on average, ${h.epochs} epoch(s), rank ${h.rank}, alpha ${h.alpha}, layers ${h.layers}, lr ${h.lr}, batch ${h.batchSize}`,
     );
-    const done = await runTrainer('train', trainerArgs(job, dataFile, devFile), {
+    const train = job.trainer ?? ((a, r) => runTrainer('train', a, r));
+    const done = await train(trainerArgs(job, dataFile, devFile), {
       venv: job.venv,
       threads: job.threads,
       signal: job.signal,

@@ -137,6 +137,8 @@ const DoneEvent = z
     loss_curve: z.array(z.tuple([z.number(), z.number()])).optional(),
     dev: z.object({ loss: z.number(), accuracy: z.number().optional() }).nullable().optional(),
     peak_rss_mb: z.number().optional(),
+    device: z.string().optional(),
+    peak_gpu_mb: z.number().optional(),
   })
   .passthrough();
 const OtherEvent = z.object({ event: z.string() }).passthrough();
@@ -152,6 +154,51 @@ export interface TrainerRun {
   onEvent?: (e: TrainerEvent) => void;
   onProgress?: (e: TrainerProgress) => void;
   onLog?: (line: string) => void;
+}
+
+/**
+ * Reads the trainer's stdout, a JSON object per line: progress and other events go to the run's
+ * callbacks, `done` is the result, `error` the message a failed run rejects with; lines that are
+ * not JSON are the trainer's log.
+ */
+export class TrainerEventReader {
+  private done: TrainerDone | undefined;
+  private error: string | undefined;
+  private last: TrainerEvent | undefined;
+
+  constructor(private readonly opts: Pick<TrainerRun, 'onEvent' | 'onProgress' | 'onLog'>) {}
+
+  line(raw: string): void {
+    const line = raw.trim();
+    if (!line) return;
+    let json: unknown;
+    try {
+      json = JSON.parse(line);
+    } catch {
+      this.opts.onLog?.(line);
+      return;
+    }
+    const e = OtherEvent.safeParse(json);
+    if (!e.success) return;
+    this.last = e.data;
+    if (e.data.event === 'error') this.error = String(e.data['message']);
+    else if (e.data.event === 'done') this.done = DoneEvent.parse(json);
+    else if (e.data.event === 'progress') {
+      const p = ProgressEvent.safeParse(json);
+      if (p.success) this.opts.onProgress?.(p.data);
+    }
+    this.opts.onEvent?.(e.data);
+  }
+
+  /** The run's `done` event; its `error` event or a non-zero exit throws (with the stderr tail). */
+  result(code: number, stderrTail: string): TrainerDone {
+    if (this.error) throw new TrainerError(this.error);
+    if (code !== 0 || !this.done)
+      throw new TrainerError(
+        `the trainer exited with code ${code}${this.last ? ` after ${this.last.event}` : ''}${stderrTail ? `:\n${stderrTail}` : ''}`,
+      );
+    return this.done;
+  }
 }
 
 /**
@@ -185,9 +232,7 @@ export async function runTrainer(
     { stdio: ['ignore', 'pipe', 'pipe'], env },
   );
   const stderr: string[] = [];
-  let done: TrainerDone | undefined;
-  let error: string | undefined;
-  let last: TrainerEvent | undefined;
+  const events = new TrainerEventReader(opts);
   const onAbort = () => child.kill('SIGINT');
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   let pending = '';
@@ -195,26 +240,8 @@ export async function runTrainer(
     pending += buf.toString('utf8');
     let i: number;
     while ((i = pending.indexOf('\n')) >= 0) {
-      const line = pending.slice(0, i).trim();
+      events.line(pending.slice(0, i));
       pending = pending.slice(i + 1);
-      if (!line) continue;
-      let json: unknown;
-      try {
-        json = JSON.parse(line);
-      } catch {
-        opts.onLog?.(line);
-        continue;
-      }
-      const e = OtherEvent.safeParse(json);
-      if (!e.success) continue;
-      last = e.data;
-      if (e.data.event === 'error') error = String(e.data['message']);
-      else if (e.data.event === 'done') done = DoneEvent.parse(json);
-      else if (e.data.event === 'progress') {
-        const p = ProgressEvent.safeParse(json);
-        if (p.success) opts.onProgress?.(p.data);
-      }
-      opts.onEvent?.(e.data);
     }
   });
   child.stderr.on('data', (buf: Buffer) => {
@@ -229,12 +256,5 @@ export async function runTrainer(
     child.on('error', reject);
     child.on('close', (c, sig) => resolve(c ?? (sig ? 128 + (os.constants.signals[sig] ?? 0) : 1)));
   }).finally(() => opts.signal?.removeEventListener('abort', onAbort));
-  if (error) throw new TrainerError(error);
-  if (code !== 0 || !done) {
-    const tail = stderr.slice(-12).join('\n');
-    throw new TrainerError(
-      `the trainer exited with code ${code}${last ? ` after ${last.event}` : ''}${tail ? `:\n${tail}` : ''}`,
-    );
-  }
-  return done;
+  return events.result(code, stderr.slice(-12).join('\n'));
 }
