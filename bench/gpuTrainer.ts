@@ -59,12 +59,18 @@ export function prepareTrainer(dir: string, name: string): Trainer {
       sums[f.name] = await sha256(f.file);
     }
     const shell: string[] = [];
+    const paths: Record<string, string> = {
+      '--base': '"$MODEL"',
+      '--export': `"$RESULT/${name}.gguf"`,
+    };
     for (let i = 0; i < args.length; i++) {
       const a = args[i]!;
-      if (FILE_ARGS.has(a)) shell.push(a, `"$DIR/${path.basename(args[++i]!)}"`);
-      else if (a === '--base') (shell.push(a, '"$MODEL"'), i++);
-      else if (a === '--export') (shell.push(a, `"$RESULT/${name}.gguf"`), i++);
-      else shell.push(quote(a));
+      const value = FILE_ARGS.has(a) ? `"$DIR/${path.basename(args[i + 1]!)}"` : paths[a];
+      if (value === undefined) shell.push(quote(a));
+      else {
+        shell.push(a, value);
+        i++;
+      }
     }
     const script = [
       '#!/bin/sh',
