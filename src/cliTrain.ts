@@ -56,9 +56,9 @@ interface TrainLoraOptions extends Omit<TrainHyper, 'alpha'> {
 }
 
 function layersSpec(v: string): string {
-  if (v === 'all' || /^top-[1-9]\d*$/.test(v)) return v;
+  if (v === 'all' || v === 'auto' || /^top-[1-9]\d*$/.test(v)) return v;
   throw new InputError(
-    `--layers must be top-N (the N blocks nearest the output) or all, got ${JSON.stringify(v)}`,
+    `--layers must be top-N (the N blocks nearest the output), all or auto, got ${JSON.stringify(v)}`,
   );
 }
 
@@ -334,10 +334,10 @@ function addTrainingOptions(cmd: Command, ctx: TrainCliContext): void {
     .option('--rank <r>', 'LoRA rank', int('--rank'), 16)
     .option('--alpha <a>', 'LoRA alpha (default: 2 × rank)', (v) => positiveFloat(v, '--alpha'))
     .option(
-      '--layers <top-N|all>',
-      'blocks to adapt: the N nearest the output, or all',
+      '--layers <top-N|all|auto>',
+      'blocks to adapt: the N nearest the output, all, or auto (all on a GPU, top-10 on a CPU)',
       layersSpec,
-      'top-10',
+      'auto',
     )
     .option(
       '--lr <rate>',

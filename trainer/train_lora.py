@@ -152,7 +152,13 @@ def load_base(torch, base: str, device, dtype):
     return model
 
 
-def layer_indices(spec: str, n_layers: int) -> list[int]:
+# --layers auto: every block on a GPU; on a CPU the blocks nearest the output (minutes, not hours).
+AUTO_CPU_LAYERS = "top-10"
+
+
+def layer_indices(spec: str, n_layers: int, device) -> list[int]:
+    if spec == "auto":
+        spec = "all" if device.type == "cuda" else AUTO_CPU_LAYERS
     if spec == "all":
         return list(range(n_layers))
     if spec.startswith("top-"):
@@ -160,7 +166,7 @@ def layer_indices(spec: str, n_layers: int) -> list[int]:
         if k <= 0:
             fail(f"--layers {spec}: N must be positive")
         return list(range(max(0, n_layers - k), n_layers))
-    fail(f"--layers {spec}: expected top-N or all")
+    fail(f"--layers {spec}: expected top-N, all or auto")
     return []
 
 
@@ -397,7 +403,7 @@ def cmd_train(args) -> None:
     dev = read_jsonl(args.dev) if args.dev else []
     arch, permute = base_arch(args.base)
     model = load_base(torch, args.base, device, dtype)
-    layers = layer_indices(args.layers, model.config.num_hidden_layers)
+    layers = layer_indices(args.layers, model.config.num_hidden_layers, device)
     if args.resume_from:
         # the adapter decides rank, layers and alpha
         args.rank, layers, args.alpha = adapter_layout(args.resume_from)
@@ -584,7 +590,7 @@ def main() -> None:
     t.add_argument("--batch-size", type=int, default=8)
     t.add_argument("--rank", type=int, default=16)
     t.add_argument("--alpha", type=float, default=32.0)
-    t.add_argument("--layers", default="top-10")
+    t.add_argument("--layers", default="auto")
     t.add_argument("--lr", type=float, default=2e-4)
     t.add_argument("--warmup", type=int, default=5)
     t.add_argument("--seed", type=int, default=0)

@@ -405,14 +405,29 @@ export async function trainLoraJob(
       `trainer: ${data.n} example(s) of ${Math.round(data.promptTokens / data.n)} prompt tokens on average, ${h.epochs} epoch(s), rank ${h.rank}, alpha ${h.alpha}, layers ${h.layers}, lr ${h.lr}, batch ${h.batchSize}`,
     );
     const train = job.trainer ?? ((a, r) => runTrainer('train', a, r));
+    let layers = h.layers;
+    let blocks = 0;
     const done = await train(trainerArgs(job, dataFile, devFile), {
       venv: job.venv,
       threads: job.threads,
       signal: job.signal,
       onProgress: job.onProgress,
-      onEvent: (e) => logTrainerEvent(job, e),
+      onEvent: (e) => {
+        logTrainerEvent(job, e);
+        if (e.event === 'loaded') blocks = Number(e['layers']);
+        if (e.event === 'start' && Array.isArray(e['layers']))
+          layers = e['layers'].length === blocks ? 'all' : `top-${e['layers'].length}`;
+      },
     });
-    const manifest = await adapterManifest(job, { tok, prepared, done });
+    // The manifest names the blocks trained (`--layers auto` resolved by the trainer's device).
+    const manifest = await adapterManifest(
+      { ...job, hyper: { ...h, layers } },
+      {
+        tok,
+        prepared,
+        done,
+      },
+    );
     await writeFileAtomic(manifestFile, JSON.stringify(manifest, null, 2) + '\n');
     return { manifest, done };
   } finally {

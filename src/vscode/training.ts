@@ -25,8 +25,9 @@ import { EngineService } from './engineService';
 const PRESETS = [
   {
     label: 'Quick',
-    description: 'top 10 blocks, 2 epochs, at most 2,000 pairs — minutes on a laptop CPU',
-    hyper: { epochs: 2, layers: 'top-10', maxExamples: 2000 },
+    description:
+      'top 10 blocks on a CPU (every block on a GPU), 2 epochs, at most 2,000 pairs — minutes on a laptop CPU',
+    hyper: { epochs: 2, layers: 'auto', maxExamples: 2000 },
   },
   {
     label: 'Thorough',

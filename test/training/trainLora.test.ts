@@ -65,8 +65,6 @@ describe('train-lora (real trainer, SmolLM2-135M)', function () {
       '1',
       '--lr',
       '0.01',
-      '--layers',
-      'top-6',
       '--venv',
       venv,
       '-o',
@@ -78,6 +76,8 @@ describe('train-lora (real trainer, SmolLM2-135M)', function () {
       /training data: 8000 pair\(s\) from 8000 record\(s\) \(6590 with a relation, 1410 without\), a fixed sample of 24/,
     );
     assert.match(r.err, /trained 3 step\(s\) on 24 example\(s\)/);
+    const cudaTrainer = /step\(s\) on cuda/.test(r.err);
+    assert.match(r.err, cudaTrainer ? /step\(s\) on cuda/ : /step\(s\) on cpu/);
     assert.ok(existsSync(adapter));
     const m = JSON.parse(
       readFileSync(adapter.replace(/\.gguf$/, '.manifest.json'), 'utf8'),
@@ -91,11 +91,13 @@ describe('train-lora (real trainer, SmolLM2-135M)', function () {
     assert.equal(m.training.steps, 3);
     assert.equal(m.training.lossCurve.length, 3);
     assert.equal(m.training.stopped, false);
+    if (!cudaTrainer) assert.equal(m.training.device, 'cpu');
     assert.deepEqual(m.hyper, {
       epochs: 1,
       rank: 16,
       alpha: 32,
-      layers: 'top-6',
+      // --layers auto (the default): the 10 blocks nearest the output on a CPU, every block on a GPU
+      layers: cudaTrainer ? 'all' : 'top-10',
       lr: 0.01,
       batchSize: 8,
       maxExamples: 24,
