@@ -369,6 +369,38 @@ describe('train-lora (real trainer, SmolLM2-135M)', function () {
     assert.ok(!existsSync(path.join(dir, 'none.gguf')));
   });
 
+  it('a learning rate that blows the loss up stops with advice to lower --lr, and writes no adapter', () => {
+    const out = path.join(dir, 'blown.gguf');
+    const r = cli(
+      'train-lora',
+      TRAIN,
+      '--model',
+      model,
+      '--max-examples',
+      '64',
+      '--batch-size',
+      '8',
+      '--epochs',
+      '1',
+      '--layers',
+      'top-2',
+      '--lr',
+      '1e6',
+      '--venv',
+      venv,
+      '-o',
+      out,
+    );
+    assert.equal(r.code, 1, r.err);
+    // The first step's update is finite but enormous; the batches after it are skipped, five in a row stop it.
+    assert.match(
+      r.err,
+      /the loss became (nan|inf|-inf) at step \d+ \(5 batches in a row\); lower --lr/,
+    );
+    assert.ok(!existsSync(out));
+    assert.ok(!existsSync(out.replace(/\.gguf$/, '.manifest.json')));
+  });
+
   it('without the trainer set up, says how to set it up', () => {
     const r = cli(
       'train-lora',
