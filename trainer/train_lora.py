@@ -468,8 +468,8 @@ def cmd_train(args) -> None:
                 skipped += 1
                 skipped_in_row += 1
                 if skipped_in_row >= 5:
-                    fail(f"the loss became {float(loss)} at step {step + 1} ({skipped_in_row} batches in a row); lower --lr")
-                emit("warning", message=f"the loss became {float(loss)} at step {step + 1}: batch skipped")
+                    fail(f"the loss became {float(loss.detach())} at step {step + 1} ({skipped_in_row} batches in a row); lower --lr")
+                emit("warning", message=f"the loss became {float(loss.detach())} at step {step + 1}: batch skipped")
                 opt.zero_grad(set_to_none=True)
                 continue
             skipped_in_row = 0
@@ -485,18 +485,19 @@ def cmd_train(args) -> None:
             opt.zero_grad(set_to_none=True)
             step += 1
             seen += len(batch)
-            window.append(float(loss.detach()))
+            value = float(loss.detach())
+            window.append(value)
             window = window[-10:]
             elapsed = time.time() - t0
             rate = seen / elapsed if elapsed > 0 else 0.0
             avg = sum(window) / len(window)
-            curve.append([step, round(float(loss), 4)])
+            curve.append([step, round(value, 4)])
             emit(
                 "progress",
                 step=step,
                 steps=total,
                 epoch=epoch + 1,
-                loss=round(float(loss), 4),
+                loss=round(value, 4),
                 loss_avg=round(avg, 4),
                 lr=lr_at(step - 1),
                 examples_per_s=round(rate, 3),
