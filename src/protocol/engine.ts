@@ -90,7 +90,7 @@ export const TrainLoraParamsSchema = z
         epochs: z.number().int().positive(),
         rank: z.number().int().positive(),
         alpha: z.number().positive(),
-        layers: z.string().regex(/^(all|top-[1-9]\d*)$/),
+        layers: z.string().regex(/^(all|auto|top-[1-9]\d*)$/),
         lr: z.number().positive(),
         batchSize: z.number().int().positive(),
         maxExamples: z.number().int().positive().optional(),
