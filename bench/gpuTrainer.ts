@@ -13,10 +13,10 @@
  *    prepared (sha256), reads the trainer's events as if it had run here, takes the adapter and
  *    writes the manifest; the bench then scores the adapter here, like any other.
  */
-import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { sha256File as sha256 } from '../src/engine/models';
 import { TrainerDone, TrainerEventReader, TrainerRun } from '../src/node/trainer';
 
 type Trainer = (args: string[], run: TrainerRun) => Promise<TrainerDone>;
@@ -29,12 +29,6 @@ export class Prepared extends Error {
 }
 
 const FILE_ARGS = new Set(['--data', '--dev']);
-
-async function sha256(file: string): Promise<string> {
-  return createHash('sha256')
-    .update(await fs.readFile(file))
-    .digest('hex');
-}
 
 /** The trainer's data files among its arguments, with their names in the prepared folder. */
 function dataFiles(args: string[]): Array<{ flag: string; file: string; name: string }> {
