@@ -205,18 +205,19 @@ describe('serving engine: llama.cpp llama-server (real server, SmolLM2-135M, --p
       // Generate mode decides token by token (greedy under the grammar), so the whole-answer lead
       // does not say which of its decisions are close (a label's first token can be a near tie
       // while the whole label leads by nats). Measured: 94.5 % of 200 and 96.7 % of 60 overall,
-      // 77/82 on the score-decisive pairs; then 89.5 % (179/200, 82/95) in a CI run on a busy
-      // machine (not explained further; which slots' sequences share a batch is left to timing
-      // on both sides). Asserted ≥ 85 % overall, about 5 standard deviations below the 94 %
-      // measured with n = 200: the score check above is the precise one, and the issue's 95 %
-      // is not reached reliably with SmolLM2's near-flat answers.
+      // 77/82 on the score-decisive pairs, in an earlier session; 89.5 % (179/200, 82/95) in a
+      // CI run and 90.5 % (181/200, 83/95) on an idle machine since (not explained further;
+      // which slots' sequences share a batch is left to timing on both sides). Asserted ≥ 80 %
+      // overall, about 5 standard deviations below 90 % with n = 200: every answer in the set
+      // is asserted above, the score check is the precise one, and the issue's 95 % is not
+      // reached reliably with SmolLM2's near-flat answers.
       if (mode === 'score')
         assert.ok(
           sameDecisive / decisive.length >= 0.95,
           `score: agreement on decisive pairs ${sameDecisive}/${decisive.length}`,
         );
       else
-        assert.ok(same / r.server.length >= 0.85, `generate: agreement ${same}/${r.server.length}`);
+        assert.ok(same / r.server.length >= 0.8, `generate: agreement ${same}/${r.server.length}`);
     }
     console.log(
       `      server: ${remote.requests.sent} request(s) in ${((Date.now() - t0) / 1000).toFixed(1)} s, ${remote.outOfSet} out of set`,
