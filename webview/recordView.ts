@@ -1,8 +1,10 @@
 /**
  * The record view's UI (runs in the webview): each record's text with its entity mentions
  * highlighted and its relations drawn as labelled arcs from head to tail, coloured like the inline
- * decorations; a filter, a progress bar and keyboard-first curation. Records are rendered in
- * chunks only while a chunk is near the viewport, so a 50k-record file opens at once. Talks to the
+ * decorations; a filter, a progress bar and keyboard-first curation. Only the chunks of records
+ * near the viewport are in the DOM, between two spacers that stand for the rest (their heights are
+ * the chunks' measured heights, estimated for those never shown), so a 50k-record file opens at
+ * once and scrolling lays out a few dozen records, not the file. Talks to the
  * host only through src/protocol/recordView.ts (every message validated).
  */
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
@@ -22,8 +24,11 @@ declare function acquireVsCodeApi(): {
 const vscode = acquireVsCodeApi();
 const send = (m: ViewMessage) => vscode.postMessage(m);
 
-const CHUNK = 20;
+const CHUNK = 5;
+/** A record's height before it was ever shown (px). */
 const ESTIMATE = 150;
+/** How far beyond the viewport, above and below, chunks are kept in the DOM (px). */
+const MARGIN = 1200;
 const ENTITY_COLORS = 8;
 /** Above this many relations a record (a document) draws only the selected relation's arc. */
 const DENSE_ARCS = 8;
@@ -69,7 +74,12 @@ function selectedRange(): [number, number] {
 }
 /** Entity picked with the mouse as the head of a new relation (line, entity). */
 let picked: { line: number; entity: number } | undefined;
-let observer: IntersectionObserver | undefined;
+/** The chunks in the DOM, by chunk number (records CHUNK·k … CHUNK·k + CHUNK − 1 of `order`). */
+const chunks = new Map<number, HTMLElement>();
+/** Each chunk's height (px): measured while it is in the DOM, estimated before it ever was. */
+let heights: number[] = [];
+const spacers = { top: document.createElement('div'), bottom: document.createElement('div') };
+spacers.top.className = spacers.bottom.className = 'spacer';
 
 /**
  * How long the view's own work took (message handling, rendering while scrolling), kept for the
@@ -326,71 +336,122 @@ function layoutArcs(cards: HTMLElement[]): void {
 }
 
 function renderChunk(chunk: HTMLElement): void {
-  const from = Number(chunk.dataset['from']);
+  const from = Number(chunk.dataset['k']) * CHUNK;
   chunk.replaceChildren();
-  chunk.style.height = '';
   for (let i = from; i < Math.min(order.length, from + CHUNK); i++)
     chunk.append(card(order[i]!, i));
-  chunk.dataset['rendered'] = '1';
-  layoutArcs(Array.from(chunk.children) as HTMLElement[]);
 }
 
-function unrenderChunk(chunk: HTMLElement, height: number): void {
-  chunk.style.height = `${height}px`;
-  chunk.replaceChildren();
-  delete chunk.dataset['rendered'];
+const sum = (from: number, to: number) => {
+  let y = 0;
+  for (let k = from; k < to; k++) y += heights[k]!;
+  return y;
+};
+
+/**
+ * Puts the chunks within MARGIN of the viewport (and chunk `also`) in the DOM and takes the others
+ * out, the spacers standing for them. Reads layout first (the heights of the chunks in the DOM and
+ * where the list starts), then writes: new chunks are measured for their arcs together, once.
+ */
+function updateWindow(also?: number): void {
+  const n = heights.length;
+  for (const [k, c] of chunks) heights[k] = c.getBoundingClientRect().height;
+  // The viewport in list coordinates (0: the top of the first chunk).
+  const origin = spacers.top.getBoundingClientRect().top;
+  const lo = -origin - MARGIN;
+  const hi = -origin + window.innerHeight + MARGIN;
+  let first = n;
+  let last = 0;
+  for (let k = 0, y = 0; k < n && y < hi; y += heights[k]!, k++)
+    if (y + heights[k]! > lo) {
+      first = Math.min(first, k);
+      last = k + 1;
+    }
+  if (also !== undefined && also < n) {
+    first = Math.min(first, also);
+    last = Math.max(last, also + 1);
+  }
+  if (first >= last) first = last = 0;
+  for (const [k, c] of chunks)
+    if (k < first || k >= last) {
+      c.remove();
+      chunks.delete(k);
+    }
+  const added: HTMLElement[] = [];
+  let next: Element = spacers.bottom;
+  for (let k = last - 1; k >= first; k--) {
+    let c = chunks.get(k);
+    if (!c) {
+      c = h('div', { class: 'chunk', 'data-k': String(k) });
+      renderChunk(c);
+      chunks.set(k, c);
+      next.before(c);
+      added.push(c);
+    }
+    next = c;
+  }
+  spacers.top.style.height = `${sum(0, first)}px`;
+  spacers.bottom.style.height = `${sum(last, n)}px`;
+  layoutArcs(added.flatMap((c) => Array.from(c.children) as HTMLElement[]));
 }
+
+let pending = false;
+window.addEventListener(
+  'scroll',
+  () => {
+    if (pending) return;
+    pending = true;
+    requestAnimationFrame(() => {
+      pending = false;
+      timed('scroll', () => updateWindow());
+    });
+  },
+  { passive: true },
+);
 
 function renderList(): void {
   const list = document.getElementById('list')!;
-  observer?.disconnect();
-  observer = new IntersectionObserver(
-    (entries) =>
-      timed('scroll', () => {
-        const show: HTMLElement[] = [];
-        const hide: HTMLElement[] = [];
-        for (const e of entries) {
-          const c = e.target as HTMLElement;
-          if (e.isIntersecting && !c.dataset['rendered']) show.push(c);
-          else if (!e.isIntersecting && c.dataset['rendered']) hide.push(c);
-        }
-        // Reads before writes: the heights of the chunks to drop, then the DOM changes.
-        const heights = hide.map((c) => c.getBoundingClientRect().height);
-        hide.forEach((c, i) => unrenderChunk(c, heights[i]!));
-        for (const c of show) renderChunk(c);
-      }),
-    { rootMargin: '1200px 0px' },
-  );
-  const chunks: HTMLElement[] = [];
-  for (let from = 0; from < order.length; from += CHUNK) {
-    const c = h('div', { class: 'chunk', 'data-from': String(from) });
-    c.style.height = `${Math.min(CHUNK, order.length - from) * ESTIMATE}px`;
-    chunks.push(c);
-  }
-  list.replaceChildren(...chunks);
+  for (const c of chunks.values()) c.remove();
+  chunks.clear();
+  heights = [];
+  for (let from = 0; from < order.length; from += CHUNK)
+    heights.push(Math.min(CHUNK, order.length - from) * ESTIMATE);
+  list.replaceChildren(spacers.top, spacers.bottom);
   if (!order.length) list.append(h('div', { class: 'none' }, 'no record matches the filter'));
-  for (const c of chunks) observer.observe(c);
+  updateWindow();
   renderHeader();
 }
 
+/** The chunk in the DOM that holds the record at `index` of `order`, if it is in the DOM. */
 function chunkOf(index: number): HTMLElement | undefined {
-  return (
-    document.querySelector<HTMLElement>(`.chunk[data-from="${index - (index % CHUNK)}"]`) ??
-    undefined
-  );
+  return chunks.get(Math.floor(index / CHUNK));
+}
+
+/**
+ * Brings the record at `index` into the DOM: scrolls to where its chunk stands (the spacers'
+ * heights) and fills the viewport around it.
+ */
+function reveal(index: number): void {
+  const k = Math.floor(index / CHUNK);
+  if (chunks.has(k)) return;
+  for (const [j, c] of chunks) heights[j] = c.getBoundingClientRect().height;
+  const origin = spacers.top.getBoundingClientRect().top + window.scrollY;
+  window.scrollTo(0, origin + sum(0, k));
+  updateWindow(k);
 }
 
 /** Re-renders the records of `lines` where they are on screen. */
 function refreshLines(lines: number[]): void {
   const want = new Set(lines);
-  const chunks = new Set<HTMLElement>();
+  const stale = new Set<HTMLElement>();
   order.forEach((l, i) => {
     if (want.has(l)) {
       const c = chunkOf(i);
-      if (c?.dataset['rendered']) chunks.add(c);
+      if (c) stale.add(c);
     }
   });
-  for (const c of chunks) renderChunk(c);
+  for (const c of stale) renderChunk(c);
+  layoutArcs([...stale].flatMap((c) => Array.from(c.children) as HTMLElement[]));
   renderHeader();
 }
 
@@ -416,8 +477,7 @@ function select(index: number, rel = 0, scroll = true, extend = false): void {
   const [lo, hi] = selectedRange();
   const lines = order.slice(Math.min(lo0, lo), Math.max(hi0, hi) + 1);
   if (before !== undefined) lines.push(before);
-  const c = chunkOf(current);
-  if (c && !c.dataset['rendered']) renderChunk(c);
+  if (scroll) reveal(current);
   refreshLines(lines);
   vscode.setState({ current, relation, filter });
   if (scroll)
@@ -651,7 +711,10 @@ window.addEventListener('keydown', (e) => {
   fn();
 });
 window.addEventListener('resize', () =>
-  layoutArcs(Array.from(document.querySelectorAll<HTMLElement>('.chunk[data-rendered] > .record'))),
+  timed('resize', () => {
+    updateWindow();
+    layoutArcs(Array.from(document.querySelectorAll<HTMLElement>('.chunk > .record')));
+  }),
 );
 
 const saved = vscode.getState() as

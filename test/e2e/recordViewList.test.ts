@@ -1,0 +1,233 @@
+/**
+ * The record view's virtualised list in Chromium (the engine VS Code's webviews run in): the real
+ * webview bundle (dist/webview/recordView.js; `npm test` builds it) with a stand-in for the
+ * webview API, given 1,000 SemEval records the way the host sends them. Only the records near the
+ * viewport are in the DOM; keyboard navigation, the host's "focus" and scrolling bring the others
+ * in, with records (not blank spacers) on screen. The code-server test covers the view inside VS
+ * Code on small files; this one covers what only a long file exercises.
+ */
+import * as assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { recordView, viewPages } from '../../src/core/editor/recordView';
+import { loadRecords } from '../../src/node/load';
+import { dataset, requireShared } from '../helpers/shared';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const CHROMIUM = process.env['CHROMIUM'] ?? '/usr/bin/chromium';
+const BUNDLE = path.join(ROOT, 'dist', 'webview', 'recordView.js');
+const N = 1000;
+
+type Win = { postMessage(m: unknown, origin: string): void };
+type Rect = { top: number; bottom: number; height: number };
+type Doc = {
+  innerHeight: number;
+  scrollY: number;
+  document: {
+    querySelector(s: string): { getBoundingClientRect(): Rect; dataset: Record<string, string> };
+    querySelectorAll(s: string): ArrayLike<{ getBoundingClientRect(): Rect }>;
+  };
+};
+
+describe('record view: the virtualised list (Chromium, the webview bundle, 1,000 records)', function () {
+  this.timeout(180_000);
+  let browser: Browser | undefined;
+  let page: Page;
+  let items: Array<{ line: number; view: ReturnType<typeof recordView> }> = [];
+
+  const post = (m: unknown) =>
+    page.evaluate((m) => (globalThis as unknown as Win).postMessage(m, '*'), m);
+
+  before(async function () {
+    const file = dataset('semeval2010_task8', 'TEST_FILE_FULL.TXT');
+    requireShared(this, file);
+    for (const need of [CHROMIUM, BUNDLE])
+      if (!existsSync(need)) {
+        console.log(`    SKIP: ${need} is missing (Chromium; npm run build for the bundle)`);
+        this.skip();
+      }
+    const data = await loadRecords(file);
+    // Each record with a model prediction to review (its gold label, pending).
+    items = data.records.slice(0, N).map((r, line) => ({
+      line,
+      view: recordView(
+        {
+          ...r,
+          relations: [
+            ...r.relations,
+            ...r.relations.map((g) => ({
+              ...g,
+              source: 'model' as const,
+              score: 0.5,
+              status: 'pending' as const,
+            })),
+          ],
+        },
+        'Other',
+      ),
+    }));
+    const { chromium } = await import('playwright-core');
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu'],
+    });
+    page = await browser.newPage({ viewport: { width: 1000, height: 800 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    const css = readFileSync(path.join(ROOT, 'webview', 'recordView.css'), 'utf8');
+    await page.setContent(
+      `<!DOCTYPE html><html><head><style>${css}</style></head><body><div id="app"></div></body></html>`,
+    );
+    await page.evaluate('globalThis.__name = (f) => f');
+    await page.evaluate(
+      `globalThis.acquireVsCodeApi = () => ({ postMessage() {}, getState() {}, setState() {} })`,
+    );
+    await page.addScriptTag({ content: readFileSync(BUNDLE, 'utf8') });
+    const pages = viewPages(items).map((p, i) => ({
+      type: 'records',
+      file: 'test.jsonl',
+      reset: i === 0,
+      items: p,
+      invalid: [],
+      labels: [],
+    }));
+    for (const m of pages) await post(m);
+    // Every page taken in: the progress label counts all the records.
+    await page.waitForFunction(
+      (n) =>
+        (
+          globalThis as unknown as {
+            document: { querySelector(s: string): { textContent: string } | null };
+          }
+        ).document
+          .querySelector('#progress .label')
+          ?.textContent.includes(` / ${n} reviewed`),
+      N,
+    );
+    assert.deepEqual(errors, [], 'no page errors');
+  });
+  after(async () => {
+    await browser?.close();
+  });
+
+  /** After two animation frames: the current record, what the DOM holds, what is on screen. */
+  const state = () =>
+    page.evaluate(async () => {
+      const g = globalThis as unknown as Doc & { requestAnimationFrame(f: () => void): void };
+      for (let i = 0; i < 2; i++) await new Promise<void>((r) => g.requestAnimationFrame(r));
+      const onScreen = (r: Rect) => r.height > 0 && r.bottom > 0 && r.top < g.innerHeight;
+      const records = Array.from(
+        g.document.querySelectorAll('.record') as ArrayLike<{
+          getBoundingClientRect(): Rect;
+          dataset: Record<string, string>;
+        }>,
+      );
+      const cur = g.document.querySelector('.record.current');
+      return {
+        inDom: records.length,
+        indices: records.map((r) => Number(r.dataset['index'])),
+        visible: records.filter((r) => onScreen(r.getBoundingClientRect())).length,
+        current: cur ? Number(cur.dataset['index']) : -1,
+        currentOnScreen: cur ? onScreen(cur.getBoundingClientRect()) : false,
+        spacerOnScreen: Array.from(g.document.querySelectorAll('.spacer')).some((s) =>
+          onScreen(s.getBoundingClientRect()),
+        ),
+        scrollY: g.scrollY,
+      };
+    });
+
+  it('opens with the first records only in the DOM, in order, the first one current', async () => {
+    const s = await state();
+    assert.equal(s.current, 0);
+    assert.ok(s.currentOnScreen);
+    assert.ok(s.visible > 0 && !s.spacerOnScreen, JSON.stringify(s));
+    assert.ok(s.inDom < 60, `${s.inDom} of ${N} records in the DOM`);
+    assert.deepEqual(
+      s.indices,
+      s.indices.map((_, i) => i),
+      'records 0, 1, 2, … in order',
+    );
+  });
+
+  it('j past the first chunks: the current record follows, on screen', async () => {
+    for (let i = 0; i < 23; i++) await page.keyboard.press('j');
+    const s = await state();
+    assert.equal(s.current, 23);
+    assert.ok(s.currentOnScreen, JSON.stringify(s));
+    assert.ok(!s.spacerOnScreen);
+  });
+
+  it("the host's focus on a far line brings it in; k goes back one; the DOM stays small", async () => {
+    await post({ type: 'focus', line: 777 });
+    let s = await state();
+    assert.equal(s.current, 777);
+    assert.ok(s.currentOnScreen && !s.spacerOnScreen, JSON.stringify(s));
+    assert.ok(s.inDom < 60, `${s.inDom} records in the DOM`);
+    assert.ok(!s.indices.includes(0), 'the first records left the DOM');
+    const sorted = [...s.indices].sort((a, b) => a - b);
+    assert.deepEqual(s.indices, sorted, 'in order');
+    assert.equal(sorted[sorted.length - 1]! - sorted[0]! + 1, sorted.length, 'contiguous');
+    await page.keyboard.press('k');
+    s = await state();
+    assert.equal(s.current, 776);
+    assert.ok(s.currentOnScreen);
+  });
+
+  it('scrolling to the end and back to the top shows records, never a blank spacer', async () => {
+    for (const to of ['end', 'top', 'middle'] as const) {
+      await page.evaluate((to) => {
+        const g = globalThis as unknown as {
+          scrollTo(x: number, y: number): void;
+          document: { documentElement: { scrollHeight: number } };
+        };
+        const h = g.document.documentElement.scrollHeight;
+        g.scrollTo(0, to === 'end' ? h : to === 'top' ? 0 : h / 2);
+      }, to);
+      const s = await state();
+      assert.ok(s.visible > 0 && !s.spacerOnScreen, `${to}: ${JSON.stringify(s)}`);
+      if (to === 'end') assert.ok(s.indices.includes(N - 1), 'the last record at the end');
+      if (to === 'top') assert.equal(s.indices[0], 0, 'the first record at the top');
+    }
+  });
+
+  it('a record changed on disk is re-rendered in place: the host sends its line again', async () => {
+    // A record still to review, far from the current one.
+    const line = items.findIndex((it, i) => i >= 500 && !it.view.reviewed);
+    const done = items.filter((it) => it.view.reviewed).length;
+    await post({ type: 'focus', line });
+    const chip = () =>
+      page.evaluate(
+        () =>
+          (
+            globalThis as unknown as {
+              document: { querySelector(s: string): { textContent: string } | null };
+            }
+          ).document.querySelector('.record.current .chip')?.textContent ?? '',
+      );
+    assert.equal((await state()).current, line);
+    assert.notEqual(await chip(), 'reviewed');
+    const update = {
+      type: 'records',
+      file: 'test.jsonl',
+      reset: false,
+      items: [{ line, view: { ...items[line]!.view, reviewed: true } }],
+      invalid: [],
+      labels: [],
+    };
+    await post(update);
+    const s = await state();
+    assert.equal(s.current, line);
+    assert.ok(s.currentOnScreen);
+    assert.equal(await chip(), 'reviewed');
+    const label = await page.evaluate(
+      () =>
+        (
+          globalThis as unknown as {
+            document: { querySelector(s: string): { textContent: string } | null };
+          }
+        ).document.querySelector('#progress .label')?.textContent ?? '',
+    );
+    assert.match(label, new RegExp(`^${done + 1} / ${N} reviewed`));
+  });
+});
