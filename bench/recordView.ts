@@ -6,7 +6,8 @@
  *  - open: the host's messages (a small first page, then larger ones, as src/vscode/recordView.ts
  *    sends them), the time until the first records are on screen and the view's own work per
  *    message (receiving and validating it, ordering, the first chunks);
- *  - scroll: the page scrolled by 700 px per frame through the whole list and back to the top, the
+ *  - scroll: the page scrolled down by 700 px per frame (back to the top at the end of the list,
+ *    which takes 10,700 frames for 50,000 records: --frames 600 covers the first 420,000 px), the
  *    view's own work per frame (rendering chunks as they come near, dropping those far away) —
  *    its mean, 95th percentile and maximum, and the frames that showed blank list (a spacer in
  *    the viewport, or no record): records must be on screen when the frame is drawn. Target
