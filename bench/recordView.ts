@@ -18,12 +18,13 @@
  *   npx tsx bench/recordView.ts [--records 50000] [--frames 600]
  * RECORD_VIEW_DEBUG=1 also prints the 8 slowest pieces of work while scrolling.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { recordView, viewPages } from '../src/core/editor/recordView';
 import { RelRecord } from '../src/core/schema';
 import { loadRecords } from '../src/node/load';
+import { RECORD_VIEW_BUNDLE, allTakenIn, loadRecordView } from '../test/helpers/recordViewPage';
 
 const ROOT = path.resolve(__dirname, '..');
 const { values } = parseArgs({
@@ -65,8 +66,8 @@ const percentile = (xs: number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
 async function main(): Promise<void> {
-  const bundle = path.join(ROOT, 'dist', 'webview', 'recordView.js');
-  if (!existsSync(bundle)) throw new Error(`${bundle} is missing: npm run build`);
+  if (!existsSync(RECORD_VIEW_BUNDLE))
+    throw new Error(`${RECORD_VIEW_BUNDLE} is missing: npm run build`);
   const train = await loadRecords(
     path.join(ROOT, '..', 'shared', 'datasets', 'semeval2010_task8', 'TRAIN_FILE.TXT'),
   );
@@ -92,22 +93,7 @@ async function main(): Promise<void> {
   try {
     const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
     page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
-    // tsx keeps function names with a helper the page does not have (functions passed to evaluate).
-    const css = readFileSync(path.join(ROOT, 'webview', 'recordView.css'), 'utf8');
-    await page.setContent(
-      `<!DOCTYPE html><html><head><style>${css}</style></head><body><div id="app"></div></body></html>`,
-    );
-    // tsx keeps function names with a helper the page does not have (functions passed to evaluate).
-    await page.evaluate('globalThis.__name = (f) => f');
-    await page.evaluate(() => {
-      const w = globalThis as unknown as Record<string, unknown>;
-      w['acquireVsCodeApi'] = () => ({
-        postMessage: () => undefined,
-        getState: () => undefined,
-        setState: () => undefined,
-      });
-    });
-    await page.addScriptTag({ content: readFileSync(bundle, 'utf8') });
+    await loadRecordView(page);
     // The host's messages (viewPages: a small first page, then larger ones), set aside in the page
     // first: handing them over is the benchmark's cost, not the view's.
     const pages = viewPages(items).map((p, i) => ({ ...message, reset: i === 0, items: p }));
@@ -135,18 +121,7 @@ async function main(): Promise<void> {
       return { visibleMs, shown: g.document.querySelectorAll('.record').length };
     });
     // Wait until every page has been taken in (the progress label counts the records).
-    await page.waitForFunction(
-      (n) =>
-        (
-          globalThis as unknown as {
-            document: { querySelector(s: string): { textContent: string } | null };
-          }
-        ).document
-          .querySelector('#progress .label')
-          ?.textContent.includes(`/ ${n} reviewed`),
-      N,
-      { timeout: 120_000 },
-    );
+    await allTakenIn(page, N, 120_000);
     const afterOpen = (await page.evaluate(
       () => (globalThis as unknown as { relationLensWork: Work }).relationLensWork,
     )) as Work;

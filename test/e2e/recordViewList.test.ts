@@ -7,16 +7,14 @@
  * Code on small files; this one covers what only a long file exercises.
  */
 import * as assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import * as path from 'node:path';
+import { existsSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { recordView, viewPages } from '../../src/core/editor/recordView';
 import { loadRecords } from '../../src/node/load';
+import { RECORD_VIEW_BUNDLE, allTakenIn, loadRecordView } from '../helpers/recordViewPage';
 import { dataset, requireShared } from '../helpers/shared';
 
-const ROOT = path.resolve(__dirname, '..', '..');
 const CHROMIUM = process.env['CHROMIUM'] ?? '/usr/bin/chromium';
-const BUNDLE = path.join(ROOT, 'dist', 'webview', 'recordView.js');
 const N = 1000;
 
 type Win = { postMessage(m: unknown, origin: string): void };
@@ -42,7 +40,7 @@ describe('record view: the virtualised list (Chromium, the webview bundle, 1,000
   before(async function () {
     const file = dataset('semeval2010_task8', 'TEST_FILE_FULL.TXT');
     requireShared(this, file);
-    for (const need of [CHROMIUM, BUNDLE])
+    for (const need of [CHROMIUM, RECORD_VIEW_BUNDLE])
       if (!existsSync(need)) {
         console.log(`    SKIP: ${need} is missing (Chromium; npm run build for the bundle)`);
         this.skip();
@@ -75,15 +73,7 @@ describe('record view: the virtualised list (Chromium, the webview bundle, 1,000
     page = await browser.newPage({ viewport: { width: 1000, height: 800 } });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    const css = readFileSync(path.join(ROOT, 'webview', 'recordView.css'), 'utf8');
-    await page.setContent(
-      `<!DOCTYPE html><html><head><style>${css}</style></head><body><div id="app"></div></body></html>`,
-    );
-    await page.evaluate('globalThis.__name = (f) => f');
-    await page.evaluate(
-      `globalThis.acquireVsCodeApi = () => ({ postMessage() {}, getState() {}, setState() {} })`,
-    );
-    await page.addScriptTag({ content: readFileSync(BUNDLE, 'utf8') });
+    await loadRecordView(page);
     const pages = viewPages(items).map((p, i) => ({
       type: 'records',
       file: 'test.jsonl',
@@ -93,18 +83,7 @@ describe('record view: the virtualised list (Chromium, the webview bundle, 1,000
       labels: [],
     }));
     for (const m of pages) await post(m);
-    // Every page taken in: the progress label counts all the records.
-    await page.waitForFunction(
-      (n) =>
-        (
-          globalThis as unknown as {
-            document: { querySelector(s: string): { textContent: string } | null };
-          }
-        ).document
-          .querySelector('#progress .label')
-          ?.textContent.includes(` / ${n} reviewed`),
-      N,
-    );
+    await allTakenIn(page, N);
     assert.deepEqual(errors, [], 'no page errors');
   });
   after(async () => {

@@ -1,0 +1,41 @@
+/**
+ * The record view's webview bundle in a plain Chromium page, for the virtualised-list test and
+ * the record-view bench: the page gets the view's CSS, a stand-in for VS Code's webview API and
+ * dist/webview/recordView.js (`npm run build`).
+ */
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import type { Page } from 'playwright-core';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+export const RECORD_VIEW_BUNDLE = path.join(ROOT, 'dist', 'webview', 'recordView.js');
+
+/** Loads the view into `page`; it then waits for the host's messages (window.postMessage). */
+export async function loadRecordView(page: Page): Promise<void> {
+  const css = readFileSync(path.join(ROOT, 'webview', 'recordView.css'), 'utf8');
+  await page.setContent(
+    `<!DOCTYPE html><html><head><style>${css}</style></head><body><div id="app"></div></body></html>`,
+  );
+  // tsx keeps function names with a helper the page does not have (functions passed to evaluate).
+  await page.evaluate('globalThis.__name = (f) => f');
+  await page.evaluate(
+    'globalThis.acquireVsCodeApi = () => ({ postMessage() {}, getState() {}, setState() {} })',
+  );
+  await page.addScriptTag({ content: readFileSync(RECORD_VIEW_BUNDLE, 'utf8') });
+}
+
+/** Resolves when the view has taken in all `n` records: its progress label counts them. */
+export async function allTakenIn(page: Page, n: number, timeout = 30_000): Promise<void> {
+  await page.waitForFunction(
+    (n) =>
+      (
+        globalThis as unknown as {
+          document: { querySelector(s: string): { textContent: string } | null };
+        }
+      ).document
+        .querySelector('#progress .label')
+        ?.textContent.includes(` / ${n} reviewed`),
+    n,
+    { timeout },
+  );
+}
