@@ -24,7 +24,12 @@ import { parseArgs } from 'node:util';
 import { recordView, viewPages } from '../src/core/editor/recordView';
 import { RelRecord } from '../src/core/schema';
 import { loadRecords } from '../src/node/load';
-import { RECORD_VIEW_BUNDLE, allTakenIn, loadRecordView } from '../test/helpers/recordViewPage';
+import {
+  CHROMIUM,
+  RECORD_VIEW_BUNDLE,
+  allTakenIn,
+  loadRecordView,
+} from '../test/helpers/recordViewPage';
 
 const ROOT = path.resolve(__dirname, '..');
 const { values } = parseArgs({
@@ -35,7 +40,6 @@ const { values } = parseArgs({
 });
 const N = Number(values.records);
 const FRAMES = Number(values.frames);
-const CHROMIUM = process.env['CHROMIUM'] ?? '/usr/bin/chromium';
 
 type Work = Array<{ what: string; at: number; ms: number }>;
 

@@ -342,6 +342,15 @@ function renderChunk(chunk: HTMLElement): void {
     chunk.append(card(order[i]!, i));
 }
 
+/** The record cards of `chunks`. */
+const cardsOf = (chunks: Iterable<HTMLElement>) =>
+  [...chunks].flatMap((c) => Array.from(c.children) as HTMLElement[]);
+
+/** Reads the heights of the chunks in the DOM (a layout read). */
+function measureChunks(): void {
+  for (const [k, c] of chunks) heights[k] = c.getBoundingClientRect().height;
+}
+
 const sum = (from: number, to: number) => {
   let y = 0;
   for (let k = from; k < to; k++) y += heights[k]!;
@@ -355,7 +364,7 @@ const sum = (from: number, to: number) => {
  */
 function updateWindow(also?: number): void {
   const n = heights.length;
-  for (const [k, c] of chunks) heights[k] = c.getBoundingClientRect().height;
+  measureChunks();
   // The viewport in list coordinates (0: the top of the first chunk).
   const origin = spacers.top.getBoundingClientRect().top;
   const lo = -origin - MARGIN;
@@ -392,7 +401,7 @@ function updateWindow(also?: number): void {
   }
   spacers.top.style.height = `${sum(0, first)}px`;
   spacers.bottom.style.height = `${sum(last, n)}px`;
-  layoutArcs(added.flatMap((c) => Array.from(c.children) as HTMLElement[]));
+  layoutArcs(cardsOf(added));
 }
 
 let pending = false;
@@ -434,7 +443,7 @@ function chunkOf(index: number): HTMLElement | undefined {
 function reveal(index: number): void {
   const k = Math.floor(index / CHUNK);
   if (chunks.has(k)) return;
-  for (const [j, c] of chunks) heights[j] = c.getBoundingClientRect().height;
+  measureChunks();
   const origin = spacers.top.getBoundingClientRect().top + window.scrollY;
   window.scrollTo(0, origin + sum(0, k));
   updateWindow(k);
@@ -451,7 +460,7 @@ function refreshLines(lines: number[]): void {
     }
   });
   for (const c of stale) renderChunk(c);
-  layoutArcs([...stale].flatMap((c) => Array.from(c.children) as HTMLElement[]));
+  layoutArcs(cardsOf(stale));
   renderHeader();
 }
 
@@ -712,8 +721,10 @@ window.addEventListener('keydown', (e) => {
 });
 window.addEventListener('resize', () =>
   timed('resize', () => {
+    // The chunks that stay are laid out again here; those the update adds, by the update.
+    const before = [...chunks.values()];
     updateWindow();
-    layoutArcs(Array.from(document.querySelectorAll<HTMLElement>('.chunk > .record')));
+    layoutArcs(cardsOf(before.filter((c) => c.isConnected)));
   }),
 );
 

@@ -11,17 +11,20 @@ import { existsSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { recordView, viewPages } from '../../src/core/editor/recordView';
 import { loadRecords } from '../../src/node/load';
-import { RECORD_VIEW_BUNDLE, allTakenIn, loadRecordView } from '../helpers/recordViewPage';
+import {
+  CHROMIUM,
+  RECORD_VIEW_BUNDLE,
+  allTakenIn,
+  loadRecordView,
+} from '../helpers/recordViewPage';
 import { dataset, requireShared } from '../helpers/shared';
 
-const CHROMIUM = process.env['CHROMIUM'] ?? '/usr/bin/chromium';
 const N = 1000;
 
 type Win = { postMessage(m: unknown, origin: string): void };
 type Rect = { top: number; bottom: number; height: number };
 type Doc = {
   innerHeight: number;
-  scrollY: number;
   document: {
     querySelector(s: string): { getBoundingClientRect(): Rect; dataset: Record<string, string> };
     querySelectorAll(s: string): ArrayLike<{ getBoundingClientRect(): Rect }>;
@@ -36,6 +39,17 @@ describe('record view: the virtualised list (Chromium, the webview bundle, 1,000
 
   const post = (m: unknown) =>
     page.evaluate((m) => (globalThis as unknown as Win).postMessage(m, '*'), m);
+  /** The text of the first element matching `selector` ('' when there is none). */
+  const text = (selector: string) =>
+    page.evaluate(
+      (selector) =>
+        (
+          globalThis as unknown as {
+            document: { querySelector(s: string): { textContent: string } | null };
+          }
+        ).document.querySelector(selector)?.textContent ?? '',
+      selector,
+    );
 
   before(async function () {
     const file = dataset('semeval2010_task8', 'TEST_FILE_FULL.TXT');
@@ -112,7 +126,6 @@ describe('record view: the virtualised list (Chromium, the webview bundle, 1,000
         spacerOnScreen: Array.from(g.document.querySelectorAll('.spacer')).some((s) =>
           onScreen(s.getBoundingClientRect()),
         ),
-        scrollY: g.scrollY,
       };
     });
 
@@ -175,15 +188,7 @@ describe('record view: the virtualised list (Chromium, the webview bundle, 1,000
     const line = items.findIndex((it, i) => i >= 500 && !it.view.reviewed);
     const done = items.filter((it) => it.view.reviewed).length;
     await post({ type: 'focus', line });
-    const chip = () =>
-      page.evaluate(
-        () =>
-          (
-            globalThis as unknown as {
-              document: { querySelector(s: string): { textContent: string } | null };
-            }
-          ).document.querySelector('.record.current .chip')?.textContent ?? '',
-      );
+    const chip = () => text('.record.current .chip');
     assert.equal((await state()).current, line);
     assert.notEqual(await chip(), 'reviewed');
     const update = {
@@ -199,14 +204,6 @@ describe('record view: the virtualised list (Chromium, the webview bundle, 1,000
     assert.equal(s.current, line);
     assert.ok(s.currentOnScreen);
     assert.equal(await chip(), 'reviewed');
-    const label = await page.evaluate(
-      () =>
-        (
-          globalThis as unknown as {
-            document: { querySelector(s: string): { textContent: string } | null };
-          }
-        ).document.querySelector('#progress .label')?.textContent ?? '',
-    );
-    assert.match(label, new RegExp(`^${done + 1} / ${N} reviewed`));
+    assert.match(await text('#progress .label'), new RegExp(`^${done + 1} / ${N} reviewed`));
   });
 });

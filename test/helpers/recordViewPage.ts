@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import type { Page } from 'playwright-core';
 
 const ROOT = path.resolve(__dirname, '..', '..');
+export const CHROMIUM = process.env['CHROMIUM'] ?? '/usr/bin/chromium';
 export const RECORD_VIEW_BUNDLE = path.join(ROOT, 'dist', 'webview', 'recordView.js');
 
 /** Loads the view into `page`; it then waits for the host's messages (window.postMessage). */
