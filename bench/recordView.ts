@@ -36,12 +36,96 @@ const { values } = parseArgs({
   options: {
     records: { type: 'string', default: '50000' },
     frames: { type: 'string', default: '600' },
+    trace: { type: 'boolean', default: false },
   },
 });
 const N = Number(values.records);
 const FRAMES = Number(values.frames);
 
 type Work = Array<{ what: string; at: number; ms: number }>;
+
+interface TraceEvent {
+  name: string;
+  ph: string;
+  ts: number;
+  dur?: number;
+  tdur?: number;
+  pid: number;
+  tid: number;
+  args?: { data?: { message?: string } };
+}
+
+const ANCHOR = 'relation-lens-bench';
+
+/**
+ * The view's scroll work of each frame, found in a Chromium trace: the animation-frame callback
+ * (FireAnimationFrame) in which each piece of work began, its wall-clock time and its thread time
+ * (the CPU time the renderer's main thread spent in it; the rest of the wall-clock time the thread
+ * waited for a core). `anchor` is the page's clock when it wrote the ANCHOR time stamp; a frame
+ * whose work is not found gets no entry. The slow frames (over 16 ms either way) are broken down:
+ * garbage collection, layout and style inside them.
+ */
+function traced(
+  trace: Buffer,
+  anchor: number,
+  frames: Work[],
+): { wall: number[]; cpu: number[]; slow: string[] } {
+  const events = (JSON.parse(trace.toString('utf8')) as { traceEvents: TraceEvent[] }).traceEvents;
+  const stamp = events.find((e) => e.name === 'TimeStamp' && e.args?.data?.message === ANCHOR);
+  if (!stamp) throw new Error(`the trace has no ${ANCHOR} time stamp`);
+  const main = events.filter(
+    (e) => e.ph === 'X' && e.dur !== undefined && e.pid === stamp.pid && e.tid === stamp.tid,
+  );
+  const callbacks = main.filter((e) => e.name === 'FireAnimationFrame');
+  const kinds: Array<[string, (n: string) => boolean]> = [
+    ['GC', (n) => /GC|Scavenge|MarkCompact|Sweep/i.test(n)],
+    ['layout', (n) => n === 'Layout'],
+    ['style', (n) => n === 'UpdateLayoutTree'],
+  ];
+  const ms = (us: number) => (us / 1000).toFixed(1);
+  const wall: number[] = [];
+  const cpu: number[] = [];
+  const slow: string[] = [];
+  for (const work of frames) {
+    // The callback that overlaps the piece of work most (performance.now() is coarsened to 0.1 ms,
+    // and the benchmark's own callbacks run in the same frames).
+    const mine = new Set(
+      work.flatMap((w) => {
+        const from = stamp.ts + (w.at - anchor) * 1000;
+        const to = from + w.ms * 1000;
+        const overlap = (e: TraceEvent) =>
+          Math.min(to, e.ts + e.dur!) - Math.max(from, e.ts) + (w.ms ? 0 : 1);
+        const near = callbacks.filter((e) => e.ts <= to + 100 && from - 100 <= e.ts + e.dur!);
+        const c = near.sort((a, b) => overlap(b) - overlap(a))[0];
+        return c && overlap(c) > 0 ? [c] : [];
+      }),
+    );
+    if (!mine.size) continue;
+    const w = [...mine].reduce((a, e) => a + e.dur!, 0);
+    const c = [...mine].reduce((a, e) => a + (e.tdur ?? e.dur!), 0);
+    wall.push(w / 1000);
+    cpu.push(c / 1000);
+    if (w <= 16_000 && c <= 16_000) continue;
+    const inside = main.filter((e) =>
+      [...mine].some((f) => e !== f && e.ts >= f.ts && e.ts < f.ts + f.dur!),
+    );
+    // Outermost events only, per kind (GC events nest in one another).
+    const parts = kinds.map(([kind, is]) => {
+      const of = inside.filter((e) => is(e.name));
+      const outer = of.filter(
+        (e) => !of.some((o) => o !== e && o.ts <= e.ts && e.ts + e.dur! <= o.ts + o.dur!),
+      );
+      if (!outer.length) return '';
+      const d = outer.reduce((a, e) => a + e.dur!, 0);
+      const t = outer.reduce((a, e) => a + (e.tdur ?? e.dur!), 0);
+      return `${kind} ${ms(d)} ms (thread ${ms(t)} ms)`;
+    });
+    slow.push(
+      `  ${ms(w)} ms wall-clock, ${ms(c)} ms thread time: ${parts.filter(Boolean).join(', ') || 'script only'}`,
+    );
+  }
+  return { wall, cpu, slow };
+}
 
 function withPrediction(r: RelRecord, i: number): RelRecord {
   const [a, b] = r.entities;
@@ -116,7 +200,8 @@ async function main(): Promise<void> {
       const frame = () => new Promise<void>((r) => g.requestAnimationFrame(() => r()));
       const start = g.performance.now();
       // As the host does: one page per task.
-      g.pendingPages.forEach((p, i) => g.setTimeout(() => g.postMessage(p, '*'), i));
+      // (Taken out of the page's globals: the view's heap is what it holds, not the benchmark's copy.)
+      g.pendingPages.splice(0).forEach((p, i) => g.setTimeout(() => g.postMessage(p, '*'), i));
       let visibleMs = -1;
       for (let i = 0; i < 1000 && visibleMs < 0; i++) {
         await frame();
@@ -131,58 +216,81 @@ async function main(): Promise<void> {
     )) as Work;
     const perMessage = afterOpen.filter((w) => w.what === 'message').map((w) => w.ms);
     const messageMs = perMessage.reduce((a, b) => a + b, 0);
-    const scroll = await page.evaluate(async (frames) => {
-      const g = globalThis as unknown as {
-        relationLensWork: Work;
-        requestAnimationFrame(f: () => void): void;
-        scrollBy(x: number, y: number): void;
-        scrollTo(x: number, y: number): void;
-        scrollY: number;
-        innerHeight: number;
-        document: {
-          documentElement: { scrollHeight: number };
-          querySelectorAll(s: string): ArrayLike<{
-            getBoundingClientRect(): { top: number; bottom: number; height: number };
-          }>;
+    if (values.trace)
+      await browser.startTracing(page, {
+        categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'v8', 'v8.gc'],
+      });
+    const scroll = await page.evaluate(
+      async ([frames, anchorName]) => {
+        const g = globalThis as unknown as {
+          relationLensWork: Work;
+          requestAnimationFrame(f: () => void): void;
+          scrollBy(x: number, y: number): void;
+          scrollTo(x: number, y: number): void;
+          scrollY: number;
+          innerHeight: number;
+          document: {
+            documentElement: { scrollHeight: number };
+            querySelectorAll(s: string): ArrayLike<{
+              getBoundingClientRect(): { top: number; bottom: number; height: number };
+            }>;
+          };
+          performance: { now(): number };
+          console: { timeStamp(label: string): void };
         };
-        performance: { now(): number };
-      };
-      const frame = () => new Promise<void>((r) => g.requestAnimationFrame(() => r()));
-      // A frame is blank where the viewport shows a spacer (records not yet rendered) or no
-      // record at all: a list that renders nothing would be fast, so this is counted too.
-      const blank = () => {
-        const onScreen = (r: { top: number; bottom: number; height: number }) =>
-          r.height > 0 && r.bottom > 0 && r.top < g.innerHeight;
-        const spacers = Array.from(g.document.querySelectorAll('.spacer'));
-        const records = Array.from(g.document.querySelectorAll('.record'));
-        return (
-          spacers.some((e) => onScreen(e.getBoundingClientRect())) ||
-          !records.some((e) => onScreen(e.getBoundingClientRect()))
-        );
-      };
-      let blanks = 0;
-      const perFrame: number[] = [];
-      const start = g.performance.now();
-      let down = true;
-      for (let i = 0; i < frames; i++) {
-        const before = g.relationLensWork.length ? g.relationLensWork.length : 0;
-        const mark = g.performance.now();
-        if (down) g.scrollBy(0, 700);
-        else g.scrollTo(0, 0);
-        if (g.scrollY + 1000 >= g.document.documentElement.scrollHeight) down = false;
-        await frame();
-        await frame();
-        const since = g.relationLensWork.slice(before).filter((w) => w.at >= mark);
-        perFrame.push(since.reduce((a, w) => a + w.ms, 0));
-        if (blank()) blanks++;
-        if (!down && g.scrollY === 0) down = true;
-      }
-      const worst = [...g.relationLensWork]
-        .filter((w) => w.at >= start)
-        .sort((a, b) => b.ms - a.ms)
-        .slice(0, 8);
-      return { perFrame, height: g.document.documentElement.scrollHeight, worst, blanks };
-    }, FRAMES);
+        const frame = () => new Promise<void>((r) => g.requestAnimationFrame(() => r()));
+        // A frame is blank where the viewport shows a spacer (records not yet rendered) or no
+        // record at all: a list that renders nothing would be fast, so this is counted too.
+        const blank = () => {
+          const onScreen = (r: { top: number; bottom: number; height: number }) =>
+            r.height > 0 && r.bottom > 0 && r.top < g.innerHeight;
+          const spacers = Array.from(g.document.querySelectorAll('.spacer'));
+          const records = Array.from(g.document.querySelectorAll('.record'));
+          return (
+            spacers.some((e) => onScreen(e.getBoundingClientRect())) ||
+            !records.some((e) => onScreen(e.getBoundingClientRect()))
+          );
+        };
+        let blanks = 0;
+        const perFrame: number[] = [];
+        const works: Work[] = [];
+        const start = g.performance.now();
+        // Where the page's clock stands in the trace (--trace).
+        const anchor = g.performance.now();
+        g.console.timeStamp(anchorName);
+        let down = true;
+        for (let i = 0; i < frames; i++) {
+          const mark = g.performance.now();
+          if (down) g.scrollBy(0, 700);
+          else g.scrollTo(0, 0);
+          if (g.scrollY + 1000 >= g.document.documentElement.scrollHeight) down = false;
+          await frame();
+          await frame();
+          // The view keeps its last 2,000 pieces of work: those begun since the mark are this frame's.
+          const since = g.relationLensWork.filter((w) => w.at >= mark);
+          perFrame.push(since.reduce((a, w) => a + w.ms, 0));
+          works.push(since);
+          if (blank()) blanks++;
+          if (!down && g.scrollY === 0) down = true;
+        }
+        const worst = [...g.relationLensWork]
+          .filter((w) => w.at >= start)
+          .sort((a, b) => b.ms - a.ms)
+          .slice(0, 8);
+        return {
+          perFrame,
+          works,
+          anchor,
+          height: g.document.documentElement.scrollHeight,
+          worst,
+          blanks,
+        };
+      },
+      [FRAMES, ANCHOR] as const,
+    );
+    const trace = values.trace
+      ? traced(await browser.stopTracing(), scroll.anchor, scroll.works)
+      : undefined;
     const f = scroll.perFrame;
     if (process.env['RECORD_VIEW_DEBUG']) console.log(JSON.stringify(scroll.worst));
     console.log(
@@ -195,6 +303,14 @@ async function main(): Promise<void> {
     console.log(
       `scroll: ${f.length} frames of 700 px (list ${(scroll.height / 1e6).toFixed(1)} M px): own work per frame mean ${(f.reduce((a, b) => a + b, 0) / f.length).toFixed(2)} ms, p95 ${percentile(f, 95).toFixed(2)} ms, max ${Math.max(...f).toFixed(2)} ms, ${f.filter((x) => x > 16).length} frame(s) over 16 ms (target ≤ 16 ms); ${scroll.blanks} frame(s) showing a spacer or no record`,
     );
+    if (trace) {
+      const over = (xs: number[]) => xs.filter((x) => x > 16).length;
+      const stats = (xs: number[]) =>
+        `mean ${(xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(2)} ms, p95 ${percentile(xs, 95).toFixed(2)} ms, max ${Math.max(...xs).toFixed(2)} ms, ${over(xs)} over 16 ms`;
+      console.log(
+        `trace (tracing slows the page): the view's scroll callbacks found in ${trace.cpu.length} of the ${scroll.works.filter((w) => w.length).length} frames with scroll work; per frame thread time (the view's own CPU work) ${stats(trace.cpu)}; wall-clock ${stats(trace.wall)}${trace.slow.length ? `; frames over 16 ms:\n${trace.slow.join('\n')}` : ''}`,
+      );
+    }
   } finally {
     await browser.close();
   }

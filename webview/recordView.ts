@@ -134,77 +134,95 @@ function rebuildOrder(): void {
   current = Math.min(current, Math.max(0, order.length - 1));
 }
 
-/** The record card: header, text with mentions and an SVG layer for the arcs, relation rows. */
-function card(line: number, index: number): HTMLElement {
+const ESCAPES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+};
+/** Text or an attribute value, escaped for HTML. */
+const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
+
+/** An element's HTML: attributes (escaped, undefined ones left out) and already-made inner HTML. */
+function tag(name: string, attrs: Record<string, string | undefined>, inner: string): string {
+  let a = '';
+  for (const k in attrs) if (attrs[k] !== undefined) a += ` ${k}="${esc(attrs[k]!)}"`;
+  return `<${name}${a}>${inner}</${name}>`;
+}
+
+/**
+ * The record card's HTML: header, text with mentions (the arcs' SVG layer is added by
+ * `drawArcs`), relation rows. Cards are made as HTML, a chunk at a time: the parser makes the
+ * elements without a script object for each, so scrolling leaves the garbage collector less to do.
+ */
+function cardHtml(line: number, index: number): string {
   const v = view(line);
-  const el = h('div', {
-    class: `record${index === current ? ' current' : ''}${anchor !== undefined && index >= selectedRange()[0] && index <= selectedRange()[1] ? ' in-range' : ''}`,
-    'data-line': String(line),
-    'data-index': String(index),
-  });
-  if (!v) {
-    el.append(h('div', { class: 'head' }, `line ${line + 1}: not a valid record`));
-    return el;
-  }
-  el.classList.toggle('reviewed', v.reviewed);
-  el.append(
-    h(
+  const cls = `record${index === current ? ' current' : ''}${anchor !== undefined && index >= selectedRange()[0] && index <= selectedRange()[1] ? ' in-range' : ''}`;
+  const at = { 'data-line': String(line), 'data-index': String(index) };
+  if (!v)
+    return tag(
       'div',
-      { class: 'head' },
-      h('span', { class: 'id' }, v.id),
-      h('span', { class: 'line' }, ` line ${line + 1}`),
-      h(
+      { class: cls, ...at },
+      tag('div', { class: 'head' }, `line ${line + 1}: not a valid record`),
+    );
+  const head = tag(
+    'div',
+    { class: 'head' },
+    tag('span', { class: 'id' }, esc(v.id)) +
+      tag('span', { class: 'line' }, ` line ${line + 1}`) +
+      tag(
         'span',
         { class: `chip ${v.reviewed ? 'done' : 'todo'}` },
         v.reviewed ? 'reviewed' : `${v.pending} to review`,
       ),
-    ),
   );
-  const text = h('div', { class: 'text', 'data-line': String(line) });
+  let text = '';
   for (const s of v.segments) {
     if (s.sentence !== undefined)
-      text.append(
-        h('span', { class: 'sent', title: `sentence ${s.sentence}` }, String(s.sentence)),
-      );
+      text += tag('span', { class: 'sent', title: `sentence ${s.sentence}` }, String(s.sentence));
     if (s.entity === undefined) {
-      text.append(h('span', { 'data-start': String(s.start) }, s.text));
+      text += tag('span', { 'data-start': String(s.start) }, esc(s.text));
       continue;
     }
     const e = v.entities[s.entity]!;
-    text.append(
-      h(
-        'span',
-        {
-          class: `mention ent${s.entity % ENTITY_COLORS}${picked?.line === line && picked.entity === s.entity ? ' picked' : ''}`,
-          'data-start': String(s.start),
-          'data-entity': String(s.entity),
-          'data-mention': String(s.mention ?? 0),
-          title: `${e.name}${e.type ? ` (${e.type})` : ''}`,
-        },
-        s.text,
-      ),
+    text += tag(
+      'span',
+      {
+        class: `mention ent${s.entity % ENTITY_COLORS}${picked?.line === line && picked.entity === s.entity ? ' picked' : ''}`,
+        'data-start': String(s.start),
+        'data-entity': String(s.entity),
+        'data-mention': String(s.mention ?? 0),
+        title: `${e.name}${e.type ? ` (${e.type})` : ''}`,
+      },
+      esc(s.text),
     );
   }
-  const wrap = h('div', { class: 'textwrap' }, text);
-  el.append(wrap);
-  const rows = h('div', { class: 'relations' });
+  let rows = '';
   v.triples.forEach((t, i) => {
     const sel = index === current && i === relation;
-    rows.append(
-      h(
-        'div',
-        {
-          class: `rel st-${t.status}${t.decision === 'rejected' ? ' rejected' : ''}${sel ? ' selected' : ''}`,
-          'data-relation': String(t.relation),
-          'data-i': String(i),
-        },
-        t.text,
-      ),
+    rows += tag(
+      'div',
+      {
+        class: `rel st-${t.status}${t.decision === 'rejected' ? ' rejected' : ''}${sel ? ' selected' : ''}`,
+        'data-relation': String(t.relation),
+        'data-i': String(i),
+      },
+      esc(t.text),
     );
   });
-  if (!v.triples.length) rows.append(h('div', { class: 'none' }, 'no relations'));
-  el.append(rows);
-  return el;
+  if (!v.triples.length) rows = tag('div', { class: 'none' }, 'no relations');
+  return tag(
+    'div',
+    { class: `${cls}${v.reviewed ? ' reviewed' : ''}`, ...at },
+    head +
+      tag(
+        'div',
+        { class: 'textwrap' },
+        tag('div', { class: 'text', 'data-line': String(line) }, text),
+      ) +
+      tag('div', { class: 'relations' }, rows),
+  );
 }
 
 type Arc = {
@@ -337,9 +355,9 @@ function layoutArcs(cards: HTMLElement[]): void {
 
 function renderChunk(chunk: HTMLElement): void {
   const from = Number(chunk.dataset['k']) * CHUNK;
-  chunk.replaceChildren();
-  for (let i = from; i < Math.min(order.length, from + CHUNK); i++)
-    chunk.append(card(order[i]!, i));
+  let html = '';
+  for (let i = from; i < Math.min(order.length, from + CHUNK); i++) html += cardHtml(order[i]!, i);
+  chunk.innerHTML = html;
 }
 
 /** The record cards of `chunks`. */

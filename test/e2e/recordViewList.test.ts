@@ -206,4 +206,49 @@ describe('record view: the virtualised list (Chromium, the webview bundle, 1,000
     assert.equal(await chip(), 'reviewed');
     assert.match(await text('#progress .label'), new RegExp(`^${done + 1} / ${N} reviewed`));
   });
+
+  it('markup in a record (text, entity names, labels) shows as text: nothing is injected', async () => {
+    const line = 600;
+    const v = items[line]!.view;
+    const markup = '<img src=x onerror="globalThis.injected=1">';
+    const name = `a "quoted" & 'odd' <name>`;
+    const view = {
+      ...v,
+      segments: v.segments.map((s, i) => (i === 0 ? { ...s, text: markup + s.text } : s)),
+      entities: v.entities.map((e) => ({ ...e, name })),
+      triples: v.triples.map((t) => ({ ...t, text: `<b>${t.text}</b>` })),
+    };
+    await post({
+      type: 'records',
+      file: 'test.jsonl',
+      reset: false,
+      items: [{ line, view }],
+      invalid: [],
+      labels: [],
+    });
+    await post({ type: 'focus', line });
+    assert.equal((await state()).current, line);
+    const got = await page.evaluate(() => {
+      const g = globalThis as unknown as {
+        injected?: number;
+        document: {
+          querySelector(s: string): { textContent: string; getAttribute(a: string): string } | null;
+          querySelectorAll(s: string): ArrayLike<unknown>;
+        };
+      };
+      const q = (s: string) => g.document.querySelector(`.record.current ${s}`);
+      return {
+        text: q('.text')?.textContent ?? '',
+        title: q('.mention')?.getAttribute('title') ?? '',
+        rel: q('.rel')?.textContent ?? '',
+        elements: g.document.querySelectorAll('.record.current img, .record.current .rel b').length,
+        injected: g.injected,
+      };
+    });
+    assert.ok(got.text.startsWith(markup), got.text);
+    assert.ok(got.title.startsWith(name), got.title);
+    assert.ok(got.rel.startsWith('<b>'), got.rel);
+    assert.equal(got.elements, 0);
+    assert.equal(got.injected, undefined);
+  });
 });
