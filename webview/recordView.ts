@@ -144,6 +144,14 @@ const ESCAPES: Record<string, string> = {
 /** Text or an attribute value, escaped for HTML. */
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
 
+/**
+ * Text the HTML parser would not give back as it is (it turns CR and CR LF into LF and drops NUL;
+ * surrogates are left out too, to be safe): such a segment's span is made empty, with its index in
+ * `data-seg`, and filled from script after parsing (`renderChunk`), so the DOM text — and the
+ * offsets of a selection in it — stay the record's.
+ */
+const unparsable = (text: string) => /[\r\0\uD800-\uDFFF]/.test(text);
+
 /** An element's HTML: attributes (escaped, undefined ones left out) and already-made inner HTML. */
 function tag(name: string, attrs: Record<string, string | undefined>, inner: string): string {
   let a = '';
@@ -178,11 +186,14 @@ function cardHtml(line: number, index: number): string {
       ),
   );
   let text = '';
-  for (const s of v.segments) {
+  for (const [i, s] of v.segments.entries()) {
+    const exact = !unparsable(s.text);
+    const seg = exact ? undefined : String(i);
+    const inner = exact ? esc(s.text) : '';
     if (s.sentence !== undefined)
       text += tag('span', { class: 'sent', title: `sentence ${s.sentence}` }, String(s.sentence));
     if (s.entity === undefined) {
-      text += tag('span', { 'data-start': String(s.start) }, esc(s.text));
+      text += tag('span', { 'data-start': String(s.start), 'data-seg': seg }, inner);
       continue;
     }
     const e = v.entities[s.entity]!;
@@ -194,8 +205,9 @@ function cardHtml(line: number, index: number): string {
         'data-entity': String(s.entity),
         'data-mention': String(s.mention ?? 0),
         title: `${e.name}${e.type ? ` (${e.type})` : ''}`,
+        'data-seg': seg,
       },
-      esc(s.text),
+      inner,
     );
   }
   let rows = '';
@@ -358,6 +370,10 @@ function renderChunk(chunk: HTMLElement): void {
   let html = '';
   for (let i = from; i < Math.min(order.length, from + CHUNK); i++) html += cardHtml(order[i]!, i);
   chunk.innerHTML = html;
+  for (const el of chunk.querySelectorAll<HTMLElement>('[data-seg]')) {
+    const line = Number(el.closest<HTMLElement>('.record')?.dataset['line']);
+    el.textContent = view(line)?.segments[Number(el.dataset['seg'])]?.text ?? '';
+  }
 }
 
 /** The record cards of `chunks`. */
