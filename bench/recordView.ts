@@ -93,25 +93,27 @@ function traced(
   for (const work of frames) {
     // The callback that overlaps the piece of work most (performance.now() is coarsened to 0.1 ms,
     // and the benchmark's own callbacks run in the same frames).
-    const mine = new Set(
-      work.flatMap((w) => {
-        const from = stamp.ts + (w.at - anchor) * 1000;
-        const to = from + w.ms * 1000;
-        const overlap = (e: TraceEvent) =>
-          Math.min(to, e.ts + e.dur!) - Math.max(from, e.ts) + (w.ms ? 0 : 1);
-        const near = callbacks.filter((e) => e.ts <= to + 100 && from - 100 <= e.ts + e.dur!);
-        const c = near.sort((a, b) => overlap(b) - overlap(a))[0];
-        return c && overlap(c) > 0 ? [c] : [];
-      }),
-    );
-    if (!mine.size) continue;
-    const w = [...mine].reduce((a, e) => a + e.dur!, 0);
-    const c = [...mine].reduce((a, e) => a + (e.tdur ?? e.dur!), 0);
+    const mine = [
+      ...new Set(
+        work.flatMap((w) => {
+          const from = stamp.ts + (w.at - anchor) * 1000;
+          const to = from + w.ms * 1000;
+          const overlap = (e: TraceEvent) =>
+            Math.min(to, e.ts + e.dur!) - Math.max(from, e.ts) + (w.ms ? 0 : 1);
+          const near = callbacks.filter((e) => e.ts <= to + 100 && from - 100 <= e.ts + e.dur!);
+          const c = near.sort((a, b) => overlap(b) - overlap(a))[0];
+          return c && overlap(c) > 0 ? [c] : [];
+        }),
+      ),
+    ];
+    if (!mine.length) continue;
+    const w = mine.reduce((a, e) => a + e.dur!, 0);
+    const c = mine.reduce((a, e) => a + (e.tdur ?? e.dur!), 0);
     wall.push(w / 1000);
     cpu.push(c / 1000);
     if (w <= 16_000 && c <= 16_000) continue;
     const inside = main.filter((e) =>
-      [...mine].some((f) => e !== f && e.ts >= f.ts && e.ts < f.ts + f.dur!),
+      mine.some((f) => e !== f && e.ts >= f.ts && e.ts < f.ts + f.dur!),
     );
     // Outermost events only, per kind (GC events nest in one another).
     const parts = kinds.map(([kind, is]) => {
@@ -156,6 +158,9 @@ function withPrediction(r: RelRecord, i: number): RelRecord {
 
 const percentile = (xs: number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
+/** Per-frame times in ms: mean, 95th percentile, maximum and the frames over 16 ms. */
+const stats = (xs: number[]) =>
+  `mean ${(xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(2)} ms, p95 ${percentile(xs, 95).toFixed(2)} ms, max ${Math.max(...xs).toFixed(2)} ms, ${xs.filter((x) => x > 16).length} frame(s) over 16 ms`;
 
 async function main(): Promise<void> {
   if (!existsSync(RECORD_VIEW_BUNDLE))
@@ -258,9 +263,8 @@ async function main(): Promise<void> {
         let blanks = 0;
         const perFrame: number[] = [];
         const works: Work[] = [];
-        const start = g.performance.now();
         // Where the page's clock stands in the trace.
-        const anchor = g.performance.now();
+        const start = g.performance.now();
         g.console.timeStamp(anchorName);
         let down = true;
         for (let i = 0; i < frames; i++) {
@@ -284,7 +288,7 @@ async function main(): Promise<void> {
         return {
           perFrame,
           works,
-          anchor,
+          anchor: start,
           height: g.document.documentElement.scrollHeight,
           worst,
           blanks,
@@ -305,12 +309,9 @@ async function main(): Promise<void> {
       `open: ${pages.length} messages (first ${pages[0]!.items.length} records); first records on screen after ${open.visibleMs.toFixed(0)} ms (${open.shown} rendered); the view's own work per message ${perMessage[0]!.toFixed(0)} ms for the first, at most ${Math.max(...perMessage).toFixed(0)} ms, ${messageMs.toFixed(0)} ms in all (receiving included)`,
     );
     console.log(
-      `scroll: ${f.length} frames of 700 px (list ${(scroll.height / 1e6).toFixed(1)} M px): the view's work per frame, wall-clock (the page's clock), mean ${(f.reduce((a, b) => a + b, 0) / f.length).toFixed(2)} ms, p95 ${percentile(f, 95).toFixed(2)} ms, max ${Math.max(...f).toFixed(2)} ms, ${f.filter((x) => x > 16).length} frame(s) over 16 ms; ${scroll.blanks} frame(s) showing a spacer or no record`,
+      `scroll: ${f.length} frames of 700 px (list ${(scroll.height / 1e6).toFixed(1)} M px): the view's work per frame, wall-clock (the page's clock), ${stats(f)}; ${scroll.blanks} frame(s) showing a spacer or no record`,
     );
     if (trace) {
-      const over = (xs: number[]) => xs.filter((x) => x > 16).length;
-      const stats = (xs: number[]) =>
-        `mean ${(xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(2)} ms, p95 ${percentile(xs, 95).toFixed(2)} ms, max ${Math.max(...xs).toFixed(2)} ms, ${over(xs)} over 16 ms`;
       console.log(
         `trace (it slows the page): the view's scroll callbacks found in ${trace.cpu.length} of the ${scroll.works.filter((w) => w.length).length} frames with scroll work; their thread time per frame (the view's own work, target ≤ 16 ms) ${stats(trace.cpu)}; their wall-clock time ${stats(trace.wall)}${trace.slow.length ? `; frames over 16 ms:\n${trace.slow.join('\n')}` : ''}`,
       );

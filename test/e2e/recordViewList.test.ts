@@ -37,6 +37,15 @@ describe('record view: the virtualised list (Chromium, the webview bundle, 1,000
   let page: Page;
   let items: Array<{ line: number; view: ReturnType<typeof recordView> }> = [];
 
+  /** The host's message with the record views of `lines` (`reset`: the first page of the file). */
+  const records = (lines: typeof items, reset = false) => ({
+    type: 'records',
+    file: 'test.jsonl',
+    reset,
+    items: lines,
+    invalid: [],
+    labels: [],
+  });
   const post = (m: unknown) =>
     page.evaluate((m) => (globalThis as unknown as Win).postMessage(m, '*'), m);
   /** The text of the first element matching `selector` ('' when there is none). */
@@ -88,15 +97,7 @@ describe('record view: the virtualised list (Chromium, the webview bundle, 1,000
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     await loadRecordView(page);
-    const pages = viewPages(items).map((p, i) => ({
-      type: 'records',
-      file: 'test.jsonl',
-      reset: i === 0,
-      items: p,
-      invalid: [],
-      labels: [],
-    }));
-    for (const m of pages) await post(m);
+    for (const [i, p] of viewPages(items).entries()) await post(records(p, i === 0));
     await allTakenIn(page, N);
     assert.deepEqual(errors, [], 'no page errors');
   });
@@ -191,15 +192,7 @@ describe('record view: the virtualised list (Chromium, the webview bundle, 1,000
     const chip = () => text('.record.current .chip');
     assert.equal((await state()).current, line);
     assert.notEqual(await chip(), 'reviewed');
-    const update = {
-      type: 'records',
-      file: 'test.jsonl',
-      reset: false,
-      items: [{ line, view: { ...items[line]!.view, reviewed: true } }],
-      invalid: [],
-      labels: [],
-    };
-    await post(update);
+    await post(records([{ line, view: { ...items[line]!.view, reviewed: true } }]));
     const s = await state();
     assert.equal(s.current, line);
     assert.ok(s.currentOnScreen);
@@ -226,14 +219,7 @@ describe('record view: the virtualised list (Chromium, the webview bundle, 1,000
         s.text = s.text.replace('@@', 'a\r\nb\rc\0d\uD800e');
         (globalThis as unknown as Win).postMessage(m, '*');
       },
-      {
-        type: 'records',
-        file: 'test.jsonl',
-        reset: false,
-        items: [{ line, view }],
-        invalid: [],
-        labels: [],
-      },
+      records([{ line, view }]),
     );
     await post({ type: 'focus', line });
     assert.equal((await state()).current, line);
