@@ -20,13 +20,15 @@
  * repeated under new ids to the size asked for.
  *
  *   npx tsx bench/recordView.ts [--records 50000] [--frames 600] [--no-trace]
- * RECORD_VIEW_DEBUG=1 also prints the 8 slowest pieces of work while scrolling.
+ * RECORD_VIEW_DEBUG=1 also prints the 8 slowest pieces of work while scrolling;
+ * RECORD_VIEW_TRACE=<file> writes the trace to <file> (refused if it exists).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { recordView, viewPages } from '../src/core/editor/recordView';
 import { RelRecord } from '../src/core/schema';
+import { recordItem } from '../src/protocol/recordView';
 import { loadRecords } from '../src/node/load';
 import {
   CHROMIUM,
@@ -124,7 +126,9 @@ function traced(
       if (!outer.length) return '';
       const d = outer.reduce((a, e) => a + e.dur!, 0);
       const t = outer.reduce((a, e) => a + (e.tdur ?? e.dur!), 0);
-      return `${kind} ${ms(d)} ms (thread ${ms(t)} ms)`;
+      // Which collections (the outermost events' names: MinorGC, MajorGC, V8.GC_… steps).
+      const names = kind === 'GC' ? ` [${[...new Set(outer.map((e) => e.name))].join(', ')}]` : '';
+      return `${kind} ${ms(d)} ms (thread ${ms(t)} ms)${names}`;
     });
     slow.push(
       `  ${ms(w)} ms wall-clock, ${ms(c)} ms thread time: ${parts.filter(Boolean).join(', ') || 'script only'}`,
@@ -171,7 +175,7 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const items = Array.from({ length: N }, (_, i) => {
     const r = withPrediction(train.records[i % train.records.length]!, i);
-    return { line: i, view: recordView(r, 'Other') };
+    return recordItem(i, recordView(r, 'Other'));
   });
   const hostMs = performance.now() - t0;
   const message = {
@@ -296,9 +300,16 @@ async function main(): Promise<void> {
       },
       [FRAMES, ANCHOR] as const,
     );
-    const trace = !values['no-trace']
-      ? traced(await browser.stopTracing(), scroll.anchor, scroll.works)
-      : undefined;
+    // The page's JS heap after the scrolling, after a full collection: what the view holds. (Read
+    // after the scrolling: a collection forced before it would leave the scroll less garbage.)
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('HeapProfiler.collectGarbage');
+    const heap = (await cdp.send('Runtime.getHeapUsage')).usedSize;
+    const raw = values['no-trace'] ? undefined : await browser.stopTracing();
+    // RECORD_VIEW_TRACE=<file> keeps the trace (it opens in Chromium's DevTools, Performance).
+    if (raw && process.env['RECORD_VIEW_TRACE'])
+      writeFileSync(process.env['RECORD_VIEW_TRACE'], raw, { flag: 'wx' });
+    const trace = raw ? traced(raw, scroll.anchor, scroll.works) : undefined;
     const f = scroll.perFrame;
     if (process.env['RECORD_VIEW_DEBUG']) console.log(JSON.stringify(scroll.worst));
     console.log(
@@ -306,7 +317,7 @@ async function main(): Promise<void> {
     );
     console.log(`host: ${N} record views built in ${hostMs.toFixed(0)} ms (the extension's side)`);
     console.log(
-      `open: ${pages.length} messages (first ${pages[0]!.items.length} records); first records on screen after ${open.visibleMs.toFixed(0)} ms (${open.shown} rendered); the view's own work per message ${perMessage[0]!.toFixed(0)} ms for the first, at most ${Math.max(...perMessage).toFixed(0)} ms, ${messageMs.toFixed(0)} ms in all (receiving included)`,
+      `open: ${pages.length} messages (first ${pages[0]!.items.length} records); first records on screen after ${open.visibleMs.toFixed(0)} ms (${open.shown} rendered); the view's own work per message ${perMessage[0]!.toFixed(0)} ms for the first, at most ${Math.max(...perMessage).toFixed(0)} ms, ${messageMs.toFixed(0)} ms in all (receiving included); JS heap ${(heap / 2 ** 20).toFixed(0)} MiB after the scrolling and a full collection`,
     );
     console.log(
       `scroll: ${f.length} frames of 700 px (list ${(scroll.height / 1e6).toFixed(1)} M px): the view's work per frame, wall-clock (the page's clock), ${stats(f)}; ${scroll.blanks} frame(s) showing a spacer or no record`,

@@ -40,18 +40,34 @@ type Filter = {
 };
 
 /**
- * The file's record views by line, as they came (a 50k-record file is not validated at once);
- * each is checked against the protocol's schema the first time it is used (`view`).
+ * The file's record views by line, as they came: JSON text (see RecordItem), parsed and checked
+ * against the protocol's schema when first used (`view`). A 50k-record file is not parsed at once,
+ * and its views stay strings in the heap, which the garbage collector does not trace into.
  */
-const raw = new Map<number, unknown>();
+const raw = new Map<number, string>();
+/** Views parsed and checked (null: not a valid record view), in the order they were parsed. */
 const checked = new Map<number, RecordView | null>();
+/** How many parsed views are kept: more than the DOM ever shows, far fewer than a large file has. */
+const KEEP_PARSED = 4000;
+/** Every relation label of the views parsed since the file was sent (the label filter's choices). */
+const usedLabels = new Set<string>();
 const reviewed = new Set<number>();
 
 function view(line: number): RecordView | undefined {
   let v = checked.get(line);
   if (v === undefined) {
-    const r = RecordViewSchema.safeParse(raw.get(line));
+    const text = raw.get(line);
+    let data: unknown;
+    try {
+      data = text === undefined ? undefined : JSON.parse(text);
+    } catch {
+      data = undefined;
+    }
+    const r = RecordViewSchema.safeParse(data);
     v = r.success ? r.data : null;
+    for (const t of v?.triples ?? []) usedLabels.add(t.label);
+    // The oldest parsed goes (parsed again if it is needed again).
+    if (checked.size >= KEEP_PARSED) checked.delete(checked.keys().next().value!);
     checked.set(line, v);
   }
   return v ?? undefined;
@@ -691,7 +707,7 @@ function fillLabelFilter(): void {
   const sel = document.getElementById('f-label') as HTMLSelectElement | null;
   if (!sel) return;
   const used = new Set<string>(labels);
-  for (const v of checked.values()) for (const t of v?.triples ?? []) used.add(t.label);
+  for (const l of usedLabels) used.add(l);
   const keep = sel.value;
   sel.replaceChildren(
     h('vscode-option', { value: '' }, 'any label'),
@@ -716,6 +732,7 @@ function onMessage(e: MessageEvent): void {
   if (m.reset) {
     raw.clear();
     checked.clear();
+    usedLabels.clear();
     reviewed.clear();
     invalid.clear();
   }
@@ -723,8 +740,7 @@ function onMessage(e: MessageEvent): void {
   for (const it of m.items) {
     raw.set(it.line, it.view);
     checked.delete(it.line);
-    // The one field read before the view is checked: a plain boolean test.
-    if ((it.view as { reviewed?: unknown } | null)?.reviewed === true) reviewed.add(it.line);
+    if (it.reviewed) reviewed.add(it.line);
     else reviewed.delete(it.line);
     invalid.delete(it.line);
     lines.push(it.line);

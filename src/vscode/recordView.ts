@@ -20,6 +20,7 @@ import {
 import { RelRecord, RelationSet } from '../core/schema';
 import {
   RecordItem,
+  recordItem,
   ViewHostMessage,
   ViewMessage,
   ViewMessageSchema,
@@ -134,7 +135,7 @@ class RecordViewSession extends Disposable {
     for (const line of lines) {
       if (line >= this.doc.lineCount) continue;
       const record = recordAt(this.doc, line);
-      if (record) items.push({ line, view: recordView(record, noRelation) });
+      if (record) items.push(recordItem(line, recordView(record, noRelation)));
       else if (this.doc.lineAt(line).text.trim()) invalid.push(line);
     }
     return { items, invalid };

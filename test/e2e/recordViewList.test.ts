@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { recordView, viewPages } from '../../src/core/editor/recordView';
 import { loadRecords } from '../../src/node/load';
+import { RecordItem, recordItem } from '../../src/protocol/recordView';
 import {
   CHROMIUM,
   RECORD_VIEW_BUNDLE,
@@ -42,7 +43,7 @@ describe('record view: the virtualised list (Chromium, the webview bundle, 1,000
     type: 'records',
     file: 'test.jsonl',
     reset,
-    items: lines,
+    items: lines.map((it) => recordItem(it.line, it.view)),
     invalid: [],
     labels: [],
   });
@@ -215,8 +216,10 @@ describe('record view: the virtualised list (Chromium, the webview bundle, 1,000
     // browser would change a lone surrogate too).
     await page.evaluate(
       (m) => {
-        const s = m.items[0]!.view.segments[0]!;
+        const v = JSON.parse(m.items[0]!.view) as typeof view;
+        const s = v.segments[0]!;
         s.text = s.text.replace('@@', 'a\r\nb\rc\0d\uD800e');
+        m.items[0]!.view = JSON.stringify(v);
         (globalThis as unknown as Win).postMessage(m, '*');
       },
       records([{ line, view }]),
@@ -248,5 +251,23 @@ describe('record view: the virtualised list (Chromium, the webview bundle, 1,000
     assert.ok(got.rel.startsWith('<b>'), got.rel);
     assert.equal(got.elements, 0);
     assert.equal(got.injected, undefined);
+  });
+
+  it('a view the webview cannot read (not JSON, not a record view) shows as such, with its line; the others render', async () => {
+    const bad: RecordItem[] = [
+      { line: 700, reviewed: false, view: '{"id": "cut off' },
+      { line: 701, reviewed: false, view: JSON.stringify({ id: 'x', segments: 'none' }) },
+    ];
+    await post({ ...records([]), items: bad });
+    for (const line of [700, 701]) {
+      await post({ type: 'focus', line });
+      const s = await state();
+      assert.equal(s.current, line);
+      assert.ok(s.currentOnScreen);
+      assert.equal(await text('.record.current .head'), `line ${line + 1}: not a valid record`);
+    }
+    await post({ type: 'focus', line: 702 });
+    assert.equal((await state()).current, 702);
+    assert.match(await text('.record.current .id'), /\S/);
   });
 });
