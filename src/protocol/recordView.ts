@@ -59,11 +59,17 @@ export type RecordView = z.infer<typeof RecordViewSchema>;
  * scrolling stutter when a collection fell in a frame).
  */
 export type RecordItem = { line: number; reviewed: boolean; view: string };
-export const recordItem = (line: number, view: RecordView): RecordItem => ({
-  line,
-  reviewed: view.reviewed,
-  view: JSON.stringify(view),
-});
+export function recordItem(line: number, view: RecordView): RecordItem {
+  const json = JSON.stringify(view);
+  // A string with any character beyond Latin-1 takes two bytes a character in a JS heap: escaped
+  // (\uXXXX, six one-byte characters each) where that is smaller — English text with a few arrows
+  // and dashes, not Chinese.
+  const escaped = json.replace(
+    /[\u0100-\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+  return { line, reviewed: view.reviewed, view: escaped.length < 2 * json.length ? escaped : json };
+}
 /**
  * The envelope is checked on arrival; each item's view when the webview first uses it (a
  * 50,000-record file would otherwise spend a second validating records nobody scrolls to).

@@ -13,7 +13,7 @@ import {
 } from '../../src/core/editor/recordView';
 import { RelRecord, RelationSet, validateRecord } from '../../src/core/schema';
 import { loadRecords } from '../../src/node/load';
-import { RecordViewSchema } from '../../src/protocol/recordView';
+import { RecordViewSchema, recordItem } from '../../src/protocol/recordView';
 import { dataset, requireShared } from '../helpers/shared';
 
 const REC: RelRecord = {
@@ -243,5 +243,34 @@ describe('record view (core)', () => {
         [' stayed.', undefined],
       ],
     );
+  });
+
+  it('travels as JSON text that parses back to the same view, in the form that takes fewer bytes in a JS heap', async function () {
+    const file = dataset('finre', 'test.txt');
+    requireShared(this, file);
+    const { records } = await loadRecords(file);
+    // A JS heap keeps a string one byte a character when all are Latin-1, else two.
+    const latin1 = (s: string) => Array.from(s).every((c) => c.charCodeAt(0) <= 0xff);
+    const bytes = (s: string) => (latin1(s) ? s.length : 2 * s.length);
+    const long = '据报道，公司董事会决定收购该集团的全部股份。'.repeat(100);
+    const chinese = recordView({ ...REC, text: long, entities: [], relations: [] });
+    const views = [
+      recordView(REC),
+      // Arrows, dashes, an emoji and a lone surrogate in a mostly Latin-1 record.
+      recordView({ ...REC, id: 's1 — 😀 \uD800 é' }),
+      chinese,
+      ...records.slice(0, 20).map((r) => recordView(r)),
+    ];
+    for (const v of views) {
+      const it = recordItem(7, v);
+      assert.equal(it.line, 7);
+      assert.equal(it.reviewed, v.reviewed);
+      assert.deepEqual(JSON.parse(it.view), v, v.id);
+      assert.ok(bytes(it.view) <= bytes(JSON.stringify(v)), v.id);
+    }
+    // The short records escaped to one byte a character; the long Chinese text left as it is.
+    for (const v of [views[0]!, views[1]!, views[3]!])
+      assert.equal(bytes(recordItem(0, v).view), recordItem(0, v).view.length, v.id);
+    assert.equal(recordItem(0, chinese).view, JSON.stringify(chinese));
   });
 });
