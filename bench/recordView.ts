@@ -14,8 +14,12 @@
  *    clock gives the work's wall-clock time, which on a busy machine includes the time the
  *    renderer's thread waited for a core; a Chromium trace of the scrolling (left out with
  *    --no-trace) gives each frame's thread time, the CPU time of the view's own work, and breaks
- *    the slow frames down (garbage collection, layout, style). Target ≤ 16 ms of the view's own
- *    work per frame, no blank frame.
+ *    the slow frames down (garbage collection, layout, style) and sums the collections on the
+ *    page's main thread during the scroll. Target ≤ 16 ms of the view's own work per frame, no
+ *    blank frame;
+ *  - filter: the time to show only the records to review (every view parsed and checked), then
+ *    the reviewed ones;
+ *  - the page's JS heap at the end, after a full collection.
  * The records are the SemEval-2010 Task 8 training sentences with a model prediction each,
  * repeated under new ids to the size asked for.
  *
@@ -75,7 +79,7 @@ function traced(
   trace: Buffer,
   anchor: number,
   frames: Work[],
-): { wall: number[]; cpu: number[]; slow: string[] } {
+): { wall: number[]; cpu: number[]; slow: string[]; gc: string } {
   const events = (JSON.parse(trace.toString('utf8')) as { traceEvents: TraceEvent[] }).traceEvents;
   const stamp = events.find((e) => e.name === 'TimeStamp' && e.args?.data?.message === ANCHOR);
   if (!stamp) throw new Error(`the trace has no ${ANCHOR} time stamp`);
@@ -92,6 +96,7 @@ function traced(
   const wall: number[] = [];
   const cpu: number[] = [];
   const slow: string[] = [];
+  let end = stamp.ts;
   for (const work of frames) {
     // The callback that overlaps the piece of work most (performance.now() is coarsened to 0.1 ms,
     // and the benchmark's own callbacks run in the same frames).
@@ -109,6 +114,7 @@ function traced(
       ),
     ];
     if (!mine.length) continue;
+    end = Math.max(end, ...mine.map((e) => e.ts + e.dur!));
     const w = mine.reduce((a, e) => a + e.dur!, 0);
     const c = mine.reduce((a, e) => a + (e.tdur ?? e.dur!), 0);
     wall.push(w / 1000);
@@ -134,7 +140,18 @@ function traced(
       `  ${ms(w)} ms wall-clock, ${ms(c)} ms thread time: ${parts.filter(Boolean).join(', ') || 'script only'}`,
     );
   }
-  return { wall, cpu, slow };
+  // The collections on the page's main thread from the scroll's start to its last callback's end
+  // (thread time), wherever they ran: inside the view's callbacks or between them.
+  const during = main.filter((e) => e.ts >= stamp.ts && e.ts < end);
+  const gc = (['MajorGC', 'MinorGC', 'V8.GCIncrementalMarking'] as const)
+    .map((name) => {
+      const of = during.filter((e) => e.name === name);
+      const t = of.reduce((a, e) => a + (e.tdur ?? e.dur!), 0);
+      const max = Math.max(0, ...of.map((e) => e.tdur ?? e.dur!));
+      return `${of.length} ${name} (${ms(t)} ms, longest ${ms(max)} ms)`;
+    })
+    .join(', ');
+  return { wall, cpu, slow, gc };
 }
 
 function withPrediction(r: RelRecord, i: number): RelRecord {
@@ -300,16 +317,39 @@ async function main(): Promise<void> {
       },
       [FRAMES, ANCHOR] as const,
     );
-    // The page's JS heap after the scrolling, after a full collection: what the view holds. (Read
-    // after the scrolling: a collection forced before it would leave the scroll less garbage.)
-    const cdp = await page.context().newCDPSession(page);
-    await cdp.send('HeapProfiler.collectGarbage');
-    const heap = (await cdp.send('Runtime.getHeapUsage')).usedSize;
     const raw = values['no-trace'] ? undefined : await browser.stopTracing();
     // RECORD_VIEW_TRACE=<file> keeps the trace (it opens in Chromium's DevTools, Performance).
     if (raw && process.env['RECORD_VIEW_TRACE'])
       writeFileSync(process.env['RECORD_VIEW_TRACE'], raw, { flag: 'wx' });
     const trace = raw ? traced(raw, scroll.anchor, scroll.works) : undefined;
+    // A filter over the whole file (after the trace): every view is parsed and checked once.
+    const filterMs = await page.evaluate(() => {
+      const g = globalThis as unknown as {
+        document: {
+          getElementById(id: string): { value: string; dispatchEvent(e: unknown): void };
+        };
+        Event: new (type: string) => unknown;
+        performance: { now(): number };
+      };
+      const set = (value: string) => {
+        const el = g.document.getElementById('f-status');
+        el.value = value;
+        const t0 = g.performance.now();
+        el.dispatchEvent(new g.Event('change'));
+        return g.performance.now() - t0;
+      };
+      const first = set('pending');
+      set('all');
+      // Another filter: the views' facets are known now, nothing is parsed again.
+      const again = set('reviewed');
+      set('all');
+      return { first, again };
+    });
+    // The page's JS heap after the scrolling and the filter, after a full collection: what the view
+    // holds. (Read last: a collection forced before the scrolling would leave it less garbage.)
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('HeapProfiler.collectGarbage');
+    const heap = (await cdp.send('Runtime.getHeapUsage')).usedSize;
     const f = scroll.perFrame;
     if (process.env['RECORD_VIEW_DEBUG']) console.log(JSON.stringify(scroll.worst));
     console.log(
@@ -317,14 +357,17 @@ async function main(): Promise<void> {
     );
     console.log(`host: ${N} record views built in ${hostMs.toFixed(0)} ms (the extension's side)`);
     console.log(
-      `open: ${pages.length} messages (first ${pages[0]!.items.length} records); first records on screen after ${open.visibleMs.toFixed(0)} ms (${open.shown} rendered); the view's own work per message ${perMessage[0]!.toFixed(0)} ms for the first, at most ${Math.max(...perMessage).toFixed(0)} ms, ${messageMs.toFixed(0)} ms in all (receiving included); JS heap ${(heap / 2 ** 20).toFixed(0)} MiB after the scrolling and a full collection`,
+      `open: ${pages.length} messages (first ${pages[0]!.items.length} records); first records on screen after ${open.visibleMs.toFixed(0)} ms (${open.shown} rendered); the view's own work per message ${perMessage[0]!.toFixed(0)} ms for the first, at most ${Math.max(...perMessage).toFixed(0)} ms, ${messageMs.toFixed(0)} ms in all (receiving included); JS heap ${(heap / 2 ** 20).toFixed(0)} MiB after the scrolling, a filter and a full collection`,
     );
     console.log(
       `scroll: ${f.length} frames of 700 px (list ${(scroll.height / 1e6).toFixed(1)} M px): the view's work per frame, wall-clock (the page's clock), ${stats(f)}; ${scroll.blanks} frame(s) showing a spacer or no record`,
     );
+    console.log(
+      `filter: "to review" over the ${N} records ${filterMs.first.toFixed(0)} ms (each view parsed and checked, the order rebuilt, the list rendered); then "reviewed" ${filterMs.again.toFixed(0)} ms`,
+    );
     if (trace) {
       console.log(
-        `trace (it slows the page): the view's scroll callbacks found in ${trace.cpu.length} of the ${scroll.works.filter((w) => w.length).length} frames with scroll work; their thread time per frame (the view's own work, target ≤ 16 ms) ${stats(trace.cpu)}; their wall-clock time ${stats(trace.wall)}${trace.slow.length ? `; frames over 16 ms:\n${trace.slow.join('\n')}` : ''}`,
+        `trace (it slows the page): the view's scroll callbacks found in ${trace.cpu.length} of the ${scroll.works.filter((w) => w.length).length} frames with scroll work; their thread time per frame (the view's own work, target ≤ 16 ms) ${stats(trace.cpu)}; their wall-clock time ${stats(trace.wall)}; garbage collection on the main thread during the scroll (thread time): ${trace.gc}${trace.slow.length ? `; frames over 16 ms:\n${trace.slow.join('\n')}` : ''}`,
       );
     }
   } finally {

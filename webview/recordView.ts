@@ -49,9 +49,34 @@ const raw = new Map<number, string>();
 const checked = new Map<number, RecordView | null>();
 /** How many parsed views are kept: more than the DOM ever shows, far fewer than a large file has. */
 const KEEP_PARSED = 4000;
-/** Every relation label of the views parsed since the file was sent (the label filter's choices). */
-const usedLabels = new Set<string>();
 const reviewed = new Set<number>();
+
+/** Labels ('l' + label) and sources ('s' + source) of the views parsed so far, numbered from 1. */
+const facetIds = new Map<string, number>();
+/**
+ * What the filter reads of each view parsed since it came, kept when the view itself has left
+ * `checked`, as a string (which the collector does not trace into): its first character's code
+ * is 1 (reviewed) + 2 (differs from gold), then one character per label and per source, the code
+ * its number in `facetIds`. So a filter parses each view once, not at each change.
+ */
+const facets = new Map<number, string>();
+const REVIEWED = 1;
+const DISAGREES = 2;
+
+function facetsOf(v: RecordView): string | undefined {
+  let codes = '';
+  for (const key of [...v.triples.map((t) => `l${t.label}`), ...v.sources.map((s) => `s${s}`)]) {
+    let id = facetIds.get(key);
+    if (id === undefined) facetIds.set(key, (id = facetIds.size + 1));
+    // More than a character can number (never in practice): this view is parsed at each filter.
+    if (id > 0xffff) return undefined;
+    codes += String.fromCharCode(id);
+  }
+  const disagrees = v.triples.some(
+    (t) => t.status === 'wrong-label' || t.status === 'extra' || t.status === 'missing',
+  );
+  return String.fromCharCode((v.reviewed ? REVIEWED : 0) | (disagrees ? DISAGREES : 0)) + codes;
+}
 
 function view(line: number): RecordView | undefined {
   let v = checked.get(line);
@@ -65,7 +90,8 @@ function view(line: number): RecordView | undefined {
     }
     const r = RecordViewSchema.safeParse(data);
     v = r.success ? r.data : null;
-    for (const t of v?.triples ?? []) usedLabels.add(t.label);
+    const f = v && facetsOf(v);
+    if (f !== undefined && f !== null) facets.set(line, f);
     // The oldest parsed goes (parsed again if it is needed again).
     if (checked.size >= KEEP_PARSED) checked.delete(checked.keys().next().value!);
     checked.set(line, v);
@@ -129,8 +155,28 @@ function h(
 
 function matches(line: number): boolean {
   if (filter.status === 'all' && !filter.label && !filter.source) return true;
-  const v = view(line);
-  if (!v) return false;
+  let f = facets.get(line);
+  if (f === undefined) {
+    const v = view(line);
+    if (!v) return false;
+    f = facets.get(line) ?? facetsOf(v);
+    if (f === undefined) return passes(v);
+  }
+  const flags = f.charCodeAt(0);
+  if (filter.status === 'pending' && flags & REVIEWED) return false;
+  if (filter.status === 'reviewed' && !(flags & REVIEWED)) return false;
+  if (filter.status === 'disagree' && !(flags & DISAGREES)) return false;
+  const has = (key: string) => {
+    const id = facetIds.get(key);
+    return id !== undefined && f.includes(String.fromCharCode(id), 1);
+  };
+  if (filter.label && !has(`l${filter.label}`)) return false;
+  if (filter.source && !has(`s${filter.source}`)) return false;
+  return true;
+}
+
+/** `matches` read from the view itself (a view whose facets could not be numbered). */
+function passes(v: RecordView): boolean {
   if (filter.status === 'pending' && v.reviewed) return false;
   if (filter.status === 'reviewed' && !v.reviewed) return false;
   if (
@@ -707,7 +753,7 @@ function fillLabelFilter(): void {
   const sel = document.getElementById('f-label') as HTMLSelectElement | null;
   if (!sel) return;
   const used = new Set<string>(labels);
-  for (const l of usedLabels) used.add(l);
+  for (const key of facetIds.keys()) if (key.startsWith('l')) used.add(key.slice(1));
   const keep = sel.value;
   sel.replaceChildren(
     h('vscode-option', { value: '' }, 'any label'),
@@ -732,7 +778,8 @@ function onMessage(e: MessageEvent): void {
   if (m.reset) {
     raw.clear();
     checked.clear();
-    usedLabels.clear();
+    facets.clear();
+    facetIds.clear();
     reviewed.clear();
     invalid.clear();
   }
@@ -740,6 +787,7 @@ function onMessage(e: MessageEvent): void {
   for (const it of m.items) {
     raw.set(it.line, it.view);
     checked.delete(it.line);
+    facets.delete(it.line);
     if (it.reviewed) reviewed.add(it.line);
     else reviewed.delete(it.line);
     invalid.delete(it.line);
@@ -749,6 +797,7 @@ function onMessage(e: MessageEvent): void {
     invalid.add(l);
     raw.delete(l);
     checked.delete(l);
+    facets.delete(l);
     reviewed.delete(l);
   }
   const before = order.join(',');

@@ -270,4 +270,73 @@ describe('record view: the virtualised list (Chromium, the webview bundle, 1,000
     assert.equal((await state()).current, 702);
     assert.match(await text('.record.current .id'), /\S/);
   });
+
+  it('filters by status and label; a record that stops matching leaves the list when the host sends its line again', async () => {
+    const setFilter = (id: string, value: string) =>
+      page.evaluate(
+        ([id, value]) => {
+          const g = globalThis as unknown as {
+            document: {
+              getElementById(id: string): { value: string; dispatchEvent(e: unknown): void };
+            };
+            Event: new (type: string) => unknown;
+          };
+          const el = g.document.getElementById(id);
+          el.value = value;
+          el.dispatchEvent(new g.Event('change'));
+        },
+        [id, value] as const,
+      );
+    /** The lines of the records in the DOM, in order (after two animation frames). */
+    const lines = () =>
+      page.evaluate(async () => {
+        const g = globalThis as unknown as {
+          document: { querySelectorAll(s: string): ArrayLike<{ dataset: Record<string, string> }> };
+          requestAnimationFrame(f: () => void): void;
+        };
+        for (let i = 0; i < 2; i++) await new Promise<void>((r) => g.requestAnimationFrame(r));
+        return Array.from(g.document.querySelectorAll('.record')).map((r) =>
+          Number(r.dataset['line']),
+        );
+      });
+    // The first 400 lines are as `items` has them (the tests above change later ones).
+    const pending = items.filter((it) => it.line < 400 && !it.view.reviewed).map((it) => it.line);
+    const reviewedBefore = items.filter((it) => it.line < 400 && it.view.reviewed).length;
+    assert.ok(pending.length > 40, `${pending.length} pending`);
+    await setFilter('f-status', 'pending');
+    let shown = await lines();
+    assert.ok(shown.length > 0);
+    assert.deepEqual(shown, pending.slice(0, shown.length));
+    // The first pending record is reviewed on disk: the host sends its line, it leaves the list.
+    const first = pending[0]!;
+    await post(records([{ line: first, view: { ...items[first]!.view, reviewed: true } }]));
+    shown = await lines();
+    assert.deepEqual(shown, pending.slice(1, shown.length + 1));
+    await setFilter('f-status', 'reviewed');
+    shown = await lines();
+    assert.ok(shown.includes(first), JSON.stringify(shown));
+    for (const l of shown.filter((l) => l < 400))
+      assert.ok(l === first || items[l]!.view.reviewed, `line ${l} is not reviewed`);
+    assert.equal(shown.filter((l) => l < 400).length, Math.min(reviewedBefore + 1, shown.length));
+    // A label: only the pending records with a relation of that label.
+    await setFilter('f-status', 'pending');
+    const label = items[pending[1]!]!.view.triples[0]?.label;
+    assert.ok(label, 'the record has a relation');
+    await setFilter('f-label', label);
+    shown = await lines();
+    const want = pending
+      .slice(1)
+      .filter((l) => items[l]!.view.triples.some((t) => t.label === label));
+    assert.ok(shown.length > 0 && shown.length <= want.length, `${shown.length} of ${want.length}`);
+    assert.deepEqual(shown, want.slice(0, shown.length));
+    // Back as it was.
+    await post(records([items[first]!]));
+    await setFilter('f-label', '');
+    await setFilter('f-status', 'all');
+    shown = await lines();
+    assert.deepEqual(
+      shown,
+      Array.from({ length: shown.length }, (_, i) => i),
+    );
+  });
 });
