@@ -90,8 +90,8 @@ function view(line: number): RecordView | undefined {
     }
     const r = RecordViewSchema.safeParse(data);
     v = r.success ? r.data : null;
-    const f = v && facetsOf(v);
-    if (f !== undefined && f !== null) facets.set(line, f);
+    const f = v ? facetsOf(v) : undefined;
+    if (f !== undefined) facets.set(line, f);
     // The oldest parsed goes (parsed again if it is needed again).
     if (checked.size >= KEEP_PARSED) checked.delete(checked.keys().next().value!);
     checked.set(line, v);
@@ -159,7 +159,8 @@ function matches(line: number): boolean {
   if (f === undefined) {
     const v = view(line);
     if (!v) return false;
-    f = facets.get(line) ?? facetsOf(v);
+    // Parsed now, its facets with it — unless they could not be numbered.
+    f = facets.get(line);
     if (f === undefined) return passes(v);
   }
   const flags = f.charCodeAt(0);

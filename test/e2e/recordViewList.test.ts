@@ -329,6 +329,11 @@ describe('record view: the virtualised list (Chromium, the webview bundle, 1,000
       .filter((l) => items[l]!.view.triples.some((t) => t.label === label));
     assert.ok(shown.length > 0 && shown.length <= want.length, `${shown.length} of ${want.length}`);
     assert.deepEqual(shown, want.slice(0, shown.length));
+    // A source no record has: nothing matches, and the list says so.
+    await setFilter('f-source', 'human');
+    assert.deepEqual(await lines(), []);
+    assert.equal(await text('#list .none'), 'no record matches the filter');
+    await setFilter('f-source', '');
     // Back as it was.
     await post(records([items[first]!]));
     await setFilter('f-label', '');
