@@ -25,20 +25,22 @@
  *
  *   npx tsx bench/recordView.ts [--records 50000] [--frames 600] [--no-trace]
  * RECORD_VIEW_DEBUG=1 also prints the 8 slowest pieces of work while scrolling;
- * RECORD_VIEW_TRACE=<file> writes the trace to <file> (refused if it exists).
+ * RECORD_VIEW_TRACE=<file> writes the trace to <file> (a new file: an existing one is refused).
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { recordView, viewPages } from '../src/core/editor/recordView';
 import { RelRecord } from '../src/core/schema';
 import { recordItem } from '../src/protocol/recordView';
 import { loadRecords } from '../src/node/load';
+import { prepareReplace, writeOutput } from '../src/node/output';
 import {
   CHROMIUM,
   RECORD_VIEW_BUNDLE,
   allTakenIn,
   loadRecordView,
+  setFilter,
 } from '../test/helpers/recordViewPage';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -51,6 +53,8 @@ const { values } = parseArgs({
 });
 const N = Number(values.records);
 const FRAMES = Number(values.frames);
+/** RECORD_VIEW_TRACE=<file> keeps the trace (it opens in Chromium's DevTools, Performance). */
+const TRACE_FILE = process.env['RECORD_VIEW_TRACE'];
 
 type Work = Array<{ what: string; at: number; ms: number }>;
 
@@ -186,6 +190,8 @@ const stats = (xs: number[]) =>
 async function main(): Promise<void> {
   if (!existsSync(RECORD_VIEW_BUNDLE))
     throw new Error(`${RECORD_VIEW_BUNDLE} is missing: npm run build`);
+  // The trace's file is checked before the run (the output policy: never over an existing file).
+  if (TRACE_FILE) await prepareReplace(TRACE_FILE, [], false);
   const train = await loadRecords(
     path.join(ROOT, '..', 'shared', 'datasets', 'semeval2010_task8', 'TRAIN_FILE.TXT'),
   );
@@ -318,33 +324,17 @@ async function main(): Promise<void> {
       [FRAMES, ANCHOR] as const,
     );
     const raw = values['no-trace'] ? undefined : await browser.stopTracing();
-    // RECORD_VIEW_TRACE=<file> keeps the trace (it opens in Chromium's DevTools, Performance).
-    if (raw && process.env['RECORD_VIEW_TRACE'])
-      writeFileSync(process.env['RECORD_VIEW_TRACE'], raw, { flag: 'wx' });
+    if (raw && TRACE_FILE) await writeOutput(TRACE_FILE, [], false, () => raw.toString('utf8'));
     const trace = raw ? traced(raw, scroll.anchor, scroll.works) : undefined;
     // A filter over the whole file (after the trace): every view is parsed and checked once.
-    const filterMs = await page.evaluate(() => {
-      const g = globalThis as unknown as {
-        document: {
-          getElementById(id: string): { value: string; dispatchEvent(e: unknown): void };
-        };
-        Event: new (type: string) => unknown;
-        performance: { now(): number };
-      };
-      const set = (value: string) => {
-        const el = g.document.getElementById('f-status');
-        el.value = value;
-        const t0 = g.performance.now();
-        el.dispatchEvent(new g.Event('change'));
-        return g.performance.now() - t0;
-      };
-      const first = set('pending');
-      set('all');
-      // Another filter: the views' facets are known now, nothing is parsed again.
-      const again = set('reviewed');
-      set('all');
-      return { first, again };
-    });
+    const filterMs = {
+      first: await setFilter(page, 'f-status', 'pending'),
+      again: 0,
+    };
+    await setFilter(page, 'f-status', 'all');
+    // Another filter: the views' facets are known now, nothing is parsed again.
+    filterMs.again = await setFilter(page, 'f-status', 'reviewed');
+    await setFilter(page, 'f-status', 'all');
     // The page's JS heap after the scrolling and the filter, after a full collection: what the view
     // holds. (Read last: a collection forced before the scrolling would leave it less garbage.)
     const cdp = await page.context().newCDPSession(page);

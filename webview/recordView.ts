@@ -63,6 +63,12 @@ const facets = new Map<number, string>();
 const REVIEWED = 1;
 const DISAGREES = 2;
 
+/** Whether a record's relations differ from gold anywhere. */
+const disagrees = (v: RecordView) =>
+  v.triples.some(
+    (t) => t.status === 'wrong-label' || t.status === 'extra' || t.status === 'missing',
+  );
+
 function facetsOf(v: RecordView): string | undefined {
   let codes = '';
   for (const key of [...v.triples.map((t) => `l${t.label}`), ...v.sources.map((s) => `s${s}`)]) {
@@ -72,10 +78,7 @@ function facetsOf(v: RecordView): string | undefined {
     if (id > 0xffff) return undefined;
     codes += String.fromCharCode(id);
   }
-  const disagrees = v.triples.some(
-    (t) => t.status === 'wrong-label' || t.status === 'extra' || t.status === 'missing',
-  );
-  return String.fromCharCode((v.reviewed ? REVIEWED : 0) | (disagrees ? DISAGREES : 0)) + codes;
+  return String.fromCharCode((v.reviewed ? REVIEWED : 0) | (disagrees(v) ? DISAGREES : 0)) + codes;
 }
 
 function view(line: number): RecordView | undefined {
@@ -180,13 +183,7 @@ function matches(line: number): boolean {
 function passes(v: RecordView): boolean {
   if (filter.status === 'pending' && v.reviewed) return false;
   if (filter.status === 'reviewed' && !v.reviewed) return false;
-  if (
-    filter.status === 'disagree' &&
-    !v.triples.some(
-      (t) => t.status === 'wrong-label' || t.status === 'extra' || t.status === 'missing',
-    )
-  )
-    return false;
+  if (filter.status === 'disagree' && !disagrees(v)) return false;
   if (filter.label && !v.triples.some((t) => t.label === filter.label)) return false;
   if (filter.source && !v.sources.includes(filter.source)) return false;
   return true;

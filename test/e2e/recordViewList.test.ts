@@ -17,6 +17,7 @@ import {
   RECORD_VIEW_BUNDLE,
   allTakenIn,
   loadRecordView,
+  setFilter as setFilterIn,
 } from '../helpers/recordViewPage';
 import { dataset, requireShared } from '../helpers/shared';
 
@@ -272,21 +273,7 @@ describe('record view: the virtualised list (Chromium, the webview bundle, 1,000
   });
 
   it('filters by status and label; a record that stops matching leaves the list when the host sends its line again', async () => {
-    const setFilter = (id: string, value: string) =>
-      page.evaluate(
-        ([id, value]) => {
-          const g = globalThis as unknown as {
-            document: {
-              getElementById(id: string): { value: string; dispatchEvent(e: unknown): void };
-            };
-            Event: new (type: string) => unknown;
-          };
-          const el = g.document.getElementById(id);
-          el.value = value;
-          el.dispatchEvent(new g.Event('change'));
-        },
-        [id, value] as const,
-      );
+    const setFilter = (id: string, value: string) => setFilterIn(page, id, value);
     /** The lines of the records in the DOM, in order (after two animation frames). */
     const lines = () =>
       page.evaluate(async () => {

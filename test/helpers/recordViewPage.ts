@@ -40,3 +40,27 @@ export async function allTakenIn(page: Page, n: number, timeout = 30_000): Promi
     { timeout },
   );
 }
+
+/**
+ * Sets one of the view's filters (`f-status`, `f-label`, `f-source`) as the curator does, a change
+ * event on its select; resolves with the time the view's change handler took (ms, page clock).
+ */
+export async function setFilter(page: Page, id: string, value: string): Promise<number> {
+  return page.evaluate(
+    ([id, value]) => {
+      const g = globalThis as unknown as {
+        document: {
+          getElementById(id: string): { value: string; dispatchEvent(e: unknown): void };
+        };
+        Event: new (type: string) => unknown;
+        performance: { now(): number };
+      };
+      const el = g.document.getElementById(id);
+      el.value = value;
+      const t0 = g.performance.now();
+      el.dispatchEvent(new g.Event('change'));
+      return g.performance.now() - t0;
+    },
+    [id, value] as const,
+  );
+}
