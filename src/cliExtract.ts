@@ -34,13 +34,17 @@ import { TrainingRetriever } from './core/retrieval/retriever';
 import { sentenceSpace } from './node/jobs';
 import { ClassifierEngine } from './core/ports';
 import {
+  EmbeddingsCliOptions,
   ServerCliOptions,
+  addEmbeddingsOptions,
   addServerOptions,
   checkServerOptions,
+  embeddingsAccess,
+  embeddingsLine,
   openServerEngine,
 } from './cliServer';
 import { effectiveMode } from './core/pipelines/sentence';
-import { ServerEngine } from './engine/server';
+import { ServerEngine, apiKeyFrom } from './engine/server';
 import { DirectionMode } from './core/pipelines/answerSpace';
 import { RelRecord, RelationSet } from './core/schema';
 import { PromptTemplate } from './core/prompts/template';
@@ -57,7 +61,7 @@ async function checkIndexFolder(dir: string, force: boolean | undefined): Promis
     throw new InputError('the folder holds an index; pass --force to replace it', dir);
 }
 
-interface ExtractCliOptions extends ServerCliOptions {
+interface ExtractCliOptions extends ServerCliOptions, EmbeddingsCliOptions {
   model?: string;
   lora: string[];
   template: string;
@@ -81,6 +85,8 @@ interface ExtractCliOptions extends ServerCliOptions {
 
 async function extractCommand(input: string, opts: ExtractCliOptions, cmd: Command): Promise<void> {
   checkServerOptions(cmd, opts);
+  if ((opts.embeddingsEndpoint || opts.embeddingsApiKeyEnv) && !opts.rag)
+    throw new InputError('--embeddings-endpoint and --embeddings-api-key-env go with --rag');
   if (opts.engine === 'openai' && opts.mode === 'knn')
     throw new InputError('--mode knn uses no model; drop --engine openai');
   // The output is checked and locked before anything is loaded (and long before the model).
@@ -221,9 +227,12 @@ async function openRag(
     if (opts.mode === 'knn') throw new InputError('--mode knn needs --rag INDEX');
     return undefined;
   }
-  const rag = await loadIndex(opts.rag, { threads: opts.threads });
+  const rag = await loadIndex(opts.rag, {
+    threads: opts.threads,
+    embeddings: embeddingsAccess(opts),
+  });
   process.stderr.write(
-    `retrieval: ${rag.manifest.kind} index of ${rag.manifest.count} examples (${opts.rag}), k=${opts.k}\n`,
+    `retrieval: ${rag.manifest.kind} index of ${rag.manifest.count} examples (${opts.rag}), k=${opts.k}${embeddingsLine(rag.server)}\n`,
   );
   return rag;
 }
@@ -397,6 +406,7 @@ export function addExtractCommands(program: Command, bench: Command): void {
 
 type BuildCommandOptions = {
   embedder: string;
+  apiKeyEnv?: string;
   model?: string;
   relations?: string;
   from?: ImportFormat;
@@ -412,11 +422,23 @@ async function buildCommand(train: string, opts: BuildCommandOptions): Promise<v
   const model = opts.embedder === 'llm' ? await resolveModel(modelSpec(opts.model)) : undefined;
   const bar = new RateBar('embedding');
   const t0 = Date.now();
+  if (opts.apiKeyEnv && !opts.embedder.startsWith('openai:'))
+    throw new InputError('--api-key-env goes with --embedder openai:ENDPOINT');
+  // The key goes to the server named here on the command line, and to no other.
+  const server = opts.embedder.startsWith('openai:')
+    ? opts.embedder.slice('openai:'.length).split('#')[0]!
+    : undefined;
+  const apiKey = server ? apiKeyFrom(opts.apiKeyEnv) : undefined;
+  if (server)
+    process.stderr.write(
+      `embeddings from ${server.replace(/\/+$/, '')}, ${apiKey ? 'with' : 'without'} an API key\n`,
+    );
   const m = await buildIndex(r.records, rs?.noRelation, opts.out, {
     embedder: opts.embedder,
     model,
     source: train,
     threads: opts.threads,
+    keys: server && apiKey ? [{ endpoint: server, apiKey }] : [],
     onProgress: (d, t) => bar.update(d, t, Date.now() - t0),
   }).finally(() => bar.stop());
   process.stderr.write(
@@ -533,6 +555,7 @@ function addExtractCommand(program: Command): void {
       await extractCommand(input, opts, cmd);
     });
   addServerOptions(program.commands.find((c) => c.name() === 'extract')!);
+  addEmbeddingsOptions(program.commands.find((c) => c.name() === 'extract')!);
 }
 
 function addIndexCommand(program: Command): void {
@@ -543,8 +566,12 @@ function addIndexCommand(program: Command): void {
     .argument('<train>', 'labeled records (canonical JSONL or any importable format)')
     .option(
       '--embedder <kind>',
-      "bm25 (no model), llm (the --model LLM), gguf:PATH (an embedding model), or openai:ENDPOINT[#MODEL] (a server's /v1/embeddings, e.g. openai:http://127.0.0.1:8080/v1; the key from $RELATION_LENS_API_KEY; queries are embedded by the same server)",
+      "bm25 (no model), llm (the --model LLM), gguf:PATH (an embedding model), or openai:ENDPOINT[#MODEL] (a server's /v1/embeddings, e.g. openai:http://127.0.0.1:8080/v1; queries are embedded by the same server, named again when the index is used)",
       'bm25',
+    )
+    .option(
+      '--api-key-env <VAR>',
+      'with --embedder openai:…: the environment variable that holds the API key (default: RELATION_LENS_API_KEY when set); sent only to that server',
     )
     .option('--model <path|uri|id>', 'the LLM for --embedder llm')
     .option('--relations <file>', 'relation set (its no-relation label)')

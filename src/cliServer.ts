@@ -4,7 +4,14 @@
  */
 import { Command, Option } from 'commander';
 import { InputError } from './core/diagnostics';
-import { SERVER_FLAVORS, ServerEngine, ServerFlavor, apiKeyFrom } from './engine/server';
+import {
+  EndpointKey,
+  SERVER_FLAVORS,
+  ServerEngine,
+  ServerFlavor,
+  apiKeyFrom,
+} from './engine/server';
+import type { EmbeddingsAccess, EmbeddingsServer } from './node/ragIndex';
 
 function seconds(v: string): number {
   const n = Number(v);
@@ -104,4 +111,57 @@ export async function openServerEngine(
     timeoutMs: opts.serverTimeout * 1000,
     signal,
   });
+}
+
+/** The options that say where an index's queries may be embedded (commands with --rag). */
+export interface EmbeddingsCliOptions {
+  embeddingsEndpoint?: string;
+  embeddingsApiKeyEnv?: string;
+}
+
+export function addEmbeddingsOptions(cmd: Command): Command {
+  return cmd
+    .option(
+      '--embeddings-endpoint <url>',
+      "with --rag of an index embedded by a server: the server that embeds the queries (the same model); needed when it is not --endpoint's — an index folder never decides where record texts go",
+    )
+    .option(
+      '--embeddings-api-key-env <VAR>',
+      "with --embeddings-endpoint: the environment variable that holds that server's API key (the --endpoint key is sent only to --endpoint)",
+    );
+}
+
+/**
+ * The embeddings access of a CLI run: the servers named on the command line (--endpoint,
+ * --embeddings-endpoint), each with its own key; a manifest naming any other is refused.
+ */
+export function embeddingsAccess(
+  opts: EmbeddingsCliOptions & Partial<ServerCliOptions>,
+): EmbeddingsAccess {
+  if (opts.embeddingsApiKeyEnv && !opts.embeddingsEndpoint)
+    throw new InputError('--embeddings-api-key-env needs --embeddings-endpoint');
+  const named: string[] = [];
+  const keys: EndpointKey[] = [];
+  if (opts.engine === 'openai' && opts.endpoint) {
+    named.push(opts.endpoint);
+    keys.push({ endpoint: opts.endpoint, apiKey: apiKeyFrom(opts.apiKeyEnv) });
+  }
+  if (opts.embeddingsEndpoint && opts.embeddingsApiKeyEnv)
+    keys.unshift({
+      endpoint: opts.embeddingsEndpoint,
+      apiKey: apiKeyFrom(opts.embeddingsApiKeyEnv),
+    });
+  return {
+    named,
+    ...(opts.embeddingsEndpoint ? { override: opts.embeddingsEndpoint } : {}),
+    keys,
+    hint: 'If you trust that server, pass --embeddings-endpoint with its URL (or another server with the same model).',
+  };
+}
+
+/** The line that says where the queries are embedded. */
+export function embeddingsLine(server: EmbeddingsServer | undefined): string {
+  return server
+    ? `; query embeddings from ${server.endpoint}${server.model ? ` (model ${server.model})` : ''}, ${server.key ? 'with' : 'without'} an API key`
+    : '';
 }

@@ -23,6 +23,12 @@ import { defaultVenv, runTrainer, setupTrainer } from './node/trainer';
 import type { CliContext } from './cliDoc';
 import { DirectionMode } from './core/pipelines/answerSpace';
 import { cliOption, fromOption } from './cliCommon';
+import {
+  EmbeddingsCliOptions,
+  addEmbeddingsOptions,
+  embeddingsAccess,
+  embeddingsLine,
+} from './cliServer';
 
 export interface TrainCliContext extends CliContext {
   resolveTemplate(name: string | undefined): Promise<PromptTemplate>;
@@ -32,7 +38,7 @@ export interface TrainCliContext extends CliContext {
   ): Promise<RelationSet | undefined>;
 }
 
-interface TrainLoraOptions extends Omit<TrainHyper, 'alpha'> {
+interface TrainLoraOptions extends Omit<TrainHyper, 'alpha'>, EmbeddingsCliOptions {
   /** Default: 2 × rank. */
   alpha?: number;
   model?: string;
@@ -152,7 +158,12 @@ async function trainLoraCommand(
     controller,
     'stopping after this training step: the adapter trained so far is saved (Ctrl-C again to stop at once)',
   );
-  const rag = opts.rag ? await loadIndex(opts.rag, { threads: opts.threads }) : undefined;
+  if ((opts.embeddingsEndpoint || opts.embeddingsApiKeyEnv) && !opts.rag)
+    throw new InputError('--embeddings-endpoint and --embeddings-api-key-env go with --rag');
+  const rag = opts.rag
+    ? await loadIndex(opts.rag, { threads: opts.threads, embeddings: embeddingsAccess(opts) })
+    : undefined;
+  if (rag?.server) process.stderr.write(`retrieval${embeddingsLine(rag.server)}\n`);
   const spec = ctx.modelSpec(opts.model);
   const dl = new ProgressBar(`downloading ${spec}`);
   const modelPath = await resolveModel(spec, {
@@ -324,6 +335,7 @@ function addTrainLoraCommand(program: Command, ctx: TrainCliContext): void {
     program.commands.find((c) => c.name() === 'train-lora')!,
     ctx,
   );
+  addEmbeddingsOptions(program.commands.find((c) => c.name() === 'train-lora')!);
 }
 
 /** The trainer's options of train-lora: hyper-parameters, sampling, checkpoints, threads, venv. */

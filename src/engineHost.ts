@@ -20,7 +20,7 @@ import { ClassifierEngine } from './core/ports';
 import { effectiveMode } from './core/pipelines/sentence';
 import { DEFAULT_MODEL_ID, resolveModel } from './engine/models';
 import { documentOptions, runSentences, sentenceSpace } from './node/jobs';
-import { buildIndex, loadIndex } from './node/ragIndex';
+import { EmbeddingsAccess, buildIndex, loadIndex } from './node/ragIndex';
 import { loadRecords } from './node/load';
 import { AdapterRun, adapterManifestPath, checkAdapters } from './node/adapters';
 import {
@@ -123,6 +123,18 @@ async function engineFor(
   return { engine, modelPath, warnings };
 }
 
+/** The editor's embeddings access: its configured serving engine(s) and their keys, nothing else. */
+function editorEmbeddings(
+  servers: Array<{ endpoint: string; apiKey?: string } | undefined>,
+): EmbeddingsAccess {
+  const named = servers.filter((x): x is { endpoint: string; apiKey?: string } => !!x);
+  return {
+    named: named.map((x) => x.endpoint),
+    keys: named,
+    hint: 'If you trust it, set relationLens.server.endpoint to that server (and its key with "Relation Lens: Set API Key for the Server…"), or build the index again here.',
+  };
+}
+
 async function extractSentences(
   id: number,
   s: EngineSettings,
@@ -133,7 +145,10 @@ async function extractSentences(
   const recs = checked(job.records);
   const { space, direction } = sentenceSpace(rs, job.direction);
   const rag = job.rag
-    ? await loadIndex(job.rag.index, { threads: s.threads, key: s.server })
+    ? await loadIndex(job.rag.index, {
+        threads: s.threads,
+        embeddings: editorEmbeddings([job.rag.server, s.server]),
+      })
     : undefined;
   try {
     const retriever = rag ? new TrainingRetriever(rag.examples, rag.searcher, space) : undefined;
@@ -365,7 +380,7 @@ async function buildIndexRequest(
     model,
     source: p.train,
     threads: p.threads,
-    key: p.server,
+    keys: p.server ? [p.server] : [],
     onProgress: (done, total) => send({ id, progress: { done, total } }),
   });
   return { count: m.count, kind: m.kind, ...(m.dimension ? { dimension: m.dimension } : {}) };

@@ -101,25 +101,19 @@ export class HttpJson {
     private readonly apiKey: string | undefined,
     private readonly timeoutMs: number,
     private readonly retries: number,
+    private readonly maxBytes = MAX_RESPONSE_BYTES,
   ) {}
 
   async call<T>(url: string, body: unknown | undefined, signal?: AbortSignal): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       throwIfAborted(signal);
       const timeout = AbortSignal.timeout(this.timeoutMs);
-      const headers: Record<string, string> = { accept: 'application/json' };
-      if (body !== undefined) headers['content-type'] = 'application/json';
-      if (this.apiKey) headers['authorization'] = `Bearer ${this.apiKey}`;
       let res: Response;
       this.requests++;
       try {
-        res = await fetch(url, {
-          method: body === undefined ? 'GET' : 'POST',
-          headers,
-          body: body === undefined ? undefined : JSON.stringify(body),
-          signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-        });
+        res = await this.send(url, body, signal ? AbortSignal.any([signal, timeout]) : timeout);
       } catch (err) {
+        if (err instanceof ServerError) throw err;
         if (signal?.aborted) throw new AbortError();
         if (timeout.aborted)
           throw new ServerError(
@@ -144,8 +138,9 @@ export class HttpJson {
       }
       let text: string;
       try {
-        text = await res.text();
+        text = await readCapped(res, url, this.maxBytes);
       } catch (err) {
+        if (err instanceof ServerError) throw err;
         if (signal?.aborted) throw new AbortError();
         if (attempt < this.retries) {
           this.retried++;
@@ -181,6 +176,80 @@ export class HttpJson {
       }
     }
   }
+
+  /**
+   * One request, redirects handled here rather than by fetch: one to the same origin (scheme,
+   * host, port) is followed — 307/308 with the same method and body, 301/302/303 only for a GET
+   * (a POST turned into a GET would lose the prompt); one to another origin is refused, so the
+   * prompts and the API key never leave the server the user named.
+   */
+  private async send(url: string, body: unknown, signal: AbortSignal): Promise<Response> {
+    const origin = new URL(url).origin;
+    let at = url;
+    for (let hop = 0; ; hop++) {
+      const headers: Record<string, string> = { accept: 'application/json' };
+      if (body !== undefined) headers['content-type'] = 'application/json';
+      if (this.apiKey) headers['authorization'] = `Bearer ${this.apiKey}`;
+      const res = await fetch(at, {
+        method: body === undefined ? 'GET' : 'POST',
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal,
+        redirect: 'manual',
+      });
+      if (res.status < 300 || res.status > 399 || res.status === 304) return res;
+      await res.body?.cancel().catch(() => undefined);
+      const location = res.headers.get('location');
+      if (!location)
+        throw new ServerError(`${url}: HTTP ${res.status} redirect without a Location header`);
+      const next = new URL(location, at);
+      if (next.origin !== origin)
+        throw new ServerError(
+          `${url}: the server redirects (HTTP ${res.status}) to ${next.origin}, another host: not followed — prompts, record texts and the API key go only to the endpoint you named. If that server is the one to use, name it as the endpoint.`,
+        );
+      if (body !== undefined && res.status !== 307 && res.status !== 308)
+        throw new ServerError(
+          `${url}: the server redirects (HTTP ${res.status}) to ${next.href}, which turns the POST into a GET; not followed — name ${next.href.replace(/\/[^/]*$/, '')} as the endpoint.`,
+        );
+      if (hop >= MAX_REDIRECTS)
+        throw new ServerError(`${url}: more than ${MAX_REDIRECTS} redirects; not followed`);
+      at = next.href;
+    }
+  }
+}
+
+/** Redirects followed within one origin before a request fails. */
+const MAX_REDIRECTS = 5;
+
+/** The largest answer read (bytes): an embedding, a batch of logprobs and a model list fit many times. */
+export const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
+
+/** The body as text, refused past `max` bytes (read as it streams, never whole). */
+async function readCapped(res: Response, url: string, max: number): Promise<string> {
+  const declared = Number(res.headers.get('content-length'));
+  const tooLarge = () =>
+    new ServerError(
+      `${url}: the answer is larger than ${max / 1024 / 1024} MiB; not read (a misbehaving server or a wrong endpoint)`,
+    );
+  if (Number.isFinite(declared) && declared > max) {
+    await res.body?.cancel().catch(() => undefined);
+    throw tooLarge();
+  }
+  if (!res.body) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = res.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 function serverMessage(text: string): string {
@@ -702,11 +771,25 @@ export function apiKeyFrom(envName: string | undefined): string | undefined {
 /** An API key and the one endpoint it belongs to. */
 export type EndpointKey = { endpoint: string; apiKey?: string };
 
+/** scheme://host:port of a URL, or undefined when it is not one. */
+export function originOf(url: string): string | undefined {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The key among `keys` that belongs to the server at `url` (same origin), if any. */
+export function keyFor(url: string, keys: readonly EndpointKey[] | undefined): string | undefined {
+  const o = originOf(url);
+  return keys?.find((k) => k.apiKey && originOf(k.endpoint) === o)?.apiKey;
+}
+
 /**
  * Sentence embeddings from a serving engine's `/v1/embeddings` (llama-server started with
  * `--embeddings`, vLLM with an embedding model, Ollama, OpenAI). Its id, stored in the index
- * manifest, names the endpoint and model, so queries are embedded by the same server later; the
- * API key comes from the environment (RELATION_LENS_API_KEY), never from the manifest.
+ * manifest, names the endpoint and model, so queries are embedded by the same server later.
  */
 export class ServerEmbedder implements Embedder {
   private constructor(
@@ -718,25 +801,21 @@ export class ServerEmbedder implements Embedder {
   ) {}
 
   /**
-   * `spec`: `openai:ENDPOINT[#MODEL]` (the endpoint's first model when none is named). `key`: the
-   * API key of one endpoint (the editor's server settings); it is sent only when the spec names
-   * that endpoint — an index manifest never makes the key go to another host. Without it, the
-   * CLI's RELATION_LENS_API_KEY.
+   * `spec`: `openai:ENDPOINT[#MODEL]` (the endpoint's first model when none is named). `keys`:
+   * API keys, each with the one endpoint it belongs to; a key is sent only to its own server
+   * (same origin), never because an index manifest names that server — and no key is read from
+   * the environment here.
    */
   static async open(
     spec: string,
-    o: { signal?: AbortSignal; key?: EndpointKey } = {},
+    o: { signal?: AbortSignal; keys?: readonly EndpointKey[] } = {},
   ): Promise<ServerEmbedder> {
     const { signal } = o;
     const [endpoint, named] = spec.replace(/^openai:/, '').split('#') as [string, string?];
     const root = endpoint.replace(/\/+$/, '');
-    if (!/^https?:\/\//.test(root))
+    if (!/^https?:\/\//.test(root) || !originOf(root))
       throw new ServerError(`not a URL: ${endpoint} (expected openai:http://host:port/v1)`);
-    const key = o.key
-      ? o.key.endpoint.replace(/\/+$/, '') === root
-        ? o.key.apiKey
-        : undefined
-      : apiKeyFrom(undefined);
+    const key = keyFor(root, o.keys);
     const http = new HttpJson(key, 120_000, 3);
     let model = named;
     if (!model) {

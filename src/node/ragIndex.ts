@@ -9,7 +9,7 @@ import { TrainingExample, examplesFromRecords, retrievalText } from '../core/ret
 import { Bm25Searcher, Searcher } from '../core/retrieval/searchers';
 import { RelRecord } from '../core/schema';
 import { Embedder, LlamaEmbedder } from '../engine/embedder';
-import { EndpointKey, ServerEmbedder } from '../engine/server';
+import { EndpointKey, ServerEmbedder, keyFor, originOf } from '../engine/server';
 import { DEFAULT_HNSW, HnswSearcher } from '../engine/hnsw';
 import { writeFileAtomic } from './files';
 
@@ -33,7 +33,7 @@ export type EmbedderSpec = 'bm25' | 'llm' | `gguf:${string}` | `openai:${string}
 
 export async function openEmbedder(
   spec: string,
-  o: { llmPath?: string; threads?: number; key?: EndpointKey } = {},
+  o: { llmPath?: string; threads?: number; keys?: readonly EndpointKey[] } = {},
 ): Promise<Embedder> {
   const { llmPath, threads } = o;
   if (spec === 'llm') {
@@ -42,7 +42,7 @@ export async function openEmbedder(
   }
   if (spec.startsWith('gguf:')) return LlamaEmbedder.open(spec.slice(5), 'gguf', { threads });
   if (spec.startsWith('llm:')) return LlamaEmbedder.open(spec.slice(4), 'llm', { threads });
-  if (spec.startsWith('openai:')) return ServerEmbedder.open(spec, { key: o.key });
+  if (spec.startsWith('openai:')) return ServerEmbedder.open(spec, { keys: o.keys });
   throw new InputError(
     `unknown embedder ${JSON.stringify(spec)} (bm25, llm, gguf:PATH, or openai:ENDPOINT[#MODEL] for a server's /v1/embeddings)`,
   );
@@ -67,8 +67,8 @@ export async function buildIndex(
     model?: string;
     source: string;
     threads?: number;
-    /** A serving engine's key, sent only to its own endpoint. */
-    key?: EndpointKey;
+    /** Serving engines' keys, each sent only to its own endpoint. */
+    keys?: readonly EndpointKey[];
     onProgress?: (done: number, total: number) => void;
   },
 ): Promise<IndexManifest> {
@@ -90,7 +90,7 @@ export async function buildIndex(
     const embedder = await openEmbedder(opts.embedder, {
       llmPath: opts.model,
       threads: opts.threads,
-      key: opts.key,
+      keys: opts.keys,
     });
     try {
       // Examples of one record share its sentence: embed each distinct sentence once.
@@ -125,14 +125,76 @@ export async function buildIndex(
   return manifest;
 }
 
+/**
+ * Where the queries of an index embedded by a server may go. An index folder is a file people
+ * share: its manifest names a server, but only the user decides where record texts and keys go.
+ */
+export interface EmbeddingsAccess {
+  /**
+   * Endpoints the user named (the engine's --endpoint, the editor's server setting): an index
+   * whose embeddings server has one of their origins may send its queries there.
+   */
+  named: readonly string[];
+  /** Replaces the manifest's embeddings server (the same model): `--embeddings-endpoint`. */
+  override?: string;
+  /** API keys, each sent only to its own endpoint (same origin). */
+  keys: readonly EndpointKey[];
+  /** What the user can do to allow another server (in the refusal). */
+  hint: string;
+}
+
+/** Where an index's queries are embedded, for the run to say. */
+export interface EmbeddingsServer {
+  endpoint: string;
+  model?: string;
+  /** Whether an API key goes with the requests. */
+  key: boolean;
+}
+
+/**
+ * The embedder spec to open for an index's manifest under `access`: the manifest's server only
+ * when the user named its origin, the override when given; refused otherwise, before any request.
+ */
+export function embeddingsSpec(
+  manifestEmbedder: string,
+  access: EmbeddingsAccess | undefined,
+  where: string,
+): { spec: string; server?: EmbeddingsServer } {
+  if (!manifestEmbedder.startsWith('openai:')) return { spec: manifestEmbedder };
+  const [endpoint = '', model] = manifestEmbedder.slice('openai:'.length).split('#') as [
+    string,
+    string?,
+  ];
+  const root = (access?.override ?? endpoint).replace(/\/+$/, '');
+  const origin = originOf(root);
+  if (!origin || !/^https?:$/.test(new URL(root).protocol))
+    throw new InputError(
+      access?.override
+        ? `--embeddings-endpoint ${JSON.stringify(access.override)} is not an http(s) URL`
+        : `"embedder": ${JSON.stringify(manifestEmbedder)} does not name an http(s) server`,
+      access?.override ? undefined : where,
+    );
+  if (!access?.override && !access?.named.some((n) => originOf(n) === origin))
+    throw new InputError(
+      `this index embeds its queries through ${root}${model ? ` (model ${model})` : ''}, a server you have not named: the record texts would be sent there. ${access?.hint ?? ''}`.trim(),
+      where,
+    );
+  return {
+    spec: `openai:${root}${model ? `#${model}` : ''}`,
+    server: { endpoint: root, model, key: keyFor(root, access?.keys) !== undefined },
+  };
+}
+
 export async function loadIndex(
   dir: string,
-  /** key: a serving engine's, sent only when the index embeds through that endpoint. */
-  opts: { threads?: number; key?: EndpointKey } = {},
+  /** embeddings: who may embed the queries of an index whose manifest names a server. */
+  opts: { threads?: number; embeddings?: EmbeddingsAccess } = {},
 ): Promise<{
   manifest: IndexManifest;
   examples: TrainingExample[];
   searcher: Searcher;
+  /** The server that embeds the queries, when one does. */
+  server?: EmbeddingsServer;
   dispose: () => Promise<void>;
 }> {
   const mf = path.join(dir, 'manifest.json');
@@ -163,12 +225,16 @@ export async function loadIndex(
     };
   if (!manifest.embedder || !manifest.dimension)
     throw new InputError('manifest.json: an hnsw index needs "embedder" and "dimension"', dir);
-  const embedder = await openEmbedder(manifest.embedder, { threads: opts.threads, key: opts.key });
+  const { spec, server } = embeddingsSpec(manifest.embedder, opts.embeddings, mf);
+  const embedder = await openEmbedder(spec, {
+    threads: opts.threads,
+    keys: opts.embeddings?.keys,
+  });
   const searcher = await HnswSearcher.load(path.join(dir, 'vectors.hnsw'), embedder, {
     dimension: manifest.dimension,
     count: manifest.count,
     space: manifest.space ?? 'cosine',
     efSearch: manifest.hnsw?.efSearch,
   });
-  return { manifest, examples, searcher, dispose: () => embedder.dispose() };
+  return { manifest, examples, searcher, server, dispose: () => embedder.dispose() };
 }

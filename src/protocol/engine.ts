@@ -49,7 +49,19 @@ export const SentenceJobSchema = z
     scoreMargin: optionSchema('scoreMargin'),
     direction: optionSchema('direction'),
     rag: z
-      .object({ index: z.string(), k: optionSchema('k') })
+      .object({
+        index: z.string(),
+        k: optionSchema('k'),
+        /**
+         * The serving engine the user configured (relationLens.server.endpoint and its key),
+         * whatever the backend: an index its /v1/embeddings built may embed the queries there.
+         * An index naming any other server is refused.
+         */
+        server: z
+          .object({ endpoint: z.string().url(), apiKey: z.string().min(1).optional() })
+          .strict()
+          .optional(),
+      })
       .strict()
       .optional(),
   })

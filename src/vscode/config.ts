@@ -1,29 +1,17 @@
 /**
  * Typed settings. The extraction options (mode, answers, template, k, threads, parallel, context
- * size, document k/filter/template) are declared in core/options.ts with the CLI's flags. Paths from workspace settings (model, adapters, relation set, template, index,
- * filter) are only honoured in a trusted workspace: in restricted mode the user-level values
- * apply (package.json lists them under `restrictedConfigurations` too).
+ * size, document k/filter/template) are declared in core/options.ts with the CLI's flags. Paths and
+ * server settings from the workspace (./trust.ts: PATH_SETTINGS) are only honoured in a trusted
+ * workspace: in restricted mode the user-level values apply (package.json lists them under
+ * `restrictedConfigurations` too).
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { OPTIONS, OptionDecl, OptionName, OptionValue, checkOptionValue } from '../core/options';
 import { ServerFlavor } from '../core/ports';
+import { PATH_SETTINGS } from './trust';
 
 export const SECTION = 'relationLens';
-
-/**
- * Settings that name files to load, or a server to send the open files to; never taken from an
- * untrusted workspace.
- */
-export const PATH_SETTINGS = [
-  'model',
-  'loras',
-  'relationSet',
-  'template',
-  'ragIndex',
-  'document.filter',
-  'server.endpoint',
-] as const;
 
 export interface Settings {
   backend: 'local' | 'server';

@@ -301,7 +301,16 @@ export async function extractJobs(
   const total = sentLevel.reduce((n, r) => n + candidatePairs(r).length, 0) + docLevel.length;
   const parts: ExtractResult[] = [];
   if (sentLevel.length) {
-    const rag = s.ragIndex ? { rag: { index: resolvePath(s.ragIndex, doc.uri), k: s.k } } : {};
+    const server = engine.serverKey();
+    const rag = s.ragIndex
+      ? {
+          rag: {
+            index: resolvePath(s.ragIndex, doc.uri),
+            k: s.k,
+            ...(server ? { server } : {}),
+          },
+        }
+      : {};
     const job = {
       kind: 'sentence' as const,
       records: sentLevel,

@@ -37,7 +37,20 @@ export function cli(...args: string[]): CliResult {
 
 /** Starts the CLI; `done` resolves when it exits. */
 export function cliAsync(...args: string[]): { child: ChildProcess; done: Promise<CliResult> } {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT });
+  return cliAsyncWith({}, ...args);
+}
+
+/** cliAsync with variables added to (or, set to undefined, removed from) the environment. */
+export function cliAsyncWith(
+  env: Record<string, string | undefined>,
+  ...args: string[]
+): { child: ChildProcess; done: Promise<CliResult> } {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: ROOT,
+    env: Object.fromEntries(
+      Object.entries({ ...process.env, ...env }).filter(([, v]) => v !== undefined),
+    ),
+  });
   let out = '';
   let err = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));

@@ -334,8 +334,14 @@ describe('serving engine: llama.cpp llama-server (real server, SmolLM2-135M, --p
       assert.match(manifest.embedder, new RegExp(`^openai:${emb.url.replace(/[.:/]/g, '\\$&')}#`));
       assert.equal(manifest.dimension, 576, "SmolLM2-135M's hidden size");
       const out = path.join(dir, 'knn.jsonl');
-      const x = cli('extract', SAMPLE, '--rag', idx, '--k', '3', '--mode', 'knn', '-o', out);
+      // The index names its server; the user names it too before texts go there.
+      const unnamed = cli('extract', SAMPLE, '--rag', idx, '--mode', 'knn', '-o', out);
+      assert.equal(unnamed.code, 1);
+      assert.match(unnamed.err, /a server you have not named/);
+      const knn = ['--rag', idx, '--k', '3', '--mode', 'knn', '--embeddings-endpoint', emb.url];
+      const x = cli('extract', SAMPLE, ...knn, '-o', out);
       assert.equal(x.code, 0, x.err);
+      assert.match(x.err, /query embeddings from .*, without an API key/);
       const recs = await readJsonl(out);
       assert.equal(recs.length, 12);
       const labels = new Set(SEMEVAL_RELATIONS.labels.map((l) => l.name));
@@ -344,7 +350,7 @@ describe('serving engine: llama.cpp llama-server (real server, SmolLM2-135M, --p
           assert.ok(labels.has(rel.label), rel.label);
       // The queries need that server: stopped, the run says so before any work.
       await emb.stop();
-      const y = cli('extract', SAMPLE, '--rag', idx, '--k', '3', '--mode', 'knn', '-o', `${out}.2`);
+      const y = cli('extract', SAMPLE, ...knn, '-o', `${out}.2`);
       assert.equal(y.code, 1);
       assert.match(y.err, new RegExp(emb.url.replace(/[.:/]/g, '\\$&')));
       assert.ok(!existsSync(`${out}.2`), 'no output');
