@@ -6,6 +6,8 @@ import { Command, Option } from 'commander';
 import { cliOption, fromOption, load, relationSetFor, report, resolveTemplate } from './cliCommon';
 import * as path from 'node:path';
 import { InputError } from './core/diagnostics';
+import { RelRecord, RelationSet } from './core/schema';
+import { NEARBY_RELATION_SETS, resolveRelationSet } from './node/resources';
 import { serializeRecord } from './core/formats/canonical';
 import { exportChineseTsv } from './core/formats/chineseTsv';
 import { exportDoccano } from './core/formats/doccano';
@@ -185,10 +187,18 @@ async function exportCommand(input: string, opts: ExportCommandOptions): Promise
       data = JSON.stringify(toDocRedSubmission(r.records, rs)) + '\n';
       break;
     case 'sft-alpaca':
-      data = exportSftAlpaca(r.records, await resolveTemplate(opts.template), rs);
+      data = exportSftAlpaca(
+        r.records,
+        await resolveTemplate(opts.template),
+        await sftRelationSet(input, opts, r.records, rs),
+      );
       break;
     case 'sft-chat':
-      data = exportSftChat(r.records, await resolveTemplate(opts.template), rs);
+      data = exportSftChat(
+        r.records,
+        await resolveTemplate(opts.template),
+        await sftRelationSet(input, opts, r.records, rs),
+      );
       break;
     case 'finre':
       data = exportChineseTsv(r.records, rs?.noRelation ?? 'unknown', true);
@@ -204,6 +214,29 @@ async function exportCommand(input: string, opts: ExportCommandOptions): Promise
   }
   await writeOutput(opts.out, inputs, opts.force, () => data);
   process.stderr.write(`wrote ${opts.format} to ${opts.out}\n`);
+}
+
+/**
+ * The relation set of an SFT export (its prompts list the labels): --relations / --rel-info / the
+ * input's own, else as the editor finds one (a relation-set file beside the input, SemEval's when
+ * the labels are SemEval's); refused when there is none — a prompt with an empty label list
+ * would train the model on nothing.
+ */
+async function sftRelationSet(
+  input: string,
+  opts: ExportCommandOptions,
+  records: RelRecord[],
+  own: RelationSet | undefined,
+): Promise<RelationSet> {
+  if (own) return own;
+  const found = await resolveRelationSet({ nearby: [path.dirname(input)], records });
+  if (!found)
+    throw new InputError(
+      `--format ${opts.format} writes prompts that list the relation labels, and no relation set was found: pass --relations FILE (a relation-set JSON, rel_info.json or relation2id.txt), or put ${NEARBY_RELATION_SETS.join(' or ')} beside the input`,
+      input,
+    );
+  process.stderr.write(`relation set ${found.set.name} from ${found.from}\n`);
+  return found.set;
 }
 
 type EvalCommandOptions = {

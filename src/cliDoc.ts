@@ -5,6 +5,7 @@
 import { Command, Option } from 'commander';
 import * as path from 'node:path';
 import { InputError } from './core/diagnostics';
+import { DEFAULT_MAX_PAIRS } from './core/pipelines/document';
 import { parseRelInfo, relationSetFromRelInfo } from './core/formats/docred';
 import {
   PairFilterModel,
@@ -82,6 +83,7 @@ async function loadFilter(file: string): Promise<PairFilterModel> {
 }
 
 interface ExtractDocOptions extends ServerCliOptions {
+  maxPairs?: number;
   model?: string;
   lora: string[];
   filter: string;
@@ -477,7 +479,7 @@ function docSummary(res: Awaited<ReturnType<typeof runDocExtractJob>>, out: stri
     }`,
     ...res.proposedEntities.map(
       (p) =>
-        `entities found in ${p.id} (${p.entities.length}): ${p.entities.join(', ') || 'none'}${p.ungrounded.length ? `; proposed but not in the text: ${p.ungrounded.join(', ')}` : ''}`,
+        `entities found in ${p.id} (${p.entities.length}): ${p.entities.join(', ') || 'none'}${p.ungrounded.length ? `; proposed but not in the text: ${p.ungrounded.join(', ')}` : ''}${p.failedChunks ? ` — the model's entity list was malformed or failed in ${p.failedChunks} of ${p.chunks} chunk(s) of the text: no entities from ${p.failedChunks === p.chunks ? 'it' : 'those'} (see the report)` : ''}`,
     ),
     `report: ${res.reportFile}${res.submissionFile ? `; DocRED submission: ${res.submissionFile}` : ''}`,
   ];
@@ -522,6 +524,7 @@ async function extractDocInto(
         relationFuzzy: opts.relationFuzzy,
         theta: opts.theta,
         embedder,
+        maxPairs: opts.maxPairs,
         model: spec,
         signal: controller.signal,
       },
@@ -545,7 +548,8 @@ async function extractDocInto(
       onProgress,
     }).finally(() => bar.stop());
     process.stderr.write(docSummary(res, opts.out).join('\n') + '\n');
-    if (res.report.errors.length) ctx.setExitCode(3);
+    if (res.report.errors.length || res.proposedEntities.some((p) => p.failedChunks))
+      ctx.setExitCode(3);
   } catch (e) {
     if (!(controller.signal.aborted && (e as Error).name === 'AbortError')) throw e;
     process.stderr.write(
@@ -606,6 +610,16 @@ function addExtractDocCommand(program: Command, ctx: CliContext): void {
     .addOption(cliOption('documentFilter'))
     .addOption(cliOption('threshold'))
     .addOption(cliOption('documentK'))
+    .option(
+      '--max-pairs <n>',
+      `the most candidate pairs of one document sent to the model, after the filter (default ${DEFAULT_MAX_PAIRS}; 0: no limit); a document above it is written unchanged with an error`,
+      (v) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 0)
+          throw new InputError(`--max-pairs must be an integer ≥ 0, got ${JSON.stringify(v)}`);
+        return n;
+      },
+    )
     .addOption(cliOption('documentTemplate'))
     .option('--none', 'allow the answer None with a template file')
     .option(

@@ -74,6 +74,7 @@ interface ExtractCliOptions extends ServerCliOptions, EmbeddingsCliOptions {
   contextSize: number;
   limit?: number;
   resume: boolean;
+  retryErrors?: boolean;
   force?: boolean;
   out: string;
   rag?: string;
@@ -87,6 +88,8 @@ async function extractCommand(input: string, opts: ExtractCliOptions, cmd: Comma
   checkServerOptions(cmd, opts);
   if ((opts.embeddingsEndpoint || opts.embeddingsApiKeyEnv) && !opts.rag)
     throw new InputError('--embeddings-endpoint and --embeddings-api-key-env go with --rag');
+  if (opts.retryErrors && !opts.resume)
+    throw new InputError('--retry-errors resumes a run; it does not go with --no-resume');
   if (opts.engine === 'openai' && opts.mode === 'knn')
     throw new InputError('--mode knn uses no model; drop --engine openai');
   // The output is checked and locked before anything is loaded (and long before the model).
@@ -100,6 +103,7 @@ async function extractCommand(input: string, opts: ExtractCliOptions, cmd: Comma
       ...opts.lora.map((l) => parseLoraArg(l).path),
     ],
     resume: opts.resume,
+    retryErrors: opts.retryErrors,
     force: opts.force,
   });
   await usingOutput(
@@ -255,7 +259,12 @@ function reportExtract(
     return 'completed';
   }
   for (const e of p.errors.slice(0, MAX_SHOWN)) process.stderr.write(`error: ${e}\n`);
-  if (p.errors.length) raiseExitCode(3);
+  if (p.errors.length) {
+    raiseExitCode(3);
+    process.stderr.write(
+      `${p.errors.length} pair(s) had errors; the same command with --retry-errors extracts their records again\n`,
+    );
+  }
   const rate = p.elapsedMs > 0 ? (1000 * p.pairs) / p.elapsedMs : 0;
   process.stderr.write(
     `wrote ${p.records} record(s) (${p.pairs} pair(s), ${rate.toFixed(2)} examples/s) to ${opts.out}\n`,
@@ -545,6 +554,10 @@ function addExtractCommand(program: Command): void {
     .option(
       '--no-resume',
       'start over instead of resuming after the records already in the output (needs --force when the output exists)',
+    )
+    .option(
+      '--retry-errors',
+      'when resuming: extract again the records whose extraction had errors (an answer outside the set, a timeout); records curated since are kept',
     )
     .option(
       '--force',

@@ -517,16 +517,21 @@ export class ServerEngine implements ClassifierEngine {
     );
   }
 
+  private outOfSetStop: ServerError | undefined;
+
   private checkAnswer(answer: string, labels: string[], field: string): string {
     if (labels.includes(answer)) {
       this.outOfSetRun = 0;
       return answer;
     }
     this.outOfSet++;
+    // Requests in flight may still come back out of set after the limit: the run stops with
+    // the message of the moment it was reached.
+    if (this.outOfSetStop) throw this.outOfSetStop;
     if (++this.outOfSetRun >= OUT_OF_SET_LIMIT)
-      throw new ServerError(
-        `the server answered outside the relation set ${this.outOfSetRun} times in a row (last: ${JSON.stringify(answer.slice(0, 80))}): it ignores the constraint field ${field}. Is the flavor right (detected or set: ${this.flavor}; --server-flavor) and does this server version support that field?`,
-      );
+      throw (this.outOfSetStop = new ServerError(
+        `the server answered outside the relation set ${OUT_OF_SET_LIMIT} times in a row (last: ${JSON.stringify(answer.slice(0, 80))}): it ignores the constraint field ${field}. Is the flavor right (detected or set: ${this.flavor}; --server-flavor) and does this server version support that field?`,
+      ));
     throw new OutOfSetAnswer(answer);
   }
 

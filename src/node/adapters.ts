@@ -69,7 +69,7 @@ export async function checkAdapters(
         (rs.noRelation ?? null) === m.relationSet.noRelation;
       if (!same)
         throw new InputError(
-          `LoRA adapter ${a.path} was trained for the relation set ${m.relationSet.name} (${m.relationSet.labels.length} labels${m.relationSet.noRelation ? ` + ${m.relationSet.noRelation}` : ''}), not for ${rs.name} (${labels.length} labels${rs.noRelation ? ` + ${rs.noRelation}` : ''}): its answers would mean other relations`,
+          `LoRA adapter ${a.path} was trained for another relation set than this run's (${relationSetDifference(m.relationSet, rs)}): its answers would mean other relations`,
           adapterManifestPath(a.path),
         );
       if (textSha256(JSON.stringify(rs)) !== m.relationSet.sha256)
@@ -92,4 +92,38 @@ export async function checkAdapters(
       );
   }
   return warnings;
+}
+
+/** What differs between the relation set an adapter was trained for and a run's, in words. */
+export function relationSetDifference(
+  trained: { name: string; labels: string[]; noRelation: string | null },
+  run: RelationSet,
+): string {
+  const now = run.labels.map((l) => l.name);
+  const had = new Set(trained.labels);
+  const has = new Set(now);
+  const list = (xs: string[]) =>
+    xs.length > 8 ? `${xs.slice(0, 8).join(', ')} and ${xs.length - 8} more` : xs.join(', ');
+  const parts: string[] = [];
+  const onlyTrained = trained.labels.filter((l) => !has.has(l));
+  const onlyRun = now.filter((l) => !had.has(l));
+  if (onlyTrained.length) parts.push(`trained with ${list(onlyTrained)}, which this set lacks`);
+  if (onlyRun.length) parts.push(`this set adds ${list(onlyRun)}`);
+  if (
+    !onlyTrained.length &&
+    !onlyRun.length &&
+    now.join('\u0000') !== trained.labels.join('\u0000')
+  ) {
+    const i = now.findIndex((l, k) => l !== trained.labels[k]);
+    parts.push(
+      `the same labels in another order (first difference at position ${i + 1}: ${now[i]} here, ${trained.labels[i]} when trained)`,
+    );
+  }
+  if ((run.noRelation ?? null) !== trained.noRelation)
+    parts.push(
+      `no-relation label ${JSON.stringify(run.noRelation ?? null)} here, ${JSON.stringify(trained.noRelation)} when trained`,
+    );
+  const names =
+    trained.name === run.name ? trained.name : `trained for ${trained.name}, this run ${run.name}`;
+  return `${names}: ${parts.join('; ')}`;
 }

@@ -48,7 +48,14 @@ export interface DocExtractResult {
   reportFile: string;
   submissionFile?: string;
   /** Raw texts: the entities the model proposed and grounded (name and type), and the names it could not find. */
-  proposedEntities: Array<{ id: string; entities: string[]; ungrounded: string[] }>;
+  proposedEntities: Array<{
+    id: string;
+    entities: string[];
+    ungrounded: string[];
+    /** Text chunks asked, and those whose answer was malformed or failed (no entities from them). */
+    chunks: number;
+    failedChunks: number;
+  }>;
   elapsedMs: number;
 }
 
@@ -100,6 +107,8 @@ export async function runDocExtractJob(job: DocExtractJob): Promise<DocExtractRe
           id: d.record.id,
           entities: d.record.entities.map((e) => `${e.name}${e.type ? ` (${e.type})` : ''}`),
           ungrounded: d.proposal.ungrounded.map((u) => u.name),
+          chunks: d.proposal.chunks,
+          failedChunks: d.proposal.malformedOutputs + d.proposal.errors.length,
         });
       }
       await output.append(serializeRecord(d.record));

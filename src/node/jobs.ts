@@ -93,6 +93,8 @@ export interface DocumentSpec {
   relationFuzzy?: number;
   theta?: number;
   embedder?: TextEmbedder;
+  /** The most candidate pairs of one document sent to the model (0: no limit). */
+  maxPairs?: number;
   model: string;
   signal?: AbortSignal;
 }
@@ -146,6 +148,7 @@ export async function documentOptions(
       },
     ),
     entityFuzzy: spec.entityFuzzy,
+    ...(spec.maxPairs !== undefined ? { maxPairs: spec.maxPairs } : {}),
     model: spec.model,
     signal: spec.signal,
   };

@@ -256,6 +256,10 @@ export interface ResumeState {
   needsNewline: boolean;
   /** Where a torn last line was moved, when there was one. */
   tornTo?: string;
+  /** --retry-errors: records with extraction errors taken out to be extracted again. */
+  retried?: number;
+  /** --retry-errors: records with errors kept because a person curated them since. */
+  retryCurated?: number;
 }
 
 /**
@@ -319,6 +323,62 @@ export async function scanForResume(out: string): Promise<ResumeState> {
   return { done, size, needsNewline: !lastEol && size > 0 };
 }
 
+/** A record line's extraction errors (meta.extraction.errors), and whether a person curated it. */
+function extractionState(v: unknown): { errors: number; curated: boolean } {
+  const r = v as {
+    relations?: Array<{ status?: string }>;
+    meta?: { extraction?: { errors?: unknown[] } };
+  };
+  const errors = Array.isArray(r.meta?.extraction?.errors) ? r.meta.extraction.errors.length : 0;
+  const curated = (r.relations ?? []).some(
+    (x) => x.status === 'accepted' || x.status === 'rejected',
+  );
+  return { errors, curated };
+}
+
+/**
+ * `--retry-errors`: takes the records whose extraction had errors (a server answer outside the
+ * set, a timeout) out of the output, so that resume extracts them again; every other line stays
+ * byte-identical (the file is rewritten atomically, under the lock). A record a person has
+ * curated since (an accepted or rejected relation) is kept as it is.
+ */
+export async function dropErrorRecords(out: string, state: ResumeState): Promise<ResumeState> {
+  const kept: Uint8Array[] = [];
+  const retried = new Set<string>();
+  let curatedKept = 0;
+  let size = 0;
+  for await (const l of splitLines(
+    createReadStream(out, { highWaterMark: 1 << 20 }) as AsyncIterable<Uint8Array>,
+  )) {
+    const bytes = Buffer.concat([l.bytes, Buffer.from(l.eol)]);
+    let drop = false;
+    if (l.text !== null && l.text.trim() !== '') {
+      const v = parseBoundedJson(l.text);
+      const { errors, curated } = extractionState(v);
+      if (errors && curated) curatedKept++;
+      else if (errors) {
+        drop = true;
+        retried.add((v as { id: string }).id);
+      }
+    }
+    if (!drop) {
+      kept.push(bytes);
+      size += bytes.length;
+    }
+  }
+  if (!retried.size) return { ...state, retried: 0, retryCurated: curatedKept };
+  await writeFileAtomic(out, Buffer.concat(kept));
+  const last = kept[kept.length - 1];
+  return {
+    ...state,
+    done: new Set([...state.done].filter((id) => !retried.has(id))),
+    size,
+    needsNewline: !!last && last[last.length - 1] !== 0x0a,
+    retried: retried.size,
+    retryCurated: curatedKept,
+  };
+}
+
 /**
  * Opens an appending record output under the output policy: checks the path, takes the lock,
  * and (resume) scans what is there or (no resume) refuses to replace an existing file unless
@@ -326,7 +386,14 @@ export async function scanForResume(out: string): Promise<ResumeState> {
  */
 export async function openRecordOutput(
   out: string,
-  opts: { inputs: Array<string | undefined>; resume: boolean; force?: boolean; command?: string },
+  opts: {
+    inputs: Array<string | undefined>;
+    resume: boolean;
+    force?: boolean;
+    command?: string;
+    /** Resume also redoes the records whose extraction had errors (see dropErrorRecords). */
+    retryErrors?: boolean;
+  },
 ): Promise<RecordOutput> {
   const { exists, size } = await prepareOutput(out, opts.inputs);
   const unlock = await lockOutput(out, opts.command);
@@ -345,6 +412,7 @@ export async function openRecordOutput(
           if (!(opts.force && e instanceof NotOurOutputError)) throw e;
           await fs.truncate(out, 0);
         }
+        if (opts.retryErrors && state.done.size) state = await dropErrorRecords(out, state);
       } else await fs.truncate(out, 0);
     }
     return new RecordOutput(out, state, unlock);
@@ -364,6 +432,15 @@ export async function usingOutput<T>(
   fn: () => Promise<T>,
 ): Promise<T> {
   try {
+    const { retried, retryCurated } = output.resumed;
+    if (retried)
+      log(
+        `${output.file}: ${retried} record(s) whose extraction had errors taken out, to be extracted again (--retry-errors)`,
+      );
+    if (retryCurated)
+      log(
+        `${output.file}: ${retryCurated} record(s) with extraction errors were curated since; kept as they are`,
+      );
     if (output.resumed.tornTo)
       log(
         `${output.file}: its last line was incomplete (an interrupted write); moved to ${output.resumed.tornTo}`,

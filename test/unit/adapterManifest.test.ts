@@ -104,7 +104,34 @@ describe('adapter manifests', () => {
         modelPath: model,
         relationSet: { ...RS, name: 'semeval', labels: [{ name: 'Cause-Effect' }] },
       }),
-      /was trained for the relation set toy \(2 labels \+ none\), not for semeval \(1 labels \+ none\)/,
+      /was trained for another relation set than this run's \(trained for toy, this run semeval: trained with founded, located-in, which this set lacks; this set adds Cause-Effect\)/,
+    );
+  });
+
+  it('a changed relation set under the same name is refused, naming the labels that differ', async () => {
+    const refused = (relationSet: RelationSet) =>
+      assert.rejects(checkAdapters([{ path: adapter() }], { modelPath: model, relationSet }));
+    await refused({ ...RS, labels: [{ name: 'founded' }] });
+    await assert.rejects(
+      checkAdapters([{ path: adapter() }], {
+        modelPath: model,
+        relationSet: { ...RS, labels: [{ name: 'founded' }, { name: 'located_in' }] },
+      }),
+      /\(toy: trained with located-in, which this set lacks; this set adds located_in\)/,
+    );
+    await assert.rejects(
+      checkAdapters([{ path: adapter() }], {
+        modelPath: model,
+        relationSet: { ...RS, labels: [{ name: 'located-in' }, { name: 'founded' }] },
+      }),
+      /\(toy: the same labels in another order \(first difference at position 1: located-in here, founded when trained\)\)/,
+    );
+    await assert.rejects(
+      checkAdapters([{ path: adapter() }], {
+        modelPath: model,
+        relationSet: { ...RS, noRelation: 'Other' },
+      }),
+      /\(toy: no-relation label "Other" here, "none" when trained\)/,
     );
   });
 

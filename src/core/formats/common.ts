@@ -28,14 +28,44 @@ export class Collector {
     this.error(line, message);
     this.skipped++;
   }
-  /** Validates a record built by an importer; a failure is reported at `line` and the record skipped. */
+  /** Record ids taken so far, with the line that took each. */
+  private readonly ids = new Map<string, { line: number; json: string }>();
+
+  /**
+   * Validates a record built by an importer; a failure is reported at `line` and the record
+   * skipped. Ids stay unique: a record that repeats an earlier one exactly is skipped with a
+   * warning; another record under a taken id is kept under `ID~2` (`~3`, …), with a warning that
+   * names both lines — never two records with one id in the output.
+   */
   add(record: RelRecord, line: number): boolean {
     const v = validateRecord(record);
     if (!v.ok) {
       this.skip(line, `record ${JSON.stringify(record.id)}: ${v.problems.join('; ')}`);
       return false;
     }
-    this.records.push(v.value);
+    let rec = v.value;
+    const json = JSON.stringify(rec);
+    const first = this.ids.get(rec.id);
+    if (first) {
+      if (first.json === json) {
+        this.warn(
+          line,
+          `record ${JSON.stringify(rec.id)} repeats line ${first.line} exactly; skipped`,
+        );
+        this.skipped++;
+        return false;
+      }
+      let k = 2;
+      while (this.ids.has(`${rec.id}~${k}`)) k++;
+      const id = `${rec.id}~${k}`;
+      this.warn(
+        line,
+        `duplicate record id ${JSON.stringify(rec.id)} (first on line ${first.line}); this record is imported as ${JSON.stringify(id)}`,
+      );
+      rec = { ...rec, id };
+    }
+    this.ids.set(rec.id, { line, json: first ? JSON.stringify(rec) : json });
+    this.records.push(rec);
     return true;
   }
   result(relationSet?: RelationSet): ImportResult {

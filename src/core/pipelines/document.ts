@@ -30,6 +30,9 @@ import { DocBatch, answerGrammar, answerSchema, jsonAnswerLines, planBatches } f
 import { DocReport, bump, emptyDocReport } from './docReport';
 import { goldPairs, pairKey } from './pairFilter';
 
+/** The most candidate pairs of one document sent to the model unless told otherwise. */
+export const DEFAULT_MAX_PAIRS = 10_000;
+
 export interface DocumentOptions {
   relationSet: RelationSet;
   template: PromptTemplate;
@@ -52,6 +55,13 @@ export interface DocumentOptions {
   maxRelationsPerPair?: number;
   /** Number the sentences in the prompt and ask for evidence sentence numbers after each relation. */
   evidence?: boolean;
+  /**
+   * The most candidate pairs of one document sent to the model (after the filter; default
+   * DEFAULT_MAX_PAIRS, 0: no limit). A document above it is written unchanged with an error that
+   * says how many pairs it has and what to do — thousands of entities would otherwise mean
+   * millions of pairs, hours of prompts and gigabytes of memory without a word.
+   */
+  maxPairs?: number;
   model: string;
   signal?: AbortSignal;
 }
@@ -216,13 +226,28 @@ export async function extractDocument(
   throwIfAborted(opts.signal);
   const report = emptyDocReport(record.id);
   report.entities = record.entities.length;
+  const maxPairs = opts.maxPairs ?? DEFAULT_MAX_PAIRS;
+  const n = record.entities.length;
+  const allPairs = record.pairs?.length ?? n * (n - 1);
+  const tooMany = (count: number, after: string) => {
+    report.errors.push(
+      `${count} candidate pair(s)${after} (${n} entities), more than the limit of ${maxPairs}: not sent to the model (about ${Math.ceil(count / Math.max(1, opts.k))} prompts). Use a pair filter (--filter FILE from train-filter), split the document, or raise --max-pairs (0: no limit)`,
+    );
+    bump(report.dropped, 'too-many-pairs', count);
+    return { record: withRelations(record, [], [], report, opts.model), report };
+  };
+  report.pairsIn = allPairs;
+  report.filter = opts.filter.kind;
+  // Without a filter every pair goes on: refused before the pairs are even listed.
+  if (maxPairs && opts.filter.kind === 'none' && allPairs > maxPairs) return tooMany(allPairs, '');
   const pairs = candidatePairs(record);
-  report.pairsIn = pairs.length;
   const gold = goldPairs(record, opts.relationSet);
   report.goldPairs = gold.size;
   const kept = await proposeCandidates(engine, record, pairs, opts, report);
   report.pairsKept = kept.size;
   for (const g of gold) if (kept.has(g)) report.goldPairsKept++;
+  if (maxPairs && kept.size > maxPairs)
+    return tooMany(kept.size, ` after the filter (${opts.filter.kind})`);
   const keptPairs = pairs.filter(([h, t]) => kept.has(pairKey(h, t)));
 
   // Evidence is numbered sentences: only when the record has sentence spans.
