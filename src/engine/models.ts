@@ -1,7 +1,8 @@
 /**
  * Where models come from: a local GGUF path, an `hf:` URI or an http(s) URL (downloaded by
  * node-llama-cpp's downloader into the user cache, with progress and cancellation), or an id of
- * the catalog in models/catalog.json (checked against its sha256 when the catalog has one).
+ * the catalog in models/catalog.json (checked against its sha256 when the catalog has one, else
+ * pinned on first download: see pinChecksum).
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, promises as fs } from 'node:fs';
@@ -82,7 +83,21 @@ export async function resolveModel(spec: string, opts: ResolveOptions = {}): Pro
       );
   }
   if (expected) await verifyChecksum(file, expected, opts.signal);
+  else if (/^(hf:|huggingface:|https?:\/\/)/.test(uri)) await pinChecksum(file, opts.signal);
   return file;
+}
+
+/**
+ * A download without a published digest is pinned on first use: its sha256 is written beside it
+ * (`FILE.sha256`) and every later use checks the file against it, so a file changed or damaged
+ * in the cache since is refused. (The first download itself is checked by size only.)
+ */
+export async function pinChecksum(file: string, signal?: AbortSignal): Promise<void> {
+  const pinned = (await fs.readFile(`${file}.sha256`, 'utf8').catch(() => '')).split(' ')[0];
+  if (pinned && /^[0-9a-f]{64}$/.test(pinned)) return verifyChecksum(file, pinned, signal);
+  const st = await fs.stat(file);
+  const actual = await sha256File(file, signal);
+  await fs.writeFile(`${file}.sha256`, `${actual} ${st.size} ${st.mtimeMs}`).catch(() => undefined);
 }
 
 /** Checks a file's sha256 once; a verified file gets a `.sha256` stamp beside it. */

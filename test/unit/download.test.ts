@@ -106,6 +106,21 @@ describe('model download (local HTTP server)', () => {
     );
   });
 
+  it('without a published digest, the first download is pinned: a file changed in the cache since is refused', async () => {
+    const cache = path.join(dir, 'cache-pin');
+    const file = await resolveModel(`${base}/models/tiny.gguf`, { directory: cache });
+    const pin = (await fs.readFile(`${file}.sha256`, 'utf8')).split(' ')[0];
+    assert.equal(pin, sha, 'the sha256 of the download, written beside it');
+    assert.equal(await resolveModel(`${base}/models/tiny.gguf`, { directory: cache }), file);
+    const bytes = await fs.readFile(file);
+    bytes[bytes.length - 1] ^= 0xff;
+    await fs.writeFile(file, bytes);
+    await assert.rejects(
+      resolveModel(`${base}/models/tiny.gguf`, { directory: cache }),
+      new RegExp(`checksum mismatch for .*tiny\\.gguf: sha256 [0-9a-f]{64}, expected ${sha}`),
+    );
+  });
+
   it('a wrong checksum is refused with a message naming the file', async () => {
     await assert.rejects(
       resolveModel(`${base}/models/tiny.gguf`, {
