@@ -9,11 +9,10 @@ import * as path from 'node:path';
 import { InputError } from '../core/diagnostics';
 import { RelationSet } from '../core/schema';
 import { sha256File } from '../engine/models';
-import type { AdapterManifest } from './trainLora';
+import { AdapterManifest, adapterManifestPath } from './adapterManifest';
 import { textSha256 } from './provenance';
 
-export const adapterManifestPath = (adapter: string): string =>
-  adapter.replace(/\.gguf$/i, '') + '.manifest.json';
+export { adapterManifestPath };
 
 export async function readAdapterManifest(adapter: string): Promise<AdapterManifest | undefined> {
   const file = adapterManifestPath(adapter);

@@ -25,19 +25,6 @@ import { lockOutput, prepareReplace } from './output';
 import { textSha256 } from './provenance';
 import { TrainerDone, TrainerProgress, TrainerRun, runTrainer } from './trainer';
 
-export interface TrainHyper {
-  epochs: number;
-  rank: number;
-  alpha: number;
-  /** `top-N` (the N blocks nearest the output) or `all`. */
-  layers: string;
-  lr: number;
-  batchSize: number;
-  maxExamples?: number;
-  maxSteps?: number;
-  seed: number;
-}
-
 export interface TrainLoraJob {
   input: string;
   records: RelRecord[];
@@ -84,50 +71,9 @@ export interface DocumentTraining {
   contextSize?: number;
 }
 
-export interface AdapterManifest {
-  kind: 'relation-lens-lora';
-  version: 1;
-  created: string;
-  adapter: string;
-  base: { path: string; size: number; sha256: string; chatTemplate: string };
-  relationSet: { name: string; sha256: string; labels: string[]; noRelation: string | null };
-  template: { name: string; sha256: string };
-  answers: 'names' | 'codes';
-  direction: DirectionMode;
-  rag: { index: string; k: number } | null;
-  /** Document-level training (LMRC): pairs per prompt, None allowed, pairs that fit no prompt. */
-  document?: { k: number; none: boolean; unfit: number };
-  data: {
-    file: string;
-    sha256: string;
-    examples: number;
-    promptTokensMean: number;
-  } & TrainingSelection['counts'] & { sampled: number };
-  dev: {
-    file: string;
-    examples: number;
-    /** Dev loss and accuracy after training (absent when the run was stopped early). */
-    loss?: number;
-    accuracy?: number;
-    /** Ids of the training file's records held out of training (the before/after comparison's records). */
-    heldOut?: string[];
-  } | null;
-  hyper: TrainHyper;
-  training: {
-    steps: number;
-    seconds: number;
-    examplesPerSecond: number;
-    peakRssMb?: number;
-    /** Where it trained (`cpu`, or the GPU's name) and the GPU memory it took at most. */
-    device?: string;
-    peakGpuMb?: number;
-    stopped: boolean;
-    lossCurve: Array<[number, number]>;
-    resumedFrom: string | null;
-  };
-}
+import { AdapterManifest, TrainHyper, adapterManifestPath } from './adapterManifest';
 
-import { adapterManifestPath } from './adapters';
+export type { AdapterManifest, TrainHyper } from './adapterManifest';
 import { writeFileAtomic } from './files';
 import { AnswerSpace, DirectionMode } from '../core/pipelines/answerSpace';
 import { ChatPrompt, ExampleRetriever } from '../core/ports';

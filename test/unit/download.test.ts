@@ -113,7 +113,7 @@ describe('model download (local HTTP server)', () => {
     assert.equal(pin, sha, 'the sha256 of the download, written beside it');
     assert.equal(await resolveModel(`${base}/models/tiny.gguf`, { directory: cache }), file);
     const bytes = await fs.readFile(file);
-    bytes[bytes.length - 1] ^= 0xff;
+    bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 0xff;
     await fs.writeFile(file, bytes);
     await assert.rejects(
       resolveModel(`${base}/models/tiny.gguf`, { directory: cache }),
