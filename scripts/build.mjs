@@ -23,7 +23,7 @@ await Promise.all([
   build({ ...common, entryPoints: ['src/engineHost.ts'], outfile: 'dist/engineHost.js' }),
   build({
     ...common,
-    entryPoints: ['src/cli.ts'],
+    entryPoints: ['src/cli/main.ts'],
     outfile: 'dist/cli.js',
     banner: { js: '#!/usr/bin/env node' },
   }),

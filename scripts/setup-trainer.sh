@@ -4,5 +4,5 @@
 # `npm test` (pretest) and so by CI; when it cannot be installed here the trainer tests print SKIP.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-npx tsx src/cli.ts trainer setup --venv .cache/trainer-venv || echo "setup-trainer: the trainer could not be set up; the training tests will be skipped"
+npx tsx src/cli/main.ts trainer setup --venv .cache/trainer-venv || echo "setup-trainer: the trainer could not be set up; the training tests will be skipped"
 exit 0

@@ -4,7 +4,7 @@
  * sets it in the editor; from it derive
  *  - the zod schema (`optionSchema`): the engine protocol validates with it, the editor parses
  *    its settings with it;
- *  - the CLI option (src/cliCommon.ts `cliOption`): flag, help text, choices, default, parser;
+ *  - the CLI option (src/cli/common.ts `cliOption`): flag, help text, choices, default, parser;
  *  - the settings' JSON schema in package.json (`settingSchema`; scripts/sync-settings.ts
  *    writes it, test/unit/options.test.ts fails when package.json has drifted).
  * Options a surface does not have (a CLI-only threshold, an editor-only switch) say so by

@@ -8,9 +8,9 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Command } from 'commander';
-import { cliOption } from '../../src/cliCommon';
-import { addDocumentCommands } from '../../src/cliDoc';
-import { addExtractCommands } from '../../src/cliExtract';
+import { cliOption } from '../../src/cli/common';
+import { addDocumentCommands } from '../../src/cli/doc';
+import { addExtractCommands } from '../../src/cli/extract';
 import {
   OPTIONS,
   OptionName,

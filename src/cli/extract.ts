@@ -15,24 +15,24 @@ import {
   relationSetFor,
   resolveTemplate,
   threadsText,
-} from './cliCommon';
+} from './common';
 import * as path from 'node:path';
-import { InputError } from './core/diagnostics';
-import { ImportFormat, detectFormat } from './node/load';
-import { ProgressBar, RateBar } from './node/progress';
-import { DecodeMode } from './core/pipelines/sentence';
-import { LlamaEngine, parseLoraArg, runtimeVersions } from './engine/llama';
-import { RunRecord, appendRunRecord, fileDigest, textSha256 } from './node/provenance';
-import { resolveModel } from './engine/models';
-import { runExtractJob } from './node/extract';
-import { checkAdapters } from './node/adapters';
-import { openRecordOutput, usingOutput } from './node/output';
-import { onInterrupt } from './node/interrupt';
-import { buildIndex, indexFolderState, loadIndex } from './node/ragIndex';
-import { benchThroughput } from './node/bench';
-import { TrainingRetriever } from './core/retrieval/retriever';
-import { sentenceSpace } from './node/jobs';
-import { ClassifierEngine } from './core/ports';
+import { InputError } from '../core/diagnostics';
+import { ImportFormat, detectFormat } from '../node/load';
+import { ProgressBar, RateBar } from '../node/progress';
+import { DecodeMode } from '../core/pipelines/sentence';
+import { LlamaEngine, parseLoraArg, runtimeVersions } from '../engine/llama';
+import { RunRecord, appendRunRecord, fileDigest, textSha256 } from '../node/provenance';
+import { resolveModel } from '../engine/models';
+import { runExtractJob } from '../node/extract';
+import { checkAdapters } from '../node/adapters';
+import { openRecordOutput, usingOutput } from '../node/output';
+import { onInterrupt } from '../node/interrupt';
+import { buildIndex, indexFolderState, loadIndex } from '../node/ragIndex';
+import { benchThroughput } from '../node/bench';
+import { TrainingRetriever } from '../core/retrieval/retriever';
+import { sentenceSpace } from '../node/jobs';
+import { ClassifierEngine } from '../core/ports';
 import {
   EmbeddingsCliOptions,
   ServerCliOptions,
@@ -42,12 +42,12 @@ import {
   embeddingsAccess,
   embeddingsLine,
   openServerEngine,
-} from './cliServer';
-import { effectiveMode } from './core/pipelines/sentence';
-import { ServerEngine, apiKeyFrom } from './engine/server';
-import { DirectionMode } from './core/pipelines/answerSpace';
-import { RelRecord, RelationSet } from './core/schema';
-import { PromptTemplate } from './core/prompts/template';
+} from './server';
+import { effectiveMode } from '../core/pipelines/sentence';
+import { ServerEngine, apiKeyFrom } from '../engine/server';
+import { DirectionMode } from '../core/pipelines/answerSpace';
+import { RelRecord, RelationSet } from '../core/schema';
+import { PromptTemplate } from '../core/prompts/template';
 
 /** An index folder may be new, empty, or (with --force) an index this tool built; nothing else. */
 async function checkIndexFolder(dir: string, force: boolean | undefined): Promise<void> {

@@ -4,20 +4,20 @@
  * and prediction merge as live runs (src/core/formats/openaiBatch.ts).
  */
 import * as path from 'node:path';
-import { load, raiseExitCode, relationSetFor, resolveTemplate, MAX_SHOWN } from './cliCommon';
-import { InputError } from './core/diagnostics';
-import { serializeRecord } from './core/formats/canonical';
+import { load, raiseExitCode, relationSetFor, resolveTemplate, MAX_SHOWN } from './common';
+import { InputError } from '../core/diagnostics';
+import { serializeRecord } from '../core/formats/canonical';
 import {
   BatchManifest,
   batchRequests,
   importBatchResults,
   parseBatchManifest,
-} from './core/formats/openaiBatch';
-import { ServerFlavor } from './core/ports';
-import { readText } from './node/files';
-import { prepareReplace, writeOutput } from './node/output';
-import { fileDigest } from './node/provenance';
-import { DirectionMode, defaultDirection } from './core/pipelines/answerSpace';
+} from '../core/formats/openaiBatch';
+import { ServerFlavor } from '../core/ports';
+import { readText } from '../node/files';
+import { prepareReplace, writeOutput } from '../node/output';
+import { fileDigest } from '../node/provenance';
+import { DirectionMode, defaultDirection } from '../core/pipelines/answerSpace';
 
 /** The manifest beside a batch file: BATCH.jsonl → BATCH.manifest.json. */
 export function batchManifestPath(batch: string): string {

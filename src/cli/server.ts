@@ -3,15 +3,15 @@
  * the engine they open.
  */
 import { Command, Option } from 'commander';
-import { InputError } from './core/diagnostics';
+import { InputError } from '../core/diagnostics';
 import {
   EndpointKey,
   SERVER_FLAVORS,
   ServerEngine,
   ServerFlavor,
   apiKeyFrom,
-} from './engine/server';
-import type { EmbeddingsAccess, EmbeddingsServer } from './node/ragIndex';
+} from '../engine/server';
+import type { EmbeddingsAccess, EmbeddingsServer } from '../node/ragIndex';
 
 function seconds(v: string): number {
   const n = Number(v);

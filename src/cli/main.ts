@@ -5,10 +5,10 @@
  * input units were skipped because of errors (each reported with file and line).
  */
 import { Command } from 'commander';
-import { addDataCommands } from './cliData';
-import { addDocumentCommands } from './cliDoc';
-import { addExtractCommands } from './cliExtract';
-import { addTrainingCommands } from './cliTrain';
+import { addDataCommands } from './data';
+import { addDocumentCommands } from './doc';
+import { addExtractCommands } from './extract';
+import { addTrainingCommands } from './train';
 import {
   currentExitCode,
   load,
@@ -17,7 +17,7 @@ import {
   raiseExitCode,
   relationSetFor,
   resolveTemplate,
-} from './cliCommon';
+} from './common';
 
 export function buildProgram(): Command {
   const program = new Command();

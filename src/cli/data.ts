@@ -3,17 +3,17 @@
  * in cli.ts.
  */
 import { Command, Option } from 'commander';
-import { cliOption, fromOption, load, relationSetFor, report, resolveTemplate } from './cliCommon';
+import { cliOption, fromOption, load, relationSetFor, report, resolveTemplate } from './common';
 import * as path from 'node:path';
-import { InputError } from './core/diagnostics';
-import { RelRecord, RelationSet } from './core/schema';
-import { NEARBY_RELATION_SETS, resolveRelationSet } from './node/resources';
-import { serializeRecord } from './core/formats/canonical';
-import { exportChineseTsv } from './core/formats/chineseTsv';
-import { exportDoccano } from './core/formats/doccano';
-import { toDocRedSubmission } from './core/formats/docred';
-import { exportSemEvalAnswers, exportSemEvalTxt } from './core/formats/semeval';
-import { exportSftAlpaca, exportSftChat } from './core/formats/sft';
+import { InputError } from '../core/diagnostics';
+import { RelRecord, RelationSet } from '../core/schema';
+import { NEARBY_RELATION_SETS, resolveRelationSet } from '../node/resources';
+import { serializeRecord } from '../core/formats/canonical';
+import { exportChineseTsv } from '../core/formats/chineseTsv';
+import { exportDoccano } from '../core/formats/doccano';
+import { toDocRedSubmission } from '../core/formats/docred';
+import { exportSemEvalAnswers, exportSemEvalTxt } from '../core/formats/semeval';
+import { exportSftAlpaca, exportSftChat } from '../core/formats/sft';
 import {
   EvalResult,
   docGoldOf,
@@ -23,13 +23,13 @@ import {
   evaluateSemEval,
   parseAnswers,
   semevalAnswers,
-} from './core/eval';
-import { readHead, readText } from './node/files';
-import { IMPORT_FORMATS, ImportFormat, loadDocRedSubmission } from './node/load';
-import { prepareReplace, writeOutput } from './node/output';
-import { exportOpenAiBatch, importOpenAiBatchResults } from './cliBatch';
-import { SERVER_FLAVORS, ServerFlavor } from './core/ports';
-import { DirectionMode } from './core/pipelines/answerSpace';
+} from '../core/eval';
+import { readHead, readText } from '../node/files';
+import { IMPORT_FORMATS, ImportFormat, loadDocRedSubmission } from '../node/load';
+import { prepareReplace, writeOutput } from '../node/output';
+import { exportOpenAiBatch, importOpenAiBatchResults } from './batch';
+import { SERVER_FLAVORS, ServerFlavor } from '../core/ports';
+import { DirectionMode } from '../core/pipelines/answerSpace';
 
 const EXPORT_FORMATS = [
   'jsonl',

@@ -3,16 +3,16 @@
  * exit code, templates, relation sets, the model to use and option parsers.
  */
 import * as path from 'node:path';
-import { Diagnostic, InputError, formatDiagnostic, summarize } from './core/diagnostics';
-import { PromptTemplate } from './core/prompts/template';
-import { RelationSet } from './core/schema';
-import { setReadProgress } from './node/files';
-import { IMPORT_FORMATS, ImportFormat, detectFormat, loadRecords } from './node/load';
-import { ProgressBar } from './node/progress';
+import { Diagnostic, InputError, formatDiagnostic, summarize } from '../core/diagnostics';
+import { PromptTemplate } from '../core/prompts/template';
+import { RelationSet } from '../core/schema';
+import { setReadProgress } from '../node/files';
+import { IMPORT_FORMATS, ImportFormat, detectFormat, loadRecords } from '../node/load';
+import { ProgressBar } from '../node/progress';
 import { Option } from 'commander';
-import { OPTIONS, OptionDecl, OptionName, checkOptionValue } from './core/options';
-import { DEFAULT_MODEL_ID } from './engine/models';
-import { resolveRelationSet, resolveTemplate as resolveResource } from './node/resources';
+import { OPTIONS, OptionDecl, OptionName, checkOptionValue } from '../core/options';
+import { DEFAULT_MODEL_ID } from '../engine/models';
+import { resolveRelationSet, resolveTemplate as resolveResource } from '../node/resources';
 
 export const MAX_SHOWN = 20;
 let exitCode = 0;

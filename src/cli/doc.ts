@@ -4,9 +4,9 @@
  */
 import { Command, Option } from 'commander';
 import * as path from 'node:path';
-import { InputError } from './core/diagnostics';
-import { DEFAULT_MAX_PAIRS } from './core/pipelines/document';
-import { parseRelInfo, relationSetFromRelInfo } from './core/formats/docred';
+import { InputError } from '../core/diagnostics';
+import { DEFAULT_MAX_PAIRS } from '../core/pipelines/document';
+import { parseRelInfo, relationSetFromRelInfo } from '../core/formats/docred';
 import {
   PairFilterModel,
   filterBySentenceDistance,
@@ -15,31 +15,26 @@ import {
   scorePairs,
   summarizeCurve,
   trainPairFilter,
-} from './core/pipelines/pairFilter';
-import { RelRecord, RelationSet, candidatePairs } from './core/schema';
-import { LlamaEmbedder } from './engine/embedder';
-import { LlamaEngine, parseLoraArg } from './engine/llama';
-import { checkAdapters } from './node/adapters';
-import { ClassifierEngine } from './core/ports';
-import {
-  ServerCliOptions,
-  addServerOptions,
-  checkServerOptions,
-  openServerEngine,
-} from './cliServer';
-import { resolveModel } from './engine/models';
-import { openDocOutput, runDocExtractJob } from './node/docExtract';
-import { documentFiles, documentOptions } from './node/jobs';
-import { resolveRelationSet, resolveTemplate } from './node/resources';
-import { onInterrupt } from './node/interrupt';
-import { prepareReplace, usingOutput } from './node/output';
-import { pathExists, readText, writeFileAtomic } from './node/files';
-import { ImportFormat, loadRecords } from './node/load';
-import { ProgressBar, RateBar } from './node/progress';
-import { NONE_ANSWER, docPromptView } from './core/prompts/views';
-import { PromptTemplate, chatPrompt } from './core/prompts/template';
-import { DocBatch, planBatches } from './core/pipelines/docPlan';
-import { cliOption, threadsText } from './cliCommon';
+} from '../core/pipelines/pairFilter';
+import { RelRecord, RelationSet, candidatePairs } from '../core/schema';
+import { LlamaEmbedder } from '../engine/embedder';
+import { LlamaEngine, parseLoraArg } from '../engine/llama';
+import { checkAdapters } from '../node/adapters';
+import { ClassifierEngine } from '../core/ports';
+import { ServerCliOptions, addServerOptions, checkServerOptions, openServerEngine } from './server';
+import { resolveModel } from '../engine/models';
+import { openDocOutput, runDocExtractJob } from '../node/docExtract';
+import { documentFiles, documentOptions } from '../node/jobs';
+import { resolveRelationSet, resolveTemplate } from '../node/resources';
+import { onInterrupt } from '../node/interrupt';
+import { prepareReplace, usingOutput } from '../node/output';
+import { pathExists, readText, writeFileAtomic } from '../node/files';
+import { ImportFormat, loadRecords } from '../node/load';
+import { ProgressBar, RateBar } from '../node/progress';
+import { NONE_ANSWER, docPromptView } from '../core/prompts/views';
+import { PromptTemplate, chatPrompt } from '../core/prompts/template';
+import { DocBatch, planBatches } from '../core/pipelines/docPlan';
+import { cliOption, threadsText } from './common';
 
 export interface CliContext {
   load(

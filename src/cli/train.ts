@@ -5,30 +5,30 @@
  */
 import { Command } from 'commander';
 import * as path from 'node:path';
-import { InputError } from './core/diagnostics';
-import { TrainingRetriever } from './core/retrieval/retriever';
-import { PromptTemplate } from './core/prompts/template';
-import { RelRecord, RelationSet, isDocumentRecord } from './core/schema';
-import { resolveModel } from './engine/models';
-import { onInterrupt } from './node/interrupt';
-import { sentenceSpace } from './node/jobs';
-import { loadIndex } from './node/ragIndex';
-import { ImportFormat } from './node/load';
-import { ProgressBar } from './node/progress';
-import { adapterManifestPath, readAdapterManifest } from './node/adapters';
-import { checkAdapterExport, checkPrompts } from './node/adapterCheck';
-import { DocumentTraining, TrainHyper, TrainLoraJob, trainLoraJob } from './node/trainLora';
-import { resolveTemplate } from './node/resources';
-import { defaultVenv, runTrainer, setupTrainer } from './node/trainer';
-import type { CliContext } from './cliDoc';
-import { DirectionMode } from './core/pipelines/answerSpace';
-import { cliOption, fromOption } from './cliCommon';
+import { InputError } from '../core/diagnostics';
+import { TrainingRetriever } from '../core/retrieval/retriever';
+import { PromptTemplate } from '../core/prompts/template';
+import { RelRecord, RelationSet, isDocumentRecord } from '../core/schema';
+import { resolveModel } from '../engine/models';
+import { onInterrupt } from '../node/interrupt';
+import { sentenceSpace } from '../node/jobs';
+import { loadIndex } from '../node/ragIndex';
+import { ImportFormat } from '../node/load';
+import { ProgressBar } from '../node/progress';
+import { adapterManifestPath, readAdapterManifest } from '../node/adapters';
+import { checkAdapterExport, checkPrompts } from '../node/adapterCheck';
+import { DocumentTraining, TrainHyper, TrainLoraJob, trainLoraJob } from '../node/trainLora';
+import { resolveTemplate } from '../node/resources';
+import { defaultVenv, runTrainer, setupTrainer } from '../node/trainer';
+import type { CliContext } from './doc';
+import { DirectionMode } from '../core/pipelines/answerSpace';
+import { cliOption, fromOption } from './common';
 import {
   EmbeddingsCliOptions,
   addEmbeddingsOptions,
   embeddingsAccess,
   embeddingsLine,
-} from './cliServer';
+} from './server';
 
 export interface TrainCliContext extends CliContext {
   resolveTemplate(name: string | undefined): Promise<PromptTemplate>;
