@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # What the real-VS-Code end-to-end test needs: code-server (npm, into .cache/code-server) and
-# Debian's Chromium. Run by `npm test` (pretest) and so by CI; each step is skipped when its
+# Debian's Chromium. Run by `npm run test:e2e` (pretest:e2e) and so by CI; each step is skipped when its
 # part is there already or cannot be installed here (the test then prints a SKIP line).
 set -uo pipefail
 cd "$(dirname "$0")/.."

@@ -27,7 +27,12 @@ import { DEFAULT_TEMPLATE } from '../../src/core/prompts/builtin';
 import { answerSpace } from '../../src/core/pipelines/answerSpace';
 import { SEMEVAL_RELATIONS } from '../../src/core/formats/semeval';
 
-const N = Number(process.env['RELATION_LENS_SERVER_AGREEMENT_N'] ?? 200);
+/**
+ * Pairs of the agreement test: 60 (about 4 minutes; 200 took 13). The full measurement is the
+ * benchmark's (bench/server.ts prints agreement beside throughput; docs/results.md); this keeps a
+ * sample that still fails when the engines stop agreeing.
+ */
+const N = Number(process.env['RELATION_LENS_SERVER_AGREEMENT_N'] ?? 60);
 /**
  * A lead (log-probability ratio of the best answer to the runner-up) the engines' numerical
  * differences do not overturn: one answer's log-probability (summed over its tokens) differed by
@@ -211,13 +216,16 @@ describe('serving engine: llama.cpp llama-server (real server, SmolLM2-135M, --p
       // overall, about 5 standard deviations below 90 % with n = 200: every answer in the set
       // is asserted above, the score check is the precise one, and the issue's 95 % is not
       // reached reliably with SmolLM2's near-flat answers.
+      // With the default 60 pairs: at most max(2, 5 %) decisive pairs may differ in score mode
+      // (measured 95/95 and 96/97 of 200), and generate mode must agree on ≥ 75 % (about 4
+      // standard deviations below the measured 90 % with n = 60).
       if (mode === 'score')
         assert.ok(
-          sameDecisive / decisive.length >= 0.95,
+          decisive.length - sameDecisive <= Math.max(2, 0.05 * decisive.length),
           `score: agreement on decisive pairs ${sameDecisive}/${decisive.length}`,
         );
       else
-        assert.ok(same / r.server.length >= 0.8, `generate: agreement ${same}/${r.server.length}`);
+        assert.ok(same / r.server.length >= 0.75, `generate: agreement ${same}/${r.server.length}`);
     }
     console.log(
       `      server: ${remote.requests.sent} request(s) in ${((Date.now() - t0) / 1000).toFixed(1)} s, ${remote.outOfSet} out of set`,
