@@ -48,4 +48,58 @@ describe('extension manifest', () => {
         assert.ok(pkg.allowScripts?.[dep], `${dep} must be listed under allowScripts`);
     assert.ok(pkg.allowScripts?.esbuild, 'esbuild');
   });
+
+  it('only commands that work anywhere show in every palette; the others have a when clause, and activation is left to VS Code', () => {
+    // Commands that need no open file: everything else must say when it applies.
+    const anywhere = new Set([
+      'relationLens.buildIndex',
+      'relationLens.setServerApiKey',
+      'relationLens.selectModel',
+      'relationLens.selectLoraAdapter',
+      'relationLens.selectRelationSet',
+      'relationLens.openPanel',
+      'relationLens.restartEngine',
+      'relationLens.filterRelations',
+      'relationLens.toggleDecorations',
+      'relationLens.runSample',
+    ]);
+    const when = new Map<string, string>(
+      pkg.contributes.menus.commandPalette.map((m: { command: string; when: string }) => [
+        m.command,
+        m.when,
+      ]),
+    );
+    const unconditional = pkg.contributes.commands
+      .map((c: { command: string }) => c.command)
+      .filter((c: string) => !when.has(c));
+    assert.deepEqual(
+      unconditional.filter((c: string) => !anywhere.has(c)),
+      [],
+    );
+    assert.match(when.get('relationLens.acceptRelation')!, /resourceLangId == jsonl/);
+    assert.match(when.get('relationLens.extractRelations')!, /markdown/);
+    // VS Code ≥ 1.74 derives activation from the contributions (commands, views, custom editor, language).
+    assert.match(pkg.engines.vscode, /^\^1\.(7[4-9]|[89]\d)\./);
+    assert.deepEqual(pkg.activationEvents, []);
+  });
+
+  it('settings come in titled sections; machine-specific ones say so', () => {
+    const sections = pkg.contributes.configuration as Array<{
+      title: string;
+      properties: Record<
+        string,
+        { scope?: string; enum?: unknown[]; enumDescriptions?: unknown[] }
+      >;
+    }>;
+    assert.ok(Array.isArray(sections) && sections.length >= 4);
+    for (const s of sections) assert.match(s.title, /^Relation Lens: /);
+    const all = Object.assign({}, ...sections.map((s) => s.properties));
+    for (const k of ['model', 'loras', 'threads'])
+      assert.equal(all[`relationLens.${k}`].scope, 'machine-overridable', k);
+    for (const [k, v] of Object.entries(all) as Array<
+      [string, { enum?: unknown[]; enumDescriptions?: unknown[] }]
+    >)
+      if (v.enum) assert.equal(v.enumDescriptions?.length, v.enum.length, `${k}: enumDescriptions`);
+    assert.equal(pkg.icon, 'media/icon.png');
+  });
 });
