@@ -36,6 +36,9 @@ export function buildProgram(): Command {
   const ctx = { load, modelSpec, positiveInt, setExitCode: raiseExitCode };
   addDocumentCommands(program, bench, ctx);
   addTrainingCommands(program, bench, { ...ctx, resolveTemplate, relationSetFor });
+  // The user commands first; benchmarks and the trainer's own set-up apart.
+  for (const c of program.commands)
+    c.helpGroup(['bench', 'trainer'].includes(c.name()) ? 'Benchmarks and set-up:' : 'Commands:');
   return program;
 }
 

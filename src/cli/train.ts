@@ -3,7 +3,8 @@
  * `trainer setup|env` (the Python trainer's virtual environment). Registered on the program
  * built in cli.ts.
  */
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { InputError } from '../core/diagnostics';
 import { TrainingRetriever } from '../core/retrieval/retriever';
@@ -289,7 +290,7 @@ function addTrainLoraCommand(program: Command, ctx: TrainCliContext): void {
     .addOption(
       cliOption('answers', {
         description:
-          'answer with relation names (the measured better form: F1 53.15 vs 0.00 with codes in bench/lora.ts) or one-token codes; extract --answers must match',
+          'answer with relation names (the better form in our measurements; docs/fine-tuning.md) or one-token codes; extract --answers must match',
       }),
     )
     .addOption(cliOption('direction'))
@@ -380,11 +381,17 @@ function addTrainingOptions(cmd: Command, ctx: TrainCliContext): void {
       int('--checkpoint-every'),
     )
     .option('--threads <n>', 'CPU threads for the trainer (default: all cores)', int('--threads'))
-    .option(
-      '--venv <dir>',
-      "the trainer's virtual environment (relation-lens trainer setup)",
-      defaultVenv(),
-    );
+    .addOption(venvOption("the trainer's virtual environment (relation-lens trainer setup)"));
+}
+
+/** --venv with its default shown as a user reads it (~ for the home folder, not this machine's path). */
+function venvOption(description: string): Option {
+  const venv = defaultVenv();
+  const home = os.homedir();
+  return new Option('--venv <dir>', description).default(
+    venv,
+    venv.startsWith(home + path.sep) ? `~${venv.slice(home.length)}` : venv,
+  );
 }
 
 function addTrainerCommand(program: Command): void {
@@ -398,7 +405,7 @@ function addTrainerCommand(program: Command): void {
     .description(
       "create the trainer's virtual environment and install its pinned requirements (several minutes and ~5.6 GB the first time; nothing when up to date)",
     )
-    .option('--venv <dir>', 'where', defaultVenv())
+    .addOption(venvOption('where'))
     .option('--python <exe>', 'the Python (≥ 3.10) that creates it (default: python3)')
     .action(async (opts: { venv: string; python?: string }) => {
       const t0 = Date.now();
@@ -415,7 +422,7 @@ function addTrainerCommand(program: Command): void {
   trainer
     .command('env')
     .description("print the trainer's versions and device as JSON")
-    .option('--venv <dir>', 'its virtual environment', defaultVenv())
+    .addOption(venvOption('its virtual environment'))
     .action(async (opts: { venv: string }) => {
       const env = await runTrainer('env', [], { venv: opts.venv });
       process.stdout.write(JSON.stringify(env) + '\n');
@@ -440,7 +447,7 @@ function addBenchAdapterCheckCommand(bench: Command, ctx: TrainCliContext): void
     .option('--relations <file>', 'relation set (default: the one the input format defines)')
     .option('--template <name|file>', "prompt template (default: the manifest's)")
     .option('--n <n>', 'prompts', (v: string) => ctx.positiveInt(v, '--n'), 50)
-    .option('--venv <dir>', "the trainer's virtual environment", defaultVenv())
+    .addOption(venvOption("the trainer's virtual environment"))
     .option('--json', 'print one JSON object')
     .action((input: string, opts: AdapterCheckCommandOptions) =>
       adapterCheckCommand(ctx, input, opts),

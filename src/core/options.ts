@@ -93,12 +93,12 @@ export const OPTIONS = {
   threads: {
     value: { type: 'integer', minimum: 1 },
     description:
-      "CPU threads of the engine (default: adaptive — the machine's math cores while no other process uses them, fewer while others keep cores busy; --deterministic keeps the math cores)",
+      "CPU threads of the engine (default: adaptive — the machine's physical cores while no other process uses them, fewer while others keep cores busy; --deterministic keeps them all)",
     flag: '--threads <n>',
     setting: 'threads',
     settingUnset: 0,
     settingDescription:
-      "CPU threads of the engine (0: the machine's math cores; adaptive — fewer while other processes keep cores busy — when relationLens.deterministic is off)",
+      "CPU threads of the engine (0: the machine's physical cores; adaptive — fewer while other processes keep cores busy — when relationLens.deterministic is off)",
   },
   contextSize: {
     value: { type: 'integer', minimum: 256 },
@@ -135,9 +135,11 @@ export const OPTIONS = {
     default: false,
     settingDefault: true,
     description:
-      "The same labels and scores on every run: one sequence, so batches never mix examples (the editor's default, for comparable runs; the CLI's --deterministic)",
+      'The same labels and scores on every run: one sequence, so batches never mix examples (slower; on by default in the editor)',
     flag: '--deterministic',
     setting: 'deterministic',
+    settingDescription:
+      'The same labels and scores on every run: one sequence, so batches never mix examples (slower; for comparable runs, as the CLI does with --deterministic)',
   },
   threshold: {
     value: { type: 'number', minimum: 0, maximum: 1 },
@@ -161,7 +163,7 @@ export const OPTIONS = {
   theta: {
     value: { type: 'number', minimum: 0, maximum: 1 },
     default: 0.55,
-    description: 'cosine similarity needed to map an out-of-set relation name (seed: about 0.55)',
+    description: 'cosine similarity needed to map an out-of-set relation name',
     flag: '--theta <cos>',
   },
 } as const satisfies Record<string, OptionDecl>;
