@@ -2,6 +2,8 @@
  * What the CLI's command modules share: reading inputs with progress and file:line reports, the
  * exit code, templates, relation sets, the model to use and option parsers.
  */
+import { promises as fs, rmSync } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { Diagnostic, InputError, formatDiagnostic, summarize } from '../core/diagnostics';
 import { PromptTemplate } from '../core/prompts/template';
@@ -9,7 +11,7 @@ import { RelationSet } from '../core/schema';
 import { setReadProgress } from '../node/files';
 import { IMPORT_FORMATS, ImportFormat, detectFormat, loadRecords } from '../node/load';
 import { ProgressBar } from '../node/progress';
-import { Option } from 'commander';
+import { Command, Option } from 'commander';
 import { OPTIONS, OptionDecl, OptionName, checkOptionValue } from '../core/options';
 import { DEFAULT_MODEL_ID } from '../engine/models';
 import { resolveRelationSet, resolveTemplate as resolveResource } from '../node/resources';
@@ -34,11 +36,29 @@ export function report(diagnostics: Diagnostic[]): void {
   if (errors.length) raiseExitCode(3);
 }
 
+let fromStdin: string | undefined;
+
+/**
+ * `-` as an input: standard input, read once into a file of its own under the temp folder (the
+ * readers stream and detect formats from a file; messages name that file).
+ */
+async function stdinFile(): Promise<string> {
+  if (fromStdin) return fromStdin;
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'relation-lens-stdin-'));
+  fromStdin = path.join(dir, 'stdin');
+  await fs.writeFile(fromStdin, Buffer.concat(chunks));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return fromStdin;
+}
+
 export async function load(
   file: string,
   opts: { format?: ImportFormat; relations?: string; relInfo?: string },
   allowNothing = false,
 ) {
+  if (file === '-') file = await stdinFile();
   const bar = new ProgressBar(`reading ${path.basename(file)}`);
   setReadProgress((read, total) => bar.update(read, total));
   try {
@@ -101,10 +121,83 @@ export function positiveInt(v: string, name: string): number {
  * and a parser that checks the value with the option's type. `overrides` changes what one
  * command says differently (its help text).
  */
+/** An option whose value is kept under a given attribute (a renamed flag keeps its old one). */
+class AttributeOption extends Option {
+  constructor(
+    flags: string,
+    description: string,
+    private readonly attribute: string,
+  ) {
+    super(flags, description);
+  }
+  override attributeName(): string {
+    return this.attribute;
+  }
+}
+
+/** `--limit <n>` (how many items to take), read into `attribute` (the command's earlier name, `n`). */
+export function limitOption(
+  description: string,
+  attribute: string,
+  opts: { default?: number } = {},
+): Option {
+  const o = new AttributeOption('--limit <n>', description, attribute).argParser((v: string) =>
+    positiveInt(v, '--limit'),
+  );
+  if (opts.default !== undefined) o.default(opts.default);
+  return o;
+}
+
+/** Earlier flags of options not declared in core/options.ts: [command, old flag, new flag]. */
+const RENAMED_FLAGS: Array<[string, string, string]> = [
+  ['throughput', '--n', '--limit'],
+  ['adapter-check', '--n', '--limit'],
+];
+
+/** A hidden option under an old flag that fills `o`'s value and says once what it is called now. */
+function deprecatedAlias(cmd: Command, o: Option, old: string): Option {
+  const parse = (o as unknown as { parseArg?: (v: string, p: unknown) => unknown }).parseArg;
+  const arg = o.flags.split(' ').slice(1).join(' ');
+  let said = false;
+  return new AttributeOption(`${old} ${arg}`.trim(), `deprecated: ${o.long}`, o.attributeName())
+    .hideHelp()
+    .argParser((v: string, prev: unknown) => {
+      if (!said)
+        process.stderr.write(
+          `note: ${old} is now ${o.long} (in ${cmd.name()}); ${old} still works for now\n`,
+        );
+      said = true;
+      return parse ? parse.call(o, v, prev) : v;
+    });
+}
+
+/**
+ * The hidden, deprecated options of renamed flags, in `cmd` and its subcommands: those the option
+ * declarations name (OptionDecl.renamedFrom) and RENAMED_FLAGS. The old flag still works, says
+ * once on stderr what it is called now, and fills the same value.
+ */
+export function addRenamedFlags(cmd: Command): void {
+  const decls = Object.values(OPTIONS as Record<string, OptionDecl>);
+  for (const o of [...cmd.options]) {
+    const d = decls.find((x) => x.renamedFrom && x.flag?.split(' ')[0] === o.long);
+    const olds = [
+      ...(d?.renamedFrom?.flags ?? []),
+      ...RENAMED_FLAGS.filter(([c, , now]) => c === cmd.name() && now === o.long).map(
+        ([, old]) => old,
+      ),
+    ];
+    for (const old of olds)
+      if (!cmd.options.some((x) => x.long === old)) cmd.addOption(deprecatedAlias(cmd, o, old));
+  }
+  for (const c of cmd.commands) addRenamedFlags(c);
+}
+
 export function cliOption(name: OptionName, overrides: { description?: string } = {}): Option {
   const d: OptionDecl = OPTIONS[name];
   if (!d.flag) throw new Error(`option ${name} has no CLI flag`);
-  const o = new Option(d.flag, overrides.description ?? d.description);
+  const o = d.renamedFrom
+    ? new AttributeOption(d.flag, overrides.description ?? d.description, d.renamedFrom.attribute)
+    : new Option(d.flag, overrides.description ?? d.description);
   const flag = d.flag.split(' ')[0]!;
   if (d.value.type === 'enum') o.choices([...d.value.values]);
   else if (d.value.type === 'boolean')

@@ -26,7 +26,7 @@ import {
 } from '../core/eval';
 import { readHead, readText } from '../node/files';
 import { IMPORT_FORMATS, ImportFormat, loadDocRedSubmission } from '../node/load';
-import { prepareReplace, writeOutput } from '../node/output';
+import { outputName, prepareReplace, writeOutput } from '../node/output';
 import { exportOpenAiBatch, importOpenAiBatchResults } from './batch';
 import { SERVER_FLAVORS, ServerFlavor } from '../core/ports';
 import { DirectionMode } from '../core/pipelines/answerSpace';
@@ -118,6 +118,7 @@ type ImportCommandOptions = {
   relationSetOut?: string;
   force?: boolean;
   batch?: string;
+  json?: boolean;
 };
 
 async function importCommand(input: string, o: ImportCommandOptions): Promise<void> {
@@ -138,7 +139,17 @@ async function importCommand(input: string, o: ImportCommandOptions): Promise<vo
   await writeOutput(opts.out, inputs, opts.force, () =>
     r.records.map((x) => serializeRecord(x) + '\n').join(''),
   );
-  process.stderr.write(`wrote ${r.records.length} record(s) to ${opts.out}\n`);
+  process.stderr.write(`wrote ${r.records.length} record(s) to ${outputName(opts.out)}\n`);
+  if (opts.json)
+    printJson({
+      input,
+      format: r.format,
+      read: r.records.length,
+      skipped: r.skipped,
+      diagnostics: r.diagnostics.length,
+      out: opts.out,
+      ...(opts.relationSetOut ? { relationSetOut: opts.relationSetOut } : {}),
+    });
   if (opts.relationSetOut)
     await writeOutput(
       opts.relationSetOut,
@@ -160,6 +171,7 @@ type ExportCommandOptions = {
   serverFlavor?: ServerFlavor;
   answers?: 'names' | 'codes';
   direction?: DirectionMode;
+  json?: boolean;
 };
 
 async function exportCommand(input: string, opts: ExportCommandOptions): Promise<void> {
@@ -213,7 +225,14 @@ async function exportCommand(input: string, opts: ExportCommandOptions): Promise
       throw new InputError(`unknown export format ${opts.format}`);
   }
   await writeOutput(opts.out, inputs, opts.force, () => data);
-  process.stderr.write(`wrote ${opts.format} to ${opts.out}\n`);
+  process.stderr.write(`wrote ${opts.format} to ${outputName(opts.out)}\n`);
+  if (opts.json)
+    printJson({ input, format: opts.format, records: r.records.length, out: opts.out });
+}
+
+/** A command's result on standard output, as one JSON object on one line. */
+function printJson(v: unknown): void {
+  process.stdout.write(JSON.stringify(v) + '\n');
 }
 
 /**
@@ -324,7 +343,7 @@ function addImportCommand(program: Command): void {
   program
     .command('import')
     .description('convert a dataset file into canonical JSONL')
-    .argument('<in>', 'input file')
+    .argument('<in>', 'input file (- for standard input)')
     .addOption(
       new Option(
         '--from <format>',
@@ -344,6 +363,10 @@ function addImportCommand(program: Command): void {
       'with --from openai-batch-results: the batch file export wrote (its manifest beside it names the records)',
     )
     .option('--force', 'replace output files that exist')
+    .option(
+      '--json',
+      'also print a summary as one JSON object (with -o -, the records take standard output: use a file)',
+    )
     .requiredOption('-o, --out <file>', 'output JSONL')
     .action((input: string, o: ImportCommandOptions) => importCommand(input, o));
 }
@@ -379,7 +402,8 @@ function addExportCommand(program: Command): void {
     )
     .addOption(cliOption('direction', { description: 'openai-batch: label (SemEval) or pair' }))
     .option('--force', 'replace the output file if it exists')
-    .requiredOption('-o, --out <file>', 'output file')
+    .option('--json', 'also print a summary as one JSON object')
+    .requiredOption('-o, --out <file>', 'output file (- for standard output)')
     .action((input: string, opts: ExportCommandOptions) => exportCommand(input, opts));
 }
 
@@ -425,7 +449,7 @@ function addValidateCommand(program: Command): void {
   program
     .command('validate')
     .description('check a file and report every problem with its line')
-    .argument('<in>', 'input file')
+    .argument('<in>', 'input file (- for standard input)')
     .addOption(fromOption())
     .addOption(
       new Option('--format <format>', 'the same as --from (older name)')
@@ -434,12 +458,33 @@ function addValidateCommand(program: Command): void {
     )
     .option('--relations <file>', 'relation2id.txt or relation-set JSON')
     .option('--rel-info <file>', 'rel_info.json (DocRED)')
+    .option('--json', 'print the result as one JSON object: counts and every problem with its line')
     .action(
       async (
         input: string,
-        o: { from?: ImportFormat; format?: ImportFormat; relations?: string; relInfo?: string },
+        o: {
+          from?: ImportFormat;
+          format?: ImportFormat;
+          relations?: string;
+          relInfo?: string;
+          json?: boolean;
+        },
       ) => {
-        await load(input, { ...o, format: o.from ?? o.format }, true);
+        const r = await load(input, { ...o, format: o.from ?? o.format }, true);
+        if (o.json)
+          printJson({
+            input,
+            format: r.format,
+            records: r.records.length,
+            skipped: r.skipped,
+            errors: r.diagnostics.filter((d) => d.severity === 'error').length,
+            warnings: r.diagnostics.filter((d) => d.severity === 'warning').length,
+            diagnostics: r.diagnostics.map((d) => ({
+              line: d.line,
+              severity: d.severity,
+              message: d.message,
+            })),
+          });
       },
     );
 }

@@ -7,6 +7,7 @@ import {
   MAX_SHOWN,
   cliOption,
   fromOption,
+  limitOption,
   load,
   modelSpec,
   positiveInt,
@@ -610,10 +611,10 @@ function addBenchThroughputCommand(bench: Command): void {
       'sentences to classify (SemEval TXT or any importable format)',
       'samples/semeval-sample.txt',
     )
-    .option('--n <n>', 'examples of the optimized side', (v) => positiveInt(v, '--n'), 32)
+    .addOption(limitOption('examples of the optimized side', 'n', { default: 32 }))
     .option(
       '--naive-n <n>',
-      'examples of the naive side (its cost per example is constant; default: --n)',
+      'examples of the naive side (its cost per example is constant; default: --limit)',
       (v) => positiveInt(v, '--naive-n'),
     )
     .option(

@@ -10,6 +10,7 @@ import { addDocumentCommands } from './doc';
 import { addExtractCommands } from './extract';
 import { addTrainingCommands } from './train';
 import {
+  addRenamedFlags,
   currentExitCode,
   load,
   modelSpec,
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   const ctx = { load, modelSpec, positiveInt, setExitCode: raiseExitCode };
   addDocumentCommands(program, bench, ctx);
   addTrainingCommands(program, bench, { ...ctx, resolveTemplate, relationSetFor });
+  addRenamedFlags(program);
   // The user commands first; benchmarks and the trainer's own set-up apart.
   for (const c of program.commands)
     c.helpGroup(['bench', 'trainer'].includes(c.name()) ? 'Benchmarks and set-up:' : 'Commands:');

@@ -23,7 +23,7 @@ import { resolveTemplate } from '../node/resources';
 import { defaultVenv, runTrainer, setupTrainer } from '../node/trainer';
 import type { CliContext } from './doc';
 import { DirectionMode } from '../core/pipelines/answerSpace';
-import { cliOption, fromOption } from './common';
+import { cliOption, fromOption, limitOption } from './common';
 import {
   EmbeddingsCliOptions,
   addEmbeddingsOptions,
@@ -203,8 +203,8 @@ async function trainLoraCommand(
         `answer loss ${t.lossCurve[0]?.[1] ?? '?'} → ${t.lossCurve.at(-1)?.[1] ?? '?'}${manifest.dev?.loss !== undefined ? `; dev loss ${manifest.dev.loss}${manifest.dev.accuracy !== undefined ? `, dev accuracy ${(100 * manifest.dev.accuracy).toFixed(1)}%` : ''}` : ''}\n` +
         `wrote ${opts.out} and ${adapterManifestPath(opts.out)}\n` +
         (document
-          ? `use it: relation-lens extract-doc … --model ${spec} --lora ${opts.out} --template ${template.name} --k ${document.k}\n`
-          : `use it: relation-lens extract … --model ${spec} --lora ${opts.out} --template ${opts.template} --answers ${opts.answers}${opts.rag ? ` --rag ${opts.rag} --k ${opts.k}` : ''}\n`),
+          ? `use it: relation-lens extract-doc … --model ${spec} --lora ${opts.out} --template ${template.name} --pairs-per-prompt ${document.k}\n`
+          : `use it: relation-lens extract … --model ${spec} --lora ${opts.out} --template ${opts.template} --answers ${opts.answers}${opts.rag ? ` --rag ${opts.rag} --demonstrations ${opts.k}` : ''}\n`),
     );
     if (done.stopped) ctx.setExitCode(130);
   } finally {
@@ -296,7 +296,7 @@ function addTrainLoraCommand(program: Command, ctx: TrainCliContext): void {
     .addOption(cliOption('direction'))
     .option(
       '--rag <index>',
-      'train with retrieved demonstrations in the prompt (RAG4RE; extract with the same --rag and --k)',
+      'train with retrieved demonstrations in the prompt (RAG4RE; extract with the same --rag and --demonstrations)',
     )
     .addOption(cliOption('k', { description: 'demonstrations per prompt with --rag' }))
     .option(
@@ -319,7 +319,7 @@ function addTrainLoraCommand(program: Command, ctx: TrainCliContext): void {
     )
     .option(
       '--pairs-per-prompt <n>',
-      "entity pairs per prompt at document level (extract-doc's --k)",
+      "entity pairs per prompt at document level (extract-doc's --pairs-per-prompt)",
       (v) => ctx.positiveInt(v, '--pairs-per-prompt'),
       8,
     )
@@ -446,7 +446,7 @@ function addBenchAdapterCheckCommand(bench: Command, ctx: TrainCliContext): void
     .option('--model <path|uri|id>', 'the base GGUF model')
     .option('--relations <file>', 'relation set (default: the one the input format defines)')
     .option('--template <name|file>', "prompt template (default: the manifest's)")
-    .option('--n <n>', 'prompts', (v: string) => ctx.positiveInt(v, '--n'), 50)
+    .addOption(limitOption('prompts', 'n', { default: 50 }))
     .addOption(venvOption("the trainer's virtual environment"))
     .option('--json', 'print one JSON object')
     .action((input: string, opts: AdapterCheckCommandOptions) =>

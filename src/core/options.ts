@@ -28,6 +28,11 @@ export interface OptionDecl {
   description: string;
   /** The CLI flag with its argument, e.g. `--mode <mode>`. */
   flag?: string;
+  /**
+   * Earlier names of the flag, still read (hidden from help, with a deprecation note), and the
+   * attribute the command's code reads the value from (the earlier name's).
+   */
+  renamedFrom?: { flags: string[]; attribute: string };
   /** The setting key under `relationLens.` */
   setting?: string;
   /** A setting value that means "unset" (e.g. 0 threads: decided by the engine). */
@@ -73,7 +78,8 @@ export const OPTIONS = {
     value: { type: 'integer', minimum: 1 },
     default: 5,
     description: 'Retrieved demonstrations per prompt (with a retrieval index)',
-    flag: '--k <n>',
+    flag: '--demonstrations <n>',
+    renamedFrom: { flags: ['--k'], attribute: 'k' },
     setting: 'k',
   },
   scoreMargin: {
@@ -111,7 +117,8 @@ export const OPTIONS = {
     value: { type: 'integer', minimum: 1 },
     default: 8,
     description: 'Entity pairs per prompt (document level)',
-    flag: '--k <n>',
+    flag: '--pairs-per-prompt <n>',
+    renamedFrom: { flags: ['--k'], attribute: 'k' },
     setting: 'document.k',
   },
   documentTemplate: {

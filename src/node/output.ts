@@ -39,10 +39,21 @@ const sameFile = (a: { dev: number; ino: number }, b: { dev: number; ino: number
  * Checks an output path before any work: not an input, a regular file when it exists, its folder
  * exists (created) and is writable. Returns the output's size (0 when it does not exist).
  */
+/** `-o -`: standard output (one-piece outputs only). */
+export const STDOUT = '-';
+
+/** Where an output went, as a person reads it. */
+export const outputName = (out: string): string => (out === STDOUT ? 'standard output' : out);
+
 export async function prepareOutput(
   out: string,
   inputs: Array<string | undefined>,
 ): Promise<{ exists: boolean; size: number }> {
+  if (out === STDOUT)
+    throw new OutputError(
+      'standard output (-o -) takes one-piece outputs (import, export); this command writes as it goes and resumes, so it needs a file',
+      '-o -',
+    );
   const st = await fs.stat(out).catch(() => undefined);
   if (st && !st.isFile())
     throw new OutputError(
@@ -92,6 +103,7 @@ export async function prepareReplace(
   inputs: Array<string | undefined>,
   force: boolean | undefined,
 ): Promise<void> {
+  if (out === STDOUT) return;
   const { exists } = await prepareOutput(out, inputs);
   if (exists && !force)
     throw new OutputError(
@@ -570,6 +582,13 @@ export async function writeOutput(
   force: boolean | undefined,
   data: () => string | Promise<string>,
 ): Promise<void> {
+  if (out === STDOUT) {
+    const text = await data();
+    await new Promise<void>((resolve, reject) =>
+      process.stdout.write(text, (e) => (e ? reject(e) : resolve())),
+    );
+    return;
+  }
   // Locked first, then checked: no other run can create the file in between.
   const unlock = await lockOutput(out);
   try {

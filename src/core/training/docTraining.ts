@@ -20,7 +20,7 @@ export interface DocTrainingOptions {
   template: PromptTemplate;
   /** The template lets a pair be answered None (`lmrc`); without it only related pairs are trained on. */
   none: boolean;
-  /** Pairs per prompt (extraction's `--k`). */
+  /** Pairs per prompt (extract-doc's `--pairs-per-prompt`). */
   k: number;
   /** Negative pairs sampled per positive pair of a document (default 1; only with `none`). */
   negativesPerPositive?: number;

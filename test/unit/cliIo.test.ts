@@ -1,0 +1,119 @@
+/**
+ * One CLI vocabulary (issue 27): `-` is standard input and output where a command writes one
+ * piece; --json prints a command's result as one object; renamed flags keep their old names as
+ * hidden aliases that say what they are called now.
+ */
+import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { CLI, ROOT, SAMPLE, cli, ensureBuilt, knnScratch, tmp } from '../helpers/cli';
+
+function cliIn(input: string, ...args: string[]) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, input, encoding: 'utf8' });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+describe('CLI: standard input and output, --json, renamed flags', function () {
+  this.timeout(120_000);
+  before(() => ensureBuilt());
+
+  it('import - reads standard input; -o - writes the records to standard output, nothing else there', () => {
+    const r = cliIn(readFileSync(SAMPLE, 'utf8'), 'import', '-', '--from', 'semeval', '-o', '-');
+    assert.equal(r.code, 0, r.err);
+    const lines = r.out.trimEnd().split('\n');
+    assert.equal(lines.length, 12);
+    for (const l of lines) assert.ok((JSON.parse(l) as { id: string }).id.startsWith('semeval-'));
+    assert.match(r.err, /wrote 12 record\(s\) to standard output/);
+    assert.ok(!existsSync(path.join(ROOT, '-')), 'no file named -');
+    // export and validate read standard input too.
+    const e = cliIn(r.out, 'export', '-', '--format', 'semeval', '-o', '-');
+    assert.equal(e.code, 0, e.err);
+    assert.match(e.out, /^1\tCause-Effect\(e1,e2\)$/m);
+  });
+
+  it('-o - is refused where a command appends and resumes (extract), before any work', () => {
+    const { index } = knnScratch('rl-io-');
+    const r = cli('extract', SAMPLE, '--mode', 'knn', '--rag', index, '-o', '-');
+    assert.equal(r.code, 1);
+    assert.match(r.err, /standard output \(-o -\) takes one-piece outputs .* needs a file/);
+    assert.ok(!existsSync(path.join(ROOT, '-')));
+  });
+
+  it('--json: validate, import and export print one JSON object with their result', () => {
+    const dir = tmp();
+    const bad = path.join(dir, 'bad.jsonl');
+    const good = readFileSync(path.join(ROOT, 'samples', 'semeval-sample.jsonl'), 'utf8');
+    writeFileSync(bad, good.split('\n').slice(0, 2).join('\n') + '\n{"id": 1}\n');
+    const v = cli('validate', bad, '--json');
+    const vj = JSON.parse(v.out) as {
+      records: number;
+      errors: number;
+      diagnostics: Array<{ line: number; severity: string }>;
+    };
+    assert.equal(vj.records, 2);
+    assert.equal(vj.errors, 1);
+    assert.equal(vj.diagnostics[0]!.line, 3);
+    const out = path.join(dir, 'x.jsonl');
+    const i = cli('import', SAMPLE, '-o', out, '--json');
+    assert.equal(i.code, 0, i.err);
+    assert.deepEqual(JSON.parse(i.out), {
+      input: SAMPLE,
+      format: 'semeval',
+      read: 12,
+      skipped: 0,
+      diagnostics: 0,
+      out,
+    });
+    const x = cli('export', out, '--format', 'semeval', '-o', path.join(dir, 'a.txt'), '--json');
+    assert.equal(x.code, 0, x.err);
+    assert.equal((JSON.parse(x.out) as { records: number }).records, 12);
+  });
+
+  it('one name per meaning: --demonstrations (extract), --pairs-per-prompt (extract-doc), --limit (counts); the old flags still work and say so', () => {
+    const help = (...c: string[]) => cli(...c, '--help').out;
+    assert.match(help('extract'), /--demonstrations <n>/);
+    assert.match(help('extract-doc'), /--pairs-per-prompt <n>/);
+    assert.match(help('train-lora'), /--demonstrations <n>[\s\S]*--pairs-per-prompt <n>/);
+    assert.match(help('bench', 'throughput'), /--limit <n>/);
+    for (const h of [help('extract'), help('extract-doc'), help('bench', 'throughput')])
+      assert.doesNotMatch(h, /^\s+--(k|n) </m, 'the old flags are hidden');
+    const { dir, index } = knnScratch('rl-alias-');
+    const a = cli(
+      'extract',
+      SAMPLE,
+      '--mode',
+      'knn',
+      '--rag',
+      index,
+      '--k',
+      '2',
+      '-o',
+      path.join(dir, 'a.jsonl'),
+    );
+    assert.equal(a.code, 0, a.err);
+    assert.match(
+      a.err,
+      /note: --k is now --demonstrations \(in extract\); --k still works for now/,
+    );
+    assert.match(a.err, /k=2/);
+    const b = cli(
+      'extract',
+      SAMPLE,
+      '--mode',
+      'knn',
+      '--rag',
+      index,
+      '--demonstrations',
+      '2',
+      '-o',
+      path.join(dir, 'b.jsonl'),
+    );
+    assert.equal(b.code, 0, b.err);
+    assert.doesNotMatch(b.err, /note:/);
+    assert.equal(
+      readFileSync(path.join(dir, 'a.jsonl'), 'utf8'),
+      readFileSync(path.join(dir, 'b.jsonl'), 'utf8'),
+    );
+  });
+});
