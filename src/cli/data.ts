@@ -199,14 +199,8 @@ async function exportCommand(input: string, opts: ExportCommandOptions): Promise
       data = JSON.stringify(toDocRedSubmission(r.records, rs)) + '\n';
       break;
     case 'sft-alpaca':
-      data = exportSftAlpaca(
-        r.records,
-        await resolveTemplate(opts.template),
-        await sftRelationSet(input, opts, r.records, rs),
-      );
-      break;
     case 'sft-chat':
-      data = exportSftChat(
+      data = (opts.format === 'sft-chat' ? exportSftChat : exportSftAlpaca)(
         r.records,
         await resolveTemplate(opts.template),
         await sftRelationSet(input, opts, r.records, rs),

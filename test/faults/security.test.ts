@@ -94,6 +94,10 @@ function embeddings(req: IncomingMessage, body: string): Answer {
   return { status: 404, body: JSON.stringify({ error: { message: 'not found' } }) };
 }
 
+/** `index build SAMPLE --embedder EMBEDDER -o OUT` with `env` added to the environment. */
+const indexBuild = (env: Record<string, string | undefined>, embedder: string, out: string) =>
+  cliAsyncWith(env, 'index', 'build', SAMPLE, '--embedder', embedder, '-o', out).done;
+
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
 describe('security: keys and texts go only where the user said (a second loopback host)', function () {
@@ -113,16 +117,7 @@ describe('security: keys and texts go only where the user said (a second loopbac
   /** An index of the sample embedded by the user's server, then its manifest pointed at `to`. */
   async function indexNaming(to: Recorder): Promise<string> {
     const idx = path.join(tmp(), 'idx');
-    const b = await cliAsyncWith(
-      { RELATION_LENS_API_KEY: 'user-key' },
-      'index',
-      'build',
-      SAMPLE,
-      '--embedder',
-      `openai:${user.url}`,
-      '-o',
-      idx,
-    ).done;
+    const b = await indexBuild({ RELATION_LENS_API_KEY: 'user-key' }, `openai:${user.url}`, idx);
     assert.equal(b.code, 0, b.err);
     assert.match(b.err, new RegExp(`embeddings from ${escape(user.url)}, with an API key`));
     const mf = path.join(idx, 'manifest.json');
@@ -142,16 +137,7 @@ describe('security: keys and texts go only where the user said (a second loopbac
     // Without a key in the environment, none is sent.
     const idx = path.join(tmp(), 'idx');
     const n = user.seen.length;
-    const b = await cliAsyncWith(
-      { RELATION_LENS_API_KEY: undefined },
-      'index',
-      'build',
-      SAMPLE,
-      '--embedder',
-      `openai:${user.url}`,
-      '-o',
-      idx,
-    ).done;
+    const b = await indexBuild({ RELATION_LENS_API_KEY: undefined }, `openai:${user.url}`, idx);
     assert.equal(b.code, 0, b.err);
     assert.match(b.err, /without an API key/);
     for (const s of user.seen.slice(n)) assert.equal(s.auth, undefined);
@@ -309,16 +295,11 @@ describe('security: keys and texts go only where the user said (a second loopbac
     try {
       const n = other.seen.length;
       const dir = tmp();
-      const b = await cliAsyncWith(
+      const b = await indexBuild(
         { RELATION_LENS_API_KEY: 'user-key' },
-        'index',
-        'build',
-        SAMPLE,
-        '--embedder',
         `openai:${redirector.url}`,
-        '-o',
         path.join(dir, 'idx'),
-      ).done;
+      );
       assert.equal(b.code, 1, b.err);
       assert.match(
         b.err,
@@ -351,29 +332,19 @@ describe('security: keys and texts go only where the user said (a second loopbac
       );
       assert.equal(other.seen.length, n, 'none of them reached the other host');
       // Same origin, 307: followed, method and body kept.
-      const ok = await cliAsyncWith(
+      const ok = await indexBuild(
         { RELATION_LENS_API_KEY: undefined },
-        'index',
-        'build',
-        SAMPLE,
-        '--embedder',
         `openai:${within.url}`,
-        '-o',
         path.join(dir, 'idx2'),
-      ).done;
+      );
       assert.equal(ok.code, 0, ok.err);
       assert.ok(within.seen.some((s) => s.url === '/v2/embeddings' && s.method === 'POST'));
       // Same origin, 302 on a POST: a clear message, not a socket error.
-      const g = await cliAsyncWith(
+      const g = await indexBuild(
         { RELATION_LENS_API_KEY: undefined },
-        'index',
-        'build',
-        SAMPLE,
-        '--embedder',
         `openai:${toGet.url}`,
-        '-o',
         path.join(dir, 'idx3'),
-      ).done;
+      );
       assert.equal(g.code, 1, g.err);
       assert.match(
         g.err,

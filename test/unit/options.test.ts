@@ -85,7 +85,7 @@ describe('extraction options (one declaration)', () => {
   it('a CLI value outside the type is refused with the flag and the value named', () => {
     assert.throws(
       () => cliOption('k').parseArg!('0', undefined),
-      /--k must be a positive integer, got "0"/,
+      /--demonstrations must be a positive integer, got "0"/,
     );
     assert.throws(
       () => cliOption('contextSize').parseArg!('100', undefined),
