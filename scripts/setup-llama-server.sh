@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds llama.cpp's llama-server — the real OpenAI-compatible server the serving-engine tests
 # run against — from the exact llama.cpp source of node-llama-cpp's binaries (the git bundle
-# node-llama-cpp ships), once, into a gitignored cache. Prints how long the build took.
+# node-llama-cpp ships), once, into a gitignored cache (and a copy in the user's cache, keyed by
+# the source commit and the CPU, that another clone reuses). Prints how long the build took.
 #
 # Without cmake or a C++ compiler it says so and exits 0: the server tests then skip with a
 # visible SKIP line. RELATION_LENS_LLAMA_SERVER_DIR overrides the cache folder,
@@ -25,8 +26,21 @@ done
 
 # The bundle's commit identifies the source: rebuild only when node-llama-cpp's llama.cpp changed.
 HEAD="$(git bundle list-heads "$BUNDLE" | head -n 1 | cut -d' ' -f1)"
+# A build of the same source for this CPU (GGML_NATIVE) is kept in the user's cache too, for
+# another clone (CI clones afresh every run) to reuse when it starts.
+CPU="$( (grep -m1 '^flags' /proc/cpuinfo 2>/dev/null || uname -m) | sha256sum | cut -c1-12)"
+SHARED="${XDG_CACHE_HOME:-$HOME/.cache}/relation-lens/llama-server/${HEAD:0:12}-$CPU"
+keep() { mkdir -p "$SHARED" && cp "$BIN" "$SHARED/llama-server.tmp" && mv "$SHARED/llama-server.tmp" "$SHARED/llama-server" || true; }
 if [ -x "$BIN" ] && [ "$(cat "$DIR/source-commit" 2>/dev/null)" = "$HEAD" ]; then
+  [ -x "$SHARED/llama-server" ] || keep
   echo "llama-server ready: $BIN (llama.cpp ${HEAD:0:10})"
+  exit 0
+fi
+if [ -x "$SHARED/llama-server" ] && "$SHARED/llama-server" --version >/dev/null 2>&1; then
+  mkdir -p "$DIR/bin"
+  cp "$SHARED/llama-server" "$BIN"
+  echo "$HEAD" >"$DIR/source-commit"
+  echo "llama-server ready: $BIN (llama.cpp ${HEAD:0:10}, the build in $SHARED)"
   exit 0
 fi
 
@@ -45,4 +59,5 @@ cmake --build "$DIR/build" --target llama-server -j "${RELATION_LENS_BUILD_JOBS:
 cp "$DIR/build/bin/llama-server" "$BIN"
 echo "$HEAD" >"$DIR/source-commit"
 rm -rf "$DIR/src" "$DIR/build"
+keep
 echo "llama-server built in $(($(date +%s) - start)) s: $BIN (llama.cpp ${HEAD:0:10})"
