@@ -346,7 +346,16 @@ describe('serving engine: llama.cpp llama-server (real server, SmolLM2-135M, --p
       const unnamed = cli('extract', SAMPLE, '--rag', idx, '--mode', 'knn', '-o', out);
       assert.equal(unnamed.code, 1);
       assert.match(unnamed.err, /a server you have not named/);
-      const knn = ['--rag', idx, '--k', '3', '--mode', 'knn', '--embeddings-endpoint', emb.url];
+      const knn = [
+        '--rag',
+        idx,
+        '--demonstrations',
+        '3',
+        '--mode',
+        'knn',
+        '--embeddings-endpoint',
+        emb.url,
+      ];
       const x = cli('extract', SAMPLE, ...knn, '-o', out);
       assert.equal(x.code, 0, x.err);
       assert.match(x.err, /query embeddings from .*, without an API key/);

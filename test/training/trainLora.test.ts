@@ -140,7 +140,10 @@ describe('train-lora (real trainer, SmolLM2-135M)', function () {
       /training data: \d+ prompt\(s\) of up to 4 pair\(s\) from 499 document\(s\) \(\d+ pair\(s\) with a relation, \d+ without\), a fixed sample of 4/,
     );
     assert.match(r.err, /trained 2 step\(s\) on 4 example\(s\)/);
-    assert.match(r.err, /use it: relation-lens extract-doc .* --template lmrc --k 4/);
+    assert.match(
+      r.err,
+      /use it: relation-lens extract-doc .* --template lmrc --pairs-per-prompt 4/,
+    );
     const m = JSON.parse(
       readFileSync(out.replace(/\.gguf$/, '.manifest.json'), 'utf8'),
     ) as AdapterManifest;
@@ -170,7 +173,7 @@ describe('train-lora (real trainer, SmolLM2-135M)', function () {
       out,
       '--filter',
       'none',
-      '--k',
+      '--pairs-per-prompt',
       '4',
       '-o',
       path.join(dir, 'one-doc.pred.jsonl'),
