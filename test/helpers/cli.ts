@@ -79,7 +79,7 @@ export const knnArgs = (index: string, input: string, out: string, ...more: stri
   'knn',
   '--rag',
   index,
-  '--k',
+  '--demonstrations',
   '3',
   ...more,
   '-o',

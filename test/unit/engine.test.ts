@@ -419,7 +419,7 @@ describe('CLI extract with a real model', function () {
           `${adapter}:0.5`,
           '--rag',
           idx,
-          '--k',
+          '--demonstrations',
           '3',
           '--mode',
           'generate',
