@@ -76,6 +76,7 @@ interface ExtractCliOptions extends ServerCliOptions, EmbeddingsCliOptions {
   limit?: number;
   resume: boolean;
   retryErrors?: boolean;
+  json?: boolean;
   force?: boolean;
   out: string;
   rag?: string;
@@ -389,6 +390,21 @@ async function extractInto(
     };
     const p = await runExtractJob(job).finally(() => bar.stop());
     run.status = reportExtract(p, opts, engine, controller.signal.aborted);
+    if (opts.json)
+      process.stdout.write(
+        JSON.stringify({
+          status: run.status,
+          out: opts.out,
+          records: p.records,
+          pairs: p.pairs,
+          resumed: p.skippedRecords,
+          errors: p.errors.length,
+          seconds: p.elapsedMs / 1000,
+          ...(engine instanceof ServerEngine
+            ? { requests: engine.requests.sent, retried: engine.requests.retried }
+            : {}),
+        }) + '\n',
+      );
   } catch (e) {
     if (!(controller.signal.aborted && (e as Error).name === 'AbortError')) throw e;
     process.stderr.write(
@@ -556,6 +572,7 @@ function addExtractCommand(program: Command): void {
       '--no-resume',
       'start over instead of resuming after the records already in the output (needs --force when the output exists)',
     )
+    .option('--json', 'print the run summary as one JSON object on standard output')
     .option(
       '--retry-errors',
       'when resuming: extract again the records whose extraction had errors (an answer outside the set, a timeout); records curated since are kept',

@@ -20,6 +20,28 @@ import {
   resolveTemplate,
 } from './common';
 
+/**
+ * --quiet: stderr keeps what a person must see — errors, warnings, notes and the tool's own
+ * failure line — and drops progress bars and summaries. Results on stdout are untouched.
+ */
+function quietStderr(): void {
+  const write = process.stderr.write.bind(process.stderr);
+  const keep = /^(relation-lens:|error|warning|note:)|: (error|warning): /;
+  process.stderr.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+    const kept = text
+      .split(/(?<=\n)/)
+      .filter((l) => keep.test(l))
+      .join('');
+    const cb = rest.find((r): r is () => void => typeof r === 'function');
+    if (!kept) {
+      cb?.();
+      return true;
+    }
+    return write(kept, ...(rest as []));
+  }) as typeof process.stderr.write;
+}
+
 export function buildProgram(): Command {
   const program = new Command();
   program
@@ -28,6 +50,10 @@ export function buildProgram(): Command {
       'Relation extraction with local LLMs: import, validate and export datasets, extract relations (sentence and document level), train LoRA adapters on curated data, build retrieval indexes, score as the official scorers do, and benchmark (the headless core of the Relation Lens VS Code extension).',
     )
     .version('0.1.0')
+    .option('-q, --quiet', 'print only errors and warnings on stderr (no progress or summaries)')
+    .hook('preAction', () => {
+      if (program.opts()['quiet']) quietStderr();
+    })
     .showHelpAfterError()
     .exitOverride();
 

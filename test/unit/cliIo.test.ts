@@ -116,4 +116,54 @@ describe('CLI: standard input and output, --json, renamed flags', function () {
       readFileSync(path.join(dir, 'b.jsonl'), 'utf8'),
     );
   });
+
+  it('--quiet keeps errors, warnings and notes on stderr and drops progress and summaries; extract --json prints its run summary', () => {
+    const { dir, index } = knnScratch('rl-quiet-');
+    const out = path.join(dir, 'q.jsonl');
+    const q = cli(
+      '-q',
+      'extract',
+      SAMPLE,
+      '--mode',
+      'knn',
+      '--rag',
+      index,
+      '--k',
+      '2',
+      '--json',
+      '-o',
+      out,
+    );
+    assert.equal(q.code, 0, q.err);
+    assert.equal(
+      q.err,
+      'note: --k is now --demonstrations (in extract); --k still works for now\n',
+    );
+    const summary = JSON.parse(q.out) as {
+      status: string;
+      records: number;
+      pairs: number;
+      out: string;
+    };
+    assert.deepEqual(
+      [summary.status, summary.records, summary.pairs, summary.out],
+      ['completed', 12, 12, out],
+    );
+    const loud = cli(
+      'extract',
+      SAMPLE,
+      '--mode',
+      'knn',
+      '--rag',
+      index,
+      '-o',
+      path.join(dir, 'l.jsonl'),
+    );
+    assert.match(loud.err, /12 read, 0 skipped/, 'without --quiet the summary is there');
+    const bad = path.join(dir, 'bad.jsonl');
+    writeFileSync(bad, '{"id": 1}\n');
+    const v = cli('--quiet', 'validate', bad);
+    assert.match(v.err, /bad\.jsonl:1:.* error: /);
+    assert.doesNotMatch(v.err, /read, .* skipped/);
+  });
 });
