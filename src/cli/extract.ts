@@ -243,6 +243,29 @@ async function openRag(
   return rag;
 }
 
+/** extract --json: the run's summary as one JSON object on standard output. */
+function printRunSummary(
+  p: Awaited<ReturnType<typeof runExtractJob>>,
+  status: RunRecord['status'],
+  out: string,
+  engine: ClassifierEngine | undefined,
+): void {
+  process.stdout.write(
+    JSON.stringify({
+      status,
+      out,
+      records: p.records,
+      pairs: p.pairs,
+      resumed: p.skippedRecords,
+      errors: p.errors.length,
+      seconds: p.elapsedMs / 1000,
+      ...(engine instanceof ServerEngine
+        ? { requests: engine.requests.sent, retried: engine.requests.retried }
+        : {}),
+    }) + '\n',
+  );
+}
+
 /** What extract tells the user at the end; the run's status. */
 function reportExtract(
   p: Awaited<ReturnType<typeof runExtractJob>>,
@@ -390,21 +413,7 @@ async function extractInto(
     };
     const p = await runExtractJob(job).finally(() => bar.stop());
     run.status = reportExtract(p, opts, engine, controller.signal.aborted);
-    if (opts.json)
-      process.stdout.write(
-        JSON.stringify({
-          status: run.status,
-          out: opts.out,
-          records: p.records,
-          pairs: p.pairs,
-          resumed: p.skippedRecords,
-          errors: p.errors.length,
-          seconds: p.elapsedMs / 1000,
-          ...(engine instanceof ServerEngine
-            ? { requests: engine.requests.sent, retried: engine.requests.retried }
-            : {}),
-        }) + '\n',
-      );
+    if (opts.json) printRunSummary(p, run.status, opts.out, engine);
   } catch (e) {
     if (!(controller.signal.aborted && (e as Error).name === 'AbortError')) throw e;
     process.stderr.write(
