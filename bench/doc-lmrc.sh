@@ -20,7 +20,7 @@ CLI="node dist/cli.js"
 [ -f dist/cli.js ] || npm run build
 THREADS=${THREADS:-2}
 
-$CLI train-filter --train $D/dev_revised.json -o $OUT/filter.json
+$CLI train-filter $D/dev_revised.json -o $OUT/filter.json
 $CLI bench filter --filter $OUT/filter.json --gold $D/test_revised.json
 $CLI bench filter --filter $OUT/filter.json --gold $D/test_revised.json --json > $OUT/filter-bench.json
 $CLI bench doc-cost --filter $OUT/filter.json --gold $D/test_revised.json --model "$MODEL" --k $K --json | tee $OUT/doc-cost.json

@@ -564,11 +564,11 @@ function addTrainFilterCommand(program: Command, ctx: CliContext): void {
     .description(
       'train the candidate-pair filter (LMRC relation candidate proposal) on labeled documents',
     )
-    .requiredOption(
-      '--train <file>',
-      'labeled documents (DocRED JSON or canonical JSONL with entities)',
+    .argument('[train]', 'labeled documents (DocRED JSON or canonical JSONL with entities)')
+    .addOption(
+      new Option('--train <file>', 'deprecated: the training file as an argument').hideHelp(),
     )
-    .option('--rel-info <file>', 'rel_info.json (DocRED; default: next to --train)')
+    .option('--rel-info <file>', 'rel_info.json (DocRED; default: next to the training file)')
     .option('--relations <file>', 'relation set JSON (its no-relation label is not a relation)')
     .option(
       '--target-recall <r>',
@@ -579,7 +579,21 @@ function addTrainFilterCommand(program: Command, ctx: CliContext): void {
     .option('--epochs <n>', 'training epochs', (v) => ctx.positiveInt(v, '--epochs'), 6)
     .option('--force', 'replace the output file if it exists')
     .requiredOption('-o, --out <file>', 'filter JSON')
-    .action((opts: TrainFilterCommandOptions) => trainFilterCommand(ctx, opts));
+    .action((train: string | undefined, opts: TrainFilterCommandOptions) => {
+      if (train && opts.train)
+        throw new InputError(
+          'give the training file once: as the argument (--train is its old name)',
+        );
+      if (!train && !opts.train)
+        throw new InputError(
+          'train-filter needs the labeled documents: relation-lens train-filter TRAIN -o FILTER.json',
+        );
+      if (opts.train)
+        process.stderr.write(
+          'note: --train is now the argument (train-filter TRAIN -o …); --train still works for now\n',
+        );
+      return trainFilterCommand(ctx, { ...opts, train: train ?? opts.train! });
+    });
 }
 
 function addExtractDocCommand(program: Command, ctx: CliContext): void {

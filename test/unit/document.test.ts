@@ -590,15 +590,7 @@ describe('document-level RE (LMRC)', function () {
 
     it('train-filter writes a filter; bench filter --json prints the curve and the 95 % point', () => {
       const filter = path.join(dir, 'filter.json');
-      let r = run(
-        'train-filter',
-        '--train',
-        path.join(dir, 'train.json'),
-        '--epochs',
-        '3',
-        '-o',
-        filter,
-      );
+      let r = run('train-filter', path.join(dir, 'train.json'), '--epochs', '3', '-o', filter);
       assert.equal(r.code, 0, r.err);
       assert.match(r.err, /trained on 54 document\(s\).*\n.*held-out document/);
       r = run(
@@ -636,7 +628,6 @@ describe('document-level RE (LMRC)', function () {
       assert.ok(rows[0]!.goldPairs > 0, 'some related pairs share a sentence');
       r = run(
         'train-filter',
-        '--train',
         path.join(dir, 'nope.json'),
         '-o',
         path.join(dir, 'nope-filter.json'),
@@ -660,15 +651,7 @@ describe('document-level RE (LMRC)', function () {
       const filter = path.join(dir, 'filter.json');
       if (!existsSync(filter))
         assert.equal(
-          run(
-            'train-filter',
-            '--train',
-            path.join(dir, 'train.json'),
-            '--epochs',
-            '3',
-            '-o',
-            filter,
-          ).code,
+          run('train-filter', path.join(dir, 'train.json'), '--epochs', '3', '-o', filter).code,
           0,
         );
       const out = path.join(dir, 'doc.jsonl');
@@ -736,15 +719,7 @@ describe('document-level RE (LMRC)', function () {
       const filter = path.join(dir, 'filter.json');
       if (!existsSync(filter))
         assert.equal(
-          run(
-            'train-filter',
-            '--train',
-            path.join(dir, 'train.json'),
-            '--epochs',
-            '3',
-            '-o',
-            filter,
-          ).code,
+          run('train-filter', path.join(dir, 'train.json'), '--epochs', '3', '-o', filter).code,
           0,
         );
       const out = path.join(dir, 'ev.jsonl');
