@@ -35,7 +35,7 @@ if (!model) {
 mkdirSync('out', { recursive: true });
 cli(
   'import',
-  '--format',
+  '--from',
   'semeval',
   'samples/semeval-sample.txt',
   '--force',
