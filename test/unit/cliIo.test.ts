@@ -14,6 +14,21 @@ function cliIn(input: string, ...args: string[]) {
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
+/** `extract SAMPLE --mode knn --rag INDEX … -o OUT` (the flags after --rag as given). */
+const knnOf =
+  (index: string) =>
+  (out: string, ...more: string[]): string[] => [
+    'extract',
+    SAMPLE,
+    '--mode',
+    'knn',
+    '--rag',
+    index,
+    ...more,
+    '-o',
+    out,
+  ];
+
 describe('CLI: standard input and output, --json, renamed flags', function () {
   this.timeout(120_000);
   before(() => ensureBuilt());
@@ -79,36 +94,15 @@ describe('CLI: standard input and output, --json, renamed flags', function () {
     for (const h of [help('extract'), help('extract-doc'), help('bench', 'throughput')])
       assert.doesNotMatch(h, /^\s+--(k|n) </m, 'the old flags are hidden');
     const { dir, index } = knnScratch('rl-alias-');
-    const a = cli(
-      'extract',
-      SAMPLE,
-      '--mode',
-      'knn',
-      '--rag',
-      index,
-      '--k',
-      '2',
-      '-o',
-      path.join(dir, 'a.jsonl'),
-    );
+    const knn = knnOf(index);
+    const a = cli(...knn(path.join(dir, 'a.jsonl'), '--k', '2'));
     assert.equal(a.code, 0, a.err);
     assert.match(
       a.err,
       /note: --k is now --demonstrations \(in extract\); --k still works for now/,
     );
     assert.match(a.err, /k=2/);
-    const b = cli(
-      'extract',
-      SAMPLE,
-      '--mode',
-      'knn',
-      '--rag',
-      index,
-      '--demonstrations',
-      '2',
-      '-o',
-      path.join(dir, 'b.jsonl'),
-    );
+    const b = cli(...knn(path.join(dir, 'b.jsonl'), '--demonstrations', '2'));
     assert.equal(b.code, 0, b.err);
     assert.doesNotMatch(b.err, /note:/);
     assert.equal(
@@ -119,21 +113,9 @@ describe('CLI: standard input and output, --json, renamed flags', function () {
 
   it('--quiet keeps errors, warnings and notes on stderr and drops progress and summaries; extract --json prints its run summary', () => {
     const { dir, index } = knnScratch('rl-quiet-');
+    const knn = knnOf(index);
     const out = path.join(dir, 'q.jsonl');
-    const q = cli(
-      '-q',
-      'extract',
-      SAMPLE,
-      '--mode',
-      'knn',
-      '--rag',
-      index,
-      '--k',
-      '2',
-      '--json',
-      '-o',
-      out,
-    );
+    const q = cli('-q', ...knn(out, '--k', '2', '--json'));
     assert.equal(q.code, 0, q.err);
     assert.equal(
       q.err,
@@ -149,16 +131,7 @@ describe('CLI: standard input and output, --json, renamed flags', function () {
       [summary.status, summary.records, summary.pairs, summary.out],
       ['completed', 12, 12, out],
     );
-    const loud = cli(
-      'extract',
-      SAMPLE,
-      '--mode',
-      'knn',
-      '--rag',
-      index,
-      '-o',
-      path.join(dir, 'l.jsonl'),
-    );
+    const loud = cli(...knn(path.join(dir, 'l.jsonl')));
     assert.match(loud.err, /12 read, 0 skipped/, 'without --quiet the summary is there');
     const bad = path.join(dir, 'bad.jsonl');
     writeFileSync(bad, '{"id": 1}\n');
