@@ -78,6 +78,7 @@ async function loadFilter(file: string): Promise<PairFilterModel> {
 }
 
 interface ExtractDocOptions extends ServerCliOptions {
+  json?: boolean;
   maxPairs?: number;
   model?: string;
   lora: string[];
@@ -459,6 +460,25 @@ async function openRelationEmbedder(
   });
 }
 
+/** extract-doc --json: the run's summary as one JSON object on standard output. */
+function printDocSummary(res: Awaited<ReturnType<typeof runDocExtractJob>>, out: string): void {
+  const t = res.report;
+  process.stdout.write(
+    JSON.stringify({
+      out,
+      documents: res.documents,
+      resumed: res.skippedDocuments,
+      pairs: t.pairsIn,
+      kept: t.pairsKept,
+      prompts: t.prompts,
+      relations: t.relations,
+      errors: t.errors.length,
+      report: res.reportFile,
+      ...(res.submissionFile ? { submission: res.submissionFile } : {}),
+    }) + '\n',
+  );
+}
+
 /** What extract-doc tells the user at the end: where every pair and triple went. */
 function docSummary(res: Awaited<ReturnType<typeof runDocExtractJob>>, out: string): string[] {
   const t = res.report;
@@ -545,6 +565,7 @@ async function extractDocInto(
     process.stderr.write(docSummary(res, opts.out).join('\n') + '\n');
     if (res.report.errors.length || res.proposedEntities.some((p) => p.failedChunks))
       ctx.setExitCode(3);
+    if (opts.json) printDocSummary(res, opts.out);
   } catch (e) {
     if (!(controller.signal.aborted && (e as Error).name === 'AbortError')) throw e;
     process.stderr.write(
@@ -655,6 +676,7 @@ function addExtractDocCommand(program: Command, ctx: CliContext): void {
     .addOption(cliOption('threads'))
     .addOption(cliOption('contextSize'))
     .option('--limit <n>', 'only the first N documents', (v) => ctx.positiveInt(v, '--limit'))
+    .option('--json', 'print the run summary as one JSON object on standard output')
     .option(
       '--no-resume',
       'start over instead of resuming after the documents already in the output (needs --force when the output exists)',

@@ -312,6 +312,7 @@ describe('run messages: what a run says and keeps when something is off', functi
         'openai',
         '--endpoint',
         stub.url,
+        '--json',
         '-o',
         path.join(dir, 'out.jsonl'),
       ).done;
@@ -319,6 +320,12 @@ describe('run messages: what a run says and keeps when something is off', functi
       assert.match(
         r.err,
         /entities found in \S+ \(0\): none — the model's entity list was malformed or failed in 1 of 1 chunk\(s\) of the text: no entities from it/,
+      );
+      // --json: the run's summary on standard output.
+      const summary = JSON.parse(r.out) as { documents: number; pairs: number; out: string };
+      assert.deepEqual(
+        [summary.documents, summary.pairs, summary.out],
+        [1, 0, path.join(dir, 'out.jsonl')],
       );
     } finally {
       stub.server.close();
