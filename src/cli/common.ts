@@ -17,6 +17,11 @@ import { DEFAULT_MODEL_ID } from '../engine/models';
 import { resolveRelationSet, resolveTemplate as resolveResource } from '../node/resources';
 
 export const MAX_SHOWN = 20;
+
+/** A command's result on standard output (--json): one JSON object on one line. */
+export function printJson(v: unknown): void {
+  process.stdout.write(JSON.stringify(v) + '\n');
+}
 let exitCode = 0;
 
 /** The process's exit code so far: the highest any command raised. */

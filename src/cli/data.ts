@@ -3,7 +3,15 @@
  * in cli.ts.
  */
 import { Command, Option } from 'commander';
-import { cliOption, fromOption, load, relationSetFor, report, resolveTemplate } from './common';
+import {
+  cliOption,
+  fromOption,
+  load,
+  printJson,
+  relationSetFor,
+  report,
+  resolveTemplate,
+} from './common';
 import * as path from 'node:path';
 import { InputError } from '../core/diagnostics';
 import { RelRecord, RelationSet } from '../core/schema';
@@ -222,11 +230,6 @@ async function exportCommand(input: string, opts: ExportCommandOptions): Promise
   process.stderr.write(`wrote ${opts.format} to ${outputName(opts.out)}\n`);
   if (opts.json)
     printJson({ input, format: opts.format, records: r.records.length, out: opts.out });
-}
-
-/** A command's result on standard output, as one JSON object on one line. */
-function printJson(v: unknown): void {
-  process.stdout.write(JSON.stringify(v) + '\n');
 }
 
 /**

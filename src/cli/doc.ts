@@ -34,7 +34,7 @@ import { ProgressBar, RateBar } from '../node/progress';
 import { NONE_ANSWER, docPromptView } from '../core/prompts/views';
 import { PromptTemplate, chatPrompt } from '../core/prompts/template';
 import { DocBatch, planBatches } from '../core/pipelines/docPlan';
-import { cliOption, threadsText } from './common';
+import { cliOption, printJson, threadsText } from './common';
 
 export interface CliContext {
   load(
@@ -209,7 +209,7 @@ async function filterCommand(ctx: CliContext, opts: FilterCommandOptions): Promi
       relationSet,
     ),
   };
-  if (opts.json) return void process.stdout.write(JSON.stringify(res) + '\n');
+  if (opts.json) return printJson(res);
   const out = [
     `documents ${res.documents}, candidate pairs ${res.pairs}, gold pairs ${res.gold_pairs}`,
     '',
@@ -240,7 +240,7 @@ async function filterCommand(ctx: CliContext, opts: FilterCommandOptions): Promi
 }
 
 function printDocCost(res: DocCost, json: boolean): void {
-  if (json) return void process.stdout.write(JSON.stringify(res) + '\n');
+  if (json) return printJson(res);
   process.stdout.write(
     [
       `documents ${res.documents}, k ${res.k}, template ${res.template}, threshold ${res.threshold.toPrecision(4)}`,
@@ -463,20 +463,18 @@ async function openRelationEmbedder(
 /** extract-doc --json: the run's summary as one JSON object on standard output. */
 function printDocSummary(res: Awaited<ReturnType<typeof runDocExtractJob>>, out: string): void {
   const t = res.report;
-  process.stdout.write(
-    JSON.stringify({
-      out,
-      documents: res.documents,
-      resumed: res.skippedDocuments,
-      pairs: t.pairsIn,
-      kept: t.pairsKept,
-      prompts: t.prompts,
-      relations: t.relations,
-      errors: t.errors.length,
-      report: res.reportFile,
-      ...(res.submissionFile ? { submission: res.submissionFile } : {}),
-    }) + '\n',
-  );
+  printJson({
+    out,
+    documents: res.documents,
+    resumed: res.skippedDocuments,
+    pairs: t.pairsIn,
+    kept: t.pairsKept,
+    prompts: t.prompts,
+    relations: t.relations,
+    errors: t.errors.length,
+    report: res.reportFile,
+    ...(res.submissionFile ? { submission: res.submissionFile } : {}),
+  });
 }
 
 /** What extract-doc tells the user at the end: where every pair and triple went. */

@@ -9,6 +9,7 @@ import {
   fromOption,
   limitOption,
   load,
+  printJson,
   modelSpec,
   positiveInt,
   positiveNumber,
@@ -45,7 +46,7 @@ import {
   openServerEngine,
 } from './server';
 import { effectiveMode } from '../core/pipelines/sentence';
-import { ServerEngine, apiKeyFrom } from '../engine/server';
+import { ServerEngine, apiKeyFrom, parseServerEmbedderSpec } from '../engine/server';
 import { DirectionMode } from '../core/pipelines/answerSpace';
 import { RelRecord, RelationSet } from '../core/schema';
 import { PromptTemplate } from '../core/prompts/template';
@@ -250,20 +251,18 @@ function printRunSummary(
   out: string,
   engine: ClassifierEngine | undefined,
 ): void {
-  process.stdout.write(
-    JSON.stringify({
-      status,
-      out,
-      records: p.records,
-      pairs: p.pairs,
-      resumed: p.skippedRecords,
-      errors: p.errors.length,
-      seconds: p.elapsedMs / 1000,
-      ...(engine instanceof ServerEngine
-        ? { requests: engine.requests.sent, retried: engine.requests.retried }
-        : {}),
-    }) + '\n',
-  );
+  printJson({
+    status,
+    out,
+    records: p.records,
+    pairs: p.pairs,
+    resumed: p.skippedRecords,
+    errors: p.errors.length,
+    seconds: p.elapsedMs / 1000,
+    ...(engine instanceof ServerEngine
+      ? { requests: engine.requests.sent, retried: engine.requests.retried }
+      : {}),
+  });
 }
 
 /** What extract tells the user at the end; the run's status. */
@@ -461,13 +460,11 @@ async function buildCommand(train: string, opts: BuildCommandOptions): Promise<v
     throw new InputError('--api-key-env goes with --embedder openai:ENDPOINT');
   // The key goes to the server named here on the command line, and to no other.
   const server = opts.embedder.startsWith('openai:')
-    ? opts.embedder.slice('openai:'.length).split('#')[0]!
+    ? parseServerEmbedderSpec(opts.embedder).endpoint
     : undefined;
   const apiKey = server ? apiKeyFrom(opts.apiKeyEnv) : undefined;
   if (server)
-    process.stderr.write(
-      `embeddings from ${server.replace(/\/+$/, '')}, ${apiKey ? 'with' : 'without'} an API key\n`,
-    );
+    process.stderr.write(`embeddings from ${server}, ${apiKey ? 'with' : 'without'} an API key\n`);
   const m = await buildIndex(r.records, rs?.noRelation, opts.out, {
     embedder: opts.embedder,
     model,
@@ -512,7 +509,7 @@ async function throughputCommand(opts: ThroughputCommandOptions): Promise<void> 
     answerCodes: opts.answers === 'codes',
     log: (s) => process.stderr.write(s + '\n'),
   });
-  if (opts.json) process.stdout.write(JSON.stringify(res) + '\n');
+  if (opts.json) printJson(res);
   else {
     const row = (k: string, v: string) => `${k.padEnd(40)} ${v}`;
     process.stdout.write(

@@ -23,7 +23,7 @@ import { resolveTemplate } from '../node/resources';
 import { defaultVenv, runTrainer, setupTrainer } from '../node/trainer';
 import type { CliContext } from './doc';
 import { DirectionMode } from '../core/pipelines/answerSpace';
-import { cliOption, fromOption, limitOption } from './common';
+import { cliOption, fromOption, limitOption, printJson } from './common';
 import {
   EmbeddingsCliOptions,
   addEmbeddingsOptions,
@@ -256,7 +256,7 @@ async function adapterCheckCommand(
     answers,
     venv: opts.venv,
   });
-  if (opts.json) return void process.stdout.write(JSON.stringify(c) + '\n');
+  if (opts.json) return printJson(c);
   process.stdout.write(
     `${c.prompts} prompt(s) × ${c.answers} answers, answer log-probabilities, PyTorch vs node-llama-cpp\n` +
       `with the adapter:  max |Δ| ${c.maxAbsDiff.toFixed(3)}, mean ${c.meanAbsDiff.toFixed(3)}, same best answer ${(100 * c.top1Agreement).toFixed(1)}% (${(100 * c.top1AgreementDecisive).toFixed(1)}% of the ${c.decisivePrompts} with a lead over ${c.base.maxAbsDiff.toFixed(3)})\n` +
@@ -425,7 +425,7 @@ function addTrainerCommand(program: Command): void {
     .addOption(venvOption('its virtual environment'))
     .action(async (opts: { venv: string }) => {
       const env = await runTrainer('env', [], { venv: opts.venv });
-      process.stdout.write(JSON.stringify(env) + '\n');
+      printJson(env);
     });
 }
 

@@ -96,8 +96,19 @@ export async function pinChecksum(file: string, signal?: AbortSignal): Promise<v
   const pinned = (await fs.readFile(`${file}.sha256`, 'utf8').catch(() => '')).split(' ')[0];
   if (pinned && /^[0-9a-f]{64}$/.test(pinned)) return verifyChecksum(file, pinned, signal);
   const st = await fs.stat(file);
-  const actual = await sha256File(file, signal);
-  await fs.writeFile(`${file}.sha256`, `${actual} ${st.size} ${st.mtimeMs}`).catch(() => undefined);
+  await writeStamp(file, await sha256File(file, signal), st);
+}
+
+/** The `.sha256` stamp beside a checked file: its digest, and the size and time it was checked at. */
+const stampOf = (digest: string, st: { size: number; mtimeMs: number }) =>
+  `${digest} ${st.size} ${st.mtimeMs}`;
+
+async function writeStamp(
+  file: string,
+  digest: string,
+  st: { size: number; mtimeMs: number },
+): Promise<void> {
+  await fs.writeFile(`${file}.sha256`, stampOf(digest, st)).catch(() => undefined);
 }
 
 /** Checks a file's sha256 once; a verified file gets a `.sha256` stamp beside it. */
@@ -109,11 +120,11 @@ export async function verifyChecksum(
   const stamp = `${file}.sha256`;
   const st = await fs.stat(file);
   const cached = await fs.readFile(stamp, 'utf8').catch(() => '');
-  if (cached === `${expected} ${st.size} ${st.mtimeMs}`) return;
+  if (cached === stampOf(expected, st)) return;
   const actual = await sha256File(file, signal);
   if (actual !== expected.toLowerCase())
     throw new EngineError(
       `checksum mismatch for ${file}: sha256 ${actual}, expected ${expected} (the download may be corrupt; delete the file and retry)`,
     );
-  await fs.writeFile(stamp, `${expected} ${st.size} ${st.mtimeMs}`).catch(() => undefined);
+  await writeStamp(file, expected, st);
 }

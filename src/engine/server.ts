@@ -776,6 +776,15 @@ export function apiKeyFrom(envName: string | undefined): string | undefined {
 /** An API key and the one endpoint it belongs to. */
 export type EndpointKey = { endpoint: string; apiKey?: string };
 
+/**
+ * A server embedder's spec, `openai:ENDPOINT[#MODEL]` (index build's --embedder, an index
+ * manifest's "embedder"): the endpoint without trailing slashes, and the model when named.
+ */
+export function parseServerEmbedderSpec(spec: string): { endpoint: string; model?: string } {
+  const [endpoint = '', model] = spec.replace(/^openai:/, '').split('#') as [string, string?];
+  return { endpoint: endpoint.replace(/\/+$/, ''), ...(model ? { model } : {}) };
+}
+
 /** scheme://host:port of a URL, or undefined when it is not one. */
 export function originOf(url: string): string | undefined {
   try {
@@ -816,10 +825,9 @@ export class ServerEmbedder implements Embedder {
     o: { signal?: AbortSignal; keys?: readonly EndpointKey[] } = {},
   ): Promise<ServerEmbedder> {
     const { signal } = o;
-    const [endpoint, named] = spec.replace(/^openai:/, '').split('#') as [string, string?];
-    const root = endpoint.replace(/\/+$/, '');
+    const { endpoint: root, model: named } = parseServerEmbedderSpec(spec);
     if (!/^https?:\/\//.test(root) || !originOf(root))
-      throw new ServerError(`not a URL: ${endpoint} (expected openai:http://host:port/v1)`);
+      throw new ServerError(`not a URL: ${root} (expected openai:http://host:port/v1)`);
     const key = keyFor(root, o.keys);
     const http = new HttpJson(key, 120_000, 3);
     let model = named;

@@ -35,16 +35,16 @@ export class NotOurOutputError extends OutputError {}
 const sameFile = (a: { dev: number; ino: number }, b: { dev: number; ino: number }) =>
   a.dev === b.dev && a.ino === b.ino;
 
-/**
- * Checks an output path before any work: not an input, a regular file when it exists, its folder
- * exists (created) and is writable. Returns the output's size (0 when it does not exist).
- */
 /** `-o -`: standard output (one-piece outputs only). */
 export const STDOUT = '-';
 
 /** Where an output went, as a person reads it. */
 export const outputName = (out: string): string => (out === STDOUT ? 'standard output' : out);
 
+/**
+ * Checks an output path before any work: not an input, a regular file when it exists, its folder
+ * exists (created) and is writable. Returns the output's size (0 when it does not exist).
+ */
 export async function prepareOutput(
   out: string,
   inputs: Array<string | undefined>,

@@ -9,7 +9,13 @@ import { TrainingExample, examplesFromRecords, retrievalText } from '../core/ret
 import { Bm25Searcher, Searcher } from '../core/retrieval/searchers';
 import { RelRecord } from '../core/schema';
 import { Embedder, LlamaEmbedder } from '../engine/embedder';
-import { EndpointKey, ServerEmbedder, keyFor, originOf } from '../engine/server';
+import {
+  EndpointKey,
+  ServerEmbedder,
+  keyFor,
+  originOf,
+  parseServerEmbedderSpec,
+} from '../engine/server';
 import { DEFAULT_HNSW, HnswSearcher } from '../engine/hnsw';
 import { writeFileAtomic } from './files';
 
@@ -161,13 +167,10 @@ export function embeddingsSpec(
   where: string,
 ): { spec: string; server?: EmbeddingsServer } {
   if (!manifestEmbedder.startsWith('openai:')) return { spec: manifestEmbedder };
-  const [endpoint = '', model] = manifestEmbedder.slice('openai:'.length).split('#') as [
-    string,
-    string?,
-  ];
-  const root = (access?.override ?? endpoint).replace(/\/+$/, '');
+  const { endpoint, model } = parseServerEmbedderSpec(manifestEmbedder);
+  const root = access?.override ? parseServerEmbedderSpec(access.override).endpoint : endpoint;
   const origin = originOf(root);
-  if (!origin || !/^https?:$/.test(new URL(root).protocol))
+  if (!origin || !/^https?:\/\//.test(root))
     throw new InputError(
       access?.override
         ? `--embeddings-endpoint ${JSON.stringify(access.override)} is not an http(s) URL`

@@ -28,8 +28,8 @@ export class Collector {
     this.error(line, message);
     this.skipped++;
   }
-  /** Record ids taken so far, with the line that took each. */
-  private readonly ids = new Map<string, { line: number; json: string }>();
+  /** Record ids taken so far: the line that took each and the record's place in `records`. */
+  private readonly ids = new Map<string, { line: number; index: number }>();
 
   /**
    * Validates a record built by an importer; a failure is reported at `line` and the record
@@ -44,10 +44,10 @@ export class Collector {
       return false;
     }
     let rec = v.value;
-    const json = JSON.stringify(rec);
     const first = this.ids.get(rec.id);
     if (first) {
-      if (first.json === json) {
+      // Compared as JSON only when ids collide: no serialization on the common path.
+      if (JSON.stringify(this.records[first.index]) === JSON.stringify(rec)) {
         this.warn(
           line,
           `record ${JSON.stringify(rec.id)} repeats line ${first.line} exactly; skipped`,
@@ -64,7 +64,7 @@ export class Collector {
       );
       rec = { ...rec, id };
     }
-    this.ids.set(rec.id, { line, json: first ? JSON.stringify(rec) : json });
+    this.ids.set(rec.id, { line, index: this.records.length });
     this.records.push(rec);
     return true;
   }
