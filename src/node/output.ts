@@ -268,6 +268,11 @@ export interface ResumeState {
   needsNewline: boolean;
   /** Where a torn last line was moved, when there was one. */
   tornTo?: string;
+  /**
+   * Lines (1-based) of records whose extraction had errors (meta.extraction.errors), with
+   * whether a person curated the record since; read by --retry-errors.
+   */
+  errorLines?: Map<number, { id: string; curated: boolean }>;
   /** --retry-errors: records with extraction errors taken out to be extracted again. */
   retried?: number;
   /** --retry-errors: records with errors kept because a person curated them since. */
@@ -281,6 +286,7 @@ export interface ResumeState {
  * `OUT.torn-TIME` and cut. Nothing else is changed.
  */
 export async function scanForResume(out: string): Promise<ResumeState> {
+  const errorLines = new Map<number, { id: string; curated: boolean }>();
   const done = new Set<string>();
   let size = 0;
   let lastEol = true;
@@ -323,6 +329,8 @@ export async function scanForResume(out: string): Promise<ResumeState> {
     if (!isRecordLike(v))
       bad('this line is not a record (a JSON object with a string "id", "text" and "entities")');
     const id = (v as { id: string }).id;
+    const { errors, curated } = extractionState(v);
+    if (errors) errorLines.set(l.no, { id, curated });
     if (done.has(id)) bad(`this line repeats the record id ${JSON.stringify(id)}`);
     done.add(id);
   }
@@ -330,9 +338,9 @@ export async function scanForResume(out: string): Promise<ResumeState> {
     const tornTo = `${out}.torn-${new Date().toISOString().replace(/[:.]/g, '-')}`;
     await fs.writeFile(tornTo, torn.bytes, { flag: 'wx' });
     await fs.truncate(out, torn.at);
-    return { done, size: torn.at, needsNewline: false, tornTo };
+    return { done, size: torn.at, needsNewline: false, tornTo, errorLines };
   }
-  return { done, size, needsNewline: !lastEol && size > 0 };
+  return { done, size, needsNewline: !lastEol && size > 0, errorLines };
 }
 
 /** A record line's extraction errors (meta.extraction.errors), and whether a person curated it. */
@@ -352,34 +360,26 @@ function extractionState(v: unknown): { errors: number; curated: boolean } {
  * `--retry-errors`: takes the records whose extraction had errors (a server answer outside the
  * set, a timeout) out of the output, so that resume extracts them again; every other line stays
  * byte-identical (the file is rewritten atomically, under the lock). A record a person has
- * curated since (an accepted or rejected relation) is kept as it is.
+ * curated since (an accepted or rejected relation) is kept as it is. The lines to drop are the
+ * ones the resume scan found (`errorLines`): nothing is parsed again.
  */
 export async function dropErrorRecords(out: string, state: ResumeState): Promise<ResumeState> {
+  const found = [...(state.errorLines ?? new Map()).entries()];
+  const drop = new Set(found.filter(([, e]) => !e.curated).map(([no]) => no));
+  const retryCurated = found.length - drop.size;
+  if (!drop.size) return { ...state, retried: 0, retryCurated };
   const kept: Uint8Array[] = [];
-  const retried = new Set<string>();
-  let curatedKept = 0;
   let size = 0;
   for await (const l of splitLines(
     createReadStream(out, { highWaterMark: 1 << 20 }) as AsyncIterable<Uint8Array>,
   )) {
+    if (drop.has(l.no)) continue;
     const bytes = Buffer.concat([l.bytes, Buffer.from(l.eol)]);
-    let drop = false;
-    if (l.text !== null && l.text.trim() !== '') {
-      const v = parseBoundedJson(l.text);
-      const { errors, curated } = extractionState(v);
-      if (errors && curated) curatedKept++;
-      else if (errors) {
-        drop = true;
-        retried.add((v as { id: string }).id);
-      }
-    }
-    if (!drop) {
-      kept.push(bytes);
-      size += bytes.length;
-    }
+    kept.push(bytes);
+    size += bytes.length;
   }
-  if (!retried.size) return { ...state, retried: 0, retryCurated: curatedKept };
   await writeFileAtomic(out, Buffer.concat(kept));
+  const retried = new Set(found.filter(([no]) => drop.has(no)).map(([, e]) => e.id));
   const last = kept[kept.length - 1];
   return {
     ...state,
@@ -387,7 +387,7 @@ export async function dropErrorRecords(out: string, state: ResumeState): Promise
     size,
     needsNewline: !!last && last[last.length - 1] !== 0x0a,
     retried: retried.size,
-    retryCurated: curatedKept,
+    retryCurated,
   };
 }
 
