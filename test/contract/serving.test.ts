@@ -10,11 +10,11 @@
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
 import { existsSync, promises as fs, readFileSync } from 'node:fs';
-import { IncomingMessage, createServer } from 'node:http';
 import * as path from 'node:path';
 import { ServerEngine } from '../../src/engine/server';
 import { ServerFlavor } from '../../src/core/ports';
 import { ROOT, SAMPLE, cliAsync, ensureBuilt, tmp } from '../helpers/cli';
+import { Stub, stubServer } from '../helpers/stubServer';
 
 const VENV =
   process.env['RELATION_LENS_CONTRACT_VENV'] ?? path.join(ROOT, '.cache', 'contract-venv');
@@ -57,33 +57,22 @@ function answerFor(b: Record<string, unknown>): string | undefined {
 async function recordingStub(
   response: Record<string, unknown>,
   seen: Array<{ path: string; body: Record<string, unknown> }>,
-): Promise<{ url: string; close: () => void }> {
-  const server = createServer((req: IncomingMessage, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      if (req.method === 'GET')
-        return void res.end(JSON.stringify({ object: 'list', data: [{ id: 'm' }] }));
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
-      const p = (req.url ?? '').replace(/^\/v1\//, '');
-      seen.push({ path: p, body });
-      if (p === 'embeddings')
-        return void res.end(
-          JSON.stringify({ data: [{ index: 0, embedding: [0.1, 0.2, 0.3, 0.4] }] }),
-        );
-      const r = structuredClone(response) as {
-        choices: Array<{ message: { content: string } }>;
-      };
-      const a = answerFor(body);
-      if (!body['logprobs'] && a !== undefined) r.choices[0]!.message.content = a;
-      res.end(JSON.stringify(r));
-    });
+): Promise<Stub> {
+  return stubServer((req, text) => {
+    if (req.method === 'GET')
+      return { body: JSON.stringify({ object: 'list', data: [{ id: 'm' }] }) };
+    const body = JSON.parse(text) as Record<string, unknown>;
+    const p = (req.url ?? '').replace(/^\/v1\//, '');
+    seen.push({ path: p, body });
+    if (p === 'embeddings')
+      return { body: JSON.stringify({ data: [{ index: 0, embedding: [0.1, 0.2, 0.3, 0.4] }] }) };
+    const r = structuredClone(response) as {
+      choices: Array<{ message: { content: string } }>;
+    };
+    const a = answerFor(body);
+    if (!body['logprobs'] && a !== undefined) r.choices[0]!.message.content = a;
+    return { body: JSON.stringify(r) };
   });
-  const port = await new Promise<number>((resolve) =>
-    server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)),
-  );
-  return { url: `http://127.0.0.1:${port}/v1`, close: () => server.close() };
 }
 
 const DOC = {
@@ -182,7 +171,7 @@ async function collectBodies(shape: Record<string, unknown>): Promise<Body[]> {
         path.join(dir, `${flavor}-idx`),
       );
     } finally {
-      stub.close();
+      await stub.close();
     }
     // The OpenAI batch file's request lines.
     const batch = path.join(dir, `${flavor}-batch.jsonl`);
@@ -312,7 +301,7 @@ describe('serving contract: request bodies checked by vLLM’s and SGLang’s ow
         assert.equal(read.reused, 64);
         assert.equal(read.free, 'Cause-Effect(e1,e2)');
       } finally {
-        stub.close();
+        await stub.close();
       }
     });
 });

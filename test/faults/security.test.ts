@@ -11,7 +11,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { existsSync, promises as fs, readFileSync } from 'node:fs';
-import { IncomingMessage, Server, ServerResponse, createServer } from 'node:http';
+import { IncomingMessage } from 'node:http';
 import * as path from 'node:path';
 import { MAX_RESPONSE_BYTES, ServerEngine } from '../../src/engine/server';
 import { EngineClient } from '../../src/node/engineClient';
@@ -20,58 +20,7 @@ import { SEMEVAL_RELATIONS } from '../../src/core/formats/semeval';
 import { DEFAULT_TEMPLATE } from '../../src/core/prompts/builtin';
 import { PATH_SETTINGS } from '../../src/vscode/trust';
 import { ROOT, SAMPLE, cliAsyncWith, ensureBuilt, tmp } from '../helpers/cli';
-
-interface Seen {
-  method: string;
-  url: string;
-  auth: string | undefined;
-  body: string;
-}
-
-type Answer = { status?: number; headers?: Record<string, string>; body?: string | Buffer };
-
-interface Recorder {
-  url: string;
-  origin: string;
-  seen: Seen[];
-  close(): Promise<void>;
-}
-
-/** A loopback server on `host` that records every request and answers with `handle`. */
-async function recorder(
-  host: string,
-  handle: (req: IncomingMessage, body: string, origin: string) => Answer,
-): Promise<Recorder> {
-  const seen: Seen[] = [];
-  let origin = '';
-  const server: Server = createServer((req, res: ServerResponse) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks).toString('utf8');
-      seen.push({
-        method: req.method ?? '',
-        url: req.url ?? '',
-        auth: req.headers.authorization,
-        body,
-      });
-      const a = handle(req, body, origin);
-      res.writeHead(a.status ?? 200, { 'content-type': 'application/json', ...a.headers });
-      res.end(a.body ?? '');
-    });
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, host, () => resolve((server.address() as { port: number }).port));
-  });
-  origin = `http://${host}:${port}`;
-  return {
-    url: `${origin}/v1`,
-    origin,
-    seen,
-    close: () => new Promise<void>((r) => server.close(() => r())),
-  };
-}
+import { Stub, StubAnswer, stubServer } from '../helpers/stubServer';
 
 /** A deterministic 16-dimension "embedding" of a text (letter counts): enough for a kNN vote. */
 function vector(text: string): number[] {
@@ -84,7 +33,7 @@ function vector(text: string): number[] {
 }
 
 /** An OpenAI-compatible embeddings server: /v1/models and /v1/embeddings. */
-function embeddings(req: IncomingMessage, body: string): Answer {
+function embeddings(req: IncomingMessage, body: string): StubAnswer {
   if (req.method === 'GET' && req.url?.endsWith('/models'))
     return { body: JSON.stringify({ object: 'list', data: [{ id: 'emb' }] }) };
   if (req.method === 'POST' && req.url?.endsWith('/embeddings')) {
@@ -98,16 +47,24 @@ function embeddings(req: IncomingMessage, body: string): Answer {
 const indexBuild = (env: Record<string, string | undefined>, embedder: string, out: string) =>
   cliAsyncWith(env, 'index', 'build', SAMPLE, '--embedder', embedder, '-o', out).done;
 
+/** `extract SAMPLE --mode knn --rag IDX [more] -o OUT` with `env` added to the environment. */
+const knnWith = (
+  env: Record<string, string | undefined>,
+  idx: string,
+  out: string,
+  ...more: string[]
+) => cliAsyncWith(env, 'extract', SAMPLE, '--mode', 'knn', '--rag', idx, ...more, '-o', out).done;
+
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
 describe('security: keys and texts go only where the user said (a second loopback host)', function () {
   this.timeout(120_000);
-  let user: Recorder;
-  let other: Recorder;
+  let user: Stub;
+  let other: Stub;
   before(async () => {
     ensureBuilt();
-    user = await recorder('127.0.0.1', embeddings);
-    other = await recorder('127.0.0.2', embeddings);
+    user = await stubServer(embeddings);
+    other = await stubServer(embeddings, '127.0.0.2');
   });
   after(async () => {
     await user?.close();
@@ -115,7 +72,7 @@ describe('security: keys and texts go only where the user said (a second loopbac
   });
 
   /** An index of the sample embedded by the user's server, then its manifest pointed at `to`. */
-  async function indexNaming(to: Recorder): Promise<string> {
+  async function indexNaming(to: Stub): Promise<string> {
     const idx = path.join(tmp(), 'idx');
     const b = await indexBuild({ RELATION_LENS_API_KEY: 'user-key' }, `openai:${user.url}`, idx);
     assert.equal(b.code, 0, b.err);
@@ -150,17 +107,11 @@ describe('security: keys and texts go only where the user said (a second loopbac
       `manifest\\.json: this index embeds its queries through ${escape(other.url)} \\(model emb\\), a server you have not named: the record texts would be sent there\\. If you trust that server, pass --embeddings-endpoint`,
     );
     // The nearest-neighbour vote (no engine) with the key in the environment.
-    const knn = await cliAsyncWith(
+    const knn = await knnWith(
       { RELATION_LENS_API_KEY: 'user-key' },
-      'extract',
-      SAMPLE,
-      '--mode',
-      'knn',
-      '--rag',
       idx,
-      '-o',
       path.join(dir, 'a.jsonl'),
-    ).done;
+    );
     assert.equal(knn.code, 1, knn.err);
     assert.match(knn.err, refusal);
     assert.ok(!existsSync(path.join(dir, 'a.jsonl')), 'no output');
@@ -189,19 +140,13 @@ describe('security: keys and texts go only where the user said (a second loopbac
     const idx = await indexNaming(other);
     const dir = tmp();
     const n = other.seen.length;
-    const r = await cliAsyncWith(
+    const r = await knnWith(
       { RELATION_LENS_API_KEY: 'user-key' },
-      'extract',
-      SAMPLE,
-      '--mode',
-      'knn',
-      '--rag',
       idx,
+      path.join(dir, 'a.jsonl'),
       '--embeddings-endpoint',
       other.url,
-      '-o',
-      path.join(dir, 'a.jsonl'),
-    ).done;
+    );
     assert.equal(r.code, 0, r.err);
     assert.match(
       r.err,
@@ -212,21 +157,15 @@ describe('security: keys and texts go only where the user said (a second loopbac
     for (const s of got) assert.equal(s.auth, undefined, 'no key goes with them');
     // The user's own server for this index, with its own key.
     const m = user.seen.length;
-    const own = await cliAsyncWith(
+    const own = await knnWith(
       { RELATION_LENS_API_KEY: 'user-key', RL_EMB_KEY: 'emb-key' },
-      'extract',
-      SAMPLE,
-      '--mode',
-      'knn',
-      '--rag',
       idx,
+      path.join(dir, 'b.jsonl'),
       '--embeddings-endpoint',
       user.url,
       '--embeddings-api-key-env',
       'RL_EMB_KEY',
-      '-o',
-      path.join(dir, 'b.jsonl'),
-    ).done;
+    );
     assert.equal(own.code, 0, own.err);
     assert.match(own.err, /, with an API key/);
     const mine = user.seen.slice(m);
@@ -271,7 +210,7 @@ describe('security: keys and texts go only where the user said (a second loopbac
 
   it('redirects: to another host refused (the POSTs never reach it); same-origin 307 followed; a POST turned into a GET refused', async () => {
     // Every POST is sent on to the other host with 307 (method and body kept).
-    const redirector = await recorder('127.0.0.1', (req) =>
+    const redirector = await stubServer((req) =>
       req.method === 'POST'
         ? { status: 307, headers: { location: `${other.origin}${req.url}` } }
         : req.url?.endsWith('/models')
@@ -280,14 +219,14 @@ describe('security: keys and texts go only where the user said (a second loopbac
             }
           : { status: 404, body: '{}' },
     );
-    const within = await recorder('127.0.0.1', (req, body, origin) =>
+    const within = await stubServer((req, body, origin) =>
       req.url === '/v1/embeddings'
         ? { status: 307, headers: { location: `${origin}/v2/embeddings` } }
         : req.url === '/v2/embeddings'
           ? embeddings({ ...req, url: '/v1/embeddings' } as IncomingMessage, body)
           : embeddings(req, body),
     );
-    const toGet = await recorder('127.0.0.1', (req, body, origin) =>
+    const toGet = await stubServer((req, body, origin) =>
       req.method === 'POST'
         ? { status: 302, headers: { location: `${origin}/v2/embeddings` } }
         : embeddings(req, body),
@@ -361,7 +300,7 @@ describe('security: keys and texts go only where the user said (a second loopbac
   it('an answer larger than the cap is refused as it streams (with or without a Content-Length)', async () => {
     const big = Buffer.alloc(MAX_RESPONSE_BYTES + 1024, 0x20);
     let chunked = false;
-    const huge = await recorder('127.0.0.1', () =>
+    const huge = await stubServer(() =>
       chunked ? { body: big } : { headers: { 'content-length': String(big.length) }, body: big },
     );
     try {

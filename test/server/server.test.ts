@@ -22,6 +22,7 @@ import { ROOT, SAMPLE, cli, cliAsync, ensureBuilt, tmp } from '../helpers/cli';
 import { EngineClient } from '../../src/node/engineClient';
 import { RunningServer, freePort, llamaServerBin, startLlamaServer } from '../helpers/llamaServer';
 import { smolLM2 } from '../helpers/models';
+import { Stub, chatStub } from '../helpers/stubServer';
 import { dataset, requireShared } from '../helpers/shared';
 import { DEFAULT_TEMPLATE } from '../../src/core/prompts/builtin';
 import { answerSpace } from '../../src/core/pipelines/answerSpace';
@@ -698,39 +699,12 @@ describe('serving engine: llama.cpp llama-server (real server, SmolLM2-135M, --p
 });
 
 describe('serving engine: a server that ignores the constraint (a stub answering free text)', () => {
-  let stub: Server;
+  let stub: Stub;
   let url: string;
   before(async () => {
     ensureBuilt();
-    stub = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        if (req.url === '/v1/models')
-          return void res.end(
-            JSON.stringify({ object: 'list', data: [{ id: 'free-text', owned_by: 'vllm' }] }),
-          );
-        res.end(
-          JSON.stringify({
-            choices: [
-              {
-                message: {
-                  role: 'assistant',
-                  content: 'I think the relation is probably a cause.',
-                },
-                finish_reason: 'stop',
-              },
-            ],
-            usage: { prompt_tokens: 100, completion_tokens: 9 },
-          }),
-        );
-      });
-    });
-    const port = await new Promise<number>((resolve) =>
-      stub.listen(0, '127.0.0.1', () => resolve((stub.address() as { port: number }).port)),
-    );
-    url = `http://127.0.0.1:${port}/v1`;
+    stub = await chatStub(() => 'I think the relation is probably a cause.', 'free-text');
+    url = stub.url;
   });
   after(() => stub?.close());
 

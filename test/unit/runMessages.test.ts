@@ -7,7 +7,6 @@
  */
 import { strict as assert } from 'node:assert';
 import { existsSync, promises as fs } from 'node:fs';
-import { IncomingMessage, Server, createServer } from 'node:http';
 import * as path from 'node:path';
 import { RelationAligner } from '../../src/core/pipelines/align';
 import { DEFAULT_MAX_PAIRS, extractDocument } from '../../src/core/pipelines/document';
@@ -16,40 +15,21 @@ import { NONE_ANSWER } from '../../src/core/prompts/views';
 import { RelRecord, RelationSet } from '../../src/core/schema';
 import { SAMPLE, cli, cliAsync, ensureBuilt, tmp } from '../helpers/cli';
 import { ScriptedEngine } from '../helpers/scriptedEngine';
+import { chatStub } from '../helpers/stubServer';
 
-/** A chat-completions stub: `answer` gets the request body and returns the message content. */
-async function chatStub(
-  answer: (body: {
-    messages: Array<{ content: string }>;
-    structured_outputs?: { choice?: string[] };
-  }) => string,
-): Promise<{ url: string; server: Server; posts: () => number }> {
-  let posts = 0;
-  const server = createServer((req: IncomingMessage, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      if (req.url === '/v1/models')
-        return void res.end(
-          JSON.stringify({ object: 'list', data: [{ id: 'stub', owned_by: 'vllm' }] }),
-        );
-      if (req.method !== 'POST') return void res.end('{}');
-      posts++;
-      const content = answer(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-      res.end(
-        JSON.stringify({
-          choices: [{ message: { role: 'assistant', content }, finish_reason: 'stop' }],
-          usage: { prompt_tokens: 10, completion_tokens: 3 },
-        }),
-      );
-    });
-  });
-  const port = await new Promise<number>((resolve) =>
-    server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)),
-  );
-  return { url: `http://127.0.0.1:${port}/v1`, server, posts: () => posts };
-}
+/** `extract SAMPLE` in generate mode through the server at `url`, `parallel` requests in flight. */
+const generateOn = (url: string, parallel: string): string[] => [
+  'extract',
+  SAMPLE,
+  '--engine',
+  'openai',
+  '--endpoint',
+  url,
+  '--mode',
+  'generate',
+  '--parallel',
+  parallel,
+];
 
 const lines = async (file: string) =>
   (await fs.readFile(file, 'utf8')).split('\n').filter((l) => l.trim());
@@ -172,25 +152,13 @@ describe('run messages: what a run says and keeps when something is off', functi
   it('a server answering outside the set with 4 requests in flight: the stop names 3 in a row, the limit, not the count after the requests in flight returned', async () => {
     const stub = await chatStub(() => 'I think it is probably a cause.');
     try {
-      const r = await cliAsync(
-        'extract',
-        SAMPLE,
-        '--engine',
-        'openai',
-        '--endpoint',
-        stub.url,
-        '--mode',
-        'generate',
-        '--parallel',
-        '4',
-        '-o',
-        path.join(tmp(), 'p.jsonl'),
-      ).done;
+      const r = await cliAsync(...generateOn(stub.url, '4'), '-o', path.join(tmp(), 'p.jsonl'))
+        .done;
       assert.equal(r.code, 1, r.err);
       assert.match(r.err, /answered outside the relation set 3 times in a row/);
       assert.doesNotMatch(r.err, /[4-9] times in a row/);
     } finally {
-      stub.server.close();
+      await stub.close();
     }
   });
 
@@ -208,20 +176,7 @@ describe('run messages: what a run says and keeps when something is off', functi
     });
     try {
       const out = path.join(tmp(), 'p.jsonl');
-      const args = [
-        'extract',
-        SAMPLE,
-        '--engine',
-        'openai',
-        '--endpoint',
-        stub.url,
-        '--mode',
-        'generate',
-        '--parallel',
-        '1',
-        '-o',
-        out,
-      ];
+      const args = [...generateOn(stub.url, '1'), '-o', out];
       const first = await cliAsync(...args).done;
       assert.equal(first.code, 3, first.err);
       assert.match(
@@ -283,7 +238,7 @@ describe('run messages: what a run says and keeps when something is off', functi
       assert.equal(no.code, 1);
       assert.match(no.err, /--retry-errors resumes a run; it does not go with --no-resume/);
     } finally {
-      stub.server.close();
+      await stub.close();
     }
   });
 
@@ -328,7 +283,7 @@ describe('run messages: what a run says and keeps when something is off', functi
         [1, 0, path.join(dir, 'out.jsonl')],
       );
     } finally {
-      stub.server.close();
+      await stub.close();
     }
   });
 
