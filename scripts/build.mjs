@@ -5,7 +5,7 @@ import { chmod, copyFile, mkdir } from 'node:fs/promises';
 
 const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
-const external = ['vscode', 'node-llama-cpp', 'hnswlib-node'];
+const external = ['vscode', 'node-llama-cpp', 'hnswlib-node', 'onnxruntime-node'];
 
 const common = {
   bundle: true,

@@ -4,7 +4,7 @@
 // vsce lets any "!" pattern win over every exclusion, so the runtime dependencies are added here
 // as "!" lines: the production dependency closure (npm ls), minus the binaries of other
 // platforms, CUDA (unless --cuda: hundreds of MB) and node-llama-cpp's llama.cpp source bundle
-// (only needed to build from source).
+// (only needed to build from source), and onnxruntime-node's binaries of other platforms.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -73,6 +73,9 @@ for (const d of dirs) {
     ])
       lines.push(`!${d}/${sub}/**`);
     lines.push(`!${d}/*.json`, `!${d}/LICENSE`, `!${d}/llama/*.json`, `!${d}/llama/CMakeLists.txt`);
+  } else if (d === 'node_modules/onnxruntime-node') {
+    // Its JS and the target platform's binaries only (every platform's are in the package: 288 MB).
+    lines.push(`!${d}/dist/**`, `!${d}/lib/**`, `!${d}/*.json`, `!${d}/bin/napi-v*/${os}/${arch}/**`);
   } else lines.push(`!${d}/**`);
 }
 const ignoreFile = path.join(tmpdir(), `relation-lens-vscodeignore-${process.pid}`);

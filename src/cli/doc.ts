@@ -7,8 +7,11 @@ import * as path from 'node:path';
 import { InputError } from '../core/diagnostics';
 import { DEFAULT_MAX_PAIRS } from '../core/pipelines/document';
 import { parseRelInfo, relationSetFromRelInfo } from '../core/formats/docred';
+import { encoderScorer } from '../core/pipelines/docEncoder';
+import { isEncoderModel, openDocumentEncoder } from '../engine/docEncoder';
 import {
   PairFilterModel,
+  PairScorer,
   filterBySentenceDistance,
   filterCurve,
   parsePairFilter,
@@ -77,8 +80,37 @@ async function loadFilter(file: string): Promise<PairFilterModel> {
   return parsePairFilter((await readText(file)).text, file);
 }
 
+/**
+ * A benchmark's pair scorer: a train-filter JSON, or an encoder folder whose scores of every
+ * document are computed first (one pass each; the time per document is reported).
+ */
+async function benchScorer(
+  file: string,
+  records: RelRecord[],
+  rs: RelationSet | undefined,
+): Promise<{ scorer: PairScorer; threshold: number; msPerDocument?: number }> {
+  if (!isEncoderModel(file)) {
+    const model = await loadFilter(file);
+    return { scorer: model, threshold: model.threshold };
+  }
+  const encoder = await openDocumentEncoder(file);
+  if (rs) encoder.checkRelationSet(rs);
+  const bar = new RateBar('documents', 'documents');
+  const t0 = Date.now();
+  const scorer = await encoderScorer(encoder, records, candidatePairs, (d) =>
+    bar.update(d, records.length, Date.now() - t0),
+  ).finally(() => bar.stop());
+  return {
+    scorer,
+    threshold: encoder.manifest?.threshold ?? 0.5,
+    msPerDocument: (Date.now() - t0) / Math.max(1, records.length),
+  };
+}
+
 interface ExtractDocOptions extends ServerCliOptions {
   json?: boolean;
+  mode: 'llm' | 'encoder';
+  encoder?: string;
   maxPairs?: number;
   model?: string;
   lora: string[];
@@ -178,12 +210,16 @@ async function extractDocCommand(
 type FilterCommandOptions = { filter: string; gold: string; relInfo?: string; json?: boolean };
 
 async function filterCommand(ctx: CliContext, opts: FilterCommandOptions): Promise<void> {
-  const model = await loadFilter(opts.filter);
   const { records, relationSet } = await loadDocs(ctx, opts.gold, opts);
+  const {
+    scorer: model,
+    threshold,
+    msPerDocument,
+  } = await benchScorer(opts.filter, records, relationSet);
   const c = filterCurve(model, records, relationSet);
   const s = summarizeCurve(c);
   const at95 = c.atRecall(0.95);
-  const atModel = c.atThreshold(model.threshold);
+  const atModel = c.atThreshold(threshold);
   const step = Math.max(1, Math.floor(c.points.length / 200));
   const res = {
     documents: records.length,
@@ -192,8 +228,9 @@ async function filterCommand(ctx: CliContext, opts: FilterCommandOptions): Promi
     recall_at_95: at95.recall,
     kept_fraction_at_95: at95.keptFraction,
     threshold_at_95: at95.threshold,
+    ...(msPerDocument !== undefined ? { ms_per_document: +msPerDocument.toFixed(1) } : {}),
     model_threshold: {
-      threshold: model.threshold,
+      threshold,
       recall: atModel.recall,
       kept_fraction: atModel.keptFraction,
     },
@@ -219,12 +256,17 @@ async function filterCommand(ctx: CliContext, opts: FilterCommandOptions): Promi
     out.push(
       `${(100 * p.keptFraction).toFixed(1).padStart(7)}% ${(100 * p.recall).toFixed(1).padStart(7)}% ${p.threshold.toPrecision(4).padStart(10)}`,
     );
+  if (msPerDocument !== undefined)
+    out.push(
+      '',
+      `encoder: ${msPerDocument.toFixed(1)} ms per document (one pass scores every pair)`,
+    );
   out.push(
     '',
     `95% recall: keeps ${(100 * at95.keptFraction).toFixed(1)}% of the pairs (threshold ${at95.threshold.toPrecision(4)})`,
   );
   out.push(
-    `the filter's own threshold ${model.threshold.toPrecision(4)}: recall ${(100 * atModel.recall).toFixed(1)}%, kept ${(100 * atModel.keptFraction).toFixed(1)}%`,
+    `the filter's own threshold ${threshold.toPrecision(4)}: recall ${(100 * atModel.recall).toFixed(1)}%, kept ${(100 * atModel.keptFraction).toFixed(1)}%`,
   );
   const pct = (a: number, b: number) => `${b ? ((100 * a) / b).toFixed(1) : '-'}%`.padStart(8);
   out.push(
@@ -317,16 +359,16 @@ type DocCostCommandOptions = {
 };
 
 async function docCostCommand(ctx: CliContext, opts: DocCostCommandOptions): Promise<void> {
-  const model = await loadFilter(opts.filter);
   const d = await loadDocs(ctx, opts.gold, opts);
   if (!d.relationSet) throw new InputError('no relation set: pass --rel-info', opts.gold);
   const rs = d.relationSet;
   const records = opts.limit ? d.records.slice(0, opts.limit) : d.records;
+  const { scorer, threshold: filterThreshold } = await benchScorer(opts.filter, records, rs);
   const { template, none, evidence } = await resolveTemplate('document', opts.template);
   const modelPath = await resolveModel(ctx.modelSpec(opts.model));
   const engine = await LlamaEngine.open({ modelPath, parallel: 1, contextSize: opts.contextSize });
   try {
-    const threshold = opts.threshold ?? model.threshold;
+    const threshold = opts.threshold ?? filterThreshold;
     const bar = new RateBar('documents');
     const t0 = Date.now();
     const cost = (r: RelRecord, pairs: Array<[string, string]>) =>
@@ -344,7 +386,7 @@ async function docCostCommand(ctx: CliContext, opts: DocCostCommandOptions): Pro
     for (const [i, r] of records.entries()) {
       const pairs = candidatePairs(r);
       pairsIn += pairs.length;
-      const scores = scorePairs(model, r, pairs);
+      const scores = typeof scorer === 'function' ? scorer(r, pairs) : scorePairs(scorer, r, pairs);
       const keep = pairs.filter((_, j) => scores[j]! >= threshold);
       const a = await cost(r, pairs);
       const b = await cost(r, keep);
@@ -498,6 +540,59 @@ function docSummary(res: Awaited<ReturnType<typeof runDocExtractJob>>, out: stri
   ];
 }
 
+/** extract-doc --mode encoder: the document encoder's own relations, no LLM loaded. */
+async function encoderOnlyRun(
+  ctx: CliContext,
+  output: Awaited<ReturnType<typeof openDocOutput>>,
+  run: {
+    inputs: Awaited<ReturnType<typeof docInputs>>['inputs'];
+    rs: RelationSet;
+    files: Awaited<ReturnType<typeof documentFiles>>;
+    opts: ExtractDocOptions;
+  },
+): Promise<void> {
+  const { inputs, rs, files, opts } = run;
+  const options = await documentOptions(
+    {
+      relationSet: rs,
+      template: opts.template,
+      k: opts.k,
+      filter: opts.filter,
+      mode: 'encoder',
+      model: `encoder:${files.encoder!.source}`,
+    },
+    files,
+  );
+  process.stderr.write(
+    `mode encoder: the relations of ${files.encoder!.source} (${files.encoder!.relations.length} relations), no LLM\n`,
+  );
+  const bar = new RateBar('documents', 'documents');
+  const res = await runDocExtractJob({
+    engine: null,
+    inputs,
+    options,
+    out: opts.out,
+    resume: opts.resume,
+    output,
+    onProgress: (p) => bar.update(p.documents, p.totalDocuments, p.elapsedMs),
+  }).finally(() => bar.stop());
+  process.stderr.write(docSummary(res, opts.out).join('\n') + '\n');
+  if (res.report.errors.length) ctx.setExitCode(3);
+  if (opts.json) printDocSummary(res, opts.out);
+}
+
+function engineLine(
+  opts: ExtractDocOptions,
+  engine: ClassifierEngine,
+  spec: string,
+  modelPath: string,
+): string {
+  const i = engine.info;
+  return opts.engine === 'openai'
+    ? `engine: ${i.backend}, model ${spec}, ${i.parallel} request(s) in flight, context ${i.contextSize} tokens\n`
+    : `engine: ${i.backend}, ${threadsText(i)}, ${i.parallel} sequence(s) × ${i.contextSize} tokens; model ${modelPath}${i.adapters.length ? `; LoRA ${i.adapters.map((a) => `${a.path}:${a.scale}`).join(', ')}` : ''}\n`;
+}
+
 async function extractDocInto(
   ctx: CliContext,
   output: Awaited<ReturnType<typeof openDocOutput>>,
@@ -505,8 +600,11 @@ async function extractDocInto(
 ): Promise<void> {
   const { input, opts, cmd } = run;
   const { inputs, rs } = await docInputs(ctx, input, opts);
-  // Template and filter are read (and checked) before the model loads.
-  const files = await documentFiles(opts);
+  // Template, filter and encoder are read (and checked) before the model loads.
+  const files = await documentFiles({ ...opts, relationSet: rs }, (l) =>
+    process.stderr.write(l + '\n'),
+  );
+  if (opts.mode === 'encoder') return encoderOnlyRun(ctx, output, { inputs, rs, files, opts });
   const controller = new AbortController();
   const stopListening = onInterrupt(
     controller,
@@ -521,12 +619,7 @@ async function extractDocInto(
   let done = 0;
   try {
     embedder = await openRelationEmbedder(opts, modelPath, controller.signal);
-    const i = engine.info;
-    process.stderr.write(
-      opts.engine === 'openai'
-        ? `engine: ${i.backend}, model ${spec}, ${i.parallel} request(s) in flight, context ${i.contextSize} tokens\n`
-        : `engine: ${i.backend}, ${threadsText(i)}, ${i.parallel} sequence(s) × ${i.contextSize} tokens; model ${modelPath}${i.adapters.length ? `; LoRA ${i.adapters.map((a) => `${a.path}:${a.scale}`).join(', ')}` : ''}\n`,
-    );
+    process.stderr.write(engineLine(opts, engine, spec, modelPath));
     const options = await documentOptions(
       {
         relationSet: rs,
@@ -544,7 +637,10 @@ async function extractDocInto(
       files,
     );
     process.stderr.write(
-      `relation set ${rs.name} (${rs.labels.length} labels), template ${options.template.name}${options.none ? ` (answers may be ${NONE_ANSWER})` : ''}, k=${opts.k}, filter ${opts.filter}\n`,
+      `relation set ${rs.name} (${rs.labels.length} labels), template ${options.template.name}${options.none ? ` (answers may be ${NONE_ANSWER})` : ''}, k=${opts.k}, filter ${opts.filter}\n` +
+        (files.encoder && inputs.some((x) => !('record' in x))
+          ? `entities of plain text: the mentions of the encoder ${files.encoder.source}\n`
+          : ''),
     );
     const bar = new RateBar('documents', 'documents');
     const onProgress = (p: { documents: number; totalDocuments: number; elapsedMs: number }) => {
@@ -615,6 +711,17 @@ function addTrainFilterCommand(program: Command, ctx: CliContext): void {
     });
 }
 
+const modeOption = new Option(
+  '--mode <mode>',
+  "llm: the LLM classifies the kept pairs; encoder: the document encoder's own relations (no LLM; the baseline the LLM must beat)",
+)
+  .choices(['llm', 'encoder'])
+  .default('llm');
+const encoderOption = new Option(
+  '--encoder <dir|none>',
+  "a document encoder folder (train-encoder) whose mentions give a plain text its entities (default: the filter's, when it is an encoder); none: the LLM proposes them",
+);
+
 function addExtractDocCommand(program: Command, ctx: CliContext): void {
   program
     .command('extract-doc')
@@ -638,6 +745,8 @@ function addExtractDocCommand(program: Command, ctx: CliContext): void {
     .addOption(cliOption('documentFilter'))
     .addOption(cliOption('threshold'))
     .addOption(cliOption('documentK'))
+    .addOption(modeOption)
+    .addOption(encoderOption)
     .option(
       '--max-pairs <n>',
       `the most candidate pairs of one document sent to the model, after the filter (default ${DEFAULT_MAX_PAIRS}; 0: no limit); a document above it is written unchanged with an error`,

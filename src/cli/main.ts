@@ -7,6 +7,7 @@
 import { Command } from 'commander';
 import { addDataCommands } from './data';
 import { addDocumentCommands } from './doc';
+import { addEncoderCommands } from './encoder';
 import { addExtractCommands } from './extract';
 import { addTrainingCommands } from './train';
 import {
@@ -62,6 +63,7 @@ export function buildProgram(): Command {
   addExtractCommands(program, bench);
   const ctx = { load, modelSpec, positiveInt, setExitCode: raiseExitCode };
   addDocumentCommands(program, bench, ctx);
+  addEncoderCommands(program, bench, ctx);
   addTrainingCommands(program, bench, { ...ctx, resolveTemplate, relationSetFor });
   addRenamedFlags(program);
   // The user commands first; benchmarks and the trainer's own set-up apart.

@@ -91,7 +91,7 @@ function hyperOf(opts: TrainLoraOptions): TrainLoraJob['hyper'] {
 }
 
 /** The trainer's progress as a line every 2 s (and at the last step). */
-function progressLines(): NonNullable<TrainLoraJob['onProgress']> {
+export function progressLines(): NonNullable<TrainLoraJob['onProgress']> {
   let lastLine = 0;
   return (p) => {
     const now = Date.now();
@@ -385,7 +385,7 @@ function addTrainingOptions(cmd: Command, ctx: TrainCliContext): void {
 }
 
 /** --venv with its default shown as a user reads it (~ for the home folder, not this machine's path). */
-function venvOption(description: string): Option {
+export function venvOption(description: string): Option {
   const venv = defaultVenv();
   const home = os.homedir();
   return new Option('--venv <dir>', description).default(

@@ -20,7 +20,8 @@ import { RecordOutput, openRecordOutput, prepareReplace } from './output';
 import { DocReport, sumReports } from '../core/pipelines/docReport';
 
 export interface DocExtractJob {
-  engine: ClassifierEngine;
+  /** The LLM (null with mode encoder: the encoder's own relations). */
+  engine: ClassifierEngine | null;
   /** Documents with entities, or raw texts whose entities the model proposes first. */
   inputs: DocumentInput[];
   options: DocumentOptions;

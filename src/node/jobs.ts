@@ -21,6 +21,27 @@ import {
   defaultDirection,
 } from '../core/pipelines/answerSpace';
 import { PairFilterSpec } from '../core/pipelines/candidates';
+import { DocumentEncoder } from '../core/pipelines/docEncoder';
+import { isEncoderModel, openDocumentEncoder } from '../engine/docEncoder';
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+
+/** The models the project trained and ships (models/ next to src/ or dist/), if present. */
+export function shippedModelsDir(): string | undefined {
+  for (const d of [
+    path.resolve(__dirname, '..', 'models'),
+    path.resolve(__dirname, '..', '..', 'models'),
+  ])
+    if (existsSync(path.join(d, 'catalog.json'))) return d;
+  return undefined;
+}
+
+/** The shipped document encoder (trained on Re-DocRED dev): the `auto` filter for its relation set. */
+export function shippedEncoderDir(): string | undefined {
+  const d = shippedModelsDir();
+  const dir = d && path.join(d, 'redocred-filter');
+  return dir && isEncoderModel(dir) ? dir : undefined;
+}
 
 export interface SentenceSpec {
   relationSet: RelationSet;
@@ -86,8 +107,15 @@ export interface DocumentSpec {
   none?: boolean;
   evidence?: boolean;
   k: number;
-  /** none, llm, or a filter file made by train-filter. */
+  /**
+   * none, llm, auto (the shipped encoder when the relation set is its own, else none), a filter
+   * file made by train-filter, or an encoder folder made by train-encoder.
+   */
   filter: string;
+  /** `encoder`: the encoder's own relations, no LLM (needs an encoder filter or `encoder`). */
+  mode?: 'llm' | 'encoder';
+  /** An encoder folder for plain text's entities (default: the filter's, when it is an encoder); none: the LLM finds them. */
+  encoder?: string;
   threshold?: number;
   entityFuzzy?: number;
   relationFuzzy?: number;
@@ -99,9 +127,39 @@ export interface DocumentSpec {
   signal?: AbortSignal;
 }
 
-export async function pairFilterSpec(filter: string, threshold?: number): Promise<PairFilterSpec> {
+/**
+ * The candidate filter a run names: none, llm, auto, a train-filter JSON, or an encoder folder
+ * (refused when it was trained for another relation set than `rs`).
+ */
+export async function pairFilterSpec(
+  filter: string,
+  threshold?: number,
+  rs?: RelationSet,
+  onNote?: (line: string) => void,
+): Promise<PairFilterSpec> {
   if (filter === 'none') return { kind: 'none' };
   if (filter === 'llm') return { kind: 'llm', threshold };
+  if (filter === 'auto') {
+    const dir = shippedEncoderDir();
+    if (!dir) return { kind: 'none' };
+    const encoder = await openDocumentEncoder(dir);
+    if (rs) {
+      try {
+        encoder.checkRelationSet(rs);
+      } catch {
+        onNote?.(
+          `filter auto: the shipped encoder (${dir}) was trained for another relation set; no filter`,
+        );
+        return { kind: 'none' };
+      }
+    }
+    return { kind: 'encoder', encoder, threshold };
+  }
+  if (isEncoderModel(filter)) {
+    const encoder = await openDocumentEncoder(filter);
+    if (rs) encoder.checkRelationSet(rs);
+    return { kind: 'encoder', encoder, threshold };
+  }
   return {
     kind: 'model',
     model: parsePairFilter((await readText(filter)).text, filter),
@@ -109,18 +167,43 @@ export async function pairFilterSpec(filter: string, threshold?: number): Promis
   };
 }
 
-/** The files a document run reads besides its input: the template and the pair filter (read once, before any model loads). */
-export type DocumentFiles = ResolvedTemplate & { filter: PairFilterSpec };
+/**
+ * The files a document run reads besides its input: the template, the pair filter and the
+ * document encoder (read once, before any model loads).
+ */
+export type DocumentFiles = ResolvedTemplate & {
+  filter: PairFilterSpec;
+  encoder?: DocumentEncoder;
+};
 
 export async function documentFiles(
-  spec: Pick<DocumentSpec, 'template' | 'none' | 'evidence' | 'filter' | 'threshold'>,
+  spec: Pick<
+    DocumentSpec,
+    'template' | 'none' | 'evidence' | 'filter' | 'threshold' | 'mode' | 'encoder'
+  > & { relationSet?: RelationSet },
+  onNote?: (line: string) => void,
 ): Promise<DocumentFiles> {
+  const filter = await pairFilterSpec(spec.filter, spec.threshold, spec.relationSet, onNote);
+  let encoder: DocumentEncoder | undefined;
+  if (spec.encoder && spec.encoder !== 'none') {
+    encoder =
+      filter.kind === 'encoder' &&
+      path.resolve(filter.encoder.source) === path.resolve(spec.encoder)
+        ? filter.encoder
+        : await openDocumentEncoder(spec.encoder);
+    if (spec.relationSet && spec.mode === 'encoder') encoder.checkRelationSet(spec.relationSet);
+  } else if (spec.encoder !== 'none' && filter.kind === 'encoder') encoder = filter.encoder;
+  if (spec.mode === 'encoder' && !encoder)
+    throw new Error(
+      'mode encoder needs a document encoder: --filter ENCODER_DIR (train-encoder makes one; models/redocred-filter ships) or --encoder ENCODER_DIR',
+    );
   return {
     ...(await resolveTemplate('document', spec.template, {
       none: spec.none,
       evidence: spec.evidence,
     })),
-    filter: await pairFilterSpec(spec.filter, spec.threshold),
+    filter,
+    ...(encoder ? { encoder } : {}),
   };
 }
 
@@ -129,7 +212,7 @@ export async function documentOptions(
   spec: DocumentSpec,
   files?: DocumentFiles,
 ): Promise<DocumentOptions> {
-  const { template, none, evidence, filter } = files ?? (await documentFiles(spec));
+  const { template, none, evidence, filter, encoder } = files ?? (await documentFiles(spec));
   const rs = spec.relationSet;
   return {
     relationSet: rs,
@@ -149,6 +232,8 @@ export async function documentOptions(
     ),
     entityFuzzy: spec.entityFuzzy,
     ...(spec.maxPairs !== undefined ? { maxPairs: spec.maxPairs } : {}),
+    ...(spec.mode ? { mode: spec.mode } : {}),
+    ...(encoder ? { encoder } : {}),
     model: spec.model,
     signal: spec.signal,
   };

@@ -207,9 +207,12 @@ export class TrainerEventReader {
  * reports `stopped: true`); its `error` events and a non-zero exit reject with its message.
  */
 export async function runTrainer(
-  subcommand: 'train' | 'score' | 'env',
+  subcommand: 'train' | 'score' | 'env' | 'fetch-base',
   args: string[],
-  opts: TrainerRun = {},
+  opts: TrainerRun & {
+    /** The trainer script (default train_lora.py; train_encoder.py for the document encoder). */
+    script?: 'train_lora.py' | 'train_encoder.py';
+  } = {},
 ): Promise<TrainerDone> {
   const venv = opts.venv ?? defaultVenv();
   if (!(await trainerReady(venv)))
@@ -218,7 +221,9 @@ export async function runTrainer(
     );
   if (opts.signal?.aborted) throw new AbortError('training cancelled before it started');
   const threadArgs =
-    opts.threads && subcommand !== 'env' ? ['--threads', String(opts.threads)] : [];
+    opts.threads && subcommand !== 'env' && subcommand !== 'fetch-base'
+      ? ['--threads', String(opts.threads)]
+      : [];
   const env = {
     ...process.env,
     OMP_WAIT_POLICY: 'PASSIVE',
@@ -228,7 +233,7 @@ export async function runTrainer(
   };
   const child = spawn(
     venvPython(venv),
-    [path.join(trainerDir(), 'train_lora.py'), subcommand, ...args, ...threadArgs],
+    [path.join(trainerDir(), opts.script ?? 'train_lora.py'), subcommand, ...args, ...threadArgs],
     { stdio: ['ignore', 'pipe', 'pipe'], env },
   );
   const stderr: string[] = [];

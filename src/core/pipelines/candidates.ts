@@ -8,12 +8,22 @@ import { RelRecord } from '../schema';
 import { mapLimit } from '../util/mapLimit';
 import { DocReport, bump } from './docReport';
 import { LabelTrie, scoreLabels } from './labelSearch';
+import { DocumentEncoder } from './docEncoder';
 import { PairFilterModel, pairKey, scorePairs } from './pairFilter';
 
 export type PairFilterSpec =
   | { kind: 'none' }
   | { kind: 'model'; model: PairFilterModel; threshold?: number }
+  | { kind: 'encoder'; encoder: DocumentEncoder; threshold?: number }
   | { kind: 'llm'; threshold?: number };
+
+/** The keep threshold of a filter spec (null: it keeps everything). */
+export function filterThreshold(f: PairFilterSpec): number | null {
+  if (f.kind === 'none') return null;
+  if (f.kind === 'model') return f.threshold ?? f.model.threshold;
+  if (f.kind === 'encoder') return f.threshold ?? f.encoder.manifest?.threshold ?? 0.5;
+  return f.threshold ?? 0.5;
+}
 
 /** The candidate stage: which pairs go to the LLM, with their filter scores. */
 export async function proposeCandidates(
@@ -30,8 +40,16 @@ export async function proposeCandidates(
     for (const [h, t] of pairs) kept.set(pairKey(h, t), null);
     return kept;
   }
+  if (f.kind === 'encoder') {
+    const th = filterThreshold(f)!;
+    report.threshold = th;
+    (await f.encoder.scorePairs(record, pairs)).forEach((s, i) => {
+      if (s >= th) kept.set(pairKey(...pairs[i]!), s);
+    });
+    return kept;
+  }
   if (f.kind === 'model') {
-    const th = f.threshold ?? f.model.threshold;
+    const th = filterThreshold(f)!;
     report.threshold = th;
     scorePairs(f.model, record, pairs).forEach((s, i) => {
       if (s >= th) kept.set(pairKey(...pairs[i]!), s);

@@ -26,6 +26,7 @@ import { Entity, RelRecord, Relation, RelationSet, candidatePairs } from '../sch
 import { mapLimit } from '../util/mapLimit';
 import { BatchOutput, RelationAligner, alignBatchOutput, entityIndex } from './align';
 import { PairFilterSpec, proposeCandidates } from './candidates';
+import { DocumentEncoder } from './docEncoder';
 import { DocBatch, answerGrammar, answerSchema, jsonAnswerLines, planBatches } from './docPlan';
 import { DocReport, bump, emptyDocReport } from './docReport';
 import { goldPairs, pairKey } from './pairFilter';
@@ -62,6 +63,13 @@ export interface DocumentOptions {
    * millions of pairs, hours of prompts and gigabytes of memory without a word.
    */
   maxPairs?: number;
+  /**
+   * `encoder`: the relations are the document encoder's own predictions (the baseline the LLM
+   * stage must beat; no LLM runs). Default `llm`.
+   */
+  mode?: 'llm' | 'encoder';
+  /** The document encoder: plain text gets its entities from it, and `mode: 'encoder'` its relations. */
+  encoder?: DocumentEncoder;
   model: string;
   signal?: AbortSignal;
 }
@@ -215,6 +223,31 @@ function withRelations(
     ...(report.errors.length ? { errors: report.errors } : {}),
   };
   return { ...record, relations, meta: { ...(record.meta ?? {}), extraction } };
+}
+
+/** The encoder's own relations on every candidate pair (mode `encoder`: no LLM, no filter). */
+export async function extractDocumentWithEncoder(
+  encoder: DocumentEncoder,
+  record: RelRecord,
+  opts: Pick<DocumentOptions, 'relationSet' | 'signal'>,
+): Promise<{ record: RelRecord; report: DocReport }> {
+  throwIfAborted(opts.signal);
+  const report = emptyDocReport(record.id);
+  report.entities = record.entities.length;
+  report.filter = 'encoder (relations)';
+  const pairs = candidatePairs(record);
+  report.pairsIn = pairs.length;
+  report.pairsKept = pairs.length;
+  const gold = goldPairs(record, opts.relationSet);
+  report.goldPairs = gold.size;
+  report.goldPairsKept = gold.size;
+  const predicted = await encoder.predictRelations(record, pairs);
+  report.relations = predicted.length;
+  report.triples = predicted.length;
+  return {
+    record: withRelations(record, pairs, predicted, report, `encoder:${encoder.source}`),
+    report,
+  };
 }
 
 /** Extracts the relations of one document. The record's own non-gold relations on other pairs stay. */

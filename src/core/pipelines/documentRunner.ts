@@ -5,7 +5,7 @@
  */
 import { ClassifierEngine } from '../ports';
 import { RelRecord, validateRecord } from '../schema';
-import { DocumentOptions, extractDocument } from './document';
+import { DocumentOptions, extractDocument, extractDocumentWithEncoder } from './document';
 import { EntityProposalReport, proposeEntities } from './entities';
 import { DocReport } from './docReport';
 
@@ -20,8 +20,12 @@ export interface ExtractedDocument {
 
 export const documentInputId = (i: DocumentInput): string => ('record' in i ? i.record.id : i.id);
 
+/**
+ * Runs documents one by one. Plain texts get their entities from the document encoder when the
+ * options have one, else from the LLM; `mode: 'encoder'` needs no LLM (engine may be null).
+ */
 export async function* runDocumentExtraction(
-  engine: ClassifierEngine,
+  engine: ClassifierEngine | null,
   inputs: Iterable<DocumentInput> | AsyncIterable<DocumentInput>,
   options: DocumentOptions,
   opts: { entityTypes?: string[]; onStage?: (message: string) => void } = {},
@@ -30,7 +34,13 @@ export async function* runDocumentExtraction(
     let record: RelRecord;
     let proposal: EntityProposalReport | undefined;
     if ('record' in input) record = input.record;
-    else {
+    else if (options.encoder) {
+      opts.onStage?.(`finding entities in ${input.id} (encoder)`);
+      record = await options.encoder.recordFromText(input.id, input.text);
+      proposal = encoderProposal(record);
+    } else {
+      if (!engine)
+        throw new Error('plain text needs an LLM or a document encoder to find entities');
       opts.onStage?.(`finding entities in ${input.id}`);
       const p = await proposeEntities(engine, input.id, input.text, {
         types: opts.entityTypes ?? options.relationSet.entityTypes,
@@ -39,7 +49,14 @@ export async function* runDocumentExtraction(
       proposal = p.report;
       record = p.record;
     }
-    const r = await extractDocument(engine, record, options);
+    let r: { record: RelRecord; report: DocReport };
+    if (options.mode === 'encoder') {
+      if (!options.encoder) throw new Error('mode encoder needs a document encoder');
+      r = await extractDocumentWithEncoder(options.encoder, record, options);
+    } else {
+      if (!engine) throw new Error('document extraction needs an LLM (or mode encoder)');
+      r = await extractDocument(engine, record, options);
+    }
     const checked = validateRecord(r.record);
     if (!checked.ok)
       throw new Error(
@@ -47,4 +64,20 @@ export async function* runDocumentExtraction(
       );
     yield { record: r.record, report: r.report, ...(proposal ? { proposal } : {}) };
   }
+}
+
+/** What the entity stage did when the encoder found the mentions (one pass, nothing ungrounded). */
+function encoderProposal(record: RelRecord): EntityProposalReport {
+  const mentions = record.entities.reduce((n, e) => n + e.mentions.length, 0);
+  return {
+    chunks: 1,
+    proposed: mentions,
+    grounded: { encoder: mentions },
+    ungrounded: [],
+    malformedOutputs: 0,
+    truncatedOutputs: 0,
+    promptTokens: 0,
+    generatedTokens: 0,
+    errors: [],
+  };
 }

@@ -431,8 +431,15 @@ export interface FilterCurve {
 }
 
 /** Recall of gold pairs against the fraction of candidate pairs kept, over every threshold. */
+/** What scores a record's candidate pairs: the logistic filter, or scores computed elsewhere (the encoder's). */
+export type PairScorer =
+  PairFilterModel | ((record: RelRecord, pairs: Array<[string, string]>) => number[]);
+
+const scoresOf = (s: PairScorer, r: RelRecord, pairs: Array<[string, string]>) =>
+  typeof s === 'function' ? s(r, pairs) : scorePairs(s, r, pairs);
+
 export function filterCurve(
-  model: PairFilterModel,
+  model: PairScorer,
   records: Iterable<RelRecord>,
   rs?: RelationSet,
 ): FilterCurve {
@@ -442,10 +449,15 @@ export function filterCurve(
     const pairs = candidatePairs(r);
     const g = goldPairs(r, rs);
     gold += g.size;
-    scorePairs(model, r, pairs).forEach((s, j) =>
+    scoresOf(model, r, pairs).forEach((s, j) =>
       scored.push([s, g.has(pairKey(...pairs[j]!)) ? 1 : 0]),
     );
   }
+  return curveOf(scored, gold);
+}
+
+/** The curve of scored pairs ([score, 1 if gold]) against `gold` gold pairs in all. */
+export function curveOf(scored: Array<[number, number]>, gold: number): FilterCurve {
   scored.sort((a, b) => b[0] - a[0]);
   const n = scored.length;
   const all: CurvePoint[] = [];
@@ -491,7 +503,7 @@ export interface DistanceRow {
  * sentence distance of the two entities' mentions (a report of what any pair filter faces).
  */
 export function filterBySentenceDistance(
-  model: PairFilterModel,
+  model: PairScorer,
   records: Iterable<RelRecord>,
   threshold: number,
   rs?: RelationSet,
@@ -508,7 +520,7 @@ export function filterBySentenceDistance(
     const pairs = candidatePairs(r);
     const g = goldPairs(r, rs);
     const sents = new Map(r.entities.map((e) => [e.id, entitySentences(r, e)]));
-    scorePairs(model, r, pairs).forEach((score, j) => {
+    scoresOf(model, r, pairs).forEach((score, j) => {
       const [h, t] = pairs[j]!;
       const d = sentenceDistance(sents.get(h) ?? [], sents.get(t) ?? new Set());
       const row = rows[Math.min(4, Number.isFinite(d) ? d : 4)]!;

@@ -1,0 +1,491 @@
+/**
+ * The document encoder (issue 25): a small transformer encoder fine-tuned by the project
+ * (trainer/train_encoder.py, after ATLOP) that reads a document once and gives
+ *   - every ordered entity pair's relation logits (relations + a learned threshold class): the
+ *     candidate filter's score (best relation over the threshold) and the encoder's own
+ *     relation predictions, the baseline the LLM stage must beat;
+ *   - BIO tags over the entity types: the mentions of plain text, grouped into entities by name.
+ *
+ * This file is the algorithm in plain TypeScript: words and word pieces, windows over long
+ * documents and how their outputs are merged, the mention matrix, scores, BIO decoding and
+ * grouping. Running the two ONNX graphs (one window; one document's pairs) and the tokenizer is
+ * the engine's part behind `EncoderBackend` (src/engine/docEncoder.ts). The Python trainer does
+ * the same steps (its `windows`, `encode_doc`, `Doc`); the parity test compares the two.
+ */
+import { z } from 'zod';
+import { Entity, Mention, RelRecord, Relation, RelationSet, Span } from '../schema';
+import { normalizeName } from './align';
+import { splitSentences } from './entities';
+import { PairScorer } from './pairFilter';
+
+export const ENCODER_CONFIG_FORMAT = 'relation-lens-doc-encoder';
+export const ENCODER_MANIFEST_FORMAT = 'relation-lens-doc-encoder-manifest';
+
+/** encoder-config.json: what the trainer wrote next to the ONNX graphs. */
+export const EncoderConfigSchema = z
+  .object({
+    format: z.literal(ENCODER_CONFIG_FORMAT),
+    version: z.literal(1),
+    window: z.number().int().min(8),
+    stride: z.number().int().min(1),
+    cls: z.number().int().nonnegative(),
+    sep: z.number().int().nonnegative(),
+    hidden: z.number().int().positive(),
+    heads: z.number().int().positive(),
+    relations: z.array(z.string().min(1)).min(1),
+    types: z.array(z.string().min(1)),
+    bio: z.array(z.string()),
+    tokenizerSha256: z.string().regex(/^[0-9a-f]{64}$/),
+    quantized: z.boolean(),
+  })
+  .passthrough();
+export type EncoderConfig = z.infer<typeof EncoderConfigSchema>;
+
+/** manifest.json: how the model was made, its keep threshold and its held-out scores. */
+export const EncoderManifestSchema = z
+  .object({
+    format: z.literal(ENCODER_MANIFEST_FORMAT),
+    /** Keep threshold (a probability: sigmoid of best relation logit minus threshold logit). */
+    threshold: z.number().min(0).max(1),
+    targetRecall: z.number().min(0).max(1),
+    heldOut: z
+      .object({ documents: z.number().int(), recall: z.number(), keptFraction: z.number() })
+      .passthrough()
+      .optional(),
+    base: z.object({ name: z.string(), source: z.string().optional() }).passthrough(),
+    data: z
+      .object({ file: z.string(), sha256: z.string(), documents: z.number().int() })
+      .passthrough()
+      .optional(),
+    command: z.string().optional(),
+  })
+  .passthrough();
+export type EncoderManifest = z.infer<typeof EncoderManifestSchema>;
+
+/** What runs the encoder's graphs (onnxruntime in Node) and its tokenizer. */
+export interface EncoderBackend {
+  /** Word-piece ids of one word (no special tokens). */
+  tokenize(word: string): number[];
+  /**
+   * One window `[CLS] ids [SEP]` (ids.length + 2 ≤ window): hidden [T,H], last-layer attention
+   * [A,T,T] and BIO logits [T,C], row-major, T = ids.length + 2.
+   */
+  runWindow(
+    ids: number[],
+  ): Promise<{ hidden: Float32Array; attention: Float32Array; bio: Float32Array }>;
+  /** Pair logits [P, relations+1] from a document's merged outputs (see PairHead in the trainer). */
+  runHead(x: {
+    hidden: Float32Array;
+    attention: Float32Array;
+    mentions: Float32Array;
+    heads: number[];
+    tails: number[];
+    length: number;
+    entities: number;
+  }): Promise<Float32Array>;
+}
+
+/** BERT's basic-tokenizer split: whitespace separates, each punctuation mark and CJK ideograph is its own word. */
+export function splitWords(text: string): Span[] {
+  const out: Span[] = [];
+  let start = -1;
+  let i = 0;
+  const close = (end: number) => {
+    if (start >= 0) out.push({ start, end });
+    start = -1;
+  };
+  for (const ch of text) {
+    const cp = ch.codePointAt(0)!;
+    const len = ch.length;
+    if (isWhitespace(ch)) close(i);
+    else if (isPunctuation(ch, cp) || isCjk(cp)) {
+      close(i);
+      out.push({ start: i, end: i + len });
+    } else if (start < 0) start = i;
+    i += len;
+  }
+  close(i);
+  return out;
+}
+
+const isWhitespace = (ch: string) => /^[\t\n\r]$|^\p{Zs}$/u.test(ch);
+const isPunctuation = (ch: string, cp: number) =>
+  (cp >= 33 && cp <= 47) ||
+  (cp >= 58 && cp <= 64) ||
+  (cp >= 91 && cp <= 96) ||
+  (cp >= 123 && cp <= 126) ||
+  /^\p{P}$/u.test(ch);
+const isCjk = (cp: number) =>
+  (cp >= 0x4e00 && cp <= 0x9fff) ||
+  (cp >= 0x3400 && cp <= 0x4dbf) ||
+  (cp >= 0x20000 && cp <= 0x2a6df) ||
+  (cp >= 0x2a700 && cp <= 0x2b73f) ||
+  (cp >= 0x2b740 && cp <= 0x2b81f) ||
+  (cp >= 0x2b820 && cp <= 0x2ceaf) ||
+  (cp >= 0xf900 && cp <= 0xfaff) ||
+  (cp >= 0x2f800 && cp <= 0x2fa1f);
+
+/** Content windows [start, end) over n tokens, as the trainer's `windows`. */
+export function encoderWindows(n: number, window: number, stride: number): Array<[number, number]> {
+  const size = window - 2;
+  if (n <= size) return [[0, n]];
+  const out: Array<[number, number]> = [];
+  for (let s = 0; s < n - size; s += stride) out.push([s, s + size]);
+  out.push([n - size, n]);
+  return out;
+}
+
+/** A text read by the encoder: its tokens, merged outputs, and where each token's word is. */
+export interface EncodedText {
+  text: string;
+  ids: number[];
+  words: Span[];
+  /** The word of each token. */
+  tokenWord: number[];
+  /** The first token of each word (-1 when the word has no tokens, e.g. only control characters). */
+  wordFirstToken: number[];
+  hidden: Float32Array;
+  attention: Float32Array;
+  bio: Float32Array;
+}
+
+export interface EncoderMention {
+  start: number;
+  end: number;
+  type: string;
+}
+
+const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+
+export class DocumentEncoder {
+  private last: EncodedText | undefined;
+
+  constructor(
+    readonly config: EncoderConfig,
+    private readonly backend: EncoderBackend,
+    readonly manifest?: EncoderManifest,
+    /** Where it was loaded from (messages, reports). */
+    readonly source = 'encoder',
+  ) {}
+
+  get relations(): string[] {
+    return this.config.relations;
+  }
+
+  /** Tokens of a text, word by word. */
+  tokenize(text: string): Pick<EncodedText, 'ids' | 'words' | 'tokenWord' | 'wordFirstToken'> {
+    const words = splitWords(text);
+    const ids: number[] = [];
+    const tokenWord: number[] = [];
+    const wordFirstToken: number[] = [];
+    words.forEach((w, wi) => {
+      const pieces = this.backend.tokenize(text.slice(w.start, w.end));
+      wordFirstToken.push(pieces.length ? ids.length : -1);
+      for (const p of pieces) {
+        ids.push(p);
+        tokenWord.push(wi);
+      }
+    });
+    return { ids, words, tokenWord, wordFirstToken };
+  }
+
+  /** Reads a text (cached for the last text: the filter, the baseline and the mentions share one pass). */
+  async encode(text: string): Promise<EncodedText> {
+    if (this.last?.text === text) return this.last;
+    const t = this.tokenize(text);
+    const n = t.ids.length;
+    const H = this.config.hidden;
+    const A = this.config.heads;
+    const C = this.config.bio.length;
+    const hidden = new Float32Array(n * H);
+    const attention = new Float32Array(A * n * n);
+    const bio = new Float32Array(n * C);
+    const count = new Float32Array(n);
+    for (const [s, e] of encoderWindows(n, this.config.window, this.config.stride)) {
+      const w = e - s;
+      const T = w + 2;
+      const out = await this.backend.runWindow(t.ids.slice(s, e));
+      for (let i = 0; i < w; i++) {
+        count[s + i]! += 1;
+        const src = (i + 1) * H;
+        const dst = (s + i) * H;
+        for (let k = 0; k < H; k++) hidden[dst + k]! += out.hidden[src + k]!;
+        for (let k = 0; k < C; k++) bio[(s + i) * C + k]! += out.bio[(i + 1) * C + k]!;
+        for (let a = 0; a < A; a++) {
+          const srcRow = a * T * T + (i + 1) * T + 1;
+          const dstRow = a * n * n + (s + i) * n + s;
+          for (let j = 0; j < w; j++) attention[dstRow + j]! += out.attention[srcRow + j]!;
+        }
+      }
+    }
+    for (let i = 0; i < n; i++) {
+      const c = count[i]! || 1;
+      for (let k = 0; k < H; k++) hidden[i * H + k]! /= c;
+      for (let k = 0; k < C; k++) bio[i * C + k]! /= c;
+    }
+    // Rows renormalized: [CLS]/[SEP] dropped, overlapping windows summed.
+    for (let r = 0; r < A * n; r++) {
+      let sum = 0;
+      for (let j = 0; j < n; j++) sum += attention[r * n + j]!;
+      const inv = 1 / (sum + 1e-10);
+      for (let j = 0; j < n; j++) attention[r * n + j]! *= inv;
+    }
+    this.last = { text, ...t, hidden, attention, bio };
+    return this.last;
+  }
+
+  /** The first token of each mention of each entity (entities without one get none). */
+  private mentionTokens(enc: EncodedText, entities: Entity[]): number[][] {
+    return entities.map((e) => {
+      const firsts = new Set<number>();
+      for (const m of e.mentions) {
+        let w = lowerBound(enc.words, m.start);
+        while (w < enc.words.length && enc.words[w]!.start < m.end) {
+          if (enc.words[w]!.end > m.start && enc.wordFirstToken[w]! >= 0) {
+            firsts.add(enc.wordFirstToken[w]!);
+            break;
+          }
+          w++;
+        }
+      }
+      return [...firsts].sort((a, b) => a - b);
+    });
+  }
+
+  /**
+   * Logits [relations+1] of each listed ordered pair (entity ids); a pair with an entity the
+   * text has no token for gets null.
+   */
+  async pairLogits(
+    record: Pick<RelRecord, 'text' | 'entities'>,
+    pairs: Array<[string, string]>,
+  ): Promise<Array<Float32Array | null>> {
+    const out: Array<Float32Array | null> = pairs.map(() => null);
+    if (!pairs.length) return out;
+    const enc = await this.encode(record.text);
+    const n = enc.ids.length;
+    const toks = this.mentionTokens(enc, record.entities);
+    const index = new Map<string, number>();
+    const used: number[] = [];
+    record.entities.forEach((e, i) => {
+      if (toks[i]!.length) {
+        index.set(e.id, used.length);
+        used.push(i);
+      }
+    });
+    const heads: number[] = [];
+    const tails: number[] = [];
+    const which: number[] = [];
+    pairs.forEach(([h, t], j) => {
+      const hi = index.get(h);
+      const ti = index.get(t);
+      if (hi === undefined || ti === undefined || hi === ti) return;
+      heads.push(hi);
+      tails.push(ti);
+      which.push(j);
+    });
+    if (!which.length) return out;
+    const E = used.length;
+    const mentions = new Float32Array(E * n);
+    used.forEach((ei, row) => {
+      for (const tkn of toks[ei]!) mentions[row * n + tkn] = 1;
+    });
+    const R = this.config.relations.length + 1;
+    // One call per chunk of pairs bounds the head's memory on documents with many entities.
+    const CHUNK = 2048;
+    for (let c = 0; c < which.length; c += CHUNK) {
+      const logits = await this.backend.runHead({
+        hidden: enc.hidden,
+        attention: enc.attention,
+        mentions,
+        heads: heads.slice(c, c + CHUNK),
+        tails: tails.slice(c, c + CHUNK),
+        length: n,
+        entities: E,
+      });
+      for (let k = 0; k < Math.min(CHUNK, which.length - c); k++)
+        out[which[c + k]!] = logits.slice(k * R, (k + 1) * R);
+    }
+    return out;
+  }
+
+  /** Filter scores in [0, 1]: sigmoid of the best relation logit over the threshold logit (0 for a pair it cannot read). */
+  async scorePairs(
+    record: Pick<RelRecord, 'text' | 'entities'>,
+    pairs: Array<[string, string]>,
+  ): Promise<number[]> {
+    return (await this.pairLogits(record, pairs)).map((l) => (l ? sigmoid(margin(l)) : 0));
+  }
+
+  /**
+   * The encoder's own relations (ATLOP's decision: every relation whose logit is above the
+   * threshold class's, at most `maxPerPair` per pair), labelled with the run's relation names.
+   */
+  async predictRelations(
+    record: Pick<RelRecord, 'text' | 'entities'>,
+    pairs: Array<[string, string]>,
+    maxPerPair = 4,
+  ): Promise<Relation[]> {
+    const logits = await this.pairLogits(record, pairs);
+    const out: Relation[] = [];
+    logits.forEach((l, j) => {
+      if (!l) return;
+      const th = l[0]!;
+      const above: Array<[number, number]> = [];
+      for (let r = 1; r < l.length; r++) if (l[r]! > th) above.push([r, l[r]!]);
+      above.sort((a, b) => b[1] - a[1]);
+      for (const [r, v] of above.slice(0, maxPerPair))
+        out.push({
+          head: pairs[j]![0],
+          tail: pairs[j]![1],
+          label: this.config.relations[r - 1]!,
+          score: +sigmoid(v - th).toFixed(4),
+          source: 'model',
+        });
+    });
+    return out;
+  }
+
+  /** Mentions of a text from the BIO head (a word's label is its first token's). */
+  async mentions(text: string): Promise<EncoderMention[]> {
+    const enc = await this.encode(text);
+    const C = this.config.bio.length;
+    const out: EncoderMention[] = [];
+    let cur: { start: number; end: number; type: string } | null = null;
+    const flush = () => {
+      if (cur) out.push(cur);
+      cur = null;
+    };
+    enc.words.forEach((w, wi) => {
+      const t = enc.wordFirstToken[wi]!;
+      if (t < 0) return;
+      let best = 0;
+      for (let k = 1; k < C; k++) if (enc.bio[t * C + k]! > enc.bio[t * C + best]!) best = k;
+      const tag = this.config.bio[best]!;
+      if (tag === 'O') return flush();
+      const type = tag.slice(2);
+      if (tag.startsWith('I-') && cur && cur.type === type) cur.end = w.end;
+      else {
+        flush();
+        cur = { start: w.start, end: w.end, type };
+      }
+    });
+    flush();
+    return out;
+  }
+
+  /** A record of plain text: sentences, and the encoder's mentions grouped into entities by normalized name. */
+  async recordFromText(id: string, text: string): Promise<RelRecord> {
+    const sentences = splitSentences(text);
+    return {
+      id,
+      text,
+      entities: groupMentions(text, await this.mentions(text), sentences),
+      relations: [],
+      sentences,
+    };
+  }
+
+  /**
+   * Refuses a run whose relation set is not the encoder's (its relation logits would be read as
+   * other relations), naming the labels that differ.
+   */
+  checkRelationSet(rs: RelationSet): void {
+    const want = this.config.relations;
+    const have = rs.labels.map((l) => l.name).filter((n) => n !== rs.noRelation);
+    const missing = want.filter((r) => !have.includes(r));
+    const added = have.filter((r) => !want.includes(r));
+    if (!missing.length && !added.length) return;
+    const list = (xs: string[]) =>
+      xs
+        .slice(0, 5)
+        .map((x) => JSON.stringify(x))
+        .join(', ') + (xs.length > 5 ? ` and ${xs.length - 5} more` : '');
+    throw new Error(
+      `${this.source} was trained for another relation set (${want.length} relations; the run's has ${have.length})` +
+        (missing.length ? `; not in the run's set: ${list(missing)}` : '') +
+        (added.length ? `; unknown to the encoder: ${list(added)}` : ''),
+    );
+  }
+}
+
+/** The best relation logit over the threshold logit. */
+function margin(l: Float32Array): number {
+  let best = -Infinity;
+  for (let r = 1; r < l.length; r++) best = Math.max(best, l[r]!);
+  return best - l[0]!;
+}
+
+function lowerBound(words: Span[], offset: number): number {
+  let lo = 0;
+  let hi = words.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (words[mid]!.end <= offset) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Mentions with the same normalized name are one entity (its type: the most frequent of its mentions'). */
+export function groupMentions(
+  text: string,
+  mentions: EncoderMention[],
+  sentences: Span[],
+): Entity[] {
+  const groups = new Map<string, EncoderMention[]>();
+  for (const m of mentions) {
+    const key = normalizeName(text.slice(m.start, m.end));
+    if (!key) continue;
+    (groups.get(key) ?? groups.set(key, []).get(key)!).push(m);
+  }
+  const sentOf = (offset: number) => {
+    const i = sentences.findIndex((s) => offset >= s.start && offset < s.end);
+    return i >= 0 ? i : undefined;
+  };
+  return [...groups.values()]
+    .sort((a, b) => a[0]!.start - b[0]!.start)
+    .map((ms, i) => {
+      const counts = new Map<string, number>();
+      for (const m of ms) counts.set(m.type, (counts.get(m.type) ?? 0) + 1);
+      const type = [...counts].sort((a, b) => b[1] - a[1])[0]![0];
+      const name = text.slice(ms[0]!.start, ms[0]!.end);
+      return {
+        id: `e${i}`,
+        name,
+        type,
+        mentions: ms.map((m) => {
+          const out: Mention = { start: m.start, end: m.end };
+          const shown = text.slice(m.start, m.end);
+          if (shown !== name) out.name = shown;
+          if (m.type !== type) out.type = m.type;
+          const s = sentOf(m.start);
+          if (s !== undefined) out.sent = s;
+          return out;
+        }),
+      };
+    });
+}
+
+/**
+ * The encoder's scores of every candidate pair of the records, computed once (one pass per
+ * document) and served synchronously to the curve and report functions of pairFilter.ts.
+ */
+export async function encoderScorer(
+  encoder: DocumentEncoder,
+  records: RelRecord[],
+  candidates: (r: RelRecord) => Array<[string, string]>,
+  onDocument?: (done: number) => void,
+): Promise<PairScorer> {
+  const byRecord = new Map<RelRecord, Map<string, number>>();
+  for (const [i, r] of records.entries()) {
+    const pairs = candidates(r);
+    const scores = await encoder.scorePairs(r, pairs);
+    byRecord.set(r, new Map(pairs.map((p, j) => [`${p[0]}\u0000${p[1]}`, scores[j]!])));
+    onDocument?.(i + 1);
+  }
+  return (r, pairs) => {
+    const m = byRecord.get(r);
+    return pairs.map(([h, t]) => m?.get(`${h}\u0000${t}`) ?? 0);
+  };
+}
