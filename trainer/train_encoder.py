@@ -511,7 +511,7 @@ def cmd_score(args) -> None:
             hidden, att, bio = encode_doc(torch, encoder, d.ids, cfg["cls"], cfg["sep"])
             pairs = all_pairs(len(d.entities))
             logits = head(hidden, att, mention_matrix(torch, d, len(d.ids)), torch.tensor([p[0] for p in pairs]), torch.tensor([p[1] for p in pairs]))
-            docs.append({"id": d.id, "tokens": len(d.ids), "scores": [round(float(x), 5) for x in pair_scores(logits)],
+            docs.append({"id": d.id, "ids": d.ids, "scores": [round(float(x), 5) for x in pair_scores(logits)],
                          "bio": [int(x) for x in bio.argmax(dim=-1)]})
     Path(args.out).write_text(json.dumps({"documents": docs}) + "\n", encoding="utf-8")
     emit("done", out=args.out, documents=len(docs))
