@@ -131,10 +131,10 @@ export const OPTIONS = {
   },
   documentFilter: {
     value: { type: 'string' },
-    default: 'none',
+    default: 'auto',
     description:
-      'Candidate stage of the document pipeline: none (all pairs), llm (a yes/no question per pair), or a filter file made by train-filter',
-    flag: '--filter <filter.json|none|llm>',
+      "Candidate stage of the document pipeline: auto (the shipped document encoder, models/redocred-filter, when the relation set is Re-DocRED's; else none), none (all pairs), llm (a yes/no question per pair), a filter file made by train-filter, or an encoder folder made by train-encoder (its mentions also give plain text its entities)",
+    flag: '--filter <auto|none|llm|filter.json|encoder-dir>',
     setting: 'document.filter',
   },
   deterministic: {

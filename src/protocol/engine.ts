@@ -82,8 +82,13 @@ export const DocumentJobSchema = z
     template: optionSchema('documentTemplate'),
     k: optionSchema('documentK'),
     filter: z
-      .union([z.literal('none'), z.literal('llm'), z.object({ file: z.string() }).strict()])
-      .default('none'),
+      .union([
+        z.literal('none'),
+        z.literal('llm'),
+        z.literal('auto'),
+        z.object({ file: z.string() }).strict(),
+      ])
+      .default('auto'),
     threshold: optionSchema('threshold'),
   })
   .strict();

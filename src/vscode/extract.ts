@@ -178,8 +178,8 @@ export function documentTemplate(t: string, doc: vscode.Uri): string {
   return builtinTemplate('document', t) ? t : resolvePath(t, doc);
 }
 
-function documentFilter(f: string, doc: vscode.Uri): 'none' | 'llm' | { file: string } {
-  return f === 'none' || f === 'llm' ? f : { file: resolvePath(f, doc) };
+function documentFilter(f: string, doc: vscode.Uri): 'none' | 'llm' | 'auto' | { file: string } {
+  return f === 'none' || f === 'llm' || f === 'auto' ? f : { file: resolvePath(f, doc) };
 }
 
 function askForRelationSet(): void {

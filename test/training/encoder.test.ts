@@ -81,16 +81,24 @@ describe('train-encoder (real trainer, all-MiniLM-L6-v2) and the ONNX model in N
       'model.pt',
     ])
       assert.ok(existsSync(path.join(enc, f)), `${f} written`);
-    const m = JSON.parse(r.out) as Record<string, any>;
-    assert.equal(m['format'], 'relation-lens-doc-encoder-manifest');
-    assert.equal(m['data'].documents, 11);
-    assert.equal(m['heldOut'].documents, 1);
-    assert.equal(m['data'].relations, 96);
-    assert.deepEqual(m['data'].types, ['LOC', 'MISC', 'NUM', 'ORG', 'PER', 'TIME']);
-    assert.equal(m['training'].steps, 4);
-    assert.match(m['command'], /^relation-lens train-encoder .*--max-steps 4/);
-    assert.equal(m['base'].name, 'all-MiniLM-L6-v2');
-    assert.ok(m['threshold'] > 0 && m['threshold'] < 1, `threshold ${m['threshold']}`);
+    const m = JSON.parse(r.out) as {
+      format: string;
+      threshold: number;
+      command: string;
+      base: { name: string };
+      data: { documents: number; relations: number; types: string[] };
+      heldOut: { documents: number };
+      training: { steps: number };
+    };
+    assert.equal(m.format, 'relation-lens-doc-encoder-manifest');
+    assert.equal(m.data.documents, 11);
+    assert.equal(m.heldOut.documents, 1);
+    assert.equal(m.data.relations, 96);
+    assert.deepEqual(m.data.types, ['LOC', 'MISC', 'NUM', 'ORG', 'PER', 'TIME']);
+    assert.equal(m.training.steps, 4);
+    assert.match(m.command, /^relation-lens train-encoder .*--max-steps 4/);
+    assert.equal(m.base.name, 'all-MiniLM-L6-v2');
+    assert.ok(m.threshold > 0 && m.threshold < 1, `threshold ${m.threshold}`);
     assert.ok(!readdirSync(dir).some((f) => f.includes('.partial-')), 'no partial folder left');
     // A second run on the same folder is refused without --force.
     const again = cli('train-encoder', path.join(dir, 'dev12.json'), '--max-steps', '1', '-o', enc);
