@@ -26,6 +26,7 @@ import {
   EvalResult,
   docGoldOf,
   docPredsOf,
+  textPredsOf,
   evaluateDocRed,
   evaluateMicro,
   evaluateSemEval,
@@ -265,6 +266,7 @@ type EvalCommandOptions = {
   goldFormat?: ImportFormat;
   predFormat?: ImportFormat;
   onlyPredicted?: boolean;
+  matchEntities?: 'ids' | 'text';
   json?: boolean;
 };
 
@@ -284,11 +286,16 @@ async function evalCommand(opts: EvalCommandOptions): Promise<void> {
       const s = await loadDocRedSubmission(opts.pred);
       report(s.diagnostics);
       preds = s.predictions;
-    } else
-      preds = docPredsOf(
-        (await load(opts.pred, { format: opts.predFormat, relInfo: opts.relInfo })).records,
-        rs,
-      );
+    } else {
+      const p = (await load(opts.pred, { format: opts.predFormat, relInfo: opts.relInfo })).records;
+      if (opts.matchEntities === 'text') {
+        const t = textPredsOf(g.records, p, rs);
+        preds = t.preds;
+        process.stderr.write(
+          `entities found in the texts: ${t.entities}, matched to a gold entity (same span, else same name): ${t.matched}\n`,
+        );
+      } else preds = docPredsOf(p, rs);
+    }
     const train = opts.train
       ? docGoldOf((await load(opts.train, { relInfo: opts.relInfo })).records, rs)
       : undefined;
@@ -437,6 +444,14 @@ function addEvalCommand(program: Command): void {
     .option(
       '--only-predicted',
       'score only the gold examples (documents) the predictions cover, e.g. a run with --limit',
+    )
+    .addOption(
+      new Option(
+        '--match-entities <how>',
+        'docred: ids (the predictions use the gold entities) or text (they found their own in the gold texts, e.g. extract-doc --text-only: matched to gold entities by mention span, else by normalized name)',
+      )
+        .choices(['ids', 'text'])
+        .default('ids'),
     )
     .option('--json', 'print one JSON object')
     .action((opts: EvalCommandOptions) => evalCommand(opts));

@@ -109,6 +109,7 @@ async function benchScorer(
 
 interface ExtractDocOptions extends ServerCliOptions {
   json?: boolean;
+  textOnly?: boolean;
   mode: 'llm' | 'encoder';
   encoder?: string;
   maxPairs?: number;
@@ -438,7 +439,10 @@ async function docInputs(
     rs = (await resolveRelationSet({ file: opts.relations, relInfo: opts.relInfo }))?.set;
   } else {
     const d = await loadDocs(ctx, input, opts);
-    inputs = d.records.map((record) => ({ record }));
+    // --text-only: the documents as plain text (their entities are found again), to measure raw-text extraction.
+    inputs = d.records.map((record) =>
+      opts.textOnly ? { id: record.id, text: record.text } : { record },
+    );
     rs = d.relationSet;
   }
   if (!rs)
@@ -722,6 +726,11 @@ const encoderOption = new Option(
   "a document encoder folder (train-encoder) whose mentions give a plain text its entities (default: the filter's, when it is an encoder); none: the LLM proposes them",
 );
 
+const textOnlyOption = new Option(
+  '--text-only',
+  "read only the documents' texts: their entities are found as in plain text (score with eval --match-entities text)",
+);
+
 function addExtractDocCommand(program: Command, ctx: CliContext): void {
   program
     .command('extract-doc')
@@ -747,6 +756,7 @@ function addExtractDocCommand(program: Command, ctx: CliContext): void {
     .addOption(cliOption('documentK'))
     .addOption(modeOption)
     .addOption(encoderOption)
+    .addOption(textOnlyOption)
     .option(
       '--max-pairs <n>',
       `the most candidate pairs of one document sent to the model, after the filter (default ${DEFAULT_MAX_PAIRS}; 0: no limit); a document above it is written unchanged with an error`,

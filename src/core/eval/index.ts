@@ -168,6 +168,60 @@ export function docPredsOf(records: RelRecord[], rs?: RelationSet): DocPred[] {
   );
 }
 
+/**
+ * Predictions on gold documents' texts whose entities the system found itself (raw text, e.g.
+ * extract-doc --text-only): each predicted entity is matched to a gold entity of the same
+ * document — one with a mention at exactly the same span, else one with a mention of the same
+ * normalized name — and its relations are re-indexed to the gold entities. A relation with an
+ * unmatched entity stays in the precision denominator and is never correct.
+ */
+export function textPredsOf(
+  gold: RelRecord[],
+  pred: RelRecord[],
+  rs?: RelationSet,
+): { preds: DocPred[]; entities: number; matched: number } {
+  const toId = labelToId(rs);
+  const byId = new Map(gold.map((g) => [g.id, g]));
+  const norm = (s: string) =>
+    s
+      .normalize('NFKC')
+      .toLowerCase()
+      .replace(/[\s\p{P}\p{S}]+/gu, ' ')
+      .trim();
+  const preds: DocPred[] = [];
+  let entities = 0;
+  let matched = 0;
+  for (const p of pred) {
+    const g = byId.get(p.id);
+    const spans = new Map<string, number>();
+    const names = new Map<string, number>();
+    g?.entities.forEach((e, i) => {
+      for (const m of e.mentions) {
+        const k = `${m.start}:${m.end}`;
+        if (!spans.has(k)) spans.set(k, i);
+        const n = norm(g.text.slice(m.start, m.end));
+        if (n && !names.has(n)) names.set(n, i);
+      }
+    });
+    const index = new Map<string, number>();
+    p.entities.forEach((e, i) => {
+      entities++;
+      let at: number | undefined;
+      for (const m of e.mentions) at ??= spans.get(`${m.start}:${m.end}`);
+      for (const m of e.mentions) at ??= names.get(norm(p.text.slice(m.start, m.end)));
+      if (at !== undefined) matched++;
+      index.set(e.id, at ?? 100_000 + i);
+    });
+    for (const x of liveRelations(p, rs?.noRelation)) {
+      const h = index.get(x.head);
+      const t = index.get(x.tail);
+      if (h === undefined || t === undefined || h === t) continue;
+      preds.push({ title: g ? docTitle(g) : docTitle(p), h_idx: h, t_idx: t, r: toId(x.label) });
+    }
+  }
+  return { preds, entities, matched };
+}
+
 export function evaluateDocRed(gold: DocGold[], pred: DocPred[], train?: DocGold[]): EvalResult {
   return scoreDocRed(gold, pred, train ? trainFacts(train) : undefined);
 }
