@@ -12,6 +12,7 @@ import {
   report,
   resolveTemplate,
 } from './common';
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { InputError } from '../core/diagnostics';
 import { RelRecord, RelationSet } from '../core/schema';
@@ -39,6 +40,7 @@ import { outputName, prepareReplace, writeOutput } from '../node/output';
 import { exportOpenAiBatch, importOpenAiBatchResults } from './batch';
 import { SERVER_FLAVORS, ServerFlavor } from '../core/ports';
 import { DirectionMode } from '../core/pipelines/answerSpace';
+import { exportBrat } from '../core/formats/brat';
 
 const EXPORT_FORMATS = [
   'jsonl',
@@ -50,6 +52,7 @@ const EXPORT_FORMATS = [
   'finre',
   'sanwen',
   'doccano',
+  'brat',
   'openai-batch',
 ] as const;
 /** import reads the dataset formats, and the results of an OpenAI batch made by export. */
@@ -185,6 +188,7 @@ type ExportCommandOptions = {
 
 async function exportCommand(input: string, opts: ExportCommandOptions): Promise<void> {
   if (opts.format === 'openai-batch') return exportOpenAiBatch(input, opts);
+  if (opts.format === 'brat') return exportBratCommand(input, opts);
   const inputs = [input, opts.template, opts.relations, opts.relInfo];
   await prepareReplace(opts.out, inputs, opts.force);
   const r = await load(input, {
@@ -231,6 +235,51 @@ async function exportCommand(input: string, opts: ExportCommandOptions): Promise
   process.stderr.write(`wrote ${opts.format} to ${outputName(opts.out)}\n`);
   if (opts.json)
     printJson({ input, format: opts.format, records: r.records.length, out: opts.out });
+}
+
+/**
+ * export --format brat: a folder (NAME.txt + NAME.ann per record, annotation.conf, visual.conf),
+ * written beside the output and moved into place when complete; an existing folder is replaced
+ * only with --force, and only when it holds nothing but brat files.
+ */
+async function exportBratCommand(input: string, opts: ExportCommandOptions): Promise<void> {
+  const out = path.resolve(opts.out);
+  const st = await fs.stat(out).catch(() => undefined);
+  if (st && !st.isDirectory())
+    throw new InputError(
+      '--format brat writes a folder, and this is a file; choose another -o',
+      opts.out,
+    );
+  if (st) {
+    const stray = (await fs.readdir(out)).filter((f) => !/\.(txt|ann|conf)$/.test(f));
+    if (!opts.force)
+      throw new InputError('the folder exists; pass --force to replace it', opts.out);
+    if (stray.length)
+      throw new InputError(
+        `the folder holds files brat export did not write (${stray.slice(0, 3).join(', ')}); choose another -o`,
+        opts.out,
+      );
+  }
+  const r = await load(input, {
+    format: opts.from,
+    relations: opts.relations,
+    relInfo: opts.relInfo,
+  });
+  const files = exportBrat(r.records);
+  const work = `${out}.partial-${process.pid}`;
+  await fs.rm(work, { recursive: true, force: true });
+  await fs.mkdir(work, { recursive: true });
+  try {
+    for (const f of files) await fs.writeFile(path.join(work, f.name), f.data);
+    const old = `${out}.old-${process.pid}`;
+    if (st) await fs.rename(out, old);
+    await fs.rename(work, out);
+    if (st) await fs.rm(old, { recursive: true, force: true });
+  } finally {
+    await fs.rm(work, { recursive: true, force: true });
+  }
+  process.stderr.write(`wrote ${r.records.length} record(s) as brat standoff to ${opts.out}/\n`);
+  if (opts.json) printJson({ input, format: 'brat', records: r.records.length, out: opts.out });
 }
 
 /**

@@ -2,15 +2,17 @@
  * Loading any supported input into canonical records, with format detection. This is where the
  * core's pure readers meet the file system; the CLI and the extension host both use it.
  */
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { Diagnostic, InputError } from '../core/diagnostics';
+import { importBratDocument, parseVisualLabels } from '../core/formats/brat';
 import { readCanonical } from '../core/formats/canonical';
 import {
   importChineseTsv,
   parseRelation2Id,
   relationSetFromLabels,
 } from '../core/formats/chineseTsv';
-import { ImportResult } from '../core/formats/common';
+import { Collector, ImportResult } from '../core/formats/common';
 import { importDoccano } from '../core/formats/doccano';
 import {
   importDocRed,
@@ -33,6 +35,7 @@ export const IMPORT_FORMATS = [
   'tacred',
   'doccano',
   'label-studio',
+  'brat',
 ] as const;
 export type ImportFormat = (typeof IMPORT_FORMATS)[number];
 
@@ -53,8 +56,12 @@ export function isJsonLine(line: string): boolean {
   }
 }
 
-/** Guesses a file's format from its name and first bytes. */
+/** Guesses a file's format from its name and first bytes (a folder of .ann files: brat). */
 export async function detectFormat(file: string): Promise<ImportFormat> {
+  if ((await fs.stat(file).catch(() => undefined))?.isDirectory()) {
+    if ((await fs.readdir(file)).some((f) => f.endsWith('.ann'))) return 'brat';
+    throw new InputError('a folder without brat .ann files; give a file, or a brat folder', file);
+  }
   const ext = path.extname(file).toLowerCase();
   const head = await readHead(file);
   const first = head.split('\n').find((l) => l.trim() !== '') ?? '';
@@ -185,10 +192,52 @@ export async function loadRecords(
     case 'label-studio':
       result = await withText((t) => importLabelStudio(t, file));
       break;
+    case 'brat':
+      result = await importBratFolder(file);
+      break;
   }
   if (opts.relations && format !== 'finre' && format !== 'sanwen' && !result.relationSet)
     result.relationSet = await loadRelationSet(opts.relations);
   return { ...result, format };
+}
+
+/**
+ * A brat folder: every NAME.ann with its NAME.txt, in name order; visual.conf's labels map brat
+ * types back to the names they were written for. Problems name the .ann file and line.
+ */
+async function importBratFolder(dir: string): Promise<ImportResult> {
+  const names = (await fs.readdir(dir))
+    .filter((f) => f.endsWith('.ann'))
+    .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+  const conf = path.join(dir, 'visual.conf');
+  const labels = (await pathExists(conf))
+    ? parseVisualLabels((await readText(conf)).text)
+    : new Map<string, string>();
+  const out: ImportResult = { records: [], diagnostics: [], skipped: 0 };
+  const ids = new Set<string>();
+  for (const n of names) {
+    const annFile = path.join(dir, n);
+    const txtFile = annFile.replace(/\.ann$/, '.txt');
+    const c = new Collector(annFile);
+    if (!(await pathExists(txtFile))) c.skip(1, `no ${path.basename(txtFile)} beside it`);
+    else {
+      // brat's offsets index the .txt exactly as stored (no BOM or newline handling).
+      const text = await fs.readFile(txtFile, 'utf8');
+      const ann = (await readText(annFile)).text;
+      importBratDocument(n.slice(0, -4), text, ann, c, labels);
+    }
+    for (const r of c.records) {
+      if (ids.has(r.id)) {
+        c.skip(1, `record id ${JSON.stringify(r.id)} is taken by another file of the folder`);
+        continue;
+      }
+      ids.add(r.id);
+      out.records.push(r);
+    }
+    out.diagnostics.push(...c.diagnostics);
+    out.skipped += c.skipped;
+  }
+  return out;
 }
 
 export async function loadDocRedSubmission(file: string) {

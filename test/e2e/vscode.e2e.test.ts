@@ -55,7 +55,7 @@ type SidecarRecord = {
     status?: string;
     score?: number;
   }>;
-  meta: { source: { offset: number; sha256: string } };
+  meta: { source: { offset: number; sha256: string }; extraction?: { filter?: string } };
 };
 
 const PARAGRAPH =
@@ -715,6 +715,14 @@ describe('VS Code end to end (code-server + Chromium, real model)', function () 
       },
       300_000,
     );
+    // Re-DocRED's relation set: the shipped document encoder (filter auto) found the entities
+    // and kept the pairs the LLM was asked about.
+    assert.equal(record.meta.extraction?.filter, 'encoder');
+    for (const n of ['Rihanna', 'Baltimore', 'London'])
+      assert.ok(
+        record.entities.some((e) => e.name === n),
+        `${n} found by the encoder: ${record.entities.map((e) => e.name).join(', ')}`,
+      );
     // Records remember where their text starts in the file and the file's hash.
     assert.equal(record.meta.source.offset, 0);
     assert.match(record.meta.source.sha256, /^[0-9a-f]{64}$/);

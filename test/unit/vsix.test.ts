@@ -71,5 +71,21 @@ describe('VSIX contents (.vscodeignore is the source of truth)', function () {
       files.some((f) => f.startsWith('node_modules/hnswlib-node/')),
       'hnswlib-node ships unbundled',
     );
+    const ort = files.filter((f) => f.startsWith('node_modules/onnxruntime-node/bin/'));
+    assert.ok(
+      ort.some((f) => f.includes(`/${process.platform}/${process.arch}/`)),
+      "onnxruntime-node (the document encoder's runtime) ships this platform's binaries",
+    );
+    assert.deepEqual(
+      ort.filter((f) => !f.includes(`/${process.platform}/${process.arch}/`)),
+      [],
+      "and no other platform's",
+    );
+    assert.ok(
+      files.includes('models/redocred-filter/encoder.onnx') &&
+        files.includes('models/redocred-filter/manifest.json'),
+      'the shipped document encoder',
+    );
+    assert.ok(!files.some((f) => f.endsWith('.pt')), 'no PyTorch checkpoints');
   });
 });

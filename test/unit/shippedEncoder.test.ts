@@ -1,0 +1,155 @@
+/**
+ * The document encoder the project trained and ships (models/redocred-filter: all-MiniLM-L6-v2
+ * fine-tuned on Re-DocRED dev, int8 ONNX) run in Node with onnxruntime: it loads, finds the
+ * mentions of unseen Re-DocRED test texts, keeps their related pairs, is the default filter for
+ * Re-DocRED's relation set, gives a paragraph of plain text entities and relations without an
+ * LLM, and its manifest names a command that exists.
+ */
+import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { Command } from 'commander';
+import { buildProgram } from '../../src/cli/main';
+import { parseRelInfo, relationSetFromRelInfo } from '../../src/core/formats/docred';
+import { DocumentEncoder } from '../../src/core/pipelines/docEncoder';
+import { goldPairs, pairKey } from '../../src/core/pipelines/pairFilter';
+import { RelRecord, candidatePairs } from '../../src/core/schema';
+import { openDocumentEncoder } from '../../src/engine/docEncoder';
+import { shippedEncoderDir } from '../../src/node/jobs';
+import { loadRecords } from '../../src/node/load';
+import { CLI, ROOT, ensureBuilt } from '../helpers/cli';
+import { smolLM2 } from '../helpers/models';
+import { dataset, requireShared } from '../helpers/shared';
+import { scoreMentions } from '../../src/cli/encoder';
+
+const TEST = dataset('redocred', 'test_revised.json');
+const REL_INFO = dataset('redocred', 'rel_info.json');
+const SHIPPED = path.join(ROOT, 'models', 'redocred-filter');
+
+const PARAGRAPH =
+  'Marie Curie was a Polish and naturalised-French physicist and chemist. She was born in Warsaw on 7 November 1867. ' +
+  'In 1891 she moved to Paris, where she studied at the University of Paris. In 1895 she married Pierre Curie, a French physicist.\n';
+
+describe('the shipped document encoder (models/redocred-filter)', function () {
+  this.timeout(240_000);
+  let encoder: DocumentEncoder;
+  let docs: RelRecord[];
+  let dir: string;
+  const run = (...args: string[]) => {
+    const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: ROOT });
+    return { code: r.status, out: r.stdout, err: r.stderr };
+  };
+  before(async function () {
+    requireShared(this, TEST, REL_INFO);
+    ensureBuilt();
+    assert.equal(shippedEncoderDir(), SHIPPED, 'found where the CLI and the editor look');
+    encoder = await openDocumentEncoder(SHIPPED);
+    docs = (await loadRecords(TEST, { relInfo: REL_INFO })).records.slice(0, 10);
+    dir = mkdtempSync(path.join(tmpdir(), 'rl-shipped-enc-'));
+  });
+  after(() => dir && rmSync(dir, { recursive: true, force: true }));
+
+  it('is trained for Re-DocRED’s 96 relations and 6 entity types, int8, with its threshold and scores', () => {
+    const rs = relationSetFromRelInfo(parseRelInfo(readFileSync(REL_INFO, 'utf8'), REL_INFO));
+    encoder.checkRelationSet(rs);
+    assert.equal(encoder.config.relations.length, 96);
+    assert.deepEqual(encoder.config.types, ['LOC', 'MISC', 'NUM', 'ORG', 'PER', 'TIME']);
+    assert.equal(encoder.config.quantized, true);
+    const m = encoder.manifest!;
+    assert.ok(m.threshold > 0 && m.threshold < 1);
+    assert.equal(m.targetRecall, 0.95);
+    assert.equal(m.heldOut?.documents, 50);
+    assert.equal((m.data as { documents: number }).documents, 450);
+  });
+
+  it('finds the mentions of unseen test texts (exact spans) and keeps their related pairs', async () => {
+    const s = await scoreMentions(encoder, docs);
+    assert.ok(s.f1 >= 0.7, `mention F1 ${s.f1.toFixed(3)} on 10 test documents`);
+    let gold = 0;
+    let goldKept = 0;
+    let pairs = 0;
+    let kept = 0;
+    for (const r of docs) {
+      const ps = candidatePairs(r);
+      const g = goldPairs(r);
+      const scores = await encoder.scorePairs(r, ps);
+      ps.forEach((p, i) => {
+        const keep = scores[i]! >= encoder.manifest!.threshold;
+        pairs++;
+        if (keep) kept++;
+        if (g.has(pairKey(...p))) {
+          gold++;
+          if (keep) goldKept++;
+        }
+      });
+    }
+    assert.ok(goldKept / gold >= 0.85, `gold-pair recall ${(goldKept / gold).toFixed(3)}`);
+    assert.ok(kept / pairs <= 0.5, `kept ${(kept / pairs).toFixed(3)} of the pairs`);
+  });
+
+  it('plain text without an LLM: entities from its mentions, relations from its pair head (extract-doc --mode encoder, filter auto)', async () => {
+    const txt = path.join(dir, 'curie.txt');
+    writeFileSync(txt, PARAGRAPH);
+    const out = path.join(dir, 'curie.jsonl');
+    const r = run('extract-doc', txt, '--rel-info', REL_INFO, '--mode', 'encoder', '-o', out);
+    assert.equal(r.code, 0, r.err);
+    const rec = (await loadRecords(out)).records[0]!;
+    const names = rec.entities.map((e) => e.name);
+    for (const n of ['Marie Curie', 'Warsaw', 'Paris', 'Pierre Curie'])
+      assert.ok(names.includes(n), `${n} found (${names.join(', ')})`);
+    const byId = new Map(rec.entities.map((e) => [e.id, e.name]));
+    const triples = rec.relations.map(
+      (x) => `${byId.get(x.head)} | ${x.label} | ${byId.get(x.tail)}`,
+    );
+    assert.ok(
+      triples.includes('Marie Curie | place of birth | Warsaw'),
+      `a relation the text states (${triples.join('; ')})`,
+    );
+  });
+
+  it('is the default filter of extract-doc for Re-DocRED’s relation set', async function () {
+    const model = smolLM2(this);
+    const one = path.join(dir, 'one.json');
+    writeFileSync(
+      one,
+      JSON.stringify((JSON.parse(readFileSync(TEST, 'utf8')) as unknown[]).slice(0, 1)),
+    );
+    const out = path.join(dir, 'one.jsonl');
+    const r = run(
+      'extract-doc',
+      one,
+      '--rel-info',
+      REL_INFO,
+      '--model',
+      model,
+      '--pairs-per-prompt',
+      '8',
+      '--threads',
+      '2',
+      '-o',
+      out,
+    );
+    assert.equal(r.code, 0, r.err);
+    assert.match(
+      r.err,
+      /candidate stage \(encoder, threshold 0\.\d+\): \d+ pair\(s\) in, \d+ kept/,
+    );
+    assert.ok(existsSync(out));
+  });
+
+  it('its manifest names the command that made it, and the CLI has that command and its options', () => {
+    const cmd = encoder.manifest!.command!;
+    assert.match(cmd, /^relation-lens train-encoder /);
+    const words = cmd.split(/\s+/).slice(1);
+    const program = buildProgram();
+    const sub = program.commands.find((c: Command) => c.name() === words[0]);
+    assert.ok(sub, `${words[0]} is a command`);
+    for (const w of words.filter((x) => x.startsWith('-')))
+      assert.ok(
+        sub.options.some((o) => o.long === w || o.short === w),
+        `${w} is an option of ${words[0]}`,
+      );
+  });
+});
