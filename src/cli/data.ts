@@ -41,6 +41,7 @@ import { exportOpenAiBatch, importOpenAiBatchResults } from './batch';
 import { SERVER_FLAVORS, ServerFlavor } from '../core/ports';
 import { DirectionMode } from '../core/pipelines/answerSpace';
 import { exportBrat } from '../core/formats/brat';
+import { exportLabelStudio } from '../core/formats/labelStudio';
 
 const EXPORT_FORMATS = [
   'jsonl',
@@ -52,6 +53,7 @@ const EXPORT_FORMATS = [
   'finre',
   'sanwen',
   'doccano',
+  'label-studio',
   'brat',
   'openai-batch',
 ] as const;
@@ -227,6 +229,9 @@ async function exportCommand(input: string, opts: ExportCommandOptions): Promise
       break;
     case 'doccano':
       data = exportDoccano(r.records);
+      break;
+    case 'label-studio':
+      data = exportLabelStudio(r.records);
       break;
     default:
       throw new InputError(`unknown export format ${opts.format}`);

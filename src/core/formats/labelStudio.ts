@@ -12,7 +12,7 @@
 import { z } from 'zod';
 import { readJsonArray } from '../io/jsonArray';
 import { Entity, Relation, RelRecord, zodProblems } from '../schema';
-import { Collector, ImportResult, codePointOffsets } from './common';
+import { Collector, ImportResult, codePointOffsets, utf16ToCodePoint } from './common';
 
 const Result = z
   .object({
@@ -169,4 +169,44 @@ export function importLabelStudio(text: string, file: string): ImportResult {
     c.add(record, el.line);
   }
   return c.result();
+}
+
+/**
+ * Records as Label Studio tasks (the JSON array its importer and exporter use): one region per
+ * mention (code-point offsets, the entity type as its label) and a `relation` result per relation
+ * that is not rejected, between the first mentions of its entities. Label Studio has no place for
+ * grouping mentions into entities: each mention comes back as an entity of its own.
+ */
+export function exportLabelStudio(records: RelRecord[]): string {
+  const tasks = records.map((r) => {
+    const result: Array<Record<string, unknown>> = [];
+    const first = new Map<string, string>();
+    let n = 0;
+    for (const e of r.entities)
+      e.mentions.forEach((m, i) => {
+        const id = `m${++n}`;
+        if (i === 0) first.set(e.id, id);
+        const type = m.type ?? e.type;
+        result.push({
+          id,
+          from_name: 'label',
+          to_name: 'text',
+          type: 'labels',
+          value: {
+            start: utf16ToCodePoint(r.text, m.start),
+            end: utf16ToCodePoint(r.text, m.end),
+            text: r.text.slice(m.start, m.end),
+            labels: type ? [type] : [],
+          },
+        });
+      });
+    for (const x of r.relations) {
+      const a = first.get(x.head);
+      const b = first.get(x.tail);
+      if (x.status === 'rejected' || !a || !b) continue;
+      result.push({ from_id: a, to_id: b, type: 'relation', direction: 'right', labels: [x.label] });
+    }
+    return { id: r.id, data: { text: r.text }, annotations: [{ was_cancelled: false, result }] };
+  });
+  return JSON.stringify(tasks, null, 1) + '\n';
 }

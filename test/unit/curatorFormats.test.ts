@@ -162,3 +162,56 @@ describe('brat standoff export and import', function () {
     assert.equal(readFileSync(path.join(dir, 'bad.jsonl'), 'utf8').trim().split('\n').length, 1);
   });
 });
+
+/** Mentions as (span, type) and relations between first-mention spans: what a Label Studio round trip keeps. */
+function flat(r: RelRecord) {
+  const key = new Map(
+    r.entities.map((e) => [e.id, `${e.mentions[0]!.start}:${e.mentions[0]!.end}`]),
+  );
+  return {
+    id: r.id,
+    text: r.text,
+    mentions: r.entities
+      .flatMap((e) => e.mentions.map((m) => `${m.start}:${m.end}:${m.type ?? e.type ?? null}`))
+      .sort(),
+    relations: r.relations
+      .filter((x) => x.status !== 'rejected')
+      .map((x) => `${key.get(x.head)} ${x.label} ${key.get(x.tail)}`)
+      .sort(),
+  };
+}
+
+describe('Label Studio export (tasks with relations) and import', function () {
+  this.timeout(120_000);
+  let dir: string;
+  before(() => {
+    ensureBuilt();
+    dir = mkdtempSync(path.join(tmpdir(), 'rl-ls-'));
+  });
+  after(() => dir && rmSync(dir, { recursive: true, force: true }));
+
+  for (const [name, parts, n, relInfo] of [
+    ['SemEval', ['semeval2010_task8', 'TEST_FILE_FULL.TXT'], 50, undefined],
+    ['FinRE (Chinese)', ['finre', 'test.txt'], 50, undefined],
+    ['Re-DocRED', ['redocred', 'test_revised.json'], 5, dataset('redocred', 'rel_info.json')],
+  ] as const)
+    it(`${name}: ids, texts, mention spans (code points) and relations come back`, async function () {
+      const f = dataset(...parts);
+      requireShared(this, f);
+      const src = (await loadRecords(f, relInfo ? { relInfo } : {})).records.slice(0, n);
+      const jsonl = path.join(dir, `${parts[0]}.jsonl`);
+      writeFileSync(jsonl, src.map((r) => serializeRecord(r) + '\n').join(''));
+      const ls = path.join(dir, `${parts[0]}.label-studio.json`);
+      let r = cli('export', jsonl, '--format', 'label-studio', '-o', ls);
+      assert.equal(r.code, 0, r.err);
+      const tasks = JSON.parse(readFileSync(ls, 'utf8')) as Array<{
+        annotations: Array<{ result: Array<{ type: string }> }>;
+      }>;
+      assert.equal(tasks.length, src.length);
+      assert.ok(tasks.some((t) => t.annotations[0]!.result.some((x) => x.type === 'relation')));
+      const back = path.join(dir, `${parts[0]}.back.jsonl`);
+      r = cli('import', ls, '--from', 'label-studio', '-o', back);
+      assert.equal(r.code, 0, r.err);
+      assert.deepEqual((await loadRecords(back)).records.map(flat), src.map(flat));
+    });
+});
