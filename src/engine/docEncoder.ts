@@ -99,7 +99,7 @@ class OrtBackend implements EncoderBackend {
     const n = x.length;
     const out = await this.head.run({
       hidden: new Tensor('float32', x.hidden, [n, this.cfg.hidden]),
-      attention: new Tensor('float32', x.attention, [this.cfg.heads, n, n]),
+      entity_attention: new Tensor('float32', x.entityAttention, [x.entities, this.cfg.heads, n]),
       mentions: new Tensor('float32', x.mentions, [x.entities, n]),
       heads: new Tensor('int64', BigInt64Array.from(x.heads, BigInt), [x.heads.length]),
       tails: new Tensor('int64', BigInt64Array.from(x.tails, BigInt), [x.tails.length]),
@@ -114,7 +114,12 @@ export async function openDocumentEncoder(
   opts: { threads?: number } = {},
 ): Promise<DocumentEncoder> {
   const cfgFile = path.join(dir, 'encoder-config.json');
-  const parsed = EncoderConfigSchema.safeParse(await readJson(cfgFile));
+  const raw = await readJson(cfgFile);
+  if ((raw as { version?: unknown } | null)?.version === 1)
+    throw new EncoderModelError(
+      `${cfgFile}: made by an older train-encoder (its head graph takes the whole attention matrix); write its graphs again with \`python trainer/train_encoder.py export --model ${dir}\` (it needs model.pt: --keep-torch) or train it again`,
+    );
+  const parsed = EncoderConfigSchema.safeParse(raw);
   if (!parsed.success)
     throw new EncoderModelError(
       `${cfgFile}: not a Relation Lens encoder configuration (${zodProblems(parsed.error).join('; ')})`,

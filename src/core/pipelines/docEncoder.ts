@@ -25,7 +25,7 @@ export const ENCODER_MANIFEST_FORMAT = 'relation-lens-doc-encoder-manifest';
 export const EncoderConfigSchema = z
   .object({
     format: z.literal(ENCODER_CONFIG_FORMAT),
-    version: z.literal(1),
+    version: z.literal(2),
     window: z.number().int().min(8),
     stride: z.number().int().min(1),
     cls: z.number().int().nonnegative(),
@@ -73,10 +73,13 @@ export interface EncoderBackend {
   runWindow(
     ids: number[],
   ): Promise<{ hidden: Float32Array; attention: Float32Array; bio: Float32Array }>;
-  /** Pair logits [P, relations+1] from a document's merged outputs (see PairHead in the trainer). */
+  /**
+   * Pair logits [P, relations+1] from a document's merged hidden states [L,H], its entities'
+   * attention rows [E,A,L] and mention matrix [E,L] (see PairHead in the trainer).
+   */
   runHead(x: {
     hidden: Float32Array;
-    attention: Float32Array;
+    entityAttention: Float32Array;
     mentions: Float32Array;
     heads: number[];
     tails: number[];
@@ -145,9 +148,17 @@ export interface EncodedText {
   /** The first token of each word (-1 when the word has no tokens, e.g. only control characters). */
   wordFirstToken: number[];
   hidden: Float32Array;
-  attention: Float32Array;
   bio: Float32Array;
+  /**
+   * The windows' last-layer attention [A,T,T] (T = window tokens + 2), kept for documents of at
+   * most two windows; longer ones are read again when pairs are scored, so memory grows with the
+   * length and never with its square.
+   */
+  windows: Array<{ start: number; end: number; attention?: Float32Array }>;
 }
+
+/** Documents of more windows than this are read again for their entities' attention rows. */
+const KEEP_ATTENTION_WINDOWS = 2;
 
 export interface EncoderMention {
   start: number;
@@ -195,15 +206,15 @@ export class DocumentEncoder {
     const t = this.tokenize(text);
     const n = t.ids.length;
     const H = this.config.hidden;
-    const A = this.config.heads;
     const C = this.config.bio.length;
     const hidden = new Float32Array(n * H);
-    const attention = new Float32Array(A * n * n);
     const bio = new Float32Array(n * C);
     const count = new Float32Array(n);
-    for (const [s, e] of encoderWindows(n, this.config.window, this.config.stride)) {
+    const spans = encoderWindows(n, this.config.window, this.config.stride);
+    const keep = spans.length <= KEEP_ATTENTION_WINDOWS;
+    const windows: EncodedText['windows'] = [];
+    for (const [s, e] of spans) {
       const w = e - s;
-      const T = w + 2;
       const out = await this.backend.runWindow(t.ids.slice(s, e));
       for (let i = 0; i < w; i++) {
         count[s + i]! += 1;
@@ -211,27 +222,58 @@ export class DocumentEncoder {
         const dst = (s + i) * H;
         for (let k = 0; k < H; k++) hidden[dst + k]! += out.hidden[src + k]!;
         for (let k = 0; k < C; k++) bio[(s + i) * C + k]! += out.bio[(i + 1) * C + k]!;
-        for (let a = 0; a < A; a++) {
-          const srcRow = a * T * T + (i + 1) * T + 1;
-          const dstRow = a * n * n + (s + i) * n + s;
-          for (let j = 0; j < w; j++) attention[dstRow + j]! += out.attention[srcRow + j]!;
-        }
       }
+      windows.push({ start: s, end: e, ...(keep ? { attention: out.attention } : {}) });
     }
     for (let i = 0; i < n; i++) {
       const c = count[i]! || 1;
       for (let k = 0; k < H; k++) hidden[i * H + k]! /= c;
       for (let k = 0; k < C; k++) bio[i * C + k]! /= c;
     }
-    // Rows renormalized: [CLS]/[SEP] dropped, overlapping windows summed.
-    for (let r = 0; r < A * n; r++) {
-      let sum = 0;
-      for (let j = 0; j < n; j++) sum += attention[r * n + j]!;
-      const inv = 1 / (sum + 1e-10);
-      for (let j = 0; j < n; j++) attention[r * n + j]! *= inv;
-    }
-    this.last = { text, ...t, hidden, attention, bio };
+    this.last = { text, ...t, hidden, bio, windows };
     return this.last;
+  }
+
+  /**
+   * Each entity's attention rows [E,A,n]: the mean over its mention-first tokens of the merged
+   * attention rows — a token's rows summed over the windows that hold it ([CLS]/[SEP] columns
+   * dropped), renormalized — as the trainer's entity_attention over its merged matrix.
+   */
+  private async entityAttention(enc: EncodedText, toks: number[][]): Promise<Float32Array> {
+    const n = enc.ids.length;
+    const A = this.config.heads;
+    const rowOf = new Map<number, number>();
+    for (const ts of toks) for (const t of ts) if (!rowOf.has(t)) rowOf.set(t, rowOf.size);
+    const rows = new Float32Array(rowOf.size * A * n);
+    for (const win of enc.windows) {
+      const inside = [...rowOf].filter(([t]) => t >= win.start && t < win.end);
+      if (!inside.length) continue;
+      const w = win.end - win.start;
+      const T = w + 2;
+      const att =
+        win.attention ??
+        (await this.backend.runWindow(enc.ids.slice(win.start, win.end))).attention;
+      for (const [t, r] of inside)
+        for (let a = 0; a < A; a++) {
+          const src = a * T * T + (t - win.start + 1) * T + 1;
+          const dst = (r * A + a) * n + win.start;
+          for (let j = 0; j < w; j++) rows[dst + j]! += att[src + j]!;
+        }
+    }
+    for (let q = 0; q < rowOf.size * A; q++) {
+      let sum = 0;
+      for (let j = 0; j < n; j++) sum += rows[q * n + j]!;
+      const inv = 1 / (sum + 1e-10);
+      for (let j = 0; j < n; j++) rows[q * n + j]! *= inv;
+    }
+    const out = new Float32Array(toks.length * A * n);
+    toks.forEach((ts, e) => {
+      for (const t of ts) {
+        const r = rowOf.get(t)!;
+        for (let k = 0; k < A * n; k++) out[e * A * n + k]! += rows[r * A * n + k]! / ts.length;
+      }
+    });
+    return out;
   }
 
   /** The first token of each mention of each entity (entities without one get none). */
@@ -290,13 +332,17 @@ export class DocumentEncoder {
     used.forEach((ei, row) => {
       for (const tkn of toks[ei]!) mentions[row * n + tkn] = 1;
     });
+    const entityAttention = await this.entityAttention(
+      enc,
+      used.map((ei) => toks[ei]!),
+    );
     const R = this.config.relations.length + 1;
     // One call per chunk of pairs bounds the head's memory on documents with many entities.
     const CHUNK = 2048;
     for (let c = 0; c < which.length; c += CHUNK) {
       const logits = await this.backend.runHead({
         hidden: enc.hidden,
-        attention: enc.attention,
+        entityAttention,
         mentions,
         heads: heads.slice(c, c + CHUNK),
         tails: tails.slice(c, c + CHUNK),
