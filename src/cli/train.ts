@@ -9,10 +9,12 @@ import * as path from 'node:path';
 import { InputError } from '../core/diagnostics';
 import { TrainingRetriever } from '../core/retrieval/retriever';
 import { PromptTemplate } from '../core/prompts/template';
-import { RelRecord, RelationSet, isDocumentRecord } from '../core/schema';
+import { RelRecord, RelationSet, candidatePairs, isDocumentRecord } from '../core/schema';
+import { pairKey } from '../core/pipelines/pairFilter';
+import { isEncoderModel, openDocumentEncoder } from '../engine/docEncoder';
 import { resolveModel } from '../engine/models';
 import { onInterrupt } from '../node/interrupt';
-import { sentenceSpace } from '../node/jobs';
+import { sentenceSpace, shippedEncoderDir } from '../node/jobs';
 import { loadIndex } from '../node/ragIndex';
 import { ImportFormat } from '../node/load';
 import { ProgressBar } from '../node/progress';
@@ -59,6 +61,7 @@ interface TrainLoraOptions extends Omit<TrainHyper, 'alpha'>, EmbeddingsCliOptio
   out: string;
   level: 'auto' | 'sentence' | 'document';
   pairsPerPrompt: number;
+  filter?: string;
   contextSize: number;
 }
 
@@ -111,6 +114,7 @@ async function documentTraining(
   records: RelRecord[],
   opts: TrainLoraOptions,
   templateGiven: boolean,
+  rs: RelationSet,
 ): Promise<(DocumentTraining & { template: PromptTemplate }) | undefined> {
   const docs = records.filter(isDocumentRecord).length;
   const level =
@@ -130,7 +134,42 @@ async function documentTraining(
     none: t.none,
     k: opts.pairsPerPrompt,
     contextSize: opts.contextSize,
+    ...(opts.filter ? { kept: await filterKept(opts.filter, records, rs) } : {}),
   };
+}
+
+/**
+ * The pairs an encoder filter keeps in each document (its own threshold): document-level
+ * training draws its negatives from them, as extraction will ask about them.
+ */
+async function filterKept(
+  filter: string,
+  records: RelRecord[],
+  rs: RelationSet,
+): Promise<Map<string, Set<string>>> {
+  const dir = filter === 'auto' ? shippedEncoderDir() : filter;
+  if (!dir || !isEncoderModel(dir))
+    throw new InputError(
+      `--filter takes an encoder folder (train-encoder) or auto (the shipped one); ${filter} is not one`,
+    );
+  const encoder = await openDocumentEncoder(dir);
+  encoder.checkRelationSet(rs);
+  const th = encoder.manifest?.threshold ?? 0.5;
+  const out = new Map<string, Set<string>>();
+  let pairs = 0;
+  let kept = 0;
+  for (const r of records) {
+    const ps = candidatePairs(r);
+    const scores = await encoder.scorePairs(r, ps);
+    const keep = new Set(ps.filter((_, i) => scores[i]! >= th).map(([h, t]) => pairKey(h, t)));
+    out.set(r.id, keep);
+    pairs += ps.length;
+    kept += keep.size;
+  }
+  process.stderr.write(
+    `negatives from the pairs ${dir} keeps (threshold ${th.toPrecision(4)}): ${kept} of ${pairs} (${((100 * kept) / Math.max(1, pairs)).toFixed(1)}%)\n`,
+  );
+  return out;
 }
 
 async function trainLoraCommand(
@@ -148,7 +187,7 @@ async function trainLoraCommand(
       'no relation set: pass --relations (a relation-set JSON or relation2id.txt)',
       input,
     );
-  const document = await documentTraining(r.records, opts, templateGiven);
+  const document = await documentTraining(r.records, opts, templateGiven, rs);
   const template = document ? document.template : await ctx.resolveTemplate(opts.template);
   const { space, direction } = sentenceSpace(rs, opts.direction);
   const dev = opts.dev
@@ -316,6 +355,10 @@ function addTrainLoraCommand(program: Command, ctx: TrainCliContext): void {
         return v;
       },
       'auto',
+    )
+    .option(
+      '--filter <encoder-dir|auto>',
+      "document level: draw the pairs without a relation from those this encoder keeps (extraction's candidates; auto: the shipped models/redocred-filter) instead of from every pair",
     )
     .option(
       '--pairs-per-prompt <n>',

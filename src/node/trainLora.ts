@@ -67,6 +67,8 @@ export interface DocumentTraining {
   k: number;
   negativesPerPositive?: number;
   maxRelationsPerPair?: number;
+  /** The pairs a candidate filter keeps, by record id: negatives come from them (extraction's pairs). */
+  kept?: Map<string, Set<string>>;
   /** Prompts longer than this (with their answer) are windowed as extraction windows them (default 4096). */
   contextSize?: number;
 }

@@ -2,6 +2,7 @@
 import { strict as assert } from 'node:assert';
 import { RelationAligner } from '../../src/core/pipelines/align';
 import { extractDocument } from '../../src/core/pipelines/document';
+import { pairKey } from '../../src/core/pipelines/pairFilter';
 import { LMRC_RC_TEMPLATE, LMRC_TEMPLATE } from '../../src/core/prompts/builtin';
 import { RelRecord, RelationSet } from '../../src/core/schema';
 import {
@@ -112,6 +113,23 @@ describe('document-level training data (LMRC)', () => {
       ex.every((e) => e.pairs <= 2),
       'k pairs per prompt',
     );
+  });
+
+  it("with a filter's kept pairs, the negatives come only from them (extraction's candidates)", async () => {
+    const kept = new Map([
+      ['alice', new Set([pairKey('e1', 'e0'), pairKey('e3', 'e2'), pairKey('e0', 'e1')])],
+    ]);
+    const c = counts();
+    const ex = await render({ negativesPerPositive: 3, kept }, c);
+    const none = ex
+      .flatMap((e) => e.answer.trimEnd().split('\n'))
+      .filter((l) => l.includes('| None| '));
+    assert.deepEqual(
+      [...none].sort(),
+      ['(London| None| Acme Corp)', '(Paris| None| Alice Smith)'],
+      'the two kept pairs without a relation, nothing else',
+    );
+    assert.equal(c.negatives, 2);
   });
 
   it('the prompt is token for token the prompt extraction sends for the same pairs, and the aligner reads the answer back', async () => {

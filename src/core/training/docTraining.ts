@@ -24,6 +24,11 @@ export interface DocTrainingOptions {
   k: number;
   /** Negative pairs sampled per positive pair of a document (default 1; only with `none`). */
   negativesPerPositive?: number;
+  /**
+   * The pairs a candidate filter keeps, by record id (pair keys): negatives are drawn from them,
+   * the pairs extraction will ask about, instead of from every pair.
+   */
+  kept?: Map<string, Set<string>>;
   /** Lines a pair may get (extraction's bound, default 2). */
   maxRelationsPerPair?: number;
   seed: number;
@@ -63,7 +68,7 @@ export interface DocTrainingExample {
 /** The pairs of one document to train on, with their settled labels ([] = no relation). */
 export function documentPairs(
   r: RelRecord,
-  o: Pick<DocTrainingOptions, 'relationSet' | 'none' | 'negativesPerPositive'>,
+  o: Pick<DocTrainingOptions, 'relationSet' | 'none' | 'negativesPerPositive' | 'kept'>,
   rand: () => number,
   counts: DocTrainingCounts,
 ): Array<{ pair: [string, string]; labels: string[] }> {
@@ -91,8 +96,12 @@ export function documentPairs(
   const candidates = candidatePairs(r);
   const chosen = new Set(positives);
   if (o.none) {
+    const kept = o.kept?.get(r.id);
     const others = candidates.filter(
-      ([h, t]) => !labels.has(pairKey(h, t)) && !pending.has(pairKey(h, t)),
+      ([h, t]) =>
+        !labels.has(pairKey(h, t)) &&
+        !pending.has(pairKey(h, t)) &&
+        (!kept || kept.has(pairKey(h, t))),
     );
     const n = Math.min(others.length, Math.round(positives.size * (o.negativesPerPositive ?? 1)));
     for (const [h, t] of shuffled(others, rand).slice(0, n)) chosen.add(pairKey(h, t));
