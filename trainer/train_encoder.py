@@ -484,10 +484,15 @@ def export(torch, encoder, head, out: Path, config, n_bio: int, quantize: bool) 
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
         for p in (enc_path, head_path):
+            # The exporter's value_info holds shapes the quantizer's shape inference disagrees
+            # with (it stops on them); the graph without them is the same graph.
             tmp = p.with_suffix(".fp32.onnx")
-            p.rename(tmp)
+            m = onnx.load(str(p))
+            del m.graph.value_info[:]
+            onnx.save(m, str(tmp))
             quantize_dynamic(str(tmp), str(p), weight_type=QuantType.QInt8)
             tmp.unlink()
+            onnx.checker.check_model(str(p))
 
 
 def cmd_score(args) -> None:

@@ -105,6 +105,7 @@ async function trainEncoderCommand(
       signal: controller.signal,
       command: ['relation-lens', 'train-encoder', ...process.argv.slice(3)].join(' '),
       onLog: (l) => process.stderr.write(l + '\n'),
+      onNote: (l) => process.stderr.write(`note: ${l}\n`),
       onProgress: progressLines(),
     });
     const m = res.manifest;

@@ -4,7 +4,7 @@
  * ONNX model as extraction will run it, the keep threshold is chosen on them, and manifest.json
  * records the base, the data, the command and the scores.
  */
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
@@ -91,6 +91,7 @@ export async function trainEncoderJob(job: TrainEncoderJob): Promise<TrainEncode
   // leaves no half model under the output's name.
   const work = `${job.out}.partial-${process.pid}`;
   await fs.rm(work, { recursive: true, force: true });
+  let keepWork = false;
   try {
     const write = (f: string, rs: RelRecord[]) =>
       fs.writeFile(path.join(tmp, f), rs.map((r) => serializeRecord(r) + '\n').join(''));
@@ -139,9 +140,19 @@ export async function trainEncoderJob(job: TrainEncoderJob): Promise<TrainEncode
     await fs.rm(job.out, { recursive: true, force: true });
     await fs.rename(work, job.out);
     return { out: job.out, manifest, trainer: done };
+  } catch (e) {
+    // A failure after training (export, quantization, threshold) keeps the trained checkpoint:
+    // `train_encoder.py export --model WORK` writes the graphs again without training again.
+    if (existsSync(path.join(work, 'model.pt'))) {
+      job.onNote?.(
+        `the trained model is kept in ${work} (model.pt); after fixing the cause, \`python trainer/train_encoder.py export --model ${work} [--quantize]\` writes its graphs without training again`,
+      );
+      keepWork = true;
+    }
+    throw e;
   } finally {
     await fs.rm(tmp, { recursive: true, force: true });
-    await fs.rm(work, { recursive: true, force: true });
+    if (!keepWork) await fs.rm(work, { recursive: true, force: true });
   }
 }
 
