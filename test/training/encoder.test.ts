@@ -14,6 +14,7 @@ import {
   readFileSync,
   readdirSync,
   rmSync,
+  statSync,
   unlinkSync,
   writeFileSync,
 } from 'node:fs';
@@ -162,6 +163,44 @@ describe('train-encoder (real trainer, all-MiniLM-L6-v2) and the ONNX model in N
     );
     assert.ok(windows >= 2, 'documents longer than one window were compared');
     assert.ok(worst < 1e-3, `largest difference ${worst}`);
+  });
+
+  it('int8: `train_encoder.py export --quantize` writes graphs 4× smaller whose scores stay close to PyTorch’s', async () => {
+    const q = path.join(dir, 'int8');
+    cpSync(enc, q, { recursive: true });
+    const py = spawnSync(
+      venvPython(venv),
+      [path.join(ROOT, 'trainer', 'train_encoder.py'), 'export', '--model', q, '--quantize'],
+      { encoding: 'utf8' },
+    );
+    assert.equal(py.status, 0, py.stderr + py.stdout);
+    const size = (d: string) => statSync(path.join(d, 'encoder.onnx')).size;
+    assert.ok(size(q) < size(enc) / 3, `int8 ${size(q)} bytes, fp32 ${size(enc)}`);
+    const encoder = await openDocumentEncoder(q);
+    assert.equal(encoder.config.quantized, true);
+    const ref = (
+      JSON.parse(readFileSync(path.join(dir, 'scores.json'), 'utf8')) as {
+        documents: Array<{ id: string; scores: number[] }>;
+      }
+    ).documents;
+    let worst = 0;
+    let sum = 0;
+    let n = 0;
+    for (const d of ref) {
+      const r = heldOut.find((x) => x.id === d.id)!;
+      (await encoder.pairLogits(r, candidatePairs(r))).forEach((l, i) => {
+        let best = -Infinity;
+        for (let k = 1; k < l!.length; k++) best = Math.max(best, l![k]!);
+        const diff = Math.abs(best - l![0]! - d.scores[i]!);
+        worst = Math.max(worst, diff);
+        sum += diff;
+        n++;
+      });
+    }
+    console.log(
+      `      int8 ONNX in Node vs PyTorch: ${n} pairs, largest score difference ${worst.toFixed(3)}, mean ${(sum / n).toFixed(4)}`,
+    );
+    assert.ok(sum / n < 0.05 && worst < 0.5, `mean ${sum / n}, largest ${worst}`);
   });
 
   it('refuses a folder with another tokenizer, a missing graph, or another relation set, naming what differs', async () => {
