@@ -52,6 +52,21 @@ export interface TrainEncoderJob extends TrainerRun {
   onNote?: (line: string) => void;
 }
 
+/** The documents train-encoder trains on and those it holds out to choose the threshold (none below 10 documents). */
+export function heldOutSplit(
+  records: RelRecord[],
+  fraction: number,
+  seed: number,
+): { train: RelRecord[]; held: RelRecord[] } {
+  const n = records.length >= 10 ? Math.max(1, Math.round(records.length * fraction)) : 0;
+  if (!n) return { train: records, held: [] };
+  const ids = new Set(sampleInOrder(records, n, seed).map((r) => r.id));
+  return {
+    train: records.filter((r) => !ids.has(r.id)),
+    held: records.filter((r) => ids.has(r.id)),
+  };
+}
+
 export interface TrainEncoderResult {
   out: string;
   manifest: EncoderManifest;
@@ -78,13 +93,7 @@ export async function trainEncoderJob(job: TrainEncoderJob): Promise<TrainEncode
   const types = [...new Set(job.records.flatMap((r) => r.entities.map((e) => e.type ?? '')))]
     .filter(Boolean)
     .sort();
-  const nHeld =
-    job.records.length >= 10
-      ? Math.max(1, Math.round(job.records.length * (job.heldOut ?? 0.1)))
-      : 0;
-  const heldIds = new Set(sampleInOrder(job.records, nHeld, job.seed ?? 13).map((r) => r.id));
-  const held = nHeld ? job.records.filter((r) => heldIds.has(r.id)) : [];
-  const train = job.records.filter((r) => !heldIds.has(r.id) || !nHeld);
+  const { train, held } = heldOutSplit(job.records, job.heldOut ?? 0.1, job.seed ?? 13);
   const base = await baseEncoder(job);
   const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'relation-lens-encoder-'));
   // Written beside the output and moved into place when complete: an interrupted or failed run
