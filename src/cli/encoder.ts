@@ -14,7 +14,7 @@ import { openDocumentEncoder } from '../engine/docEncoder';
 import { pathExists, readText } from '../node/files';
 import { onInterrupt } from '../node/interrupt';
 import { RateBar } from '../node/progress';
-import { trainEncoderJob } from '../node/trainEncoder';
+import { reexportEncoderJob, trainEncoderJob } from '../node/trainEncoder';
 import { CliContext } from './doc';
 import { printJson } from './common';
 import { progressLines, venvOption } from './train';
@@ -53,6 +53,7 @@ type TrainEncoderOptions = {
   threads?: number;
   venv: string;
   force?: boolean;
+  reexport?: boolean;
   json?: boolean;
   out: string;
 };
@@ -63,6 +64,7 @@ async function trainEncoderCommand(
   opts: TrainEncoderOptions,
 ): Promise<void> {
   const out = path.resolve(opts.out);
+  if (opts.reexport) return reexportCommand(ctx, train, { ...opts, out });
   if (existsSync(out)) {
     if (!existsSync(path.join(out, 'encoder-config.json')))
       throw new InputError(
@@ -121,6 +123,36 @@ async function trainEncoderCommand(
   } finally {
     stop();
   }
+}
+
+async function reexportCommand(
+  ctx: CliContext,
+  train: string,
+  opts: TrainEncoderOptions,
+): Promise<void> {
+  if (!existsSync(path.join(opts.out, 'encoder-config.json')))
+    throw new InputError('--reexport needs an encoder folder train-encoder made', opts.out);
+  const { records, relationSet } = await loadLabeled(ctx, train, opts);
+  if (!relationSet)
+    throw new InputError('no relation set: pass --rel-info (DocRED) or --relations', train);
+  const m = await reexportEncoderJob({
+    records: records.filter((r) => r.entities.length >= 2),
+    relationSet,
+    out: opts.out,
+    quantize: opts.quantize,
+    heldOut: opts.heldOut,
+    seed: opts.seed,
+    targetRecall: opts.targetRecall,
+    venv: opts.venv,
+    threads: opts.threads,
+    command: ['relation-lens', 'train-encoder', ...process.argv.slice(3)].join(' '),
+    onLog: (l) => process.stderr.write(l + '\n'),
+  });
+  if (opts.json) return printJson({ out: opts.out, ...m });
+  const h = m.heldOut!;
+  process.stderr.write(
+    `wrote the graphs of ${opts.out} again${opts.quantize ? ' (int8)' : ''}; threshold ${m.threshold.toPrecision(4)}: on ${h.documents} held-out document(s) it keeps ${(100 * h.keptFraction).toFixed(1)}% of the pairs and ${(100 * h.recall).toFixed(1)}% of the gold pairs\n`,
+  );
 }
 
 export interface MentionScores {
@@ -244,6 +276,10 @@ export function addEncoderCommands(program: Command, bench: Command, ctx: CliCon
     )
     .addOption(venvOption("the trainer's virtual environment (relation-lens trainer setup)"))
     .option('--force', 'replace an encoder folder train-encoder made')
+    .option(
+      '--reexport',
+      "write the folder's graphs again from its PyTorch checkpoint (--keep-torch) without training, and choose its threshold again on the same held-out documents",
+    )
     .option('--json', 'print the manifest as one JSON object')
     .requiredOption('-o, --out <dir>', 'the encoder folder to write')
     .action((train: string, opts: TrainEncoderOptions) => trainEncoderCommand(ctx, train, opts));

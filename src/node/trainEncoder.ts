@@ -217,3 +217,73 @@ async function manifestOf(
     createdAt: new Date().toISOString(),
   };
 }
+
+/**
+ * train-encoder --reexport: writes a trained folder's ONNX graphs again from its PyTorch
+ * checkpoint (model.pt, kept by --keep-torch) — e.g. after a change to the export or the
+ * quantization — then chooses the keep threshold again on the same held-out documents with the
+ * new graphs and records both in manifest.json (`command` stays the training command;
+ * `exportCommand` is this one). Graphs are written in a copy and moved into place when done.
+ */
+export async function reexportEncoderJob(
+  job: Pick<
+    TrainEncoderJob,
+    | 'records'
+    | 'relationSet'
+    | 'out'
+    | 'quantize'
+    | 'heldOut'
+    | 'seed'
+    | 'targetRecall'
+    | 'venv'
+    | 'threads'
+    | 'onLog'
+    | 'command'
+  >,
+): Promise<EncoderManifest> {
+  const old = await openDocumentEncoder(job.out);
+  if (!existsSync(path.join(job.out, 'model.pt')))
+    throw new Error(`${job.out}: no model.pt to export from (train-encoder --keep-torch keeps it)`);
+  old.checkRelationSet(job.relationSet);
+  const work = `${job.out}.partial-${process.pid}`;
+  await fs.rm(work, { recursive: true, force: true });
+  await fs.cp(job.out, work, { recursive: true });
+  try {
+    await runTrainer('export', ['--model', work, ...(job.quantize ? ['--quantize'] : [])], {
+      venv: job.venv,
+      onLog: job.onLog,
+      script: 'train_encoder.py',
+    });
+    const encoder = await openDocumentEncoder(work, { threads: job.threads });
+    const { train, held } = heldOutSplit(job.records, job.heldOut ?? 0.1, job.seed ?? 13);
+    const docs = held.length ? held : train;
+    const target = job.targetRecall ?? old.manifest?.targetRecall ?? 0.95;
+    const at = filterCurve(
+      await encoderScorer(encoder, docs, candidatePairs),
+      docs,
+      job.relationSet,
+    ).atRecall(target);
+    const manifest: EncoderManifest = {
+      ...(old.manifest ?? { format: ENCODER_MANIFEST_FORMAT, base: { name: 'unknown' } }),
+      threshold: at.threshold,
+      targetRecall: target,
+      heldOut: {
+        ...(old.manifest?.heldOut ?? {}),
+        documents: held.length,
+        recall: at.recall,
+        keptFraction: at.keptFraction,
+      },
+      ...(job.command ? { exportCommand: job.command } : {}),
+      exportedAt: new Date().toISOString(),
+      quantized: !!job.quantize,
+    };
+    await fs.writeFile(path.join(work, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+    const prev = `${job.out}.old-${process.pid}`;
+    await fs.rename(job.out, prev);
+    await fs.rename(work, job.out);
+    await fs.rm(prev, { recursive: true, force: true });
+    return manifest;
+  } finally {
+    await fs.rm(work, { recursive: true, force: true });
+  }
+}

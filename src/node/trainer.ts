@@ -207,7 +207,7 @@ export class TrainerEventReader {
  * reports `stopped: true`); its `error` events and a non-zero exit reject with its message.
  */
 export async function runTrainer(
-  subcommand: 'train' | 'score' | 'env' | 'fetch-base',
+  subcommand: 'train' | 'score' | 'env' | 'fetch-base' | 'export',
   args: string[],
   opts: TrainerRun & {
     /** The trainer script (default train_lora.py; train_encoder.py for the document encoder). */
@@ -221,7 +221,7 @@ export async function runTrainer(
     );
   if (opts.signal?.aborted) throw new AbortError('training cancelled before it started');
   const threadArgs =
-    opts.threads && subcommand !== 'env' && subcommand !== 'fetch-base'
+    opts.threads && subcommand !== 'env' && subcommand !== 'fetch-base' && subcommand !== 'export'
       ? ['--threads', String(opts.threads)]
       : [];
   const env = {
