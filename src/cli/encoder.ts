@@ -290,7 +290,7 @@ function addBenchMentionsCommand(bench: Command, ctx: CliContext): void {
   bench
     .command('mentions')
     .description(
-      "the document encoder's mentions from raw text against gold documents: mention P/R/F1 (exact span), entity recall, ms per document",
+      "the document encoder's mentions from raw text against gold documents: mention precision, recall and F-score (exact spans), entity recall, time per document",
     )
     .requiredOption(
       '--encoder <dir>',

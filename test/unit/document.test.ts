@@ -764,7 +764,7 @@ describe('document-level RE (LMRC)', function () {
       assert.ok(sub.every((x) => Array.isArray(x.evidence) && x.evidence.length >= 1));
     });
 
-    it('extract-doc on a plain .txt file: entities proposed by the model, then relations', async function () {
+    it('extract-doc on a plain .txt file (--encoder none): entities proposed by the model, then relations', async function () {
       const model = smolLM2(this);
       const txt = path.join(dir, 'note.txt');
       await fs.writeFile(
@@ -779,6 +779,8 @@ describe('document-level RE (LMRC)', function () {
         model,
         '--rel-info',
         REL_INFO,
+        '--encoder',
+        'none',
         '--threads',
         '2',
         '-o',
