@@ -304,6 +304,7 @@ async function extractDocuments(
     relationSet: rs,
     template: job.template,
     k: job.k,
+    mode: job.mode,
     filter: typeof job.filter === 'string' ? job.filter : job.filter.file,
     threshold: job.threshold,
     model: s.server ? engine.info.model : s.model,

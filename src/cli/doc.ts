@@ -715,12 +715,6 @@ function addTrainFilterCommand(program: Command, ctx: CliContext): void {
     });
 }
 
-const modeOption = new Option(
-  '--mode <mode>',
-  "llm: the LLM classifies the kept pairs; encoder: the document encoder's own relations (no LLM; the baseline the LLM must beat)",
-)
-  .choices(['llm', 'encoder'])
-  .default('llm');
 const encoderOption = new Option(
   '--encoder <dir|none>',
   "a document encoder folder (train-encoder) whose mentions give a plain text its entities (default: the filter's, when it is an encoder); none: the LLM proposes them",
@@ -754,7 +748,7 @@ function addExtractDocCommand(program: Command, ctx: CliContext): void {
     .addOption(cliOption('documentFilter'))
     .addOption(cliOption('threshold'))
     .addOption(cliOption('documentK'))
-    .addOption(modeOption)
+    .addOption(cliOption('documentMode'))
     .addOption(encoderOption)
     .addOption(textOnlyOption)
     .option(

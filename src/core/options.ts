@@ -113,6 +113,14 @@ export const OPTIONS = {
     flag: '--context-size <n>',
     setting: 'contextSize',
   },
+  documentMode: {
+    value: { type: 'enum', values: ['llm', 'encoder'] },
+    default: 'llm',
+    description:
+      "Document level: llm (the LLM classifies the pairs the filter keeps) or encoder (the document encoder's own relations, no LLM: the filter must be an encoder, e.g. auto with Re-DocRED's relations)",
+    flag: '--mode <mode>',
+    setting: 'document.mode',
+  },
   documentK: {
     value: { type: 'integer', minimum: 1 },
     default: 8,

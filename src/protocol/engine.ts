@@ -81,6 +81,7 @@ export const DocumentJobSchema = z
     /** A built-in document template (lmrc, lmrc-rc, lmrc-evidence) or a template file. */
     template: optionSchema('documentTemplate'),
     k: optionSchema('documentK'),
+    mode: optionSchema('documentMode'),
     filter: z
       .union([
         z.literal('none'),

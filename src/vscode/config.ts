@@ -32,6 +32,7 @@ export interface Settings {
   deterministic: boolean;
   contextSize: number;
   documentK: number;
+  documentMode: 'llm' | 'encoder';
   documentFilter: string;
   documentTemplate: string;
   decorations: boolean;
@@ -82,6 +83,7 @@ export function readSettings(): Settings {
     deterministic: option(c, 'deterministic'),
     contextSize: option(c, 'contextSize'),
     documentK: option(c, 'documentK'),
+    documentMode: option(c, 'documentMode'),
     documentFilter: option(c, 'documentFilter'),
     documentTemplate: option(c, 'documentTemplate'),
     decorations: get(c, 'decorations.enabled', true),

@@ -102,6 +102,7 @@ async function extractFromText(
           relationSet: rs.set,
           template: documentTemplate(s.documentTemplate, doc.uri),
           k: s.documentK,
+          mode: s.documentMode,
           filter: documentFilter(s.documentFilter, doc.uri),
         },
       },
@@ -336,6 +337,7 @@ export async function extractJobs(
       relationSet: w.rs,
       template: documentTemplate(s.documentTemplate, doc.uri),
       k: s.documentK,
+      mode: s.documentMode,
       filter: documentFilter(s.documentFilter, doc.uri),
     };
     parts.push(

@@ -1,10 +1,11 @@
 /** The engine process (dist/engineHost.js) and its client: typed requests, progress, cancellation, crash and restart. */
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { SEMEVAL_RELATIONS } from '../../src/core/formats/semeval';
+import { parseRelInfo, relationSetFromRelInfo } from '../../src/core/formats/docred';
 import { RelRecord, validateRecord } from '../../src/core/schema';
 import { EngineClient, EngineCrashedError, EngineRequestError } from '../../src/node/engineClient';
 import { loadRecords } from '../../src/node/load';
@@ -85,6 +86,35 @@ describe('engine process (out of the extension host)', function () {
       for (const rel of it.record.relations.filter((x) => x.source === 'model'))
         assert.ok(labels.has(rel.label));
     }
+  });
+
+  it("document mode encoder (the editor's relationLens.document.mode): a paragraph's entities and relations from the shipped encoder", async function () {
+    const relInfo = path.resolve(ROOT, '..', 'shared', 'datasets', 'redocred', 'rel_info.json');
+    if (!existsSync(relInfo)) {
+      console.log(`    SKIP: ${relInfo} is not available`);
+      this.skip();
+    }
+    const rs = relationSetFromRelInfo(parseRelInfo(readFileSync(relInfo, 'utf8'), relInfo));
+    const text =
+      'Marie Curie was a Polish physicist. In 1891 she moved to Paris, where she studied at the University of Paris.\n';
+    const r = await client.request('extract', {
+      engine: { model, loras: [], threads: 2, parallel: 1, contextSize: 4096 },
+      job: {
+        kind: 'document' as const,
+        inputs: [{ id: 'curie.txt', text }],
+        relationSet: rs,
+        template: 'lmrc',
+        k: 8,
+        mode: 'encoder' as const,
+        filter: 'auto' as const,
+      },
+    });
+    const rec = r.items[0]!.record;
+    const names = rec.entities.map((e) => e.name);
+    assert.ok(names.includes('Marie Curie') && names.includes('Paris'), names.join(', '));
+    assert.equal((rec.meta?.['extraction'] as { method?: string }).method, 'lmrc');
+    assert.ok(rec.relations.length >= 1 && rec.relations.every((x) => x.source === 'model'));
+    assert.match(String((rec.meta?.['extraction'] as { model?: string }).model), /^encoder:/);
   });
 
   it('refuses invalid requests with a clear error, and a bad model path with its name', async () => {

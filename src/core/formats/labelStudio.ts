@@ -204,7 +204,13 @@ export function exportLabelStudio(records: RelRecord[]): string {
       const a = first.get(x.head);
       const b = first.get(x.tail);
       if (x.status === 'rejected' || !a || !b) continue;
-      result.push({ from_id: a, to_id: b, type: 'relation', direction: 'right', labels: [x.label] });
+      result.push({
+        from_id: a,
+        to_id: b,
+        type: 'relation',
+        direction: 'right',
+        labels: [x.label],
+      });
     }
     return { id: r.id, data: { text: r.text }, annotations: [{ was_cancelled: false, result }] };
   });
