@@ -75,7 +75,12 @@ for (const d of dirs) {
     lines.push(`!${d}/*.json`, `!${d}/LICENSE`, `!${d}/llama/*.json`, `!${d}/llama/CMakeLists.txt`);
   } else if (d === 'node_modules/onnxruntime-node') {
     // Its JS and the target platform's binaries only (every platform's are in the package: 288 MB).
-    lines.push(`!${d}/dist/**`, `!${d}/lib/**`, `!${d}/*.json`, `!${d}/bin/napi-v*/${os}/${arch}/**`);
+    lines.push(
+      `!${d}/dist/**`,
+      `!${d}/lib/**`,
+      `!${d}/*.json`,
+      `!${d}/bin/napi-v*/${os}/${arch}/**`,
+    );
   } else lines.push(`!${d}/**`);
 }
 const ignoreFile = path.join(tmpdir(), `relation-lens-vscodeignore-${process.pid}`);
