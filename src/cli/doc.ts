@@ -152,6 +152,7 @@ type TrainFilterCommandOptions = {
   epochs: number;
   out: string;
   force?: boolean;
+  json?: boolean;
 };
 
 async function trainFilterCommand(ctx: CliContext, opts: TrainFilterCommandOptions): Promise<void> {
@@ -173,6 +174,18 @@ async function trainFilterCommand(ctx: CliContext, opts: TrainFilterCommandOptio
       `threshold ${model.threshold.toPrecision(4)}: on ${t.heldOutDocuments} held-out document(s) it keeps ${(100 * (model.heldOut?.keptFraction ?? 0)).toFixed(1)}% of the pairs and ${(100 * (model.heldOut?.recall ?? 0)).toFixed(1)}% of the gold pairs\n` +
       `wrote ${opts.out}\n`,
   );
+  if (opts.json)
+    printJson({
+      out: opts.out,
+      documents: t.documents,
+      pairs: t.pairs,
+      positives: t.positives,
+      features: Object.keys(model.weights).length,
+      threshold: model.threshold,
+      targetRecall: model.targetRecall,
+      heldOut: { documents: t.heldOutDocuments, ...(model.heldOut ?? {}) },
+      seconds: +((Date.now() - t0) / 1000).toFixed(1),
+    });
 }
 
 async function extractDocCommand(
@@ -697,6 +710,7 @@ function addTrainFilterCommand(program: Command, ctx: CliContext): void {
     )
     .option('--epochs <n>', 'training epochs', (v) => ctx.positiveInt(v, '--epochs'), 6)
     .option('--force', 'replace the output file if it exists')
+    .option('--json', 'also print the result as one JSON object on standard output')
     .requiredOption('-o, --out <file>', 'filter JSON')
     .action((train: string | undefined, opts: TrainFilterCommandOptions) => {
       if (train && opts.train)

@@ -42,6 +42,7 @@ export interface TrainCliContext extends CliContext {
 }
 
 interface TrainLoraOptions extends Omit<TrainHyper, 'alpha'>, EmbeddingsCliOptions {
+  json?: boolean;
   /** Default: 2 × rank. */
   alpha?: number;
   model?: string;
@@ -236,20 +237,33 @@ async function trainLoraCommand(
       log: (l) => process.stderr.write(l + '\n'),
       onProgress: progressLines(),
     });
-    const t = manifest.training;
-    process.stderr.write(
-      `${t.stopped ? 'stopped early: ' : ''}trained ${t.steps} step(s) on ${manifest.data.examples} example(s) in ${t.seconds.toFixed(1)} s (${t.examplesPerSecond.toFixed(2)} examples/s${t.peakRssMb ? `, peak memory ${t.peakRssMb} MB` : ''}); ` +
-        `answer loss ${t.lossCurve[0]?.[1] ?? '?'} → ${t.lossCurve.at(-1)?.[1] ?? '?'}${manifest.dev?.loss !== undefined ? `; dev loss ${manifest.dev.loss}${manifest.dev.accuracy !== undefined ? `, dev accuracy ${(100 * manifest.dev.accuracy).toFixed(1)}%` : ''}` : ''}\n` +
-        `wrote ${opts.out} and ${adapterManifestPath(opts.out)}\n` +
-        (document
-          ? `use it: relation-lens extract-doc … --model ${spec} --lora ${opts.out} --template ${template.name} --pairs-per-prompt ${document.k}\n`
-          : `use it: relation-lens extract … --model ${spec} --lora ${opts.out} --template ${opts.template} --answers ${opts.answers}${opts.rag ? ` --rag ${opts.rag} --demonstrations ${opts.k}` : ''}\n`),
-    );
+    process.stderr.write(trainSummary(manifest, opts, spec, template, document));
+    if (opts.json)
+      printJson({ out: opts.out, manifest: adapterManifestPath(opts.out), ...manifest });
     if (done.stopped) ctx.setExitCode(130);
   } finally {
     stopListening();
     await rag?.dispose();
   }
+}
+
+/** What train-lora says when it is done: steps, losses, files, and how to use the adapter. */
+function trainSummary(
+  manifest: Awaited<ReturnType<typeof trainLoraJob>>['manifest'],
+  opts: TrainLoraOptions,
+  spec: string,
+  template: PromptTemplate,
+  document: DocumentTraining | undefined,
+): string {
+  const t = manifest.training;
+  return (
+    `${t.stopped ? 'stopped early: ' : ''}trained ${t.steps} step(s) on ${manifest.data.examples} example(s) in ${t.seconds.toFixed(1)} s (${t.examplesPerSecond.toFixed(2)} examples/s${t.peakRssMb ? `, peak memory ${t.peakRssMb} MB` : ''}); ` +
+    `answer loss ${t.lossCurve[0]?.[1] ?? '?'} → ${t.lossCurve.at(-1)?.[1] ?? '?'}${manifest.dev?.loss !== undefined ? `; dev loss ${manifest.dev.loss}${manifest.dev.accuracy !== undefined ? `, dev accuracy ${(100 * manifest.dev.accuracy).toFixed(1)}%` : ''}` : ''}\n` +
+    `wrote ${opts.out} and ${adapterManifestPath(opts.out)}\n` +
+    (document
+      ? `use it: relation-lens extract-doc … --model ${spec} --lora ${opts.out} --template ${template.name} --pairs-per-prompt ${document.k}\n`
+      : `use it: relation-lens extract … --model ${spec} --lora ${opts.out} --template ${opts.template} --answers ${opts.answers}${opts.rag ? ` --rag ${opts.rag} --demonstrations ${opts.k}` : ''}\n`)
+  );
 }
 
 export function addTrainingCommands(program: Command, bench: Command, ctx: TrainCliContext): void {
@@ -343,6 +357,7 @@ function addTrainLoraCommand(program: Command, ctx: TrainCliContext): void {
       'held-out records: dev loss and answer accuracy after each epoch (at most 200 pairs)',
     )
     .option('--force', 'replace the adapter and its manifest if they exist')
+    .option('--json', 'also print the manifest as one JSON object on standard output')
     .requiredOption('-o, --out <adapter.gguf>', 'the LoRA adapter to write')
     .option(
       '--level <auto|sentence|document>',

@@ -67,10 +67,19 @@ describe('train-lora (real trainer, SmolLM2-135M)', function () {
       '0.01',
       '--venv',
       venv,
+      '--json',
       '-o',
       adapter,
     );
     assert.equal(r.code, 0, r.err);
+    const printed = JSON.parse(r.out) as {
+      out: string;
+      data: { examples: number };
+      training: { steps: number };
+    };
+    assert.equal(printed.out, adapter);
+    assert.equal(printed.data.examples, 24);
+    assert.equal(printed.training.steps, 3);
     assert.match(
       r.err,
       /training data: 8000 pair\(s\) from 8000 record\(s\) \(6590 with a relation, 1410 without\), a fixed sample of 24/,

@@ -5,7 +5,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, promises as fs, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, promises as fs, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { AbortError } from '../../src/core/ports';
@@ -590,9 +590,28 @@ describe('document-level RE (LMRC)', function () {
 
     it('train-filter writes a filter; bench filter --json prints the curve and the 95 % point', () => {
       const filter = path.join(dir, 'filter.json');
-      let r = run('train-filter', path.join(dir, 'train.json'), '--epochs', '3', '-o', filter);
+      let r = run(
+        'train-filter',
+        path.join(dir, 'train.json'),
+        '--epochs',
+        '3',
+        '--json',
+        '-o',
+        filter,
+      );
       assert.equal(r.code, 0, r.err);
       assert.match(r.err, /trained on 54 document\(s\).*\n.*held-out document/);
+      const summary = JSON.parse(r.out) as {
+        documents: number;
+        heldOut: { documents: number };
+        threshold: number;
+      };
+      assert.equal(summary.documents, 54);
+      assert.equal(summary.heldOut.documents, 6);
+      assert.equal(
+        summary.threshold,
+        (JSON.parse(readFileSync(filter, 'utf8')) as { threshold: number }).threshold,
+      );
       r = run(
         'bench',
         'filter',
