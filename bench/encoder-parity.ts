@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { serializeRecord } from '../src/core/formats/canonical';
 import { candidatePairs } from '../src/core/schema';
+import { margin } from '../src/core/pipelines/docEncoder';
 import { openDocumentEncoder } from '../src/engine/docEncoder';
 import { loadRecords } from '../src/node/load';
 import { heldOutSplit } from '../src/node/trainEncoder';
@@ -75,9 +76,7 @@ async function main(): Promise<void> {
       const r = held.find((x) => x.id === d.id)!;
       if (encoder.tokenize(r.text).ids.join() !== d.ids.join()) idsDiffer++;
       (await encoder.pairLogits(r, candidatePairs(r))).forEach((l, i) => {
-        let best = -Infinity;
-        for (let k = 1; k < l!.length; k++) best = Math.max(best, l![k]!);
-        const s = best - l![0]!;
+        const s = margin(l!);
         const diff = Math.abs(s - d.scores[i]!);
         worst = Math.max(worst, diff);
         sum += diff;

@@ -40,10 +40,12 @@ import json
 import math
 import random
 import shutil
-import signal
 import sys
 import time
 from pathlib import Path
+
+import protocol  # trainer/protocol.py: events on stdout, logs, stop on signals
+from protocol import emit, fail, log, read_jsonl
 
 FORMAT = "relation-lens-doc-encoder"
 VERSION = 2  # 2: head.onnx takes the entities' attention rows, not the full attention
@@ -52,42 +54,6 @@ STRIDE = 256  # content tokens between window starts when a document needs sever
 EMB = 384
 BLOCK = 64
 
-stop_requested = False
-
-
-def emit(event: str, **fields) -> None:
-    sys.stdout.write(json.dumps({"event": event, **fields}) + "\n")
-    sys.stdout.flush()
-
-
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
-
-
-def fail(message: str, code: int = 2) -> None:
-    emit("error", message=message)
-    sys.exit(code)
-
-
-def on_signal(signum, _frame) -> None:
-    global stop_requested
-    if stop_requested:
-        os._exit(130)
-    stop_requested = True
-    log(f"signal {signum}: stopping after this step")
-
-
-def read_jsonl(path: str) -> list[dict]:
-    out = []
-    with open(path, encoding="utf-8") as f:
-        for i, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError as e:
-                fail(f"{path}:{i}: invalid JSON: {e}")
-    return out
 
 
 def sha256(path: Path) -> str:
@@ -332,8 +298,7 @@ def cmd_train(args) -> None:
     tokens = sum(len(d.ids) for d in data)
     emit("start", documents=len(data), heldout=len(held), tokens=tokens, steps=total, epochs=args.epochs,
          batch_size=args.batch_size, relations=len(relations), types=len(types), threads=torch.get_num_threads())
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
+    protocol.stop_on_signals()
     encoder.train()
     head.train()
     step = 0
@@ -349,7 +314,7 @@ def cmd_train(args) -> None:
         for b in range(0, len(order), args.batch_size):
             if step >= total:
                 break
-            if stop_requested:
+            if protocol.stop_requested:
                 stopped = True
                 break
             set_lr(step)

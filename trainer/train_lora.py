@@ -31,10 +31,12 @@ import argparse
 import json
 import math
 import random
-import signal
 import sys
 import time
 from pathlib import Path
+
+import protocol  # trainer/protocol.py: events on stdout, logs, stop on signals
+from protocol import emit, fail, read_jsonl
 
 TARGETS = {
     # Hugging Face module name -> llama.cpp tensor name (blk.N.<name>.weight)
@@ -53,39 +55,6 @@ TARGETS = {
 SUPPORTED_ARCHS = {"llama": True, "qwen2": False, "qwen3": False, "gemma2": False, "gemma3": False}
 HF_TYPE_TO_ARCH = {"llama": "llama", "mistral": "llama", "qwen2": "qwen2", "qwen3": "qwen3", "gemma2": "gemma2", "gemma3_text": "gemma3", "gemma3": "gemma3"}
 
-stop_requested = False
-
-
-def emit(event: str, **fields) -> None:
-    sys.stdout.write(json.dumps({"event": event, **fields}) + "\n")
-    sys.stdout.flush()
-
-
-def fail(message: str, code: int = 2) -> None:
-    emit("error", message=message)
-    sys.exit(code)
-
-
-def on_signal(signum, _frame) -> None:
-    global stop_requested
-    if stop_requested:
-        # second signal: stop at once
-        os._exit(130)
-    stop_requested = True
-    print(f"signal {signum}: stopping after this step", file=sys.stderr, flush=True)
-
-
-def read_jsonl(path: str) -> list[dict]:
-    out = []
-    with open(path, encoding="utf-8") as f:
-        for i, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError as e:
-                fail(f"{path}:{i}: invalid JSON: {e}")
-    return out
 
 
 def setup_torch(threads: int | None):
@@ -442,8 +411,7 @@ def cmd_train(args) -> None:
         dtype=str(dtype).replace("torch.", ""),
         threads=torch.get_num_threads(),
     )
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
+    protocol.stop_on_signals()
     step = 0
     t0 = time.time()
     seen = 0
@@ -455,7 +423,7 @@ def cmd_train(args) -> None:
         for batch in batches(data, args.batch_size, rng):
             if step >= total:
                 break
-            if stop_requested:
+            if protocol.stop_requested:
                 stopped = True
                 break
             for g in opt.param_groups:

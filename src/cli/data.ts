@@ -36,7 +36,7 @@ import {
 } from '../core/eval';
 import { readHead, readText } from '../node/files';
 import { IMPORT_FORMATS, ImportFormat, loadDocRedSubmission } from '../node/load';
-import { outputName, prepareReplace, writeOutput } from '../node/output';
+import { lockOutput, outputName, prepareReplace, writeOutput } from '../node/output';
 import { exportOpenAiBatch, importOpenAiBatchResults } from './batch';
 import { SERVER_FLAVORS, ServerFlavor } from '../core/ports';
 import { DirectionMode } from '../core/pipelines/answerSpace';
@@ -249,6 +249,25 @@ async function exportCommand(input: string, opts: ExportCommandOptions): Promise
  */
 async function exportBratCommand(input: string, opts: ExportCommandOptions): Promise<void> {
   const out = path.resolve(opts.out);
+  // Locked first, then checked (the output policy of writeOutput, for a folder).
+  const unlock = await lockOutput(out);
+  try {
+    await writeBratFolder(input, out, opts);
+  } finally {
+    await unlock();
+  }
+}
+
+async function writeBratFolder(
+  input: string,
+  out: string,
+  opts: ExportCommandOptions,
+): Promise<void> {
+  if (path.resolve(input) === out)
+    throw new InputError(
+      'the output is also the input of this command; choose another -o',
+      opts.out,
+    );
   const st = await fs.stat(out).catch(() => undefined);
   if (st && !st.isDirectory())
     throw new InputError(

@@ -63,7 +63,8 @@ async function relInfoFor(input: string, option: string | undefined): Promise<st
   return (await pathExists(guess)) ? guess : undefined;
 }
 
-async function loadDocs(
+/** Labeled documents and their relation set (rel_info.json from the option, else beside the file). */
+export async function loadDocs(
   ctx: CliContext,
   file: string,
   opts: { relations?: string; relInfo?: string; from?: ImportFormat },
@@ -93,8 +94,7 @@ async function benchScorer(
     const model = await loadFilter(file);
     return { scorer: model, threshold: model.threshold };
   }
-  const encoder = await openDocumentEncoder(file);
-  if (rs) encoder.checkRelationSet(rs);
+  const encoder = await openDocumentEncoder(file, { relationSet: rs });
   const bar = new RateBar('documents', 'documents');
   const t0 = Date.now();
   const scorer = await encoderScorer(encoder, records, candidatePairs, (d) =>

@@ -7,34 +7,18 @@ import { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { InputError } from '../core/diagnostics';
-import { parseRelInfo, relationSetFromRelInfo } from '../core/formats/docred';
-import { DocumentEncoder } from '../core/pipelines/docEncoder';
-import { RelRecord, RelationSet } from '../core/schema';
+import { scoreMentions } from '../core/pipelines/docEncoder';
 import { openDocumentEncoder } from '../engine/docEncoder';
-import { pathExists, readText } from '../node/files';
 import { onInterrupt } from '../node/interrupt';
+import { lockOutput } from '../node/output';
 import { RateBar } from '../node/progress';
 import { reexportEncoderJob, trainEncoderJob } from '../node/trainEncoder';
-import { CliContext } from './doc';
+import { CliContext, loadDocs } from './doc';
 import { printJson } from './common';
 import { progressLines, venvOption } from './train';
 
-async function loadLabeled(
-  ctx: CliContext,
-  file: string,
-  opts: { relInfo?: string; relations?: string },
-): Promise<{ records: RelRecord[]; relationSet?: RelationSet }> {
-  let relInfo = opts.relInfo;
-  if (!relInfo) {
-    const guess = path.join(path.dirname(file), 'rel_info.json');
-    if (await pathExists(guess)) relInfo = guess;
-  }
-  const r = await ctx.load(file, { relations: opts.relations, relInfo });
-  let rs = r.relationSet;
-  if (!rs && relInfo)
-    rs = relationSetFromRelInfo(parseRelInfo((await readText(relInfo)).text, relInfo));
-  return { records: r.records, relationSet: rs };
-}
+/** This train-encoder run's command line as a manifest records it. */
+const commandLine = () => ['relation-lens', 'train-encoder', ...process.argv.slice(3)].join(' ');
 
 type TrainEncoderOptions = {
   relInfo?: string;
@@ -64,7 +48,22 @@ async function trainEncoderCommand(
   opts: TrainEncoderOptions,
 ): Promise<void> {
   const out = path.resolve(opts.out);
-  if (opts.reexport) return reexportCommand(ctx, train, { ...opts, out });
+  // One run per encoder folder (OUT.lock beside it), as for every output; checked once locked.
+  const unlock = await lockOutput(out);
+  try {
+    if (opts.reexport) await reexportCommand(ctx, train, { ...opts, out });
+    else await trainInto(ctx, train, opts, out);
+  } finally {
+    await unlock();
+  }
+}
+
+async function trainInto(
+  ctx: CliContext,
+  train: string,
+  opts: TrainEncoderOptions,
+  out: string,
+): Promise<void> {
   if (existsSync(out)) {
     if (!existsSync(path.join(out, 'encoder-config.json')))
       throw new InputError(
@@ -74,7 +73,7 @@ async function trainEncoderCommand(
     if (!opts.force)
       throw new InputError('the encoder folder exists; pass --force to replace it', opts.out);
   }
-  const { records, relationSet } = await loadLabeled(ctx, train, opts);
+  const { records, relationSet } = await loadDocs(ctx, train, opts);
   if (!relationSet)
     throw new InputError('no relation set: pass --rel-info (DocRED) or --relations', train);
   const docs = records.filter((r) => r.entities.length >= 2);
@@ -105,7 +104,7 @@ async function trainEncoderCommand(
       threads: opts.threads,
       venv: opts.venv,
       signal: controller.signal,
-      command: ['relation-lens', 'train-encoder', ...process.argv.slice(3)].join(' '),
+      command: commandLine(),
       onLog: (l) => process.stderr.write(l + '\n'),
       onNote: (l) => process.stderr.write(`note: ${l}\n`),
       onProgress: progressLines(),
@@ -132,7 +131,7 @@ async function reexportCommand(
 ): Promise<void> {
   if (!existsSync(path.join(opts.out, 'encoder-config.json')))
     throw new InputError('--reexport needs an encoder folder train-encoder made', opts.out);
-  const { records, relationSet } = await loadLabeled(ctx, train, opts);
+  const { records, relationSet } = await loadDocs(ctx, train, opts);
   if (!relationSet)
     throw new InputError('no relation set: pass --rel-info (DocRED) or --relations', train);
   const m = await reexportEncoderJob({
@@ -145,7 +144,7 @@ async function reexportCommand(
     targetRecall: opts.targetRecall,
     venv: opts.venv,
     threads: opts.threads,
-    command: ['relation-lens', 'train-encoder', ...process.argv.slice(3)].join(' '),
+    command: commandLine(),
     onLog: (l) => process.stderr.write(l + '\n'),
   });
   if (opts.json) return printJson({ out: opts.out, ...m });
@@ -153,70 +152,6 @@ async function reexportCommand(
   process.stderr.write(
     `wrote the graphs of ${opts.out} again${opts.quantize ? ' (int8)' : ''}; threshold ${m.threshold.toPrecision(4)}: on ${h.documents} held-out document(s) it keeps ${(100 * h.keptFraction).toFixed(1)}% of the pairs and ${(100 * h.recall).toFixed(1)}% of the gold pairs\n`,
   );
-}
-
-export interface MentionScores {
-  documents: number;
-  goldMentions: number;
-  predictedMentions: number;
-  correct: number;
-  precision: number;
-  recall: number;
-  f1: number;
-  /** Gold entities with at least one mention found (exact span). */
-  entityRecall: number;
-  /** Found mentions whose type is also right. */
-  typedCorrect: number;
-  msPerDocument: number;
-}
-
-/** Mention P/R/F1 (exact character span) of the encoder's mentions on the texts of gold documents. */
-export async function scoreMentions(
-  encoder: DocumentEncoder,
-  records: RelRecord[],
-  onDocument?: (done: number, ms: number) => void,
-): Promise<MentionScores> {
-  let gold = 0;
-  let pred = 0;
-  let correct = 0;
-  let typed = 0;
-  let entities = 0;
-  let entitiesFound = 0;
-  const t0 = Date.now();
-  for (const [i, r] of records.entries()) {
-    const found = await encoder.mentions(r.text);
-    pred += found.length;
-    const byspan = new Map(found.map((m) => [`${m.start}:${m.end}`, m.type]));
-    for (const e of r.entities) {
-      entities++;
-      let any = false;
-      for (const m of e.mentions) {
-        gold++;
-        const t = byspan.get(`${m.start}:${m.end}`);
-        if (t !== undefined) {
-          correct++;
-          any = true;
-          if (t === (m.type ?? e.type)) typed++;
-        }
-      }
-      if (any) entitiesFound++;
-    }
-    onDocument?.(i + 1, Date.now() - t0);
-  }
-  const p = pred ? correct / pred : 0;
-  const rc = gold ? correct / gold : 0;
-  return {
-    documents: records.length,
-    goldMentions: gold,
-    predictedMentions: pred,
-    correct,
-    precision: p,
-    recall: rc,
-    f1: p + rc ? (2 * p * rc) / (p + rc) : 0,
-    entityRecall: entities ? entitiesFound / entities : 0,
-    typedCorrect: typed,
-    msPerDocument: (Date.now() - t0) / Math.max(1, records.length),
-  };
 }
 
 export function addEncoderCommands(program: Command, bench: Command, ctx: CliContext): void {
@@ -311,7 +246,7 @@ function addBenchMentionsCommand(bench: Command, ctx: CliContext): void {
         json?: boolean;
       }) => {
         const encoder = await openDocumentEncoder(opts.encoder, { threads: opts.threads });
-        const { records } = await loadLabeled(ctx, opts.gold, {});
+        const { records } = await loadDocs(ctx, opts.gold, {});
         const docs = opts.limit ? records.slice(0, opts.limit) : records;
         const bar = new RateBar('documents', 'documents');
         const s = await scoreMentions(encoder, docs, (d, ms) =>

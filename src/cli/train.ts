@@ -153,8 +153,7 @@ async function filterKept(
     throw new InputError(
       `--filter takes an encoder folder (train-encoder) or auto (the shipped one); ${filter} is not one`,
     );
-  const encoder = await openDocumentEncoder(dir);
-  encoder.checkRelationSet(rs);
+  const encoder = await openDocumentEncoder(dir, { relationSet: rs });
   const th = encoder.manifest?.threshold ?? 0.5;
   const out = new Map<string, Set<string>>();
   let pairs = 0;

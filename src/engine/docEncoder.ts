@@ -15,11 +15,13 @@ import type * as Ort from 'onnxruntime-node';
 import {
   DocumentEncoder,
   EncoderBackend,
+  EncoderConfig,
+  checkEncoderRelations,
   EncoderConfigSchema,
   EncoderManifest,
   EncoderManifestSchema,
 } from '../core/pipelines/docEncoder';
-import { zodProblems } from '../core/schema';
+import { RelationSet, zodProblems } from '../core/schema';
 import { sha256File } from './models';
 
 export class EncoderModelError extends Error {
@@ -111,8 +113,36 @@ class OrtBackend implements EncoderBackend {
 /** Opens an encoder model folder (refusing one that is incomplete or whose tokenizer differs). */
 export async function openDocumentEncoder(
   dir: string,
-  opts: { threads?: number } = {},
+  opts: { threads?: number; relationSet?: RelationSet } = {},
 ): Promise<DocumentEncoder> {
+  const config = await readEncoderConfig(dir);
+  // A run with another relation set is refused before anything heavy loads.
+  if (opts.relationSet) checkEncoderRelations(config, opts.relationSet, dir);
+  // The engine process opens the folder for every job: its sessions are kept while its files
+  // stay as they are (a retrained or re-exported folder has new modification times).
+  const stamp = await Promise.all(
+    ['encoder-config.json', 'tokenizer.json', 'manifest.json', 'encoder.onnx', 'head.onnx'].map(
+      (f) =>
+        fs.stat(path.join(dir, f)).then(
+          (st) => `${st.mtimeMs}:${st.size}`,
+          () => '-',
+        ),
+    ),
+  );
+  const key = `${path.resolve(dir)}|${opts.threads ?? 0}|${stamp.join('|')}`;
+  let open = opened.get(key);
+  if (!open) {
+    open = loadEncoder(dir, config, opts.threads);
+    opened.set(key, open);
+    open.catch(() => opened.delete(key));
+    while (opened.size > 2) opened.delete(opened.keys().next().value!);
+  }
+  return open;
+}
+
+const opened = new Map<string, Promise<DocumentEncoder>>();
+
+async function readEncoderConfig(dir: string): Promise<EncoderConfig> {
   const cfgFile = path.join(dir, 'encoder-config.json');
   const raw = await readJson(cfgFile);
   if ((raw as { version?: unknown } | null)?.version === 1)
@@ -124,7 +154,15 @@ export async function openDocumentEncoder(
     throw new EncoderModelError(
       `${cfgFile}: not a Relation Lens encoder configuration (${zodProblems(parsed.error).join('; ')})`,
     );
-  const config = parsed.data;
+  return parsed.data;
+}
+
+async function loadEncoder(
+  dir: string,
+  config: EncoderConfig,
+  threads: number | undefined,
+): Promise<DocumentEncoder> {
+  const cfgFile = path.join(dir, 'encoder-config.json');
   const tokFile = path.join(dir, 'tokenizer.json');
   if (!existsSync(tokFile))
     throw new EncoderModelError(`${tokFile}: missing (the encoder's tokenizer)`);
@@ -154,7 +192,7 @@ export async function openDocumentEncoder(
       `${tokFile}: has no token ${config.cls} or ${config.sep} ([CLS]/[SEP] in ${cfgFile})`,
     );
   const so: Ort.InferenceSession.SessionOptions = {
-    intraOpNumThreads: opts.threads ?? 0,
+    intraOpNumThreads: threads ?? 0,
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
   };

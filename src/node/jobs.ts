@@ -21,7 +21,7 @@ import {
   defaultDirection,
 } from '../core/pipelines/answerSpace';
 import { PairFilterSpec } from '../core/pipelines/candidates';
-import { DocumentEncoder } from '../core/pipelines/docEncoder';
+import { DocumentEncoder, EncoderRelationSetError } from '../core/pipelines/docEncoder';
 import { isEncoderModel, openDocumentEncoder } from '../engine/docEncoder';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
@@ -142,22 +142,19 @@ export async function pairFilterSpec(
   if (filter === 'auto') {
     const dir = shippedEncoderDir();
     if (!dir) return { kind: 'none' };
-    const encoder = await openDocumentEncoder(dir);
-    if (rs) {
-      try {
-        encoder.checkRelationSet(rs);
-      } catch {
-        onNote?.(
-          `filter auto: the shipped encoder (${dir}) was trained for another relation set; no filter`,
-        );
-        return { kind: 'none' };
-      }
+    try {
+      const encoder = await openDocumentEncoder(dir, { relationSet: rs });
+      return { kind: 'encoder', encoder, threshold };
+    } catch (e) {
+      if (!(e instanceof EncoderRelationSetError)) throw e;
+      onNote?.(
+        `filter auto: the shipped encoder (${dir}) was trained for another relation set; no filter`,
+      );
+      return { kind: 'none' };
     }
-    return { kind: 'encoder', encoder, threshold };
   }
   if (isEncoderModel(filter)) {
-    const encoder = await openDocumentEncoder(filter);
-    if (rs) encoder.checkRelationSet(rs);
+    const encoder = await openDocumentEncoder(filter, { relationSet: rs });
     return { kind: 'encoder', encoder, threshold };
   }
   return {
@@ -190,8 +187,9 @@ export async function documentFiles(
       filter.kind === 'encoder' &&
       path.resolve(filter.encoder.source) === path.resolve(spec.encoder)
         ? filter.encoder
-        : await openDocumentEncoder(spec.encoder);
-    if (spec.relationSet && spec.mode === 'encoder') encoder.checkRelationSet(spec.relationSet);
+        : await openDocumentEncoder(spec.encoder, {
+            relationSet: spec.mode === 'encoder' ? spec.relationSet : undefined,
+          });
   } else if (spec.encoder !== 'none' && filter.kind === 'encoder') encoder = filter.encoder;
   if (spec.mode === 'encoder' && !encoder)
     throw new Error(

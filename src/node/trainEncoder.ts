@@ -241,10 +241,9 @@ export async function reexportEncoderJob(
     | 'command'
   >,
 ): Promise<EncoderManifest> {
-  const old = await openDocumentEncoder(job.out);
+  const old = await openDocumentEncoder(job.out, { relationSet: job.relationSet });
   if (!existsSync(path.join(job.out, 'model.pt')))
     throw new Error(`${job.out}: no model.pt to export from (train-encoder --keep-torch keeps it)`);
-  old.checkRelationSet(job.relationSet);
   const work = `${job.out}.partial-${process.pid}`;
   await fs.rm(work, { recursive: true, force: true });
   await fs.cp(job.out, work, { recursive: true });

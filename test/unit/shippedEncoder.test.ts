@@ -6,23 +6,21 @@
  * LLM, and its manifest names a command that exists.
  */
 import { strict as assert } from 'node:assert';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Command } from 'commander';
 import { buildProgram } from '../../src/cli/main';
 import { parseRelInfo, relationSetFromRelInfo } from '../../src/core/formats/docred';
-import { DocumentEncoder } from '../../src/core/pipelines/docEncoder';
+import { DocumentEncoder, scoreMentions } from '../../src/core/pipelines/docEncoder';
 import { goldPairs, pairKey } from '../../src/core/pipelines/pairFilter';
 import { RelRecord, candidatePairs } from '../../src/core/schema';
 import { openDocumentEncoder } from '../../src/engine/docEncoder';
 import { shippedEncoderDir } from '../../src/node/jobs';
 import { loadRecords } from '../../src/node/load';
-import { CLI, ROOT, ensureBuilt } from '../helpers/cli';
+import { ROOT, cli, ensureBuilt } from '../helpers/cli';
 import { smolLM2 } from '../helpers/models';
 import { dataset, requireShared } from '../helpers/shared';
-import { scoreMentions } from '../../src/cli/encoder';
 
 const TEST = dataset('redocred', 'test_revised.json');
 const REL_INFO = dataset('redocred', 'rel_info.json');
@@ -37,10 +35,6 @@ describe('the shipped document encoder (models/redocred-filter)', function () {
   let encoder: DocumentEncoder;
   let docs: RelRecord[];
   let dir: string;
-  const run = (...args: string[]) => {
-    const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: ROOT });
-    return { code: r.status, out: r.stdout, err: r.stderr };
-  };
   before(async function () {
     requireShared(this, TEST, REL_INFO);
     ensureBuilt();
@@ -93,7 +87,7 @@ describe('the shipped document encoder (models/redocred-filter)', function () {
     const txt = path.join(dir, 'curie.txt');
     writeFileSync(txt, PARAGRAPH);
     const out = path.join(dir, 'curie.jsonl');
-    const r = run('extract-doc', txt, '--rel-info', REL_INFO, '--mode', 'encoder', '-o', out);
+    const r = cli('extract-doc', txt, '--rel-info', REL_INFO, '--mode', 'encoder', '-o', out);
     assert.equal(r.code, 0, r.err);
     const rec = (await loadRecords(out)).records[0]!;
     const names = rec.entities.map((e) => e.name);
@@ -117,7 +111,7 @@ describe('the shipped document encoder (models/redocred-filter)', function () {
       JSON.stringify((JSON.parse(readFileSync(TEST, 'utf8')) as unknown[]).slice(0, 1)),
     );
     const out = path.join(dir, 'one.jsonl');
-    const r = run(
+    const r = cli(
       'extract-doc',
       one,
       '--rel-info',

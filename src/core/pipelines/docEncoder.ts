@@ -13,10 +13,18 @@
  * the same steps (its `windows`, `encode_doc`, `Doc`); the parity test compares the two.
  */
 import { z } from 'zod';
-import { Entity, Mention, RelRecord, Relation, RelationSet, Span } from '../schema';
+import {
+  Entity,
+  Mention,
+  RelRecord,
+  Relation,
+  RelationSet,
+  Span,
+  sentenceIndexOf,
+} from '../schema';
 import { normalizeName } from './align';
 import { splitSentences } from './entities';
-import { PairScorer } from './pairFilter';
+import { PairScorer, pairKey } from './pairFilter';
 
 export const ENCODER_CONFIG_FORMAT = 'relation-lens-doc-encoder';
 export const ENCODER_MANIFEST_FORMAT = 'relation-lens-doc-encoder-manifest';
@@ -432,31 +440,48 @@ export class DocumentEncoder {
     };
   }
 
-  /**
-   * Refuses a run whose relation set is not the encoder's (its relation logits would be read as
-   * other relations), naming the labels that differ.
-   */
+  /** Refuses a run whose relation set is not the encoder's (see checkEncoderRelations). */
   checkRelationSet(rs: RelationSet): void {
-    const want = this.config.relations;
-    const have = rs.labels.map((l) => l.name).filter((n) => n !== rs.noRelation);
-    const missing = want.filter((r) => !have.includes(r));
-    const added = have.filter((r) => !want.includes(r));
-    if (!missing.length && !added.length) return;
-    const list = (xs: string[]) =>
-      xs
-        .slice(0, 5)
-        .map((x) => JSON.stringify(x))
-        .join(', ') + (xs.length > 5 ? ` and ${xs.length - 5} more` : '');
-    throw new Error(
-      `${this.source} was trained for another relation set (${want.length} relations; the run's has ${have.length})` +
-        (missing.length ? `; not in the run's set: ${list(missing)}` : '') +
-        (added.length ? `; unknown to the encoder: ${list(added)}` : ''),
-    );
+    checkEncoderRelations(this.config, rs, this.source);
   }
 }
 
-/** The best relation logit over the threshold logit. */
-function margin(l: Float32Array): number {
+export class EncoderRelationSetError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EncoderRelationSetError';
+  }
+}
+
+/**
+ * Refuses a run whose relation set is not the encoder's (its relation logits would be read as
+ * other relations), naming the labels that differ. Needs only the configuration: checked before
+ * the graphs load.
+ */
+export function checkEncoderRelations(
+  config: Pick<EncoderConfig, 'relations'>,
+  rs: RelationSet,
+  source: string,
+): void {
+  const want = config.relations;
+  const have = rs.labels.map((l) => l.name).filter((n) => n !== rs.noRelation);
+  const missing = want.filter((r) => !have.includes(r));
+  const added = have.filter((r) => !want.includes(r));
+  if (!missing.length && !added.length) return;
+  const list = (xs: string[]) =>
+    xs
+      .slice(0, 5)
+      .map((x) => JSON.stringify(x))
+      .join(', ') + (xs.length > 5 ? ` and ${xs.length - 5} more` : '');
+  throw new EncoderRelationSetError(
+    `${source} was trained for another relation set (${want.length} relations; the run's has ${have.length})` +
+      (missing.length ? `; not in the run's set: ${list(missing)}` : '') +
+      (added.length ? `; unknown to the encoder: ${list(added)}` : ''),
+  );
+}
+
+/** A pair's score before the sigmoid: its best relation logit over the threshold logit (the trainer's pair_scores). */
+export function margin(l: Float32Array): number {
   let best = -Infinity;
   for (let r = 1; r < l.length; r++) best = Math.max(best, l[r]!);
   return best - l[0]!;
@@ -485,10 +510,6 @@ export function groupMentions(
     if (!key) continue;
     (groups.get(key) ?? groups.set(key, []).get(key)!).push(m);
   }
-  const sentOf = (offset: number) => {
-    const i = sentences.findIndex((s) => offset >= s.start && offset < s.end);
-    return i >= 0 ? i : undefined;
-  };
   return [...groups.values()]
     .sort((a, b) => a[0]!.start - b[0]!.start)
     .map((ms, i) => {
@@ -505,8 +526,7 @@ export function groupMentions(
           const shown = text.slice(m.start, m.end);
           if (shown !== name) out.name = shown;
           if (m.type !== type) out.type = m.type;
-          const s = sentOf(m.start);
-          if (s !== undefined) out.sent = s;
+          if (sentences.length) out.sent = sentenceIndexOf({ sentences }, m.start);
           return out;
         }),
       };
@@ -527,11 +547,75 @@ export async function encoderScorer(
   for (const [i, r] of records.entries()) {
     const pairs = candidates(r);
     const scores = await encoder.scorePairs(r, pairs);
-    byRecord.set(r, new Map(pairs.map((p, j) => [`${p[0]}\u0000${p[1]}`, scores[j]!])));
+    byRecord.set(r, new Map(pairs.map((p, j) => [pairKey(...p), scores[j]!])));
     onDocument?.(i + 1);
   }
   return (r, pairs) => {
     const m = byRecord.get(r);
-    return pairs.map(([h, t]) => m?.get(`${h}\u0000${t}`) ?? 0);
+    return pairs.map((p) => m?.get(pairKey(...p)) ?? 0);
+  };
+}
+
+export interface MentionScores {
+  documents: number;
+  goldMentions: number;
+  predictedMentions: number;
+  correct: number;
+  precision: number;
+  recall: number;
+  f1: number;
+  /** Gold entities with at least one mention found (exact span). */
+  entityRecall: number;
+  /** Found mentions whose type is also right. */
+  typedCorrect: number;
+  msPerDocument: number;
+}
+
+/** Mention P/R/F1 (exact character span) of the encoder's mentions on the texts of gold documents. */
+export async function scoreMentions(
+  encoder: DocumentEncoder,
+  records: RelRecord[],
+  onDocument?: (done: number, ms: number) => void,
+): Promise<MentionScores> {
+  let gold = 0;
+  let pred = 0;
+  let correct = 0;
+  let typed = 0;
+  let entities = 0;
+  let entitiesFound = 0;
+  const t0 = Date.now();
+  for (const [i, r] of records.entries()) {
+    const found = await encoder.mentions(r.text);
+    pred += found.length;
+    const byspan = new Map(found.map((m) => [`${m.start}:${m.end}`, m.type]));
+    for (const e of r.entities) {
+      entities++;
+      let any = false;
+      for (const m of e.mentions) {
+        gold++;
+        const t = byspan.get(`${m.start}:${m.end}`);
+        if (t !== undefined) {
+          correct++;
+          any = true;
+          if (t === (m.type ?? e.type)) typed++;
+        }
+      }
+      if (any) entitiesFound++;
+    }
+    onDocument?.(i + 1, Date.now() - t0);
+  }
+  const p = pred ? correct / pred : 0;
+  const rc = gold ? correct / gold : 0;
+  return {
+    documents: records.length,
+    goldMentions: gold,
+    predictedMentions: pred,
+    correct,
+    precision: p,
+    recall: rc,
+    f1: p + rc ? (2 * p * rc) / (p + rc) : 0,
+    entityRecall: entities ? entitiesFound / entities : 0,
+    typedCorrect: typed,
+    msPerDocument: (Date.now() - t0) / Math.max(1, records.length),
   };
 }

@@ -6,7 +6,7 @@
 import { ClassifierEngine } from '../ports';
 import { RelRecord, validateRecord } from '../schema';
 import { DocumentOptions, extractDocument, extractDocumentWithEncoder } from './document';
-import { EntityProposalReport, proposeEntities } from './entities';
+import { EntityProposalReport, emptyEntityProposalReport, proposeEntities } from './entities';
 import { DocReport } from './docReport';
 
 export type DocumentInput = { record: RelRecord } | { id: string; text: string };
@@ -69,15 +69,5 @@ export async function* runDocumentExtraction(
 /** What the entity stage did when the encoder found the mentions (one pass, nothing ungrounded). */
 function encoderProposal(record: RelRecord): EntityProposalReport {
   const mentions = record.entities.reduce((n, e) => n + e.mentions.length, 0);
-  return {
-    chunks: 1,
-    proposed: mentions,
-    grounded: { encoder: mentions },
-    ungrounded: [],
-    malformedOutputs: 0,
-    truncatedOutputs: 0,
-    promptTokens: 0,
-    generatedTokens: 0,
-    errors: [],
-  };
+  return { ...emptyEntityProposalReport(1), proposed: mentions, grounded: { encoder: mentions } };
 }

@@ -202,6 +202,21 @@ export function mergeEntities(
   }));
 }
 
+/** A report of the entity stage before anything was proposed. */
+export function emptyEntityProposalReport(chunks: number): EntityProposalReport {
+  return {
+    chunks,
+    proposed: 0,
+    grounded: {},
+    ungrounded: [],
+    malformedOutputs: 0,
+    truncatedOutputs: 0,
+    promptTokens: 0,
+    generatedTokens: 0,
+    errors: [],
+  };
+}
+
 export interface EntityProposalReport {
   chunks: number;
   proposed: number;
@@ -347,17 +362,7 @@ export async function proposeEntities(
   const types = opts.types?.length ? opts.types : DEFAULT_ENTITY_TYPES;
   const sentences = splitSentences(text, opts.locale);
   const chunks = chunkSentences(sentences, opts.maxChunkChars ?? 1200);
-  const report: EntityProposalReport = {
-    chunks: chunks.length,
-    proposed: 0,
-    grounded: {},
-    ungrounded: [],
-    malformedOutputs: 0,
-    truncatedOutputs: 0,
-    promptTokens: 0,
-    generatedTokens: 0,
-    errors: [],
-  };
+  const report = emptyEntityProposalReport(chunks.length);
 
   const all: GroundedMention[] = [];
   const results = await mapLimit(chunks, engine.info.parallel, async (ch, ci) => {
