@@ -40,6 +40,10 @@ export function activate(context: vscode.ExtensionContext): void {
   const decorations = new DecorationController(readSettings().decorations, () => noRelation);
   const textOverlays = new TextOverlayController(readSettings().decorations, () => noRelation);
   const relations = new RelationsTree();
+  const recordViews = new RecordViewProvider(
+    vscode.Uri.joinPath(context.extensionUri, 'dist', 'webview'),
+    log,
+  );
   context.subscriptions.push(
     log,
     validator,
@@ -58,11 +62,10 @@ export function activate(context: vscode.ExtensionContext): void {
     ),
     vscode.commands.registerCommand('relationLens.curateInText', curateInText),
     vscode.commands.registerCommand('relationLens.undoInText', undoInText),
-    vscode.window.registerCustomEditorProvider(
-      RECORD_VIEW,
-      new RecordViewProvider(vscode.Uri.joinPath(context.extensionUri, 'dist', 'webview'), log),
-      { webviewOptions: { retainContextWhenHidden: true } },
-    ),
+    recordViews,
+    vscode.window.registerCustomEditorProvider(RECORD_VIEW, recordViews, {
+      webviewOptions: { retainContextWhenHidden: true },
+    }),
     vscode.commands.registerCommand('relationLens.openRecordView', openRecordView),
     vscode.window.registerTreeDataProvider('relationLens.relations', relations),
     vscode.window.registerTreeDataProvider('relationLens.runs', new RunsTree(runs)),

@@ -12,6 +12,7 @@ import '@vscode-elements/elements/dist/vscode-option/index.js';
 import {
   RecordViewSchema,
   RecordView,
+  RecordViewAction,
   ViewHostMessageSchema,
   ViewMessage,
 } from '../src/protocol/recordView';
@@ -616,41 +617,42 @@ function selectedSpan(): { line: number; start: number; end: number } | undefine
   return { line: Number(text.dataset['line']), start, end };
 }
 
-const KEYS: Record<string, () => void> = {
-  j: () => select(current + 1),
-  ArrowDown: () => select(current + 1),
-  k: () => select(current - 1),
-  ArrowUp: () => select(current - 1),
-  n: () => select(current, relation + 1),
-  ArrowRight: () => select(current, relation + 1),
-  p: () => select(current, relation - 1),
-  ArrowLeft: () => select(current, relation - 1),
-  Home: () => select(0),
-  End: () => select(order.length - 1),
-  a: () => curateCurrent('accept'),
-  r: () => curateCurrent('reject'),
-  l: () => curateCurrent('relabel'),
-  Delete: () => curateCurrent('delete'),
-  e: () => {
+/**
+ * What each record-view action does. The keys are VS Code keybindings (package.json, remappable):
+ * the webview forwards every key to VS Code, which runs the command bound to it, and the host
+ * sends the action here.
+ */
+const ACTIONS: Record<RecordViewAction, () => void> = {
+  next: () => select(current + 1),
+  previous: () => select(current - 1),
+  nextRelation: () => select(current, relation + 1),
+  previousRelation: () => select(current, relation - 1),
+  first: () => select(0),
+  last: () => select(order.length - 1),
+  accept: () => curateCurrent('accept'),
+  reject: () => curateCurrent('reject'),
+  relabel: () => curateCurrent('relabel'),
+  delete: () => curateCurrent('delete'),
+  addRelation: () => {
     const line = order[current];
     if (line !== undefined) send({ type: 'addRelation', line });
   },
-  m: () => {
+  addEntity: () => {
     const s = selectedSpan();
     if (s) send({ type: 'addEntity', ...s });
   },
-  J: () => select(current + 1, 0, true, true),
-  K: () => select(current - 1, 0, true, true),
-  x: () => {
+  extendNext: () => select(current + 1, 0, true, true),
+  extendPrevious: () => select(current - 1, 0, true, true),
+  extract: () => {
     const [lo, hi] = selectedRange();
     const lines = order.slice(lo, hi + 1);
     if (lines.length) send({ type: 'extract', lines });
   },
-  o: () => {
+  openText: () => {
     const line = order[current];
     if (line !== undefined) send({ type: 'openText', line });
   },
-  q: () => nextInQueue(),
+  nextInQueue: () => nextInQueue(),
 };
 
 function curateCurrent(action: 'accept' | 'reject' | 'relabel' | 'delete'): void {
@@ -771,6 +773,7 @@ function onMessage(e: MessageEvent): void {
     if (i >= 0) select(i);
     return;
   }
+  if (m.type === 'action') return ACTIONS[m.action]();
   file = m.file;
   labels = m.labels;
   if (m.reset) {
@@ -808,14 +811,30 @@ function onMessage(e: MessageEvent): void {
   } else refreshLines([...lines, ...m.invalid]);
 }
 
+// The keys themselves stay VS Code's (they reach it as keybindings); the view only keeps the
+// arrow and page keys from scrolling the list under the selection, and says when a text field
+// (the filter's pickers) has the focus, so that typing there is not taken for commands.
 window.addEventListener('keydown', (e) => {
-  if ((e.target as HTMLElement).closest('vscode-single-select')) return;
-  if (e.ctrlKey || e.metaKey || e.altKey) return;
-  const fn = KEYS[e.key];
-  if (!fn) return;
-  e.preventDefault();
-  fn();
+  if (isTextField(e.target)) return;
+  if (['ArrowUp', 'ArrowDown', 'ArrowLeft', 'ArrowRight', 'Home', 'End', ' '].includes(e.key))
+    e.preventDefault();
 });
+const isTextField = (t: EventTarget | null): boolean =>
+  t instanceof HTMLElement &&
+  !!t.closest('vscode-single-select, input, textarea, [contenteditable="true"]');
+let focusState = { view: false, input: false };
+function sendFocus(view: boolean, input: boolean): void {
+  if (view === focusState.view && input === focusState.input) return;
+  focusState = { view, input };
+  send({ type: 'focusState', view, input });
+}
+window.addEventListener('focus', () => sendFocus(true, isTextField(document.activeElement)));
+window.addEventListener('blur', () => sendFocus(false, false));
+window.addEventListener('focusin', (e) => sendFocus(true, isTextField(e.target)));
+window.addEventListener('focusout', (e) => {
+  if (e.relatedTarget) sendFocus(true, isTextField(e.relatedTarget));
+});
+if (document.hasFocus()) sendFocus(true, isTextField(document.activeElement));
 window.addEventListener('resize', () =>
   timed('resize', () => {
     // The chunks that stay are laid out again here; those the update adds, by the update.

@@ -78,6 +78,42 @@ const ItemSchema = z
   .object({ line: z.number().int(), reviewed: z.boolean(), view: z.string() })
   .strict();
 
+/**
+ * The record view's actions, each a command (`relationLens.recordView.ACTION`) with a contributed
+ * keybinding (package.json; users remap them in Keyboard Shortcuts): VS Code resolves the key the
+ * webview forwards, and the host sends the action to the active view.
+ */
+export const RECORD_VIEW_ACTIONS = {
+  next: { title: 'Next Record', keys: ['j', 'down'] },
+  previous: { title: 'Previous Record', keys: ['k', 'up'] },
+  nextRelation: { title: 'Next Relation in the Record', keys: ['n', 'right'] },
+  previousRelation: { title: 'Previous Relation in the Record', keys: ['p', 'left'] },
+  first: { title: 'First Record', keys: ['home'] },
+  last: { title: 'Last Record', keys: ['end'] },
+  extendNext: { title: 'Extend the Selection to the Next Record', keys: ['shift+j'] },
+  extendPrevious: { title: 'Extend the Selection to the Previous Record', keys: ['shift+k'] },
+  accept: { title: 'Accept the Relation', keys: ['a'] },
+  reject: { title: 'Reject the Relation', keys: ['r'] },
+  relabel: { title: 'Relabel the Relation…', keys: ['l'] },
+  delete: { title: 'Delete the Relation', keys: ['delete'] },
+  addRelation: { title: 'Add a Relation…', keys: ['e'] },
+  addEntity: { title: 'Add the Selected Text as an Entity', keys: ['m'] },
+  extract: { title: 'Extract Relations in the Selected Records', keys: ['x'] },
+  openText: { title: 'Show the Record in the Text Editor', keys: ['o'] },
+  nextInQueue: { title: 'Next Record to Review', keys: ['q'] },
+} as const;
+export type RecordViewAction = keyof typeof RECORD_VIEW_ACTIONS;
+const ACTION_NAMES = Object.keys(RECORD_VIEW_ACTIONS) as [RecordViewAction, ...RecordViewAction[]];
+
+/**
+ * The context keys of the record view's keybindings: the view has the keyboard focus, and one of
+ * its text fields has it (the keys type there).
+ */
+export const RECORD_VIEW_FOCUS = 'relationLens.recordView.focus';
+export const RECORD_VIEW_INPUT_FOCUS = 'relationLens.recordView.inputFocus';
+/** The `when` of every record-view keybinding (package.json). */
+export const RECORD_VIEW_KEYS_WHEN = `activeCustomEditorId == 'relationLens.recordView' && ${RECORD_VIEW_FOCUS} && !${RECORD_VIEW_INPUT_FOCUS}`;
+
 export const ViewHostMessageSchema = z.union([
   z
     .object({
@@ -92,6 +128,8 @@ export const ViewHostMessageSchema = z.union([
     })
     .strict(),
   z.object({ type: z.literal('focus'), line: z.number().int() }).strict(),
+  /** A record-view command (its keybinding) for the active view. */
+  z.object({ type: z.literal('action'), action: z.enum(ACTION_NAMES) }).strict(),
 ]);
 export type ViewHostMessage = z.infer<typeof ViewHostMessageSchema>;
 
@@ -125,5 +163,10 @@ export const ViewMessageSchema = z.union([
     .strict(),
   z.object({ type: z.literal('extract'), lines: z.array(Line).min(1) }).strict(),
   z.object({ type: z.literal('openText'), line: Line }).strict(),
+  /**
+   * Where the keyboard focus is: in the view (its keybindings apply), and in one of its text
+   * fields (they stand aside: the keys type there).
+   */
+  z.object({ type: z.literal('focusState'), view: z.boolean(), input: z.boolean() }).strict(),
 ]);
 export type ViewMessage = z.infer<typeof ViewMessageSchema>;

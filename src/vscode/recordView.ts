@@ -19,7 +19,11 @@ import {
 } from '../core/editor/recordView';
 import { RelRecord, RelationSet } from '../core/schema';
 import {
+  RECORD_VIEW_ACTIONS,
+  RECORD_VIEW_FOCUS,
+  RECORD_VIEW_INPUT_FOCUS,
   RecordItem,
+  RecordViewAction,
   recordItem,
   ViewHostMessage,
   ViewMessage,
@@ -31,16 +35,37 @@ import { recordAt, replaceRecords } from './records';
 
 export const RECORD_VIEW = 'relationLens.recordView';
 
-export class RecordViewProvider implements vscode.CustomTextEditorProvider {
+export class RecordViewProvider extends Disposable implements vscode.CustomTextEditorProvider {
+  private readonly sessions = new Set<RecordViewSession>();
+
   constructor(
     private readonly media: vscode.Uri,
     private readonly log: vscode.LogOutputChannel,
-  ) {}
+  ) {
+    super();
+    // One command per action, bound to keys in package.json (users remap them): the active view does it.
+    for (const action of Object.keys(RECORD_VIEW_ACTIONS) as RecordViewAction[])
+      this._register(
+        vscode.commands.registerCommand(`relationLens.recordView.${action}`, () =>
+          [...this.sessions].find((s) => s.active)?.act(action),
+        ),
+      );
+  }
 
   resolveCustomTextEditor(doc: vscode.TextDocument, panel: vscode.WebviewPanel): void {
     const view = new RecordViewSession(doc, panel, this.media, this.log);
-    panel.onDidDispose(() => view.dispose());
+    this.sessions.add(view);
+    panel.onDidDispose(() => {
+      this.sessions.delete(view);
+      view.dispose();
+    });
   }
+}
+
+/** The record-view keybindings' context keys (see RECORD_VIEW_KEYS_WHEN). */
+function setFocus(view: boolean, input: boolean): void {
+  void vscode.commands.executeCommand('setContext', RECORD_VIEW_FOCUS, view);
+  void vscode.commands.executeCommand('setContext', RECORD_VIEW_INPUT_FOCUS, input);
 }
 
 /** One open record view: the document's records out, the curator's actions in. */
@@ -70,6 +95,10 @@ class RecordViewSession extends Disposable {
         });
       }),
     );
+    // A text field's focus ends with the view's.
+    this._register(
+      panel.onDidChangeViewState((e) => !e.webviewPanel.active && setFocus(false, false)),
+    );
     // The cursor in a text editor of the same file moves the view to that record.
     this._register(
       vscode.window.onDidChangeTextEditorSelection((e) => {
@@ -88,6 +117,15 @@ class RecordViewSession extends Disposable {
         this.send(lines, false);
       }),
     );
+  }
+
+  get active(): boolean {
+    return this.panel.active;
+  }
+
+  /** A record-view command for this view (its keybinding was pressed). */
+  act(action: RecordViewAction): void {
+    this.post({ type: 'action', action });
   }
 
   private post(m: ViewHostMessage): void {
@@ -143,6 +181,7 @@ class RecordViewSession extends Disposable {
 
   private async handle(m: ViewMessage): Promise<void> {
     if (m.type === 'ready') return this.sendAll();
+    if (m.type === 'focusState') return setFocus(m.view && this.panel.active, m.input);
     if (m.type === 'openText') return this.openText([m.line], false);
     if (m.type === 'extract') return this.openText(m.lines, true);
     const record = recordAt(this.doc, m.line);

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
+import { RECORD_VIEW_KEYS_WHEN } from '../../src/protocol/recordView';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 export const CHROMIUM = process.env['CHROMIUM'] ?? '/usr/bin/chromium';
@@ -23,6 +24,42 @@ export async function loadRecordView(page: Page): Promise<void> {
     'globalThis.acquireVsCodeApi = () => ({ postMessage() {}, getState() {}, setState() {} })',
   );
   await page.addScriptTag({ content: readFileSync(RECORD_VIEW_BUNDLE, 'utf8') });
+  // VS Code's part: a key pressed in the view runs the command package.json binds to it, and the
+  // host sends the view that action (src/vscode/recordView.ts).
+  await page.evaluate(
+    `(() => {
+      const keys = ${JSON.stringify(recordViewKeys())};
+      window.addEventListener('keydown', (e) => {
+        if (e.target instanceof HTMLElement && e.target.closest('vscode-single-select, input, textarea')) return;
+        const action = keys[(e.shiftKey ? 'shift+' : '') + e.key.toLowerCase()];
+        if (action) window.postMessage({ type: 'action', action }, '*');
+      });
+    })()`,
+  );
+}
+
+/** package.json's record-view keybindings as `[shift+]KeyboardEvent.key` (lower case) → action. */
+function recordViewKeys(): Record<string, string> {
+  const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+    contributes: { keybindings: Array<{ command: string; key: string; when?: string }> };
+  };
+  const names: Record<string, string> = {
+    up: 'arrowup',
+    down: 'arrowdown',
+    left: 'arrowleft',
+    right: 'arrowright',
+  };
+  const out: Record<string, string> = {};
+  for (const b of pkg.contributes.keybindings) {
+    if (b.when !== RECORD_VIEW_KEYS_WHEN) continue;
+    const parts = b.key.split('+');
+    const key = parts.pop()!;
+    out[(parts.includes('shift') ? 'shift+' : '') + (names[key] ?? key)] = b.command.replace(
+      'relationLens.recordView.',
+      '',
+    );
+  }
+  return out;
 }
 
 /** Resolves when the view has taken in all `n` records: its progress label counts them. */

@@ -2,6 +2,7 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
+import { RECORD_VIEW_ACTIONS, RECORD_VIEW_KEYS_WHEN } from '../../src/protocol/recordView';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
@@ -37,9 +38,34 @@ describe('extension manifest', () => {
         ),
       ),
     ].sort();
+    // The record view registers one command per action (src/vscode/recordView.ts).
+    assert.match(code, /registerCommand\(`relationLens\.recordView\.\$\{action\}`/);
+    const actions = Object.keys(RECORD_VIEW_ACTIONS).map((a) => `relationLens.recordView.${a}`);
     const contributed = pkg.contributes.commands.map((c: { command: string }) => c.command).sort();
     assert.ok(contributed.length > 0);
-    assert.deepEqual(registered, contributed);
+    assert.deepEqual([...registered, ...actions].sort(), contributed);
+  });
+
+  it("the record view's keys are contributed keybindings (users remap them), one command per action, only while the view has the focus and no text field does", () => {
+    const bindings = pkg.contributes.keybindings as Array<{
+      command: string;
+      key: string;
+      when: string;
+    }>;
+    for (const [action, d] of Object.entries(RECORD_VIEW_ACTIONS)) {
+      const command = `relationLens.recordView.${action}`;
+      const mine = bindings.filter((b) => b.command === command);
+      assert.deepEqual(
+        mine.map((b) => b.key),
+        [...d.keys],
+        command,
+      );
+      for (const b of mine) assert.equal(b.when, RECORD_VIEW_KEYS_WHEN, command);
+      const c = pkg.contributes.commands.find((x: { command: string }) => x.command === command);
+      assert.equal(c?.title, `Record View: ${d.title}`);
+    }
+    const keys = bindings.filter((b) => b.when === RECORD_VIEW_KEYS_WHEN).map((b) => b.key);
+    assert.equal(new Set(keys).size, keys.length, 'one action per key');
   });
 
   it('native and ESM-only engine modules with install scripts are allowed to build (npm 11)', () => {
