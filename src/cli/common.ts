@@ -157,6 +157,8 @@ export function limitOption(
 const RENAMED_FLAGS: Array<[string, string, string]> = [
   ['throughput', '--n', '--limit'],
   ['adapter-check', '--n', '--limit'],
+  ['eval', '--gold-format', '--gold-from'],
+  ['eval', '--pred-format', '--pred-from'],
 ];
 
 /** A hidden option under an old flag that fills `o`'s value and says once what it is called now. */

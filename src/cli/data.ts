@@ -336,8 +336,8 @@ type EvalCommandOptions = {
   train?: string;
   relations?: string;
   relInfo?: string;
-  goldFormat?: ImportFormat;
-  predFormat?: ImportFormat;
+  goldFrom?: ImportFormat;
+  predFrom?: ImportFormat;
   onlyPredicted?: boolean;
   matchEntities?: 'ids' | 'text';
   json?: boolean;
@@ -346,21 +346,21 @@ type EvalCommandOptions = {
 async function evalCommand(opts: EvalCommandOptions): Promise<void> {
   let result: EvalResult;
   if (opts.metric === 'semeval') {
-    let gold = await semevalMap(opts.gold, { format: opts.goldFormat });
-    const pred = await semevalMap(opts.pred, { format: opts.predFormat });
+    let gold = await semevalMap(opts.gold, { format: opts.goldFrom });
+    const pred = await semevalMap(opts.pred, { format: opts.predFrom });
     if (opts.onlyPredicted) gold = new Map([...gold].filter(([id]) => pred.has(id)));
     result = evaluateSemEval(gold, pred, opts.pred);
   } else if (opts.metric === 'docred') {
-    const g = await load(opts.gold, { format: opts.goldFormat, relInfo: opts.relInfo });
+    const g = await load(opts.gold, { format: opts.goldFrom, relInfo: opts.relInfo });
     const rs = await relationSetFor(opts, g.relationSet);
     const gold = docGoldOf(g.records, rs);
     let preds;
-    if (!opts.predFormat && (await isSubmission(opts.pred))) {
+    if (!opts.predFrom && (await isSubmission(opts.pred))) {
       const s = await loadDocRedSubmission(opts.pred);
       report(s.diagnostics);
       preds = s.predictions;
     } else {
-      const p = (await load(opts.pred, { format: opts.predFormat, relInfo: opts.relInfo })).records;
+      const p = (await load(opts.pred, { format: opts.predFrom, relInfo: opts.relInfo })).records;
       if (opts.matchEntities === 'text') {
         const t = textPredsOf(g.records, p, rs);
         preds = t.preds;
@@ -384,8 +384,8 @@ async function evalCommand(opts: EvalCommandOptions): Promise<void> {
         `${uncovered} of ${gold.length} gold document(s) have no prediction: their facts count as misses in recall (score only the predicted documents with --only-predicted)`,
       );
   } else {
-    const g = await load(opts.gold, { format: opts.goldFormat, relations: opts.relations });
-    const p = await load(opts.pred, { format: opts.predFormat, relations: opts.relations });
+    const g = await load(opts.gold, { format: opts.goldFrom, relations: opts.relations });
+    const p = await load(opts.pred, { format: opts.predFrom, relations: opts.relations });
     const ids = new Set(p.records.map((x) => x.id));
     result = evaluateMicro(
       opts.onlyPredicted ? g.records.filter((x) => ids.has(x.id)) : g.records,
@@ -505,14 +505,14 @@ function addEvalCommand(program: Command): void {
     .option('--relations <file>', 'relation set (no-relation label; DocRED relation ids)')
     .option('--rel-info <file>', 'rel_info.json (DocRED)')
     .addOption(
-      new Option('--gold-format <format>', 'gold format (detected when omitted)').choices([
+      new Option('--gold-from <format>', "the gold file's format (detected when omitted)").choices([
         ...IMPORT_FORMATS,
       ]),
     )
     .addOption(
-      new Option('--pred-format <format>', 'prediction format (detected when omitted)').choices([
-        ...IMPORT_FORMATS,
-      ]),
+      new Option('--pred-from <format>', "the predictions' format (detected when omitted)").choices(
+        [...IMPORT_FORMATS],
+      ),
     )
     .option(
       '--only-predicted',

@@ -111,6 +111,59 @@ describe('CLI: standard input and output, --json, renamed flags', function () {
     );
   });
 
+  it("eval names its inputs' formats --gold-from and --pred-from, as --from elsewhere; --gold-format and --pred-format still work and say so", () => {
+    const help = cli('eval', '--help').out;
+    assert.match(help, /--gold-from <format>[\s\S]*--pred-from <format>/);
+    assert.doesNotMatch(help, /--(gold|pred)-format/);
+    const now = cli(
+      'eval',
+      '--metric',
+      'semeval',
+      '--gold',
+      SAMPLE,
+      '--pred',
+      SAMPLE,
+      '--gold-from',
+      'semeval',
+      '--pred-from',
+      'semeval',
+      '--json',
+    );
+    assert.equal(now.code, 0, now.err);
+    assert.doesNotMatch(now.err, /note:/);
+    const old = cli(
+      'eval',
+      '--metric',
+      'semeval',
+      '--gold',
+      SAMPLE,
+      '--pred',
+      SAMPLE,
+      '--gold-format',
+      'semeval',
+      '--pred-format',
+      'semeval',
+      '--json',
+    );
+    assert.equal(old.code, 0, old.err);
+    assert.match(old.err, /note: --gold-format is now --gold-from \(in eval\)/);
+    assert.match(old.err, /note: --pred-format is now --pred-from \(in eval\)/);
+    assert.equal(old.out, now.out);
+    assert.equal((JSON.parse(now.out) as { f1: number }).f1, 1);
+    const bad = cli(
+      'eval',
+      '--metric',
+      'semeval',
+      '--gold',
+      SAMPLE,
+      '--pred',
+      SAMPLE,
+      '--gold-from',
+      'nonsense',
+    );
+    assert.equal(bad.code, 2, bad.err);
+  });
+
   it('--quiet keeps errors, warnings and notes on stderr and drops progress and summaries; extract --json prints its run summary', () => {
     const { dir, index } = knnScratch('rl-quiet-');
     const knn = knnOf(index);
