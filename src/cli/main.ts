@@ -5,6 +5,7 @@
  * input units were skipped because of errors (each reported with file and line).
  */
 import { Command } from 'commander';
+import { addAgreementCommand } from './agreement';
 import { addDataCommands } from './data';
 import { addDocumentCommands } from './doc';
 import { addEncoderCommands } from './encoder';
@@ -59,6 +60,7 @@ export function buildProgram(): Command {
     .exitOverride();
 
   addDataCommands(program);
+  addAgreementCommand(program);
   const bench = program.command('bench').description('benchmarks (ratios measured in one run)');
   addExtractCommands(program, bench);
   const ctx = { load, modelSpec, positiveInt, setExitCode: raiseExitCode };
