@@ -35,7 +35,7 @@ const ENTITY_COLORS = 8;
 const DENSE_ARCS = 8;
 
 type Filter = {
-  status: 'all' | 'pending' | 'reviewed' | 'disagree';
+  status: 'all' | 'pending' | 'reviewed' | 'disagree' | 'ignored';
   label: string;
   source: string;
 };
@@ -63,6 +63,11 @@ const facetIds = new Map<string, number>();
 const facets = new Map<number, string>();
 const REVIEWED = 1;
 const DISAGREES = 2;
+const IGNORED = 4;
+
+/** Whether a curator set the record, or one of its relations, aside. */
+const ignoredAny = (v: RecordView) =>
+  !!v.ignored || v.triples.some((t) => t.decision === 'ignored');
 
 /** Whether a record's relations differ from gold anywhere. */
 const disagrees = (v: RecordView) =>
@@ -79,7 +84,11 @@ function facetsOf(v: RecordView): string | undefined {
     if (id > 0xffff) return undefined;
     codes += String.fromCharCode(id);
   }
-  return String.fromCharCode((v.reviewed ? REVIEWED : 0) | (disagrees(v) ? DISAGREES : 0)) + codes;
+  return (
+    String.fromCharCode(
+      (v.reviewed ? REVIEWED : 0) | (disagrees(v) ? DISAGREES : 0) | (ignoredAny(v) ? IGNORED : 0),
+    ) + codes
+  );
 }
 
 function view(line: number): RecordView | undefined {
@@ -171,6 +180,7 @@ function matches(line: number): boolean {
   if (filter.status === 'pending' && flags & REVIEWED) return false;
   if (filter.status === 'reviewed' && !(flags & REVIEWED)) return false;
   if (filter.status === 'disagree' && !(flags & DISAGREES)) return false;
+  if (filter.status === 'ignored' && !(flags & IGNORED)) return false;
   const has = (key: string) => {
     const id = facetIds.get(key);
     return id !== undefined && f.includes(String.fromCharCode(id), 1);
@@ -185,6 +195,7 @@ function passes(v: RecordView): boolean {
   if (filter.status === 'pending' && v.reviewed) return false;
   if (filter.status === 'reviewed' && !v.reviewed) return false;
   if (filter.status === 'disagree' && !disagrees(v)) return false;
+  if (filter.status === 'ignored' && !ignoredAny(v)) return false;
   if (filter.label && !v.triples.some((t) => t.label === filter.label)) return false;
   if (filter.source && !v.sources.includes(filter.source)) return false;
   return true;
@@ -242,8 +253,8 @@ function cardHtml(line: number, index: number): string {
       tag('span', { class: 'line' }, ` line ${line + 1}`) +
       tag(
         'span',
-        { class: `chip ${v.reviewed ? 'done' : 'todo'}` },
-        v.reviewed ? 'reviewed' : `${v.pending} to review`,
+        { class: `chip ${v.ignored ? 'ignored' : v.reviewed ? 'done' : 'todo'}` },
+        v.ignored ? 'ignored' : v.reviewed ? 'reviewed' : `${v.pending} to review`,
       ),
   );
   let text = '';
@@ -277,7 +288,7 @@ function cardHtml(line: number, index: number): string {
     rows += tag(
       'div',
       {
-        class: `rel st-${t.status}${t.decision === 'rejected' ? ' rejected' : ''}${sel ? ' selected' : ''}`,
+        class: `rel st-${t.status}${t.decision === 'rejected' ? ' rejected' : t.decision === 'ignored' ? ' ignored' : ''}${sel ? ' selected' : ''}`,
         'data-relation': String(t.relation),
         'data-i': String(i),
       },
@@ -367,7 +378,7 @@ function measureArcs(el: HTMLElement): ArcPlan | undefined {
           )
           .map((p) => p.level),
       );
-    const cls = `st-${t.status}${t.decision === 'rejected' ? ' rejected' : ''}`;
+    const cls = `st-${t.status}${t.decision === 'rejected' ? ' rejected' : t.decision === 'ignored' ? ' ignored' : ''}`;
     arcs.push({ x1, y1, x2, y2, level, cls, label: t.label });
   }
   // Room above the first line for its highest arc and its label.
@@ -630,6 +641,11 @@ const ACTIONS: Record<RecordViewAction, () => void> = {
   first: () => select(0),
   last: () => select(order.length - 1),
   accept: () => curateCurrent('accept'),
+  ignore: () => curateCurrent('ignore'),
+  ignoreRecord: () => {
+    const line = order[current];
+    if (line !== undefined) send({ type: 'ignoreRecord', line });
+  },
   reject: () => curateCurrent('reject'),
   relabel: () => curateCurrent('relabel'),
   delete: () => curateCurrent('delete'),
@@ -655,7 +671,7 @@ const ACTIONS: Record<RecordViewAction, () => void> = {
   nextInQueue: () => nextInQueue(),
 };
 
-function curateCurrent(action: 'accept' | 'reject' | 'relabel' | 'delete'): void {
+function curateCurrent(action: 'accept' | 'reject' | 'ignore' | 'relabel' | 'delete'): void {
   const t = currentTriple();
   if (t) send({ type: 'curate', ...t, action });
 }
@@ -707,6 +723,7 @@ function toolbar(): HTMLElement {
     ['pending', 'to review'],
     ['reviewed', 'reviewed'],
     ['disagree', 'differing from gold'],
+    ['ignored', 'ignored (set aside)'],
   ]);
   const label = selectBox('f-label', 'With a relation labelled', [['', 'any label']]);
   const source = selectBox('f-source', 'With a relation from', [

@@ -28,6 +28,7 @@ import {
   docGoldOf,
   docPredsOf,
   textPredsOf,
+  dropIgnored,
   evaluateDocRed,
   evaluateMicro,
   evaluateSemEval,
@@ -98,16 +99,20 @@ async function isAnswerFile(file: string): Promise<boolean> {
   return /^\d+\t[^"]/.test(first);
 }
 
+/** A SemEval answer map, and the ids a curator set aside (ignored records or pairs: not scored). */
 async function semevalMap(
   file: string,
   opts: { format?: ImportFormat },
-): Promise<Map<string, string>> {
+): Promise<{ answers: Map<string, string>; ignored: Set<string> }> {
   if (!opts.format && (await isAnswerFile(file))) {
     const lines = parseAnswers((await readText(file)).text, file);
-    return new Map(lines.map((l) => [l.id, l.label]));
+    return { answers: new Map(lines.map((l) => [l.id, l.label])), ignored: new Set() };
   }
   const r = await load(file, opts);
-  return semevalAnswers(r.records);
+  const kept = dropIgnored(r.records, []).gold;
+  const all = semevalAnswers(r.records);
+  const answers = semevalAnswers(kept);
+  return { answers, ignored: new Set([...all.keys()].filter((id) => !answers.has(id))) };
 }
 
 async function isSubmission(file: string): Promise<boolean> {
@@ -343,24 +348,39 @@ type EvalCommandOptions = {
   json?: boolean;
 };
 
+/** eval --metric semeval: answer maps (answer files or records), ignored sentences left out. */
+async function evalSemEval(opts: EvalCommandOptions): Promise<EvalResult> {
+  const g = await semevalMap(opts.gold, { format: opts.goldFrom });
+  const p = await semevalMap(opts.pred, { format: opts.predFrom });
+  const out = new Set([...g.ignored, ...p.ignored]);
+  const pred = new Map([...p.answers].filter(([id]) => !out.has(id)));
+  const gold = new Map(
+    [...g.answers].filter(([id]) => !out.has(id) && (!opts.onlyPredicted || pred.has(id))),
+  );
+  const result = evaluateSemEval(gold, pred, opts.pred);
+  if (out.size) process.stderr.write(`${out.size} sentence(s) ignored by a curator: not scored\n`);
+  return result;
+}
+
 async function evalCommand(opts: EvalCommandOptions): Promise<void> {
   let result: EvalResult;
   if (opts.metric === 'semeval') {
-    let gold = await semevalMap(opts.gold, { format: opts.goldFrom });
-    const pred = await semevalMap(opts.pred, { format: opts.predFrom });
-    if (opts.onlyPredicted) gold = new Map([...gold].filter(([id]) => pred.has(id)));
-    result = evaluateSemEval(gold, pred, opts.pred);
+    result = await evalSemEval(opts);
   } else if (opts.metric === 'docred') {
     const g = await load(opts.gold, { format: opts.goldFrom, relInfo: opts.relInfo });
     const rs = await relationSetFor(opts, g.relationSet);
-    const gold = docGoldOf(g.records, rs);
+    // Documents and pairs a curator ignored are not scored (submissions have no such marks).
+    const gold = docGoldOf(dropIgnored(g.records, []).gold, rs);
     let preds;
     if (!opts.predFrom && (await isSubmission(opts.pred))) {
       const s = await loadDocRedSubmission(opts.pred);
       report(s.diagnostics);
       preds = s.predictions;
     } else {
-      const p = (await load(opts.pred, { format: opts.predFrom, relInfo: opts.relInfo })).records;
+      const p = dropIgnored(
+        g.records,
+        (await load(opts.pred, { format: opts.predFrom, relInfo: opts.relInfo })).records,
+      ).pred;
       if (opts.matchEntities === 'text') {
         const t = textPredsOf(g.records, p, rs);
         preds = t.preds;
@@ -384,16 +404,21 @@ async function evalCommand(opts: EvalCommandOptions): Promise<void> {
         `${uncovered} of ${gold.length} gold document(s) have no prediction: their facts count as misses in recall (score only the predicted documents with --only-predicted)`,
       );
   } else {
-    const g = await load(opts.gold, { format: opts.goldFrom, relations: opts.relations });
-    const p = await load(opts.pred, { format: opts.predFrom, relations: opts.relations });
-    const ids = new Set(p.records.map((x) => x.id));
+    const g0 = await load(opts.gold, { format: opts.goldFrom, relations: opts.relations });
+    const p0 = await load(opts.pred, { format: opts.predFrom, relations: opts.relations });
+    const kept = dropIgnored(g0.records, p0.records);
+    if (kept.records || kept.pairs)
+      process.stderr.write(
+        `ignored by a curator, not scored: ${kept.records} record(s), ${kept.pairs} more pair(s)\n`,
+      );
+    const ids = new Set(kept.pred.map((x) => x.id));
     result = evaluateMicro(
-      opts.onlyPredicted ? g.records.filter((x) => ids.has(x.id)) : g.records,
-      p.records,
-      await relationSetFor(opts, g.relationSet),
+      opts.onlyPredicted ? kept.gold.filter((x) => ids.has(x.id)) : kept.gold,
+      kept.pred,
+      await relationSetFor(opts, g0.relationSet),
     );
     // evaluateMicro warns about gold records without a prediction; say how to leave them out.
-    if (!opts.onlyPredicted && g.records.some((x) => !ids.has(x.id)))
+    if (!opts.onlyPredicted && kept.gold.some((x) => !ids.has(x.id)))
       result.warnings.push('score only the predicted records with --only-predicted');
   }
   if (opts.json) {

@@ -3,7 +3,7 @@
  * accepting / rejecting / editing one relation, the review queue, and the comparison of
  * predictions with gold. Pure functions over records; the editor applies the results as edits.
  */
-import { RelRecord, Relation } from './schema';
+import { RelRecord, Relation, isLive } from './schema';
 
 const tripleKey = (r: Pick<Relation, 'head' | 'tail' | 'label'>) =>
   `${r.head}\u0000${r.tail}\u0000${r.label}`;
@@ -46,7 +46,7 @@ export function mergePredictions(
 }
 
 export type CurationAction =
-  { kind: 'accept' } | { kind: 'reject' } | { kind: 'edit'; label: string };
+  { kind: 'accept' } | { kind: 'reject' } | { kind: 'ignore' } | { kind: 'edit'; label: string };
 
 /** Applies a decision to relation `index`; the relation becomes the curator's (`source: human`). */
 export function curate(record: RelRecord, index: number, action: CurationAction): RelRecord {
@@ -69,7 +69,8 @@ export function curate(record: RelRecord, index: number, action: CurationAction)
     next = {
       ...r,
       source: 'human',
-      status: action.kind === 'accept' ? 'accepted' : 'rejected',
+      status:
+        action.kind === 'accept' ? 'accepted' : action.kind === 'ignore' ? 'ignored' : 'rejected',
       meta,
     };
   if (next.meta && Object.keys(next.meta).length === 0) delete next.meta;
@@ -131,7 +132,7 @@ export function tripleViews(record: RelRecord, noRelation?: string | null): Trip
   record.relations.forEach((r, i) => {
     if (r.label === noRelation) return;
     if (r.source === 'gold' || r.source === undefined) gold.push([r, i]);
-    else if (r.status !== 'rejected') pred.push([r, i]);
+    else if (r.status !== 'rejected') pred.push([r, i]); // ignored ones show, marked
   });
   const view = (r: Relation, i: number, status: TripleStatus): TripleView => ({
     head: r.head,
@@ -199,7 +200,7 @@ export function splitGoldAndPredictions(records: RelRecord[]): {
   for (const r of records) {
     const g = r.relations.filter((x) => x.source === 'gold' || x.source === undefined);
     const p = r.relations.filter(
-      (x) => (x.source === 'model' || x.source === 'human') && x.status !== 'rejected',
+      (x) => (x.source === 'model' || x.source === 'human') && isLive(x),
     );
     hasGold ||= g.length > 0;
     hasPredictions ||= p.length > 0;
@@ -207,4 +208,15 @@ export function splitGoldAndPredictions(records: RelRecord[]): {
     pred.push({ ...r, relations: p.map((x) => ({ ...x, source: 'model' as const })) });
   }
   return { gold, pred, hasGold, hasPredictions };
+}
+
+/**
+ * Sets a whole record aside ("not sure, skip": `meta.ignored`, left out of training and
+ * evaluation), or takes it back (`on` false removes the mark).
+ */
+export function ignoreRecord(record: RelRecord, on: boolean): RelRecord {
+  const { ignored: _, ...rest } = record.meta ?? {};
+  const meta = on ? { ...rest, ignored: true } : rest;
+  const { meta: _m, ...base } = record;
+  return Object.keys(meta).length ? { ...base, meta } : base;
 }

@@ -9,6 +9,7 @@ import { z } from 'zod';
 
 export const RELATION_SOURCES = ['gold', 'model', 'human'] as const;
 export type RelationSource = (typeof RELATION_SOURCES)[number];
+export const RELATION_STATUSES = ['accepted', 'rejected', 'pending', 'ignored'] as const;
 
 const Int = z.number().int().nonnegative();
 
@@ -43,8 +44,11 @@ export const RelationSchema = z
     source: z.enum(RELATION_SOURCES).optional(),
     /** Evidence: indices into `sentences` (document-level). */
     evidence: z.array(Int).optional(),
-    /** Curation status of a predicted relation. */
-    status: z.enum(['accepted', 'rejected', 'pending']).optional(),
+    /**
+     * Curation status: accepted, rejected, pending (a prediction not decided yet) or ignored ("not
+     * sure, skip": left out of training and evaluation, like the whole record with `meta.ignored`).
+     */
+    status: z.enum(RELATION_STATUSES).optional(),
     meta: z.record(z.string(), z.unknown()).optional(),
   })
   .strict();
@@ -258,3 +262,11 @@ export function sentenceIndexOf(record: Pick<RelRecord, 'sentences'>, offset: nu
   }
   return lo;
 }
+
+/** A relation that stands: not rejected, not ignored (what exports, evaluation and retrieval read). */
+export const isLive = (x: Pick<Relation, 'status'>): boolean =>
+  x.status !== 'rejected' && x.status !== 'ignored';
+
+/** A record a curator set aside ("not sure, skip": `meta.ignored`): left out of training and evaluation. */
+export const isIgnoredRecord = (r: Pick<RelRecord, 'meta'>): boolean =>
+  r.meta?.['ignored'] === true;

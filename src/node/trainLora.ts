@@ -51,6 +51,8 @@ export interface TrainLoraJob {
   document?: DocumentTraining;
   /** Export a checkpoint every N steps (cancel keeps the adapter trained so far in any case). */
   checkpointEvery?: number;
+  /** The command line that runs this job (the manifest records it). */
+  command?: string;
   signal?: AbortSignal;
   onProgress?: (p: TrainerProgress) => void;
   log: (line: string) => void;
@@ -142,7 +144,7 @@ function trainingPairs(job: TrainLoraJob): {
   const c = selection.counts;
   const pairs = samplePairs(selection.pairs, job.hyper.maxExamples, job.hyper.seed);
   job.log(
-    `training data: ${selection.pairs.length} pair(s) from ${c.records} record(s) (${c.positives} with a relation, ${c.negatives} without)${pairs.length < selection.pairs.length ? `, a fixed sample of ${pairs.length} (--max-examples)` : ''}${c.pending ? `; ${c.pending} pair(s) pending review left out` : ''}${c.unknownLabel ? `; ${c.unknownLabel} relation(s) with labels outside ${job.relationSet.name} left out` : ''}${c.noAnswer ? `; ${c.noAnswer} pair(s) without a relation left out (the set has no no-relation answer)` : ''}`,
+    `training data: ${selection.pairs.length} pair(s) from ${c.records} record(s) (${c.positives} with a relation, ${c.negatives} without)${pairs.length < selection.pairs.length ? `, a fixed sample of ${pairs.length} (--max-examples)` : ''}${c.pending ? `; ${c.pending} pair(s) pending review left out` : ''}${c.ignored ? `; ${c.ignored} pair(s) a curator ignored left out` : ''}${c.unknownLabel ? `; ${c.unknownLabel} relation(s) with labels outside ${job.relationSet.name} left out` : ''}${c.noAnswer ? `; ${c.noAnswer} pair(s) without a relation left out (the set has no no-relation answer)` : ''}`,
   );
   if (pairs.length === 0)
     throw new InputError(
@@ -233,7 +235,7 @@ async function documentTrainerData(
   const c = all.counts;
   const examples = sampleInOrder(all.examples, job.hyper.maxExamples ?? Infinity, job.hyper.seed);
   job.log(
-    `training data: ${all.examples.length} prompt(s) of up to ${doc.k} pair(s) from ${c.records} document(s) (${c.positives} pair(s) with a relation, ${c.negatives} without)${examples.length < all.examples.length ? `, a fixed sample of ${examples.length} (--max-examples)` : ''}${c.pending ? `; ${c.pending} pair(s) pending review left out` : ''}${c.unknownLabel ? `; ${c.unknownLabel} relation(s) with labels outside ${job.relationSet.name} left out` : ''}${c.unfit ? `; ${c.unfit} pair(s) that fit no prompt of ${limit} tokens left out` : ''}`,
+    `training data: ${all.examples.length} prompt(s) of up to ${doc.k} pair(s) from ${c.records} document(s) (${c.positives} pair(s) with a relation, ${c.negatives} without)${examples.length < all.examples.length ? `, a fixed sample of ${examples.length} (--max-examples)` : ''}${c.pending ? `; ${c.pending} pair(s) pending review left out` : ''}${c.ignored ? `; ${c.ignored} pair(s) a curator ignored left out` : ''}${c.unknownLabel ? `; ${c.unknownLabel} relation(s) with labels outside ${job.relationSet.name} left out` : ''}${c.unfit ? `; ${c.unfit} pair(s) that fit no prompt of ${limit} tokens left out` : ''}`,
   );
   if (!examples.length)
     throw new InputError(
@@ -279,6 +281,7 @@ async function adapterManifest(
     version: 1,
     created: new Date().toISOString(),
     adapter: path.basename(job.out),
+    ...(job.command ? { command: job.command } : {}),
     base: {
       path: job.modelPath,
       size: st.size,

@@ -5,6 +5,7 @@
  * the webview sends the curator's actions by line. Both sides validate (zod).
  */
 import { z } from 'zod';
+import { RELATION_STATUSES } from '../core/schema';
 
 const STATUSES = ['agree', 'extra', 'wrong-label', 'missing', 'gold', 'prediction'] as const;
 
@@ -35,7 +36,7 @@ export const RecordViewSchema = z
           tail: z.number().int(),
           label: z.string(),
           status: z.enum(STATUSES),
-          decision: z.enum(['accepted', 'rejected', 'pending']).optional(),
+          decision: z.enum(RELATION_STATUSES).optional(),
           source: z.enum(['gold', 'model', 'human']).optional(),
           score: z.number().nullable().optional(),
           text: z.string(),
@@ -45,6 +46,8 @@ export const RecordViewSchema = z
     ),
     pending: z.number().int(),
     reviewed: z.boolean(),
+    /** Set aside by a curator (meta.ignored). */
+    ignored: z.boolean().optional(),
     sources: z.array(z.string()),
   })
   .strict();
@@ -93,6 +96,8 @@ export const RECORD_VIEW_ACTIONS = {
   extendNext: { title: 'Extend the Selection to the Next Record', keys: ['shift+j'] },
   extendPrevious: { title: 'Extend the Selection to the Previous Record', keys: ['shift+k'] },
   accept: { title: 'Accept the Relation', keys: ['a'] },
+  ignore: { title: 'Ignore the Relation (Not Sure, Skip)', keys: ['i'] },
+  ignoreRecord: { title: 'Ignore the Record (Not Sure, Skip), or Take It Back', keys: ['shift+i'] },
   reject: { title: 'Reject the Relation', keys: ['r'] },
   relabel: { title: 'Relabel the Relation…', keys: ['l'] },
   delete: { title: 'Delete the Relation', keys: ['delete'] },
@@ -141,7 +146,7 @@ export const ViewMessageSchema = z.union([
       type: z.literal('curate'),
       line: Line,
       relation: z.number().int().nonnegative(),
-      action: z.enum(['accept', 'reject', 'relabel', 'delete']),
+      action: z.enum(['accept', 'reject', 'ignore', 'relabel', 'delete']),
     })
     .strict(),
   z
@@ -163,6 +168,8 @@ export const ViewMessageSchema = z.union([
     .strict(),
   z.object({ type: z.literal('extract'), lines: z.array(Line).min(1) }).strict(),
   z.object({ type: z.literal('openText'), line: Line }).strict(),
+  /** Sets the record aside (meta.ignored), or takes it back. */
+  z.object({ type: z.literal('ignoreRecord'), line: Line }).strict(),
   /**
    * Where the keyboard focus is: in the view (its keybindings apply), and in one of its text
    * fields (they stand aside: the keys type there).

@@ -8,7 +8,7 @@
  */
 import * as vscode from 'vscode';
 import { webviewHtml } from './webviewHtml';
-import { CurationAction, curate } from '../core/curation';
+import { CurationAction, curate, ignoreRecord } from '../core/curation';
 import {
   addEntity,
   addRelation,
@@ -17,7 +17,7 @@ import {
   recordView,
   viewPages,
 } from '../core/editor/recordView';
-import { RelRecord, RelationSet } from '../core/schema';
+import { RelRecord, RelationSet, isIgnoredRecord } from '../core/schema';
 import {
   RECORD_VIEW_ACTIONS,
   RECORD_VIEW_FOCUS,
@@ -186,7 +186,10 @@ class RecordViewSession extends Disposable {
     if (m.type === 'extract') return this.openText(m.lines, true);
     const record = recordAt(this.doc, m.line);
     if (!record) throw new Error(`line ${m.line + 1} is not a valid record`);
-    const next = await this.edit(record, m);
+    const next =
+      m.type === 'ignoreRecord'
+        ? ignoreRecord(record, !isIgnoredRecord(record))
+        : await this.edit(record, m);
     if (!next) return;
     const r = await replaceRecords(this.doc, [
       { line: m.line, expected: this.doc.lineAt(m.line).text, record: next },

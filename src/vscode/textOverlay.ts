@@ -198,7 +198,10 @@ export class TextTripleHoverProvider implements vscode.HoverProvider {
       }
       md.appendMarkdown(t.evidence.length ? '\n\n' : '');
       md.appendMarkdown(
-        t.source === 'model' && t.decision !== 'accepted' && t.decision !== 'rejected'
+        t.source === 'model' &&
+          t.decision !== 'accepted' &&
+          t.decision !== 'rejected' &&
+          t.decision !== 'ignored'
           ? ` — ${link('Accept', 'accept')} · ${link('Reject', 'reject')} · ${link('Edit label', 'edit')}\n\n`
           : ` — ${link('Edit label', 'edit')}\n\n`,
       );

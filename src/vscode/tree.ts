@@ -14,7 +14,7 @@ import { Disposable } from './lifecycle';
 export interface RelationFilter {
   label?: string;
   source?: Relation['source'];
-  status?: 'pending' | 'accepted' | 'rejected';
+  status?: 'pending' | 'accepted' | 'rejected' | 'ignored';
 }
 
 type Node =
@@ -125,9 +125,11 @@ export class RelationsTree extends Disposable implements vscode.TreeDataProvider
         ? 'pass'
         : st === 'rejected'
           ? 'circle-slash'
-          : node.rel.source === 'gold'
-            ? 'star-full'
-            : 'circle-outline',
+          : st === 'ignored'
+            ? 'debug-step-over'
+            : node.rel.source === 'gold'
+              ? 'star-full'
+              : 'circle-outline',
     );
     item.command = {
       command: 'relationLens.revealLine',
@@ -163,6 +165,7 @@ export class RunsTree implements vscode.TreeDataProvider<number> {
       [
         `**${r.file}**`,
         r.model && `model: \`${r.model}\` (${r.backend})`,
+        r.adapters && `LoRA: ${r.adapters}`,
         r.tokensPerSecond
           ? `${r.tokensPerSecond.toFixed(1)} tokens/s, ${(r.elapsedMs / 1000).toFixed(1)} s`
           : '',
@@ -190,6 +193,7 @@ export async function pickFilter(tree: RelationsTree): Promise<void> {
     { label: 'Undecided predictions', f: { source: 'model', status: 'pending' } },
     { label: 'Accepted', f: { status: 'accepted' } },
     { label: 'Rejected', f: { status: 'rejected' } },
+    { label: 'Ignored (set aside)', f: { status: 'ignored' } },
     { label: 'Gold', f: { source: 'gold' } },
     { label: 'Human', f: { source: 'human' } },
     ...[...labels].sort().map((l) => ({ label: `Label: ${l}`, f: { label: l } })),

@@ -5,7 +5,7 @@
  * editor turns an edit into a replacement of that record's line.
  */
 import { TripleStatus, isPending, tripleViews } from '../curation';
-import { RelRecord, RelationSet, Relation } from '../schema';
+import { RelRecord, RelationSet, Relation, isIgnoredRecord } from '../schema';
 import { tripleText } from './lineDecorations';
 
 export interface Segment {
@@ -38,6 +38,8 @@ export interface RecordView {
   }>;
   pending: number;
   reviewed: boolean;
+  /** Set aside by a curator (meta.ignored). */
+  ignored?: boolean;
   sources: string[];
 }
 
@@ -126,7 +128,9 @@ export function arcMentions(
 }
 
 /** A record is reviewed when no model prediction in it waits for a decision. */
-export const isReviewed = (r: RelRecord): boolean => !r.relations.some(isPending);
+/** Decided: no prediction pending review, or the whole record set aside (ignored). */
+export const isReviewed = (r: RelRecord): boolean =>
+  isIgnoredRecord(r) || !r.relations.some(isPending);
 
 export function recordView(record: RelRecord, noRelation?: string | null): RecordView {
   const index = new Map(record.entities.map((e, i) => [e.id, i]));
@@ -174,6 +178,7 @@ export function recordView(record: RelRecord, noRelation?: string | null): Recor
     triples: [...triples, ...rejected],
     pending: record.relations.filter(isPending).length,
     reviewed: isReviewed(record),
+    ...(isIgnoredRecord(record) ? { ignored: true } : {}),
     sources: [...new Set(record.relations.map((r) => r.source ?? 'gold'))],
   };
 }

@@ -1,7 +1,7 @@
 /** Evaluation entry points over canonical records (every importable format converts to them). */
 import { labelToId } from '../formats/docred';
 import { SEMEVAL_RELATIONS, semevalId, semevalLabelOf } from '../formats/semeval';
-import { RelRecord, RelationSet, candidatePairs } from '../schema';
+import { RelRecord, RelationSet, candidatePairs, isIgnoredRecord, isLive } from '../schema';
 import { Decision, NO_RELATION, confusionOf, microScores } from './decisions';
 import { DocGold, DocPred, scoreDocRed, trainFacts } from './docred';
 import { scoreSemEval } from './semeval';
@@ -12,8 +12,48 @@ export { scoreSemEval, parseAnswers, SEMEVAL_LABELS_19 } from './semeval';
 export { scoreDocRed, trainFacts } from './docred';
 export type { DocGold, DocPred } from './docred';
 
+/**
+ * What a curator set aside is not scored: records with `meta.ignored` (in either file) leave both
+ * sides, and so do the pairs a relation of the gold record marks `ignored` (a sentence-level
+ * record whose every pair is ignored leaves too).
+ */
+export function dropIgnored(
+  gold: RelRecord[],
+  pred: RelRecord[],
+): { gold: RelRecord[]; pred: RelRecord[]; records: number; pairs: number } {
+  const unordered = (a: string, b: string) => (a < b ? `${a}\u0000${b}` : `${b}\u0000${a}`);
+  const outIds = new Set([...gold, ...pred].filter(isIgnoredRecord).map((r) => r.id));
+  const ignoredPairs = new Map<string, Set<string>>();
+  let pairs = 0;
+  for (const g of gold) {
+    const set = new Set(
+      g.relations.filter((x) => x.status === 'ignored').map((x) => unordered(x.head, x.tail)),
+    );
+    if (!set.size || outIds.has(g.id)) continue;
+    ignoredPairs.set(g.id, set);
+    if (g.pairs && g.pairs.every(([a, b]) => set.has(unordered(a, b)))) outIds.add(g.id);
+    else pairs += set.size;
+  }
+  const trim = (r: RelRecord): RelRecord => {
+    const set = ignoredPairs.get(r.id);
+    if (!set) return r;
+    const keep = (a: string, b: string) => !set.has(unordered(a, b));
+    return {
+      ...r,
+      relations: r.relations.filter((x) => keep(x.head, x.tail)),
+      ...(r.pairs ? { pairs: r.pairs.filter(([a, b]) => keep(a, b)) } : {}),
+    };
+  };
+  return {
+    gold: gold.filter((r) => !outIds.has(r.id)).map(trim),
+    pred: pred.filter((r) => !outIds.has(r.id)).map(trim),
+    records: outIds.size,
+    pairs,
+  };
+}
+
 function liveRelations(r: RelRecord, noRelation: string | null | undefined) {
-  return r.relations.filter((x) => x.status !== 'rejected' && x.label !== noRelation);
+  return r.relations.filter((x) => isLive(x) && x.label !== noRelation);
 }
 
 /** Decisions of one record: per listed pair (sentence level) or per related pair (document level). */
@@ -255,6 +295,7 @@ export function evaluateRecords(
   metric: MetricName,
   predFile?: string,
 ): EvalResult {
+  ({ gold, pred } = dropIgnored(gold, pred));
   if (metric === 'semeval')
     return evaluateSemEval(semevalAnswers(gold), semevalAnswers(pred), predFile);
   if (metric === 'docred') return evaluateDocRed(docGoldOf(gold, rs), docPredsOf(pred, rs));

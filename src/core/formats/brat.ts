@@ -12,7 +12,7 @@
  * Kept: ids, texts, entities (type, mentions, grouping), relations that are not rejected.
  * Not kept (brat has no place for them): sentences, candidate pairs, scores, statuses, evidence.
  */
-import { Entity, RelRecord, Relation } from '../schema';
+import { Entity, RelRecord, Relation, isLive } from '../schema';
 import { Collector, codePointOffsets, utf16ToCodePoint } from './common';
 
 const NO_TYPE = 'ENTITY';
@@ -57,7 +57,7 @@ export function exportBrat(records: RelRecord[]): BratFile[] {
       ]),
     ),
   );
-  const live = (r: RelRecord) => r.relations.filter((x) => x.status !== 'rejected');
+  const live = (r: RelRecord) => r.relations.filter((x) => isLive(x));
   const relTypes = typeTable(records.flatMap((r) => live(r).map((x) => x.label)));
   const files: BratFile[] = [];
   const stems = new Set<string>();

@@ -4,7 +4,7 @@
  * One line is one classification example: a record with one pair (head → tail).
  */
 import { Line } from '../io/lines';
-import { RelRecord, RelationSet } from '../schema';
+import { RelRecord, RelationSet, isLive } from '../schema';
 import { Collector, ImportResult, findOccurrence, splitFromFileName } from './common';
 
 export interface Relation2Id {
@@ -119,7 +119,7 @@ export function exportChineseTsv(
       const he = r.entities.find((e) => e.id === h);
       const te = r.entities.find((e) => e.id === t);
       if (!he || !te) continue;
-      const rel = r.relations.find((x) => x.head === h && x.tail === t && x.status !== 'rejected');
+      const rel = r.relations.find((x) => x.head === h && x.tail === t && isLive(x));
       for (const f of [he.name, te.name, r.text])
         if (/[\t\r\n]/.test(f))
           throw new Error(

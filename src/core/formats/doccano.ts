@@ -8,7 +8,7 @@ import { JsonDepthError, parseBoundedJson } from '../io/jsonDepth';
 import { z } from 'zod';
 import { jsonErrorPosition } from '../diagnostics';
 import { Line } from '../io/lines';
-import { Entity, RelRecord, zodProblems } from '../schema';
+import { Entity, RelRecord, zodProblems, isLive } from '../schema';
 import { Collector, ImportResult, codePointOffsets, utf16ToCodePoint } from './common';
 
 const Id = z.union([z.number(), z.string()]);
@@ -122,7 +122,7 @@ export function exportDoccano(records: RelRecord[]): string {
         }),
       );
       const relations = r.relations
-        .filter((x) => x.status !== 'rejected')
+        .filter((x) => isLive(x))
         .map((x, i) => ({
           id: i + 1,
           from_id: spanIds.get(x.head),

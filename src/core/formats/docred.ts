@@ -8,7 +8,15 @@
  */
 import { z } from 'zod';
 import { readJsonArray } from '../io/jsonArray';
-import { Entity, RelRecord, RelationSet, Span, textMatchesName, zodProblems } from '../schema';
+import {
+  Entity,
+  RelRecord,
+  RelationSet,
+  Span,
+  textMatchesName,
+  zodProblems,
+  isLive,
+} from '../schema';
 import { Collector, ImportResult } from './common';
 
 const DocMention = z
@@ -216,7 +224,7 @@ export function toDocRedSubmission(records: RelRecord[], rs?: RelationSet): DocR
     const title = typeof r.meta?.['title'] === 'string' ? (r.meta['title'] as string) : r.id;
     const index = new Map(r.entities.map((e, i) => [e.id, i]));
     for (const rel of r.relations) {
-      if (rel.status === 'rejected' || rel.label === rs?.noRelation) continue;
+      if (!isLive(rel) || rel.label === rs?.noRelation) continue;
       const h = index.get(rel.head);
       const t = index.get(rel.tail);
       if (h === undefined || t === undefined) continue;

@@ -11,7 +11,7 @@
  */
 import { z } from 'zod';
 import { readJsonArray } from '../io/jsonArray';
-import { Entity, Relation, RelRecord, zodProblems } from '../schema';
+import { Entity, Relation, RelRecord, zodProblems, isLive } from '../schema';
 import { Collector, ImportResult, codePointOffsets, utf16ToCodePoint } from './common';
 
 const Result = z
@@ -203,7 +203,7 @@ export function exportLabelStudio(records: RelRecord[]): string {
     for (const x of r.relations) {
       const a = first.get(x.head);
       const b = first.get(x.tail);
-      if (x.status === 'rejected' || !a || !b) continue;
+      if (!isLive(x) || !a || !b) continue;
       result.push({
         from_id: a,
         to_id: b,

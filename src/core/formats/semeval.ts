@@ -8,7 +8,7 @@
  * relation with head e2 and tail e1 and label `Cause-Effect`; `Other` is a pair with no relation.
  */
 import { Line } from '../io/lines';
-import { RelRecord, RelationSet } from '../schema';
+import { RelRecord, RelationSet, isLive } from '../schema';
 import { Collector, ImportResult, splitFromFileName } from './common';
 
 export const SEMEVAL_RELATIONS: RelationSet = {
@@ -220,11 +220,7 @@ export function semevalLabelOf(r: RelRecord): string {
   if (!pair) return 'Other';
   const [a, b] = pair;
   const rels = r.relations
-    .filter(
-      (x) =>
-        x.status !== 'rejected' &&
-        ((x.head === a && x.tail === b) || (x.head === b && x.tail === a)),
-    )
+    .filter((x) => isLive(x) && ((x.head === a && x.tail === b) || (x.head === b && x.tail === a)))
     .filter((x) => x.label !== 'Other');
   if (rels.length === 0) return 'Other';
   const best = rels.reduce((p, q) => ((q.score ?? 1) > (p.score ?? 1) ? q : p));

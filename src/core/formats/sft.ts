@@ -8,7 +8,7 @@
  */
 import { PromptTemplate, renderTemplate } from '../prompts/template';
 import { promptView } from '../prompts/views';
-import { RelRecord, RelationSet } from '../schema';
+import { RelRecord, RelationSet, isLive } from '../schema';
 
 export interface SftExample {
   system?: string;
@@ -27,7 +27,7 @@ export function sftExamples(
   for (const r of records) {
     const byId = new Map(r.entities.map((e) => [e.id, e]));
     const items: Array<[string, string, string]> = [];
-    const live = r.relations.filter((x) => x.status !== 'rejected');
+    const live = r.relations.filter((x) => isLive(x));
     if (r.pairs) {
       for (const [a, b] of r.pairs) {
         const rel = live.find(

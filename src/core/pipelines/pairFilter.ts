@@ -18,6 +18,7 @@ import {
   candidatePairs,
   entitySentences,
   mentionSentence,
+  isLive,
 } from '../schema';
 import { mulberry32 } from '../util/random';
 
@@ -250,7 +251,7 @@ export function pairFeatures(
 export function goldPairs(record: RelRecord, rs?: RelationSet): Set<string> {
   const out = new Set<string>();
   for (const r of record.relations)
-    if (r.label !== rs?.noRelation && r.status !== 'rejected') out.add(pairKey(r.head, r.tail));
+    if (r.label !== rs?.noRelation && isLive(r)) out.add(pairKey(r.head, r.tail));
   return out;
 }
 

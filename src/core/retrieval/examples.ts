@@ -3,7 +3,7 @@
  * with its label and direction relative to the pair, so that a demonstration can be rendered in
  * the same answer format the model is asked to use.
  */
-import { RelRecord, candidatePairs } from '../schema';
+import { RelRecord, candidatePairs, isLive } from '../schema';
 
 export interface TrainingExample {
   /** `recordId#pairIndex`. */
@@ -31,7 +31,7 @@ export function examplesFromRecords(
       if (!h || !t) return;
       const rel = r.relations.find(
         (x) =>
-          x.status !== 'rejected' &&
+          isLive(x) &&
           x.label !== noRelation &&
           ((x.head === a && x.tail === b) || (x.head === b && x.tail === a)),
       );

@@ -11,7 +11,7 @@ import { planBatches } from '../pipelines/docPlan';
 import { pairKey } from '../pipelines/pairFilter';
 import { PromptTemplate, chatPrompt } from '../prompts/template';
 import { NONE_ANSWER, docPromptView } from '../prompts/views';
-import { Entity, RelRecord, RelationSet, candidatePairs } from '../schema';
+import { Entity, RelRecord, RelationSet, candidatePairs, isIgnoredRecord } from '../schema';
 import { mulberry32, shuffled } from '../util/random';
 import { trusted } from './trainingSet';
 
@@ -42,6 +42,8 @@ export interface DocTrainingCounts {
   negatives: number;
   /** Pairs left out because a prediction on them is pending review. */
   pending: number;
+  /** Pairs a curator ignored, and the pairs of ignored documents (meta.ignored). */
+  ignored: number;
   /** Relations left out because their label is not in the relation set. */
   unknownLabel: number;
   /** Pairs that did not fit the context even alone in a window. */
@@ -53,6 +55,7 @@ export const emptyDocTrainingCounts = (): DocTrainingCounts => ({
   positives: 0,
   negatives: 0,
   pending: 0,
+  ignored: 0,
   unknownLabel: 0,
   unfit: 0,
 });
@@ -79,10 +82,17 @@ export function documentPairs(
     ...names.map((n) => [n, n] as [string, string]),
   ]);
   const labels = new Map<string, string[]>();
+  if (isIgnoredRecord(r)) {
+    counts.ignored += candidatePairs(r).length;
+    return [];
+  }
+  // Pairs with a prediction pending review or a relation a curator ignored: neither side.
   const pending = new Set<string>();
+  const ignored = new Set<string>();
   for (const x of r.relations) {
     const k = pairKey(x.head, x.tail);
     if (x.source === 'model' && (x.status ?? 'pending') === 'pending') pending.add(k);
+    if (x.status === 'ignored') ignored.add(k);
     if (trusted(x) === undefined) continue;
     const name = nameOf.get(x.label);
     if (name === undefined) {
@@ -91,8 +101,10 @@ export function documentPairs(
     }
     labels.set(k, [...new Set([...(labels.get(k) ?? []), name])]);
   }
-  const positives = new Set([...labels.keys()].filter((k) => !pending.has(k)));
+  for (const k of ignored) pending.delete(k);
+  const positives = new Set([...labels.keys()].filter((k) => !pending.has(k) && !ignored.has(k)));
   counts.pending += pending.size;
+  counts.ignored += ignored.size;
   const candidates = candidatePairs(r);
   const chosen = new Set(positives);
   if (o.none) {
@@ -101,6 +113,7 @@ export function documentPairs(
       ([h, t]) =>
         !labels.has(pairKey(h, t)) &&
         !pending.has(pairKey(h, t)) &&
+        !ignored.has(pairKey(h, t)) &&
         (!kept || kept.has(pairKey(h, t))),
     );
     const n = Math.min(others.length, Math.round(positives.size * (o.negativesPerPositive ?? 1)));

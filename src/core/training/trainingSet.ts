@@ -16,7 +16,14 @@
 import type { ChatPrompt } from '../ports';
 import { pairPrompt } from '../pipelines/sentence';
 import { PromptTemplate } from '../prompts/template';
-import { Entity, RelRecord, Relation, RelationSet, candidatePairs } from '../schema';
+import {
+  Entity,
+  RelRecord,
+  Relation,
+  RelationSet,
+  candidatePairs,
+  isIgnoredRecord,
+} from '../schema';
 import { sampleInOrder } from '../util/random';
 import { AnswerSpace, DirectionMode, answerCodes } from '../pipelines/answerSpace';
 import { ExampleRetriever } from '../ports';
@@ -41,6 +48,8 @@ export interface TrainingSelection {
     negatives: number;
     /** Pairs left out because their predictions are pending review. */
     pending: number;
+    /** Pairs a curator ignored ("not sure, skip"), and the pairs of ignored records (meta.ignored). */
+    ignored: number;
     /** Relations left out because their label is not in the relation set. */
     unknownLabel: number;
     /** Pairs left out because the set has no no-relation answer for them. */
@@ -50,7 +59,7 @@ export interface TrainingSelection {
 
 /** What a curator settled a relation as: gold, human-made, accepted; undefined for pending and rejected ones. */
 export const trusted = (x: Relation): 'gold' | 'human' | 'accepted' | undefined =>
-  x.status === 'rejected'
+  x.status === 'rejected' || x.status === 'ignored'
     ? undefined
     : x.source === 'gold'
       ? 'gold'
@@ -75,11 +84,16 @@ export function selectTrainingPairs(
     positives: 0,
     negatives: 0,
     pending: 0,
+    ignored: 0,
     unknownLabel: 0,
     noAnswer: 0,
   };
   const pairs: TrainingPair[] = [];
   for (const r of records) {
+    if (isIgnoredRecord(r)) {
+      counts.ignored += candidatePairs(r).length;
+      continue;
+    }
     const byId = new Map(r.entities.map((e) => [e.id, e]));
     let used = false;
     for (const [a, b] of candidatePairs(r)) {
@@ -87,6 +101,10 @@ export function selectTrainingPairs(
       const tail = byId.get(b);
       if (!head || !tail) continue;
       const here = r.relations.filter((x) => onPair(x, a, b, direction));
+      if (here.some((x) => x.status === 'ignored')) {
+        counts.ignored++;
+        continue;
+      }
       const good = here.map((x) => [x, trusted(x)] as const).find(([, t]) => t !== undefined);
       let item: TrainingPair | undefined;
       if (good) {
