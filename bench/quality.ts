@@ -2,8 +2,12 @@
  * Quality with the real small model (SmolLM2-135M-Instruct), on fixed samples:
  *  - SemEval-2010 Task 8: 500 test sentences (seeded sample), official score, for zero-shot,
  *    RAG k=5 (BM25 over the training split) and the nearest-neighbour vote (k=5);
- *  - FinRE: 500 test sentences, micro-F1 (no-relation label "unknown" excluded), zero-shot and kNN.
- * Usage: npx tsx bench/quality.ts [--n 500] [--mode score|generate] [--answers names|codes] [--semeval-only] [--json]
+ *  - FinRE and SanWen (CRE-LLM's datasets): 500 test sentences, micro-F1 (no-relation label
+ *    "unknown" excluded), zero-shot (the CRE-LLM prompt, constrained generation) and kNN.
+ * The model: $RELATION_LENS_MODEL (e.g. .cache/models/gemma-3-270m-q4_k_m.gguf), else SmolLM2.
+ * Usage: npx tsx bench/quality.ts [--n 500] [--mode score|generate] [--answers names|codes]
+ *        [--datasets semeval,finre,sanwen] (default semeval,finre) [--semeval-only]
+ *        [--chinese-mode generate|score] [--json]
  */
 import * as path from 'node:path';
 import { evaluateMicro, evaluateSemEval, semevalAnswers } from '../src/core/eval';
@@ -58,6 +62,84 @@ async function run(
   return { preds: out.map((r) => r.record), seconds: (Date.now() - t0) / 1000 };
 }
 
+type Row = {
+  dataset: string;
+  method: string;
+  metric: string;
+  precision: number;
+  recall: number;
+  f1: number;
+  seconds: number;
+};
+
+/** SemEval-2010 Task 8: zero-shot, RAG4RE k=5 and the kNN vote on n test sentences, official score. */
+async function semeval(engine: LlamaEngine, n: number, mode: DecodeMode, rows: Row[]) {
+  // SemEval-2010 Task 8
+  const train = await loadRecords(path.join(DATA, 'semeval2010_task8', 'TRAIN_FILE.TXT'));
+  const test = await loadRecords(path.join(DATA, 'semeval2010_task8', 'TEST_FILE_FULL.TXT'));
+  const rs = test.relationSet!;
+  const gold = sample(test.records, n, 2024);
+  const goldAnswers = semevalAnswers(gold);
+  const space = answerSpace(rs, 'label');
+  const examples = examplesFromRecords(train.records, rs.noRelation);
+  const retriever = new TrainingRetriever(
+    examples,
+    Bm25Searcher.build(examples.map((e) => e.sentence)),
+    space,
+  );
+  for (const [method, template, m, rag] of [
+    [`zero-shot (${mode}, ${arg('--answers', 'names')})`, DEFAULT_TEMPLATE, mode, undefined],
+    [`RAG4RE k=5, BM25 (${mode}, ${arg('--answers', 'names')})`, RAG4RE_TEMPLATE, mode, retriever],
+    ['kNN vote k=5, BM25 (no LLM)', DEFAULT_TEMPLATE, 'knn', retriever],
+  ] as const) {
+    const r = await run(m === 'knn' ? undefined : engine, gold, rs, template, m, 'label', rag);
+    const s = evaluateSemEval(goldAnswers, semevalAnswers(r.preds));
+    rows.push({
+      dataset: `SemEval test (${n})`,
+      method,
+      metric: 'official macro-F1',
+      precision: s.precision,
+      recall: s.recall,
+      f1: s.f1,
+      seconds: r.seconds,
+    });
+    process.stderr.write(`${JSON.stringify(rows[rows.length - 1])}\n`);
+  }
+}
+
+/** A Chinese dataset of CRE-LLM's (finre, sanwen): zero-shot and the kNN vote on n test sentences. */
+async function chinese(engine: LlamaEngine, name: string, n: number, rows: Row[]) {
+  const ftrain = await loadRecords(path.join(DATA, name, 'train.txt'));
+  const ftest = await loadRecords(path.join(DATA, name, 'test.txt'));
+  const frs = ftest.relationSet!;
+  const fgold = sample(ftest.records, n, 2024);
+  const fspace = answerSpace(frs, 'pair');
+  const fex = examplesFromRecords(ftrain.records, frs.noRelation);
+  const fretriever = new TrainingRetriever(
+    fex,
+    Bm25Searcher.build(fex.map((e) => e.sentence)),
+    fspace,
+  );
+  const fmode = arg('--chinese-mode', arg('--finre-mode', 'generate')) as DecodeMode;
+  for (const [method, template, m, rag] of [
+    [`zero-shot CRE-LLM prompt (${fmode})`, CRE_LLM_TEMPLATE, fmode, undefined],
+    ['kNN vote k=5, BM25 (no LLM)', CRE_LLM_TEMPLATE, 'knn', fretriever],
+  ] as const) {
+    const r = await run(m === 'knn' ? undefined : engine, fgold, frs, template, m, 'pair', rag);
+    const s = evaluateMicro(fgold, r.preds, frs);
+    rows.push({
+      dataset: `${name === 'finre' ? 'FinRE' : 'SanWen'} test (${n})`,
+      method,
+      metric: 'micro-F1',
+      precision: s.precision,
+      recall: s.recall,
+      f1: s.f1,
+      seconds: r.seconds,
+    });
+    process.stderr.write(`${JSON.stringify(rows[rows.length - 1])}\n`);
+  }
+}
+
 async function main() {
   const n = Number(arg('--n', '500'));
   const mode = arg('--mode', 'score') as DecodeMode;
@@ -72,74 +154,15 @@ async function main() {
   }> = [];
   const engine = await LlamaEngine.open({ modelPath: MODEL, parallel: 4, contextSize: 2048 });
   try {
-    // SemEval-2010 Task 8
-    const train = await loadRecords(path.join(DATA, 'semeval2010_task8', 'TRAIN_FILE.TXT'));
-    const test = await loadRecords(path.join(DATA, 'semeval2010_task8', 'TEST_FILE_FULL.TXT'));
-    const rs = test.relationSet!;
-    const gold = sample(test.records, n, 2024);
-    const goldAnswers = semevalAnswers(gold);
-    const space = answerSpace(rs, 'label');
-    const examples = examplesFromRecords(train.records, rs.noRelation);
-    const retriever = new TrainingRetriever(
-      examples,
-      Bm25Searcher.build(examples.map((e) => e.sentence)),
-      space,
+    const datasets = new Set(
+      process.argv.includes('--semeval-only')
+        ? ['semeval']
+        : arg('--datasets', 'semeval,finre').split(','),
     );
-    for (const [method, template, m, rag] of [
-      [`zero-shot (${mode}, ${arg('--answers', 'names')})`, DEFAULT_TEMPLATE, mode, undefined],
-      [
-        `RAG4RE k=5, BM25 (${mode}, ${arg('--answers', 'names')})`,
-        RAG4RE_TEMPLATE,
-        mode,
-        retriever,
-      ],
-      ['kNN vote k=5, BM25 (no LLM)', DEFAULT_TEMPLATE, 'knn', retriever],
-    ] as const) {
-      const r = await run(m === 'knn' ? undefined : engine, gold, rs, template, m, 'label', rag);
-      const s = evaluateSemEval(goldAnswers, semevalAnswers(r.preds));
-      rows.push({
-        dataset: `SemEval test (${n})`,
-        method,
-        metric: 'official macro-F1',
-        precision: s.precision,
-        recall: s.recall,
-        f1: s.f1,
-        seconds: r.seconds,
-      });
-      process.stderr.write(`${JSON.stringify(rows[rows.length - 1])}\n`);
-    }
-    if (!process.argv.includes('--semeval-only')) {
-      // FinRE
-      const ftrain = await loadRecords(path.join(DATA, 'finre', 'train.txt'));
-      const ftest = await loadRecords(path.join(DATA, 'finre', 'test.txt'));
-      const frs = ftest.relationSet!;
-      const fgold = sample(ftest.records, n, 2024);
-      const fspace = answerSpace(frs, 'pair');
-      const fex = examplesFromRecords(ftrain.records, frs.noRelation);
-      const fretriever = new TrainingRetriever(
-        fex,
-        Bm25Searcher.build(fex.map((e) => e.sentence)),
-        fspace,
-      );
-      const fmode = arg('--finre-mode', 'generate') as DecodeMode;
-      for (const [method, template, m, rag] of [
-        [`zero-shot CRE-LLM prompt (${fmode})`, CRE_LLM_TEMPLATE, fmode, undefined],
-        ['kNN vote k=5, BM25 (no LLM)', CRE_LLM_TEMPLATE, 'knn', fretriever],
-      ] as const) {
-        const r = await run(m === 'knn' ? undefined : engine, fgold, frs, template, m, 'pair', rag);
-        const s = evaluateMicro(fgold, r.preds, frs);
-        rows.push({
-          dataset: `FinRE test (${n})`,
-          method,
-          metric: 'micro-F1',
-          precision: s.precision,
-          recall: s.recall,
-          f1: s.f1,
-          seconds: r.seconds,
-        });
-        process.stderr.write(`${JSON.stringify(rows[rows.length - 1])}\n`);
-      }
-    }
+    if (datasets.has('semeval')) await semeval(engine, n, mode, rows);
+    // FinRE and SanWen: the CRE-LLM prompt, micro-F1 without the no-relation label "unknown".
+    for (const name of ['finre', 'sanwen'])
+      if (datasets.has(name)) await chinese(engine, name, n, rows);
   } finally {
     await engine.dispose();
   }

