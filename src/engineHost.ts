@@ -23,6 +23,7 @@ import { documentOptions, runSentences, sentenceSpace } from './node/jobs';
 import { EmbeddingsAccess, buildIndex, loadIndex } from './node/ragIndex';
 import { loadRecords } from './node/load';
 import { AdapterRun, adapterManifestPath, checkAdapters } from './node/adapters';
+import { ShippedAdapter, defaultAdapterFor, describeShipped } from './node/shippedAdapters';
 import {
   DocumentJob,
   EngineResponse,
@@ -90,8 +91,13 @@ async function engineFor(
   s: EngineSettings,
   signal: AbortSignal,
   id: number,
-  run: Omit<AdapterRun, 'modelPath'>,
-): Promise<{ engine: ClassifierEngine; modelPath: string; warnings: string[] }> {
+  run: Omit<AdapterRun, 'modelPath'> & { rag?: boolean },
+): Promise<{
+  engine: ClassifierEngine;
+  modelPath: string;
+  warnings: string[];
+  shipped?: ShippedAdapter;
+}> {
   if (s.server) {
     if (s.loras.length)
       throw new Error(
@@ -112,15 +118,28 @@ async function engineFor(
     },
   });
   const warnings = await checkAdapters(s.loras, { modelPath, ...run });
+  // No adapter set: the one the project ships for exactly this run, unless turned off.
+  const { relationSet, template, answers, level } = run;
+  const shipped =
+    !s.loras.length && s.defaultAdapter && relationSet && template && answers && level
+      ? await defaultAdapterFor({
+          modelPath,
+          relationSet,
+          template,
+          answers,
+          level,
+          rag: !!run.rag,
+        })
+      : undefined;
   const engine = await pool.get({
     modelPath,
-    loras: s.loras,
+    loras: shipped ? [{ path: shipped.path, scale: 1 }] : s.loras,
     threads: s.threads,
     threadPolicy: s.threadPolicy,
     parallel: s.parallel,
     contextSize: s.contextSize,
   });
-  return { engine, modelPath, warnings };
+  return { engine, modelPath, warnings, ...(shipped ? { shipped } : {}) };
 }
 
 /** The editor's embeddings access: its configured serving engine(s) and their keys, nothing else. */
@@ -159,6 +178,7 @@ async function extractSentences(
             template: job.template,
             answers: job.answers,
             level: 'sentence',
+            rag: !!job.rag,
           })
         : undefined;
     const engine = opened?.engine;
@@ -202,6 +222,7 @@ async function extractSentences(
         model: s.model,
         modelPath: opened?.modelPath ?? '',
         adapters: engine?.info.adapters ?? [],
+        ...(opened?.shipped ? { defaultAdapter: describeShipped(opened.shipped) } : {}),
         threads: engine?.info.threads ?? 0,
       },
       tokensPerSecond:

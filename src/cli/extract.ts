@@ -28,6 +28,7 @@ import { RunRecord, appendRunRecord, fileDigest, textSha256 } from '../node/prov
 import { resolveModel } from '../engine/models';
 import { runExtractJob } from '../node/extract';
 import { checkAdapters } from '../node/adapters';
+import { defaultAdapterFor, describeShipped } from '../node/shippedAdapters';
 import { openRecordOutput, usingOutput } from '../node/output';
 import { onInterrupt } from '../node/interrupt';
 import { buildIndex, indexFolderState, loadIndex } from '../node/ragIndex';
@@ -85,6 +86,8 @@ interface ExtractCliOptions extends ServerCliOptions, EmbeddingsCliOptions {
   scoreMargin: number;
   answers: 'names' | 'codes';
   deterministic?: boolean;
+  /** false with --no-default-adapter. */
+  defaultAdapter: boolean;
 }
 
 async function extractCommand(input: string, opts: ExtractCliOptions, cmd: Command): Promise<void> {
@@ -153,6 +156,39 @@ interface SentenceEngine {
   provenance: Record<string, unknown>;
 }
 
+/**
+ * The adapters of an in-process run: --lora (checked against its manifest), else the adapter the
+ * project ships for exactly this run (--no-default-adapter: none).
+ */
+async function adaptersOf(
+  opts: ExtractCliOptions,
+  modelPath: string,
+  run: { rs: RelationSet; template: PromptTemplate },
+): Promise<Array<{ path: string; scale: number }>> {
+  const given = opts.lora.map(parseLoraArg);
+  for (const w of await checkAdapters(given, {
+    modelPath,
+    relationSet: run.rs,
+    template: run.template,
+    answers: opts.answers,
+  }))
+    process.stderr.write(`warning: ${w}\n`);
+  if (given.length || !opts.defaultAdapter) return given;
+  const shipped = await defaultAdapterFor({
+    modelPath,
+    relationSet: run.rs,
+    template: run.template,
+    answers: opts.answers,
+    level: 'sentence',
+    rag: !!opts.rag,
+  });
+  if (!shipped) return [];
+  process.stderr.write(
+    `LoRA: ${describeShipped(shipped)}, applied by default (--no-default-adapter: the base model alone)\n`,
+  );
+  return [{ path: shipped.path, scale: 1 }];
+}
+
 /** The engine of an extract run: none (knn), a serving engine (--engine openai) or the model in-process. */
 async function openSentenceEngine(
   cmd: Command,
@@ -188,16 +224,10 @@ async function openSentenceEngine(
     onProgress: (d, t) => dl.update(d, t),
   });
   dl.stop();
-  for (const w of await checkAdapters(opts.lora.map(parseLoraArg), {
-    modelPath,
-    relationSet: run.rs,
-    template: run.template,
-    answers: opts.answers,
-  }))
-    process.stderr.write(`warning: ${w}\n`);
+  const loras = await adaptersOf(opts, modelPath, run);
   const engine = await LlamaEngine.open({
     modelPath,
-    loras: opts.lora.map(parseLoraArg),
+    loras,
     threads: opts.threads,
     parallel: opts.deterministic ? 1 : opts.parallel,
     // The thread count changes the arithmetic: a deterministic run keeps it fixed.
@@ -571,6 +601,7 @@ function addExtractCommand(program: Command): void {
     .addOption(cliOption('direction'))
     .addOption(cliOption('parallel'))
     .addOption(cliOption('deterministic'))
+    .addOption(cliOption('defaultAdapter'))
     .addOption(cliOption('threads'))
     .addOption(cliOption('contextSize'))
     .option('--limit <n>', 'only the first N records', (v) => positiveInt(v, '--limit'))

@@ -232,6 +232,7 @@ async function trainLoraCommand(
       venv: opts.venv,
       threads: opts.threads,
       checkpointEvery: opts.checkpointEvery,
+      command: ['relation-lens', 'train-lora', ...process.argv.slice(3)].join(' '),
       signal: controller.signal,
       log: (l) => process.stderr.write(l + '\n'),
       onProgress: progressLines(),

@@ -156,6 +156,16 @@ export const OPTIONS = {
     settingDescription:
       'The same labels and scores on every run: one sequence, so batches never mix examples (slower; for comparable runs, as the CLI does with --deterministic)',
   },
+  defaultAdapter: {
+    value: { type: 'boolean' },
+    default: true,
+    description:
+      'Do not apply the adapter Relation Lens ships for this relation set (models/): the base model alone',
+    flag: '--no-default-adapter',
+    setting: 'defaultAdapter',
+    settingDescription:
+      'Apply the LoRA adapter Relation Lens ships in models/ when a run is what it was trained for (its base model, relation set, template and answer form) and relationLens.loras is empty. The status bar and the run report name it.',
+  },
   threshold: {
     value: { type: 'number', minimum: 0, maximum: 1 },
     description:

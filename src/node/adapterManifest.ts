@@ -27,6 +27,8 @@ export interface AdapterManifest {
   version: 1;
   created: string;
   adapter: string;
+  /** The command line that trained it (train-lora records its own). */
+  command?: string;
   base: { path: string; size: number; sha256: string; chatTemplate: string };
   relationSet: { name: string; sha256: string; labels: string[]; noRelation: string | null };
   template: { name: string; sha256: string };

@@ -19,6 +19,8 @@ export const EngineSettingsSchema = z
     /** A GGUF path, hf: URI, https URL or catalog id. */
     model: z.string().min(1),
     loras: z.array(z.object({ path: z.string(), scale: z.number() }).strict()).default([]),
+    /** Without loras: apply the shipped adapter trained for the run (src/node/shippedAdapters.ts). */
+    defaultAdapter: optionSchema('defaultAdapter'),
     threads: optionSchema('threads'),
     /** Without threads: adaptive (default) or all math cores ("fixed", for deterministic runs). */
     threadPolicy: z.enum(['adaptive', 'fixed']).optional(),
@@ -289,6 +291,8 @@ export const ExtractResultSchema = z
         model: z.string(),
         modelPath: z.string(),
         adapters: z.array(z.object({ path: z.string(), scale: z.number() }).strict()),
+        /** The shipped adapter applied by default (relationLens.defaultAdapter), in words. */
+        defaultAdapter: z.string().optional(),
         threads: z.number(),
       })
       .strict(),

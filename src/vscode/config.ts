@@ -30,6 +30,7 @@ export interface Settings {
   parallel: number;
   /** One sequence (the same labels and scores on every run). */
   deterministic: boolean;
+  defaultAdapter: boolean;
   contextSize: number;
   documentK: number;
   documentMode: 'llm' | 'encoder';
@@ -81,6 +82,7 @@ export function readSettings(): Settings {
     threads: option(c, 'threads') ?? 0,
     parallel: option(c, 'parallel'),
     deterministic: option(c, 'deterministic'),
+    defaultAdapter: option(c, 'defaultAdapter'),
     contextSize: option(c, 'contextSize'),
     documentK: option(c, 'documentK'),
     documentMode: option(c, 'documentMode'),

@@ -107,6 +107,7 @@ export class EngineService extends Disposable {
       ...(server ? { server } : {}),
       model,
       loras: s.loras.map((l) => ({ path: resolvePath(l.path, doc), scale: l.scale })),
+      defaultAdapter: s.defaultAdapter,
       ...(s.threads > 0 ? { threads: s.threads } : {}),
       // Deterministic (the default): one sequence and a fixed thread count, so a run's labels and
       // scores never depend on its batches or on the load of the machine.
@@ -146,7 +147,14 @@ export class EngineService extends Disposable {
     }
     const model = this.last?.model ?? (s.model || `${DEFAULT_MODEL_ID} (default)`);
     const short = path.basename(model).replace(/\.gguf$/i, '');
-    const adapters = s.loras.length ? ` + ${s.loras.length} LoRA` : '';
+    // The last run's shipped default adapter (relationLens.defaultAdapter) is named: it was not set by the user.
+    const shipped = !s.loras.length ? this.last?.defaultAdapter : undefined;
+    const shippedName = shipped ? this.last!.adapters.map((a) => path.basename(a.path)) : [];
+    const adapters = s.loras.length
+      ? ` + ${s.loras.length} LoRA`
+      : shippedName.length
+        ? ` + ${shippedName.join(', ').replace(/\.gguf$/i, '')}`
+        : '';
     const backend = this.last ? ` · ${this.last.backend}` : '';
     const tps = this.tokensPerSecond ? ` · ${this.tokensPerSecond.toFixed(0)} tok/s` : '';
     this.status.text = `$(symbol-event) ${short}${adapters}${backend}${tps}`;
@@ -156,7 +164,9 @@ export class EngineService extends Disposable {
         `model: \`${model}\``,
         s.loras.length
           ? `LoRA: ${s.loras.map((l) => `\`${l.path}\` × ${l.scale}`).join(', ')}`
-          : 'no LoRA adapter',
+          : shipped
+            ? `LoRA (default, relationLens.defaultAdapter): ${shipped}`
+            : 'no LoRA adapter',
         this.last
           ? `backend: ${this.last.backend}, ${this.last.threads} thread(s)`
           : 'engine not started',

@@ -297,7 +297,8 @@ export async function extractJobs(
   const { doc, sentLevel, docLevel } = w;
   const settings = {
     ...engine.engineSettings(doc.uri),
-    ...(w.loras ? { loras: w.loras } : {}),
+    // A comparison's variant is exactly its adapters: [] is the base model, not the shipped default.
+    ...(w.loras ? { loras: w.loras, defaultAdapter: false } : {}),
   };
   const total = sentLevel.reduce((n, r) => n + candidatePairs(r).length, 0) + docLevel.length;
   const parts: ExtractResult[] = [];
@@ -371,7 +372,7 @@ function summarize(engine: EngineService, r: ExtractResult, what: string): void 
   engine.finished(r);
   const errs = r.errors.length ? ` ${r.errors.length} problem(s): ${r.errors[0]}` : '';
   void vscode.window.showInformationMessage(
-    `Relation Lens: ${what} in ${(r.elapsedMs / 1000).toFixed(1)} s (${r.engine.backend}, ${r.tokensPerSecond.toFixed(0)} tokens/s).${errs}`,
+    `Relation Lens: ${what} in ${(r.elapsedMs / 1000).toFixed(1)} s (${r.engine.backend}, ${r.tokensPerSecond.toFixed(0)} tokens/s${r.engine.defaultAdapter ? `; ${r.engine.defaultAdapter}` : ''}).${errs}`,
   );
 }
 
@@ -403,7 +404,7 @@ export async function run(
           last = pct;
         });
         log.info(
-          `${title}: ${r.items.length} item(s), ${r.elapsedMs} ms, ${r.tokensPerSecond.toFixed(1)} tokens/s, backend ${r.engine.backend}`,
+          `${title}: ${r.items.length} item(s), ${r.elapsedMs} ms, ${r.tokensPerSecond.toFixed(1)} tokens/s, backend ${r.engine.backend}${r.engine.defaultAdapter ? `, LoRA ${r.engine.defaultAdapter}` : ''}`,
         );
         for (const e of r.errors) log.warn(e);
         return r;

@@ -11,6 +11,8 @@ export interface RunEntry {
   records: number;
   model: string;
   backend: string;
+  /** The LoRA adapters applied (file names), the shipped default one marked. */
+  adapters?: string;
   tokensPerSecond: number;
   elapsedMs: number;
   errors: number;
@@ -54,6 +56,13 @@ export class RunHistory extends Disposable {
       records: e.records,
       model: e.result?.engine.model ?? '',
       backend: e.result?.engine.backend ?? '',
+      ...(e.result?.engine.adapters.length
+        ? {
+            adapters:
+              e.result.engine.adapters.map((a) => a.path.split(/[\\/]/).pop()).join(', ') +
+              (e.result.engine.defaultAdapter ? ' (shipped default)' : ''),
+          }
+        : {}),
       tokensPerSecond: e.result?.tokensPerSecond ?? 0,
       elapsedMs: e.result?.elapsedMs ?? 0,
       errors: e.result?.errors.length ?? 0,

@@ -8,12 +8,15 @@
  */
 import { strict as assert } from 'node:assert';
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, promises as fs, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, promises as fs, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { Browser, Frame, Page } from 'playwright-core';
 import { smolLM2 } from '../helpers/models';
 import { isJsonLine } from '../../src/node/load';
+import { RECORD_VIEW_KEYS_WHEN } from '../../src/protocol/recordView';
+import { ignoreRecord } from '../../src/core/curation';
+import { RelRecord } from '../../src/core/schema';
 import { LLAMA_SERVER, freePort, startLlamaServer } from '../helpers/llamaServer';
 import { trainerReady } from '../../src/node/trainer';
 import { dataset, requireShared } from '../helpers/shared';
@@ -121,6 +124,19 @@ async function findLog(dir: string, re: RegExp): Promise<string | undefined> {
   return undefined;
 }
 
+interface LabeledLine {
+  relations: Array<{ source?: string; label: string; head: string; tail: string }>;
+}
+
+/** Each record's model answers, `label(head,tail)`, in file order. */
+const modelLabels = (lines: LabeledLine[]): string[] =>
+  lines.map((l) =>
+    l.relations
+      .filter((r) => r.source === 'model')
+      .map((r) => `${r.label}(${r.head},${r.tail})`)
+      .join(' '),
+  );
+
 describe('VS Code end to end (code-server + Chromium, real model)', function () {
   this.timeout(900_000);
   let dir: string;
@@ -164,6 +180,14 @@ describe('VS Code end to end (code-server + Chromium, real model)', function () 
     );
     const userData = path.join(dir, 'user-data');
     mkdirSync(path.join(userData, 'User'), { recursive: true });
+    // A user's own keys for the record view: accept on y instead of a (the record-view test uses y).
+    await fs.writeFile(
+      path.join(userData, 'User', 'keybindings.json'),
+      JSON.stringify([
+        { key: 'y', command: 'relationLens.recordView.accept', when: RECORD_VIEW_KEYS_WHEN },
+        { key: 'a', command: '-relationLens.recordView.accept' },
+      ]),
+    );
     await fs.writeFile(
       path.join(userData, 'User', 'settings.json'),
       JSON.stringify({
@@ -291,7 +315,7 @@ describe('VS Code end to end (code-server + Chromium, real model)', function () 
     await page.locator('.monaco-editor .view-lines').first().waitFor({ state: 'visible' });
   }
 
-  it('"Extract Relations" writes predictions into the records and shows them inline', async () => {
+  it('"Extract Relations" writes predictions into the records and shows them inline, with the shipped adapter by default', async function () {
     await openFile('sample.jsonl');
     const before = await fs.readFile(path.join(ws, 'sample.jsonl'), 'utf8');
     await palette('Relation Lens: Extract Relations from the Whole File');
@@ -332,7 +356,13 @@ describe('VS Code end to end (code-server + Chromium, real model)', function () 
         (l) =>
           JSON.parse(l) as {
             id: string;
-            relations: Array<{ source?: string; status?: string }>;
+            relations: Array<{
+              source?: string;
+              status?: string;
+              label: string;
+              head: string;
+              tail: string;
+            }>;
             meta?: { extraction?: { model?: string; noRelation?: unknown[] } };
           },
       );
@@ -360,6 +390,53 @@ describe('VS Code end to end (code-server + Chromium, real model)', function () 
     assert.ok(
       lines.some((l) => l.relations.some((r) => r.source === 'model')),
       'at least one prediction',
+    );
+    // The shipped SemEval adapter (models/semeval-smollm2.gguf) applied by default: the status bar
+    // names it, and the editor's answers are the CLI's with it, not the base model's.
+    await page
+      .locator('.statusbar-item', { hasText: 'semeval-smollm2' })
+      .first()
+      .waitFor({ state: 'visible', timeout: 10_000 });
+    const cliInput = path.join(dir, 'cli-input.jsonl');
+    await fs.writeFile(cliInput, before);
+    const cliLabels = (...more: string[]) => {
+      const out = path.join(dir, `cli-${more.length ? 'base' : 'adapter'}.jsonl`);
+      execFileSync(
+        process.execPath,
+        [
+          path.join(ROOT, 'dist', 'cli.js'),
+          'extract',
+          cliInput,
+          '--model',
+          smolLM2(this.test!.ctx!),
+          '--deterministic',
+          '--context-size',
+          '2048',
+          '--force',
+          '--no-resume',
+          '-o',
+          out,
+          ...more,
+        ],
+        { stdio: 'pipe' },
+      );
+      return modelLabels(
+        readFileSync(out, 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as LabeledLine),
+      );
+    };
+    const editorLabels = modelLabels(lines);
+    assert.deepEqual(
+      editorLabels,
+      cliLabels(),
+      'the editor answers as extract with the shipped adapter',
+    );
+    assert.notDeepEqual(
+      editorLabels,
+      cliLabels('--no-default-adapter'),
+      'the base model alone answers otherwise',
     );
     mkdirSync(SHOTS, { recursive: true });
     await page.mouse.move(0, 0);
@@ -846,8 +923,9 @@ describe('VS Code end to end (code-server + Chromium, real model)', function () 
     await page.screenshot({ path: path.join(SHOTS, 'record-view-semeval.png') });
     const before = (await fs.readFile(semeval, 'utf8')).split('\n');
     // Keyboard only: accept (record 1), reject (record 2), relabel (record 3), add a relation (record 4).
+    // The keys are keybindings: this user moved "accept" from a to y (keybindings.json, before()).
     await frame.locator('.record .head').first().click();
-    await page.keyboard.press('a');
+    await page.keyboard.press('y');
     await page.waitForTimeout(400);
     await page.keyboard.press('j');
     await page.keyboard.press('r');
@@ -940,15 +1018,20 @@ describe('VS Code end to end (code-server + Chromium, real model)', function () 
       [zhRecords[0]!.entities[0]!.name, zhRecords[0]!.entities[1]!.name].sort(),
     );
     await frame.locator('.record .head').first().click();
-    await page.keyboard.press('a');
+    await page.keyboard.press('y'); // accept (this user's key, keybindings.json)
+    await page.waitForTimeout(500);
+    // The second record set aside ("not sure, skip": Shift+I).
+    await page.keyboard.press('j');
+    await page.keyboard.press('Shift+I');
     await page.waitForTimeout(500);
     await page.keyboard.press('Control+S');
     const zhAfter = await waitFor(
-      'the accepted Chinese record on disk',
+      'the accepted and the ignored Chinese records on disk',
       async () => {
         const t = (await fs.readFile(finre, 'utf8')).split('\n');
         return t.length === zhBefore.length &&
           t[0] !== zhBefore[0] &&
+          t[1] !== zhBefore[1] &&
           t.filter(Boolean).every(isJsonLine)
           ? t
           : undefined;
@@ -956,7 +1039,20 @@ describe('VS Code end to end (code-server + Chromium, real model)', function () 
       30_000,
     );
     assert.equal(pred(JSON.parse(zhAfter[0]!) as SidecarRecord).status, 'accepted');
-    assert.deepEqual(zhAfter.slice(1), zhBefore.slice(1), 'the other lines are byte-identical');
+    const ignored = JSON.parse(zhAfter[1]!) as SidecarRecord & { meta?: { ignored?: boolean } };
+    assert.equal(ignored.meta?.ignored, true);
+    assert.deepEqual(
+      ignoreRecord(ignored as RelRecord, false),
+      JSON.parse(zhBefore[1]!),
+      'only the mark was added',
+    );
+    await waitFor(
+      'the ignored chip in the view',
+      async () =>
+        (await frame.locator('.record').nth(1).locator('.chip.ignored').count()) > 0 || undefined,
+      10_000,
+    );
+    assert.deepEqual(zhAfter.slice(2), zhBefore.slice(2), 'the other lines are byte-identical');
     await page.screenshot({ path: path.join(SHOTS, 'record-view-finre.png') });
   });
 

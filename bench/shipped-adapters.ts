@@ -1,0 +1,138 @@
+/**
+ * A shipped adapter on its whole test set, run through the CLI as a user runs it: `extract --lora
+ * ADAPTER` (what extraction applies by default for its relation set and base), the kNN vote over the training set (`index build`, `extract --mode
+ * knn`), and with --zero-shot the base model alone (`--no-default-adapter`); each scored by `eval`
+ * (the official scorer). One run, on this machine; the rows print as a table.
+ * --record writes the scores, the sentences, the seconds and the commands into the adapter's
+ * manifest (`evaluation`), which the README's results table and models/README.md quote.
+ *
+ * Usage: npx tsx bench/shipped-adapters.ts [--adapter models/semeval-smollm2.gguf] [--limit N]
+ *        [--zero-shot] [--record]
+ * Needs `npm run build` (dist/cli.js) and the SmolLM2 base (.cache/models, scripts/fetch_test_model.py).
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { adapterManifestPath, readAdapterManifest } from '../src/node/adapters';
+import { writeFileAtomic } from '../src/node/files';
+import { DATASETS, MODEL, ROOT, arg } from './trainEnv';
+
+/** What each relation set is scored on: its test and training files and the official metric. */
+const SUITES: Record<string, { test: string; train: string; from: string; metric: string }> = {
+  'semeval2010-task8': {
+    test: path.join(DATASETS, 'semeval2010_task8', 'TEST_FILE_FULL.TXT'),
+    train: path.join(DATASETS, 'semeval2010_task8', 'TRAIN_FILE.TXT'),
+    from: 'semeval',
+    metric: 'semeval',
+  },
+};
+
+const CLI = path.join(ROOT, 'dist', 'cli.js');
+const rel = (p: string) => path.relative(ROOT, p);
+
+function relationLens(args: string[]): { seconds: number; command: string; stdout: string } {
+  const t0 = Date.now();
+  const stdout = execFileSync(process.execPath, [CLI, ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 1 << 26,
+  });
+  return {
+    seconds: Math.round((Date.now() - t0) / 1000),
+    command: ['relation-lens', ...args.map((a) => (path.isAbsolute(a) ? rel(a) : a))].join(' '),
+    stdout,
+  };
+}
+
+async function main() {
+  const adapter = path.resolve(arg('--adapter', path.join(ROOT, 'models', 'semeval-smollm2.gguf')));
+  const m = await readAdapterManifest(adapter);
+  if (!m) throw new Error(`${adapter}: no manifest beside it`);
+  const suite = SUITES[m.relationSet.name];
+  if (!suite) throw new Error(`no test set known for the relation set ${m.relationSet.name}`);
+  const limit = arg('--limit', '');
+  const out = path.join(ROOT, '.cache', 'bench-shipped');
+  mkdirSync(out, { recursive: true });
+  const common = [suite.test, '--from', suite.from, '--model', MODEL, '--force', '--no-resume'];
+  if (limit) common.push('--limit', limit);
+  const score = (pred: string) => {
+    const r = relationLens([
+      'eval',
+      '--metric',
+      suite.metric,
+      '--gold',
+      suite.test,
+      '--pred',
+      pred,
+      ...(limit ? ['--only-predicted'] : []),
+      '--json',
+    ]);
+    const s = JSON.parse(r.stdout) as { precision: number; recall: number; f1: number };
+    return {
+      f1: +(100 * s.f1).toFixed(2),
+      precision: +(100 * s.precision).toFixed(2),
+      recall: +(100 * s.recall).toFixed(2),
+      command: r.command,
+    };
+  };
+  const rows: Array<Record<string, unknown>> = [];
+  const run = (name: string, file: string, extra: string[]) => {
+    const pred = path.join(out, file);
+    const x = relationLens(['extract', ...common, '-o', pred, ...extra]);
+    const s = score(pred);
+    rows.push({ name, ...s, seconds: x.seconds, commands: [x.command, s.command] });
+    process.stderr.write(
+      `${name}: F1 ${s.f1} (P ${s.precision} / R ${s.recall}), ${x.seconds} s\n`,
+    );
+  };
+  run(`shipped adapter ${path.basename(adapter)}`, 'adapter.jsonl', ['--lora', adapter]);
+  if (process.argv.includes('--zero-shot'))
+    run('zero-shot (the base model alone)', 'zero-shot.jsonl', ['--no-default-adapter']);
+  const index = path.join(out, 'index');
+  const built = relationLens(['index', 'build', suite.train, '--force', '-o', index]);
+  const knnPred = path.join(out, 'knn.jsonl');
+  const knn = relationLens(['extract', ...common, '--mode', 'knn', '--rag', index, '-o', knnPred]);
+  const ks = score(knnPred);
+  rows.push({
+    name: 'kNN vote over the training set',
+    ...ks,
+    seconds: knn.seconds,
+    commands: [built.command, knn.command, ks.command],
+  });
+  process.stderr.write(`kNN vote: F1 ${ks.f1}, ${knn.seconds} s\n`);
+  const sentences = readFileSync(path.join(out, 'adapter.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean).length;
+  console.log(
+    `\n${path.basename(adapter)} on ${rel(suite.test)} (${sentences} sentences, ${suite.metric} official scorer):`,
+  );
+  console.log('| run | F1 (P / R) | seconds |\n| --- | ---: | ---: |');
+  for (const r of rows)
+    console.log(
+      `| ${String(r['name'])} | ${String(r['f1'])} (${String(r['precision'])} / ${String(r['recall'])}) | ${String(r['seconds'])} |`,
+    );
+  if (process.argv.includes('--record')) {
+    if (limit) throw new Error('--record scores the whole test set: drop --limit');
+    const file = adapterManifestPath(adapter);
+    const manifest = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    manifest['evaluation'] = {
+      test: rel(suite.test),
+      sentences,
+      metric:
+        suite.metric === 'semeval'
+          ? 'official SemEval-2010 Task 8 macro-F1 (9 relations, directions)'
+          : suite.metric,
+      measured: new Date().toISOString(),
+      bench: 'npx tsx bench/shipped-adapters.ts --record',
+      rows,
+    };
+    await writeFileAtomic(file, JSON.stringify(manifest, null, 2) + '\n');
+    process.stderr.write(`recorded in ${rel(file)}\n`);
+  }
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`${(e as Error).message}\n`);
+  process.exit(1);
+});

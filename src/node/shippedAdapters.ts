@@ -1,0 +1,113 @@
+/**
+ * The adapters the project trained and ships in models/ (ADAPTER.gguf + ADAPTER.manifest.json),
+ * and the rule that applies one by default: no LoRA adapter set by the user, the default adapter
+ * not turned off (`--no-default-adapter`, `relationLens.defaultAdapter`), and the run is exactly
+ * what the adapter was trained for — the same base model (sha256), relation set (labels in order
+ * and no-relation label), template, answer form, level, and no retrieved demonstrations unless it
+ * was trained with them. Anything else gets the base model alone, as before.
+ */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { RelationSet } from '../core/schema';
+import { sha256File } from '../engine/models';
+import { AdapterManifest } from './adapterManifest';
+import { readAdapterManifest } from './adapters';
+import { shippedModelsDir } from './jobs';
+
+export interface ShippedAdapter {
+  path: string;
+  manifest: AdapterManifest;
+}
+
+/** The adapters in a models folder (default: the shipped one), those with a manifest. */
+export async function listShippedAdapters(dir = shippedModelsDir()): Promise<ShippedAdapter[]> {
+  if (!dir) return [];
+  const names = (await fs.readdir(dir).catch(() => [] as string[])).filter((n) =>
+    /\.gguf$/i.test(n),
+  );
+  const out: ShippedAdapter[] = [];
+  for (const n of names.sort()) {
+    const file = path.join(dir, n);
+    const manifest = await readAdapterManifest(file);
+    if (manifest) out.push({ path: file, manifest });
+  }
+  return out;
+}
+
+/** sha256 of model files, by path, size and modification time (a base is hashed once per process). */
+const digests = new Map<string, Promise<string>>();
+
+async function modelDigest(
+  modelPath: string,
+): Promise<{ size: number; sha256: () => Promise<string> }> {
+  const st = await fs.stat(modelPath);
+  const key = `${modelPath}\u0000${st.size}\u0000${st.mtimeMs}`;
+  return {
+    size: st.size,
+    sha256: () => {
+      let d = digests.get(key);
+      if (!d) {
+        d = sha256File(modelPath);
+        d.catch(() => digests.delete(key));
+        digests.set(key, d);
+      }
+      return d;
+    },
+  };
+}
+
+export interface DefaultAdapterRun {
+  modelPath: string;
+  relationSet: RelationSet;
+  template: { name: string };
+  answers: 'names' | 'codes';
+  level: 'sentence' | 'document';
+  /** Retrieved demonstrations in the prompt (RAG). */
+  rag: boolean;
+}
+
+/** Why a shipped adapter does not fit a run (undefined: it fits). */
+export function adapterMismatch(
+  m: AdapterManifest,
+  run: Omit<DefaultAdapterRun, 'modelPath'>,
+): string | undefined {
+  const labels = run.relationSet.labels.map((l) => l.name);
+  if (
+    labels.length !== m.relationSet.labels.length ||
+    labels.some((l, i) => l !== m.relationSet.labels[i]) ||
+    (run.relationSet.noRelation ?? null) !== m.relationSet.noRelation
+  )
+    return `trained for the relation set ${m.relationSet.name}`;
+  if ((m.document ? 'document' : 'sentence') !== run.level)
+    return `trained at ${m.document ? 'document' : 'sentence'} level`;
+  if (m.template.name !== run.template.name) return `trained with the template ${m.template.name}`;
+  if (m.answers !== run.answers) return `trained to answer with ${m.answers}`;
+  if (!!m.rag !== run.rag)
+    return m.rag
+      ? 'trained with retrieved demonstrations'
+      : 'trained without retrieved demonstrations';
+  return undefined;
+}
+
+/**
+ * The shipped adapter for this run, if one was trained for exactly it (the first in name order
+ * when several are); the base model is compared last (its sha256 is computed once per file).
+ */
+export async function defaultAdapterFor(
+  run: DefaultAdapterRun,
+  dir = shippedModelsDir(),
+): Promise<ShippedAdapter | undefined> {
+  const fitting = (await listShippedAdapters(dir)).filter((a) => !adapterMismatch(a.manifest, run));
+  if (!fitting.length) return undefined;
+  const base = await modelDigest(run.modelPath).catch(() => undefined);
+  if (!base) return undefined;
+  for (const a of fitting)
+    if (a.manifest.base.size === base.size && a.manifest.base.sha256 === (await base.sha256()))
+      return a;
+  return undefined;
+}
+
+/** "semeval-smollm2.gguf (shipped: SemEval-2010 Task 8, 1,600 examples)" — for logs and the status bar. */
+export function describeShipped(a: ShippedAdapter): string {
+  return `${path.basename(a.path)} (shipped adapter for ${a.manifest.relationSet.name}, trained on ${a.manifest.data.examples.toLocaleString('en-US')} examples)`;
+}
