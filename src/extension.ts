@@ -3,6 +3,7 @@
  * the engine process (node-llama-cpp, hnswlib-node) starts on the first extraction.
  */
 import * as vscode from 'vscode';
+import { labelNamer } from './core/editor/labels';
 import { registerCommands } from './vscode/commands';
 import { registerTrainingCommands } from './vscode/training';
 import { KnownAdapters } from './vscode/adapters';
@@ -31,13 +32,21 @@ export function activate(context: vscode.ExtensionContext): void {
   const engine = new EngineService(context, log, readSettings);
   // The no-relation label of the active file's relation set (decorations leave it out).
   let noRelation: string | null | undefined;
+  // And how its labels show (names for ids, e.g. DocRED's P-numbers).
+  let nameOf = labelNamer(undefined);
   const refreshRelationSet = async () => {
     const doc = vscode.window.activeTextEditor?.document;
-    noRelation = doc ? (await relationSetOf(doc).catch(() => undefined))?.noRelation : undefined;
+    const rs = doc ? await relationSetOf(doc).catch(() => undefined) : undefined;
+    noRelation = rs?.noRelation;
+    nameOf = labelNamer(rs);
     decorations.refreshAll();
     textOverlays.refreshAll();
   };
-  const decorations = new DecorationController(readSettings().decorations, () => noRelation);
+  const decorations = new DecorationController(
+    readSettings().decorations,
+    () => noRelation,
+    () => nameOf,
+  );
   const textOverlays = new TextOverlayController(readSettings().decorations, () => noRelation);
   const relations = new RelationsTree();
   const recordViews = new RecordViewProvider(
@@ -54,7 +63,10 @@ export function activate(context: vscode.ExtensionContext): void {
     relations,
     vscode.languages.registerHoverProvider(
       { language: 'jsonl' },
-      new RecordHoverProvider(() => noRelation),
+      new RecordHoverProvider(
+        () => noRelation,
+        () => nameOf,
+      ),
     ),
     vscode.languages.registerHoverProvider(
       { scheme: 'file' },

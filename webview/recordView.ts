@@ -113,6 +113,9 @@ function view(line: number): RecordView | undefined {
 }
 const invalid = new Set<number>();
 let labels: string[] = [];
+/** Names of label ids (the relation set's, e.g. DocRED's P-numbers): shown instead of the ids. */
+let labelNames: Record<string, string> = {};
+const shownLabel = (l: string) => (Object.hasOwn(labelNames, l) ? labelNames[l]! : l);
 let file = '';
 let order: number[] = [];
 let filter: Filter = { status: 'all', label: '', source: '' };
@@ -379,7 +382,7 @@ function measureArcs(el: HTMLElement): ArcPlan | undefined {
           .map((p) => p.level),
       );
     const cls = `st-${t.status}${t.decision === 'rejected' ? ' rejected' : t.decision === 'ignored' ? ' ignored' : ''}`;
-    arcs.push({ x1, y1, x2, y2, level, cls, label: t.label });
+    arcs.push({ x1, y1, x2, y2, level, cls, label: shownLabel(t.label) });
   }
   // Room above the first line for its highest arc and its label.
   const top = Math.min(...arcs.map((p) => Math.min(p.y1, p.y2)));
@@ -769,12 +772,17 @@ function toolbar(): HTMLElement {
 function fillLabelFilter(): void {
   const sel = document.getElementById('f-label') as HTMLSelectElement | null;
   if (!sel) return;
-  const used = new Set<string>(labels);
+  // The set's labels that have ids come from the records themselves (in the form they store).
+  const named = new Set(Object.values(labelNames));
+  const used = new Set<string>(labels.filter((l) => !named.has(l)));
   for (const key of facetIds.keys()) if (key.startsWith('l')) used.add(key.slice(1));
   const keep = sel.value;
   sel.replaceChildren(
     h('vscode-option', { value: '' }, 'any label'),
-    ...[...used].sort().map((l) => h('vscode-option', { value: l }, l)),
+    ...[...used]
+      .map((l) => [l, shownLabel(l)] as const)
+      .sort((a, b) => a[1].localeCompare(b[1]))
+      .map(([l, shown]) => h('vscode-option', { value: l }, shown === l ? l : `${shown} (${l})`)),
   );
   sel.value = keep;
 }
@@ -793,6 +801,7 @@ function onMessage(e: MessageEvent): void {
   if (m.type === 'action') return ACTIONS[m.action]();
   file = m.file;
   labels = m.labels;
+  labelNames = m.labelNames ?? {};
   if (m.reset) {
     raw.clear();
     checked.clear();

@@ -130,6 +130,8 @@ export const ViewHostMessageSchema = z.union([
       /** Lines that no longer hold a valid record (shown as such, with their line number). */
       invalid: z.array(z.number().int()),
       labels: z.array(z.string()),
+      /** Names of label ids (DocRED's P-numbers): shown for the ids, the ids in tooltips. */
+      labelNames: z.record(z.string(), z.string()).optional(),
     })
     .strict(),
   z.object({ type: z.literal('focus'), line: z.number().int() }).strict(),

@@ -64,6 +64,8 @@ export class DecorationController extends Disposable {
   constructor(
     enabled: boolean,
     private readonly noRelation: () => string | null | undefined,
+    /** Label ids to names (the relation set's, e.g. DocRED's P-numbers). */
+    private readonly nameOf: () => (label: string) => string = () => (l) => l,
   ) {
     super();
     this.enabled = enabled;
@@ -112,7 +114,7 @@ export class DecorationController extends Disposable {
           if (seen.has(i)) continue;
           seen.add(i);
           const line = doc.lineAt(i);
-          const d = lineDecorations(line.text, lineCache, this.noRelation());
+          const d = lineDecorations(line.text, lineCache, this.noRelation(), this.nameOf());
           if (!d) continue;
           const end = line.range.end;
           for (const s of STATUSES) {
@@ -140,12 +142,20 @@ export class DecorationController extends Disposable {
 }
 
 export class RecordHoverProvider implements vscode.HoverProvider {
-  constructor(private readonly noRelation: () => string | null | undefined) {}
+  constructor(
+    private readonly noRelation: () => string | null | undefined,
+    private readonly nameOf: () => (label: string) => string = () => (l) => l,
+  ) {}
 
   provideHover(doc: vscode.TextDocument, pos: vscode.Position): vscode.Hover | undefined {
     const record = recordAt(doc, pos.line);
     if (!record) return undefined;
-    const d = lineDecorations(doc.lineAt(pos.line).text, lineCache, this.noRelation());
+    const d = lineDecorations(
+      doc.lineAt(pos.line).text,
+      lineCache,
+      this.noRelation(),
+      this.nameOf(),
+    );
     if (!d || !d.triples.length) return undefined;
     const md = new vscode.MarkdownString(
       recordHoverMarkdown(record, d, (relation) =>

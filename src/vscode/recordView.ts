@@ -8,6 +8,7 @@
  */
 import * as vscode from 'vscode';
 import { webviewHtml } from './webviewHtml';
+import { labelNamer, labelNames, storedLabel } from '../core/editor/labels';
 import { CurationAction, curate, ignoreRecord } from '../core/curation';
 import {
   addEntity,
@@ -148,6 +149,7 @@ class RecordViewSession extends Disposable {
       type: 'records' as const,
       file: this.doc.uri.path.split('/').pop() ?? '',
       labels: this.relationSet ? labelsForPair(this.relationSet) : [],
+      labelNames: labelNames(this.relationSet),
     };
     // A whole-file send supersedes the pages of an earlier one; a few changed lines do not.
     const gen = reset ? ++this.generation : this.generation;
@@ -170,10 +172,11 @@ class RecordViewSession extends Disposable {
     const items: RecordItem[] = [];
     const invalid: number[] = [];
     const noRelation = this.relationSet?.noRelation;
+    const nameOf = labelNamer(this.relationSet);
     for (const line of lines) {
       if (line >= this.doc.lineCount) continue;
       const record = recordAt(this.doc, line);
-      if (record) items.push(recordItem(line, recordView(record, noRelation)));
+      if (record) items.push(recordItem(line, recordView(record, noRelation, nameOf)));
       else if (this.doc.lineAt(line).text.trim()) invalid.push(line);
     }
     return { items, invalid };
@@ -241,7 +244,11 @@ class RecordViewSession extends Disposable {
     return pick?.i;
   }
 
-  /** A quick pick of the labels the pair's entity types admit (all labels without a set: those in the file's record). */
+  /**
+   * A quick pick of the labels the pair's entity types admit (all labels without a set: those in
+   * the file's record), by name with each label's description (the guideline at hand) and its id
+   * where the set has one; the record gets the label in the form it stores (ids stay ids).
+   */
   private async pickLabel(
     record: RelRecord,
     head: string,
@@ -250,14 +257,31 @@ class RecordViewSession extends Disposable {
   ): Promise<string | undefined> {
     const type = (id: string) => record.entities.find((e) => e.id === id)?.type;
     const name = (id: string) => record.entities.find((e) => e.id === id)?.name ?? id;
-    const labels = this.relationSet
-      ? labelsForPair(this.relationSet, type(head), type(tail))
-      : [...new Set(record.relations.map((r) => r.label))];
+    const rs = this.relationSet;
+    const nameOf = labelNamer(rs);
+    const store = storedLabel(rs, record);
+    const info = new Map((rs?.labels ?? []).map((l) => [l.name, l]));
+    const labels = rs
+      ? labelsForPair(rs, type(head), type(tail))
+      : [...new Set(record.relations.map((r) => nameOf(r.label)))];
+    const now = current === undefined ? undefined : nameOf(current);
     const pick = await vscode.window.showQuickPick(
-      labels.map((l) => ({ label: l, description: l === current ? 'current' : undefined })),
-      { title: `Relation Lens: ${name(head)} → ${name(tail)}` },
+      labels.map((l) => {
+        const d = info.get(l);
+        const notes = [d?.id && d.id !== l ? d.id : '', l === now ? 'current' : ''].filter(Boolean);
+        return {
+          label: l,
+          ...(notes.length ? { description: notes.join(' · ') } : {}),
+          ...(d?.description ? { detail: d.description } : {}),
+          stored: store(l),
+        };
+      }),
+      {
+        title: `Relation Lens: ${name(head)} → ${name(tail)}`,
+        matchOnDescription: true,
+      },
     );
-    return pick?.label;
+    return pick?.stored;
   }
 
   /** Shows the lines in the text editor beside; with `extract`, runs extraction on them. */

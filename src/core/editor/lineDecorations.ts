@@ -57,12 +57,16 @@ const ARROW: Record<TripleStatus, string> = {
   prediction: '',
 };
 
-export function tripleText(record: RelRecord, t: TripleView): string {
+export function tripleText(
+  record: RelRecord,
+  t: TripleView,
+  nameOf: (label: string) => string = (l) => l,
+): string {
   const name = (id: string) => record.entities.find((e) => e.id === id)?.name ?? id;
   const mark = ARROW[t.status];
   const decided = t.decision === 'accepted' ? ' ✔' : '';
   const score = typeof t.score === 'number' ? ` ${t.score.toFixed(2)}` : '';
-  return `${mark ? `${mark} ` : ''}${name(t.head)} —${t.label}→ ${name(t.tail)}${score}${decided}`;
+  return `${mark ? `${mark} ` : ''}${name(t.head)} —${nameOf(t.label)}→ ${name(t.tail)}${score}${decided}`;
 }
 
 /** Decorations of one line (null: not a record line). `line` is the raw text of the line. */
@@ -70,12 +74,13 @@ export function lineDecorations(
   line: string,
   cache: RecordLineCache,
   noRelation?: string | null,
+  nameOf?: (label: string) => string,
 ): LineDecorations | null {
   const record = cache.get(line);
   if (!record) return null;
   const triples = tripleViews(record, noRelation).map((t) => ({
     ...t,
-    text: tripleText(record, t),
+    text: tripleText(record, t, nameOf),
   }));
   const spans: Array<{ entity: number; start: number; end: number }> = [];
   record.entities.forEach((e, ei) =>

@@ -132,7 +132,11 @@ export function arcMentions(
 export const isReviewed = (r: RelRecord): boolean =>
   isIgnoredRecord(r) || !r.relations.some(isPending);
 
-export function recordView(record: RelRecord, noRelation?: string | null): RecordView {
+export function recordView(
+  record: RelRecord,
+  noRelation?: string | null,
+  nameOf?: (label: string) => string,
+): RecordView {
   const index = new Map(record.entities.map((e, i) => [e.id, i]));
   const segments = textSegments(record);
   const shownMentions = new Set(
@@ -154,7 +158,7 @@ export function recordView(record: RelRecord, noRelation?: string | null): Recor
       ...(t.decision ? { decision: t.decision } : {}),
       ...(t.source ? { source: t.source } : {}),
       ...(t.score !== undefined ? { score: t.score } : {}),
-      text: tripleText(record, t),
+      text: tripleText(record, t, nameOf),
       ...at(t.relation),
     }));
   const rejected = record.relations
@@ -168,7 +172,7 @@ export function recordView(record: RelRecord, noRelation?: string | null): Recor
       status: 'prediction' as const,
       decision: 'rejected' as const,
       ...(r.source ? { source: r.source } : {}),
-      text: `${record.entities[index.get(r.head)!]!.name} —${r.label}→ ${record.entities[index.get(r.tail)!]!.name} ✗`,
+      text: `${record.entities[index.get(r.head)!]!.name} —${nameOf ? nameOf(r.label) : r.label}→ ${record.entities[index.get(r.tail)!]!.name} ✗`,
       ...at(relation),
     }));
   return {

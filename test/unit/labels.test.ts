@@ -1,0 +1,52 @@
+/**
+ * Relation names, not ids (issue 29, part 6): labels stored as ids (DocRED's Wikidata
+ * properties) show as the relation set's names in the record view, inline triples and hovers;
+ * a label picked by name is written in the form the record stores.
+ */
+import { strict as assert } from 'node:assert';
+import { labelNamer, labelNames, storedLabel } from '../../src/core/editor/labels';
+import { RecordLineCache, lineDecorations } from '../../src/core/editor/lineDecorations';
+import { recordView } from '../../src/core/editor/recordView';
+import { relationSetFromRelInfo } from '../../src/core/formats/docred';
+import { SEMEVAL_RELATIONS } from '../../src/core/formats/semeval';
+import { RelRecord } from '../../src/core/schema';
+
+const rs = relationSetFromRelInfo({ P577: 'publication date', P17: 'country' });
+const record: RelRecord = {
+  id: 'doc-1',
+  text: 'Loud was released in 2010 in London.',
+  entities: [
+    { id: 'e0', name: 'Loud', type: 'MISC', mentions: [{ start: 0, end: 4 }] },
+    { id: 'e1', name: '2010', type: 'TIME', mentions: [{ start: 21, end: 25 }] },
+  ],
+  relations: [{ head: 'e0', tail: 'e1', label: 'P577', source: 'gold' }],
+};
+
+describe('relation names, not ids', () => {
+  it('names the ids of a set whose labels carry ids; other labels stay as they are', () => {
+    assert.deepEqual(labelNames(rs), { P577: 'publication date', P17: 'country' });
+    const n = labelNamer(rs);
+    assert.equal(n('P577'), 'publication date');
+    assert.equal(n('publication date'), 'publication date');
+    assert.equal(n('P999'), 'P999');
+    assert.equal(labelNamer(SEMEVAL_RELATIONS)('Cause-Effect'), 'Cause-Effect');
+    assert.deepEqual(labelNames(undefined), {});
+  });
+
+  it('the record view and the inline triples show the name; the label itself stays the id', () => {
+    const v = recordView(record, null, labelNamer(rs));
+    assert.equal(v.triples[0]!.label, 'P577');
+    assert.match(v.triples[0]!.text, /Loud —publication date→ 2010/);
+    const d = lineDecorations(JSON.stringify(record), new RecordLineCache(), null, labelNamer(rs));
+    assert.match(d!.triples[0]!.text, /—publication date→/);
+    const plain = lineDecorations(JSON.stringify(record), new RecordLineCache(), null);
+    assert.match(plain!.triples[0]!.text, /—P577→/, 'without a set: as stored');
+  });
+
+  it('a label picked by name is stored as the record stores labels (ids stay ids)', () => {
+    assert.equal(storedLabel(rs, record)('country'), 'P17');
+    const named = { relations: [{ ...record.relations[0]!, label: 'publication date' }] };
+    assert.equal(storedLabel(rs, named)('country'), 'country');
+    assert.equal(storedLabel(SEMEVAL_RELATIONS, record)('Cause-Effect'), 'Cause-Effect');
+  });
+});
