@@ -76,6 +76,7 @@ describe('document-level training data (LMRC)', () => {
       positives: 3,
       negatives: 0,
       pending: 1,
+      ignored: 0,
       unknownLabel: 1,
       unfit: 0,
     });

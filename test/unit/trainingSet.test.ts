@@ -83,6 +83,7 @@ describe('training data selection', () => {
       positives: 4,
       negatives: 2,
       pending: 2,
+      ignored: 0,
       unknownLabel: 1,
       noAnswer: 0,
     });
