@@ -17,6 +17,7 @@ import { isJsonLine } from '../../src/node/load';
 import { RECORD_VIEW_KEYS_WHEN } from '../../src/protocol/recordView';
 import { ignoreRecord } from '../../src/core/curation';
 import { RelRecord } from '../../src/core/schema';
+import { SEMEVAL_RELATIONS } from '../../src/core/formats/semeval';
 import { LLAMA_SERVER, freePort, startLlamaServer } from '../helpers/llamaServer';
 import { trainerReady } from '../../src/node/trainer';
 import { dataset, requireShared } from '../helpers/shared';
@@ -399,6 +400,9 @@ describe('VS Code end to end (code-server + Chromium, real model)', function () 
       .waitFor({ state: 'visible', timeout: 10_000 });
     const cliInput = path.join(dir, 'cli-input.jsonl');
     await fs.writeFile(cliInput, before);
+    // The relation set the editor found for the file (the built-in SemEval set, by its labels).
+    const cliRelations = path.join(dir, 'semeval.relations.json');
+    await fs.writeFile(cliRelations, JSON.stringify(SEMEVAL_RELATIONS));
     const cliLabels = (...more: string[]) => {
       const out = path.join(dir, `cli-${more.length ? 'base' : 'adapter'}.jsonl`);
       execFileSync(
@@ -407,6 +411,8 @@ describe('VS Code end to end (code-server + Chromium, real model)', function () 
           path.join(ROOT, 'dist', 'cli.js'),
           'extract',
           cliInput,
+          '--relations',
+          cliRelations,
           '--model',
           smolLM2(this.test!.ctx!),
           '--deterministic',
