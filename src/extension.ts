@@ -3,7 +3,6 @@
  * the engine process (node-llama-cpp, hnswlib-node) starts on the first extraction.
  */
 import * as vscode from 'vscode';
-import { labelNamer } from './core/editor/labels';
 import { registerCommands } from './vscode/commands';
 import { registerTrainingCommands } from './vscode/training';
 import { KnownAdapters } from './vscode/adapters';
@@ -18,7 +17,7 @@ import {
 } from './vscode/textOverlay';
 import { EngineService } from './vscode/engineService';
 import { RECORD_VIEW, RecordViewProvider, openRecordView } from './vscode/recordView';
-import { relationSetOf } from './vscode/extract';
+import { ActiveRelationSet } from './vscode/activeRelationSet';
 import { RunHistory } from './vscode/runs';
 import { RelationsTree, RunsTree, pickFilter } from './vscode/tree';
 import { RecordValidator } from './vscode/validation';
@@ -30,24 +29,18 @@ export function activate(context: vscode.ExtensionContext): void {
   const runs = new RunHistory(context.workspaceState);
   const adapters = new KnownAdapters(context.workspaceState);
   const engine = new EngineService(context, log, readSettings);
-  // The no-relation label of the active file's relation set (decorations leave it out).
-  let noRelation: string | null | undefined;
-  // And how its labels show (names for ids, e.g. DocRED's P-numbers).
-  let nameOf = labelNamer(undefined);
-  const refreshRelationSet = async () => {
-    const doc = vscode.window.activeTextEditor?.document;
-    const rs = doc ? await relationSetOf(doc).catch(() => undefined) : undefined;
-    noRelation = rs?.noRelation;
-    nameOf = labelNamer(rs);
+  const active = new ActiveRelationSet(() => {
     decorations.refreshAll();
     textOverlays.refreshAll();
-  };
+  });
+  const refreshRelationSet = () => active.refresh();
+  const noRelation = () => active.noRelation;
   const decorations = new DecorationController(
     readSettings().decorations,
-    () => noRelation,
-    () => nameOf,
+    noRelation,
+    () => active.nameOf,
   );
-  const textOverlays = new TextOverlayController(readSettings().decorations, () => noRelation);
+  const textOverlays = new TextOverlayController(readSettings().decorations, noRelation);
   const relations = new RelationsTree();
   const recordViews = new RecordViewProvider(
     vscode.Uri.joinPath(context.extensionUri, 'dist', 'webview'),
@@ -63,10 +56,7 @@ export function activate(context: vscode.ExtensionContext): void {
     relations,
     vscode.languages.registerHoverProvider(
       { language: 'jsonl' },
-      new RecordHoverProvider(
-        () => noRelation,
-        () => nameOf,
-      ),
+      new RecordHoverProvider(noRelation, () => active.nameOf),
     ),
     vscode.languages.registerHoverProvider(
       { scheme: 'file' },
