@@ -5,7 +5,8 @@
  * the adapter vs PyTorch) on 200 of those prompts.
  * --dataset semeval (default): SemEval-2010 Task 8, the default template, official macro-F1,
  *   label scoring. --dataset finre: FinRE with the CRE-LLM prompt (direction-free pairs),
- *   micro-F1 without `unknown`, constrained generation (--mode score|generate).
+ *   micro-F1 without `unknown`, constrained generation (--mode score|generate). --dataset sanwen:
+ *   SanWen, the same way. The base: $RELATION_LENS_MODEL (e.g. gemma-3-270m), else SmolLM2.
  * Usage: npx tsx bench/lora.ts [--dataset semeval|finre] [--train-n 600] [--epochs 1] [--layers top-6] [--lr 1e-3] [--answers codes|names] [--bare] [--template NAME] [--n 500] [--out DIR]
  * --bare: the relation set without its descriptions (prompts of ~250 instead of ~550 tokens).
  * --template NAME: a built-in sentence template instead of the dataset's (e.g. cre-llm-short).
@@ -67,6 +68,17 @@ const BENCHES: Record<string, Bench> = {
     name: 'finre',
     train: path.join(DATASETS, 'finre', 'train.txt'),
     test: path.join(DATASETS, 'finre', 'test.txt'),
+    template: CRE_LLM_TEMPLATE,
+    direction: 'pair',
+    mode: 'generate',
+    metric: 'micro-F1 without unknown',
+    score: (gold, pred, rs) => evaluateMicro(gold, pred, rs),
+    answers: labelsOf,
+  },
+  sanwen: {
+    name: 'sanwen',
+    train: path.join(DATASETS, 'sanwen', 'train.txt'),
+    test: path.join(DATASETS, 'sanwen', 'test.txt'),
     template: CRE_LLM_TEMPLATE,
     direction: 'pair',
     mode: 'generate',

@@ -11,7 +11,7 @@
  * Needs `npm run build` (dist/cli.js) and the SmolLM2 base (.cache/models, scripts/fetch_test_model.py).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { adapterManifestPath, readAdapterManifest } from '../src/node/adapters';
 import { writeFileAtomic } from '../src/node/files';
@@ -24,6 +24,18 @@ const SUITES: Record<string, { test: string; train: string; from: string; metric
     train: path.join(DATASETS, 'semeval2010_task8', 'TRAIN_FILE.TXT'),
     from: 'semeval',
     metric: 'semeval',
+  },
+  sanwen: {
+    test: path.join(DATASETS, 'sanwen', 'test.txt'),
+    train: path.join(DATASETS, 'sanwen', 'train.txt'),
+    from: 'sanwen',
+    metric: 'micro',
+  },
+  finre: {
+    test: path.join(DATASETS, 'finre', 'test.txt'),
+    train: path.join(DATASETS, 'finre', 'train.txt'),
+    from: 'finre',
+    metric: 'micro',
   },
 };
 
@@ -54,7 +66,10 @@ async function main() {
   const limit = arg('--limit', '');
   const out = path.join(ROOT, '.cache', 'bench-shipped');
   mkdirSync(out, { recursive: true });
-  const common = [suite.test, '--from', suite.from, '--model', MODEL, '--force', '--no-resume'];
+  // The adapter's own base (its manifest's path on this machine), else $RELATION_LENS_MODEL / SmolLM2.
+  const model =
+    process.env['RELATION_LENS_MODEL'] ?? (existsSync(m.base.path) ? m.base.path : MODEL);
+  const common = [suite.test, '--from', suite.from, '--model', model, '--force', '--no-resume'];
   if (limit) common.push('--limit', limit);
   const score = (pred: string) => {
     const r = relationLens([
@@ -63,6 +78,8 @@ async function main() {
       suite.metric,
       '--gold',
       suite.test,
+      '--gold-from',
+      suite.from,
       '--pred',
       pred,
       ...(limit ? ['--only-predicted'] : []),
@@ -122,7 +139,7 @@ async function main() {
       metric:
         suite.metric === 'semeval'
           ? 'official SemEval-2010 Task 8 macro-F1 (9 relations, directions)'
-          : suite.metric,
+          : 'micro-F1 without the no-relation label',
       measured: new Date().toISOString(),
       bench: 'npx tsx bench/shipped-adapters.ts --record',
       rows,
