@@ -72,6 +72,16 @@ type Row = {
   seconds: number;
 };
 
+/** Adds a table row (and prints it as it comes). */
+function addRow(
+  rows: Row[],
+  row: Pick<Row, 'dataset' | 'method' | 'metric' | 'seconds'>,
+  s: { precision: number; recall: number; f1: number },
+): void {
+  rows.push({ ...row, precision: s.precision, recall: s.recall, f1: s.f1 });
+  process.stderr.write(`${JSON.stringify(rows[rows.length - 1])}\n`);
+}
+
 /** SemEval-2010 Task 8: zero-shot, RAG4RE k=5 and the kNN vote on n test sentences, official score. */
 async function semeval(engine: LlamaEngine, n: number, mode: DecodeMode, rows: Row[]) {
   // SemEval-2010 Task 8
@@ -94,16 +104,11 @@ async function semeval(engine: LlamaEngine, n: number, mode: DecodeMode, rows: R
   ] as const) {
     const r = await run(m === 'knn' ? undefined : engine, gold, rs, template, m, 'label', rag);
     const s = evaluateSemEval(goldAnswers, semevalAnswers(r.preds));
-    rows.push({
-      dataset: `SemEval test (${n})`,
-      method,
-      metric: 'official macro-F1',
-      precision: s.precision,
-      recall: s.recall,
-      f1: s.f1,
-      seconds: r.seconds,
-    });
-    process.stderr.write(`${JSON.stringify(rows[rows.length - 1])}\n`);
+    addRow(
+      rows,
+      { dataset: `SemEval test (${n})`, method, metric: 'official macro-F1', seconds: r.seconds },
+      s,
+    );
   }
 }
 
@@ -127,31 +132,23 @@ async function chinese(engine: LlamaEngine, name: string, n: number, rows: Row[]
   ] as const) {
     const r = await run(m === 'knn' ? undefined : engine, fgold, frs, template, m, 'pair', rag);
     const s = evaluateMicro(fgold, r.preds, frs);
-    rows.push({
-      dataset: `${name === 'finre' ? 'FinRE' : 'SanWen'} test (${n})`,
-      method,
-      metric: 'micro-F1',
-      precision: s.precision,
-      recall: s.recall,
-      f1: s.f1,
-      seconds: r.seconds,
-    });
-    process.stderr.write(`${JSON.stringify(rows[rows.length - 1])}\n`);
+    addRow(
+      rows,
+      {
+        dataset: `${name === 'finre' ? 'FinRE' : 'SanWen'} test (${n})`,
+        method,
+        metric: 'micro-F1',
+        seconds: r.seconds,
+      },
+      s,
+    );
   }
 }
 
 async function main() {
   const n = Number(arg('--n', '500'));
   const mode = arg('--mode', 'score') as DecodeMode;
-  const rows: Array<{
-    dataset: string;
-    method: string;
-    metric: string;
-    precision: number;
-    recall: number;
-    f1: number;
-    seconds: number;
-  }> = [];
+  const rows: Row[] = [];
   const engine = await LlamaEngine.open({ modelPath: MODEL, parallel: 4, contextSize: 2048 });
   try {
     const datasets = new Set(

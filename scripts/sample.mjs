@@ -45,36 +45,26 @@ cli(
   'out/semeval.relations.json',
 );
 // --deterministic: the same predictions on every run (a newcomer compares runs).
+const extractSample = (out, ...more) =>
+  cli(
+    'extract',
+    'out/sample.jsonl',
+    '--relations',
+    'out/semeval.relations.json',
+    '--model',
+    model,
+    '--deterministic',
+    ...more,
+    '--no-resume',
+    '--force',
+    '-o',
+    out,
+  );
 // Zero-shot: the base model alone (--no-default-adapter).
-cli(
-  'extract',
-  'out/sample.jsonl',
-  '--relations',
-  'out/semeval.relations.json',
-  '--model',
-  model,
-  '--deterministic',
-  '--no-default-adapter',
-  '--no-resume',
-  '--force',
-  '-o',
-  'out/sample.predictions.jsonl',
-);
+extractSample('out/sample.predictions.jsonl', '--no-default-adapter');
 // The same command without --no-default-adapter: the adapter models/ ships for SemEval's relation
 // set on this base (models/semeval-smollm2.gguf) applies by default; another base has none.
-cli(
-  'extract',
-  'out/sample.jsonl',
-  '--relations',
-  'out/semeval.relations.json',
-  '--model',
-  model,
-  '--deterministic',
-  '--no-resume',
-  '--force',
-  '-o',
-  'out/sample.adapter.jsonl',
-);
+extractSample('out/sample.adapter.jsonl');
 cli(
   'eval',
   '--metric',

@@ -7,6 +7,7 @@
 import { Command } from 'commander';
 import * as path from 'node:path';
 import { InputError } from '../core/diagnostics';
+import { RelationSet } from '../core/schema';
 import { Annotation, adjudicationRecords, agreement } from '../core/eval/agreement';
 import { ImportFormat } from '../node/load';
 import { writeOutput } from '../node/output';
@@ -36,7 +37,7 @@ async function agreementCommand(files: string[], opts: AgreementOptions): Promis
       `two annotations have the same name (${names.join(', ')}): pass --names A,B,…`,
     );
   const anns: Annotation[] = [];
-  let own;
+  let own: RelationSet | undefined;
   for (const [i, f] of files.entries()) {
     const r = await load(f, { format: opts.from, relations: opts.relations });
     own ??= r.relationSet;
@@ -56,7 +57,7 @@ async function agreementCommand(files: string[], opts: AgreementOptions): Promis
       files[1],
     );
   if (opts.out) {
-    const recs = adjudicationRecords(anns, report, noRelation);
+    const recs = adjudicationRecords(anns, report);
     await writeOutput(opts.out, files, opts.force, () =>
       recs.map((r) => JSON.stringify(r) + '\n').join(''),
     );

@@ -270,3 +270,7 @@ export const isLive = (x: Pick<Relation, 'status'>): boolean =>
 /** A record a curator set aside ("not sure, skip": `meta.ignored`): left out of training and evaluation. */
 export const isIgnoredRecord = (r: Pick<RelRecord, 'meta'>): boolean =>
   r.meta?.['ignored'] === true;
+
+/** A key of the pair {a, b} whatever its order (relations either way round share it). */
+export const unorderedPairKey = (a: string, b: string): string =>
+  a < b ? `${a}\u0000${b}` : `${b}\u0000${a}`;

@@ -32,6 +32,37 @@ export async function readAdapterManifest(adapter: string): Promise<AdapterManif
   return m as AdapterManifest;
 }
 
+/** The same labels in the same order and the same no-relation label: the adapter's answers mean the run's relations. */
+export function sameRelationSet(trained: AdapterManifest['relationSet'], rs: RelationSet): boolean {
+  const labels = rs.labels.map((l) => l.name);
+  return (
+    labels.length === trained.labels.length &&
+    labels.every((l, i) => l === trained.labels[i]) &&
+    (rs.noRelation ?? null) === trained.noRelation
+  );
+}
+
+/** sha256 of model files by path, size and modification time: a base is hashed once per process. */
+const digests = new Map<string, Promise<string>>();
+
+/** Whether `modelPath` is the base a manifest names (size first; the sha256 only when the size matches). */
+export async function isTrainedBase(
+  m: AdapterManifest,
+  modelPath: string,
+): Promise<{ same: boolean; sha256?: string }> {
+  const st = await fs.stat(modelPath).catch(() => undefined);
+  if (st?.size !== m.base.size) return { same: false };
+  const key = `${modelPath}\u0000${st.size}\u0000${st.mtimeMs}`;
+  let d = digests.get(key);
+  if (!d) {
+    d = sha256File(modelPath);
+    d.catch(() => digests.delete(key));
+    digests.set(key, d);
+  }
+  const sha256 = await d;
+  return { same: sha256 === m.base.sha256, sha256 };
+}
+
 export interface AdapterRun {
   modelPath: string;
   relationSet?: RelationSet;
@@ -47,26 +78,18 @@ export async function checkAdapters(
   run: AdapterRun,
 ): Promise<string[]> {
   const warnings: string[] = [];
-  let modelSha: string | undefined;
   for (const a of adapters) {
     const m = await readAdapterManifest(a.path);
     if (!m) continue;
-    const st = await fs.stat(run.modelPath).catch(() => undefined);
-    const sameSize = st?.size === m.base.size;
-    if (sameSize) modelSha ??= await sha256File(run.modelPath);
-    if (!sameSize || modelSha !== m.base.sha256)
+    const base = await isTrainedBase(m, run.modelPath);
+    if (!base.same)
       throw new InputError(
-        `LoRA adapter ${a.path} was trained on the base model ${path.basename(m.base.path)} (sha256 ${m.base.sha256.slice(0, 12)}…), not on ${run.modelPath}${modelSha ? ` (sha256 ${modelSha.slice(0, 12)}…)` : ''}: use that base model, or train an adapter for this one`,
+        `LoRA adapter ${a.path} was trained on the base model ${path.basename(m.base.path)} (sha256 ${m.base.sha256.slice(0, 12)}…), not on ${run.modelPath}${base.sha256 ? ` (sha256 ${base.sha256.slice(0, 12)}…)` : ''}: use that base model, or train an adapter for this one`,
         adapterManifestPath(a.path),
       );
     const rs = run.relationSet;
     if (rs) {
-      const labels = rs.labels.map((l) => l.name);
-      const same =
-        labels.length === m.relationSet.labels.length &&
-        labels.every((l, i) => l === m.relationSet.labels[i]) &&
-        (rs.noRelation ?? null) === m.relationSet.noRelation;
-      if (!same)
+      if (!sameRelationSet(m.relationSet, rs))
         throw new InputError(
           `LoRA adapter ${a.path} was trained for another relation set than this run's (${relationSetDifference(m.relationSet, rs)}): its answers would mean other relations`,
           adapterManifestPath(a.path),

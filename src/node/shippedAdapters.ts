@@ -9,9 +9,8 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { RelationSet } from '../core/schema';
-import { sha256File } from '../engine/models';
 import { AdapterManifest } from './adapterManifest';
-import { readAdapterManifest } from './adapters';
+import { isTrainedBase, readAdapterManifest, sameRelationSet } from './adapters';
 import { shippedModelsDir } from './jobs';
 
 export interface ShippedAdapter {
@@ -19,9 +18,22 @@ export interface ShippedAdapter {
   manifest: AdapterManifest;
 }
 
+/** The shipped folder's adapters, read once per process (they are part of the installation). */
+const listings = new Map<string, Promise<ShippedAdapter[]>>();
+
 /** The adapters in a models folder (default: the shipped one), those with a manifest. */
-export async function listShippedAdapters(dir = shippedModelsDir()): Promise<ShippedAdapter[]> {
-  if (!dir) return [];
+export function listShippedAdapters(dir = shippedModelsDir()): Promise<ShippedAdapter[]> {
+  if (!dir) return Promise.resolve([]);
+  let l = listings.get(dir);
+  if (!l) {
+    l = readAdapters(dir);
+    l.catch(() => listings.delete(dir));
+    listings.set(dir, l);
+  }
+  return l;
+}
+
+async function readAdapters(dir: string): Promise<ShippedAdapter[]> {
   const names = (await fs.readdir(dir).catch(() => [] as string[])).filter((n) =>
     /\.gguf$/i.test(n),
   );
@@ -32,28 +44,6 @@ export async function listShippedAdapters(dir = shippedModelsDir()): Promise<Shi
     if (manifest) out.push({ path: file, manifest });
   }
   return out;
-}
-
-/** sha256 of model files, by path, size and modification time (a base is hashed once per process). */
-const digests = new Map<string, Promise<string>>();
-
-async function modelDigest(
-  modelPath: string,
-): Promise<{ size: number; sha256: () => Promise<string> }> {
-  const st = await fs.stat(modelPath);
-  const key = `${modelPath}\u0000${st.size}\u0000${st.mtimeMs}`;
-  return {
-    size: st.size,
-    sha256: () => {
-      let d = digests.get(key);
-      if (!d) {
-        d = sha256File(modelPath);
-        d.catch(() => digests.delete(key));
-        digests.set(key, d);
-      }
-      return d;
-    },
-  };
 }
 
 export interface DefaultAdapterRun {
@@ -71,12 +61,7 @@ export function adapterMismatch(
   m: AdapterManifest,
   run: Omit<DefaultAdapterRun, 'modelPath'>,
 ): string | undefined {
-  const labels = run.relationSet.labels.map((l) => l.name);
-  if (
-    labels.length !== m.relationSet.labels.length ||
-    labels.some((l, i) => l !== m.relationSet.labels[i]) ||
-    (run.relationSet.noRelation ?? null) !== m.relationSet.noRelation
-  )
+  if (!sameRelationSet(m.relationSet, run.relationSet))
     return `trained for the relation set ${m.relationSet.name}`;
   if ((m.document ? 'document' : 'sentence') !== run.level)
     return `trained at ${m.document ? 'document' : 'sentence'} level`;
@@ -97,17 +82,13 @@ export async function defaultAdapterFor(
   run: DefaultAdapterRun,
   dir = shippedModelsDir(),
 ): Promise<ShippedAdapter | undefined> {
-  const fitting = (await listShippedAdapters(dir)).filter((a) => !adapterMismatch(a.manifest, run));
-  if (!fitting.length) return undefined;
-  const base = await modelDigest(run.modelPath).catch(() => undefined);
-  if (!base) return undefined;
-  for (const a of fitting)
-    if (a.manifest.base.size === base.size && a.manifest.base.sha256 === (await base.sha256()))
+  for (const a of await listShippedAdapters(dir))
+    if (!adapterMismatch(a.manifest, run) && (await isTrainedBase(a.manifest, run.modelPath)).same)
       return a;
   return undefined;
 }
 
-/** "semeval-smollm2.gguf (shipped: SemEval-2010 Task 8, 1,600 examples)" — for logs and the status bar. */
+/** "semeval-smollm2.gguf (shipped adapter for semeval2010-task8, trained on 1,600 examples)", for logs and the status bar. */
 export function describeShipped(a: ShippedAdapter): string {
   return `${path.basename(a.path)} (shipped adapter for ${a.manifest.relationSet.name}, trained on ${a.manifest.data.examples.toLocaleString('en-US')} examples)`;
 }

@@ -1,9 +1,10 @@
 /** The CLI as a user runs it: dist/cli.js (built on demand) in a child process. */
 import { strict as assert } from 'node:assert';
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { RelRecord } from '../../src/core/schema';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 /** RELATION_LENS_CLI runs the tests against another build (e.g. an older commit's, to see a regression test fail). */
@@ -90,3 +91,14 @@ export const knnArgs = (index: string, input: string, out: string, ...more: stri
 export function tmp(prefix = 'rl-test-'): string {
   return mkdtempSync(path.join(tmpdir(), prefix));
 }
+
+/** The bundled SemEval sample as canonical records (samples/semeval-sample.jsonl), a fresh copy. */
+export const sampleRecords = (): RelRecord[] =>
+  readFileSync(path.join(ROOT, 'samples', 'semeval-sample.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as RelRecord);
+
+/** Records as JSONL text. */
+export const jsonl = (recs: RelRecord[]): string =>
+  recs.map((r) => JSON.stringify(r)).join('\n') + '\n';

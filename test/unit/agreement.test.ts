@@ -8,15 +8,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { cohenKappa, fleissKappa } from '../../src/core/eval/agreement';
 import { RelRecord } from '../../src/core/schema';
-import { ROOT, cli, ensureBuilt, tmp } from '../helpers/cli';
+import { cli, ensureBuilt, jsonl, sampleRecords, tmp } from '../helpers/cli';
 
-const sample = (): RelRecord[] =>
-  readFileSync(path.join(ROOT, 'samples', 'semeval-sample.jsonl'), 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as RelRecord);
-
-const jsonl = (recs: RelRecord[]) => recs.map((r) => JSON.stringify(r)).join('\n') + '\n';
+const sample = sampleRecords;
 
 describe('inter-annotator agreement', function () {
   this.timeout(60_000);

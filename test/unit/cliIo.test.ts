@@ -115,52 +115,18 @@ describe('CLI: standard input and output, --json, renamed flags', function () {
     const help = cli('eval', '--help').out;
     assert.match(help, /--gold-from <format>[\s\S]*--pred-from <format>/);
     assert.doesNotMatch(help, /--(gold|pred)-format/);
-    const now = cli(
-      'eval',
-      '--metric',
-      'semeval',
-      '--gold',
-      SAMPLE,
-      '--pred',
-      SAMPLE,
-      '--gold-from',
-      'semeval',
-      '--pred-from',
-      'semeval',
-      '--json',
-    );
+    const evalSample = (...more: string[]) =>
+      cli('eval', '--metric', 'semeval', '--gold', SAMPLE, '--pred', SAMPLE, ...more);
+    const now = evalSample('--gold-from', 'semeval', '--pred-from', 'semeval', '--json');
     assert.equal(now.code, 0, now.err);
     assert.doesNotMatch(now.err, /note:/);
-    const old = cli(
-      'eval',
-      '--metric',
-      'semeval',
-      '--gold',
-      SAMPLE,
-      '--pred',
-      SAMPLE,
-      '--gold-format',
-      'semeval',
-      '--pred-format',
-      'semeval',
-      '--json',
-    );
+    const old = evalSample('--gold-format', 'semeval', '--pred-format', 'semeval', '--json');
     assert.equal(old.code, 0, old.err);
     assert.match(old.err, /note: --gold-format is now --gold-from \(in eval\)/);
     assert.match(old.err, /note: --pred-format is now --pred-from \(in eval\)/);
     assert.equal(old.out, now.out);
     assert.equal((JSON.parse(now.out) as { f1: number }).f1, 1);
-    const bad = cli(
-      'eval',
-      '--metric',
-      'semeval',
-      '--gold',
-      SAMPLE,
-      '--pred',
-      SAMPLE,
-      '--gold-from',
-      'nonsense',
-    );
+    const bad = evalSample('--gold-from', 'nonsense');
     assert.equal(bad.code, 2, bad.err);
   });
 

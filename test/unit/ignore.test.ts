@@ -12,14 +12,9 @@ import { dropIgnored, evaluateRecords } from '../../src/core/eval';
 import { SEMEVAL_RELATIONS } from '../../src/core/formats/semeval';
 import { RelRecord, validateRecord } from '../../src/core/schema';
 import { selectTrainingPairs } from '../../src/core/training/trainingSet';
-import { ROOT, cli, ensureBuilt, tmp } from '../helpers/cli';
+import { cli, ensureBuilt, jsonl, sampleRecords, tmp } from '../helpers/cli';
 
-const sample = (): RelRecord[] =>
-  readFileSync(path.join(ROOT, 'samples', 'semeval-sample.jsonl'), 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as RelRecord);
-const jsonl = (recs: RelRecord[]) => recs.map((r) => JSON.stringify(r)).join('\n') + '\n';
+const sample = sampleRecords;
 
 describe('ignore: "not sure, skip"', function () {
   this.timeout(60_000);

@@ -11,7 +11,8 @@
  *    and per relation;
  *  - the records where they differ, for adjudication.
  */
-import { RelRecord, Relation, candidatePairs } from '../schema';
+import { isPending } from '../curation';
+import { RelRecord, Relation, candidatePairs, unorderedPairKey as pairKey } from '../schema';
 import { trusted } from '../training/trainingSet';
 
 export interface Annotation {
@@ -85,15 +86,13 @@ export function fleissKappa(counts: number[][]): {
 const kappaOf = (observed: number, expected: number): number =>
   expected >= 1 ? (observed >= 1 ? 1 : 0) : (observed - expected) / (1 - expected);
 
-const pairKey = (a: string, b: string) => (a < b ? `${a}\u0000${b}` : `${b}\u0000${a}`);
-
 /** The relations of a record by unordered pair, and the pairs with a prediction pending review. */
 function byPair(r: RelRecord): { settled: Map<string, Relation[]>; pending: Set<string> } {
   const settled = new Map<string, Relation[]>();
   const pending = new Set<string>();
   for (const x of r.relations) {
     const k = pairKey(x.head, x.tail);
-    if (x.source === 'model' && (x.status ?? 'pending') === 'pending') pending.add(k);
+    if (isPending(x)) pending.add(k);
     else if (trusted(x) !== undefined) settled.set(k, [...(settled.get(k) ?? []), x]);
   }
   return { settled, pending };
@@ -214,6 +213,8 @@ export interface AgreementReport {
   pairwise: PairwiseF1[];
   /** Ids of the records with a pair the annotators put in different categories (file order). */
   disagreements: string[];
+  /** The pairs compared, with each annotator's category (what the figures count). */
+  units: PairUnit[];
 }
 
 export function agreement(anns: Annotation[], noRelation: string | null): AgreementReport {
@@ -242,6 +243,7 @@ export function agreement(anns: Annotation[], noRelation: string | null): Agreem
     ...k,
     pairwise,
     disagreements: records.filter((id) => differ.has(id)),
+    units,
   };
 }
 
@@ -253,10 +255,9 @@ export function agreement(anns: Annotation[], noRelation: string | null): Agreem
  */
 export function adjudicationRecords(
   anns: Annotation[],
-  report: Pick<AgreementReport, 'disagreements'>,
-  noRelation: string | null,
+  report: Pick<AgreementReport, 'disagreements' | 'units'>,
 ): RelRecord[] {
-  const { units } = agreementUnits(anns, noRelation);
+  const { units } = report;
   const maps = anns.map((a) => new Map(a.records.map((r) => [r.id, r])));
   const out: RelRecord[] = [];
   for (const id of report.disagreements) {

@@ -1,7 +1,14 @@
 /** Evaluation entry points over canonical records (every importable format converts to them). */
 import { labelToId } from '../formats/docred';
 import { SEMEVAL_RELATIONS, semevalId, semevalLabelOf } from '../formats/semeval';
-import { RelRecord, RelationSet, candidatePairs, isIgnoredRecord, isLive } from '../schema';
+import {
+  RelRecord,
+  RelationSet,
+  candidatePairs,
+  isIgnoredRecord,
+  isLive,
+  unorderedPairKey,
+} from '../schema';
 import { Decision, NO_RELATION, confusionOf, microScores } from './decisions';
 import { DocGold, DocPred, scoreDocRed, trainFacts } from './docred';
 import { scoreSemEval } from './semeval';
@@ -21,23 +28,24 @@ export function dropIgnored(
   gold: RelRecord[],
   pred: RelRecord[],
 ): { gold: RelRecord[]; pred: RelRecord[]; records: number; pairs: number } {
-  const unordered = (a: string, b: string) => (a < b ? `${a}\u0000${b}` : `${b}\u0000${a}`);
   const outIds = new Set([...gold, ...pred].filter(isIgnoredRecord).map((r) => r.id));
   const ignoredPairs = new Map<string, Set<string>>();
   let pairs = 0;
   for (const g of gold) {
     const set = new Set(
-      g.relations.filter((x) => x.status === 'ignored').map((x) => unordered(x.head, x.tail)),
+      g.relations
+        .filter((x) => x.status === 'ignored')
+        .map((x) => unorderedPairKey(x.head, x.tail)),
     );
     if (!set.size || outIds.has(g.id)) continue;
     ignoredPairs.set(g.id, set);
-    if (g.pairs && g.pairs.every(([a, b]) => set.has(unordered(a, b)))) outIds.add(g.id);
+    if (g.pairs && g.pairs.every(([a, b]) => set.has(unorderedPairKey(a, b)))) outIds.add(g.id);
     else pairs += set.size;
   }
   const trim = (r: RelRecord): RelRecord => {
     const set = ignoredPairs.get(r.id);
     if (!set) return r;
-    const keep = (a: string, b: string) => !set.has(unordered(a, b));
+    const keep = (a: string, b: string) => !set.has(unorderedPairKey(a, b));
     return {
       ...r,
       relations: r.relations.filter((x) => keep(x.head, x.tail)),
