@@ -4,7 +4,14 @@
  * and prediction merge as live runs (src/core/formats/openaiBatch.ts).
  */
 import * as path from 'node:path';
-import { load, raiseExitCode, relationSetFor, resolveTemplate, MAX_SHOWN } from './common';
+import {
+  load,
+  raiseExitCode,
+  relationSetFor,
+  resolveTemplate,
+  MAX_SHOWN,
+  NO_RELATION_SET,
+} from './common';
 import { InputError } from '../core/diagnostics';
 import { serializeRecord } from '../core/formats/canonical';
 import {
@@ -45,8 +52,8 @@ export async function exportOpenAiBatch(
   const manifestFile = batchManifestPath(opts.out);
   const inputs = [input, opts.template, opts.relations];
   const r = await load(input, { format: opts.from, relations: opts.relations });
-  const rs = await relationSetFor(opts, r.relationSet);
-  if (!rs) throw new InputError('no relation set: pass --relations', input);
+  const rs = await relationSetFor(opts, r.relationSet, input);
+  if (!rs) throw new InputError(NO_RELATION_SET, input);
   const template = await resolveTemplate(opts.template);
   const direction = opts.direction ?? defaultDirection(rs);
   const flavor = opts.serverFlavor ?? 'openai';

@@ -14,7 +14,11 @@ import { ProgressBar } from '../node/progress';
 import { Command, Option } from 'commander';
 import { OPTIONS, OptionDecl, OptionName, checkOptionValue } from '../core/options';
 import { DEFAULT_MODEL_ID } from '../engine/models';
-import { resolveRelationSet, resolveTemplate as resolveResource } from '../node/resources';
+import {
+  NEARBY_RELATION_SETS,
+  resolveRelationSet,
+  resolveTemplate as resolveResource,
+} from '../node/resources';
 
 export const MAX_SHOWN = 20;
 
@@ -93,13 +97,28 @@ export async function resolveTemplate(name: string | undefined): Promise<PromptT
   return (await resolveResource('sentence', name)).template;
 }
 
-/** The relation set of --relations / --rel-info, else the input's own (node/resources.ts resolves it). */
+/** The error when relationSetFor finds no relation set. */
+export const NO_RELATION_SET = `no relation set: pass --relations FILE (a relation-set JSON, rel_info.json or relation2id.txt), or put ${NEARBY_RELATION_SETS.join(' or ')} beside the input`;
+
+/**
+ * The relation set of --relations / --rel-info, else the input's own, else one beside the input
+ * (NEARBY_RELATION_SETS, as the editor looks; said on standard error) — node/resources.ts resolves it.
+ */
 export async function relationSetFor(
   opts: { relations?: string; relInfo?: string },
   fallback?: RelationSet,
+  input?: string,
 ): Promise<RelationSet | undefined> {
-  return (await resolveRelationSet({ file: opts.relations, relInfo: opts.relInfo, own: fallback }))
-    ?.set;
+  const nearby = input && input !== '-' ? [path.dirname(input)] : [];
+  const found = await resolveRelationSet({
+    file: opts.relations,
+    relInfo: opts.relInfo,
+    own: fallback,
+    nearby,
+  });
+  if (found && nearby.length && found.from !== 'the input file' && !opts.relations && !opts.relInfo)
+    process.stderr.write(`relation set ${found.set.name} from ${found.from}\n`);
+  return found?.set;
 }
 
 /** The model to use: --model, else $RELATION_LENS_MODEL, else the catalog's default. */

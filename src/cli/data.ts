@@ -203,7 +203,7 @@ async function exportCommand(input: string, opts: ExportCommandOptions): Promise
     relations: opts.relations,
     relInfo: opts.relInfo,
   });
-  const rs = await relationSetFor(opts, r.relationSet);
+  const rs = await relationSetFor(opts, r.relationSet, input);
   let data: string;
   switch (opts.format) {
     case 'jsonl':
@@ -368,7 +368,7 @@ async function evalCommand(opts: EvalCommandOptions): Promise<void> {
     result = await evalSemEval(opts);
   } else if (opts.metric === 'docred') {
     const g = await load(opts.gold, { format: opts.goldFrom, relInfo: opts.relInfo });
-    const rs = await relationSetFor(opts, g.relationSet);
+    const rs = await relationSetFor(opts, g.relationSet, opts.gold);
     // Documents and pairs a curator ignored are not scored (submissions have no such marks).
     const gold = docGoldOf(dropIgnored(g.records, []).gold, rs);
     let preds;
@@ -415,7 +415,7 @@ async function evalCommand(opts: EvalCommandOptions): Promise<void> {
     result = evaluateMicro(
       opts.onlyPredicted ? kept.gold.filter((x) => ids.has(x.id)) : kept.gold,
       kept.pred,
-      await relationSetFor(opts, g0.relationSet),
+      await relationSetFor(opts, g0.relationSet, opts.gold),
     );
     // evaluateMicro warns about gold records without a prediction; say how to leave them out.
     if (!opts.onlyPredicted && kept.gold.some((x) => !ids.has(x.id)))

@@ -17,6 +17,7 @@ import {
   relationSetFor,
   resolveTemplate,
   threadsText,
+  NO_RELATION_SET,
 } from './common';
 import * as path from 'node:path';
 import { InputError } from '../core/diagnostics';
@@ -134,12 +135,8 @@ async function extractInputs(
       );
   }
   const r = await load(input, { format: opts.from, relations: opts.relations });
-  const rs = await relationSetFor(opts, r.relationSet);
-  if (!rs)
-    throw new InputError(
-      'no relation set: pass --relations (a relation-set JSON or relation2id.txt)',
-      input,
-    );
+  const rs = await relationSetFor(opts, r.relationSet, input);
+  if (!rs) throw new InputError(NO_RELATION_SET, input);
   return {
     records: opts.limit ? r.records.slice(0, opts.limit) : r.records,
     rs,
@@ -482,7 +479,7 @@ type BuildCommandOptions = {
 async function buildCommand(train: string, opts: BuildCommandOptions): Promise<void> {
   await checkIndexFolder(opts.out, opts.force);
   const r = await load(train, { format: opts.from, relations: opts.relations });
-  const rs = await relationSetFor(opts, r.relationSet);
+  const rs = await relationSetFor(opts, r.relationSet, train);
   const model = opts.embedder === 'llm' ? await resolveModel(modelSpec(opts.model)) : undefined;
   const bar = new RateBar('embedding');
   const t0 = Date.now();

@@ -25,7 +25,7 @@ import { resolveTemplate } from '../node/resources';
 import { defaultVenv, runTrainer, setupTrainer } from '../node/trainer';
 import type { CliContext } from './doc';
 import { DirectionMode } from '../core/pipelines/answerSpace';
-import { cliOption, fromOption, limitOption, printJson } from './common';
+import { cliOption, fromOption, limitOption, NO_RELATION_SET, printJson } from './common';
 import {
   EmbeddingsCliOptions,
   addEmbeddingsOptions,
@@ -38,6 +38,7 @@ export interface TrainCliContext extends CliContext {
   relationSetFor(
     opts: { relations?: string },
     fallback?: RelationSet,
+    input?: string,
   ): Promise<RelationSet | undefined>;
 }
 
@@ -181,12 +182,8 @@ async function trainLoraCommand(
   if (!/\.gguf$/i.test(opts.out))
     throw new InputError(`the adapter is a GGUF file: name it *.gguf (got ${opts.out})`);
   const r = await ctx.load(input, { format: opts.from, relations: opts.relations });
-  const rs = await ctx.relationSetFor(opts, r.relationSet);
-  if (!rs)
-    throw new InputError(
-      'no relation set: pass --relations (a relation-set JSON or relation2id.txt)',
-      input,
-    );
+  const rs = await ctx.relationSetFor(opts, r.relationSet, input);
+  if (!rs) throw new InputError(NO_RELATION_SET, input);
   const document = await documentTraining(r.records, opts, templateGiven, rs);
   const template = document ? document.template : await ctx.resolveTemplate(opts.template);
   const { space, direction } = sentenceSpace(rs, opts.direction);
@@ -289,8 +286,8 @@ async function adapterCheckCommand(
 ): Promise<void> {
   const manifest = await readAdapterManifest(opts.lora);
   const r = await ctx.load(input, { relations: opts.relations });
-  const rs = await ctx.relationSetFor(opts, r.relationSet);
-  if (!rs) throw new InputError('no relation set: pass --relations', input);
+  const rs = await ctx.relationSetFor(opts, r.relationSet, input);
+  if (!rs) throw new InputError(NO_RELATION_SET, input);
   const template = await ctx.resolveTemplate(opts.template ?? manifest?.template.name);
   const { space, direction } = sentenceSpace(rs, manifest?.direction);
   const { prompts, answers } = await checkPrompts(r.records, opts.n, {

@@ -38,6 +38,39 @@ describe('run messages: what a run says and keeps when something is off', functi
   this.timeout(120_000);
   before(() => ensureBuilt());
 
+  it('train-lora and eval find the relation set beside the input (rel_info.json beside a DocRED file), as the editor does; without one the error names the files looked for', async () => {
+    const dir = tmp();
+    const docs = path.join(dir, 'dev.json');
+    await fs.writeFile(
+      docs,
+      JSON.stringify([
+        {
+          title: 'Ada',
+          sents: [['Ada', 'works', 'for', 'Acme', '.']],
+          vertexSet: [
+            [{ name: 'Ada', sent_id: 0, pos: [0, 1], type: 'PER' }],
+            [{ name: 'Acme', sent_id: 0, pos: [3, 4], type: 'ORG' }],
+          ],
+          labels: [{ h: 0, t: 1, r: 'P108', evidence: [0] }],
+        },
+      ]),
+    );
+    const out = path.join(dir, 'a.gguf');
+    const missing = cli('train-lora', docs, '-o', out, '--venv', path.join(dir, 'no-venv'));
+    assert.equal(missing.code, 1, missing.err);
+    assert.match(
+      missing.err,
+      /dev\.json: no relation set: pass --relations FILE .* or put relations\.json or relation-set\.json or rel_info\.json or relation2id\.txt beside the input/,
+    );
+    await fs.writeFile(path.join(dir, 'rel_info.json'), JSON.stringify({ P108: 'employer' }));
+    const found = cli('train-lora', docs, '-o', out, '--venv', path.join(dir, 'no-venv'));
+    assert.match(found.err, /relation set \S+ from .*rel_info\.json/);
+    assert.doesNotMatch(found.err, /no relation set/);
+    const ev = cli('eval', '--metric', 'docred', '--gold', docs, '--pred', docs, '--json');
+    assert.equal(ev.code, 0, ev.err);
+    assert.equal(JSON.parse(ev.out).f1, 1);
+  });
+
   it('export --format sft-chat/sft-alpaca without a relation set: refused when none is found, the one beside the input or SemEval’s otherwise — never an empty label list', async () => {
     const dir = tmp();
     const custom = path.join(dir, 'custom.jsonl');
