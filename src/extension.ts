@@ -16,7 +16,7 @@ import {
   undoInText,
 } from './vscode/textOverlay';
 import { EngineService } from './vscode/engineService';
-import { RECORD_VIEW, RecordViewProvider, openRecordView } from './vscode/recordView';
+import { RECORD_VIEW, RecordViewProvider } from './vscode/recordView';
 import { ActiveRelationSet } from './vscode/activeRelationSet';
 import { RunHistory } from './vscode/runs';
 import { RelationsTree, RunsTree, pickFilter } from './vscode/tree';
@@ -68,7 +68,6 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.window.registerCustomEditorProvider(RECORD_VIEW, recordViews, {
       webviewOptions: { retainContextWhenHidden: true },
     }),
-    vscode.commands.registerCommand('relationLens.openRecordView', openRecordView),
     vscode.window.registerTreeDataProvider('relationLens.relations', relations),
     vscode.window.registerTreeDataProvider('relationLens.runs', new RunsTree(runs)),
     vscode.commands.registerCommand('relationLens.filterRelations', () => pickFilter(relations)),

@@ -485,67 +485,54 @@ function modelsTab(s: PanelState): HTMLElement {
   );
 }
 
+/** A click on `el` opens the record view on the records behind it (when the view says which). */
+function opens(
+  el: HTMLElement,
+  v: EvalView,
+  ids: string[] | undefined,
+  title: string,
+): HTMLElement {
+  if (!v.file || !ids?.length) return el;
+  const file = v.file;
+  el.classList.add('opens');
+  el.title = `${title}: open the ${ids.length} record(s) in the record view`;
+  el.addEventListener(
+    'click',
+    () =>
+      void request('openRecords', { file, ids, title }).catch((err: Error) =>
+        toast(err.message, true),
+      ),
+  );
+  return el;
+}
+
 function evalView(v: EvalView): HTMLElement {
   const bars = v.perRelation
     .slice()
     .sort((a, b) => b.f1 - a.f1)
     .map((r) =>
-      h(
-        'div',
-        { class: 'bar-row' },
-        h('span', { class: 'bar-label' }, r.label),
+      opens(
         h(
-          'span',
-          { class: 'bar' },
-          h('span', { class: 'bar-fill', style: `width:${(100 * r.f1).toFixed(1)}%` }),
-        ),
-        h(
-          'span',
-          { class: 'bar-value' },
-          `${pct(r.f1)}  (P ${pct(r.precision)} R ${pct(r.recall)}, gold ${r.gold}, pred ${r.predicted})`,
-        ),
-      ),
-    );
-  let matrix: HTMLElement | null = null;
-  if (v.confusion) {
-    const max = Math.max(1, ...v.confusion.counts.flat());
-    matrix = h(
-      'table',
-      { class: 'confusion' },
-      h(
-        'thead',
-        {},
-        h(
-          'tr',
-          {},
-          h('th', {}, 'gold \\ predicted'),
-          ...v.confusion.labels.map((l) => h('th', { title: l }, l.slice(0, 10))),
-        ),
-      ),
-      h(
-        'tbody',
-        {},
-        ...v.confusion.counts.map((row, i) =>
+          'div',
+          { class: 'bar-row' },
+          h('span', { class: 'bar-label' }, r.label),
           h(
-            'tr',
-            {},
-            h('th', {}, v.confusion!.labels[i]!),
-            ...row.map((c, j) =>
-              h(
-                'td',
-                {
-                  style: c
-                    ? `background: color-mix(in srgb, var(--vscode-charts-${i === j ? 'green' : 'red'}) ${Math.round((100 * c) / max)}%, transparent)`
-                    : undefined,
-                },
-                c ? String(c) : '',
-              ),
-            ),
+            'span',
+            { class: 'bar' },
+            h('span', { class: 'bar-fill', style: `width:${(100 * r.f1).toFixed(1)}%` }),
+          ),
+          h(
+            'span',
+            { class: 'bar-value' },
+            `${pct(r.f1)}  (P ${pct(r.precision)} R ${pct(r.recall)}, gold ${r.gold}, pred ${r.predicted})`,
           ),
         ),
+        v,
+        v.members?.perRelation[r.label],
+        `gold or predicted ${r.label}`,
       ),
     );
-  }
+  const matrix = v.confusion ? confusionTable(v) : null;
   return h(
     'div',
     { class: 'eval' },
@@ -558,6 +545,53 @@ function evalView(v: EvalView): HTMLElement {
     h('div', { class: 'bars' }, ...bars),
     matrix ? h('h4', {}, 'Confusion matrix') : null,
     matrix,
+  );
+}
+
+/** The confusion matrix; a click on a cell opens its records. */
+function confusionTable(v: EvalView): HTMLElement {
+  const max = Math.max(1, ...v.confusion!.counts.flat());
+  return h(
+    'table',
+    { class: 'confusion' },
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        h('th', {}, 'gold \\ predicted'),
+        ...v.confusion!.labels.map((l) => h('th', { title: l }, l.slice(0, 10))),
+      ),
+    ),
+    h(
+      'tbody',
+      {},
+      ...v.confusion!.counts.map((row, i) =>
+        h(
+          'tr',
+          {},
+          h('th', {}, v.confusion!.labels[i]!),
+          ...row.map((c, j) =>
+            opens(
+              h(
+                'td',
+                {
+                  style: c
+                    ? `background: color-mix(in srgb, var(--vscode-charts-${i === j ? 'green' : 'red'}) ${Math.round((100 * c) / max)}%, transparent)`
+                    : undefined,
+                  'data-cell': `${i},${j}`,
+                },
+                c ? String(c) : '',
+              ),
+              v,
+              c ? v.members?.cells[i]?.[j] : undefined,
+              `gold ${v.confusion!.labels[i]}, predicted ${v.confusion!.labels[j]}`,
+            ),
+          ),
+        ),
+      ),
+    ),
   );
 }
 

@@ -9,6 +9,7 @@
  */
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
+import '@vscode-elements/elements/dist/vscode-textfield/index.js';
 import {
   RecordViewSchema,
   RecordView,
@@ -38,6 +39,10 @@ type Filter = {
   status: 'all' | 'pending' | 'reviewed' | 'disagree' | 'ignored';
   label: string;
   source: string;
+  /** A regular expression over the record's text and its entities' names ('' = none). */
+  search?: string;
+  /** Only these lines (a click in the panel's evaluation: a confusion cell, a relation), and what they are. */
+  only?: { lines: number[]; title: string } | null;
 };
 
 /**
@@ -169,7 +174,40 @@ function h(
   return el;
 }
 
+/** The search's expression (case-insensitive; null: none, or not a valid expression). */
+let searchRe: RegExp | null = null;
+let onlyLines: Set<number> | null = null;
+/** Each record's searchable text (its text, then its entities' names), made when first searched. */
+const searchable = new Map<number, string>();
+
+function searchTextOf(line: number): string {
+  let t = searchable.get(line);
+  if (t === undefined) {
+    const v = view(line);
+    t = v
+      ? [v.segments.map((s) => s.text).join(''), ...v.entities.map((e) => e.name)].join('\n')
+      : '';
+    searchable.set(line, t);
+  }
+  return t;
+}
+
+/** Applies the filter's search and line set (sets `searchRe`; says when the expression is bad). */
+function compileFilter(): string | undefined {
+  onlyLines = filter.only ? new Set(filter.only.lines) : null;
+  searchRe = null;
+  if (!filter.search) return undefined;
+  try {
+    searchRe = new RegExp(filter.search, 'iu');
+  } catch (e) {
+    return (e as Error).message;
+  }
+  return undefined;
+}
+
 function matches(line: number): boolean {
+  if (onlyLines && !onlyLines.has(line)) return false;
+  if (searchRe && !searchRe.test(searchTextOf(line))) return false;
   if (filter.status === 'all' && !filter.label && !filter.source) return true;
   let f = facets.get(line);
   if (f === undefined) {
@@ -672,6 +710,7 @@ const ACTIONS: Record<RecordViewAction, () => void> = {
     if (line !== undefined) send({ type: 'openText', line });
   },
   nextInQueue: () => nextInQueue(),
+  search: () => (document.getElementById('f-search') as HTMLElement | null)?.focus(),
 };
 
 function curateCurrent(action: 'accept' | 'reject' | 'ignore' | 'relabel' | 'delete'): void {
@@ -694,6 +733,10 @@ function nextInQueue(): void {
 
 function onClick(e: MouseEvent): void {
   const target = e.target as HTMLElement;
+  if (target.closest('#f-only-clear')) {
+    filter = { ...filter, only: null };
+    return applyFilter();
+  }
   const rec = target.closest<HTMLElement>('.record');
   if (!rec) return;
   const index = Number(rec.dataset['index']);
@@ -735,17 +778,30 @@ function toolbar(): HTMLElement {
     ['model', 'model'],
     ['human', 'curator'],
   ]);
+  const search = h('vscode-textfield', {
+    id: 'f-search',
+    placeholder: 'search text and entities (regex)',
+    title:
+      "A regular expression (case-insensitive) over each record's text and entity names; / focuses it",
+    value: filter.search ?? '',
+  }) as HTMLInputElement & { invalid?: boolean };
   const onChange = () => {
     filter = {
+      ...filter,
       status: (status as HTMLSelectElement).value as Filter['status'],
       label: (label as HTMLSelectElement).value,
       source: (source as HTMLSelectElement).value,
+      search: search.value,
     };
-    rebuildOrder();
-    renderList();
-    select(0, 0);
+    applyFilter();
   };
   for (const s of [status, label, source]) s.addEventListener('change', onChange);
+  let typing: ReturnType<typeof setTimeout> | undefined;
+  search.addEventListener('input', () => {
+    clearTimeout(typing);
+    typing = setTimeout(onChange, 250);
+  });
+  const only = h('span', { id: 'f-only', class: 'only', hidden: '' });
   const progress = h(
     'div',
     { id: 'progress' },
@@ -755,7 +811,7 @@ function toolbar(): HTMLElement {
   const keys = h(
     'div',
     { class: 'keys' },
-    'j/k record · J/K select records · n/p relation · a accept · r reject · l relabel · Del delete · e add relation · m entity from selection · x extract (the selected records) · q next to review · o open text',
+    'j/k record · J/K select records · n/p relation · a accept · r reject · i ignore · I ignore the record · l relabel · Del delete · e add relation · m entity from selection · x extract (the selected records) · q next to review · o open text · / search',
   );
   return h(
     'div',
@@ -764,9 +820,39 @@ function toolbar(): HTMLElement {
     status,
     label,
     source,
+    search,
+    only,
     progress,
     keys,
   );
+}
+
+/** Re-filters the list (after the filter changed) and shows the search's error and the line set. */
+function applyFilter(): void {
+  const problem = compileFilter();
+  const search = document.getElementById('f-search') as
+    (HTMLElement & { invalid?: boolean }) | null;
+  if (search) {
+    search.invalid = !!problem;
+    search.title = problem
+      ? `not a regular expression: ${problem}`
+      : "A regular expression (case-insensitive) over each record's text and entity names; / focuses it";
+  }
+  const only = document.getElementById('f-only');
+  if (only) {
+    only.hidden = !filter.only;
+    only.replaceChildren(
+      ...(filter.only
+        ? [
+            h('span', {}, `${filter.only.title} (${filter.only.lines.length} record(s))`),
+            h('button', { class: 'clear', title: 'show all records', id: 'f-only-clear' }, '×'),
+          ]
+        : []),
+    );
+  }
+  rebuildOrder();
+  renderList();
+  select(0, 0);
 }
 
 function fillLabelFilter(): void {
@@ -799,11 +885,16 @@ function onMessage(e: MessageEvent): void {
     return;
   }
   if (m.type === 'action') return ACTIONS[m.action]();
+  if (m.type === 'only') {
+    filter = { ...filter, only: m.lines ? { lines: m.lines, title: m.title } : null };
+    return applyFilter();
+  }
   file = m.file;
   labels = m.labels;
   labelNames = m.labelNames ?? {};
   if (m.reset) {
     raw.clear();
+    searchable.clear();
     checked.clear();
     facets.clear();
     facetIds.clear();
@@ -813,6 +904,7 @@ function onMessage(e: MessageEvent): void {
   const lines: number[] = [];
   for (const it of m.items) {
     raw.set(it.line, it.view);
+    searchable.delete(it.line);
     checked.delete(it.line);
     facets.delete(it.line);
     if (it.reviewed) reviewed.add(it.line);
@@ -823,6 +915,7 @@ function onMessage(e: MessageEvent): void {
   for (const l of m.invalid) {
     invalid.add(l);
     raw.delete(l);
+    searchable.delete(l);
     checked.delete(l);
     facets.delete(l);
     reviewed.delete(l);
@@ -847,7 +940,7 @@ window.addEventListener('keydown', (e) => {
 });
 const isTextField = (t: EventTarget | null): boolean =>
   t instanceof HTMLElement &&
-  !!t.closest('vscode-single-select, input, textarea, [contenteditable="true"]');
+  !!t.closest('vscode-single-select, vscode-textfield, input, textarea, [contenteditable="true"]');
 let focusState = { view: false, input: false };
 function sendFocus(view: boolean, input: boolean): void {
   if (view === focusState.view && input === focusState.input) return;
@@ -873,6 +966,7 @@ window.addEventListener('resize', () =>
 const saved = vscode.getState() as
   { current?: number; relation?: number; filter?: Filter } | undefined;
 if (saved?.filter) filter = saved.filter;
+compileFilter();
 current = saved?.current ?? 0;
 relation = saved?.relation ?? 0;
 const app = document.getElementById('app')!;

@@ -48,13 +48,22 @@ export function mergePredictions(
 export type CurationAction =
   { kind: 'accept' } | { kind: 'reject' } | { kind: 'ignore' } | { kind: 'edit'; label: string };
 
-/** Applies a decision to relation `index`; the relation becomes the curator's (`source: human`). */
-export function curate(record: RelRecord, index: number, action: CurationAction): RelRecord {
+/**
+ * Applies a decision to relation `index`; the relation becomes the curator's (`source: human`),
+ * and `meta.annotator` names who decided when `annotator` is given (the last decision's).
+ */
+export function curate(
+  record: RelRecord,
+  index: number,
+  action: CurationAction,
+  annotator?: string,
+): RelRecord {
   const r = record.relations[index];
   if (!r) throw new Error(`record ${record.id} has no relation ${index}`);
   const meta: Record<string, unknown> = {
     ...(r.meta ?? {}),
     ...(r.source && r.source !== 'human' ? { predictedBy: r.source } : {}),
+    ...(annotator ? { annotator } : {}),
   };
   let next: Relation;
   if (action.kind === 'edit') {
@@ -212,11 +221,14 @@ export function splitGoldAndPredictions(records: RelRecord[]): {
 
 /**
  * Sets a whole record aside ("not sure, skip": `meta.ignored`, left out of training and
- * evaluation), or takes it back (`on` false removes the mark).
+ * evaluation; `meta.ignoredBy` names the annotator when given), or takes it back (`on` false
+ * removes both marks).
  */
-export function ignoreRecord(record: RelRecord, on: boolean): RelRecord {
-  const { ignored: _, ...rest } = record.meta ?? {};
-  const meta = on ? { ...rest, ignored: true } : rest;
+export function ignoreRecord(record: RelRecord, on: boolean, annotator?: string): RelRecord {
+  const { ignored: _, ignoredBy: _by, ...rest } = record.meta ?? {};
+  const meta = on
+    ? { ...rest, ignored: true, ...(annotator ? { ignoredBy: annotator } : {}) }
+    : rest;
   const { meta: _m, ...base } = record;
   return Object.keys(meta).length ? { ...base, meta } : base;
 }

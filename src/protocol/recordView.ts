@@ -106,6 +106,7 @@ export const RECORD_VIEW_ACTIONS = {
   extract: { title: 'Extract Relations in the Selected Records', keys: ['x'] },
   openText: { title: 'Show the Record in the Text Editor', keys: ['o'] },
   nextInQueue: { title: 'Next Record to Review', keys: ['q'] },
+  search: { title: 'Search the Records (Text and Entities, Regex)', keys: ['/'] },
 } as const;
 export type RecordViewAction = keyof typeof RECORD_VIEW_ACTIONS;
 const ACTION_NAMES = Object.keys(RECORD_VIEW_ACTIONS) as [RecordViewAction, ...RecordViewAction[]];
@@ -137,6 +138,17 @@ export const ViewHostMessageSchema = z.union([
   z.object({ type: z.literal('focus'), line: z.number().int() }).strict(),
   /** A record-view command (its keybinding) for the active view. */
   z.object({ type: z.literal('action'), action: z.enum(ACTION_NAMES) }).strict(),
+  /**
+   * Show only these lines (the records behind a confusion cell or a relation of the panel's
+   * evaluation), with what they are; null lines: all records again.
+   */
+  z
+    .object({
+      type: z.literal('only'),
+      lines: z.array(z.number().int()).nullable(),
+      title: z.string(),
+    })
+    .strict(),
 ]);
 export type ViewHostMessage = z.infer<typeof ViewHostMessageSchema>;
 

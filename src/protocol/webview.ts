@@ -120,6 +120,15 @@ export const RequestSchema = z.discriminatedUnion('method', [
     .object({
       type: z.literal('request'),
       id: z.number().int(),
+      method: z.literal('openRecords'),
+      /** The record view of a file the panel evaluated, showing only these records. */
+      params: z.object({ file: z.string(), ids: z.array(z.string()), title: z.string() }).strict(),
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal('request'),
+      id: z.number().int(),
       method: z.literal('compareAdapters'),
       /** Two adapters of the panel's list (null: the base model alone), on the current record file. */
       params: z.object({ a: z.string().nullable(), b: z.string().nullable() }).strict(),
@@ -180,6 +189,18 @@ const EvalViewSchema = z
       .object({ labels: z.array(z.string()), counts: z.array(z.array(z.number())) })
       .strict()
       .nullable(),
+    /**
+     * The records file scored, and the record ids behind each confusion cell ([gold][predicted])
+     * and each relation: a click opens the record view on just those (openRecords).
+     */
+    file: z.string().optional(),
+    members: z
+      .object({
+        cells: z.array(z.array(z.array(z.string()))),
+        perRelation: z.record(z.string(), z.array(z.string())),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 export type EvalView = z.infer<typeof EvalViewSchema>;
@@ -247,6 +268,7 @@ export const PANEL_RESULT_SCHEMAS = {
   evaluate: EvalViewSchema.nullable(),
   compare: z.object({ a: EvalViewSchema, b: EvalViewSchema }).strict().nullable(),
   compareAdapters: ComparisonSchema.nullable(),
+  openRecords: NothingSchema,
 } satisfies Record<PanelMethod, z.ZodType>;
 export type Results = { [M in PanelMethod]: z.infer<(typeof PANEL_RESULT_SCHEMAS)[M]> };
 

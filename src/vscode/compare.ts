@@ -29,9 +29,19 @@ export interface CompareDeps {
   log: vscode.LogOutputChannel;
 }
 
-/** The panel's view of a score. */
-export function toEvalView(title: string, result: EvalResult): EvalView {
+/** The panel's view of a score (with `file`, the records behind its figures: clicks open them). */
+export function toEvalView(title: string, result: EvalResult, file?: string): EvalView {
+  const shown = result.confusion.labels.length <= 40;
   return {
+    ...(file && result.members
+      ? {
+          file,
+          members: {
+            cells: shown ? result.members.cells : [],
+            perRelation: result.members.perRelation,
+          },
+        }
+      : {}),
     title,
     metric: result.metric,
     precision: result.precision,
@@ -45,10 +55,7 @@ export function toEvalView(title: string, result: EvalResult): EvalView {
       gold: s.gold,
       predicted: s.predicted,
     })),
-    confusion:
-      result.confusion.labels.length <= 40
-        ? { labels: result.confusion.labels, counts: result.confusion.matrix }
-        : null,
+    confusion: shown ? { labels: result.confusion.labels, counts: result.confusion.matrix } : null,
   };
 }
 

@@ -7,6 +7,7 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { osUserName } from '../node/annotator';
 import { OPTIONS, OptionDecl, OptionName, OptionValue, checkOptionValue } from '../core/options';
 import { ServerFlavor } from '../core/ports';
 import { PATH_SETTINGS } from './trust';
@@ -38,6 +39,8 @@ export interface Settings {
   documentTemplate: string;
   decorations: boolean;
   validateOnOpen: boolean;
+  /** Who curates (relationLens.annotator, else the OS user name; '' when neither is known). */
+  annotator: string;
 }
 
 /**
@@ -90,6 +93,7 @@ export function readSettings(): Settings {
     documentTemplate: option(c, 'documentTemplate'),
     decorations: get(c, 'decorations.enabled', true),
     validateOnOpen: get(c, 'validateOnOpen', true),
+    annotator: get(c, 'annotator', '').trim() || osUserName(),
   };
 }
 

@@ -11,6 +11,7 @@ import { RelRecord } from '../core/schema';
 import { isRecordDocument, recordAt, recordLines, replaceRecords } from './records';
 import { relationSetOf } from './extract';
 import { Disposable } from './lifecycle';
+import { readSettings } from './config';
 
 /** Arguments of the curation commands (from CodeLens, hover links or tests). */
 export interface RelationRef {
@@ -49,7 +50,11 @@ async function apply(
   if (!a) return false;
   const text = t.doc.lineAt(t.line).text;
   const r = await replaceRecords(t.doc, [
-    { line: t.line, expected: text, record: curate(t.record, t.relation, a) },
+    {
+      line: t.line,
+      expected: text,
+      record: curate(t.record, t.relation, a, readSettings().annotator),
+    },
   ]);
   return r.applied === 1;
 }
@@ -107,8 +112,9 @@ async function decideAll(ref: RelationRef | undefined, kind: 'accept' | 'reject'
   const t = target(ref);
   if (typeof t === 'string') return void vscode.window.showWarningMessage(`Relation Lens: ${t}.`);
   let rec = t.record;
+  const annotator = readSettings().annotator;
   rec.relations.forEach((r, i) => {
-    if (isPending(r)) rec = curate(rec, i, { kind });
+    if (isPending(r)) rec = curate(rec, i, { kind }, annotator);
   });
   await replaceRecords(t.doc, [{ line: t.line, expected: t.doc.lineAt(t.line).text, record: rec }]);
 }

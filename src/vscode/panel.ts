@@ -63,6 +63,8 @@ export class RelationLensPanel extends Disposable {
   private lastEditor: vscode.TextEditor | undefined;
   /** Files the user chose in a dialog of this panel: the only paths outside the workspace it may use. */
   private readonly picked = new Set<string>();
+  /** Record files this panel scored: the only ones openRecords opens. */
+  private readonly evaluated = new Set<string>();
 
   /** The last comparison run from the panel or after training (shown in the Evaluate tab). */
   private comparison: Comparison | null = null;
@@ -238,7 +240,7 @@ export class RelationLensPanel extends Disposable {
   private async handle(req: PanelRequest): Promise<Results[PanelRequest['method']]> {
     if (
       !vscode.workspace.isTrusted &&
-      !['getState', 'renderPrompt', 'evaluate', 'compare'].includes(req.method)
+      !['getState', 'renderPrompt', 'evaluate', 'compare', 'openRecords'].includes(req.method)
     )
       throw new Error(
         'this workspace is in restricted mode: the panel does not change settings, save files or download models (trust the workspace to do so)',
@@ -311,6 +313,8 @@ export class RelationLensPanel extends Disposable {
       }
       case 'compareAdapters':
         return this.compareAdapters(req.params.a, req.params.b);
+      case 'openRecords':
+        return this.openRecords(req.params);
     }
   }
 
@@ -448,6 +452,21 @@ export class RelationLensPanel extends Disposable {
     return { model: model, path: r.path };
   }
 
+  /** The record view of a file this panel scored, showing only the records behind a figure. */
+  private async openRecords(p: {
+    file: string;
+    ids: string[];
+    title: string;
+  }): Promise<Results['openRecords']> {
+    if (!this.evaluated.has(p.file))
+      throw new Error(`${JSON.stringify(p.file)} is not a file this panel evaluated`);
+    await vscode.commands.executeCommand('relationLens.openRecordView', vscode.Uri.file(p.file), {
+      ids: p.ids,
+      title: p.title,
+    });
+    return {};
+  }
+
   /** Scores a predictions file (default: the current record file, against its own gold relations). */
   private async evaluate(title?: string, ask = false): Promise<EvalView | null> {
     let file = ask ? undefined : this.currentRecord()?.doc.uri.fsPath;
@@ -476,7 +495,8 @@ export class RelationLensPanel extends Disposable {
     const rs = (await this.relationSet())?.set;
     const result: EvalResult = evaluateRecords(gold, split.pred, rs, chooseMetric(rs, gold), file);
     this.runs.addEvaluation(file, records.length, rs?.name ?? '', result);
-    return toEvalView(`${title ? `${title}: ` : ''}${path.basename(file)}`, result);
+    this.evaluated.add(file);
+    return toEvalView(`${title ? `${title}: ` : ''}${path.basename(file)}`, result, file);
   }
 
   override dispose(): void {

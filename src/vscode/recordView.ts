@@ -32,18 +32,40 @@ import {
 } from '../protocol/recordView';
 import { relationSetOf } from './extract';
 import { Disposable } from './lifecycle';
-import { recordAt, replaceRecords } from './records';
+import { readSettings } from './config';
+import { recordAt, recordLines, replaceRecords } from './records';
 
 export const RECORD_VIEW = 'relationLens.recordView';
 
+/** Records to show alone (by id), and what they are (e.g. "gold X, predicted Y"). */
+export interface OnlyRecords {
+  ids: string[];
+  title: string;
+}
+
+const isOnlyRecords = (x: unknown): x is OnlyRecords =>
+  typeof x === 'object' &&
+  x !== null &&
+  typeof (x as OnlyRecords).title === 'string' &&
+  Array.isArray((x as OnlyRecords).ids) &&
+  (x as OnlyRecords).ids.every((i) => typeof i === 'string');
+
 export class RecordViewProvider extends Disposable implements vscode.CustomTextEditorProvider {
   private readonly sessions = new Set<RecordViewSession>();
+  /** Records to show alone in a view of this file once it opens (by URI). */
+  private readonly wanted = new Map<string, OnlyRecords>();
 
   constructor(
     private readonly media: vscode.Uri,
     private readonly log: vscode.LogOutputChannel,
   ) {
     super();
+    this._register(
+      vscode.commands.registerCommand(
+        'relationLens.openRecordView',
+        (uri?: unknown, only?: unknown) => openRecordView(this, uri, only),
+      ),
+    );
     // One command per action, bound to keys in package.json (users remap them): the active view does it.
     for (const action of Object.keys(RECORD_VIEW_ACTIONS) as RecordViewAction[])
       this._register(
@@ -53,14 +75,44 @@ export class RecordViewProvider extends Disposable implements vscode.CustomTextE
       );
   }
 
+  /** Shows only these records in the view of `uri`: now if it is open, else when it opens. */
+  showOnly(uri: vscode.Uri, only: OnlyRecords): void {
+    const open = [...this.sessions].find((v) => v.uri.toString() === uri.toString());
+    if (open) open.showOnly(only);
+    else this.wanted.set(uri.toString(), only);
+  }
+
   resolveCustomTextEditor(doc: vscode.TextDocument, panel: vscode.WebviewPanel): void {
     const view = new RecordViewSession(doc, panel, this.media, this.log);
     this.sessions.add(view);
+    const only = this.wanted.get(doc.uri.toString());
+    this.wanted.delete(doc.uri.toString());
+    if (only) view.showOnly(only);
     panel.onDidDispose(() => {
       this.sessions.delete(view);
       view.dispose();
     });
   }
+}
+
+/**
+ * relationLens.openRecordView: the record view of `uri` (default: the active editor's file); with
+ * `only`, showing just those records (a click in the panel's evaluation) until the curator clears it.
+ */
+export async function openRecordView(
+  provider: RecordViewProvider,
+  uri?: unknown,
+  only?: unknown,
+): Promise<void> {
+  const target = uri instanceof vscode.Uri ? uri : vscode.window.activeTextEditor?.document.uri;
+  if (!target || !target.path.toLowerCase().endsWith('.jsonl'))
+    return void vscode.window.showWarningMessage(
+      'Relation Lens: open a JSONL file of records first.',
+    );
+  if (only !== undefined && !isOnlyRecords(only))
+    throw new Error('relationLens.openRecordView: the second argument is { ids: string[], title }');
+  if (only) provider.showOnly(target, only);
+  await vscode.commands.executeCommand('vscode.openWith', target, RECORD_VIEW);
 }
 
 /** The record-view keybindings' context keys (see RECORD_VIEW_KEYS_WHEN). */
@@ -72,6 +124,9 @@ function setFocus(view: boolean, input: boolean): void {
 /** One open record view: the document's records out, the curator's actions in. */
 class RecordViewSession extends Disposable {
   private relationSet: RelationSet | undefined;
+  /** Records to show alone, sent once the webview is ready. */
+  private only: OnlyRecords | undefined;
+  private ready = false;
 
   constructor(
     private readonly doc: vscode.TextDocument,
@@ -122,6 +177,29 @@ class RecordViewSession extends Disposable {
 
   get active(): boolean {
     return this.panel.active;
+  }
+
+  get uri(): vscode.Uri {
+    return this.doc.uri;
+  }
+
+  showOnly(only: OnlyRecords): void {
+    this.only = only;
+    if (this.ready) this.postOnly();
+    this.panel.reveal();
+  }
+
+  /** The lines of the `only` records (ids no longer in the file are said in the title). */
+  private postOnly(): void {
+    if (!this.only) return;
+    const want = new Set(this.only.ids);
+    const lines: number[] = [];
+    for (const { line, record } of recordLines(this.doc))
+      if (want.delete(record.id)) lines.push(line);
+    const title = want.size
+      ? `${this.only.title}; ${want.size} not in the file any more`
+      : this.only.title;
+    this.post({ type: 'only', lines, title });
   }
 
   /** A record-view command for this view (its keybinding was pressed). */
@@ -183,7 +261,11 @@ class RecordViewSession extends Disposable {
   }
 
   private async handle(m: ViewMessage): Promise<void> {
-    if (m.type === 'ready') return this.sendAll();
+    if (m.type === 'ready') {
+      await this.sendAll();
+      this.ready = true;
+      return this.postOnly();
+    }
     if (m.type === 'focusState') return setFocus(m.view && this.panel.active, m.input);
     if (m.type === 'openText') return this.openText([m.line], false);
     if (m.type === 'extract') return this.openText(m.lines, true);
@@ -191,7 +273,7 @@ class RecordViewSession extends Disposable {
     if (!record) throw new Error(`line ${m.line + 1} is not a valid record`);
     const next =
       m.type === 'ignoreRecord'
-        ? ignoreRecord(record, !isIgnoredRecord(record))
+        ? ignoreRecord(record, !isIgnoredRecord(record), readSettings().annotator)
         : await this.edit(record, m);
     if (!next) return;
     const r = await replaceRecords(this.doc, [
@@ -216,7 +298,9 @@ class RecordViewSession extends Disposable {
       const tail = record.entities[t];
       if (!head || !tail || h === t) throw new Error('pick two different entities');
       const label = await this.pickLabel(record, head.id, tail.id);
-      return label ? addRelation(record, { head: head.id, tail: tail.id, label }) : undefined;
+      return label
+        ? addRelation(record, { head: head.id, tail: tail.id, label }, readSettings().annotator)
+        : undefined;
     }
     const rel = record.relations[m.relation];
     if (!rel) throw new Error(`record ${record.id} has no relation ${m.relation}`);
@@ -227,7 +311,7 @@ class RecordViewSession extends Disposable {
       if (!label) return undefined;
       action = { kind: 'edit', label };
     } else action = { kind: m.action };
-    return curate(record, m.relation, action);
+    return curate(record, m.relation, action, readSettings().annotator);
   }
 
   private async pickEntity(
@@ -299,11 +383,3 @@ class RecordViewSession extends Disposable {
 }
 
 /** relationLens.openRecordView: the active (or given) JSONL file in the record view. */
-export async function openRecordView(uri?: vscode.Uri): Promise<void> {
-  const target = uri instanceof vscode.Uri ? uri : vscode.window.activeTextEditor?.document.uri;
-  if (!target || !target.path.toLowerCase().endsWith('.jsonl'))
-    return void vscode.window.showWarningMessage(
-      'Relation Lens: open a JSONL file of records first.',
-    );
-  await vscode.commands.executeCommand('vscode.openWith', target, RECORD_VIEW);
-}

@@ -204,18 +204,18 @@ export function labelsForPair(
   return rs.noRelation ? [...names, rs.noRelation] : names;
 }
 
-/** A relation the curator added between two entities (source human, accepted). */
+/** A relation the curator added between two entities (source human, accepted; `meta.annotator` when given). */
 export function addRelation(
   record: RelRecord,
   r: { head: string; tail: string; label: string },
+  annotator?: string,
 ): RelRecord {
   for (const id of [r.head, r.tail])
     if (!record.entities.some((e) => e.id === id))
       throw new Error(`record ${record.id} has no entity ${id}`);
-  return {
-    ...record,
-    relations: [...record.relations, { ...r, source: 'human', status: 'accepted' }],
-  };
+  const added: Relation = { ...r, source: 'human', status: 'accepted' };
+  if (annotator) added.meta = { annotator };
+  return { ...record, relations: [...record.relations, added] };
 }
 
 /** Removes relation `index` (a curator's own relation, or any relation they delete outright). */

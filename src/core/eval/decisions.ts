@@ -3,7 +3,7 @@
  * labels (empty = no relation). Micro scores, per-relation scores and confusion matrices are
  * computed from them, whatever the task level.
  */
-import { ConfusionMatrix, RelationScore, f1Of } from './types';
+import { ConfusionMatrix, EvalMembers, RelationScore, f1Of } from './types';
 
 export interface Decision {
   key: string;
@@ -62,9 +62,29 @@ export function microScores(decisions: Decision[]): {
 }
 
 /**
- * Confusion matrix over decisions: matched labels on the diagonal; one unmatched gold and one
- * unmatched prediction on the same pair meet in one cell; other leftovers meet "no relation".
+ * The confusion-matrix cells a decision counts in, [gold, predicted]: matched labels on the
+ * diagonal; one unmatched gold and one unmatched prediction on the same pair meet in one cell;
+ * other leftovers meet "no relation".
  */
+function cellsOf(d: Decision, noRelation: string): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  const g = [...new Set(d.gold)];
+  const p = [...new Set(d.pred)];
+  const gs = new Set(g);
+  const ps = new Set(p);
+  for (const l of g) if (ps.has(l)) out.push([l, l]);
+  const gl = g.filter((l) => !ps.has(l));
+  const pl = p.filter((l) => !gs.has(l));
+  if (gl.length === 1 && pl.length === 1) out.push([gl[0]!, pl[0]!]);
+  else {
+    for (const l of gl) out.push([l, noRelation]);
+    for (const l of pl) out.push([noRelation, l]);
+  }
+  if (g.length === 0 && p.length === 0) out.push([noRelation, noRelation]);
+  return out;
+}
+
+/** Confusion matrix over decisions (cells as `cellsOf` says). */
 export function confusionOf(
   decisions: Decision[],
   noRelation = NO_RELATION,
@@ -72,29 +92,43 @@ export function confusionOf(
 ): ConfusionMatrix {
   const cells = new Map<string, number>();
   const labels = new Set<string>(knownLabels);
-  const add = (g: string, p: string) => {
-    labels.add(g);
-    labels.add(p);
-    const k = `${g}\u0000${p}`;
-    cells.set(k, (cells.get(k) ?? 0) + 1);
-  };
-  for (const d of decisions) {
-    const g = [...new Set(d.gold)];
-    const p = [...new Set(d.pred)];
-    const gs = new Set(g);
-    const ps = new Set(p);
-    for (const l of g) if (ps.has(l)) add(l, l);
-    const gl = g.filter((l) => !ps.has(l));
-    const pl = p.filter((l) => !gs.has(l));
-    if (gl.length === 1 && pl.length === 1) add(gl[0]!, pl[0]!);
-    else {
-      for (const l of gl) add(l, noRelation);
-      for (const l of pl) add(noRelation, l);
+  for (const d of decisions)
+    for (const [g, p] of cellsOf(d, noRelation)) {
+      labels.add(g);
+      labels.add(p);
+      const k = `${g}\u0000${p}`;
+      cells.set(k, (cells.get(k) ?? 0) + 1);
     }
-    if (g.length === 0 && p.length === 0) add(noRelation, noRelation);
-  }
   labels.delete(noRelation);
   const order = [...[...labels].sort(), noRelation];
   const matrix = order.map((g) => order.map((p) => cells.get(`${g}\u0000${p}`) ?? 0));
   return { labels: order, noRelation, matrix };
+}
+
+/**
+ * Which units (the first part of a decision's key: a record id, a document title) each cell of
+ * `matrix` and each relation counts, in first-seen order: what a click on a cell or a relation
+ * opens. A relation's units are those with it in gold or prediction.
+ */
+export function decisionMembers(decisions: Decision[], matrix: ConfusionMatrix): EvalMembers {
+  const index = new Map(matrix.labels.map((l, i) => [l, i]));
+  const cells = matrix.labels.map(() => matrix.labels.map(() => new Set<string>()));
+  const perRelation = new Map<string, Set<string>>();
+  for (const d of decisions) {
+    const unit = d.key.split('\u0000')[0]!;
+    for (const [g, p] of cellsOf(d, matrix.noRelation)) {
+      const i = index.get(g);
+      const j = index.get(p);
+      if (i !== undefined && j !== undefined) cells[i]![j]!.add(unit);
+    }
+    for (const l of new Set([...d.gold, ...d.pred])) {
+      let s = perRelation.get(l);
+      if (!s) perRelation.set(l, (s = new Set()));
+      s.add(unit);
+    }
+  }
+  return {
+    cells: cells.map((row) => row.map((s) => [...s])),
+    perRelation: Object.fromEntries([...perRelation].map(([l, s]) => [l, [...s]])),
+  };
 }

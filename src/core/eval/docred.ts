@@ -10,7 +10,7 @@
  *    is left as is;
  *  - evidence P/R/F1 as the scorer computes them.
  */
-import { Decision, confusionOf, microScores } from './decisions';
+import { Decision, confusionOf, decisionMembers, microScores } from './decisions';
 import { EvalResult, f1Of } from './types';
 
 export interface DocGold {
@@ -139,13 +139,15 @@ export function scoreDocRed(
 
   const dl = pairDecisions(gold, answers);
   const micro = microScores(dl);
+  const confusion = confusionOf(dl);
   const result: EvalResult = {
     metric: 'docred',
     precision: reP,
     recall: reR,
     f1: reF1,
     per_relation: micro.per,
-    confusion: confusionOf(dl),
+    confusion,
+    members: decisionMembers(dl, confusion),
     counts: {
       predictions: predictions.length,
       distinct_predictions: answers.length,

@@ -9,10 +9,10 @@ import {
   isLive,
   unorderedPairKey,
 } from '../schema';
-import { Decision, NO_RELATION, confusionOf, microScores } from './decisions';
+import { Decision, NO_RELATION, confusionOf, decisionMembers, microScores } from './decisions';
 import { DocGold, DocPred, scoreDocRed, trainFacts } from './docred';
 import { scoreSemEval } from './semeval';
-import { EvalResult } from './types';
+import { EvalMembers, EvalResult } from './types';
 
 export * from './types';
 export { scoreSemEval, parseAnswers, SEMEVAL_LABELS_19 } from './semeval';
@@ -120,6 +120,7 @@ export function evaluateMicro(gold: RelRecord[], pred: RelRecord[], rs?: Relatio
   for (const p of unknown)
     decisions.push(...recordDecisions(undefined, p, noRelation).filter((d) => d.pred.length > 0));
   const m = microScores(decisions);
+  const confusion = confusionOf(decisions, noRelation, rs?.labels.map((l) => l.name) ?? []);
   const warnings: string[] = [];
   if (missing)
     warnings.push(
@@ -135,7 +136,8 @@ export function evaluateMicro(gold: RelRecord[], pred: RelRecord[], rs?: Relatio
     recall: m.recall,
     f1: m.f1,
     per_relation: m.per,
-    confusion: confusionOf(decisions, noRelation, rs?.labels.map((l) => l.name) ?? []),
+    confusion,
+    members: decisionMembers(decisions, confusion),
     counts: {
       decisions: decisions.length,
       correct: m.correct,
@@ -304,8 +306,40 @@ export function evaluateRecords(
   predFile?: string,
 ): EvalResult {
   ({ gold, pred } = dropIgnored(gold, pred));
-  if (metric === 'semeval')
-    return evaluateSemEval(semevalAnswers(gold), semevalAnswers(pred), predFile);
-  if (metric === 'docred') return evaluateDocRed(docGoldOf(gold, rs), docPredsOf(pred, rs));
-  return evaluateMicro(gold, pred, rs);
+  let result: EvalResult;
+  let unitOf: (r: RelRecord) => string | undefined;
+  if (metric === 'semeval') {
+    result = evaluateSemEval(semevalAnswers(gold), semevalAnswers(pred), predFile);
+    unitOf = (r) => {
+      const id = semevalId(r);
+      return id === undefined ? undefined : String(Number(id));
+    };
+  } else if (metric === 'docred') {
+    result = evaluateDocRed(docGoldOf(gold, rs), docPredsOf(pred, rs));
+    unitOf = docTitle;
+  } else {
+    result = evaluateMicro(gold, pred, rs);
+    unitOf = (r) => r.id;
+  }
+  if (result.members)
+    result.members = membersAsRecordIds(result.members, [...gold, ...pred], unitOf);
+  return result;
+}
+
+/** A metric's units (SemEval ids, document titles) in `members` turned into the records' ids. */
+function membersAsRecordIds(
+  m: EvalMembers,
+  records: RelRecord[],
+  unitOf: (r: RelRecord) => string | undefined,
+): EvalMembers {
+  const ids = new Map<string, string>();
+  for (const r of records) {
+    const u = unitOf(r);
+    if (u !== undefined && !ids.has(u)) ids.set(u, r.id);
+  }
+  const map = (units: string[]) => units.map((u) => ids.get(u) ?? u);
+  return {
+    cells: m.cells.map((row) => row.map(map)),
+    perRelation: Object.fromEntries(Object.entries(m.perRelation).map(([l, u]) => [l, map(u)])),
+  };
 }

@@ -14,7 +14,7 @@
  *    one of the 19 labels.
  */
 import { InputError } from '../diagnostics';
-import { ConfusionMatrix, EvalResult, RelationScore, f1Of } from './types';
+import { ConfusionMatrix, EvalMembers, EvalResult, RelationScore, f1Of } from './types';
 import { SEMEVAL_RELATIONS } from '../formats/semeval';
 
 /** The nine relations, as the format defines them (the scorer's order). */
@@ -97,6 +97,27 @@ function confusionOf(
   };
 }
 
+/** The ids behind each confusion cell (as `tally` counts them) and each relation (key or proposed). */
+function semevalMembers(
+  proposed: Map<string, string>,
+  key: Map<string, string>,
+  labels: string[],
+): EvalMembers {
+  const index = new Map(labels.map((l, i) => [l, i]));
+  const cells = labels.map(() => labels.map((): string[] => []));
+  const perRelation: Record<string, string[]> = {};
+  for (const [id, labelP] of proposed) {
+    const labelA = key.get(id)!;
+    const p = noDir(labelP);
+    const a = noDir(labelA);
+    const i = index.get(a);
+    const j = index.get(labelP === labelA || p !== a ? p : 'WRONG_DIR');
+    if (i !== undefined && j !== undefined) cells[i]![j]!.push(id);
+    for (const l of new Set([p, a])) (perRelation[l] ??= []).push(id);
+  }
+  return { cells, perRelation };
+}
+
 export function scoreSemEval(
   proposed: Map<string, string>,
   key: Map<string, string>,
@@ -149,6 +170,7 @@ export function scoreSemEval(
   for (const l of answerLabels) correctTotal += cell(l, l);
   const skipped = key.size - proposed.size;
   return {
+    members: semevalMembers(proposed, key, confusion.labels),
     metric: 'semeval',
     precision: distinct ? macroP / distinct : 0,
     recall: distinct ? macroR / distinct : 0,

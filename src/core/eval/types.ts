@@ -31,6 +31,16 @@ export interface EvalResult {
   counts: Record<string, number>;
   /** Problems that did not stop the evaluation (e.g. predictions for unknown ids). */
   warnings: string[];
+  /** The records behind each confusion cell and each relation (editor evaluation; not in CLI output). */
+  members?: EvalMembers;
+}
+
+/** Record ids (or, inside a metric, its units) behind the figures: what a click opens. */
+export interface EvalMembers {
+  /** cells[gold][predicted], in the confusion matrix's label order. */
+  cells: string[][][];
+  /** By relation label: the units with it in gold or prediction. */
+  perRelation: Record<string, string[]>;
 }
 
 export function f1Of(p: number, r: number): number {
