@@ -6,6 +6,7 @@
  */
 import { Command } from 'commander';
 import { addAgreementCommand } from './agreement';
+import { addTeamCommands } from './team';
 import { addDataCommands } from './data';
 import { addDocumentCommands } from './doc';
 import { addEncoderCommands } from './encoder';
@@ -61,6 +62,7 @@ export function buildProgram(): Command {
 
   addDataCommands(program);
   addAgreementCommand(program);
+  addTeamCommands(program);
   const bench = program.command('bench').description('benchmarks (ratios measured in one run)');
   addExtractCommands(program, bench);
   const ctx = { load, modelSpec, positiveInt, setExitCode: raiseExitCode };

@@ -58,6 +58,7 @@ type SidecarRecord = {
     source?: string;
     status?: string;
     score?: number;
+    meta?: Record<string, unknown>;
   }>;
   meta: { source: { offset: number; sha256: string }; extraction?: { filter?: string } };
 };
@@ -193,6 +194,7 @@ describe('VS Code end to end (code-server + Chromium, real model)', function () 
       path.join(userData, 'User', 'settings.json'),
       JSON.stringify({
         'security.workspace.trust.enabled': false,
+        'relationLens.annotator': 'e2e-curator',
         'workbench.startupEditor': 'none',
         'workbench.tips.enabled': false,
         'telemetry.telemetryLevel': 'off',
@@ -479,9 +481,15 @@ describe('VS Code end to end (code-server + Chromium, real model)', function () 
       30_000,
     );
     const first = JSON.parse(after[0]!) as {
-      relations: Array<{ source?: string; status?: string }>;
+      relations: Array<{ source?: string; status?: string; meta?: { annotator?: string } }>;
     };
-    assert.ok(first.relations.some((r) => r.source === 'human' && r.status === 'accepted'));
+    // The decision names its annotator (relationLens.annotator in the user settings).
+    assert.ok(
+      first.relations.some(
+        (r) =>
+          r.source === 'human' && r.status === 'accepted' && r.meta?.annotator === 'e2e-curator',
+      ),
+    );
     assert.deepEqual(after.slice(1), before.slice(1), 'the other lines are byte-identical');
     const triples = await inlineTriples();
     assert.ok(
@@ -534,6 +542,50 @@ describe('VS Code end to end (code-server + Chromium, real model)', function () 
     assert.match(score, /semeval: P [\d.]+ {2}R [\d.]+ {2}F1 [\d.]+/);
     assert.ok((await frame.locator('.bar-row').count()) > 0);
     await page.screenshot({ path: path.join(SHOTS, 'panel-evaluation.png') });
+
+    // Click into the evaluation: a confusion cell opens the record view on just its records.
+    const cell = frame.locator('table.confusion td.opens').first();
+    const cellTitle = (await cell.getAttribute('title')) ?? '';
+    const [, what, n] =
+      /^(gold .+, predicted .+): open the (\d+) record\(s\)/.exec(cellTitle) ?? [];
+    assert.ok(what && n, `a confusion cell says what it opens: ${cellTitle}`);
+    await cell.click();
+    const view = await recordView('sample.jsonl');
+    const only = await waitFor(
+      "the record view showing only the cell's records",
+      async () => {
+        const t = await view.locator('#f-only').textContent();
+        return t?.includes(what!) ? t : undefined;
+      },
+      30_000,
+    );
+    assert.match(only, new RegExp(`\\(${n} record\\(s\\)\\)`));
+    assert.equal(await view.locator('.record').count(), Number(n), only);
+    // Back to all records, then the text search (a regular expression over text and entity names).
+    await view.locator('#f-only-clear').click();
+    await waitFor(
+      'all 4 records',
+      async () => (await view.locator('.record').count()) === 4 || undefined,
+      10_000,
+    );
+    await view.locator('#f-search').click();
+    await page.keyboard.type('STORM|letter\\b');
+    const found = await waitFor(
+      'the records the search finds',
+      async () => {
+        const ids = await view.locator('.record .id').allTextContents();
+        return ids.length === 2 ? ids : undefined;
+      },
+      10_000,
+    );
+    assert.deepEqual(found, ['semeval-1', 'semeval-4']);
+    await page.screenshot({ path: path.join(SHOTS, 'record-view-search.png') });
+    // Keys typed in the search field are text, not record-view commands.
+    assert.equal(
+      await view.locator('#f-search').evaluate((e) => (e as unknown as { value: string }).value),
+      'STORM|letter\\b',
+    );
+    await palette('View: Close All Editors');
   });
   it('"Train LoRA Adapter from This File…" trains with progress, then compares before/after on the held-out records in the panel', async function () {
     if (!(await trainerReady(TRAINER_VENV))) {
@@ -1047,6 +1099,8 @@ describe('VS Code end to end (code-server + Chromium, real model)', function () 
     assert.equal(pred(JSON.parse(zhAfter[0]!) as SidecarRecord).status, 'accepted');
     const ignored = JSON.parse(zhAfter[1]!) as SidecarRecord & { meta?: { ignored?: boolean } };
     assert.equal(ignored.meta?.ignored, true);
+    assert.equal((ignored.meta as { ignoredBy?: string }).ignoredBy, 'e2e-curator');
+    assert.equal(pred(JSON.parse(zhAfter[0]!) as SidecarRecord).meta?.['annotator'], 'e2e-curator');
     assert.deepEqual(
       ignoreRecord(ignored as RelRecord, false),
       JSON.parse(zhBefore[1]!),
