@@ -35,12 +35,9 @@ export function activate(context: vscode.ExtensionContext): void {
   });
   const refreshRelationSet = () => active.refresh();
   const noRelation = () => active.noRelation;
-  const decorations = new DecorationController(
-    readSettings().decorations,
-    noRelation,
-    () => active.nameOf,
-  );
-  const textOverlays = new TextOverlayController(readSettings().decorations, noRelation);
+  const nameOf = () => active.nameOf;
+  const decorations = new DecorationController(readSettings().decorations, noRelation, nameOf);
+  const textOverlays = new TextOverlayController(readSettings().decorations, noRelation, nameOf);
   const relations = new RelationsTree();
   const recordViews = new RecordViewProvider(
     vscode.Uri.joinPath(context.extensionUri, 'dist', 'webview'),
@@ -56,7 +53,7 @@ export function activate(context: vscode.ExtensionContext): void {
     relations,
     vscode.languages.registerHoverProvider(
       { language: 'jsonl' },
-      new RecordHoverProvider(noRelation, () => active.nameOf),
+      new RecordHoverProvider(noRelation, nameOf),
     ),
     vscode.languages.registerHoverProvider(
       { scheme: 'file' },

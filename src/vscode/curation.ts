@@ -89,6 +89,9 @@ export function registerCuration(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand('relationLens.rejectRelation', (ref?: RelationRef) =>
       apply(ref, async () => ({ kind: 'reject' })),
     ),
+    vscode.commands.registerCommand('relationLens.ignoreRelation', (ref?: RelationRef) =>
+      apply(ref, async () => ({ kind: 'ignore' })),
+    ),
     vscode.commands.registerCommand(
       'relationLens.editRelation',
       (ref?: RelationRef & { label?: string }) =>

@@ -168,6 +168,7 @@ export class RecordHoverProvider implements vscode.HoverProvider {
         'relationLens.showPrompt',
         'relationLens.acceptRelation',
         'relationLens.rejectRelation',
+        'relationLens.ignoreRelation',
       ],
     };
     md.supportHtml = false;

@@ -49,6 +49,7 @@ export class TextOverlayController extends Disposable {
   constructor(
     private enabled: boolean,
     private readonly noRelation: () => string | null | undefined,
+    private readonly nameOf: () => ((label: string) => string) | undefined = () => undefined,
   ) {
     super();
     const types = inlineDecorationTypes('1em');
@@ -120,7 +121,7 @@ export class TextOverlayController extends Disposable {
     const lines = this.enabled ? await this.sidecarLines(doc.uri) : undefined;
     if (doc.isClosed) return;
     const overlay = lines?.length
-      ? textOverlay(doc.getText(), lines, this.noRelation())
+      ? textOverlay(doc.getText(), lines, this.noRelation(), this.nameOf())
       : undefined;
     if (overlay) this.overlays.set(doc.uri.toString(), { version: doc.version, overlay });
     else this.overlays.delete(doc.uri.toString());
@@ -202,7 +203,7 @@ export class TextTripleHoverProvider implements vscode.HoverProvider {
           t.decision !== 'accepted' &&
           t.decision !== 'rejected' &&
           t.decision !== 'ignored'
-          ? ` — ${link('Accept', 'accept')} · ${link('Reject', 'reject')} · ${link('Edit label', 'edit')}\n\n`
+          ? ` — ${link('Accept', 'accept')} · ${link('Reject', 'reject')} · ${link('Ignore', 'ignore')} · ${link('Edit label', 'edit')}\n\n`
           : ` — ${link('Edit label', 'edit')}\n\n`,
       );
     }
@@ -230,7 +231,7 @@ export async function curateInText(ref: {
   uri: string;
   line: number;
   relation: number;
-  action: 'accept' | 'reject' | 'edit';
+  action: 'accept' | 'reject' | 'ignore' | 'edit';
 }): Promise<void> {
   const doc = await vscode.workspace.openTextDocument(vscode.Uri.parse(ref.uri));
   const wasDirty = doc.isDirty;
@@ -238,6 +239,7 @@ export async function curateInText(ref: {
   const command = {
     accept: 'relationLens.acceptRelation',
     reject: 'relationLens.rejectRelation',
+    ignore: 'relationLens.ignoreRelation',
     edit: 'relationLens.editRelation',
   }[ref.action];
   const ok = await vscode.commands.executeCommand<boolean>(command, {
@@ -251,7 +253,12 @@ export async function curateInText(ref: {
   if (after === before) return;
   decisions.push({ uri: ref.uri, line: ref.line, before, after, saved: !wasDirty });
   if (decisions.length > 100) decisions.shift();
-  const done = { accept: 'Accepted', reject: 'Rejected', edit: 'Relabelled' }[ref.action];
+  const done = {
+    accept: 'Accepted',
+    reject: 'Rejected',
+    ignore: 'Set aside (ignored)',
+    edit: 'Relabelled',
+  }[ref.action];
   void vscode.window
     .showInformationMessage(
       `${done} (${vscode.workspace.asRelativePath(doc.uri)}:${ref.line + 1}).`,

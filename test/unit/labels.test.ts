@@ -7,6 +7,7 @@ import { strict as assert } from 'node:assert';
 import { labelNamer, labelNames, storedLabel } from '../../src/core/editor/labels';
 import { RecordLineCache, lineDecorations } from '../../src/core/editor/lineDecorations';
 import { recordView } from '../../src/core/editor/recordView';
+import { textOverlay } from '../../src/core/editor/textOverlay';
 import { relationSetFromRelInfo } from '../../src/core/formats/docred';
 import { SEMEVAL_RELATIONS } from '../../src/core/formats/semeval';
 import { RelRecord } from '../../src/core/schema';
@@ -41,6 +42,11 @@ describe('relation names, not ids', () => {
     assert.match(d!.triples[0]!.text, /—publication date→/);
     const plain = lineDecorations(JSON.stringify(record), new RecordLineCache(), null);
     assert.match(plain!.triples[0]!.text, /—P577→/, 'without a set: as stored');
+    // The text overlay (a plain-text file and its sidecar) names them too.
+    const sidecar = [{ record: { ...record, meta: { source: { offset: 0 } } }, line: 0 }];
+    const o = textOverlay(record.text, sidecar, null, labelNamer(rs));
+    assert.match(o.triples[0]!.text, /Loud —publication date→ 2010/);
+    assert.match(textOverlay(record.text, sidecar, null).triples[0]!.text, /—P577→/);
   });
 
   it('a label picked by name is stored as the record stores labels (ids stay ids)', () => {

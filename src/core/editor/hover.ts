@@ -78,7 +78,7 @@ export function recordHoverMarkdown(
     if (rel?.source === 'model') {
       const args = commandArgs(t.relation);
       out.push(
-        `  \n  [Show prompt](command:relationLens.showPrompt?${args}) · [Accept](command:relationLens.acceptRelation?${args}) · [Reject](command:relationLens.rejectRelation?${args})`,
+        `  \n  [Show prompt](command:relationLens.showPrompt?${args}) · [Accept](command:relationLens.acceptRelation?${args}) · [Reject](command:relationLens.rejectRelation?${args}) · [Ignore](command:relationLens.ignoreRelation?${args})`,
       );
     }
     out.push('\n');

@@ -112,6 +112,8 @@ export function textOverlay(
   text: string,
   records: Array<{ record: RelRecord; line: number }>,
   noRelation?: string | null,
+  /** The relation set's name for a label id (DocRED's P-numbers), as the record view shows. */
+  nameOf?: (label: string) => string,
 ): TextOverlay {
   const out: TextOverlay = {
     mentions: [],
@@ -143,7 +145,7 @@ export function textOverlay(
         record: record.id,
         line,
         at,
-        text: tripleText(record, t),
+        text: tripleText(record, t, nameOf),
         evidence,
       });
     }
