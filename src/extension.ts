@@ -53,7 +53,7 @@ export function activate(context: vscode.ExtensionContext): void {
     relations,
     vscode.languages.registerHoverProvider(
       { language: 'jsonl' },
-      new RecordHoverProvider(noRelation, nameOf),
+      new RecordHoverProvider(noRelation, nameOf, () => active.set),
     ),
     vscode.languages.registerHoverProvider(
       { scheme: 'file' },

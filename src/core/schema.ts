@@ -81,6 +81,10 @@ export const RelationLabelSchema = z
     /** External identifier, e.g. the Wikidata property id `P17` of DocRED. */
     id: z.string().optional(),
     description: z.string().optional(),
+    /** Short example sentences of the relation (shown when a curator picks a label). */
+    examples: z.array(z.string()).optional(),
+    /** The longer annotation guideline for the label (Markdown), shown in hovers and label picks. */
+    guideline: z.string().optional(),
     /** Directed (head/tail order matters; SemEval writes it as `(e1,e2)`/`(e2,e1)`). Default: the set's `directed`. */
     directed: z.boolean().optional(),
     headTypes: z.array(z.string()).optional(),

@@ -6,6 +6,7 @@
  */
 import * as vscode from 'vscode';
 import { CurationAction, curate, isPending, reviewQueue } from '../core/curation';
+import { labelDetail, labelInfo, labelNamer, storedLabel } from '../core/editor/labels';
 import { tripleText } from '../core/editor/lineDecorations';
 import { RelRecord } from '../core/schema';
 import { isRecordDocument, recordAt, recordLines, replaceRecords } from './records';
@@ -65,17 +66,28 @@ export async function editLabel(
   doc?: vscode.TextDocument,
 ): Promise<CurationAction | undefined> {
   const rs = doc ? await relationSetOf(doc) : undefined;
+  const nameOf = labelNamer(rs);
+  // Names in the pick; the record gets the label in the form it stores (ids stay ids).
+  const store = storedLabel(rs, record);
   const labels = rs
     ? [...rs.labels.map((l) => l.name), ...(rs.noRelation ? [rs.noRelation] : [])]
-    : [...new Set(record.relations.map((r) => r.label))];
+    : [...new Set(record.relations.map((r) => nameOf(r.label)))];
   const current = record.relations[i]!;
   const pick = await vscode.window.showQuickPick(
-    labels.map((l) => ({ label: l, description: l === current.label ? 'predicted' : undefined })),
+    labels.map((l) => {
+      const detail = labelDetail(labelInfo(rs, l));
+      return {
+        label: l,
+        description: l === nameOf(current.label) ? 'predicted' : undefined,
+        ...(detail ? { detail } : {}),
+        stored: store(l),
+      };
+    }),
     {
       title: `Relation Lens: label for ${tripleText(record, { head: current.head, tail: current.tail, label: '…', relation: i, status: 'prediction' })}`,
     },
   );
-  return pick ? { kind: 'edit', label: pick.label } : undefined;
+  return pick ? { kind: 'edit', label: pick.stored } : undefined;
 }
 
 export function registerCuration(context: vscode.ExtensionContext): void {

@@ -7,7 +7,9 @@
 import * as vscode from 'vscode';
 import { TripleStatus } from '../core/curation';
 import { recordHoverMarkdown } from '../core/editor/hover';
+import { guidelinesMarkdown } from '../core/editor/labels';
 import { lineDecorations } from '../core/editor/lineDecorations';
+import { RelationSet } from '../core/schema';
 import { isRecordDocument, lineCache, recordAt } from './records';
 import { Disposable } from './lifecycle';
 
@@ -145,6 +147,7 @@ export class RecordHoverProvider implements vscode.HoverProvider {
   constructor(
     private readonly noRelation: () => string | null | undefined,
     private readonly nameOf: () => (label: string) => string = () => (l) => l,
+    private readonly relationSet: () => RelationSet | undefined = () => undefined,
   ) {}
 
   provideHover(doc: vscode.TextDocument, pos: vscode.Position): vscode.Hover | undefined {
@@ -172,6 +175,15 @@ export class RecordHoverProvider implements vscode.HoverProvider {
       ],
     };
     md.supportHtml = false;
-    return new vscode.Hover(md);
+    // The labels' guidelines: the relation set's own Markdown, untrusted (no command runs from it).
+    const guide = guidelinesMarkdown(
+      this.relationSet(),
+      d.triples.map((t) => t.label),
+    );
+    if (!guide) return new vscode.Hover(md);
+    const g = new vscode.MarkdownString(guide);
+    g.isTrusted = false;
+    g.supportHtml = false;
+    return new vscode.Hover([md, g]);
   }
 }

@@ -8,7 +8,7 @@
  */
 import * as vscode from 'vscode';
 import { webviewHtml } from './webviewHtml';
-import { labelNamer, labelNames, storedLabel } from '../core/editor/labels';
+import { labelDetail, labelNamer, labelNames, storedLabel } from '../core/editor/labels';
 import { CurationAction, curate, ignoreRecord } from '../core/curation';
 import {
   addEntity,
@@ -356,7 +356,7 @@ class RecordViewSession extends Disposable {
         return {
           label: l,
           ...(notes.length ? { description: notes.join(' · ') } : {}),
-          ...(d?.description ? { detail: d.description } : {}),
+          ...(labelDetail(d) ? { detail: labelDetail(d) } : {}),
           stored: store(l),
         };
       }),

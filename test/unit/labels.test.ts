@@ -4,7 +4,16 @@
  * a label picked by name is written in the form the record stores.
  */
 import { strict as assert } from 'node:assert';
-import { labelNamer, labelNames, storedLabel } from '../../src/core/editor/labels';
+import {
+  guidelinesMarkdown,
+  labelDetail,
+  labelInfo,
+  labelNamer,
+  labelNames,
+  plainText,
+  storedLabel,
+} from '../../src/core/editor/labels';
+import { validateRelationSet } from '../../src/core/schema';
 import { RecordLineCache, lineDecorations } from '../../src/core/editor/lineDecorations';
 import { recordView } from '../../src/core/editor/recordView';
 import { textOverlay } from '../../src/core/editor/textOverlay';
@@ -54,5 +63,42 @@ describe('relation names, not ids', () => {
     const named = { relations: [{ ...record.relations[0]!, label: 'publication date' }] };
     assert.equal(storedLabel(rs, named)('country'), 'country');
     assert.equal(storedLabel(SEMEVAL_RELATIONS, record)('Cause-Effect'), 'Cause-Effect');
+  });
+
+  it("guidelines at hand: a label's description, examples and Markdown guideline in the pick (one line) and the hover", () => {
+    const v = validateRelationSet({
+      name: 'jobs',
+      noRelation: 'none',
+      labels: [
+        {
+          name: 'employer',
+          id: 'P108',
+          description: 'the head works for the tail',
+          examples: ['Ada works for Acme.'],
+          guideline:
+            '## When\n\n- *paid* work only, not **volunteering**\n- see [Wikidata](https://www.wikidata.org/wiki/Property:P108)',
+        },
+        { name: 'founded' },
+      ],
+    });
+    assert.ok(v.ok, JSON.stringify(v));
+    const set = v.ok ? v.value : undefined;
+    assert.equal(labelInfo(set, 'P108')?.name, 'employer');
+    assert.equal(
+      labelDetail(labelInfo(set, 'employer')),
+      'the head works for the tail — e.g. “Ada works for Acme.” — When paid work only, not volunteering see Wikidata',
+    );
+    assert.equal(labelDetail(labelInfo(set, 'founded')), undefined);
+    assert.equal(plainText('x'.repeat(300), 10), `${'x'.repeat(9)}…`);
+    const md = guidelinesMarkdown(set, ['P108', 'employer', 'founded', 'unknown']);
+    assert.equal(
+      md.match(/\*\*employer\*\* \(P108\): the head works for the tail/g)?.length,
+      1,
+      md,
+    );
+    assert.match(md, /- _Ada works for Acme\._/);
+    assert.match(md, /## When/);
+    assert.doesNotMatch(md, /founded/);
+    assert.equal(guidelinesMarkdown(undefined, ['P108']), '');
   });
 });
