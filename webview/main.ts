@@ -16,6 +16,7 @@ import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import {
   AdapterView,
+  AgreementView,
   Comparison,
   EvalView,
   HostMessageSchema,
@@ -488,12 +489,11 @@ function modelsTab(s: PanelState): HTMLElement {
 /** A click on `el` opens the record view on the records behind it (when the view says which). */
 function opens(
   el: HTMLElement,
-  v: EvalView,
+  file: string | undefined,
   ids: string[] | undefined,
   title: string,
 ): HTMLElement {
-  if (!v.file || !ids?.length) return el;
-  const file = v.file;
+  if (!file || !ids?.length) return el;
   el.classList.add('opens');
   el.title = `${title}: open the ${ids.length} record(s) in the record view`;
   el.addEventListener(
@@ -527,7 +527,7 @@ function evalView(v: EvalView): HTMLElement {
             `${pct(r.f1)}  (P ${pct(r.precision)} R ${pct(r.recall)}, gold ${r.gold}, pred ${r.predicted})`,
           ),
         ),
-        v,
+        v.file,
         v.members?.perRelation[r.label],
         `gold or predicted ${r.label}`,
       ),
@@ -584,7 +584,7 @@ function confusionTable(v: EvalView): HTMLElement {
                 },
                 c ? String(c) : '',
               ),
-              v,
+              v.file,
               c ? v.members?.cells[i]?.[j] : undefined,
               `gold ${v.confusion!.labels[i]}, predicted ${v.confusion!.labels[j]}`,
             ),
@@ -639,8 +639,74 @@ function evaluateTab(s: PanelState): HTMLElement {
         },
         { secondary: true, icon: 'diff' },
       ),
+      button(
+        'Annotator agreement…',
+        async () => {
+          const r = await request('agreement', {});
+          out.replaceChildren(r ? agreementView(r) : h('p', {}, 'cancelled'));
+        },
+        { secondary: true, icon: 'organization', id: 'agreement' },
+      ),
     ),
     out,
+  );
+}
+
+/** Agreement of annotators: kappa, F1 of each pair, per relation, and the records they differ on. */
+function agreementView(a: AgreementView): HTMLElement {
+  const [ref, other] = a.annotators;
+  const table = h(
+    'table',
+    { class: 'agreement' },
+    h(
+      'thead',
+      {},
+      h('tr', {}, ...['relation', ref!, other!, 'both', 'F1'].map((t) => h('th', {}, t))),
+    ),
+    h(
+      'tbody',
+      {},
+      ...a.perRelation.map((r) =>
+        h(
+          'tr',
+          {},
+          h('th', {}, r.label),
+          h('td', {}, String(r.reference)),
+          h('td', {}, String(r.other)),
+          h('td', {}, String(r.both)),
+          h('td', {}, pct(r.f1)),
+        ),
+      ),
+    ),
+  );
+  const differ = h(
+    'p',
+    { class: 'disagreements' },
+    `${a.disagreements.length} record(s) with a disagreement`,
+  );
+  return h(
+    'div',
+    { class: 'eval' },
+    h('h3', {}, `Agreement: ${a.annotators.join(', ')}`),
+    h(
+      'p',
+      { class: 'score', id: 'kappa' },
+      `${a.kappaKind === 'cohen' ? "Cohen's" : "Fleiss'"} kappa ${a.kappa.toFixed(3)} (observed ${a.observed.toFixed(3)}, by chance ${a.expected.toFixed(3)})`,
+    ),
+    h(
+      'p',
+      {},
+      `${a.records} record(s) in all files, ${a.pairs} entity pair(s) compared${a.pendingPairs ? `, ${a.pendingPairs} left out (a prediction pending review)` : ''}`,
+    ),
+    ...a.pairwise.map((p) =>
+      h(
+        'p',
+        {},
+        `relation F1 of ${p.other} against ${p.reference}: ${pct(p.f1)} (P ${pct(p.precision)} R ${pct(p.recall)})`,
+      ),
+    ),
+    opens(differ, a.file, a.disagreements, `records ${a.annotators.join(' and ')} disagree on`),
+    a.perRelation.length ? table : null,
   );
 }
 

@@ -120,6 +120,15 @@ export const RequestSchema = z.discriminatedUnion('method', [
     .object({
       type: z.literal('request'),
       id: z.number().int(),
+      method: z.literal('agreement'),
+      /** Asks for two or more curated files (a dialog) and compares them. */
+      params: z.object({}).strict(),
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal('request'),
+      id: z.number().int(),
       method: z.literal('openRecords'),
       /** The record view of a file the panel evaluated, showing only these records. */
       params: z.object({ file: z.string(), ids: z.array(z.string()), title: z.string() }).strict(),
@@ -205,6 +214,47 @@ const EvalViewSchema = z
   .strict();
 export type EvalView = z.infer<typeof EvalViewSchema>;
 
+/** Inter-annotator agreement of two or more curated files (relation-lens agreement, in the panel). */
+const AgreementViewSchema = z
+  .object({
+    annotators: z.array(z.string()),
+    kappaKind: z.enum(['cohen', 'fleiss']),
+    kappa: z.number(),
+    observed: z.number(),
+    expected: z.number(),
+    records: z.number().int(),
+    pairs: z.number().int(),
+    pendingPairs: z.number().int(),
+    pairwise: z.array(
+      z
+        .object({
+          reference: z.string(),
+          other: z.string(),
+          precision: z.number(),
+          recall: z.number(),
+          f1: z.number(),
+        })
+        .strict(),
+    ),
+    /** Per relation, the first two annotators: each one's relations, those both gave, F1. */
+    perRelation: z.array(
+      z
+        .object({
+          label: z.string(),
+          reference: z.number().int(),
+          other: z.number().int(),
+          both: z.number().int(),
+          f1: z.number(),
+        })
+        .strict(),
+    ),
+    /** The records they disagree on, in the first file (openRecords opens them there). */
+    disagreements: z.array(z.string()),
+    file: z.string(),
+  })
+  .strict();
+export type AgreementView = z.infer<typeof AgreementViewSchema>;
+
 /** Two runs on the same records, side by side (before/after training, or an A/B of adapters). */
 const ComparisonSchema = z
   .object({ title: z.string(), note: z.string(), a: EvalViewSchema, b: EvalViewSchema })
@@ -269,6 +319,7 @@ export const PANEL_RESULT_SCHEMAS = {
   compare: z.object({ a: EvalViewSchema, b: EvalViewSchema }).strict().nullable(),
   compareAdapters: ComparisonSchema.nullable(),
   openRecords: NothingSchema,
+  agreement: AgreementViewSchema.nullable(),
 } satisfies Record<PanelMethod, z.ZodType>;
 export type Results = { [M in PanelMethod]: z.infer<(typeof PANEL_RESULT_SCHEMAS)[M]> };
 

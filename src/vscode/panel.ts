@@ -10,6 +10,7 @@ import * as vscode from 'vscode';
 import { webviewHtml } from './webviewHtml';
 import { splitGoldAndPredictions } from '../core/curation';
 import { chooseMetric, evaluateRecords } from '../core/eval';
+import { agreement } from '../core/eval/agreement';
 import { EvalResult } from '../core/eval/types';
 import { SEMEVAL_RELATIONS } from '../core/formats/semeval';
 import { pairPrompt } from '../core/pipelines/sentence';
@@ -19,6 +20,7 @@ import { CATALOG } from '../core/models/catalog';
 import { isInsideFolder, writeFileAtomic } from '../node/files';
 import { loadRecords } from '../node/load';
 import {
+  AgreementView,
   Comparison,
   EvalView,
   HostMessage,
@@ -240,7 +242,9 @@ export class RelationLensPanel extends Disposable {
   private async handle(req: PanelRequest): Promise<Results[PanelRequest['method']]> {
     if (
       !vscode.workspace.isTrusted &&
-      !['getState', 'renderPrompt', 'evaluate', 'compare', 'openRecords'].includes(req.method)
+      !['getState', 'renderPrompt', 'evaluate', 'compare', 'openRecords', 'agreement'].includes(
+        req.method,
+      )
     )
       throw new Error(
         'this workspace is in restricted mode: the panel does not change settings, save files or download models (trust the workspace to do so)',
@@ -277,16 +281,8 @@ export class RelationLensPanel extends Disposable {
         await update('model', f);
         return { model: f };
       }
-      case 'setLoras': {
-        const current = [...readSettings().loras.map((l) => l.path), ...this.deps.adapters.paths()];
-        const bad = req.params.loras.find((l) => !this.allowedPath(l.path, current));
-        if (bad)
-          throw new Error(
-            `adapter ${JSON.stringify(bad.path)} was not chosen with "Add adapter…" and is not in the workspace`,
-          );
-        await update('loras', req.params.loras);
-        return {};
-      }
+      case 'setLoras':
+        return this.setLoras(req.params.loras);
       case 'pickLora': {
         const f = await this.pickGguf('LoRA adapters (GGUF)', 'Relation Lens: a LoRA adapter');
         if (!f) return null;
@@ -296,13 +292,7 @@ export class RelationLensPanel extends Disposable {
         return { loras };
       }
       case 'setRag':
-        if (req.params.index && !this.allowedPath(req.params.index, [readSettings().ragIndex]))
-          throw new Error(
-            `the retrieval index ${JSON.stringify(req.params.index)} is not inside the workspace (set relationLens.ragIndex in the settings to use it)`,
-          );
-        await update('ragIndex', req.params.index);
-        await update('k', req.params.k);
-        return {};
+        return this.setRag(req.params);
       case 'evaluate':
         return this.evaluate();
       case 'compare': {
@@ -315,6 +305,8 @@ export class RelationLensPanel extends Disposable {
         return this.compareAdapters(req.params.a, req.params.b);
       case 'openRecords':
         return this.openRecords(req.params);
+      case 'agreement':
+        return this.agreement();
     }
   }
 
@@ -450,6 +442,71 @@ export class RelationLensPanel extends Disposable {
       },
     );
     return { model: model, path: r.path };
+  }
+
+  private async setLoras(
+    loras: Array<{ path: string; scale: number }>,
+  ): Promise<Results['setLoras']> {
+    const current = [...readSettings().loras.map((l) => l.path), ...this.deps.adapters.paths()];
+    const bad = loras.find((l) => !this.allowedPath(l.path, current));
+    if (bad)
+      throw new Error(
+        `adapter ${JSON.stringify(bad.path)} was not chosen with "Add adapter…" and is not in the workspace`,
+      );
+    await update('loras', loras);
+    return {};
+  }
+
+  private async setRag(p: { index: string; k: number }): Promise<Results['setRag']> {
+    if (p.index && !this.allowedPath(p.index, [readSettings().ragIndex]))
+      throw new Error(
+        `the retrieval index ${JSON.stringify(p.index)} is not inside the workspace (set relationLens.ragIndex in the settings to use it)`,
+      );
+    await update('ragIndex', p.index);
+    await update('k', p.k);
+    return {};
+  }
+
+  /** Agreement of two or more curated files the user picks (as relation-lens agreement). */
+  private async agreement(): Promise<AgreementView | null> {
+    const picked = await vscode.window.showOpenDialog({
+      canSelectMany: true,
+      filters: { 'Record files': ['jsonl'] },
+      title: "Relation Lens: two or more annotators' files of the same records",
+    });
+    if (!picked) return null;
+    if (picked.length < 2)
+      throw new Error('agreement compares two or more files: pick them together');
+    const files = picked.map((u) => u.fsPath);
+    const anns = await Promise.all(
+      files.map(async (f) => ({ name: path.basename(f), records: (await loadRecords(f)).records })),
+    );
+    const rs = (await this.relationSet())?.set;
+    const r = agreement(anns, rs?.noRelation ?? null);
+    if (!r.records)
+      throw new Error('no record id is in all the files: agreement compares the same records');
+    this.evaluated.add(files[0]!);
+    const first = r.pairwise[0]!;
+    return {
+      annotators: r.annotators,
+      kappaKind: r.kappaKind,
+      kappa: r.kappa,
+      observed: r.observed,
+      expected: r.expected,
+      records: r.records,
+      pairs: r.pairs,
+      pendingPairs: r.pendingPairs,
+      pairwise: r.pairwise.map(({ reference, other, precision, recall, f1 }) => ({
+        reference,
+        other,
+        precision,
+        recall,
+        f1,
+      })),
+      perRelation: Object.entries(first.perRelation).map(([label, c]) => ({ label, ...c })),
+      disagreements: r.disagreements,
+      file: files[0]!,
+    };
   }
 
   /** The record view of a file this panel scored, showing only the records behind a figure. */
