@@ -317,9 +317,12 @@ async function extractDocuments(
   const inputs: DocumentInput[] = job.inputs.map((i) =>
     'record' in i ? { record: checked([i.record])[0]! } : i,
   );
-  const { engine, modelPath } = await engineFor(s, signal, id, {
+  // The shipped document adapter applies when it was trained for exactly this run (answers are names).
+  const { engine, modelPath, shipped } = await engineFor(s, signal, id, {
     relationSet: rs,
     level: 'document',
+    template: { name: job.template },
+    answers: 'names',
   });
   const options = await documentOptions({
     relationSet: rs,
@@ -353,6 +356,7 @@ async function extractDocuments(
       model: s.model,
       modelPath,
       adapters: engine.info.adapters,
+      ...(shipped ? { defaultAdapter: describeShipped(shipped) } : {}),
       threads: engine.info.threads,
     },
     tokensPerSecond: elapsedMs > 0 ? (1000 * (engine.evaluatedTokens - tok0)) / elapsedMs : 0,

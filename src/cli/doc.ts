@@ -38,6 +38,7 @@ import { NONE_ANSWER, docPromptView } from '../core/prompts/views';
 import { PromptTemplate, chatPrompt } from '../core/prompts/template';
 import { DocBatch, planBatches } from '../core/pipelines/docPlan';
 import { cliOption, printJson, threadsText } from './common';
+import { defaultAdapterFor, describeShipped } from '../node/shippedAdapters';
 
 export interface CliContext {
   load(
@@ -115,6 +116,7 @@ interface ExtractDocOptions extends ServerCliOptions {
   maxPairs?: number;
   model?: string;
   lora: string[];
+  defaultAdapter: boolean;
   filter: string;
   threshold?: number;
   k: number;
@@ -482,9 +484,27 @@ async function openDocEngine(
   const dl = new ProgressBar(`downloading ${spec}`);
   const modelPath = await resolveModel(spec, { signal, onProgress: (d, t) => dl.update(d, t) });
   dl.stop();
-  const loras = opts.lora.map(parseLoraArg);
+  let loras = opts.lora.map(parseLoraArg);
   for (const w of await checkAdapters(loras, { modelPath, ...run, level: 'document' }))
     process.stderr.write(`warning: ${w}\n`);
+  // No adapter given: the document adapter the project ships for exactly this run, unless turned off.
+  const shipped =
+    !loras.length && opts.defaultAdapter && opts.mode !== 'encoder'
+      ? await defaultAdapterFor({
+          modelPath,
+          relationSet: run.relationSet,
+          template: run.template,
+          answers: 'names',
+          level: 'document',
+          rag: false,
+        })
+      : undefined;
+  if (shipped) {
+    loras = [{ path: shipped.path, scale: 1 }];
+    process.stderr.write(
+      `LoRA: ${describeShipped(shipped)}, applied by default (--no-default-adapter: the base model alone)\n`,
+    );
+  }
   return {
     engine: await LlamaEngine.open({
       modelPath,
@@ -739,6 +759,16 @@ const textOnlyOption = new Option(
   "read only the documents' texts: their entities are found as in plain text (score with eval --match-entities text)",
 );
 
+const maxPairsOption = new Option(
+  '--max-pairs <n>',
+  `the most candidate pairs of one document sent to the model, after the filter (default ${DEFAULT_MAX_PAIRS}; 0: no limit); a document above it is written unchanged with an error`,
+).argParser((v) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0)
+    throw new InputError(`--max-pairs must be an integer ≥ 0, got ${JSON.stringify(v)}`);
+  return n;
+});
+
 function addExtractDocCommand(program: Command, ctx: CliContext): void {
   program
     .command('extract-doc')
@@ -759,22 +789,14 @@ function addExtractDocCommand(program: Command, ctx: CliContext): void {
       (v: string, acc: string[]) => [...acc, v],
       [] as string[],
     )
+    .addOption(cliOption('defaultAdapter'))
     .addOption(cliOption('documentFilter'))
     .addOption(cliOption('threshold'))
     .addOption(cliOption('documentK'))
     .addOption(cliOption('documentMode'))
     .addOption(encoderOption)
     .addOption(textOnlyOption)
-    .option(
-      '--max-pairs <n>',
-      `the most candidate pairs of one document sent to the model, after the filter (default ${DEFAULT_MAX_PAIRS}; 0: no limit); a document above it is written unchanged with an error`,
-      (v) => {
-        const n = Number(v);
-        if (!Number.isInteger(n) || n < 0)
-          throw new InputError(`--max-pairs must be an integer ≥ 0, got ${JSON.stringify(v)}`);
-        return n;
-      },
-    )
+    .addOption(maxPairsOption)
     .addOption(cliOption('documentTemplate'))
     .option('--none', 'allow the answer None with a template file')
     .option(
