@@ -938,6 +938,14 @@ window.addEventListener('keydown', (e) => {
   if (['ArrowUp', 'ArrowDown', 'ArrowLeft', 'ArrowRight', 'Home', 'End', ' '].includes(e.key))
     e.preventDefault();
 });
+// Keys typed in a text field (the search, the pickers) are text: they stop here, before VS Code's
+// webview forwards them to the keybindings (the record view's one-letter commands) — whatever the
+// focus context key says at that moment. Escape leaves the field for the list.
+document.addEventListener('keydown', (e) => {
+  if (!isTextField(e.target) || e.ctrlKey || e.metaKey || e.altKey) return;
+  e.stopPropagation();
+  if (e.key === 'Escape') document.getElementById('list')?.focus();
+});
 const isTextField = (t: EventTarget | null): boolean =>
   t instanceof HTMLElement &&
   !!t.closest('vscode-single-select, vscode-textfield, input, textarea, [contenteditable="true"]');
