@@ -6,7 +6,7 @@
 #  3. the encoder alone (its own relations; the baseline the LLM must beat): official F1 and
 #     Ign F1 (against dev, the training file here), with gold entities and from raw text
 #     (entities found by the encoder, matched to gold ones by span, else name);
-#  4. with LLM_DOCS > 0: the LLM stage (zero-shot, or with $LORA) on the first LLM_DOCS test
+#  4. with LLM_DOCS > 0: the LLM stage (zero-shot: --no-default-adapter; or with $LORA) on the first LLM_DOCS test
 #     documents behind the encoder filter, and the encoder alone on the same documents.
 # Usage: bench/doc-encoder.sh [ENCODER_DIR]   (default models/redocred-filter)
 #        LLM_DOCS=50 LORA=models/redocred-doc.gguf bench/doc-encoder.sh
@@ -52,7 +52,7 @@ if [ "$LLM_DOCS" -gt 0 ]; then
   $CLI extract-doc $GOLD --rel-info $D/rel_info.json --filter "$ENC" --mode encoder --no-resume --force -o $OUT/encoder-$LLM_DOCS.jsonl
   score encoder-first-$LLM_DOCS $OUT/encoder-$LLM_DOCS.jsonl
   NAME=llm-zero-shot
-  LORA_ARGS=()
+  LORA_ARGS=(--no-default-adapter)
   if [ -n "${LORA:-}" ]; then NAME=llm-adapter; LORA_ARGS=(--lora "$LORA"); fi
   /usr/bin/time -f "%e s wall" $CLI extract-doc $GOLD --rel-info $D/rel_info.json --model "$MODEL" "${LORA_ARGS[@]}" --filter "$ENC" --pairs-per-prompt $K --threads $THREADS --no-resume --force -o $OUT/$NAME-$LLM_DOCS.jsonl
   score $NAME-first-$LLM_DOCS $OUT/$NAME-$LLM_DOCS.jsonl
