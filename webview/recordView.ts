@@ -938,11 +938,14 @@ window.addEventListener('keydown', (e) => {
   if (['ArrowUp', 'ArrowDown', 'ArrowLeft', 'ArrowRight', 'Home', 'End', ' '].includes(e.key))
     e.preventDefault();
 });
-// Keys typed in a text field (the search, the pickers) are text: they stop here, before VS Code's
-// webview forwards them to the keybindings (the record view's one-letter commands) — whatever the
-// focus context key says at that moment. Escape leaves the field for the list.
+// Keys typed in a text field (the search, the pickers) are text: characters and editing keys stop
+// here, before VS Code's webview forwards them to the keybindings (the record view's one-letter
+// commands) — whatever the focus context key says at that moment. Escape leaves the field.
+const EDITING_KEYS = new Set(['Backspace', 'Delete', 'Home', 'End', 'Enter', 'Escape']);
 document.addEventListener('keydown', (e) => {
   if (!isTextField(e.target) || e.ctrlKey || e.metaKey || e.altKey) return;
+  // Characters and editing keys only: F1, Tab and the like still reach VS Code.
+  if (e.key.length !== 1 && !EDITING_KEYS.has(e.key) && !e.key.startsWith('Arrow')) return;
   e.stopPropagation();
   if (e.key === 'Escape') document.getElementById('list')?.focus();
 });

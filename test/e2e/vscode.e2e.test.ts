@@ -585,6 +585,7 @@ describe('VS Code end to end (code-server + Chromium, real model)', function () 
       await view.locator('#f-search').evaluate((e) => (e as unknown as { value: string }).value),
       'STORM|letter\\b',
     );
+    await page.keyboard.press('Escape'); // leaves the search field
     await palette('View: Close All Editors');
   });
   it('"Train LoRA Adapter from This File…" trains with progress, then compares before/after on the held-out records in the panel', async function () {
