@@ -568,6 +568,9 @@ describe('VS Code end to end (code-server + Chromium, real model)', function () 
       async () => (await view.locator('.record').count()) === 4 || undefined,
       10_000,
     );
+    const progress = async () =>
+      ((await view.locator('#progress .label').textContent()) ?? '').split(' · ')[0];
+    const reviewedBefore = await progress();
     await view.locator('#f-search').click();
     await page.keyboard.type('STORM|letter\\b');
     const found = await waitFor(
@@ -585,6 +588,9 @@ describe('VS Code end to end (code-server + Chromium, real model)', function () 
       await view.locator('#f-search').evaluate((e) => (e as unknown as { value: string }).value),
       'STORM|letter\\b',
     );
+    // Nothing was decided or typed into the records (a reject, a relabel, text in the editor).
+    assert.equal(await progress(), reviewedBefore, 'typing in the search changed no record');
+    assert.doesNotMatch((await view.locator('#progress .label').textContent()) ?? '', /invalid/);
     await page.keyboard.press('Escape'); // leaves the search field
     await palette('View: Close All Editors');
   });

@@ -8,7 +8,13 @@ import { strict as assert } from 'node:assert';
 import { readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { SEMEVAL_RELATIONS } from '../../src/core/formats/semeval';
-import { DEFAULT_TEMPLATE, RAG4RE_TEMPLATE } from '../../src/core/prompts/builtin';
+import {
+  DEFAULT_TEMPLATE,
+  LMRC_RC_TEMPLATE,
+  LMRC_TEMPLATE,
+  RAG4RE_TEMPLATE,
+} from '../../src/core/prompts/builtin';
+import { parseRelInfo, relationSetFromRelInfo } from '../../src/core/formats/docred';
 import { RelRecord } from '../../src/core/schema';
 import { EngineClient } from '../../src/node/engineClient';
 import { loadRecords } from '../../src/node/load';
@@ -19,13 +25,14 @@ import {
   defaultAdapterFor,
   listShippedAdapters,
 } from '../../src/node/shippedAdapters';
-import { ROOT, cli, ensureBuilt, tmp } from '../helpers/cli';
+import { ROOT, cli, cliAsync, ensureBuilt, tmp } from '../helpers/cli';
 import { assertCliCommandExists } from '../helpers/manifestCommand';
 import { smolLM2 } from '../helpers/models';
 import { dataset, requireShared } from '../helpers/shared';
 
 const SEMEVAL_TEST = dataset('semeval2010_task8', 'TEST_FILE_FULL.TXT');
 const SEMEVAL_ADAPTER = path.join(ROOT, 'models', 'semeval-smollm2.gguf');
+const DOC_ADAPTER = path.join(ROOT, 'models', 'redocred-doc.gguf');
 
 /** The model labels of a run, record by record. */
 const labels = (records: RelRecord[]): string[] =>
@@ -57,7 +64,9 @@ describe('the shipped adapters (models/*.gguf)', function () {
       const m = a.manifest;
       assert.match(m.base.sha256, /^[0-9a-f]{64}$/);
       assert.match(m.data.sha256, /^[0-9a-f]{64}$/);
-      assert.ok(m.data.examples >= 1600, `${a.path}: ${m.data.examples} examples`);
+      // A document adapter's examples are prompts of k entity pairs each.
+      const least = m.document ? 1000 : 1600;
+      assert.ok(m.data.examples >= least, `${a.path}: ${m.data.examples} examples`);
       assert.ok(m.relationSet.labels.length > 1);
       assert.equal(m.training.stopped, false);
       assert.ok(statSync(a.path).size <= 25 * 2 ** 20, `${a.path} is over 25 MB`);
@@ -177,5 +186,58 @@ describe('the shipped adapters (models/*.gguf)', function () {
     } finally {
       await client.stop();
     }
+  });
+
+  it('the Re-DocRED document adapter fits the document run it was trained for, and extract-doc applies it by default (says so)', async function () {
+    const relInfo = dataset('redocred', 'rel_info.json');
+    const test = dataset('redocred', 'test_revised.json');
+    requireShared(this, relInfo, test);
+    ensureBuilt();
+    const rs = relationSetFromRelInfo(parseRelInfo(readFileSync(relInfo, 'utf8'), relInfo));
+    const run: DefaultAdapterRun = {
+      modelPath: model,
+      relationSet: rs,
+      template: LMRC_TEMPLATE,
+      answers: 'names',
+      level: 'document',
+      rag: false,
+    };
+    const models = path.join(ROOT, 'models');
+    assert.equal((await defaultAdapterFor(run, models))?.path, DOC_ADAPTER);
+    assert.equal(await defaultAdapterFor({ ...run, level: 'sentence' }, models), undefined);
+    assert.equal(
+      await defaultAdapterFor({ ...run, template: LMRC_RC_TEMPLATE }, models),
+      undefined,
+    );
+    // The CLI says so before it extracts; stopped there (a document takes about a minute here).
+    const say = async (...more: string[]) => {
+      const c = cliAsync(
+        'extract-doc',
+        test,
+        '--rel-info',
+        relInfo,
+        '--model',
+        model,
+        '--limit',
+        '1',
+        '-o',
+        path.join(dir, `doc${more.length}.jsonl`),
+        ...more,
+      );
+      const started = Date.now();
+      let err = '';
+      c.child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+      while (!/^engine: .*\n/m.test(err) && Date.now() - started < 120_000)
+        await new Promise((r) => setTimeout(r, 200));
+      c.child.kill();
+      await c.done;
+      return err;
+    };
+    const on = await say();
+    assert.match(on, /LoRA: redocred-doc\.gguf \(shipped adapter for .*\), applied by default/);
+    assert.match(on, /^engine: .*; LoRA .*redocred-doc\.gguf:1$/m, 'the engine loaded it');
+    const off = await say('--no-default-adapter');
+    assert.match(off, /^engine: /m);
+    assert.doesNotMatch(off, /applied by default|LoRA/);
   });
 });
