@@ -94,7 +94,13 @@ export async function checkAdapters(
           `LoRA adapter ${a.path} was trained for another relation set than this run's (${relationSetDifference(m.relationSet, rs)}): its answers would mean other relations`,
           adapterManifestPath(a.path),
         );
-      if (textSha256(JSON.stringify(rs)) !== m.relationSet.sha256)
+      // The set's name is not in the prompts (rel_info.json read as --relations is named after its
+      // folder, as --rel-info it is "docred"): only descriptions and the like are worth a word.
+      const digest = (x: RelationSet) => textSha256(JSON.stringify(x));
+      if (
+        digest(rs) !== m.relationSet.sha256 &&
+        digest({ ...rs, name: m.relationSet.name }) !== m.relationSet.sha256
+      )
         warnings.push(
           `LoRA adapter ${a.path}: the relation set's descriptions differ from the ones it was trained with`,
         );

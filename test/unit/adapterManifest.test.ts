@@ -67,6 +67,14 @@ describe('adapter manifests', () => {
       }),
       [],
     );
+    // Another name alone (rel_info.json read as --relations or as --rel-info) is not worth a word.
+    assert.deepEqual(
+      await checkAdapters([{ path: adapter() }], {
+        modelPath: model,
+        relationSet: { ...RS, name: 'another-name' },
+      }),
+      [],
+    );
     const w = await checkAdapters([{ path: adapter() }], {
       modelPath: model,
       relationSet: {
