@@ -602,7 +602,8 @@ describe('data safety (issue 10)', function () {
       const line = JSON.stringify(record);
       const d = lineDecorations(line, new RecordLineCache(), 'Other')!;
       const md = recordHoverMarkdown(record as RelRecord, d, () => 'ARGS');
-      assert.equal(md.match(/\]\(command:/g)?.length, 3, 'only the three links of the host');
+      assert.equal(md.match(/\]\(command:/g)?.length, 4, 'only the four links of the host');
+      assert.equal(md.match(/command:relationLens\.ignoreRelation\?ARGS/g)?.length, 1);
       assert.equal(md.match(/command:relationLens\.acceptRelation\?ARGS/g)?.length, 1);
       assert.ok(!/[^\\]\$\(alert\)/.test(md), 'the file cannot add an icon');
       assert.ok(!/[^\\]<img/.test(md), 'no raw HTML from the file');
