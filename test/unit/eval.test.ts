@@ -9,26 +9,13 @@ import {
   semevalAnswers,
   trainFacts,
 } from '../../src/core/eval';
-import { RelRecord } from '../../src/core/schema';
 import { loadRecords } from '../../src/node/load';
 import { perturbDocRed, perturbSemEval } from '../helpers/perturb';
+import { pairRecord } from '../helpers/records';
 import { dataset, requireShared } from '../helpers/shared';
 
 const close = (a: number, b: number, eps = 1e-9) =>
   assert.ok(Math.abs(a - b) < eps, `${a} != ${b}`);
-
-function pairRecord(id: string, label: string | null, head = 'e1'): RelRecord {
-  return {
-    id,
-    text: 'A B',
-    entities: [
-      { id: 'e1', name: 'A', mentions: [{ start: 0, end: 1 }] },
-      { id: 'e2', name: 'B', mentions: [{ start: 2, end: 3 }] },
-    ],
-    relations: label ? [{ head, tail: head === 'e1' ? 'e2' : 'e1', label }] : [],
-    pairs: [['e1', 'e2']],
-  };
-}
 
 describe('evaluation', () => {
   describe('micro (TACRED scorer semantics)', () => {

@@ -12,20 +12,8 @@ import { SEMEVAL_RELATIONS } from '../../src/core/formats/semeval';
 import { RelRecord, validateRecord } from '../../src/core/schema';
 import { loadRecords } from '../../src/node/load';
 import { sampleRecords } from '../helpers/cli';
+import { pairRecord } from '../helpers/records';
 import { dataset, requireShared } from '../helpers/shared';
-
-function pairRecord(id: string, label: string | null): RelRecord {
-  return {
-    id,
-    text: 'A B',
-    entities: [
-      { id: 'e1', name: 'A', mentions: [{ start: 0, end: 1 }] },
-      { id: 'e2', name: 'B', mentions: [{ start: 2, end: 3 }] },
-    ],
-    relations: label ? [{ head: 'e1', tail: 'e2', label }] : [],
-    pairs: [['e1', 'e2']],
-  };
-}
 
 /** Every non-empty cell has records, every empty one none, and all are ids of these records. */
 function checkCells(r: EvalResult, ids: Set<string>, exact: boolean): void {
