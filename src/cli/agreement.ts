@@ -25,6 +25,22 @@ interface AgreementOptions {
 
 const pct = (x: number) => (100 * x).toFixed(2);
 
+/** Each annotator's file read as records, and the first relation set a file defines. */
+export async function loadAnnotations(
+  files: string[],
+  names: string[],
+  opts: { from?: ImportFormat; relations?: string },
+): Promise<{ anns: Annotation[]; own: RelationSet | undefined }> {
+  const anns: Annotation[] = [];
+  let own: RelationSet | undefined;
+  for (const [i, f] of files.entries()) {
+    const r = await load(f, { format: opts.from, relations: opts.relations });
+    own ??= r.relationSet;
+    anns.push({ name: names[i]!, records: r.records });
+  }
+  return { anns, own };
+}
+
 async function agreementCommand(files: string[], opts: AgreementOptions): Promise<void> {
   if (files.length < 2) throw new InputError('agreement needs two or more annotated files');
   const names = opts.names
@@ -36,13 +52,7 @@ async function agreementCommand(files: string[], opts: AgreementOptions): Promis
     throw new InputError(
       `two annotations have the same name (${names.join(', ')}): pass --names A,B,…`,
     );
-  const anns: Annotation[] = [];
-  let own: RelationSet | undefined;
-  for (const [i, f] of files.entries()) {
-    const r = await load(f, { format: opts.from, relations: opts.relations });
-    own ??= r.relationSet;
-    anns.push({ name: names[i]!, records: r.records });
-  }
+  const { anns, own } = await loadAnnotations(files, names, opts);
   const rs = await resolveRelationSet({
     file: opts.relations,
     own,

@@ -9,10 +9,10 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { InputError } from '../core/diagnostics';
 import { serializeRecord } from '../core/formats/canonical';
-import { Annotation } from '../core/eval/agreement';
 import { mergeAnnotations, splitPlan } from '../core/team';
 import { ImportFormat } from '../node/load';
 import { writeOutput } from '../node/output';
+import { loadAnnotations } from './agreement';
 import { fromOption, load, printJson, relationSetFor } from './common';
 
 interface SplitOptions {
@@ -98,13 +98,7 @@ async function mergeCommand(files: string[], opts: MergeOptions): Promise<void> 
     throw new InputError(`--names gives ${who.length} name(s) for ${files.length} file(s)`);
   if (new Set(who).size !== who.length)
     throw new InputError(`two files have the same name (${who.join(', ')}): pass --names A,B,…`);
-  const anns: Annotation[] = [];
-  let own;
-  for (const [i, f] of files.entries()) {
-    const r = await load(f, { format: opts.from, relations: opts.relations });
-    own ??= r.relationSet;
-    anns.push({ name: who[i]!, records: r.records });
-  }
+  const { anns, own } = await loadAnnotations(files, who, opts);
   const rs = await relationSetFor(opts, own, files[0]);
   const adjudicated = opts.adjudicated ? (await load(opts.adjudicated, {})).records : undefined;
   const order = opts.order ? (await load(opts.order, {})).records.map((r) => r.id) : undefined;
