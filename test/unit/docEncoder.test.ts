@@ -4,7 +4,14 @@
  * The shipped model itself runs in test/unit/shippedEncoder.test.ts.
  */
 import { strict as assert } from 'node:assert';
-import { encoderWindows, groupMentions, splitWords } from '../../src/core/pipelines/docEncoder';
+import {
+  decodeBio,
+  encoderWindows,
+  groupMentions,
+  keptMention,
+  splitWords,
+  trimMention,
+} from '../../src/core/pipelines/docEncoder';
 import { splitSentences } from '../../src/core/pipelines/entities';
 
 describe('document encoder: words, windows, entities', () => {
@@ -68,5 +75,59 @@ describe('document encoder: words, windows, entities', () => {
       sent: 1,
     });
     assert.equal(ents[1]!.name, 'France');
+  });
+
+  const TAGS = ['O', 'B-PER', 'I-PER', 'B-ORG', 'I-ORG'];
+  /** Logits whose softmax is the given probabilities (in TAGS order). */
+  const row = (p: Record<string, number>) => TAGS.map((t) => Math.log(p[t] ?? 1e-6));
+
+  it('decodes BIO as one name when its words disagree on the type, where each best tag alone splits it', () => {
+    // "Marilyn Manson": B-ORG 0.84 / B-PER 0.14, then I-PER 0.65 / I-ORG 0.34 (the shipped model's
+    // figures on a Re-DocRED test sentence). Best tags alone: B-ORG, I-PER — an I- of another type.
+    const rows = [row({ 'B-ORG': 0.84, 'B-PER': 0.14 }), row({ 'I-PER': 0.65, 'I-ORG': 0.34 })];
+    assert.deepEqual(
+      decodeBio(rows, TAGS).map((t) => TAGS[t]),
+      ['B-ORG', 'I-ORG'], // 0.84 × 0.34 = 0.29 against B-PER I-PER 0.14 × 0.65 = 0.09
+    );
+    // An I- cannot open the text or follow O; the sequence's best valid reading is taken.
+    const opened = [row({ 'I-PER': 0.6, 'B-PER': 0.3, O: 0.1 }), row({ O: 0.9, 'I-PER': 0.1 })];
+    assert.deepEqual(
+      decodeBio(opened, TAGS).map((t) => TAGS[t]),
+      ['B-PER', 'O'],
+    );
+    const afterO = [row({ O: 0.9 }), row({ 'I-ORG': 0.5, O: 0.45, 'B-ORG': 0.05 })];
+    assert.deepEqual(
+      decodeBio(afterO, TAGS).map((t) => TAGS[t]),
+      ['O', 'O'],
+    );
+    assert.deepEqual(decodeBio([], TAGS), []);
+  });
+
+  it('trims the words a name never starts or ends with, keeping currency, abbreviations and brackets', () => {
+    const trim = (text: string, first: number, last: number) => {
+      const words = splitWords(text);
+      const t = trimMention(text, words, first, last);
+      return t && text.slice(words[t[0]]!.start, words[t[1]]!.end);
+    };
+    assert.equal(trim('of the 1919 - 1920 war', 2, 3), '1919');
+    assert.equal(trim('the Brussels Midi / Zuid line', 1, 3), 'Brussels Midi');
+    assert.equal(trim(', Gulf of Bothnia ,', 0, 4), 'Gulf of Bothnia');
+    assert.equal(trim('cost US$ 90 million', 2, 4), '$ 90 million');
+    assert.equal(trim('at 11:59 p.m. sharp', 1, 7), '11:59 p.m.');
+    assert.equal(trim('Apple Inc. ( AAPL )', 0, 5), 'Apple Inc. ( AAPL )');
+    assert.equal(trim('a - , b', 1, 2), null);
+  });
+
+  it('drops a lower-case name unless it is a number or a time, and keeps text without case', () => {
+    assert.equal(keptMention('defence', 'ORG'), false);
+    assert.equal(keptMention('domestic affairs', 'ORG'), false);
+    assert.equal(keptMention('homelands', 'MISC'), false);
+    assert.equal(keptMention('the United States', 'LOC'), true);
+    assert.equal(keptMention('iPhone', 'MISC'), true);
+    assert.equal(keptMention('M-52', 'LOC'), true);
+    assert.equal(keptMention('three', 'NUM'), true);
+    assert.equal(keptMention('the late 1940s', 'TIME'), true);
+    assert.equal(keptMention('early spring', 'TIME'), true);
+    assert.equal(keptMention('北京', 'LOC'), true);
   });
 });
