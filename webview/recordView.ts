@@ -735,6 +735,7 @@ function onClick(e: MouseEvent): void {
   const target = e.target as HTMLElement;
   if (target.closest('#f-only-clear')) {
     filter = { ...filter, only: null };
+    send({ type: 'clearOnly' });
     return applyFilter();
   }
   const rec = target.closest<HTMLElement>('.record');

@@ -140,7 +140,8 @@ export const ViewHostMessageSchema = z.union([
   z.object({ type: z.literal('action'), action: z.enum(ACTION_NAMES) }).strict(),
   /**
    * Show only these lines (the records behind a confusion cell or a relation of the panel's
-   * evaluation), with what they are; null lines: all records again.
+   * evaluation), with what they are; null lines: all records again. The host keeps the records'
+   * ids and sends their lines again when lines are added or removed above them.
    */
   z
     .object({
@@ -189,5 +190,7 @@ export const ViewMessageSchema = z.union([
    * fields (they stand aside: the keys type there).
    */
   z.object({ type: z.literal('focusState'), view: z.boolean(), input: z.boolean() }).strict(),
+  /** The "only these records" filter was cleared in the view (the host stops following its records). */
+  z.object({ type: z.literal('clearOnly') }).strict(),
 ]);
 export type ViewMessage = z.infer<typeof ViewMessageSchema>;

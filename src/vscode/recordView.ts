@@ -168,7 +168,9 @@ class RecordViewSession extends Disposable {
         const whole = e.contentChanges.some(
           (c) => c.range.start.line !== c.range.end.line || c.text.includes('\n'),
         );
-        if (whole) return this.sendAll();
+        // Lines added or removed: every record is sent again, and the records shown alone
+        // (followed by id) get their new lines.
+        if (whole) return void this.sendAll().then(() => this.postOnly());
         const lines = [...new Set(e.contentChanges.map((c) => c.range.start.line))];
         this.send(lines, false);
       }),
@@ -267,6 +269,10 @@ class RecordViewSession extends Disposable {
       return this.postOnly();
     }
     if (m.type === 'focusState') return setFocus(m.view && this.panel.active, m.input);
+    if (m.type === 'clearOnly') {
+      this.only = undefined;
+      return;
+    }
     if (m.type === 'openText') return this.openText([m.line], false);
     if (m.type === 'extract') return this.openText(m.lines, true);
     const record = recordAt(this.doc, m.line);
