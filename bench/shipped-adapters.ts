@@ -6,16 +6,23 @@
  * --record writes the scores, the sentences, the seconds and the commands into the adapter's
  * manifest (`evaluation`), which the README's results table and models/README.md quote.
  *
+ * --sample N scores the same fixed N test sentences as bench/quality.ts and bench/lora.ts (seeded
+ * shuffle, seed 2024; line-per-record formats: FinRE, SanWen), written with the relation set file
+ * beside them under .cache/bench-shipped; --record then writes `sampleEvaluation`.
+ *
  * Usage: npx tsx bench/shipped-adapters.ts [--adapter models/semeval-smollm2.gguf] [--limit N]
- *        [--zero-shot] [--record]
+ *        [--sample N] [--zero-shot] [--record]
  * Needs `npm run build` (dist/cli.js) and the SmolLM2 base (.cache/models, scripts/fetch_test_model.py).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { adapterManifestPath, readAdapterManifest } from '../src/node/adapters';
 import { writeFileAtomic } from '../src/node/files';
+import { loadRecords } from '../src/node/load';
 import { lockOutput } from '../src/node/output';
+import { NEARBY_RELATION_SETS } from '../src/node/resources';
+import { sample } from './sample';
 import { DATASETS, MODEL, ROOT, arg } from './trainEnv';
 
 /** What each relation set is scored on: its test and training files and the official metric. */
@@ -58,15 +65,45 @@ function relationLens(args: string[]): { seconds: number; command: string; stdou
   };
 }
 
+/**
+ * The fixed sample of bench/quality.ts (the same seeded shuffle of the records, first n) written in
+ * the test file's own line-per-record format, with the relation set file found beside the test.
+ */
+async function sampleFile(test: string, n: number, out: string): Promise<string> {
+  const { records } = await loadRecords(test);
+  const lines = readFileSync(test, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim());
+  if (lines.length !== records.length)
+    throw new Error(
+      `${test}: --sample needs one record per line (${lines.length} lines, ${records.length} records)`,
+    );
+  const picked = sample(
+    lines.map((_, i) => i),
+    n,
+    2024,
+  ).sort((a, b) => a - b);
+  const dir = path.join(out, `sample-${path.basename(path.dirname(test))}-${n}`);
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, path.basename(test));
+  writeFileSync(file, picked.map((i) => lines[i]! + '\n').join(''));
+  const rs = NEARBY_RELATION_SETS.map((f) => path.join(path.dirname(test), f)).find(existsSync);
+  if (rs) copyFileSync(rs, path.join(dir, path.basename(rs)));
+  return file;
+}
+
 async function main() {
   const adapter = path.resolve(arg('--adapter', path.join(ROOT, 'models', 'semeval-smollm2.gguf')));
   const m = await readAdapterManifest(adapter);
   if (!m) throw new Error(`${adapter}: no manifest beside it`);
-  const suite = SUITES[m.relationSet.name];
-  if (!suite) throw new Error(`no test set known for the relation set ${m.relationSet.name}`);
+  const known = SUITES[m.relationSet.name];
+  if (!known) throw new Error(`no test set known for the relation set ${m.relationSet.name}`);
+  const suite = { ...known };
   const limit = arg('--limit', '');
+  const sampleN = Number(arg('--sample', '0'));
   const out = path.join(ROOT, '.cache', 'bench-shipped');
   mkdirSync(out, { recursive: true });
+  if (sampleN) suite.test = await sampleFile(suite.test, sampleN, out);
   // The adapter's own base (its manifest's path on this machine), else $RELATION_LENS_MODEL / SmolLM2.
   const model =
     process.env['RELATION_LENS_MODEL'] ?? (existsSync(m.base.path) ? m.base.path : MODEL);
@@ -131,21 +168,22 @@ async function main() {
       `| ${String(r['name'])} | ${String(r['f1'])} (${String(r['precision'])} / ${String(r['recall'])}) | ${String(r['seconds'])} |`,
     );
   if (process.argv.includes('--record')) {
-    if (limit) throw new Error('--record scores the whole test set: drop --limit');
+    if (limit) throw new Error('--record scores the whole test set or --sample: drop --limit');
     const file = adapterManifestPath(adapter);
     // Told to (--record): the manifest is read and replaced under its lock, atomically.
     const unlock = await lockOutput(file);
     try {
       const manifest = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-      manifest['evaluation'] = {
+      manifest[sampleN ? 'sampleEvaluation' : 'evaluation'] = {
         test: rel(suite.test),
+        ...(sampleN ? { sample: { of: rel(known.test), seed: 2024 } } : {}),
         sentences,
         metric:
           suite.metric === 'semeval'
             ? 'official SemEval-2010 Task 8 macro-F1 (9 relations, directions)'
             : 'micro-F1 without the no-relation label',
         measured: new Date().toISOString(),
-        bench: 'npx tsx bench/shipped-adapters.ts --record',
+        bench: `npx tsx bench/shipped-adapters.ts --adapter ${rel(adapter)}${sampleN ? ` --sample ${sampleN}` : ''} --record`,
         rows,
       };
       await writeFileAtomic(file, JSON.stringify(manifest, null, 2) + '\n');
