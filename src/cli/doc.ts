@@ -28,7 +28,7 @@ import { ServerCliOptions, addServerOptions, checkServerOptions, openServerEngin
 import { resolveModel } from '../engine/models';
 import { openDocOutput, runDocExtractJob } from '../node/docExtract';
 import { documentFiles, documentOptions } from '../node/jobs';
-import { resolveRelationSet, resolveTemplate } from '../node/resources';
+import { resolveTemplate } from '../node/resources';
 import { onInterrupt } from '../node/interrupt';
 import { prepareReplace, usingOutput } from '../node/output';
 import { pathExists, readText, writeFileAtomic } from '../node/files';
@@ -37,7 +37,7 @@ import { ProgressBar, RateBar } from '../node/progress';
 import { NONE_ANSWER, docPromptView } from '../core/prompts/views';
 import { PromptTemplate, chatPrompt } from '../core/prompts/template';
 import { DocBatch, planBatches } from '../core/pipelines/docPlan';
-import { cliOption, printJson, threadsText } from './common';
+import { cliOption, printJson, relationSetFor, threadsText } from './common';
 import { defaultAdapterFor, describeShipped } from '../node/shippedAdapters';
 
 export interface CliContext {
@@ -451,7 +451,8 @@ async function docInputs(
     const { text } = await readText(input);
     if (!text.trim()) throw new InputError('the text file is empty', input);
     inputs = [{ id: path.basename(input), text }];
-    rs = (await resolveRelationSet({ file: opts.relations, relInfo: opts.relInfo }))?.set;
+    // As extract and the editor: a relation set file beside the text when none is named.
+    rs = await relationSetFor(opts, undefined, input);
   } else {
     const d = await loadDocs(ctx, input, opts);
     // --text-only: the documents as plain text (their entities are found again), to measure raw-text extraction.

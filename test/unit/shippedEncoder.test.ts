@@ -6,7 +6,15 @@
  * LLM, and its manifest names a command that exists.
  */
 import { strict as assert } from 'node:assert';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parseRelInfo, relationSetFromRelInfo } from '../../src/core/formats/docred';
@@ -100,6 +108,16 @@ describe('the shipped document encoder (models/redocred-filter)', function () {
       triples.includes('Marie Curie | educated at | University of Paris'),
       `a relation the text states (${triples.join('; ')})`,
     );
+    // Without --rel-info: the rel_info.json beside the text is found, as extract and the editor do.
+    const beside = path.join(dir, 'beside');
+    mkdirSync(beside);
+    copyFileSync(REL_INFO, path.join(beside, 'rel_info.json'));
+    writeFileSync(path.join(beside, 'curie.txt'), PARAGRAPH);
+    const out2 = path.join(beside, 'curie.jsonl');
+    const r2 = cli('extract-doc', path.join(beside, 'curie.txt'), '--mode', 'encoder', '-o', out2);
+    assert.equal(r2.code, 0, r2.err);
+    assert.match(r2.err, /relation set \S+ from .*rel_info\.json/);
+    assert.deepEqual((await loadRecords(out2)).records[0]!.relations, rec.relations);
   });
 
   it('is the default filter of extract-doc for Re-DocRED’s relation set', async function () {
