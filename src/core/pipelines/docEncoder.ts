@@ -536,7 +536,7 @@ export function trimMention(
  */
 export function decodeBio(rows: ArrayLike<number>[], tags: string[]): number[] {
   const C = tags.length;
-  // prev[j]: the tags that may precede tag j.
+  // allowed[j]: the tags that may precede tag j.
   const allowed = tags.map((t) =>
     t.startsWith('I-')
       ? tags.flatMap((u, k) => (u === `B-${t.slice(2)}` || u === t ? [k] : []))
