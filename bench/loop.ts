@@ -19,7 +19,7 @@ import { LlamaEngine } from '../src/engine/llama';
 import { sentenceSpace } from '../src/node/jobs';
 import { loadRecords } from '../src/node/load';
 import { trainLoraJob } from '../src/node/trainLora';
-import { sample } from './sample';
+import { TEST_SAMPLE_SEED, sample } from './sample';
 import { DATASETS, MODEL, ROOT, VENV, arg } from './trainEnv';
 
 const DATA = path.join(DATASETS, 'semeval2010_task8');
@@ -122,7 +122,7 @@ async function main() {
   const pool = sample(trainSet.records, 2 * n, 7);
   const first = pool.slice(0, n);
   const second = pool.slice(n);
-  const test = sample(testSet.records, Number(arg('--test', '500')), 2024);
+  const test = sample(testSet.records, Number(arg('--test', '500')), TEST_SAMPLE_SEED);
   const score = async (adapter: string) => {
     const pred = await extractWith(adapter, test, rs);
     return evaluateSemEval(semevalAnswers(test), semevalAnswers(pred));

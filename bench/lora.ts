@@ -31,7 +31,7 @@ import { sentenceSpace } from '../src/node/jobs';
 import { loadRecords } from '../src/node/load';
 import { trainLoraJob } from '../src/node/trainLora';
 import { Prepared, prepareTrainer, resultTrainer } from './gpuTrainer';
-import { sample } from './sample';
+import { TEST_SAMPLE_SEED, sample } from './sample';
 import { DATASETS, MODEL, ROOT, VENV, arg } from './trainEnv';
 
 interface Bench {
@@ -194,7 +194,7 @@ async function main() {
         },
       })
     ).manifest;
-  const gold = sample(test.records, n, 2024);
+  const gold = sample(test.records, n, TEST_SAMPLE_SEED);
   const { out, seconds } = await extractWith(b, adapter, gold, { rs, codes });
   const preds = out.map((r) => r.record);
   const s = b.score(gold, preds, rs);

@@ -20,7 +20,7 @@ import { Bm25Searcher } from '../src/core/retrieval/searchers';
 import { RelRecord, RelationSet } from '../src/core/schema';
 import { LlamaEngine } from '../src/engine/llama';
 import { loadRecords } from '../src/node/load';
-import { sample } from './sample';
+import { TEST_SAMPLE_SEED, sample } from './sample';
 import { answerSpace } from '../src/core/pipelines/answerSpace';
 import { CRE_LLM_TEMPLATE, DEFAULT_TEMPLATE, RAG4RE_TEMPLATE } from '../src/core/prompts/builtin';
 
@@ -88,7 +88,7 @@ async function semeval(engine: LlamaEngine, n: number, mode: DecodeMode, rows: R
   const train = await loadRecords(path.join(DATA, 'semeval2010_task8', 'TRAIN_FILE.TXT'));
   const test = await loadRecords(path.join(DATA, 'semeval2010_task8', 'TEST_FILE_FULL.TXT'));
   const rs = test.relationSet!;
-  const gold = sample(test.records, n, 2024);
+  const gold = sample(test.records, n, TEST_SAMPLE_SEED);
   const goldAnswers = semevalAnswers(gold);
   const space = answerSpace(rs, 'label');
   const examples = examplesFromRecords(train.records, rs.noRelation);
@@ -117,7 +117,7 @@ async function chinese(engine: LlamaEngine, name: string, n: number, rows: Row[]
   const ftrain = await loadRecords(path.join(DATA, name, 'train.txt'));
   const ftest = await loadRecords(path.join(DATA, name, 'test.txt'));
   const frs = ftest.relationSet!;
-  const fgold = sample(ftest.records, n, 2024);
+  const fgold = sample(ftest.records, n, TEST_SAMPLE_SEED);
   const fspace = answerSpace(frs, 'pair');
   const fex = examplesFromRecords(ftrain.records, frs.noRelation);
   const fretriever = new TrainingRetriever(

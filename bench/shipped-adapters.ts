@@ -15,14 +15,14 @@
  * Needs `npm run build` (dist/cli.js) and the SmolLM2 base (.cache/models, scripts/fetch_test_model.py).
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { adapterManifestPath, readAdapterManifest } from '../src/node/adapters';
 import { writeFileAtomic } from '../src/node/files';
 import { loadRecords } from '../src/node/load';
 import { lockOutput } from '../src/node/output';
-import { NEARBY_RELATION_SETS } from '../src/node/resources';
-import { sample } from './sample';
+import { resolveRelationSet } from '../src/node/resources';
+import { TEST_SAMPLE_SEED, sample } from './sample';
 import { DATASETS, MODEL, ROOT, arg } from './trainEnv';
 
 /** What each relation set is scored on: its test and training files and the official metric. */
@@ -67,7 +67,8 @@ function relationLens(args: string[]): { seconds: number; command: string; stdou
 
 /**
  * The fixed sample of bench/quality.ts (the same seeded shuffle of the records, first n) written in
- * the test file's own line-per-record format, with the relation set file found beside the test.
+ * the test file's own line-per-record format, with the relation set file found beside the test
+ * (resolveRelationSet's lookup). Both written atomically into the bench's own cache folder.
  */
 async function sampleFile(test: string, n: number, out: string): Promise<string> {
   const { records } = await loadRecords(test);
@@ -81,14 +82,13 @@ async function sampleFile(test: string, n: number, out: string): Promise<string>
   const picked = sample(
     lines.map((_, i) => i),
     n,
-    2024,
+    TEST_SAMPLE_SEED,
   ).sort((a, b) => a - b);
   const dir = path.join(out, `sample-${path.basename(path.dirname(test))}-${n}`);
-  mkdirSync(dir, { recursive: true });
   const file = path.join(dir, path.basename(test));
-  writeFileSync(file, picked.map((i) => lines[i]! + '\n').join(''));
-  const rs = NEARBY_RELATION_SETS.map((f) => path.join(path.dirname(test), f)).find(existsSync);
-  if (rs) copyFileSync(rs, path.join(dir, path.basename(rs)));
+  await writeFileAtomic(file, picked.map((i) => lines[i]! + '\n').join(''));
+  const rs = await resolveRelationSet({ nearby: [path.dirname(test)] });
+  if (rs) await writeFileAtomic(path.join(dir, path.basename(rs.from)), readFileSync(rs.from));
   return file;
 }
 
@@ -98,12 +98,14 @@ async function main() {
   if (!m) throw new Error(`${adapter}: no manifest beside it`);
   const known = SUITES[m.relationSet.name];
   if (!known) throw new Error(`no test set known for the relation set ${m.relationSet.name}`);
-  const suite = { ...known };
   const limit = arg('--limit', '');
   const sampleN = Number(arg('--sample', '0'));
   const out = path.join(ROOT, '.cache', 'bench-shipped');
   mkdirSync(out, { recursive: true });
-  if (sampleN) suite.test = await sampleFile(suite.test, sampleN, out);
+  const suite = {
+    ...known,
+    test: sampleN ? await sampleFile(known.test, sampleN, out) : known.test,
+  };
   // The adapter's own base (its manifest's path on this machine), else $RELATION_LENS_MODEL / SmolLM2.
   const model =
     process.env['RELATION_LENS_MODEL'] ?? (existsSync(m.base.path) ? m.base.path : MODEL);
@@ -176,7 +178,7 @@ async function main() {
       const manifest = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
       manifest[sampleN ? 'sampleEvaluation' : 'evaluation'] = {
         test: rel(suite.test),
-        ...(sampleN ? { sample: { of: rel(known.test), seed: 2024 } } : {}),
+        ...(sampleN ? { sample: { of: rel(known.test), seed: TEST_SAMPLE_SEED } } : {}),
         sentences,
         metric:
           suite.metric === 'semeval'
