@@ -10,11 +10,13 @@
 #     documents behind the encoder filter, and the encoder alone on the same documents.
 # Usage: bench/doc-encoder.sh [ENCODER_DIR]   (default models/redocred-filter)
 #        LLM_DOCS=50 LORA=models/redocred-doc.gguf bench/doc-encoder.sh
+#        DECODING=grammar (the LLM stage's answers generated token by token; default auto: the walk)
+#        OUT=DIR (default .cache/bench/encoder)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ENC=${1:-models/redocred-filter}
 D=../shared/datasets/redocred
-OUT=.cache/bench/encoder
+OUT=${OUT:-.cache/bench/encoder}
 mkdir -p "$OUT"
 CLI="node dist/cli.js"
 [ -f dist/cli.js ] || npm run build
@@ -54,7 +56,7 @@ if [ "$LLM_DOCS" -gt 0 ]; then
   NAME=llm-zero-shot
   LORA_ARGS=(--no-default-adapter)
   if [ -n "${LORA:-}" ]; then NAME=llm-adapter; LORA_ARGS=(--lora "$LORA"); fi
-  /usr/bin/time -f "%e s wall" $CLI extract-doc $GOLD --rel-info $D/rel_info.json --model "$MODEL" "${LORA_ARGS[@]}" --filter "$ENC" --pairs-per-prompt $K --threads $THREADS --no-resume --force -o $OUT/$NAME-$LLM_DOCS.jsonl
+  /usr/bin/time -f "%e s wall" $CLI extract-doc $GOLD --rel-info $D/rel_info.json --model "$MODEL" "${LORA_ARGS[@]}" --filter "$ENC" --pairs-per-prompt $K --threads $THREADS --decoding "${DECODING:-auto}" --no-resume --force -o $OUT/$NAME-$LLM_DOCS.jsonl
   score $NAME-first-$LLM_DOCS $OUT/$NAME-$LLM_DOCS.jsonl
 fi
 cat $OUT/summary.txt

@@ -5,6 +5,7 @@
 import { Command, Option } from 'commander';
 import * as path from 'node:path';
 import { InputError } from '../core/diagnostics';
+import { OptionValue } from '../core/options';
 import { DEFAULT_MAX_PAIRS } from '../core/pipelines/document';
 import { parseRelInfo, relationSetFromRelInfo } from '../core/formats/docred';
 import { encoderScorer } from '../core/pipelines/docEncoder';
@@ -114,6 +115,7 @@ interface ExtractDocOptions extends ServerCliOptions {
   mode: 'llm' | 'encoder';
   encoder?: string;
   maxPairs?: number;
+  decoding: OptionValue<'documentDecoding'>;
   model?: string;
   lora: string[];
   defaultAdapter: boolean;
@@ -563,7 +565,7 @@ function docSummary(res: Awaited<ReturnType<typeof runDocExtractJob>>, out: stri
   return [
     `documents: ${res.documents}${res.skippedDocuments ? ` (+${res.skippedDocuments} already in ${out})` : ''}`,
     `candidate stage (${t.filter}${t.threshold !== null ? `, threshold ${t.threshold.toPrecision(4)}` : ''}): ${t.pairsIn} pair(s) in, ${t.pairsKept} kept (${(100 * t.keptFraction).toFixed(1)}%)${t.goldPairRecall !== null ? `, gold-pair recall ${(100 * t.goldPairRecall).toFixed(1)}%` : ''}`,
-    `prompts: ${t.prompts}, prompt tokens ${t.promptTokens} (${t.reusedTokens} from the KV cache), generated ${t.generatedTokens}${t.filterPromptTokens ? `, yes/no filter ${t.filterPromptTokens}` : ''}${t.windows ? `, ${t.windows} windowed prompt(s)` : ''}`,
+    `prompts: ${t.prompts}, prompt tokens ${t.promptTokens} (${t.reusedTokens} from the KV cache), answer tokens ${t.generatedTokens}${t.scoredSteps ? ` (decoding walk: ${t.scoredSteps} scored steps)` : ''}${t.filterPromptTokens ? `, yes/no filter ${t.filterPromptTokens}` : ''}${t.windows ? `, ${t.windows} windowed prompt(s)` : ''}`,
     `output: ${t.outputLines} line(s), ${t.malformedLines} malformed; ${t.triples} triple(s): ${t.relations} relation(s) written, ${t.noneAnswers} None, ${t.duplicates} repeated${t.outsidePrompt ? ` (${t.outsidePrompt} written about a pair the prompt did not ask for)` : ''}`,
     `dropped: ${
       Object.entries(t.dropped)
@@ -669,6 +671,7 @@ async function extractDocInto(
         theta: opts.theta,
         embedder,
         maxPairs: opts.maxPairs,
+        decoding: opts.decoding,
         model: spec,
         signal: controller.signal,
       },
@@ -799,6 +802,7 @@ function addExtractDocCommand(program: Command, ctx: CliContext): void {
     .addOption(textOnlyOption)
     .addOption(maxPairsOption)
     .addOption(cliOption('documentTemplate'))
+    .addOption(cliOption('documentDecoding'))
     .option('--none', 'allow the answer None with a template file')
     .option(
       '--evidence',

@@ -129,6 +129,13 @@ export const OPTIONS = {
     renamedFrom: { flags: ['--k'], attribute: 'k' },
     setting: 'document.k',
   },
+  documentDecoding: {
+    value: { type: 'enum', values: ['auto', 'walk', 'grammar'] },
+    default: 'auto',
+    description:
+      'Document answers: walk (the model is asked only where the allowed answer lines branch; forced names and brackets go in one batch), grammar (generated token by token under the grammar), auto (walk on the in-process engine without evidence, else grammar)',
+    flag: '--decoding <how>',
+  },
   documentTemplate: {
     value: { type: 'string' },
     default: 'lmrc',

@@ -39,6 +39,12 @@ export interface EngineInfo {
    * llama-server, vLLM, SGLang) or only a JSON schema ("json-schema": Ollama, OpenAI).
    */
   constraint?: 'grammar' | 'json-schema';
+  /**
+   * `continuation` keeps the answer path in the engine's cache: a longer path evaluates only its
+   * new tokens, in one batch (in-process node-llama-cpp). Document answers are then decoded by
+   * walking their allowed lines (docDecode.ts) rather than generated token by token.
+   */
+  incrementalScoring?: boolean;
 }
 
 /** One prompt loaded into a sequence; label continuations are scored on top of it. */

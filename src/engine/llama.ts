@@ -449,6 +449,7 @@ export class LlamaEngine implements ClassifierEngine {
       adapters: loras.map((l) => ({ path: l.path, scale: l.scale })),
       contextSize: context.contextSize,
       parallel,
+      incrementalScoring: true,
       ...(adaptive ? { threadPolicy: 'adaptive' as const } : {}),
     };
     const engine = new LlamaEngine(

@@ -123,6 +123,8 @@ export interface DocumentSpec {
   embedder?: TextEmbedder;
   /** The most candidate pairs of one document sent to the model (0: no limit). */
   maxPairs?: number;
+  /** How lines answers are decoded (auto: the engine decides). */
+  decoding?: 'auto' | 'walk' | 'grammar';
   model: string;
   signal?: AbortSignal;
 }
@@ -231,6 +233,7 @@ export async function documentOptions(
     entityFuzzy: spec.entityFuzzy,
     ...(spec.maxPairs !== undefined ? { maxPairs: spec.maxPairs } : {}),
     ...(spec.mode ? { mode: spec.mode } : {}),
+    ...(spec.decoding && spec.decoding !== 'auto' ? { decoding: spec.decoding } : {}),
     ...(encoder ? { encoder } : {}),
     model: spec.model,
     signal: spec.signal,

@@ -242,6 +242,7 @@ export const DocReportTotalSchema = z
     promptTokens: count,
     reusedTokens: count,
     generatedTokens: count,
+    scoredSteps: count,
     filterPromptTokens: count,
     windows: count,
     outputLines: count,

@@ -325,34 +325,41 @@ describe('document-level RE (LMRC)', function () {
       if (dir) rmSync(dir, { recursive: true, force: true });
     });
 
-    it('grammar-constrained: one parsable line per pair, labels from the set, a valid record and an honest report', async () => {
-      const { record, report } = await extractDocument(engine, ALICE, base());
-      assert.ok(validateRecord(record).ok);
-      assert.equal(report.pairsIn, 20);
-      assert.equal(report.pairsKept, 20);
-      assert.equal(report.goldPairs, 1);
-      assert.equal(report.goldPairsKept, 1);
-      assert.equal(report.prompts, 7);
-      assert.equal(report.malformedLines, 0);
-      assert.equal(report.truncatedOutputs, 0);
-      assert.ok(report.triples >= 20, `every pair answered: ${report.triples}`);
-      assert.equal(report.aligned.entity['exact'], 2 * report.triples);
-      assert.ok(
-        report.promptTokens > 0 && report.reusedTokens > 0,
-        'later prompts reuse the document prefix',
-      );
-      const labels = new Set(SMALL_SET.labels.map((l) => l.name));
-      assert.ok(record.relations.length >= 20);
-      for (const r of record.relations) {
-        assert.ok(labels.has(r.label));
-        assert.equal(r.source, 'model');
-        assert.ok(typeof r.meta?.['prompt'] === 'number');
-      }
-      assert.ok(
-        !record.relations.some((r) => r.source === 'gold'),
-        'gold relations are not copied into predictions',
-      );
-    });
+    for (const decoding of ['grammar', 'walk'] as const)
+      it(`${decoding === 'walk' ? 'the decoding walk (the default here)' : 'grammar-constrained generation'}: one parsable line per pair, labels from the set, a valid record and an honest report`, async () => {
+        const { record, report } = await extractDocument(
+          engine,
+          ALICE,
+          base(decoding === 'grammar' ? { decoding } : {}),
+        );
+        if (decoding === 'walk') assert.ok(report.scoredSteps > 0, 'the walk asked the model');
+        else assert.equal(report.scoredSteps, 0);
+        assert.ok(validateRecord(record).ok);
+        assert.equal(report.pairsIn, 20);
+        assert.equal(report.pairsKept, 20);
+        assert.equal(report.goldPairs, 1);
+        assert.equal(report.goldPairsKept, 1);
+        assert.equal(report.prompts, 7);
+        assert.equal(report.malformedLines, 0);
+        assert.equal(report.truncatedOutputs, 0);
+        assert.ok(report.triples >= 20, `every pair answered: ${report.triples}`);
+        assert.equal(report.aligned.entity['exact'], 2 * report.triples);
+        assert.ok(
+          report.promptTokens > 0 && report.reusedTokens > 0,
+          'later prompts reuse the document prefix',
+        );
+        const labels = new Set(SMALL_SET.labels.map((l) => l.name));
+        assert.ok(record.relations.length >= 20);
+        for (const r of record.relations) {
+          assert.ok(labels.has(r.label));
+          assert.equal(r.source, 'model');
+          assert.ok(typeof r.meta?.['prompt'] === 'number');
+        }
+        assert.ok(
+          !record.relations.some((r) => r.source === 'gold'),
+          'gold relations are not copied into predictions',
+        );
+      });
 
     it('with the None answer (lmrc template), None lines become no relation', async () => {
       const { record, report } = await extractDocument(

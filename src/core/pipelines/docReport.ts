@@ -16,7 +16,10 @@ export interface DocReport {
   promptTokens: number;
   /** Prompt tokens found in the KV cache (not evaluated again). */
   reusedTokens: number;
+  /** Answer tokens: generated one by one, or (decoding walk) chosen and forced. */
   generatedTokens: number;
+  /** Decoding walk: the evaluations where the model chose between allowed tokens. */
+  scoredSteps: number;
   /** Prompt tokens of the LLM yes/no filter (filter: llm). */
   filterPromptTokens: number;
   windows: number;
@@ -54,6 +57,7 @@ export function emptyDocReport(id: string): DocReport {
     promptTokens: 0,
     reusedTokens: 0,
     generatedTokens: 0,
+    scoredSteps: 0,
     filterPromptTokens: 0,
     windows: 0,
     outputLines: 0,

@@ -26,6 +26,7 @@ import { Entity, RelRecord, Relation, RelationSet, candidatePairs } from '../sch
 import { mapLimit } from '../util/mapLimit';
 import { BatchOutput, RelationAligner, alignBatchOutput, entityIndex } from './align';
 import { PairFilterSpec, proposeCandidates } from './candidates';
+import { LineTokens, walkAnswer } from './docDecode';
 import { DocumentEncoder } from './docEncoder';
 import { DocBatch, answerGrammar, answerSchema, jsonAnswerLines, planBatches } from './docPlan';
 import { DocReport, bump, emptyDocReport } from './docReport';
@@ -54,6 +55,12 @@ export interface DocumentOptions {
   answerFormat?: 'lines' | 'json';
   /** Lines a pair may get (several relations per pair; default 2); bounds the grammar and the answer. */
   maxRelationsPerPair?: number;
+  /**
+   * How a lines answer is decoded: `walk` asks the model only where the allowed lines branch
+   * (docDecode.ts; the default on engines with incremental scoring, without evidence), `grammar`
+   * generates it token by token under the GBNF grammar.
+   */
+  decoding?: 'walk' | 'grammar';
   /** Number the sentences in the prompt and ask for evidence sentence numbers after each relation. */
   evidence?: boolean;
   /**
@@ -104,6 +111,13 @@ async function answerSizer(
 interface DocPrompts {
   /** The document's entities by id (built once per document). */
   entities: Map<string, Entity>;
+  /** The answers a line may give (the relation names, None when allowed). */
+  answers: string[];
+  maxPer: number;
+  /** The names of a batch's pairs. */
+  names(b: DocBatch): Array<[string, string]>;
+  /** The prompt numbers its sentences and asks for evidence. */
+  numbered: boolean;
   promptFor(b: DocBatch): ChatPrompt;
   budget(pairs: Array<[string, string]>): number;
   grammar(b: DocBatch): string;
@@ -127,6 +141,10 @@ async function docPrompts(
     ps.map(([h, t]) => [byId.get(h)!, byId.get(t)!]);
   return {
     entities: byId,
+    answers,
+    maxPer,
+    numbered,
+    names: (b) => entities(b.pairs).map(([h, t]) => [h.name, t.name]),
     promptFor: (b) =>
       chatPrompt(
         opts.template,
@@ -158,11 +176,32 @@ async function generateBatches(
   opts: DocumentOptions,
   report: DocReport,
 ): Promise<BatchOutput[]> {
+  const numbered = prompts.numbered;
   const json =
     (opts.answerFormat ?? (engine.info.constraint === 'json-schema' ? 'json' : 'lines')) === 'json';
+  const walk =
+    !json &&
+    !numbered &&
+    opts.constrain !== false &&
+    (opts.decoding ?? (engine.info.incrementalScoring ? 'walk' : 'grammar')) === 'walk';
+  if (walk && !engine.info.incrementalScoring && engine.info.scoring === 'first-token')
+    throw new Error(
+      'decoding walk needs an engine that scores whole answers (this one reads first tokens only): use decoding grammar',
+    );
+  const lines = new LineTokens(engine);
   const generate = async (s: PromptSession, b: DocBatch, budget: number): Promise<Generation> => {
     if (opts.constrain === false)
       return { text: await s.generateFree(budget), tokens: 0, truncated: false };
+    if (walk) {
+      const w = await walkAnswer(s, lines, {
+        pairs: prompts.names(b),
+        answers: prompts.answers,
+        maxPerPair: prompts.maxPer,
+        maxTokens: budget,
+      });
+      report.scoredSteps += w.evaluations;
+      return w;
+    }
     if (!json) return s.generateWithGrammar({ gbnf: prompts.grammar(b) }, budget);
     // JSON spends several times the tokens of the lines on the same relations (keys, quotes, and
     // the indentation some engines' JSON grammars insist on).
