@@ -116,6 +116,7 @@ interface ExtractDocOptions extends ServerCliOptions {
   encoder?: string;
   maxPairs?: number;
   decoding: OptionValue<'documentDecoding'>;
+  relationHints: number;
   model?: string;
   lora: string[];
   defaultAdapter: boolean;
@@ -672,6 +673,7 @@ async function extractDocInto(
         embedder,
         maxPairs: opts.maxPairs,
         decoding: opts.decoding,
+        relationHints: opts.relationHints,
         model: spec,
         signal: controller.signal,
       },
@@ -803,6 +805,7 @@ function addExtractDocCommand(program: Command, ctx: CliContext): void {
     .addOption(maxPairsOption)
     .addOption(cliOption('documentTemplate'))
     .addOption(cliOption('documentDecoding'))
+    .addOption(cliOption('documentRelationHints'))
     .option('--none', 'allow the answer None with a template file')
     .option(
       '--evidence',

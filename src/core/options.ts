@@ -136,6 +136,13 @@ export const OPTIONS = {
       'Document answers: walk (the model is asked only where the allowed answer lines branch; forced names and brackets go in one batch), grammar (generated token by token under the grammar), auto (walk on the in-process engine without evidence, else grammar)',
     flag: '--decoding <how>',
   },
+  documentRelationHints: {
+    value: { type: 'integer', minimum: 0 },
+    default: 0,
+    description:
+      "Each pair's answer limited to the document encoder's N likeliest relations (and None): the LLM chooses among the encoder's proposals (needs an encoder filter and the decoding walk; 0: every relation)",
+    flag: '--relation-hints <n>',
+  },
   documentTemplate: {
     value: { type: 'string' },
     default: 'lmrc',

@@ -125,6 +125,8 @@ export interface DocumentSpec {
   maxPairs?: number;
   /** How lines answers are decoded (auto: the engine decides). */
   decoding?: 'auto' | 'walk' | 'grammar';
+  /** Each pair's answer limited to the encoder's N likeliest relations (0: all). */
+  relationHints?: number;
   model: string;
   signal?: AbortSignal;
 }
@@ -234,6 +236,7 @@ export async function documentOptions(
     ...(spec.maxPairs !== undefined ? { maxPairs: spec.maxPairs } : {}),
     ...(spec.mode ? { mode: spec.mode } : {}),
     ...(spec.decoding && spec.decoding !== 'auto' ? { decoding: spec.decoding } : {}),
+    ...(spec.relationHints ? { relationHints: spec.relationHints } : {}),
     ...(encoder ? { encoder } : {}),
     model: spec.model,
     signal: spec.signal,

@@ -150,6 +150,42 @@ describe('the shipped document encoder (models/redocred-filter)', function () {
     assert.ok(existsSync(out));
   });
 
+  it("relation hints: with --relation-hints 2 each pair's relations are among the encoder's two likeliest; refused with grammar generation", async function () {
+    const model = smolLM2(this);
+    const one = path.join(dir, 'hints.json');
+    writeFileSync(
+      one,
+      JSON.stringify((JSON.parse(readFileSync(TEST, 'utf8')) as unknown[]).slice(1, 2)),
+    );
+    const out = path.join(dir, 'hints.jsonl');
+    const args = [one, '--rel-info', REL_INFO, '--model', model, '--no-default-adapter'];
+    // A high threshold keeps a few pairs (the test's time).
+    const run = (...more: string[]) =>
+      cli('extract-doc', ...args, '--threshold', '0.5', '--threads', '2', ...more);
+    // lmrc-rc: no None, so every pair names a relation (SmolLM2 zero-shot answers None to all here).
+    const r = run('--relation-hints', '2', '--template', 'lmrc-rc', '-o', out);
+    assert.equal(r.code, 0, r.err);
+    const rec = (await loadRecords(out)).records[0]!;
+    const predicted = rec.relations.filter((x) => x.source === 'model');
+    assert.ok(predicted.length > 0, 'every pair names a relation');
+    const logits = await encoder.pairLogits(
+      rec,
+      predicted.map((x) => [x.head, x.tail]),
+    );
+    predicted.forEach((x, i) => {
+      const l = logits[i]!;
+      const top = encoder.config.relations
+        .map((name, k) => [name, l[k + 1]!] as const)
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 2)
+        .map(([name]) => name);
+      assert.ok(top.includes(x.label), `${x.label} among ${top.join(', ')}`);
+    });
+    const refused = run('--relation-hints', '2', '--decoding', 'grammar', '-o', out + '2');
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.err, /relation hints need the decoding walk/);
+  });
+
   it('its manifest names the commands that made it, and the CLI has those commands and their options', () => {
     const m = encoder.manifest!;
     const cmds = [m.command!, m['exportCommand'] as string | undefined].filter(

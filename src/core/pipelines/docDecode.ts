@@ -94,8 +94,8 @@ async function ask(
 export interface WalkQuestion {
   /** The prompt's pairs, as names, in order. */
   pairs: Array<[string, string]>;
-  /** The relation names a line may give (None included when allowed). */
-  answers: string[];
+  /** The relation names a line may give (None included when allowed): one list for every pair, or one per pair. */
+  answers: string[] | string[][];
   maxPerPair: number;
   maxTokens: number;
 }
@@ -111,9 +111,14 @@ export async function walkAnswer(
   const path: TokenId[] = [];
   let text = '';
   let evaluations = 0;
+  const answersOf = (i: number): string[] => {
+    const a = typeof answers[0] === 'string' ? (answers as string[]) : (answers as string[][])[i];
+    if (!a?.length) throw new Error(`no answer allowed for the pair ${JSON.stringify(pairs[i])}`);
+    return a;
+  };
   const linesOf = async (i: number): Promise<Option[]> =>
     Promise.all(
-      answers.map(async (r) => {
+      answersOf(i).map(async (r) => {
         const t = answerLine(pairs[i]![0], r, pairs[i]![1]);
         return { pair: i, text: t, tokens: await lines.get(t) };
       }),

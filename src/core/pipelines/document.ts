@@ -61,6 +61,12 @@ export interface DocumentOptions {
    * generates it token by token under the GBNF grammar.
    */
   decoding?: 'walk' | 'grammar';
+  /**
+   * With a document encoder: each pair's answer is limited to the encoder's `relationHints`
+   * likeliest relations (and None when allowed) — the LLM chooses among the encoder's proposals.
+   * Needs the decoding walk. Default 0: every relation of the set.
+   */
+  relationHints?: number;
   /** Number the sentences in the prompt and ask for evidence sentence numbers after each relation. */
   evidence?: boolean;
   /**
@@ -113,6 +119,8 @@ interface DocPrompts {
   entities: Map<string, Entity>;
   /** The answers a line may give (the relation names, None when allowed). */
   answers: string[];
+  /** The answers of each pair of a batch (the encoder's hints), when they differ by pair. */
+  pairAnswers?(b: DocBatch): string[][];
   maxPer: number;
   /** The names of a batch's pairs. */
   names(b: DocBatch): Array<[string, string]>;
@@ -122,6 +130,30 @@ interface DocPrompts {
   budget(pairs: Array<[string, string]>): number;
   grammar(b: DocBatch): string;
   schema(b: DocBatch): Record<string, unknown>;
+}
+
+/** Each pair's `relationHints` likeliest relations by the document encoder (pairs it cannot read: none listed). */
+async function encoderHints(
+  record: RelRecord,
+  pairs: Array<[string, string]>,
+  opts: DocumentOptions,
+): Promise<Map<string, string[]> | undefined> {
+  const m = opts.relationHints ?? 0;
+  if (m <= 0) return undefined;
+  if (!opts.encoder) throw new Error('relation hints need a document encoder (an encoder filter)');
+  const names = opts.encoder.config.relations;
+  const inSet = new Set(opts.relationSet.labels.map((l) => l.name));
+  const logits = await opts.encoder.pairLogits(record, pairs);
+  const out = new Map<string, string[]>();
+  logits.forEach((l, j) => {
+    if (!l) return;
+    const ranked = names
+      .map((name, r) => [name, l[r + 1]!] as const)
+      .filter(([name]) => inSet.has(name))
+      .sort((a, b) => b[1] - a[1]);
+    out.set(pairKey(...pairs[j]!), ranked.slice(0, m).map(([name]) => name));
+  });
+  return out;
 }
 
 async function docPrompts(
@@ -137,6 +169,7 @@ async function docPrompts(
   const maxPer = Math.max(1, opts.maxRelationsPerPair ?? 2);
   const allSentences = (record.sentences ?? []).map((_, i) => i);
   const budget = await answerSizer(engine, byId, keptPairs, answers, { maxPer, numbered });
+  const hints = await encoderHints(record, keptPairs, opts);
   const entities = (ps: Array<[string, string]>): Array<[Entity, Entity]> =>
     ps.map(([h, t]) => [byId.get(h)!, byId.get(t)!]);
   return {
@@ -144,6 +177,15 @@ async function docPrompts(
     answers,
     maxPer,
     numbered,
+    ...(hints
+      ? {
+          pairAnswers: (b: DocBatch) =>
+            b.pairs.map(([h, t]) => {
+              const rels = hints.get(pairKey(h, t));
+              return rels ? (opts.none ? [...rels, NONE_ANSWER] : rels) : answers;
+            }),
+        }
+      : {}),
     names: (b) => entities(b.pairs).map(([h, t]) => [h.name, t.name]),
     promptFor: (b) =>
       chatPrompt(
@@ -184,6 +226,8 @@ async function generateBatches(
     !numbered &&
     opts.constrain !== false &&
     (opts.decoding ?? (engine.info.incrementalScoring ? 'walk' : 'grammar')) === 'walk';
+  if (prompts.pairAnswers && !walk)
+    throw new Error('relation hints need the decoding walk (--decoding walk, without evidence)');
   if (walk && !engine.info.incrementalScoring && engine.info.scoring === 'first-token')
     throw new Error(
       'decoding walk needs an engine that scores whole answers (this one reads first tokens only): use decoding grammar',
@@ -195,7 +239,7 @@ async function generateBatches(
     if (walk) {
       const w = await walkAnswer(s, lines, {
         pairs: prompts.names(b),
-        answers: prompts.answers,
+        answers: prompts.pairAnswers?.(b) ?? prompts.answers,
         maxPerPair: prompts.maxPer,
         maxTokens: budget,
       });
