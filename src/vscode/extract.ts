@@ -5,9 +5,11 @@
  * `<file>.relations.jsonl`). Runs in the engine process with a cancellable progress
  * notification; what finished before a cancel or a crash is kept.
  */
+import { promises as fs } from 'node:fs';
 import * as vscode from 'vscode';
 import { mergePredictions } from '../core/curation';
 import { serializeRecord } from '../core/formats/canonical';
+import { freshRecordId } from '../core/formats/common';
 import { RelRecord, RelationSet, candidatePairs, isDocumentRecord } from '../core/schema';
 import { builtinTemplate } from '../core/prompts/builtin';
 import { PromptTemplate } from '../core/prompts/template';
@@ -16,7 +18,7 @@ import { appendLines } from '../node/output';
 import { ExtractResult, ExtractedItem, Progress } from '../protocol/engine';
 import { readSettings, resolvePath } from './config';
 import { EngineService } from './engineService';
-import { isRecordDocument, recordLines, replaceRecords } from './records';
+import { isRecordDocument, lineCache, recordLines, replaceRecords } from './records';
 import { relationSetFor, templateFor } from './resources';
 import { RunHistory } from './runs';
 import { sidecarUri } from './textOverlay';
@@ -117,9 +119,14 @@ async function extractFromText(
     offset: range ? doc.offsetAt(range.start) : 0,
     sha256: textSha256(doc.getText()),
   };
-  const lines = result.items.map((i) =>
-    serializeRecord({ ...i.record, meta: { ...(i.record.meta ?? {}), source } }),
-  );
+  // The same text extracted again: a new record beside the old one (its decisions stay), under an
+  // id of its own (`paragraph.txt~2`), so the sidecar never holds two records with one id.
+  const taken = await sidecarIds(doc);
+  const lines = result.items.map((i) => {
+    const id = freshRecordId(i.record.id, taken);
+    taken.add(id);
+    return serializeRecord({ ...i.record, id, meta: { ...(i.record.meta ?? {}), source } });
+  });
   const target = await writeSidecar(doc, lines);
   if (!target) return;
   // A saved text shows its triples inline (TextOverlayController); an unsaved one gets the records.
@@ -136,6 +143,20 @@ async function extractFromText(
     result,
     `${result.items.reduce((n, i) => n + i.record.relations.length, 0)} relation(s)${doc.uri.scheme === 'file' ? ' shown in the text and' : ''} stored in ${target.uri.path.split('/').pop()}`,
   );
+}
+
+/** The record ids already in a text's sidecar (its open buffer, else the file; none: empty). */
+async function sidecarIds(doc: vscode.TextDocument): Promise<Set<string>> {
+  const ids = new Set<string>();
+  if (doc.uri.scheme !== 'file') return ids;
+  const out = sidecarUri(doc.uri);
+  const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === out.toString());
+  const text = open ? open.getText() : await fs.readFile(out.fsPath, 'utf8').catch(() => '');
+  for (const l of text.split('\n')) {
+    const id = lineCache.get(l)?.id;
+    if (id !== undefined) ids.add(id);
+  }
+  return ids;
 }
 
 /**

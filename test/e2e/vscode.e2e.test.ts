@@ -898,6 +898,8 @@ describe('VS Code end to end (code-server + Chromium, real model)', function () 
       llmRun.entities,
       'the same entities: the encoder found them both times',
     );
+    // The same text extracted again: a record of its own id beside the first; the text shows it.
+    assert.equal(record.id, `${llmRun.id}~2`);
     const [firstLine] = await sidecarLines();
     // Records remember where their text starts in the file and the file's hash.
     assert.equal(record.meta.source.offset, 0);

@@ -85,6 +85,36 @@ describe('triples inline on plain text (core)', () => {
     assert.equal(PARA.slice(o.triples[1]!.at - 6, o.triples[1]!.at), 'Curie.');
   });
 
+  it('the same span extracted again: the newest record is shown, the older one counted as superseded; other spans stay', () => {
+    const first = PARA.slice(0, 31);
+    const old = rec('a.txt', first, 0, ['Marie Curie', 'Warsaw'], [born(0.4)]);
+    const other = rec('a.txt:2', PARA.slice(32, 70), 32, ['Paris', 'Pierre Curie'], []);
+    const again = rec('a.txt~2', first, 0, ['Marie Curie', 'Warsaw'], [born(0.9)]);
+    const o = textOverlay(PARA, [
+      { record: old, line: 0 },
+      { record: other, line: 1 },
+      { record: again, line: 2 },
+    ]);
+    assert.equal(o.superseded, 1);
+    assert.deepEqual(
+      o.triples.map((t) => [t.line, t.text]),
+      [[2, 'Marie Curie —place_of_birth→ Warsaw 0.90']],
+    );
+    assert.deepEqual(
+      o.mentions.map((m) => m.record),
+      ['a.txt:2', 'a.txt:2', 'a.txt~2', 'a.txt~2'],
+    );
+    // The same text at another offset is another span: both shown.
+    const elsewhere = rec('b', first, 100, ['Marie Curie', 'Warsaw'], [born()]);
+    assert.equal(
+      textOverlay(PARA, [
+        { record: old, line: 0 },
+        { record: elsewhere, line: 1 },
+      ]).superseded,
+      0,
+    );
+  });
+
   it('a record whose text moved is found again; an edited text keeps the mentions still there and hides the rest', () => {
     const first = PARA.slice(0, 31);
     const r = rec('a', first, 0, ['Marie Curie', 'Warsaw'], [born()]);

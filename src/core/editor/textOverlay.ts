@@ -55,6 +55,8 @@ export interface TextOverlay {
   /** Mentions whose text is gone from the file (not shown), and relations hidden with them. */
   lostMentions: number;
   hiddenRelations: number;
+  /** Records of a span extracted again later (not shown: the newest record of a span is). */
+  superseded: number;
 }
 
 /** The occurrence of `needle` in `text` nearest to `near` (-1: none). */
@@ -121,8 +123,17 @@ export function textOverlay(
     stale: 0,
     lostMentions: 0,
     hiddenRelations: 0,
+    superseded: 0,
   };
-  for (const { record, line } of records) {
+  // Extracting the same text again appends a record for the same span: the newest is shown (the
+  // older ones, and any decisions on them, stay in the sidecar).
+  const span = (r: RelRecord) => `${sourceOf(r).offset}\u0000${r.text}`;
+  const newest = new Map(records.map((r, i) => [span(r.record), i]));
+  for (const [i, { record, line }] of records.entries()) {
+    if (newest.get(span(record)) !== i) {
+      out.superseded++;
+      continue;
+    }
     const g = groundRecord(text, record);
     if (g.stale) out.stale++;
     out.lostMentions += g.lost;

@@ -55,9 +55,7 @@ export class Collector {
         this.skipped++;
         return false;
       }
-      let k = 2;
-      while (this.ids.has(`${rec.id}~${k}`)) k++;
-      const id = `${rec.id}~${k}`;
+      const id = freshRecordId(rec.id, this.ids);
       this.warn(
         line,
         `duplicate record id ${JSON.stringify(rec.id)} (first on line ${first.line}); this record is imported as ${JSON.stringify(id)}`,
@@ -139,4 +137,12 @@ export function findOccurrence(
     if (!avoid || i + needle.length <= avoid.start || i >= avoid.end) return i;
   }
   return first;
+}
+
+/** `id` if no record has it yet, else `id~2`, `id~3`, … (the first free one). */
+export function freshRecordId(id: string, taken: { has(id: string): boolean }): string {
+  if (!taken.has(id)) return id;
+  let k = 2;
+  while (taken.has(`${id}~${k}`)) k++;
+  return `${id}~${k}`;
 }
