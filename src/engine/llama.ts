@@ -591,19 +591,26 @@ export class LlamaEngine implements ClassifierEngine {
       const rest = want.slice(c);
       const pending = state.pending;
       state.pending = [];
-      const scored = rest.map((t, j): ControlledEvaluateInputItem => [
-        t,
-        {
-          generateNext: {
-            logits: { filter: { tokens: candidates[c + j] ?? [], includeTop: 1 } },
-            totalLogitWeight: true,
-          },
-        },
-      ]);
+      // A position asked about nothing (a forced token of a walk) gets no logits: the output
+      // layer and the softmax over the vocabulary cost as much as the rest of a small model.
+      const scored = rest.map((t, j): ControlledEvaluateInputItem =>
+        candidates[c + j]?.length
+          ? [
+              t,
+              {
+                generateNext: {
+                  logits: { filter: { tokens: candidates[c + j]!, includeTop: 1 } },
+                  totalLogitWeight: true,
+                },
+              },
+            ]
+          : t,
+      );
       const input: ControlledEvaluateInputItem[] = [...pending, ...scored];
       const out = await seq.controlledEvaluate(input);
       this.evaluated += pending.length + rest.length;
       const fresh = rest.map((_, j) => {
+        if (!candidates[c + j]?.length) return new Map<Token, number>();
         const next = out[pending.length + j]?.next as
           { logits?: Map<Token, number>; totalLogitWeight?: number } | undefined;
         if (!next?.logits || next.totalLogitWeight === undefined)
