@@ -151,7 +151,10 @@ async function encoderHints(
       .map((name, r) => [name, l[r + 1]!] as const)
       .filter(([name]) => inSet.has(name))
       .sort((a, b) => b[1] - a[1]);
-    out.set(pairKey(...pairs[j]!), ranked.slice(0, m).map(([name]) => name));
+    out.set(
+      pairKey(...pairs[j]!),
+      ranked.slice(0, m).map(([name]) => name),
+    );
   });
   return out;
 }
