@@ -5,7 +5,6 @@
  * `<file>.relations.jsonl`). Runs in the engine process with a cancellable progress
  * notification; what finished before a cancel or a crash is kept.
  */
-import { promises as fs } from 'node:fs';
 import * as vscode from 'vscode';
 import { mergePredictions } from '../core/curation';
 import { serializeRecord } from '../core/formats/canonical';
@@ -18,10 +17,10 @@ import { appendLines } from '../node/output';
 import { ExtractResult, ExtractedItem, Progress } from '../protocol/engine';
 import { readSettings, resolvePath } from './config';
 import { EngineService } from './engineService';
-import { isRecordDocument, lineCache, recordLines, replaceRecords } from './records';
+import { isRecordDocument, recordLines, replaceRecords } from './records';
 import { relationSetFor, templateFor } from './resources';
 import { RunHistory } from './runs';
-import { sidecarUri } from './textOverlay';
+import { readSidecar, sidecarUri } from './textOverlay';
 import { textSha256 } from '../node/provenance';
 
 export type Scope = 'selection' | 'line' | 'file';
@@ -121,7 +120,9 @@ async function extractFromText(
   };
   // The same text extracted again: a new record beside the old one (its decisions stay), under an
   // id of its own (`paragraph.txt~2`), so the sidecar never holds two records with one id.
-  const taken = await sidecarIds(doc);
+  const taken = new Set(
+    doc.uri.scheme === 'file' ? ((await readSidecar(doc.uri)) ?? []).map((l) => l.record.id) : [],
+  );
   const lines = result.items.map((i) => {
     const id = freshRecordId(i.record.id, taken);
     taken.add(id);
@@ -143,20 +144,6 @@ async function extractFromText(
     result,
     `${result.items.reduce((n, i) => n + i.record.relations.length, 0)} relation(s)${doc.uri.scheme === 'file' ? ' shown in the text and' : ''} stored in ${target.uri.path.split('/').pop()}`,
   );
-}
-
-/** The record ids already in a text's sidecar (its open buffer, else the file; none: empty). */
-async function sidecarIds(doc: vscode.TextDocument): Promise<Set<string>> {
-  const ids = new Set<string>();
-  if (doc.uri.scheme !== 'file') return ids;
-  const out = sidecarUri(doc.uri);
-  const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === out.toString());
-  const text = open ? open.getText() : await fs.readFile(out.fsPath, 'utf8').catch(() => '');
-  for (const l of text.split('\n')) {
-    const id = lineCache.get(l)?.id;
-    if (id !== undefined) ids.add(id);
-  }
-  return ids;
 }
 
 /**

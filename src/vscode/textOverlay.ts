@@ -36,6 +36,26 @@ function parseSidecar(text: string): SidecarLines {
   return out;
 }
 
+/**
+ * The records of a text's sidecar: its open buffer (unsaved edits included), else the file
+ * (`disk`: parsed files by path, re-read when their mtime changes). Undefined: no sidecar.
+ */
+export async function readSidecar(
+  text: vscode.Uri,
+  disk?: Map<string, { mtimeMs: number; lines: SidecarLines }>,
+): Promise<SidecarLines | undefined> {
+  const uri = sidecarUri(text);
+  const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
+  if (open) return parseSidecar(open.getText());
+  const st = await fs.stat(uri.fsPath).catch(() => undefined);
+  if (!st?.isFile()) return undefined;
+  const cached = disk?.get(uri.fsPath);
+  if (cached && cached.mtimeMs === st.mtimeMs) return cached.lines;
+  const lines = parseSidecar(await fs.readFile(uri.fsPath, 'utf8'));
+  disk?.set(uri.fsPath, { mtimeMs: st.mtimeMs, lines });
+  return lines;
+}
+
 export class TextOverlayController extends Disposable {
   private readonly tripleTypes = new Map<TripleStatus, vscode.TextEditorDecorationType>();
   private readonly entityTypes: vscode.TextEditorDecorationType[] = [];
@@ -102,23 +122,10 @@ export class TextOverlayController extends Disposable {
     return o && o.version === doc.version ? o.overlay : undefined;
   }
 
-  private async sidecarLines(text: vscode.Uri): Promise<SidecarLines | undefined> {
-    const uri = sidecarUri(text);
-    const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
-    if (open) return parseSidecar(open.getText());
-    const st = await fs.stat(uri.fsPath).catch(() => undefined);
-    if (!st?.isFile()) return undefined;
-    const cached = this.disk.get(uri.fsPath);
-    if (cached && cached.mtimeMs === st.mtimeMs) return cached.lines;
-    const lines = parseSidecar(await fs.readFile(uri.fsPath, 'utf8'));
-    this.disk.set(uri.fsPath, { mtimeMs: st.mtimeMs, lines });
-    return lines;
-  }
-
   async update(editor: vscode.TextEditor): Promise<void> {
     const doc = editor.document;
     if (!isOverlayDocument(doc)) return;
-    const lines = this.enabled ? await this.sidecarLines(doc.uri) : undefined;
+    const lines = this.enabled ? await readSidecar(doc.uri, this.disk) : undefined;
     if (doc.isClosed) return;
     const overlay = lines?.length
       ? textOverlay(doc.getText(), lines, this.noRelation(), this.nameOf())

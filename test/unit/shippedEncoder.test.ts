@@ -37,6 +37,14 @@ const PARAGRAPH =
   'Marie Curie was a Polish and naturalised-French physicist and chemist. She was born in Warsaw on 7 November 1867. ' +
   'In 1891 she moved to Paris, where she studied at the University of Paris. In 1895 she married Pierre Curie, a French physicist.\n';
 
+/** Re-DocRED test document `index` alone, as a DocRED file `name` in `dir`. */
+function testDocument(dir: string, name: string, index: number): string {
+  const file = path.join(dir, name);
+  const docs = JSON.parse(readFileSync(TEST, 'utf8')) as unknown[];
+  writeFileSync(file, JSON.stringify(docs.slice(index, index + 1)));
+  return file;
+}
+
 describe('the shipped document encoder (models/redocred-filter)', function () {
   this.timeout(240_000);
   let encoder: DocumentEncoder;
@@ -122,11 +130,7 @@ describe('the shipped document encoder (models/redocred-filter)', function () {
 
   it('is the default filter of extract-doc for Re-DocRED’s relation set', async function () {
     const model = smolLM2(this);
-    const one = path.join(dir, 'one.json');
-    writeFileSync(
-      one,
-      JSON.stringify((JSON.parse(readFileSync(TEST, 'utf8')) as unknown[]).slice(0, 1)),
-    );
+    const one = testDocument(dir, 'one.json', 0);
     const out = path.join(dir, 'one.jsonl');
     const r = cli(
       'extract-doc',
@@ -152,11 +156,7 @@ describe('the shipped document encoder (models/redocred-filter)', function () {
 
   it("relation hints: with --relation-hints 2 each pair's relations are among the encoder's two likeliest; refused with grammar generation", async function () {
     const model = smolLM2(this);
-    const one = path.join(dir, 'hints.json');
-    writeFileSync(
-      one,
-      JSON.stringify((JSON.parse(readFileSync(TEST, 'utf8')) as unknown[]).slice(1, 2)),
-    );
+    const one = testDocument(dir, 'hints.json', 1);
     const out = path.join(dir, 'hints.jsonl');
     const args = [one, '--rel-info', REL_INFO, '--model', model, '--no-default-adapter'];
     // A high threshold keeps a few pairs (the test's time).
